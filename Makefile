@@ -1,0 +1,43 @@
+# newsd: the two commands a newcomer needs are `make demo` and `make test`. Everything installs itself.
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+GEN := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
+BUILD := build
+ASAN := build-asan
+FUZZ := build-fuzz
+
+.PHONY: all deps build asan fuzz demo test bench clean format
+
+all: build
+
+deps:
+	@./scripts/deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD) $(GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	    -DNEWSD_ASAN_DIR=$(CURDIR)/$(ASAN) -DNEWSD_FUZZ_DIR=$(CURDIR)/$(FUZZ) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+asan: deps
+	@cmake -S . -B $(ASAN) $(GEN) -DCMAKE_BUILD_TYPE=Debug -DNEWSD_SANITIZE=ON >/dev/null
+	@cmake --build $(ASAN) -j $(JOBS)
+
+fuzz: deps
+	@CC=clang cmake -S . -B $(FUZZ) $(GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNEWSD_FUZZ=ON >/dev/null
+	@cmake --build $(FUZZ) -j $(JOBS)
+
+demo: build
+	./$(BUILD)/newsd demo
+
+# One ctest run: unit tests, integration tests against a real Kafka broker, the same two suites built
+# with ASan+UBSan, and a short run of every fuzz harness. It ends with ctest's summary.
+test: build asan fuzz
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+bench: build
+	@for b in $(BUILD)/bench/bench_*; do [ -x "$$b" ] && echo "== $$b" && "$$b"; done; true
+
+format:
+	@clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD) $(ASAN) $(FUZZ)

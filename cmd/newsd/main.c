@@ -1,0 +1,215 @@
+/* newsd: argv, subcommands and signals. The work is done in pkg/. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config/config.h"
+#include "core/core.h"
+#include "daemon/daemon.h"
+#include "parse/parse.h"
+
+/* Set by signal handlers; the loops poll it (Redis's shutdown_asap). */
+static volatile sig_atomic_t stop_flag;
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+static const char *default_path(const char *env, const char *in_source, const char *installed)
+{
+    static char buf[4096];
+    if (getenv(env))
+        return getenv(env);
+    if (access(installed, R_OK) == 0)
+        return installed;
+    snprintf(buf, sizeof(buf), "%s/%s", NEWSD_SOURCE_DIR, in_source);
+    return buf;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+    const char *path = NULL;
+    struct nd_config *conf;
+    struct nd_daemon *daemon;
+    char errstr[1024];
+    enum nd_log_level level;
+    int opt, status;
+
+    static const struct option longopts[] = {{"config", required_argument, NULL, 'c'}, {0}};
+    while ((opt = getopt_long(argc, argv, "c:", longopts, NULL)) != -1) {
+        if (opt == 'c')
+            path = optarg;
+        else
+            return 2;
+    }
+    if (!path) {
+        fprintf(stderr, "usage: newsd run -c FILE\n");
+        return 2;
+    }
+    conf = nd_config_new();
+    if (nd_config_load(conf, path, stderr) != 0) {
+        fprintf(stderr, "newsd: %s has errors; not starting\n", path);
+        nd_config_destroy(conf);
+        return 1;
+    }
+    if (nd_log_level_parse(conf->log_level, &level) == 0)
+        nd_log_set_level(level);
+    struct nd_daemon_opts opts = {.conf = conf,
+                                  .models_dir = default_path("NEWSD_MODELS", "models",
+                                                             "/usr/share/newsd/models")};
+    install_signals();
+    if (!(daemon = nd_daemon_new(&opts, errstr, sizeof(errstr)))) {
+        nd_error("main", "%s", errstr);
+        nd_config_destroy(conf);
+        return 1;
+    }
+    status = nd_daemon_run(daemon, &stop_flag);
+    nd_daemon_destroy(daemon);
+    nd_config_destroy(conf);
+    return status;
+}
+
+static int cmd_demo(int argc, char **argv)
+{
+    const char *feeds = default_path("NEWSD_DEMO_FEEDS", "deploy/demo/feeds",
+                                     "/usr/share/newsd/demo/feeds");
+    int seconds = 0, opt;
+    static const struct option longopts[] = {
+        {"feeds", required_argument, NULL, 'f'}, {"seconds", required_argument, NULL, 's'}, {0}};
+    while ((opt = getopt_long(argc, argv, "f:s:", longopts, NULL)) != -1) {
+        if (opt == 'f')
+            feeds = optarg;
+        else if (opt == 's')
+            seconds = atoi(optarg);
+        else
+            return 2;
+    }
+    install_signals();
+    return nd_demo_main(feeds, seconds, &stop_flag);
+}
+
+static int cmd_parse(int argc, char **argv)
+{
+    const char *path = argc > 1 ? argv[1] : "-";
+    char *data;
+    size_t len;
+    char errstr[1024];
+    struct nd_parse_result res;
+    struct nd_parse_opts opts = {.feed_id = "cli"};
+    enum nd_err err;
+
+    if ((err = nd_file_read(path, 256u << 20, &data, &len)) != ND_OK) {
+        fprintf(stderr, "newsd parse: %s: %s\n", path, nd_err_str(err));
+        return 1;
+    }
+    if (nd_parse_feed(data, len, &opts, &res, errstr, sizeof(errstr)) != ND_OK) {
+        fprintf(stderr, "newsd parse: %s: %s\n", path, errstr);
+        nd_parse_result_free(&res);
+        free(data);
+        return 1;
+    }
+    for (size_t i = 0; i < res.nstories; i++) {
+        json_t *doc = nd_story_to_json(res.stories[i]);
+        char *line = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        puts(line);
+        free(line);
+        json_decref(doc);
+    }
+    if (res.repairs)
+        fprintf(stderr, "newsd parse: %s: %d repairs%s%s\n", path, res.repairs,
+                res.notes ? ": " : "", res.notes ? res.notes : "");
+    nd_parse_result_free(&res);
+    free(data);
+    return 0;
+}
+
+static int cmd_check_config(int argc, char **argv)
+{
+    struct nd_config *conf;
+    int nerr;
+    if (argc < 2) {
+        fprintf(stderr, "usage: newsd check-config FILE\n");
+        return 2;
+    }
+    conf = nd_config_new();
+    nerr = nd_config_load(conf, argv[1], stdout);
+    if (nerr == 0)
+        printf("%s: valid (%zu feeds)\n", argv[1], conf->nfeeds);
+    else
+        printf("%s: %d error%s\n", argv[1], nerr, nerr == 1 ? "" : "s");
+    nd_config_destroy(conf);
+    return nerr == 0 ? 0 : 1;
+}
+
+static int cmd_config_doc(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    nd_config_print_doc(stdout);
+    return 0;
+}
+
+static int cmd_version(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    printf("newsd %s\n", NEWSD_VERSION);
+    return 0;
+}
+
+static int cmd_help(int argc, char **argv);
+
+static const struct command {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *usage;
+} commands[] = {
+    {"run", cmd_run, "run -c FILE            the daemon"},
+    {"demo", cmd_demo, "demo [--seconds N]     embedded broker, sample feeds, terminal view"},
+    {"parse", cmd_parse, "parse FILE|-           print a feed's items as story JSON, one per line"},
+    {"check-config", cmd_check_config, "check-config FILE      validate a config file"},
+    {"config-doc", cmd_config_doc, "config-doc             print the configuration reference"},
+    {"version", cmd_version, "version"},
+    {"help", cmd_help, "help"},
+};
+
+static int cmd_help(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    printf("usage: newsd COMMAND [ARGS]\n\n");
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        printf("  newsd %s\n", commands[i].usage);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        cmd_help(0, NULL);
+        return 2;
+    }
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        if (!strcmp(argv[1], commands[i].name) ||
+            (!strcmp(argv[1], "--help") && !strcmp(commands[i].name, "help")) ||
+            (!strcmp(argv[1], "--version") && !strcmp(commands[i].name, "version")))
+            return commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "newsd: unknown command \"%s\" (newsd help lists them)\n", argv[1]);
+    return 2;
+}

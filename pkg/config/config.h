@@ -1,0 +1,89 @@
+/* config: the one table of configuration keys, YAML loading (libyaml), environment overrides and
+ * validation. docs/CONFIG.md and `newsd check-config` are generated from the same table.
+ *
+ * Keys are dotted paths of the YAML file ("kafka.brokers"). Every scalar key can be overridden from
+ * the environment as NEWSD_ + the key upper-cased with '.' as '_' (NEWSD_KAFKA_BROKERS). Keys under
+ * `kafka.properties.` pass straight to librdkafka. */
+#ifndef ND_CONFIG_H
+#define ND_CONFIG_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "core/core.h"
+
+struct nd_kv {
+    char *key;
+    char *value;
+};
+
+struct nd_feed_conf {
+    char *id;
+    char *url;
+    int interval_s;      /* poll interval */
+    int fulltext;        /* fetch the article page when an item has only a summary */
+    char *format;        /* "auto" (detect) or a format name */
+    struct nd_kv *headers; /* extra request headers; "${VAR}" values are read from the environment */
+    size_t nheaders;
+    int line;            /* where it was defined, for messages */
+};
+
+struct nd_config {
+    char *log_level;
+    /* kafka */
+    char *kafka_brokers;
+    char *kafka_client_id;
+    char *kafka_compression;
+    int kafka_transactions;
+    char *kafka_transactional_id;
+    int kafka_linger_ms;
+    int kafka_flush_timeout_ms;
+    char *topic_stories, *topic_events, *topic_alerts, *topic_deadletter, *topic_state;
+    struct nd_kv *kafka_props; /* passthrough to librdkafka */
+    size_t nkafka_props;
+    /* fetch */
+    int fetch_timeout_ms;
+    int fetch_connect_timeout_ms;
+    long fetch_max_body_bytes;
+    int fetch_max_redirects;
+    int fetch_max_parallel;
+    int fetch_per_host;
+    int fetch_default_interval_s;
+    int fetch_min_interval_s;
+    int fetch_max_interval_s;
+    int fetch_backoff_max_s;
+    int fetch_recent_ids;
+    char *fetch_user_agent;
+    /* pipeline */
+    int queue_capacity;
+    int enrich_threads;
+    /* server */
+    char *server_bind;
+    int server_port;
+    /* feeds */
+    struct nd_feed_conf *feeds;
+    size_t nfeeds;
+    char *path; /* the file it came from */
+};
+
+/* Defaults for every key. Caller owns the result: nd_config_destroy. */
+struct nd_config *nd_config_new(void);
+void nd_config_destroy(struct nd_config *conf);
+
+/* Load a YAML file on top of the defaults, then the environment. Every error is reported, one line
+ * each as "FILE:LINE: message", into `errors` (may be NULL); returns the number of errors. */
+int nd_config_load(struct nd_config *conf, const char *path, FILE *errors);
+/* Load from a YAML string (tests); `name` is used in messages. */
+int nd_config_load_string(struct nd_config *conf, const char *yaml, size_t len, const char *name,
+                          FILE *errors);
+/* Apply NEWSD_* environment overrides. Returns the number of errors (bad values). */
+int nd_config_apply_env(struct nd_config *conf, FILE *errors);
+
+/* Print the reference documentation (Markdown) generated from the table. */
+void nd_config_print_doc(FILE *out);
+
+/* Add a feed programmatically (the demo); copies the strings. */
+struct nd_feed_conf *nd_config_add_feed(struct nd_config *conf, const char *id, const char *url,
+                                        int interval_s);
+
+#endif

@@ -1,0 +1,35 @@
+/* daemon: wires the stages together and runs them until asked to stop.
+ *
+ *   fetch (this thread) -> queue -> enrich workers -> queue -> publish thread -> Kafka
+ *
+ * Bounded queues join the stages; a full queue makes the stage before it wait (backpressure), so
+ * memory stays bounded and nothing is dropped. Shutdown is in order: stop fetching, drain the queues,
+ * flush the producer within kafka.flush_timeout_ms, destroy in reverse. */
+#ifndef ND_DAEMON_H
+#define ND_DAEMON_H
+
+#include <signal.h>
+
+#include "config/config.h"
+#include "publish/publish.h"
+
+struct nd_daemon;
+
+struct nd_daemon_opts {
+    const struct nd_config *conf; /* must outlive the daemon */
+    const struct nd_kv *kafka_extra; /* extra librdkafka properties (the demo's mock cluster) */
+    size_t nkafka_extra;
+    const char *models_dir;
+    nd_publish_delivered_fn on_delivered; /* called on the publish thread; may be NULL */
+    void *on_delivered_opaque;
+};
+
+struct nd_daemon *nd_daemon_new(const struct nd_daemon_opts *opts, char *errstr, size_t errsz);
+/* Runs until *stop becomes non-zero (set from a signal handler). Returns the process exit status. */
+int nd_daemon_run(struct nd_daemon *daemon, volatile sig_atomic_t *stop);
+void nd_daemon_destroy(struct nd_daemon *daemon);
+
+/* `newsd demo`: mock Kafka cluster, bundled feeds, a terminal view of each story. */
+int nd_demo_main(const char *feeds_dir, int seconds, volatile sig_atomic_t *stop);
+
+#endif

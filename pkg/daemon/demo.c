@@ -1,0 +1,281 @@
+/* `newsd demo`: the whole path on one machine with nothing installed but newsd. An in-process
+ * Kafka-protocol broker (librdkafka's mock cluster; kcat can reach it on the printed address), the
+ * bundled sample feeds, and a terminal view that reads each story back from the broker. */
+#include "daemon/daemon.h"
+
+#include <dirent.h>
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MOD "demo"
+#define DEMO_PARTITIONS 3
+
+struct view {
+    char brokers[256];
+    const char *topic;
+    volatile sig_atomic_t *stop;
+    volatile int done;
+    int color;
+    unsigned long shown;
+};
+
+static const char *str(const json_t *obj, const char *key)
+{
+    const json_t *v = json_object_get(obj, key);
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+static void print_wrapped(const char *text, size_t max, const char *indent)
+{
+    size_t col = 0, n = 0;
+    fputs(indent, stdout);
+    for (const char *p = text; *p && n < max; p++, n++) {
+        if (*p == '\n') {
+            fputs("\n", stdout);
+            fputs(indent, stdout);
+            col = 0;
+            continue;
+        }
+        if (*p == ' ' && col > 90) {
+            fputs("\n", stdout);
+            fputs(indent, stdout);
+            col = 0;
+            continue;
+        }
+        fputc(*p, stdout);
+        /* count code points, not bytes, for the wrap column */
+        if (((unsigned char)*p & 0xC0) != 0x80)
+            col++;
+    }
+    if (n == max)
+        fputs("...", stdout);
+    fputs("\n", stdout);
+}
+
+static void show_story(struct view *view, const rd_kafka_message_t *msg)
+{
+    json_error_t jerr;
+    json_t *doc = json_loadb(msg->payload, msg->len, 0, &jerr);
+    const char *b = view->color ? "\033[1m" : "", *d = view->color ? "\033[2m" : "",
+               *c = view->color ? "\033[36m" : "", *r = view->color ? "\033[0m" : "";
+    const json_t *prov, *arr;
+    size_t i;
+    const json_t *it;
+
+    if (!doc) {
+        printf("(record at offset %lld is not JSON: %s)\n", (long long)msg->offset, jerr.text);
+        return;
+    }
+    prov = json_object_get(doc, "provenance");
+    view->shown++;
+    printf("%s── %s  %s v%lld  [%s/%d@%lld]%s\n", c, str(doc, "id"),
+           str(doc, "firstcreated") ? str(doc, "firstcreated") : "",
+           (long long)json_integer_value(json_object_get(doc, "version")), rd_kafka_topic_name(msg->rkt),
+           msg->partition, (long long)msg->offset, r);
+    printf("   %s%s%s\n", b, str(doc, "headline") ? str(doc, "headline") : "(no headline)", r);
+    printf("   %s", d);
+    if (str(doc, "located"))
+        printf("%s · ", str(doc, "located"));
+    if (str(doc, "byline"))
+        printf("By %s · ", str(doc, "byline"));
+    printf("feed %s%s\n", str(prov, "feed") ? str(prov, "feed") : "?", r);
+    if (str(doc, "body_text"))
+        print_wrapped(str(doc, "body_text"), 300, "   ");
+    if ((arr = json_object_get(doc, "entities")) && json_array_size(arr)) {
+        printf("   %sentities:%s ", b, r);
+        json_array_foreach(arr, i, it) {
+            if (i >= 12)
+                break;
+            printf("%s%s[%s]", i ? ", " : "", str(it, "name") ? str(it, "name") : "?",
+                   str(it, "type") ? str(it, "type") : "?");
+        }
+        printf("\n");
+    }
+    if ((arr = json_object_get(doc, "subject")) && json_array_size(arr)) {
+        printf("   %stopics:%s ", b, r);
+        json_array_foreach(arr, i, it) printf("%s%s", i ? ", " : "", str(it, "name") ? str(it, "name") : "?");
+        printf("\n");
+    }
+    if ((arr = json_object_get(doc, "events")) && json_array_size(arr)) {
+        json_array_foreach(arr, i, it) {
+            printf("   %sevent:%s %s %s -> %s\n", b, r, str(it, "type") ? str(it, "type") : "?",
+                   str(it, "source") ? str(it, "source") : "?",
+                   str(it, "target") ? str(it, "target") : "?");
+        }
+    }
+    if (str(doc, "creditline"))
+        printf("   %s%s%s\n", d, str(doc, "creditline"), r);
+    printf("\n");
+    fflush(stdout);
+    json_decref(doc);
+}
+
+static void *view_main(void *arg)
+{
+    struct view *view = arg;
+    char errstr[512];
+    rd_kafka_conf_t *kconf = rd_kafka_conf_new();
+    rd_kafka_t *rk;
+    rd_kafka_topic_partition_list_t *parts;
+
+    rd_kafka_conf_set(kconf, "bootstrap.servers", view->brokers, errstr, sizeof(errstr));
+    rd_kafka_conf_set(kconf, "group.id", "newsd-demo-view", errstr, sizeof(errstr));
+    rd_kafka_conf_set(kconf, "enable.auto.commit", "false", errstr, sizeof(errstr));
+    rd_kafka_conf_set(kconf, "log_level", "3", errstr, sizeof(errstr));
+    rk = rd_kafka_new(RD_KAFKA_CONSUMER, kconf, errstr, sizeof(errstr));
+    if (!rk) {
+        rd_kafka_conf_destroy(kconf);
+        nd_error(MOD, "view consumer: %s", errstr);
+        return NULL;
+    }
+    rd_kafka_poll_set_consumer(rk);
+    /* assign, not subscribe: no group rebalance to wait for before the first story shows */
+    parts = rd_kafka_topic_partition_list_new(DEMO_PARTITIONS);
+    for (int p = 0; p < DEMO_PARTITIONS; p++)
+        rd_kafka_topic_partition_list_add(parts, view->topic, p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+    rd_kafka_assign(rk, parts);
+    rd_kafka_topic_partition_list_destroy(parts);
+    while (!view->done) {
+        rd_kafka_message_t *msg = rd_kafka_consumer_poll(rk, 200);
+        if (!msg)
+            continue;
+        if (!msg->err)
+            show_story(view, msg);
+        rd_kafka_message_destroy(msg);
+    }
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+    return NULL;
+}
+
+/* --seconds N: a bounded run (tests, scripted demos) ends as Ctrl-C would. */
+struct timer {
+    volatile sig_atomic_t *stop;
+    int64_t deadline_ms;
+    volatile int done;
+};
+
+static void *timer_main(void *arg)
+{
+    struct timer *timer = arg;
+    while (!timer->done && !*timer->stop && nd_mono_ms() < timer->deadline_ms)
+        usleep(50 * 1000);
+    *timer->stop = 1;
+    return NULL;
+}
+
+static int add_feeds(struct nd_config *conf, const char *dir)
+{
+    struct dirent **names;
+    int n = scandir(dir, &names, NULL, alphasort), added = 0;
+    char url[8192], id[256];
+
+    if (n < 0)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        const char *name = names[i]->d_name;
+        size_t len = strlen(name);
+        if (len > 4 && (!strcmp(name + len - 4, ".xml") || !strcmp(name + len - 5, ".json"))) {
+            snprintf(url, sizeof(url), "file://%s/%s", dir, name);
+            snprintf(id, sizeof(id), "%.*s", (int)(strrchr(name, '.') - name), name);
+            nd_config_add_feed(conf, id, url, 5);
+            added++;
+        }
+        free(names[i]);
+    }
+    free(names);
+    return added;
+}
+
+int nd_demo_main(const char *feeds_dir, int seconds, volatile sig_atomic_t *stop)
+{
+    char errstr[512], abs_dir[4096];
+    rd_kafka_conf_t *kconf = rd_kafka_conf_new();
+    rd_kafka_t *host = NULL;
+    rd_kafka_mock_cluster_t *mock = NULL;
+    struct nd_config *conf = nd_config_new();
+    struct nd_daemon *daemon = NULL;
+    struct view view = {.stop = stop, .color = isatty(STDOUT_FILENO)};
+    pthread_t view_thread;
+    struct timer timer = {0};
+    pthread_t timer_thread;
+    int status = 1, nfeeds, view_started = 0, timer_started = 0;
+
+    if (!realpath(feeds_dir, abs_dir)) {
+        fprintf(stderr, "newsd demo: feeds folder %s not found\n", feeds_dir);
+        goto out;
+    }
+    /* The mock cluster lives inside a client handle; this one does nothing else. */
+    rd_kafka_conf_set(kconf, "log_level", "3", errstr, sizeof(errstr));
+    host = rd_kafka_new(RD_KAFKA_PRODUCER, kconf, errstr, sizeof(errstr));
+    if (!host) {
+        rd_kafka_conf_destroy(kconf);
+        fprintf(stderr, "newsd demo: %s\n", errstr);
+        goto out;
+    }
+    mock = rd_kafka_mock_cluster_new(host, 1);
+    if (!mock) {
+        fprintf(stderr, "newsd demo: cannot start the embedded Kafka-protocol broker\n");
+        goto out;
+    }
+    rd_kafka_mock_topic_create(mock, conf->topic_stories, DEMO_PARTITIONS, 1);
+    rd_kafka_mock_topic_create(mock, conf->topic_events, DEMO_PARTITIONS, 1);
+    rd_kafka_mock_topic_create(mock, conf->topic_alerts, DEMO_PARTITIONS, 1);
+    snprintf(view.brokers, sizeof(view.brokers), "%s", rd_kafka_mock_cluster_bootstraps(mock));
+
+    nd_log_set_level(ND_LOG_WARN);
+    free(conf->kafka_brokers);
+    conf->kafka_brokers = nd_strdup(view.brokers);
+    conf->kafka_linger_ms = 5;
+    conf->kafka_flush_timeout_ms = 3000;
+    if ((nfeeds = add_feeds(conf, abs_dir)) <= 0) {
+        fprintf(stderr, "newsd demo: no feeds (*.xml, *.json) in %s\n", abs_dir);
+        goto out;
+    }
+    printf("newsd demo: embedded Kafka-protocol broker at %s\n"
+           "            watch it from another terminal: kcat -b %s -C -t %s\n"
+           "            %d sample feeds from %s, polled every 5 s; Ctrl-C stops\n\n",
+           view.brokers, view.brokers, conf->topic_stories, nfeeds, abs_dir);
+    fflush(stdout);
+
+    struct nd_daemon_opts opts = {.conf = conf};
+    if (!(daemon = nd_daemon_new(&opts, errstr, sizeof(errstr)))) {
+        fprintf(stderr, "newsd demo: %s\n", errstr);
+        goto out;
+    }
+    view.topic = conf->topic_stories;
+    if (pthread_create(&view_thread, NULL, view_main, &view) == 0)
+        view_started = 1;
+
+    if (seconds > 0) {
+        timer.stop = stop;
+        timer.deadline_ms = nd_mono_ms() + seconds * 1000LL;
+        if (pthread_create(&timer_thread, NULL, timer_main, &timer) == 0)
+            timer_started = 1;
+    }
+    status = nd_daemon_run(daemon, stop);
+    /* give the view a moment to print the last records */
+    usleep(500 * 1000);
+    printf("newsd demo: stopped after showing %lu stories\n", view.shown);
+out:
+    if (timer_started) {
+        timer.done = 1;
+        pthread_join(timer_thread, NULL);
+    }
+    if (view_started) {
+        view.done = 1;
+        pthread_join(view_thread, NULL);
+    }
+    nd_daemon_destroy(daemon);
+    if (mock)
+        rd_kafka_mock_cluster_destroy(mock);
+    if (host)
+        rd_kafka_destroy(host);
+    nd_config_destroy(conf);
+    return status;
+}

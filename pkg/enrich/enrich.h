@@ -1,0 +1,24 @@
+/* enrich: turns a parsed story into an enriched one: clean text with dateline, byline and credit
+ * split off; later entities, topics, events and near-duplicate fingerprints.
+ *
+ * An nd_enrich holds the loaded models; it is read-only after nd_enrich_new, so any number of worker
+ * threads may call nd_enrich_story on it at once. */
+#ifndef ND_ENRICH_H
+#define ND_ENRICH_H
+
+#include "story/story.h"
+
+struct nd_enrich;
+
+/* models_dir: where models/ lives (NULL: the built-in default). NULL with errstr on failure. */
+struct nd_enrich *nd_enrich_new(const char *models_dir, char *errstr, size_t errsz);
+void nd_enrich_destroy(struct nd_enrich *enrich);
+
+/* Enrich one story in place. Thread-safe. Never fails on odd text: a story that yields nothing still
+ * goes on, with empty annotations. */
+enum nd_err nd_enrich_story(const struct nd_enrich *enrich, struct nd_story *story);
+
+/* Text stage alone: normalise body_text and split off dateline, byline and credit line. */
+void nd_enrich_text(struct nd_story *story);
+
+#endif

@@ -1,0 +1,48 @@
+/* fetch: one event-loop thread drives libcurl's multi interface for every feed.
+ *
+ * The scheduler decides when each feed is due (interval, jitter, backoff on errors, server hints);
+ * conditional GET (ETag / Last-Modified) and a body hash make an unchanged feed cost one request and no
+ * parsing; only new or changed items are emitted. fetch knows nothing of Kafka: it hands stories to an
+ * emit callback and stops starting requests while that callback reports a full queue. */
+#ifndef ND_FETCH_H
+#define ND_FETCH_H
+
+#include <stdint.h>
+
+#include "config/config.h"
+#include "story/story.h"
+
+struct nd_fetch;
+
+/* Called on the fetch thread for each new or changed story. ND_OK: the callee owns the story.
+ * ND_ERR_AGAIN: full; the caller keeps the story and retries later (backpressure, never loss). */
+typedef enum nd_err (*nd_fetch_emit_fn)(void *opaque, struct nd_story *story);
+
+/* Per-feed counters, read by metrics. */
+struct nd_fetch_stats {
+    uint64_t polls, not_modified, unchanged, errors, items, parse_errors;
+    int64_t last_poll_ms;
+    int last_status;       /* last HTTP status, 0 for transport errors */
+    const char *last_error; /* static text or NULL */
+};
+
+/* conf must outlive the fetcher. */
+struct nd_fetch *nd_fetch_new(const struct nd_config *conf, nd_fetch_emit_fn emit, void *opaque);
+void nd_fetch_destroy(struct nd_fetch *fetch);
+
+/* Run the loop for up to timeout_ms: start due requests, drive transfers, parse finished bodies,
+ * emit new items. Returns after timeout_ms or when nd_fetch_wakeup is called. */
+void nd_fetch_run(struct nd_fetch *fetch, int timeout_ms);
+/* Thread-safe: make a blocked nd_fetch_run return soon. */
+void nd_fetch_wakeup(struct nd_fetch *fetch);
+/* Make every feed due now (tests, SIGHUP). */
+void nd_fetch_poll_all_now(struct nd_fetch *fetch);
+
+size_t nd_fetch_feed_count(const struct nd_fetch *fetch);
+const char *nd_fetch_feed_id(const struct nd_fetch *fetch, size_t i);
+void nd_fetch_feed_stats(const struct nd_fetch *fetch, size_t i, struct nd_fetch_stats *stats);
+/* Requests in flight and stories waiting for room downstream. */
+size_t nd_fetch_inflight(const struct nd_fetch *fetch);
+size_t nd_fetch_pending(const struct nd_fetch *fetch);
+
+#endif

@@ -1,0 +1,21 @@
+/* seen: the bounded set of recent item ids of one feed, with each item's content hash, so a poll
+ * emits only new items and changed ones (as a new version). Oldest ids are forgotten first.
+ * Internal to fetch; its state is what the publish stage persists per feed. */
+#ifndef ND_FETCH_SEEN_H
+#define ND_FETCH_SEEN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct nd_seen;
+
+struct nd_seen *nd_seen_new(size_t capacity);
+void nd_seen_destroy(struct nd_seen *seen);
+/* Look an id up: 0 not seen; 1 seen with the same content; 2 seen with other content (*version is
+ * the version last emitted). */
+int nd_seen_check(const struct nd_seen *seen, uint64_t id, uint64_t content, int *version);
+/* Remember (or update) an id with its content hash and version. */
+void nd_seen_put(struct nd_seen *seen, uint64_t id, uint64_t content, int version);
+size_t nd_seen_count(const struct nd_seen *seen);
+
+#endif

@@ -1,0 +1,57 @@
+/* parse: bytes of a feed or wire-API document into story items, behind one probe + parse interface.
+ *
+ * Parsers never abort and never trust the input: every failure returns an error with a message
+ * (line and column where known) and the caller's other feeds are unaffected. */
+#ifndef ND_PARSE_H
+#define ND_PARSE_H
+
+#include <stddef.h>
+
+#include "core/core.h"
+#include "story/story.h"
+
+enum nd_format {
+    ND_FORMAT_UNKNOWN = 0,
+    ND_FORMAT_RSS,      /* RSS 0.9x / 2.0 */
+    ND_FORMAT_RDF,      /* RSS 1.0 */
+    ND_FORMAT_ATOM,
+    ND_FORMAT_JSONFEED,
+    ND_FORMAT_NINJS,
+    ND_FORMAT_HTML,
+};
+const char *nd_format_name(enum nd_format format);
+
+/* Detect the format from the content (never from the Content-Type alone). */
+enum nd_format nd_parse_probe(const char *data, size_t len);
+
+struct nd_parse_result {
+    enum nd_format format;
+    struct nd_story **stories; /* owned; nd_parse_result_free frees what the caller did not take */
+    size_t nstories;
+    char *title;               /* the feed's title */
+    int ttl_s;                 /* RSS <ttl> as seconds, 0 if absent */
+    int repairs;               /* recoverable errors fixed while parsing (see nd_parse_result.notes) */
+    char *notes;               /* what was repaired, human-readable, or NULL */
+};
+
+struct nd_parse_opts {
+    const char *base_url;     /* to resolve relative links; may be NULL */
+    const char *content_type; /* HTTP Content-Type (charset hint); may be NULL */
+    const char *feed_id;      /* set on every story (identity) */
+    size_t max_items;         /* 0 = default cap (10,000) */
+};
+
+/* Parse a feed document. On success res holds the items in document order. */
+enum nd_err nd_parse_feed(const char *data, size_t len, const struct nd_parse_opts *opts,
+                          struct nd_parse_result *res, char *errstr, size_t errsz);
+void nd_parse_result_free(struct nd_parse_result *res);
+
+/* Helpers shared by the parsers and enrich. */
+/* HTML fragment to plain text: tags dropped, block elements to newlines, entities decoded, whitespace
+ * collapsed. Caller frees. */
+char *nd_html_to_text(const char *html, size_t len);
+/* Dates in RSS (RFC 822/1123) or Atom (RFC 3339) form to epoch seconds; 0 when it cannot be read,
+ * with the reason in why (static string). */
+int64_t nd_parse_date(const char *text, const char **why);
+
+#endif

@@ -1,0 +1,68 @@
+/* story: the story item every stage passes along, and its JSON form (DESIGN.md's data contract).
+ *
+ * parse fills the source fields, enrich fills text fields and `annotations`, publish encodes it.
+ * A story has exactly one owner at a time: the stage holding it, or the queue between two stages. */
+#ifndef ND_STORY_H
+#define ND_STORY_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "core/core.h"
+
+enum nd_pubstatus { ND_PUBSTATUS_USABLE = 0, ND_PUBSTATUS_WITHHELD, ND_PUBSTATUS_CANCELED };
+
+struct nd_story {
+    /* identity: id is 16 hex digits of a stable hash (see nd_story_assign_id) */
+    char id[17];
+    int version;                  /* 1, then +1 each time the item's content changes */
+    enum nd_pubstatus pubstatus;
+
+    /* from the source (all owned, malloc'd, UTF-8, may be NULL) */
+    char *guid;                   /* the item's GUID/id as the feed gave it */
+    char *url;                    /* the item's link, resolved to absolute */
+    char *headline;
+    char *summary;                /* feed summary/description as text */
+    char *body_text;              /* main text: content, else summary; enrich cleans it */
+    char *byline;                 /* author(s) */
+    char *located;                /* dateline place, "NEW YORK" */
+    char *dateline;               /* the whole dateline as printed, "NEW YORK (Reuters) -" */
+    char *credit;                 /* "(Reporting by ...; Editing by ...)" */
+    char *language;               /* BCP 47, "en" */
+    char *date_note;              /* why published_at is absent, when it is */
+    int64_t published_at;         /* epoch seconds; 0 = unknown */
+    int64_t updated_at;           /* epoch seconds; 0 = unknown */
+
+    /* provenance */
+    char *feed_id;
+    char *feed_url;
+    int64_t fetched_at_ms;
+    int64_t enriched_at_ms;
+
+    /* enrichment: a JSON object whose members (entities, subject, events, dedup, ...) are merged into
+     * the encoded story. Owned by the story (one reference). */
+    json_t *annotations;
+};
+
+struct nd_story *nd_story_new(void);
+void nd_story_destroy(struct nd_story *story);
+
+/* Set a string field: copies `value` (NULL clears it). */
+void nd_story_set(char **field, const char *value);
+
+/* The stable id: xxh3 of the feed id and the item's GUID, else its canonical URL (tracking
+ * parameters removed), else the hash of headline+body. Fills story->id. */
+void nd_story_assign_id(struct nd_story *story);
+/* A hash of the content that matters for versioning (headline, body, summary, url, status). */
+uint64_t nd_story_content_hash(const struct nd_story *story);
+
+/* The URL without tracking parameters (utm_*, fbclid, gclid, ...) and fragment. Caller frees. */
+char *nd_url_canonical(const char *url);
+
+/* Encode as the news.stories.v1 value. Returns a new reference. */
+json_t *nd_story_to_json(const struct nd_story *story);
+/* Decode a story object (ninjs-style fields; body_text required). NULL with errstr filled when the
+ * object is not a story. The returned story is owned by the caller. */
+struct nd_story *nd_story_from_json(const json_t *obj, char *errstr, size_t errsz);
+
+#endif

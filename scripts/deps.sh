@@ -1,0 +1,46 @@
+#!/bin/sh
+# Installs the Debian 12 packages newsd needs to build, test and run its demo. Idempotent: when every
+# package is present it only runs dpkg-query and returns. Used by `make deps` and by the Dockerfile.
+#   deps.sh            build + test + demo packages
+#   deps.sh runtime    only the shared libraries the daemon links against (the container's runtime stage)
+set -eu
+
+build_pkgs="build-essential cmake ninja-build pkg-config git ca-certificates
+ librdkafka-dev libcurl4-openssl-dev libjansson-dev libxml2-dev libyaml-dev libmicrohttpd-dev
+ libutf8proc-dev libxxhash-dev"
+test_pkgs="libcmocka-dev clang llvm libclang-rt-14-dev lld valgrind kcat maven openjdk-17-jre-headless
+ python3 python3-pytest python3-confluent-kafka python3-yaml"
+runtime_pkgs="librdkafka1 libcurl4 libjansson4 libxml2 libyaml-0-2 libmicrohttpd12 libutf8proc2 libxxhash0
+ ca-certificates"
+
+case "${1:-all}" in
+runtime) want="$runtime_pkgs" ;;
+build) want="$build_pkgs" ;;
+*) want="$build_pkgs $test_pkgs" ;;
+esac
+
+missing=""
+for p in $want; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing="$missing $p"
+    fi
+done
+# The machine may have a JDK from elsewhere (Temurin); any java 17+ on PATH serves the test broker.
+case " $missing " in
+*" openjdk-17-jre-headless "*)
+    if command -v java >/dev/null 2>&1 && java -version 2>&1 | grep -Eq 'version "(1[7-9]|2[0-9])'; then
+        missing=$(echo "$missing" | sed 's/ openjdk-17-jre-headless//')
+    fi ;;
+esac
+case " $missing " in
+*" maven "*) command -v mvn >/dev/null 2>&1 && missing=$(echo "$missing" | sed 's/ maven//') ;;
+esac
+[ -z "$(echo "$missing" | tr -d ' ')" ] && exit 0
+
+echo "deps: installing$missing"
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing
