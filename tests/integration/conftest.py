@@ -1,0 +1,270 @@
+"""Shared fixtures of the integration tests: the real Kafka broker started by ctest's `kafka` fixture
+(tests/kafka/broker.sh), loopback HTTP servers, the newsd daemon as a real process, and consumers.
+
+Tests wait on conditions (records consumed, log lines seen), never on fixed sleeps."""
+import http.server
+import json
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+import uuid
+
+import pytest
+from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+NEWSD_BIN = os.environ.get("NEWSD_BIN", os.path.join(os.path.dirname(__file__), "../../build/newsd"))
+BROKER_DIR = os.environ.get("NEWSD_BROKER_DIR", "")
+SANITIZED = os.environ.get("NEWSD_SANITIZED") == "1"
+# Sanitized builds run slower; deadlines stretch, assertions do not.
+SLOW = 3 if SANITIZED else 1
+
+
+def wait_for(cond, timeout, what, interval=0.05):
+    """Poll cond() until it returns a true value; fail naming `what` after timeout seconds."""
+    deadline = time.monotonic() + timeout * SLOW
+    while time.monotonic() < deadline:
+        v = cond()
+        if v:
+            return v
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout * SLOW:.0f}s waiting for {what}")
+
+
+@pytest.fixture(scope="session")
+def brokers():
+    path = os.path.join(BROKER_DIR, "bootstrap")
+    if not BROKER_DIR or not os.path.exists(path):
+        pytest.fail("no Kafka broker: run through ctest (the kafka fixture starts one) or set NEWSD_BROKER_DIR")
+    with open(path) as f:
+        return f.read().strip()
+
+
+@pytest.fixture
+def topics(brokers):
+    """Fresh topic names per test so tests never see each other's records."""
+    suffix = uuid.uuid4().hex[:8]
+    names = {k: f"t{suffix}.{v}" for k, v in {
+        "stories": "news.stories.v1", "events": "news.events.v1", "alerts": "news.alerts.v1",
+        "deadletter": "news.deadletter.v1", "state": "newsd.state.v1"}.items()}
+    admin = AdminClient({"bootstrap.servers": brokers})
+    new = [NewTopic(n, num_partitions=3, replication_factor=1,
+                    config={"cleanup.policy": "compact"} if k == "state" else {})
+           for k, n in names.items()]
+    for fut in admin.create_topics(new).values():
+        fut.result(30)
+    return names
+
+
+class FeedServer:
+    """A loopback HTTP server whose documents the test changes while the daemon polls them.
+    Records every request (path and headers) for assertions on conditional GET and politeness."""
+
+    def __init__(self):
+        self.docs = {}       # path -> (body bytes, headers dict, status)
+        self.requests = []   # (path, headers dict)
+        self.lock = threading.Lock()
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                with server.lock:
+                    server.requests.append((self.path, dict(self.headers)))
+                    doc = server.docs.get(self.path)
+                if doc is None:
+                    self.send_response(404)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                body, headers, status = doc
+                etag = headers.get("ETag")
+                if etag and self.headers.get("If-None-Match") == etag:
+                    self.send_response(304)
+                    self.send_header("ETag", etag)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                self.send_response(status)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, path):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def set(self, path, body, headers=None, status=200):
+        if isinstance(body, str):
+            body = body.encode()
+        with self.lock:
+            self.docs[path] = (body, headers or {"Content-Type": "application/rss+xml"}, status)
+
+    def requests_for(self, path):
+        with self.lock:
+            return [h for p, h in self.requests if p == path]
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def feed_server():
+    server = FeedServer()
+    yield server
+    server.close()
+
+
+class Daemon:
+    """newsd run -c CONFIG as a child process; stderr (JSON log lines) collected for assertions."""
+
+    def __init__(self, config_text, tmp_path, env=None):
+        self.config_path = tmp_path / "newsd.yaml"
+        self.config_path.write_text(config_text)
+        self.log_path = tmp_path / "newsd.log"
+        self.log = open(self.log_path, "w")
+        e = dict(os.environ)
+        e.update(env or {})
+        self.proc = subprocess.Popen([NEWSD_BIN, "run", "-c", str(self.config_path)],
+                                     stdout=self.log, stderr=subprocess.STDOUT, env=e)
+
+    def log_lines(self):
+        with open(self.log_path) as f:
+            out = []
+            for line in f:
+                try:
+                    out.append(json.loads(line))
+                except ValueError:
+                    out.append({"raw": line})
+            return out
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            rc = self.proc.wait(timeout * SLOW)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait()
+            raise AssertionError("newsd did not stop within the deadline")
+        finally:
+            self.log.close()
+        return rc
+
+
+@pytest.fixture
+def run_daemon(tmp_path):
+    started = []
+
+    def start(config_text, env=None):
+        d = Daemon(config_text, tmp_path, env)
+        started.append(d)
+        return d
+
+    yield start
+    for d in started:
+        if d.proc.poll() is None:
+            d.proc.kill()
+            d.proc.wait()
+
+
+def base_config(brokers, topics, feeds, extra=""):
+    lines = [
+        "log_level: debug",
+        "kafka:",
+        f"  brokers: {brokers}",
+        "  linger_ms: 5",
+        "  topics:",
+    ] + [f"    {k}: {v}" for k, v in topics.items()] + [
+        "fetch:",
+        "  min_interval_s: 1",
+        "server:",
+        "  port: 0",
+        "feeds:",
+    ]
+    for f in feeds:
+        lines.append(f"  - id: {f['id']}")
+        lines.append(f"    url: {f['url']}")
+        lines.append(f"    interval_s: {f.get('interval_s', 1)}")
+    return "\n".join(lines) + "\n" + extra
+
+
+class TopicReader:
+    """Reads a topic from the beginning with read_committed, accumulating records."""
+
+    def __init__(self, brokers, topic):
+        self.c = Consumer({"bootstrap.servers": brokers, "group.id": "test-" + uuid.uuid4().hex,
+                           "auto.offset.reset": "earliest", "isolation.level": "read_committed",
+                           "enable.auto.commit": False})
+        md = self.c.list_topics(topic, timeout=10)
+        parts = md.topics[topic].partitions
+        self.c.assign([TopicPartition(topic, p, 0) for p in parts])
+        self.records = []
+
+    def poll(self, seconds=0.5):
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            m = self.c.poll(0.1)
+            if m is None:
+                continue
+            if m.error():
+                continue
+            self.records.append(m)
+        return self.records
+
+    def wait_count(self, n, timeout):
+        wait_for(lambda: len(self.poll(0.2)) >= n, timeout, f"{n} records (have {len(self.records)})")
+        return self.records
+
+    def close(self):
+        self.c.close()
+
+
+@pytest.fixture
+def reader(brokers):
+    readers = []
+
+    def make(topic):
+        r = TopicReader(brokers, topic)
+        readers.append(r)
+        return r
+
+    yield make
+    for r in readers:
+        r.close()
+
+
+def rss(items, title="Test feed", ttl=None):
+    """An RSS 2.0 document from item dicts (guid, title, link, description, pubDate, author)."""
+    out = ['<?xml version="1.0" encoding="UTF-8"?>',
+           '<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel>',
+           f"<title>{title}</title><link>http://example.org/</link><description>t</description>"]
+    if ttl:
+        out.append(f"<ttl>{ttl}</ttl>")
+    for it in items:
+        out.append("<item>")
+        for k in ("title", "link", "guid", "pubDate"):
+            if k in it:
+                out.append(f"<{k}>{it[k]}</{k}>")
+        if "author" in it:
+            out.append(f"<dc:creator>{it['author']}</dc:creator>")
+        if "description" in it:
+            out.append(f"<description><![CDATA[{it['description']}]]></description>")
+        out.append("</item>")
+    out.append("</channel></rss>")
+    return "\n".join(out)
