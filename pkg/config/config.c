@@ -1,103 +1,230 @@
 #include "config/config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
+#include <curl/curl.h>
 #include <errno.h>
+#include <librdkafka/rdkafka.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
 
-enum key_type { KT_STR, KT_INT, KT_LONG, KT_BOOL };
+extern char **environ;
+
+enum key_type {
+    KT_STR,   /* string; min = minimum length */
+    KT_INT,   /* int in [min, max] */
+    KT_LONG,  /* long in [min, max] */
+    KT_BOOL,  /* true/false, yes/no, on/off, 1/0 */
+    KT_ENUM,  /* string, one of `choices` ("a|b|c") */
+    KT_URL,   /* string, a URL whose scheme is one of `choices` */
+    KT_ADDR,  /* string, a numeric IPv4 or IPv6 address */
+    KT_MAP,   /* mapping of strings to strings, stored as struct nd_kv at offset, count at count_offset */
+    KT_PROPS, /* like KT_MAP, nested mappings flattened with '.', each pair checked by librdkafka */
+};
 
 struct key_def {
     const char *name;
     enum key_type type;
-    const char *def;
+    const char *def; /* NULL: required (in lists) or no default */
     size_t offset;
-    long min, max;      /* for numbers */
+    long min, max;
+    const char *choices;
+    size_t count_offset;
     const char *doc;
 };
 
 #define C(field) offsetof(struct nd_config, field)
 #define F(field) offsetof(struct nd_feed_conf, field)
+#define STR(name, def, off, minlen, doc) {name, KT_STR, def, off, minlen, 0, NULL, 0, doc}
+#define INT(name, def, off, lo, hi, doc) {name, KT_INT, def, off, lo, hi, NULL, 0, doc}
+#define LONG(name, def, off, lo, hi, doc) {name, KT_LONG, def, off, lo, hi, NULL, 0, doc}
+#define BOOL(name, def, off, doc) {name, KT_BOOL, def, off, 0, 0, NULL, 0, doc}
+#define ENUM(name, def, off, choices, doc) {name, KT_ENUM, def, off, 0, 0, choices, 0, doc}
+#define URL(name, def, off, schemes, doc) {name, KT_URL, def, off, 0, 0, schemes, 0, doc}
+#define ADDR(name, def, off, doc) {name, KT_ADDR, def, off, 0, 0, NULL, 0, doc}
+#define MAP(name, off, count, doc) {name, KT_MAP, NULL, off, 0, 0, NULL, count, doc}
+#define PROPS(name, off, count, doc) {name, KT_PROPS, NULL, off, 0, 0, NULL, count, doc}
 
 /* The table (Fluent Bit's config_map). Order is the order of the docs. */
 static const struct key_def config_keys[] = {
-    {"log_level", KT_STR, "info", C(log_level), 0, 0, "Log level: debug, info, warn, error."},
-    {"kafka.brokers", KT_STR, "127.0.0.1:9092", C(kafka_brokers), 0, 0,
-     "Bootstrap servers (librdkafka bootstrap.servers)."},
-    {"kafka.client_id", KT_STR, "newsd", C(kafka_client_id), 0, 0, "Kafka client.id."},
-    {"kafka.compression", KT_STR, "zstd", C(kafka_compression), 0, 0,
-     "Record compression: none, gzip, snappy, lz4, zstd."},
-    {"kafka.transactions", KT_BOOL, "false", C(kafka_transactions), 0, 0,
-     "Write stories and feed state in Kafka transactions (exactly once for read_committed consumers)."},
-    {"kafka.transactional_id", KT_STR, "newsd-0", C(kafka_transactional_id), 0, 0,
-     "Transactional id when kafka.transactions is on; unique per instance."},
-    {"kafka.linger_ms", KT_INT, "20", C(kafka_linger_ms), 0, 60000, "Producer batching delay (ms)."},
-    {"kafka.flush_timeout_ms", KT_INT, "10000", C(kafka_flush_timeout_ms), 0, 600000,
-     "On shutdown, how long to wait for in-flight records to be delivered (ms)."},
-    {"kafka.topics.stories", KT_STR, "news.stories.v1", C(topic_stories), 0, 0, "Enriched stories."},
-    {"kafka.topics.events", KT_STR, "news.events.v1", C(topic_events), 0, 0, "Diplomatic events."},
-    {"kafka.topics.alerts", KT_STR, "news.alerts.v1", C(topic_alerts), 0, 0, "Desk alerts."},
-    {"kafka.topics.deadletter", KT_STR, "news.deadletter.v1", C(topic_deadletter), 0, 0,
-     "Inputs that could not be processed."},
-    {"kafka.topics.state", KT_STR, "newsd.state.v1", C(topic_state), 0, 0,
-     "Feed state (compacted, keyed by feed id)."},
-    {"fetch.timeout_ms", KT_INT, "30000", C(fetch_timeout_ms), 100, 600000,
-     "Whole-request timeout (ms)."},
-    {"fetch.connect_timeout_ms", KT_INT, "10000", C(fetch_connect_timeout_ms), 100, 120000,
-     "Connect timeout (ms)."},
-    {"fetch.max_body_bytes", KT_LONG, "10485760", C(fetch_max_body_bytes), 1024, 1L << 30,
-     "Largest response body accepted, after decompression (bytes)."},
-    {"fetch.max_redirects", KT_INT, "5", C(fetch_max_redirects), 0, 20, "Redirects followed."},
-    {"fetch.max_parallel", KT_INT, "64", C(fetch_max_parallel), 1, 10000,
-     "Requests in flight at once, all hosts."},
-    {"fetch.per_host", KT_INT, "2", C(fetch_per_host), 1, 100, "Requests in flight at once per host."},
-    {"fetch.default_interval_s", KT_INT, "300", C(fetch_default_interval_s), 1, 86400,
-     "Poll interval of feeds that do not set one (s)."},
-    {"fetch.min_interval_s", KT_INT, "1", C(fetch_min_interval_s), 1, 86400,
-     "Lower bound on any poll interval, whatever the server hints (s)."},
-    {"fetch.max_interval_s", KT_INT, "3600", C(fetch_max_interval_s), 1, 604800,
-     "Upper bound on hinted intervals (s)."},
-    {"fetch.backoff_max_s", KT_INT, "1800", C(fetch_backoff_max_s), 1, 86400,
-     "Cap of the exponential backoff after errors (s)."},
-    {"fetch.recent_ids", KT_INT, "2048", C(fetch_recent_ids), 16, 1000000,
-     "Item ids remembered per feed to emit only new items."},
-    {"fetch.user_agent", KT_STR, "newsd/" NEWSD_VERSION " (+https://github.com/newsd)",
-     C(fetch_user_agent), 0, 0, "User-Agent header."},
-    {"pipeline.queue_capacity", KT_INT, "1024", C(queue_capacity), 1, 1000000,
-     "Stories held between two stages; a full queue pauses the stage before it."},
-    {"pipeline.enrich_threads", KT_INT, "0", C(enrich_threads), 0, 256,
-     "Enrichment worker threads; 0 means one per core."},
-    {"server.bind", KT_STR, "0.0.0.0", C(server_bind), 0, 0, "Address of the health/metrics server."},
-    {"server.port", KT_INT, "8080", C(server_port), 0, 65535,
-     "Port of /healthz, /readyz, /metrics; 0 turns the server off."},
+    ENUM("log_level", "info", C(log_level), "debug|info|warn|error",
+         "Log level of the JSON lines on stderr."),
+    STR("kafka.brokers", "127.0.0.1:9092", C(kafka_brokers), 1,
+        "Bootstrap servers (librdkafka bootstrap.servers)."),
+    STR("kafka.client_id", "newsd", C(kafka_client_id), 1, "Kafka client.id."),
+    ENUM("kafka.compression", "zstd", C(kafka_compression), "none|gzip|snappy|lz4|zstd",
+         "Record compression."),
+    BOOL("kafka.transactions", "false", C(kafka_transactions),
+         "Write stories and feed state in Kafka transactions (exactly once for read_committed "
+         "consumers)."),
+    STR("kafka.transactional_id", "newsd-0", C(kafka_transactional_id), 1,
+        "Transactional id when kafka.transactions is on; unique per instance."),
+    INT("kafka.linger_ms", "20", C(kafka_linger_ms), 0, 60000, "Producer batching delay (ms)."),
+    INT("kafka.flush_timeout_ms", "10000", C(kafka_flush_timeout_ms), 0, 600000,
+        "On shutdown, how long to wait for in-flight records to be delivered (ms)."),
+    STR("kafka.topics.stories", "news.stories.v1", C(topic_stories), 1, "Enriched stories."),
+    STR("kafka.topics.events", "news.events.v1", C(topic_events), 1, "Diplomatic events."),
+    STR("kafka.topics.alerts", "news.alerts.v1", C(topic_alerts), 1, "Desk alerts."),
+    STR("kafka.topics.deadletter", "news.deadletter.v1", C(topic_deadletter), 1,
+        "Inputs that could not be processed."),
+    STR("kafka.topics.state", "newsd.state.v1", C(topic_state), 1,
+        "Feed state (compacted, keyed by feed id)."),
+    PROPS("kafka.properties", C(kafka_props), C(nkafka_props),
+          "Any librdkafka property, passed through as is (`kafka: {properties: "
+          "{socket.keepalive.enable: true}}`); checked by librdkafka when the file is loaded."),
+    INT("fetch.timeout_ms", "30000", C(fetch_timeout_ms), 100, 600000, "Whole-request timeout (ms)."),
+    INT("fetch.connect_timeout_ms", "10000", C(fetch_connect_timeout_ms), 100, 120000,
+        "Connect timeout (ms)."),
+    LONG("fetch.max_body_bytes", "10485760", C(fetch_max_body_bytes), 1024, 1L << 30,
+         "Largest response body accepted, after decompression (bytes)."),
+    INT("fetch.max_redirects", "5", C(fetch_max_redirects), 0, 20, "Redirects followed."),
+    INT("fetch.max_parallel", "64", C(fetch_max_parallel), 1, 10000,
+        "Requests in flight at once, all hosts."),
+    INT("fetch.per_host", "2", C(fetch_per_host), 1, 100, "Requests in flight at once per host."),
+    INT("fetch.default_interval_s", "300", C(fetch_default_interval_s), 1, 86400,
+        "Poll interval of feeds that do not set one (s)."),
+    INT("fetch.min_interval_s", "1", C(fetch_min_interval_s), 1, 86400,
+        "Lower bound on any poll interval, whatever the server hints (s)."),
+    INT("fetch.max_interval_s", "3600", C(fetch_max_interval_s), 1, 604800,
+        "Upper bound on hinted intervals (s)."),
+    INT("fetch.backoff_max_s", "1800", C(fetch_backoff_max_s), 1, 86400,
+        "Cap of the exponential backoff after errors (s)."),
+    INT("fetch.recent_ids", "2048", C(fetch_recent_ids), 16, 1000000,
+        "Item ids remembered per feed to emit only new items."),
+    STR("fetch.user_agent", "newsd/" NEWSD_VERSION " (+https://github.com/newsd)",
+        C(fetch_user_agent), 1, "User-Agent header."),
+    INT("pipeline.queue_capacity", "1024", C(queue_capacity), 1, 1000000,
+        "Stories held between two stages; a full queue pauses the stage before it."),
+    INT("pipeline.enrich_threads", "0", C(enrich_threads), 0, 256,
+        "Enrichment worker threads; 0 means one per core."),
+    ADDR("server.bind", "0.0.0.0", C(server_bind),
+         "Numeric address the health/metrics server listens on (0.0.0.0, ::, 127.0.0.1)."),
+    INT("server.port", "8080", C(server_port), 0, 65535,
+        "Port of /healthz, /readyz, /metrics; 0 turns the server off."),
 };
 
 static const struct key_def feed_keys[] = {
-    {"id", KT_STR, NULL, F(id), 0, 0, "Feed id: stable, unique; keys its state and story ids."},
-    {"url", KT_STR, NULL, F(url), 0, 0, "http(s):// or file:// URL of the feed."},
-    {"interval_s", KT_INT, "0", F(interval_s), 0, 86400,
-     "Poll interval (s); 0 takes fetch.default_interval_s."},
-    {"fulltext", KT_BOOL, "false", F(fulltext), 0, 0,
-     "Fetch the article page of items that carry only a summary."},
-    {"format", KT_STR, "auto", F(format), 0, 0, "auto, rss, atom, jsonfeed or ninjs."},
+    STR("id", NULL, F(id), 1, "Feed id: stable, unique; keys its state and story ids."),
+    URL("url", NULL, F(url), "http|https|file", "http(s):// or file:// URL of the feed."),
+    INT("interval_s", "0", F(interval_s), 0, 86400,
+        "Poll interval (s); 0 takes fetch.default_interval_s."),
+    BOOL("fulltext", "false", F(fulltext),
+         "Fetch the article page of items that carry only a summary."),
+    ENUM("format", "auto", F(format), "auto|rss|atom|jsonfeed|ninjs", "Feed format; auto detects it."),
+    MAP("headers", F(headers), F(nheaders),
+        "Extra request headers. A value `${VAR}` is read from the environment at request time and "
+        "never logged."),
 };
 
 #define NKEYS(t) (sizeof(t) / sizeof((t)[0]))
 
-/* --- setting values -------------------------------------------------------------------------- */
+/* Lists of records. Each element is a struct of `elem_size` bytes whose fields the key table
+ * describes; `id_offset` names the char * field that must be unique, `line_offset` the int that
+ * records where the element starts. A section for desks is one more row (and its key table). */
+struct list_def {
+    const char *name;
+    const struct key_def *keys;
+    size_t nkeys;
+    size_t elem_size, items_offset, count_offset, id_offset, line_offset;
+    size_t max_items;
+    int reloadable; /* applied by SIGHUP */
+    const char *doc;
+};
 
+static const struct list_def config_lists[] = {
+    {"feeds", feed_keys, NKEYS(feed_keys), sizeof(struct nd_feed_conf), C(feeds), C(nfeeds), F(id),
+     F(line), 100000, 1, "The feeds to poll. Reloaded on SIGHUP."},
+};
+
+/* load_elem marks the keys it saw in a bit mask */
+_Static_assert(NKEYS(feed_keys) <= sizeof(unsigned long) * CHAR_BIT, "feed key table too large");
+
+/* Walking a document with aliases can revisit one node many times ("billion laughs"); the walk
+ * counts visits and gives up past this. */
+#define MAX_VISITS 1000000
+#define MAX_DEPTH 32
+
+/* --- values ---------------------------------------------------------------------------------- */
+
+static int in_choices(const char *choices, const char *v)
+{
+    size_t n = strlen(v);
+    for (const char *p = choices; *p;) {
+        size_t len = strcspn(p, "|");
+        if (len == n && !strncmp(p, v, n))
+            return 1;
+        p += len;
+        if (*p == '|')
+            p++;
+    }
+    return 0;
+}
+
+static int check_url(const char *value, const char *schemes, char *err, size_t errsz)
+{
+    CURLU *u = curl_url();
+    char *scheme = NULL, *host = NULL;
+    CURLUcode rc;
+    int ret = -1;
+
+    if (!u) {
+        snprintf(err, errsz, "out of memory");
+        return -1;
+    }
+    if ((rc = curl_url_set(u, CURLUPART_URL, value, 0)) != CURLUE_OK) {
+        snprintf(err, errsz, "\"%s\" is not a valid URL: %s", value, curl_url_strerror(rc));
+        goto out;
+    }
+    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0);
+    if (!scheme || !in_choices(schemes, scheme)) {
+        snprintf(err, errsz, "URL \"%s\": scheme must be one of %s", value, schemes);
+        goto out;
+    }
+    if (strcmp(scheme, "file") && (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || !*host)) {
+        snprintf(err, errsz, "URL \"%s\" has no host", value);
+        goto out;
+    }
+    ret = 0;
+out:
+    curl_free(scheme);
+    curl_free(host);
+    curl_url_cleanup(u);
+    return ret;
+}
+
+/* Parse `value` for key `k` into the struct at `base`. On error fills err (without the key name) and
+ * leaves the field as it was. */
 static int set_value(void *base, const struct key_def *k, const char *value, char *err, size_t errsz)
 {
     char *end;
     void *field = (char *)base + k->offset;
+    unsigned char addr[16];
 
     switch (k->type) {
+    case KT_ENUM:
+        if (!in_choices(k->choices, value)) {
+            snprintf(err, errsz, "\"%s\" is not one of %s", value, k->choices);
+            return -1;
+        }
+        break;
+    case KT_URL:
+        if (check_url(value, k->choices, err, errsz))
+            return -1;
+        break;
+    case KT_ADDR:
+        if (inet_pton(AF_INET, value, addr) != 1 && inet_pton(AF_INET6, value, addr) != 1) {
+            snprintf(err, errsz, "\"%s\" is not a numeric IPv4 or IPv6 address", value);
+            return -1;
+        }
+        break;
     case KT_STR:
-        free(*(char **)field);
-        *(char **)field = nd_strdup(value);
-        return 0;
+        if ((long)strlen(value) < k->min) {
+            snprintf(err, errsz, "must not be empty");
+            return -1;
+        }
+        break;
     case KT_BOOL:
         if (!strcmp(value, "true") || !strcmp(value, "yes") || !strcmp(value, "on") ||
             !strcmp(value, "1")) {
@@ -109,19 +236,19 @@ static int set_value(void *base, const struct key_def *k, const char *value, cha
             *(int *)field = 0;
             return 0;
         }
-        snprintf(err, errsz, "%s: expected a boolean (true/false), got \"%s\"", k->name, value);
+        snprintf(err, errsz, "expected a boolean (true/false), got \"%s\"", value);
         return -1;
     case KT_INT:
     case KT_LONG: {
         long v;
         errno = 0;
         v = strtol(value, &end, 10);
-        if (errno || end == value || *end) {
-            snprintf(err, errsz, "%s: expected an integer, got \"%s\"", k->name, value);
+        if (errno == ERANGE || end == value || *end) {
+            snprintf(err, errsz, "expected an integer, got \"%s\"", value);
             return -1;
         }
         if (v < k->min || v > k->max) {
-            snprintf(err, errsz, "%s: %ld is out of range [%ld, %ld]", k->name, v, k->min, k->max);
+            snprintf(err, errsz, "%ld is out of range [%ld, %ld]", v, k->min, k->max);
             return -1;
         }
         if (k->type == KT_INT)
@@ -130,27 +257,24 @@ static int set_value(void *base, const struct key_def *k, const char *value, cha
             *(long *)field = v;
         return 0;
     }
+    case KT_MAP:
+    case KT_PROPS:
+        snprintf(err, errsz, "expected a mapping");
+        return -1;
     }
-    return -1;
+    free(*(char **)field);
+    *(char **)field = nd_strdup(value);
+    return 0;
 }
 
-static void apply_defaults(void *base, const struct key_def *keys, size_t n)
+static int is_string_type(enum key_type t)
 {
-    char err[256];
-    for (size_t i = 0; i < n; i++)
-        if (keys[i].def)
-            set_value(base, &keys[i], keys[i].def, err, sizeof(err));
+    return t == KT_STR || t == KT_ENUM || t == KT_URL || t == KT_ADDR;
 }
 
-static void free_strings(void *base, const struct key_def *keys, size_t n)
+static int is_map_type(enum key_type t)
 {
-    for (size_t i = 0; i < n; i++) {
-        if (keys[i].type == KT_STR) {
-            char **p = (char **)((char *)base + keys[i].offset);
-            free(*p);
-            *p = NULL;
-        }
-    }
+    return t == KT_MAP || t == KT_PROPS;
 }
 
 static void kv_free(struct nd_kv *kv, size_t n)
@@ -179,6 +303,61 @@ static void kv_add(struct nd_kv **kv, size_t *n, const char *key, const char *va
     (*n)++;
 }
 
+static void apply_defaults(void *base, const struct key_def *keys, size_t n)
+{
+    char err[256];
+    for (size_t i = 0; i < n; i++)
+        if (keys[i].def)
+            set_value(base, &keys[i], keys[i].def, err, sizeof(err));
+}
+
+static void free_fields(void *base, const struct key_def *keys, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char *field = (char *)base + keys[i].offset;
+        if (is_string_type(keys[i].type)) {
+            free(*(char **)field);
+            *(char **)field = NULL;
+        } else if (is_map_type(keys[i].type)) {
+            size_t *count = (size_t *)((char *)base + keys[i].count_offset);
+            kv_free(*(struct nd_kv **)field, *count);
+            *(struct nd_kv **)field = NULL;
+            *count = 0;
+        }
+    }
+}
+
+static void *list_items(const struct nd_config *conf, const struct list_def *l)
+{
+    return *(void **)((char *)conf + l->items_offset);
+}
+
+static size_t *list_count(struct nd_config *conf, const struct list_def *l)
+{
+    return (size_t *)((char *)conf + l->count_offset);
+}
+
+static void *list_elem(const struct nd_config *conf, const struct list_def *l, size_t i)
+{
+    return (char *)list_items(conf, l) + i * l->elem_size;
+}
+
+/* Append a zeroed element with its defaults; returns it. */
+static void *list_add(struct nd_config *conf, const struct list_def *l)
+{
+    void **items = (void **)((char *)conf + l->items_offset);
+    size_t *n = list_count(conf, l);
+    char *elem;
+    *items = realloc(*items, (*n + 1) * l->elem_size);
+    if (!*items)
+        abort();
+    elem = (char *)*items + *n * l->elem_size;
+    (*n)++;
+    memset(elem, 0, l->elem_size);
+    apply_defaults(elem, l->keys, l->nkeys);
+    return elem;
+}
+
 struct nd_config *nd_config_new(void)
 {
     struct nd_config *conf = nd_xcalloc(1, sizeof(*conf));
@@ -186,21 +365,17 @@ struct nd_config *nd_config_new(void)
     return conf;
 }
 
-static void feed_free(struct nd_feed_conf *feed)
-{
-    free_strings(feed, feed_keys, NKEYS(feed_keys));
-    kv_free(feed->headers, feed->nheaders);
-}
-
 void nd_config_destroy(struct nd_config *conf)
 {
     if (!conf)
         return;
-    free_strings(conf, config_keys, NKEYS(config_keys));
-    kv_free(conf->kafka_props, conf->nkafka_props);
-    for (size_t i = 0; i < conf->nfeeds; i++)
-        feed_free(&conf->feeds[i]);
-    free(conf->feeds);
+    free_fields(conf, config_keys, NKEYS(config_keys));
+    for (size_t li = 0; li < NKEYS(config_lists); li++) {
+        const struct list_def *l = &config_lists[li];
+        for (size_t i = 0; i < *list_count(conf, l); i++)
+            free_fields(list_elem(conf, l, i), l->keys, l->nkeys);
+        free(list_items(conf, l));
+    }
     free(conf->path);
     free(conf);
 }
@@ -208,13 +383,7 @@ void nd_config_destroy(struct nd_config *conf)
 struct nd_feed_conf *nd_config_add_feed(struct nd_config *conf, const char *id, const char *url,
                                         int interval_s)
 {
-    struct nd_feed_conf *feed;
-    conf->feeds = realloc(conf->feeds, (conf->nfeeds + 1) * sizeof(*conf->feeds));
-    if (!conf->feeds)
-        abort();
-    feed = &conf->feeds[conf->nfeeds++];
-    memset(feed, 0, sizeof(*feed));
-    apply_defaults(feed, feed_keys, NKEYS(feed_keys));
+    struct nd_feed_conf *feed = list_add(conf, &config_lists[0]);
     feed->id = nd_strdup(id);
     feed->url = nd_strdup(url);
     feed->interval_s = interval_s;
@@ -229,6 +398,8 @@ struct loader {
     const char *name;
     FILE *errors;
     int nerr;
+    long visits;
+    int gave_up;
 };
 
 static void report(struct loader *ld, const yaml_node_t *node, const char *fmt, ...)
@@ -246,9 +417,31 @@ static void report(struct loader *ld, const yaml_node_t *node, const char *fmt, 
     fputc('\n', ld->errors);
 }
 
+/* Count a visit; 0 once the walk has gone on too long (reported once). */
+static int visit(struct loader *ld, const yaml_node_t *node)
+{
+    if (ld->gave_up)
+        return 0;
+    if (++ld->visits > MAX_VISITS) {
+        ld->gave_up = 1;
+        report(ld, node, "document too large once aliases are expanded (over %d nodes)", MAX_VISITS);
+        return 0;
+    }
+    return 1;
+}
+
 static const char *scalar(const yaml_node_t *node)
 {
     return node && node->type == YAML_SCALAR_NODE ? (const char *)node->data.scalar.value : NULL;
+}
+
+static const char *node_kind(const yaml_node_t *node)
+{
+    if (!node)
+        return "nothing";
+    return node->type == YAML_MAPPING_NODE ? "a mapping"
+           : node->type == YAML_SEQUENCE_NODE ? "a list"
+                                              : "a scalar";
 }
 
 static const struct key_def *find_key(const struct key_def *keys, size_t n, const char *name)
@@ -259,79 +452,163 @@ static const struct key_def *find_key(const struct key_def *keys, size_t n, cons
     return NULL;
 }
 
-static void set_from_node(struct loader *ld, void *base, const struct key_def *k, yaml_node_t *node)
+static const struct list_def *find_list(const char *name)
 {
-    char err[512];
-    const char *v = scalar(node);
-    if (!v) {
-        report(ld, node, "%s: expected a scalar value", k->name);
-        return;
-    }
-    if (set_value(base, k, v, err, sizeof(err)) != 0)
-        report(ld, node, "%s", err);
+    for (size_t i = 0; i < NKEYS(config_lists); i++)
+        if (!strcmp(config_lists[i].name, name))
+            return &config_lists[i];
+    return NULL;
 }
 
-static void load_headers(struct loader *ld, struct nd_feed_conf *feed, yaml_node_t *node)
+/* Is `prefix` a section of the table ("kafka", "kafka.topics")? */
+static int is_section(const char *prefix)
 {
+    size_t n = strlen(prefix);
+    for (size_t i = 0; i < NKEYS(config_keys); i++)
+        if (!strncmp(config_keys[i].name, prefix, n) && config_keys[i].name[n] == '.')
+            return 1;
+    return 0;
+}
+
+/* The same key twice in one mapping is almost always a mistake; libyaml accepts it silently. */
+static int duplicate_key(struct loader *ld, yaml_node_t *map, yaml_node_pair_t *pair)
+{
+    const char *name = scalar(yaml_document_get_node(&ld->doc, pair->key));
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; name && p < pair; p++) {
+        yaml_node_t *kn = yaml_document_get_node(&ld->doc, p->key);
+        if (scalar(kn) && !strcmp(scalar(kn), name)) {
+            report(ld, yaml_document_get_node(&ld->doc, pair->key),
+                   "duplicate key \"%s\" (first at line %lu)", name,
+                   (unsigned long)kn->start_mark.line + 1);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void load_props(struct loader *ld, void *base, const struct key_def *k, yaml_node_t *node,
+                       const char *prefix, int depth, rd_kafka_conf_t *kconf)
+{
+    struct nd_kv **kv = (struct nd_kv **)((char *)base + k->offset);
+    size_t *n = (size_t *)((char *)base + k->count_offset);
+
     if (node->type != YAML_MAPPING_NODE) {
-        report(ld, node, "headers: expected a mapping of header names to values");
+        report(ld, node, "%s: expected a mapping, got %s", k->name, node_kind(node));
+        return;
+    }
+    if (depth > MAX_DEPTH) {
+        report(ld, node, "%s: nested too deeply", k->name);
         return;
     }
     for (yaml_node_pair_t *p = node->data.mapping.pairs.start; p < node->data.mapping.pairs.top; p++) {
         yaml_node_t *kn = yaml_document_get_node(&ld->doc, p->key);
         yaml_node_t *vn = yaml_document_get_node(&ld->doc, p->value);
-        if (!scalar(kn) || !scalar(vn)) {
-            report(ld, kn, "headers: names and values must be strings");
+        char full[512], kerr[512];
+
+        if (!visit(ld, kn))
+            return;
+        if (!scalar(kn)) {
+            report(ld, kn, "%s: names must be strings", k->name);
             continue;
         }
-        kv_add(&feed->headers, &feed->nheaders, scalar(kn), scalar(vn));
+        if (duplicate_key(ld, node, p))
+            continue;
+        snprintf(full, sizeof(full), "%s%s%s", prefix, *prefix ? "." : "", scalar(kn));
+        if (k->type == KT_PROPS && vn && vn->type == YAML_MAPPING_NODE) {
+            load_props(ld, base, k, vn, full, depth + 1, kconf);
+            continue;
+        }
+        if (!scalar(vn)) {
+            report(ld, vn ? vn : kn, "%s.%s: expected a scalar value, got %s", k->name, full,
+                   node_kind(vn));
+            continue;
+        }
+        if (kconf && rd_kafka_conf_set(kconf, full, scalar(vn), kerr, sizeof(kerr)) != RD_KAFKA_CONF_OK) {
+            report(ld, kn, "%s.%s: %s", k->name, full, kerr);
+            continue;
+        }
+        kv_add(kv, n, full, scalar(vn));
     }
 }
 
-static void load_feed(struct loader *ld, yaml_node_t *node)
+static void set_from_node(struct loader *ld, void *base, const struct key_def *k, yaml_node_t *node,
+                          const char *display)
 {
-    struct nd_feed_conf *feed;
-    if (node->type != YAML_MAPPING_NODE) {
-        report(ld, node, "feeds: each feed must be a mapping with at least id and url");
+    char err[512];
+    const char *v = scalar(node);
+
+    if (is_map_type(k->type)) {
+        rd_kafka_conf_t *kconf = k->type == KT_PROPS ? rd_kafka_conf_new() : NULL;
+        load_props(ld, base, k, node, "", 0, kconf);
+        if (kconf)
+            rd_kafka_conf_destroy(kconf);
         return;
     }
-    feed = nd_config_add_feed(ld->conf, NULL, NULL, 0);
-    feed->line = (int)node->start_mark.line + 1;
+    if (!v) {
+        report(ld, node, "%s: expected a scalar value, got %s", display, node_kind(node));
+        return;
+    }
+    if (set_value(base, k, v, err, sizeof(err)) != 0)
+        report(ld, node, "%s: %s", display, err);
+}
+
+static void load_elem(struct loader *ld, const struct list_def *l, yaml_node_t *node)
+{
+    char *elem;
+    char **id;
+    char display[256];
+    unsigned long present = 0; /* bit i: key i was given (a bad value is reported once, not as missing) */
+
+    if (node->type != YAML_MAPPING_NODE) {
+        report(ld, node, "%s: each entry must be a mapping, got %s", l->name, node_kind(node));
+        return;
+    }
+    if (*list_count(ld->conf, l) >= l->max_items) {
+        report(ld, node, "%s: more than %zu entries", l->name, l->max_items);
+        return;
+    }
+    elem = list_add(ld->conf, l);
+    *(int *)(elem + l->line_offset) = (int)node->start_mark.line + 1;
     for (yaml_node_pair_t *p = node->data.mapping.pairs.start; p < node->data.mapping.pairs.top; p++) {
         yaml_node_t *kn = yaml_document_get_node(&ld->doc, p->key);
         yaml_node_t *vn = yaml_document_get_node(&ld->doc, p->value);
         const char *name = scalar(kn);
         const struct key_def *k;
+
+        if (!visit(ld, kn))
+            return;
         if (!name) {
-            report(ld, kn, "feeds: keys must be strings");
+            report(ld, kn, "%s: keys must be strings", l->name);
             continue;
         }
-        if (!strcmp(name, "headers")) {
-            load_headers(ld, feed, vn);
+        if (duplicate_key(ld, node, p))
+            continue;
+        if (!(k = find_key(l->keys, l->nkeys, name))) {
+            report(ld, kn, "%s: unknown key \"%s\"", l->name, name);
             continue;
         }
-        if (!(k = find_key(feed_keys, NKEYS(feed_keys), name))) {
-            report(ld, kn, "feeds: unknown key \"%s\"", name);
-            continue;
-        }
-        set_from_node(ld, feed, k, vn);
+        present |= 1UL << (k - l->keys);
+        snprintf(display, sizeof(display), "%s: %s", l->name, name);
+        set_from_node(ld, elem, k, vn, display);
     }
-    if (!feed->id || !*feed->id)
-        report(ld, node, "feeds: a feed needs an id");
-    if (!feed->url || !*feed->url)
-        report(ld, node, "feeds: feed \"%s\" needs a url", feed->id ? feed->id : "?");
-    else if (strncmp(feed->url, "http://", 7) && strncmp(feed->url, "https://", 8) &&
-             strncmp(feed->url, "file://", 7))
-        report(ld, node, "feeds: feed \"%s\": url \"%s\" is not http(s):// or file://",
-               feed->id ? feed->id : "?", feed->url);
-    for (size_t i = 0; feed->id && i + 1 < ld->conf->nfeeds; i++)
-        if (ld->conf->feeds[i].id && !strcmp(ld->conf->feeds[i].id, feed->id))
-            report(ld, node, "feeds: duplicate feed id \"%s\" (first at line %d)", feed->id,
-                   ld->conf->feeds[i].line);
+    for (size_t i = 0; i < l->nkeys; i++) {
+        const struct key_def *k = &l->keys[i];
+        if (!k->def && is_string_type(k->type) && !(present & (1UL << i)))
+            report(ld, node, "%s: an entry needs \"%s\"", l->name, k->name);
+    }
+    id = (char **)(elem + l->id_offset);
+    for (size_t i = 0; *id && i + 1 < *list_count(ld->conf, l); i++) {
+        char *other = list_elem(ld->conf, l, i);
+        if (*(char **)(other + l->id_offset) && !strcmp(*(char **)(other + l->id_offset), *id)) {
+            report(ld, node, "%s: duplicate id \"%s\" (first at line %d)", l->name, *id,
+                   *(int *)(other + l->line_offset));
+            break;
+        }
+    }
 }
 
 /* Walk a mapping, building dotted key names. */
-static void load_mapping(struct loader *ld, yaml_node_t *node, const char *prefix)
+static void load_mapping(struct loader *ld, yaml_node_t *node, const char *prefix, int depth)
 {
     for (yaml_node_pair_t *p = node->data.mapping.pairs.start; p < node->data.mapping.pairs.top; p++) {
         yaml_node_t *kn = yaml_document_get_node(&ld->doc, p->key);
@@ -339,35 +616,40 @@ static void load_mapping(struct loader *ld, yaml_node_t *node, const char *prefi
         const char *name = scalar(kn);
         char full[512];
         const struct key_def *k;
+        const struct list_def *l;
 
+        if (!visit(ld, kn))
+            return;
         if (!name) {
             report(ld, kn, "keys must be strings");
             continue;
         }
+        if (duplicate_key(ld, node, p))
+            continue;
         snprintf(full, sizeof(full), "%s%s%s", prefix, *prefix ? "." : "", name);
-        if (!strcmp(full, "feeds")) {
+        if (!*prefix && (l = find_list(full))) {
+            if (vn->type == YAML_SCALAR_NODE && !*scalar(vn))
+                continue; /* "feeds:" with nothing after it: an empty list */
             if (vn->type != YAML_SEQUENCE_NODE) {
-                report(ld, vn, "feeds: expected a list of feeds");
+                report(ld, vn, "%s: expected a list, got %s", full, node_kind(vn));
                 continue;
             }
             for (yaml_node_item_t *it = vn->data.sequence.items.start;
-                 it < vn->data.sequence.items.top; it++)
-                load_feed(ld, yaml_document_get_node(&ld->doc, *it));
-            continue;
-        }
-        if (!strncmp(full, "kafka.properties.", 17)) {
-            if (!scalar(vn))
-                report(ld, vn, "%s: expected a scalar value", full);
-            else
-                kv_add(&ld->conf->kafka_props, &ld->conf->nkafka_props, full + 17, scalar(vn));
+                 it < vn->data.sequence.items.top && visit(ld, vn); it++)
+                load_elem(ld, l, yaml_document_get_node(&ld->doc, *it));
             continue;
         }
         if ((k = find_key(config_keys, NKEYS(config_keys), full))) {
-            set_from_node(ld, ld->conf, k, vn);
+            set_from_node(ld, ld->conf, k, vn, full);
             continue;
         }
-        if (vn->type == YAML_MAPPING_NODE) {
-            load_mapping(ld, vn, full);
+        if (is_section(full)) {
+            if (vn->type != YAML_MAPPING_NODE)
+                report(ld, vn, "%s: expected a mapping of keys, got %s", full, node_kind(vn));
+            else if (depth >= MAX_DEPTH)
+                report(ld, vn, "%s: nested too deeply", full);
+            else
+                load_mapping(ld, vn, full, depth + 1);
             continue;
         }
         report(ld, kn, "unknown key \"%s\"", full);
@@ -378,6 +660,7 @@ int nd_config_load_string(struct nd_config *conf, const char *yaml, size_t len, 
                           FILE *errors)
 {
     yaml_parser_t parser;
+    yaml_document_t extra;
     struct loader ld = {.conf = conf, .name = name, .errors = errors};
     yaml_node_t *root;
 
@@ -396,9 +679,16 @@ int nd_config_load_string(struct nd_config *conf, const char *yaml, size_t len, 
     }
     root = yaml_document_get_root_node(&ld.doc);
     if (root && root->type == YAML_MAPPING_NODE)
-        load_mapping(&ld, root, "");
-    else if (root)
-        report(&ld, root, "the configuration must be a mapping of keys");
+        load_mapping(&ld, root, "", 0);
+    else if (root && !(root->type == YAML_SCALAR_NODE && !*scalar(root)))
+        report(&ld, root, "the configuration must be a mapping of keys, got %s", node_kind(root));
+    /* A second document ("---") would be ignored silently: say so. */
+    if (root && yaml_parser_load(&parser, &extra)) {
+        yaml_node_t *r2 = yaml_document_get_root_node(&extra);
+        if (r2)
+            report(&ld, r2, "more than one YAML document; newsd reads one");
+        yaml_document_delete(&extra);
+    }
     yaml_document_delete(&ld.doc);
     yaml_parser_delete(&parser);
     return ld.nerr;
@@ -424,6 +714,8 @@ int nd_config_load(struct nd_config *conf, const char *path, FILE *errors)
     return nerr;
 }
 
+/* --- environment ----------------------------------------------------------------------------- */
+
 static void env_name(const char *key, char *out, size_t outsz)
 {
     size_t n = (size_t)snprintf(out, outsz, "NEWSD_");
@@ -436,27 +728,103 @@ int nd_config_apply_env(struct nd_config *conf, FILE *errors)
 {
     int nerr = 0;
     char name[256], err[512];
+
     for (size_t i = 0; i < NKEYS(config_keys); i++) {
+        const struct key_def *k = &config_keys[i];
         const char *v;
-        env_name(config_keys[i].name, name, sizeof(name));
+        env_name(k->name, name, sizeof(name));
+        if (is_map_type(k->type)) {
+            /* NEWSD_KAFKA_PROPERTIES_SASL_PASSWORD -> sasl.password: librdkafka names use dots only */
+            size_t plen = strlen(name);
+            rd_kafka_conf_t *kconf = k->type == KT_PROPS ? rd_kafka_conf_new() : NULL;
+            for (char **e = environ; e && *e; e++) {
+                char prop[256];
+                const char *eq = strchr(*e, '=');
+                size_t n = 0;
+                if (!eq || strncmp(*e, name, plen) || (*e)[plen] != '_' || eq == *e + plen + 1)
+                    continue;
+                for (const char *c = *e + plen + 1; c < eq && n + 1 < sizeof(prop); c++)
+                    prop[n++] = *c == '_' ? '.' : (char)tolower((unsigned char)*c);
+                prop[n] = '\0';
+                if (kconf && rd_kafka_conf_set(kconf, prop, eq + 1, err, sizeof(err)) != RD_KAFKA_CONF_OK) {
+                    nerr++;
+                    if (errors)
+                        fprintf(errors, "environment %.*s: %s\n", (int)(eq - *e), *e, err);
+                    continue;
+                }
+                kv_add((struct nd_kv **)((char *)conf + k->offset),
+                       (size_t *)((char *)conf + k->count_offset), prop, eq + 1);
+            }
+            if (kconf)
+                rd_kafka_conf_destroy(kconf);
+            continue;
+        }
         if (!(v = getenv(name)))
             continue;
-        if (set_value(conf, &config_keys[i], v, err, sizeof(err)) != 0) {
+        if (set_value(conf, k, v, err, sizeof(err)) != 0) {
             nerr++;
             if (errors)
-                fprintf(errors, "environment %s: %s\n", name, err);
+                fprintf(errors, "environment %s: %s: %s\n", name, k->name, err);
         }
     }
     return nerr;
 }
 
-static const char *type_name(enum key_type t)
+/* --- reload ---------------------------------------------------------------------------------- */
+
+static int field_differs(const void *a, const void *b, const struct key_def *k)
 {
-    switch (t) {
+    const char *fa = (const char *)a + k->offset, *fb = (const char *)b + k->offset;
+    if (is_string_type(k->type)) {
+        const char *sa = *(char *const *)fa, *sb = *(char *const *)fb;
+        return (sa == NULL) != (sb == NULL) || (sa && strcmp(sa, sb));
+    }
+    if (is_map_type(k->type)) {
+        const struct nd_kv *ka = *(struct nd_kv *const *)fa, *kb = *(struct nd_kv *const *)fb;
+        size_t na = *(const size_t *)((const char *)a + k->count_offset);
+        size_t nb = *(const size_t *)((const char *)b + k->count_offset);
+        if (na != nb)
+            return 1;
+        for (size_t i = 0; i < na; i++)
+            if (strcmp(ka[i].key, kb[i].key) || strcmp(ka[i].value, kb[i].value))
+                return 1;
+        return 0;
+    }
+    if (k->type == KT_LONG)
+        return *(const long *)fa != *(const long *)fb;
+    return *(const int *)fa != *(const int *)fb;
+}
+
+int nd_config_restart_needed(const struct nd_config *a, const struct nd_config *b, char *key,
+                             size_t keysz)
+{
+    for (size_t i = 0; i < NKEYS(config_keys); i++) {
+        /* the log level is applied on reload too */
+        if (!strcmp(config_keys[i].name, "log_level"))
+            continue;
+        if (field_differs(a, b, &config_keys[i])) {
+            if (key)
+                snprintf(key, keysz, "%s", config_keys[i].name);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* --- documentation --------------------------------------------------------------------------- */
+
+static const char *type_name(const struct key_def *k)
+{
+    switch (k->type) {
     case KT_STR: return "string";
     case KT_INT:
     case KT_LONG: return "integer";
     case KT_BOOL: return "boolean";
+    case KT_ENUM: return "enum";
+    case KT_URL: return "URL";
+    case KT_ADDR: return "address";
+    case KT_MAP:
+    case KT_PROPS: return "mapping";
     }
     return "?";
 }
@@ -467,33 +835,64 @@ static void doc_table(FILE *out, const struct key_def *keys, size_t n, int with_
     fprintf(out, "| key | type | default |%s description |\n| --- | --- | --- |%s --- |\n",
             with_env ? " environment |" : "", with_env ? " --- |" : "");
     for (size_t i = 0; i < n; i++) {
-        env_name(keys[i].name, env, sizeof(env));
-        fprintf(out, "| `%s` | %s | %s%s%s |", keys[i].name, type_name(keys[i].type),
-                keys[i].def && *keys[i].def ? "`" : "", keys[i].def ? keys[i].def : "(required)",
-                keys[i].def && *keys[i].def ? "`" : "");
+        const struct key_def *k = &keys[i];
+        env_name(k->name, env, sizeof(env));
+        fprintf(out, "| `%s` | %s | ", k->name, type_name(k));
+        if (k->def)
+            fprintf(out, "`%s`", k->def);
+        else if (is_map_type(k->type))
+            fprintf(out, "(empty)");
+        else
+            fprintf(out, "(required)");
         if (with_env)
-            fprintf(out, " `%s` |", env);
-        fprintf(out, " %s", keys[i].doc);
-        if (keys[i].type == KT_INT || keys[i].type == KT_LONG)
-            fprintf(out, " Range %ld..%ld.", keys[i].min, keys[i].max);
+            fprintf(out, is_map_type(k->type) ? " | `%s_<NAME>` |" : " | `%s` |", env);
+        else
+            fprintf(out, " |");
+        fprintf(out, " %s", k->doc);
+        if (k->type == KT_INT || k->type == KT_LONG)
+            fprintf(out, " Range %ld..%ld.", k->min, k->max);
+        if (k->type == KT_ENUM || k->type == KT_URL) {
+            /* '|' would end the Markdown table cell */
+            fprintf(out, k->type == KT_ENUM ? " One of: " : " Schemes: ");
+            for (const char *p = k->choices; *p;) {
+                size_t len = strcspn(p, "|");
+                fprintf(out, "%s`%.*s`", p == k->choices ? "" : ", ", (int)len, p);
+                p += len + (p[len] == '|');
+            }
+            fputc('.', out);
+        }
         fprintf(out, " |\n");
     }
 }
 
 void nd_config_print_doc(FILE *out)
 {
-    fprintf(out, "# newsd configuration reference\n\n"
-                 "Generated by `newsd config-doc` from the table in pkg/config/config.c; do not edit.\n\n"
-                 "One YAML file (`newsd run -c FILE`). Nested mappings make dotted keys: `kafka: "
-                 "{brokers: ...}` is `kafka.brokers`. Every key below can be overridden from the "
-                 "environment by the name in its row. Unknown keys are errors, reported with file and "
-                 "line by `newsd check-config FILE`.\n\n## Keys\n\n");
+    fprintf(out,
+            "# newsd configuration reference\n\n"
+            "Generated by `newsd config-doc` from the tables in pkg/config/config.c; do not edit "
+            "(a unit test fails when this file and the tables disagree).\n\n"
+            "One YAML file (`newsd run -c FILE`). Nested mappings make dotted keys: `kafka: "
+            "{brokers: ...}` is `kafka.brokers`. `newsd check-config FILE` reports every error as "
+            "`FILE:LINE: message`: unknown keys, duplicate keys, values of the wrong type or out of "
+            "range, bad URLs, duplicate ids, librdkafka properties librdkafka rejects. The exit "
+            "status is 0 when the file is valid, 1 when it is not.\n\n"
+            "## Environment\n\n"
+            "Every key of the table below can be overridden from the environment by the name in its "
+            "row (`NEWSD_` + the key upper-cased, `.` as `_`); the environment wins over the file. "
+            "librdkafka properties come as `NEWSD_KAFKA_PROPERTIES_<NAME>` with `_` for `.` "
+            "(`NEWSD_KAFKA_PROPERTIES_SASL_PASSWORD` sets `sasl.password`). Lists (`feeds`) come "
+            "only from the file.\n\n"
+            "## Keys\n\n");
     doc_table(out, config_keys, NKEYS(config_keys), 1);
-    fprintf(out, "\n`kafka.properties.*`: any librdkafka configuration property, passed through as "
-                 "is (`kafka: {properties: {socket.keepalive.enable: true}}`). A property librdkafka "
-                 "rejects stops startup with the property named.\n\n"
-                 "## Feeds\n\n`feeds:` is a list; each feed is a mapping of:\n\n");
-    doc_table(out, feed_keys, NKEYS(feed_keys), 0);
-    fprintf(out, "| `headers` | mapping | | Extra request headers. A value `${VAR}` is read from the "
-                 "environment at request time and never logged. |\n");
+    for (size_t i = 0; i < NKEYS(config_lists); i++) {
+        const struct list_def *l = &config_lists[i];
+        fprintf(out, "\n## %s\n\n`%s:` is a list of mappings (at most %zu). %s Each entry has:\n\n",
+                l->name, l->name, l->max_items, l->doc);
+        doc_table(out, l->keys, l->nkeys, 0);
+    }
+    fprintf(out, "\n## Reload\n\nOn SIGHUP newsd reads the file again. When it is valid the lists "
+                 "above are applied (`feeds`: new feeds start, removed feeds stop, feeds that stay "
+                 "keep their state) and `log_level` takes effect; other keys need a restart and a "
+                 "change to them is logged as ignored. When it is not valid every error is logged "
+                 "and the running configuration stays.\n");
 }

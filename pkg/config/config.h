@@ -3,7 +3,13 @@
  *
  * Keys are dotted paths of the YAML file ("kafka.brokers"). Every scalar key can be overridden from
  * the environment as NEWSD_ + the key upper-cased with '.' as '_' (NEWSD_KAFKA_BROKERS). Keys under
- * `kafka.properties.` pass straight to librdkafka. */
+ * `kafka.properties.` pass straight to librdkafka (validated by librdkafka at load time); from the
+ * environment as NEWSD_KAFKA_PROPERTIES_<NAME> with '_' for '.' (NEWSD_KAFKA_PROPERTIES_SASL_PASSWORD).
+ *
+ * Lists of records (`feeds:`, and `desks:` when it comes) are described by a table of their own keys
+ * plus one row in the table of lists, so adding a section is adding tables, not loader code.
+ *
+ * Not thread-safe: a config is built on one thread, then only read. */
 #ifndef ND_CONFIG_H
 #define ND_CONFIG_H
 
@@ -81,6 +87,12 @@ int nd_config_apply_env(struct nd_config *conf, FILE *errors);
 
 /* Print the reference documentation (Markdown) generated from the table. */
 void nd_config_print_doc(FILE *out);
+
+/* Does the reloadable part differ? Feeds (and later desks) are what SIGHUP applies; every other key
+ * needs a restart. Writes the first differing non-reloadable key name into `key` (may be NULL) and
+ * returns 1 when one differs. */
+int nd_config_restart_needed(const struct nd_config *a, const struct nd_config *b, char *key,
+                             size_t keysz);
 
 /* Add a feed programmatically (the demo); copies the strings. */
 struct nd_feed_conf *nd_config_add_feed(struct nd_config *conf, const char *id, const char *url,

@@ -300,10 +300,17 @@ static void start_request(struct nd_fetch *fetch, struct feed *feed)
     curl_multi_add_handle(fetch->multi, easy);
 }
 
+const char *const nd_fetch_reasons[ND_FETCH_NREASONS] = {
+    "parse", "body_too_big", "timeout", "dns", "connect", "redirects", "tls", "transport",
+    "rate_limited", "http_5xx", "http_4xx"};
+
 static void feed_error(struct feed *feed, const char *reason, const char *detail)
 {
     const char *kv[] = {"feed", feed->conf->id, "url", feed->conf->url, "reason", reason, NULL};
     feed->stats.errors++;
+    for (size_t i = 0; i < ND_FETCH_NREASONS; i++)
+        if (!strcmp(nd_fetch_reasons[i], reason))
+            feed->stats.errors_by_reason[i]++;
     feed->stats.last_error = reason;
     nd_log_kv(ND_LOG_WARN, MOD, kv, "feed %s: %s%s%s", feed->conf->id, reason, detail ? ": " : "",
               detail ? detail : "");
@@ -523,4 +530,112 @@ size_t nd_fetch_pending(const struct nd_fetch *fetch)
     for (size_t i = 0; i < fetch->nfeeds; i++)
         n += fetch->feeds[i].npending - fetch->feeds[i].ipending;
     return n;
+}
+
+/* --- reload: nd_fetch_set_feeds ------------------------------------------------------------------
+ * Kept in one block, apart from the loop above, so it merges cleanly with work on the loop; its
+ * feed setup and teardown mirror nd_fetch_new and nd_fetch_destroy. */
+
+struct id_index {
+    const char *id;
+    size_t i;
+};
+
+static int id_index_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct id_index *)a)->id, ((const struct id_index *)b)->id);
+}
+
+static void reload_feed_release(struct nd_fetch *fetch, struct feed *feed)
+{
+    if (feed->easy) {
+        curl_multi_remove_handle(fetch->multi, feed->easy);
+        curl_easy_cleanup(feed->easy);
+        fetch->inflight--;
+    }
+    curl_slist_free_all(feed->headers);
+    nd_buf_free(&feed->body);
+    free(feed->etag);
+    free(feed->last_modified);
+    free(feed->new_etag);
+    free(feed->new_last_modified);
+    nd_seen_destroy(feed->seen);
+    feed_clear_pending(feed);
+}
+
+enum nd_err nd_fetch_set_feeds(struct nd_fetch *fetch, const struct nd_feed_conf *feeds, size_t nfeeds)
+{
+    const struct nd_config *conf = fetch->conf;
+    struct id_index *idx = nd_xcalloc(fetch->nfeeds ? fetch->nfeeds : 1, sizeof(*idx));
+    size_t *match = nd_xcalloc(nfeeds ? nfeeds : 1, sizeof(*match));
+    char *kept = nd_xcalloc(fetch->nfeeds ? fetch->nfeeds : 1, 1);
+    struct feed *next = NULL;
+    int64_t now = nd_mono_ms();
+    enum nd_err err = ND_OK;
+
+    /* Thousands of feeds: match ids through a sorted index, not pairwise. */
+    for (size_t i = 0; i < fetch->nfeeds; i++)
+        idx[i] = (struct id_index){fetch->feeds[i].conf->id, i};
+    qsort(idx, fetch->nfeeds, sizeof(*idx), id_index_cmp);
+    for (size_t j = 0; j < nfeeds; j++) {
+        struct id_index key = {feeds[j].id, 0}, *hit;
+        hit = fetch->nfeeds ? bsearch(&key, idx, fetch->nfeeds, sizeof(*idx), id_index_cmp) : NULL;
+        match[j] = hit && !kept[hit->i] ? hit->i : SIZE_MAX;
+        if (hit)
+            kept[hit->i] = 1;
+    }
+    for (size_t i = 0; i < fetch->nfeeds; i++) {
+        if (!kept[i] && fetch->feeds[i].ipending < fetch->feeds[i].npending) {
+            err = ND_ERR_AGAIN;
+            goto out;
+        }
+    }
+
+    next = nd_xcalloc(nfeeds ? nfeeds : 1, sizeof(*next));
+    for (size_t j = 0; j < nfeeds; j++) {
+        struct feed *feed = &next[j];
+        if (match[j] != SIZE_MAX) {
+            struct feed *old = &fetch->feeds[match[j]];
+            int64_t interval_ms;
+            *feed = *old;
+            if (strcmp(old->conf->url, feeds[j].url)) {
+                /* validators and the body hash belong to the old URL; the item ids stay, since
+                 * story ids come from the feed id and the items' GUIDs */
+                free(feed->etag);
+                free(feed->last_modified);
+                feed->etag = feed->last_modified = NULL;
+                feed->body_hash = 0;
+                feed->failures = 0;
+                host_of(feeds[j].url, feed->host, sizeof(feed->host));
+                feed->due_ms = now;
+            }
+            feed->conf = &feeds[j];
+            interval_ms = (int64_t)feed_interval_s(fetch, feed) * 1000;
+            if (!feed->failures && feed->due_ms > now + interval_ms)
+                feed->due_ms = now + interval_ms;
+            /* the transfer in flight keeps running; its callbacks must find the feed's new home */
+            if (feed->easy) {
+                curl_easy_setopt(feed->easy, CURLOPT_PRIVATE, feed);
+                curl_easy_setopt(feed->easy, CURLOPT_WRITEDATA, feed);
+                curl_easy_setopt(feed->easy, CURLOPT_HEADERDATA, feed);
+            }
+        } else {
+            feed->conf = &feeds[j];
+            host_of(feed->conf->url, feed->host, sizeof(feed->host));
+            feed->seen = nd_seen_new((size_t)conf->fetch_recent_ids);
+            nd_buf_init(&feed->body, (size_t)conf->fetch_max_body_bytes);
+            feed->due_ms = now + (int64_t)(next_rand(fetch) % 1000);
+        }
+    }
+    for (size_t i = 0; i < fetch->nfeeds; i++)
+        if (!kept[i])
+            reload_feed_release(fetch, &fetch->feeds[i]);
+    free(fetch->feeds);
+    fetch->feeds = next;
+    fetch->nfeeds = nfeeds;
+out:
+    free(idx);
+    free(match);
+    free(kept);
+    return err;
 }

@@ -18,9 +18,14 @@ struct nd_fetch;
  * ND_ERR_AGAIN: full; the caller keeps the story and retries later (backpressure, never loss). */
 typedef enum nd_err (*nd_fetch_emit_fn)(void *opaque, struct nd_story *story);
 
+/* Why a poll failed, as in the "reason" field of the feed's log line and the metrics' label. */
+#define ND_FETCH_NREASONS 11
+extern const char *const nd_fetch_reasons[ND_FETCH_NREASONS];
+
 /* Per-feed counters, read by metrics. */
 struct nd_fetch_stats {
     uint64_t polls, not_modified, unchanged, errors, items, parse_errors;
+    uint64_t errors_by_reason[ND_FETCH_NREASONS]; /* indexed like nd_fetch_reasons */
     int64_t last_poll_ms;
     int last_status;       /* last HTTP status, 0 for transport errors */
     const char *last_error; /* static text or NULL */
@@ -37,6 +42,14 @@ void nd_fetch_run(struct nd_fetch *fetch, int timeout_ms);
 void nd_fetch_wakeup(struct nd_fetch *fetch);
 /* Make every feed due now (tests, SIGHUP). */
 void nd_fetch_poll_all_now(struct nd_fetch *fetch);
+
+/* Replace the feed list (SIGHUP). Feeds are matched by id: a feed that stays keeps its state
+ * (validators, recent item ids, schedule, counters, a request in flight); a new feed starts; a removed
+ * feed's request is cancelled. A feed whose URL changed forgets its validators. `feeds` must outlive the
+ * fetcher or the next call; the fetcher no longer refers to the previous array once this returns ND_OK.
+ * ND_ERR_AGAIN (nothing changed): a feed to be removed still holds stories not yet accepted
+ * downstream; run the loop (which hands them on) and call again, so no parsed story is dropped. */
+enum nd_err nd_fetch_set_feeds(struct nd_fetch *fetch, const struct nd_feed_conf *feeds, size_t nfeeds);
 
 size_t nd_fetch_feed_count(const struct nd_fetch *fetch);
 const char *nd_fetch_feed_id(const struct nd_fetch *fetch, size_t i);

@@ -217,3 +217,13 @@ int nd_publish_connected(struct nd_publish *pub)
 {
     return pub->connected;
 }
+
+int nd_publish_broker_reachable(struct nd_publish *pub, int timeout_ms)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    /* all_topics=0 and no topic: the cheapest request that needs a live broker */
+    if (rd_kafka_metadata(pub->rk, 0, NULL, &md, timeout_ms) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return 0;
+    rd_kafka_metadata_destroy(md);
+    return 1;
+}

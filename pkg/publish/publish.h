@@ -43,6 +43,9 @@ enum nd_err nd_publish_flush(struct nd_publish *pub, int timeout_ms);
 /* Records produced but not yet delivered. */
 int nd_publish_outq(struct nd_publish *pub);
 void nd_publish_get_stats(const struct nd_publish *pub, struct nd_publish_stats *stats);
+/* Ask the cluster for metadata, waiting up to timeout_ms: 1 when a broker answered. The readiness
+ * check calls it (on the publish thread) whether or not records are flowing. */
+int nd_publish_broker_reachable(struct nd_publish *pub, int timeout_ms);
 /* 1 once the producer has talked to a broker. */
 int nd_publish_connected(struct nd_publish *pub);
 
