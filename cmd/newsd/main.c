@@ -10,14 +10,21 @@
 #include "core/core.h"
 #include "daemon/daemon.h"
 #include "parse/parse.h"
+#include "server/server.h"
 
-/* Set by signal handlers; the loops poll it (Redis's shutdown_asap). */
-static volatile sig_atomic_t stop_flag;
+/* Set by signal handlers; the loops poll them (Redis's shutdown_asap). */
+static volatile sig_atomic_t stop_flag, reload_flag;
 
 static void on_stop_signal(int sig)
 {
     (void)sig;
     stop_flag = 1;
+}
+
+static void on_reload_signal(int sig)
+{
+    (void)sig;
+    reload_flag = 1;
 }
 
 static void install_signals(void)
@@ -28,6 +35,8 @@ static void install_signals(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sa.sa_handler = on_reload_signal;
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 }
 
@@ -71,6 +80,8 @@ static int cmd_run(int argc, char **argv)
     if (nd_log_level_parse(conf->log_level, &level) == 0)
         nd_log_set_level(level);
     struct nd_daemon_opts opts = {.conf = conf,
+                                  .config_path = path,
+                                  .reload = &reload_flag,
                                   .models_dir = default_path("NEWSD_MODELS", "models",
                                                              "/usr/share/newsd/models")};
     install_signals();
@@ -157,6 +168,37 @@ static int cmd_check_config(int argc, char **argv)
     return nerr == 0 ? 0 : 1;
 }
 
+/* The container's HEALTHCHECK: the runtime image has no curl binary. With -c the port and address
+ * come from the config file (and the environment), else from NEWSD_SERVER_PORT or the default. */
+static int cmd_healthcheck(int argc, char **argv)
+{
+    char url[512], errstr[1024];
+    const char *port = getenv("NEWSD_SERVER_PORT");
+    if (argc > 2 && !strcmp(argv[1], "-c")) {
+        struct nd_config *conf = nd_config_new();
+        int nerr = nd_config_load(conf, argv[2], stderr);
+        const char *host = conf->server_bind;
+        if (!strcmp(host, "0.0.0.0"))
+            host = "127.0.0.1";
+        else if (!strcmp(host, "::"))
+            host = "::1";
+        snprintf(url, sizeof(url), strchr(host, ':') ? "http://[%s]:%d/healthz" : "http://%s:%d/healthz",
+                 host, conf->server_port);
+        nd_config_destroy(conf);
+        if (nerr)
+            return 1;
+    } else if (argc > 1) {
+        snprintf(url, sizeof(url), "%s", argv[1]);
+    } else {
+        snprintf(url, sizeof(url), "http://127.0.0.1:%s/healthz", port && *port ? port : "8080");
+    }
+    if (nd_server_probe(url, 3000, errstr, sizeof(errstr)) != ND_OK) {
+        fprintf(stderr, "newsd healthcheck: %s\n", errstr);
+        return 1;
+    }
+    return 0;
+}
+
 static int cmd_config_doc(int argc, char **argv)
 {
     (void)argc;
@@ -184,6 +226,7 @@ static const struct command {
     {"demo", cmd_demo, "demo [--seconds N]     embedded broker, sample feeds, terminal view"},
     {"parse", cmd_parse, "parse FILE|-           print a feed's items as story JSON, one per line"},
     {"check-config", cmd_check_config, "check-config FILE      validate a config file"},
+    {"healthcheck", cmd_healthcheck, "healthcheck [-c FILE|URL]  exit 0 when /healthz answers (default port $NEWSD_SERVER_PORT or 8080)"},
     {"config-doc", cmd_config_doc, "config-doc             print the configuration reference"},
     {"version", cmd_version, "version"},
     {"help", cmd_help, "help"},

@@ -144,6 +144,9 @@ _Static_assert(NKEYS(feed_keys) <= sizeof(unsigned long) * CHAR_BIT, "feed key t
 /* Walking a document with aliases can revisit one node many times ("billion laughs"); the walk
  * counts visits and gives up past this. */
 #define MAX_VISITS 1000000
+/* A file that is wrong everywhere (or an alias expanding one wrong value many times) is reported up to
+ * here; the rest would only bury the first errors. */
+#define MAX_ERRORS 100
 #define MAX_DEPTH 32
 
 /* --- values ---------------------------------------------------------------------------------- */
@@ -407,10 +410,20 @@ static void report(struct loader *ld, const yaml_node_t *node, const char *fmt, 
 static void report(struct loader *ld, const yaml_node_t *node, const char *fmt, ...)
 {
     va_list ap;
+    unsigned long line = node ? (unsigned long)node->start_mark.line + 1 : 0UL;
+    if (ld->gave_up)
+        return;
+    if (ld->nerr >= MAX_ERRORS) {
+        ld->gave_up = 1;
+        if (ld->errors)
+            fprintf(ld->errors, "%s:%lu: more than %d errors; stopping here\n", ld->name, line,
+                    MAX_ERRORS);
+        return;
+    }
     ld->nerr++;
     if (!ld->errors)
         return;
-    fprintf(ld->errors, "%s:%lu: ", ld->name, node ? (unsigned long)node->start_mark.line + 1 : 0UL);
+    fprintf(ld->errors, "%s:%lu: ", ld->name, line);
     va_start(ap, fmt);
     vfprintf(ld->errors, fmt, ap);
     va_end(ap);
@@ -423,8 +436,8 @@ static int visit(struct loader *ld, const yaml_node_t *node)
     if (ld->gave_up)
         return 0;
     if (++ld->visits > MAX_VISITS) {
-        ld->gave_up = 1;
         report(ld, node, "document too large once aliases are expanded (over %d nodes)", MAX_VISITS);
+        ld->gave_up = 1;
         return 0;
     }
     return 1;

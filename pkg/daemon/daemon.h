@@ -4,7 +4,12 @@
  *
  * Bounded queues join the stages; a full queue makes the stage before it wait (backpressure), so
  * memory stays bounded and nothing is dropped. Shutdown is in order: stop fetching, drain the queues,
- * flush the producer within kafka.flush_timeout_ms, destroy in reverse. */
+ * flush the producer within kafka.flush_timeout_ms, destroy in reverse.
+ *
+ * Reload: when *opts.reload becomes non-zero (SIGHUP) the fetch thread reads opts.config_path again;
+ * a valid file's feeds replace the running ones (feeds that stay keep their state, stories already
+ * parsed are handed on), an invalid one is logged and ignored. With server.port set, the daemon
+ * serves /healthz, /readyz (Kafka reachable, state restored, stages running) and /metrics. */
 #ifndef ND_DAEMON_H
 #define ND_DAEMON_H
 
@@ -16,7 +21,9 @@
 struct nd_daemon;
 
 struct nd_daemon_opts {
-    const struct nd_config *conf; /* must outlive the daemon */
+    const struct nd_config *conf; /* must outlive the daemon; reloads never change it */
+    const char *config_path;      /* read again on reload; NULL: no reload */
+    volatile sig_atomic_t *reload; /* set from a SIGHUP handler; the daemon clears it; may be NULL */
     const struct nd_kv *kafka_extra; /* extra librdkafka properties (the demo's mock cluster) */
     size_t nkafka_extra;
     const char *models_dir;

@@ -233,6 +233,8 @@ int nd_demo_main(const char *feeds_dir, int seconds, volatile sig_atomic_t *stop
     conf->kafka_brokers = nd_strdup(view.brokers);
     conf->kafka_linger_ms = 5;
     conf->kafka_flush_timeout_ms = 3000;
+    /* the demo is a terminal program: no health port that could clash with a real newsd */
+    conf->server_port = 0;
     if ((nfeeds = add_feeds(conf, abs_dir)) <= 0) {
         fprintf(stderr, "newsd demo: no feeds (*.xml, *.json) in %s\n", abs_dir);
         goto out;

@@ -46,7 +46,7 @@ static void write_value(struct nd_buf *buf, double value)
     else if (value == floor(value) && fabs(value) < 9007199254740992.0)
         nd_buf_appendf(buf, "%.0f", value);
     else
-        nd_buf_appendf(buf, "%.9g", value);
+        nd_buf_appendf(buf, "%.15g", value);
 }
 
 void nd_metrics_sample(struct nd_buf *buf, const char *name, const char *const *labels, double value)
