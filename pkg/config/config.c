@@ -56,12 +56,19 @@ static const struct key_def config_keys[] = {
     STR("kafka.client_id", "newsd", C(kafka_client_id), 1, "Kafka client.id."),
     ENUM("kafka.compression", "zstd", C(kafka_compression), "none|gzip|snappy|lz4|zstd",
          "Record compression."),
-    BOOL("kafka.transactions", "false", C(kafka_transactions),
-         "Write stories and feed state in Kafka transactions (exactly once for read_committed "
-         "consumers)."),
+    BOOL("kafka.transactions", "true", C(kafka_transactions),
+         "Write stories, events and feed state in Kafka transactions: exactly once for read_committed "
+         "consumers. Off: idempotent producer, at-least-once (consumers drop duplicates by ce_id)."),
     STR("kafka.transactional_id", "newsd-0", C(kafka_transactional_id), 1,
         "Transactional id when kafka.transactions is on; unique per instance."),
-    INT("kafka.linger_ms", "20", C(kafka_linger_ms), 0, 60000, "Producer batching delay (ms)."),
+    INT("kafka.linger_ms", "5", C(kafka_linger_ms), 0, 60000, "Producer batching delay (ms)."),
+    INT("kafka.commit_records", "1000", C(kafka_commit_records), 1, 1000000,
+        "Commit the open transaction once it holds this many records."),
+    INT("kafka.commit_interval_ms", "100", C(kafka_commit_interval_ms), 1, 600000,
+        "Commit the open transaction at least this often (ms): the latency/throughput trade-off."),
+    INT("kafka.transaction_timeout_ms", "60000", C(kafka_transaction_timeout_ms), 1000, 900000,
+        "librdkafka transaction.timeout.ms: how long a transaction may stay open, e.g. while the "
+        "broker is away, before it is aborted and redone."),
     INT("kafka.flush_timeout_ms", "10000", C(kafka_flush_timeout_ms), 0, 600000,
         "On shutdown, how long to wait for in-flight records to be delivered (ms)."),
     STR("kafka.topics.stories", "news.stories.v1", C(topic_stories), 1, "Enriched stories."),

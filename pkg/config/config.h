@@ -43,6 +43,9 @@ struct nd_config {
     int kafka_transactions;
     char *kafka_transactional_id;
     int kafka_linger_ms;
+    int kafka_commit_records;
+    int kafka_commit_interval_ms;
+    int kafka_transaction_timeout_ms;
     int kafka_flush_timeout_ms;
     char *topic_stories, *topic_events, *topic_alerts, *topic_deadletter, *topic_state;
     struct nd_kv *kafka_props; /* passthrough to librdkafka */

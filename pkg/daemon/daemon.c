@@ -11,11 +11,13 @@
 #include "enrich/enrich.h"
 #include "fetch/fetch.h"
 #include "metrics/metrics.h"
+#include "publish/state.h"
 #include "queue/queue.h"
 #include "server/server.h"
 
 #define MOD "daemon"
 #define MAX_WORKERS 64
+#define CONTROL_CAPACITY 65536
 /* How long a scrape waits for the fetch thread to copy its counters before serving the last copy. */
 #define SNAPSHOT_WAIT_MS 2000
 /* Broker reachability is asked this often: quickly while it is down, rarely once it answers. */
@@ -33,7 +35,8 @@ struct feed_snap {
 
 /* The stages' counters as last copied by their own threads. fetch is single-threaded and its feed
  * list changes on reload, so a scrape asks the fetch thread for a copy (wanted, then wait for gen to
- * move) instead of reading fetch's memory from the server thread. */
+ * move) instead of reading fetch's memory from the server thread; publish copies its counters after
+ * every round of its loop. */
 struct snapshot {
     pthread_mutex_t lock;
     pthread_cond_t cond;
@@ -43,7 +46,20 @@ struct snapshot {
     struct feed_snap *feeds;
     size_t nfeeds, inflight, pending;
     struct nd_publish_stats pub;
-    int outq;
+    size_t backlog;
+};
+
+/* Messages from the sources to the publish thread that bypass enrich: a source unit opens (before
+ * its first story enters the pipeline) and closes (with its story count and feed state). */
+enum ctl_op { CTL_OPEN = 1, CTL_CLOSE };
+
+struct ctl {
+    enum ctl_op op;
+    uint64_t seq;
+    enum nd_unit_kind kind;
+    char *feed_id;
+    json_t *state;
+    size_t nstories;
 };
 
 struct nd_daemon {
@@ -52,11 +68,17 @@ struct nd_daemon {
     struct nd_config *next_conf;   /* owned: a valid reloaded config fetch has not taken yet */
     const char *config_path;
     volatile sig_atomic_t *reload;
+    volatile sig_atomic_t *stop;
     struct nd_fetch *fetch;
     struct nd_enrich *enrich;
     struct nd_publish *pub;
     struct nd_queue *fetched;  /* fetch -> enrich */
     struct nd_queue *enriched; /* enrich -> publish */
+    struct nd_queue *control;  /* sources -> publish: unit open/close */
+    pthread_mutex_t unit_lock; /* orders unit sequence numbers with their OPEN messages */
+    uint64_t next_unit;
+    json_t *open_units;        /* feed id -> seq of the poll being emitted (fetch thread only) */
+    json_t *restore_only;      /* during a reload's restore: the ids of the feeds it added */
     pthread_t workers[MAX_WORKERS];
     int nworkers;
     pthread_t publisher;
@@ -71,15 +93,69 @@ struct nd_daemon {
     struct snapshot snap;
 };
 
-static enum nd_err emit_story(void *opaque, struct nd_story *story)
+static void ctl_free(void *p)
 {
-    struct nd_daemon *daemon = opaque;
-    return nd_queue_try_push(daemon->fetched, story);
+    struct ctl *ctl = p;
+    if (!ctl)
+        return;
+    free(ctl->feed_id);
+    json_decref(ctl->state);
+    free(ctl);
 }
 
 static void story_free(void *p)
 {
     nd_story_destroy(p);
+}
+
+/* Open a unit: its sequence number and its OPEN message are ordered under one lock, so the publish
+ * thread sees OPENs in sequence order whatever thread the source runs on. */
+static uint64_t unit_open(struct nd_daemon *daemon, enum nd_unit_kind kind, const char *feed_id)
+{
+    struct ctl *ctl = nd_xcalloc(1, sizeof(*ctl));
+    uint64_t seq;
+    ctl->op = CTL_OPEN;
+    ctl->kind = kind;
+    ctl->feed_id = nd_strdup(feed_id);
+    pthread_mutex_lock(&daemon->unit_lock);
+    seq = ctl->seq = ++daemon->next_unit;
+    nd_queue_push(daemon->control, ctl, -1);
+    pthread_mutex_unlock(&daemon->unit_lock);
+    return seq;
+}
+
+static enum nd_err emit_story(void *opaque, struct nd_story *story)
+{
+    struct nd_daemon *daemon = opaque;
+    const char *feed = story->feed_id ? story->feed_id : "";
+    json_t *open = json_object_get(daemon->open_units, feed);
+    uint64_t seq = open ? (uint64_t)json_integer_value(open) : 0;
+
+    if (!seq) {
+        seq = unit_open(daemon, ND_UNIT_FEED, feed);
+        json_object_set_new(daemon->open_units, feed, json_integer((json_int_t)seq));
+    }
+    story->unit = seq;
+    return nd_queue_try_push(daemon->fetched, story);
+}
+
+static void emit_state(void *opaque, const char *feed_id, json_t *state, size_t nstories)
+{
+    struct nd_daemon *daemon = opaque;
+    json_t *open = json_object_get(daemon->open_units, feed_id);
+    struct ctl *ctl;
+
+    if (!open) {
+        json_decref(state);
+        return;
+    }
+    ctl = nd_xcalloc(1, sizeof(*ctl));
+    ctl->op = CTL_CLOSE;
+    ctl->seq = (uint64_t)json_integer_value(open);
+    ctl->state = state;
+    ctl->nstories = nstories;
+    nd_queue_push(daemon->control, ctl, -1);
+    json_object_del(daemon->open_units, feed_id);
 }
 
 static double mono_seconds(void)
@@ -99,25 +175,47 @@ static void *enrich_main(void *arg)
         nd_enrich_story(daemon->enrich, story);
         nd_metrics_hist_observe(daemon->enrich_hist, mono_seconds() - t0);
         /* blocks while publish is behind: that is the backpressure path */
-        if (nd_queue_push(daemon->enriched, story, -1) != ND_OK) {
-            const char *kv[] = {"story", story->id, "feed", story->feed_id, NULL};
-            nd_log_kv(ND_LOG_ERROR, MOD, kv, "story %s dropped at shutdown: publish queue closed",
-                      story->id);
+        if (nd_queue_push(daemon->enriched, story, -1) != ND_OK)
             nd_story_destroy(story);
-        }
     }
     return NULL;
+}
+
+static void apply_control(struct nd_daemon *daemon)
+{
+    struct ctl *ctl;
+    while ((ctl = nd_queue_pop(daemon->control, 0))) {
+        if (ctl->op == CTL_OPEN) {
+            nd_publish_unit_open(daemon->pub, ctl->seq, ctl->kind, ctl->feed_id, NULL, -1, -1);
+        } else {
+            nd_publish_unit_close(daemon->pub, ctl->seq, ctl->nstories, ctl->state);
+            ctl->state = NULL;
+        }
+        ctl_free(ctl);
+    }
 }
 
 static void publish_snapshot(struct nd_daemon *daemon)
 {
     struct nd_publish_stats stats;
-    int outq = nd_publish_outq(daemon->pub);
+    size_t backlog = nd_publish_backlog(daemon->pub);
     nd_publish_get_stats(daemon->pub, &stats);
     pthread_mutex_lock(&daemon->snap.lock);
     daemon->snap.pub = stats;
-    daemon->snap.outq = outq;
+    daemon->snap.backlog = backlog;
     pthread_mutex_unlock(&daemon->snap.lock);
+}
+
+/* Readiness wants to know about Kafka whether or not records flow: ask now and then. */
+static void check_kafka(struct nd_daemon *daemon, int64_t *next_check)
+{
+    int up;
+    if (nd_mono_ms() < *next_check)
+        return;
+    up = nd_publish_broker_reachable(daemon->pub, KAFKA_CHECK_TIMEOUT_MS);
+    if (up != atomic_exchange(&daemon->kafka_up, up))
+        nd_log(up ? ND_LOG_INFO : ND_LOG_WARN, MOD, "kafka %s", up ? "reachable again" : "not reachable");
+    *next_check = nd_mono_ms() + (up ? KAFKA_CHECK_UP_MS : KAFKA_CHECK_DOWN_MS);
 }
 
 static void *publish_main(void *arg)
@@ -125,44 +223,27 @@ static void *publish_main(void *arg)
     struct nd_daemon *daemon = arg;
     struct nd_story *story;
     int flush_ms = daemon->conf->kafka_flush_timeout_ms;
-    int64_t next_check = 0;
+    int64_t next_check = nd_mono_ms() + KAFKA_CHECK_UP_MS;
 
     for (;;) {
-        int64_t now = nd_mono_ms();
-        if (now >= next_check) {
-            int up = nd_publish_broker_reachable(daemon->pub, KAFKA_CHECK_TIMEOUT_MS);
-            if (up != atomic_exchange(&daemon->kafka_up, up))
-                nd_log(up ? ND_LOG_INFO : ND_LOG_WARN, MOD, "kafka %s", up ? "reachable" : "not reachable");
-            next_check = nd_mono_ms() + (up ? KAFKA_CHECK_UP_MS : KAFKA_CHECK_DOWN_MS);
+        check_kafka(daemon, &next_check);
+        apply_control(daemon);
+        story = nd_queue_pop(daemon->enriched, 20);
+        if (story) {
+            /* the story's OPEN was queued before the story entered the pipeline */
+            apply_control(daemon);
+            nd_publish_story(daemon->pub, story);
+        } else if (nd_queue_drained(daemon->enriched)) {
+            break;
         }
+        nd_publish_tick(daemon->pub, 0);
         publish_snapshot(daemon);
-        story = nd_queue_pop(daemon->enriched, 100);
-        if (!story) {
-            nd_publish_poll(daemon->pub, 0);
-            if (nd_queue_drained(daemon->enriched))
-                break;
-            continue;
-        }
-        for (;;) {
-            enum nd_err err = nd_publish_story(daemon->pub, story);
-            if (err == ND_OK)
-                break;
-            if (err != ND_ERR_AGAIN) {
-                const char *kv[] = {"story", story->id, "feed", story->feed_id, NULL};
-                nd_log_kv(ND_LOG_ERROR, MOD, kv, "story %s not published: %s", story->id,
-                          nd_err_str(err));
-                nd_story_destroy(story);
-                break;
-            }
-            /* librdkafka's queue is full: serve delivery reports until there is room */
-            nd_publish_poll(daemon->pub, 100);
-        }
-        nd_publish_poll(daemon->pub, 0);
     }
-    if (nd_publish_flush(daemon->pub, flush_ms) != ND_OK) {
-        nd_error(MOD, "%d records not delivered within kafka.flush_timeout_ms (%d ms)",
-                 nd_publish_outq(daemon->pub), flush_ms);
-        daemon->exit_status = 1;
+    apply_control(daemon);
+    if (nd_publish_finish(daemon->pub, flush_ms) != ND_OK) {
+        nd_error(MOD, "the open transaction could not be committed within kafka.flush_timeout_ms "
+                      "(%d ms); it was aborted and its stories will be fetched again",
+                 flush_ms);
     }
     publish_snapshot(daemon);
     return NULL;
@@ -263,45 +344,8 @@ static void per_feed(struct nd_buf *buf, const struct snapshot *snap, const char
     }
 }
 
-static void metrics_cb(void *opaque, struct nd_buf *buf)
+static void write_fetch_metrics(struct nd_buf *buf, const struct snapshot *snap)
 {
-    struct nd_daemon *daemon = opaque;
-    struct snapshot *snap = &daemon->snap;
-    uint64_t rss, vm;
-    struct timespec deadline;
-
-    clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += SNAPSHOT_WAIT_MS / 1000;
-    pthread_mutex_lock(&snap->lock);
-    if (snap->fetch_running) {
-        uint64_t target = snap->gen + 1;
-        atomic_store(&snap->wanted, 1);
-        nd_fetch_wakeup(daemon->fetch);
-        while (snap->fetch_running && snap->gen < target)
-            if (pthread_cond_timedwait(&snap->cond, &snap->lock, &deadline) != 0)
-                break;
-    }
-
-    nd_metrics_family(buf, "newsd_build_info", ND_METRICS_GAUGE, "Version of the running newsd.");
-    nd_metrics_sample(buf, "newsd_build_info", (const char *[]){"version", NEWSD_VERSION, NULL}, 1);
-    nd_metrics_process_memory(&rss, &vm);
-    gauge(buf, "process_resident_memory_bytes", "Resident set size (from /proc/self/statm).",
-          (double)rss);
-    gauge(buf, "process_virtual_memory_bytes", "Virtual memory size (from /proc/self/statm).",
-          (double)vm);
-    gauge(buf, "process_start_time_seconds", "Start time of the process since the epoch.",
-          (double)daemon->started_ms / 1000.0);
-    gauge(buf, "newsd_uptime_seconds", "Seconds since the daemon started.",
-          (double)(nd_now_ms() - daemon->started_ms) / 1000.0);
-    nd_metrics_family(buf, "newsd_ready", ND_METRICS_GAUGE,
-                      "Readiness checks of /readyz: 1 passing, 0 failing.");
-    nd_metrics_sample(buf, "newsd_ready", (const char *[]){"check", "kafka", NULL},
-                      atomic_load(&daemon->kafka_up));
-    nd_metrics_sample(buf, "newsd_ready", (const char *[]){"check", "state", NULL},
-                      atomic_load(&daemon->state_restored));
-    nd_metrics_sample(buf, "newsd_ready", (const char *[]){"check", "stages", NULL},
-                      atomic_load(&daemon->stages_running));
-
     gauge(buf, "newsd_feeds", "Feeds being polled.", (double)snap->nfeeds);
     per_feed(buf, snap, "newsd_feed_polls_total", ND_METRICS_COUNTER, "Requests started per feed.",
              FF_POLLS);
@@ -328,33 +372,102 @@ static void metrics_cb(void *opaque, struct nd_buf *buf)
     gauge(buf, "newsd_fetch_pending_stories",
           "Stories parsed and waiting for room in the enrich queue (backpressure).",
           (double)snap->pending);
+}
+
+static void write_kafka_metrics(struct nd_buf *buf, const struct snapshot *snap)
+{
+    const struct nd_publish_stats *st = &snap->pub;
+    nd_metrics_family(buf, "newsd_kafka_records_total", ND_METRICS_COUNTER,
+                      "Records produced by kind (a batch redone after an abort is not counted twice).");
+    nd_metrics_sample(buf, "newsd_kafka_records_total", (const char *[]){"kind", "story", NULL},
+                      (double)st->stories);
+    nd_metrics_sample(buf, "newsd_kafka_records_total", (const char *[]){"kind", "event", NULL},
+                      (double)st->events);
+    nd_metrics_sample(buf, "newsd_kafka_records_total", (const char *[]){"kind", "state", NULL},
+                      (double)st->states);
+    nd_metrics_sample(buf, "newsd_kafka_records_total", (const char *[]){"kind", "deadletter", NULL},
+                      (double)st->deadletters);
+    counter(buf, "newsd_kafka_delivered_total", "Records acknowledged by the brokers.",
+            (double)st->delivered);
+    counter(buf, "newsd_kafka_delivery_errors_total", "Records whose delivery failed (then redone).",
+            (double)st->delivery_errors);
+    nd_metrics_family(buf, "newsd_kafka_transactions_total", ND_METRICS_COUNTER,
+                      "Transactions (or, with kafka.transactions off, flushed batches) by result.");
+    nd_metrics_sample(buf, "newsd_kafka_transactions_total", (const char *[]){"result", "committed", NULL},
+                      (double)st->commits);
+    nd_metrics_sample(buf, "newsd_kafka_transactions_total", (const char *[]){"result", "aborted", NULL},
+                      (double)st->aborts);
+    counter(buf, "newsd_kafka_retries_total", "Retriable errors of transactional calls.",
+            (double)st->retries);
+    counter(buf, "newsd_kafka_producer_recreates_total",
+            "Producers recreated after a fatal error (fencing, broker state).", (double)st->fatal_recreates);
+    counter(buf, "newsd_kafka_queue_full_total",
+            "Times the producer's local queue was full (publish waited).", (double)st->queue_full);
+    gauge(buf, "newsd_kafka_last_commit_seconds", "Duration of the last commit.",
+          (double)st->last_commit_latency_ms / 1000.0);
+    gauge(buf, "newsd_kafka_backlog",
+          "Records in the open transaction, stories held for the next one and open source units.",
+          (double)snap->backlog);
+}
+
+static void metrics_cb(void *opaque, struct nd_buf *buf)
+{
+    struct nd_daemon *daemon = opaque;
+    struct snapshot *snap = &daemon->snap;
+    uint64_t rss, vm;
+    struct timespec deadline;
+
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += SNAPSHOT_WAIT_MS / 1000;
+    nd_metrics_family(buf, "newsd_build_info", ND_METRICS_GAUGE, "Version of the running newsd.");
+    nd_metrics_sample(buf, "newsd_build_info", (const char *[]){"version", NEWSD_VERSION, NULL}, 1);
+    nd_metrics_process_memory(&rss, &vm);
+    gauge(buf, "process_resident_memory_bytes", "Resident set size (from /proc/self/statm).",
+          (double)rss);
+    gauge(buf, "process_virtual_memory_bytes", "Virtual memory size (from /proc/self/statm).",
+          (double)vm);
+    gauge(buf, "process_start_time_seconds", "Start time of the process since the epoch.",
+          (double)daemon->started_ms / 1000.0);
+    gauge(buf, "newsd_uptime_seconds", "Seconds since the daemon started.",
+          (double)(nd_now_ms() - daemon->started_ms) / 1000.0);
+    nd_metrics_family(buf, "newsd_ready", ND_METRICS_GAUGE,
+                      "Readiness checks of /readyz: 1 passing, 0 failing.");
+    nd_metrics_sample(buf, "newsd_ready", (const char *[]){"check", "kafka", NULL},
+                      atomic_load(&daemon->kafka_up));
+    nd_metrics_sample(buf, "newsd_ready", (const char *[]){"check", "state", NULL},
+                      atomic_load(&daemon->state_restored));
+    nd_metrics_sample(buf, "newsd_ready", (const char *[]){"check", "stages", NULL},
+                      atomic_load(&daemon->stages_running));
+
+    pthread_mutex_lock(&snap->lock);
+    if (snap->fetch_running) {
+        uint64_t target = snap->gen + 1;
+        atomic_store(&snap->wanted, 1);
+        nd_fetch_wakeup(daemon->fetch);
+        while (snap->fetch_running && snap->gen < target)
+            if (pthread_cond_timedwait(&snap->cond, &snap->lock, &deadline) != 0)
+                break;
+    }
+    write_fetch_metrics(buf, snap);
+    write_kafka_metrics(buf, snap);
+    pthread_mutex_unlock(&snap->lock);
 
     nd_metrics_family(buf, "newsd_queue_depth", ND_METRICS_GAUGE, "Stories waiting in a stage queue.");
     nd_metrics_sample(buf, "newsd_queue_depth", (const char *[]){"queue", "enrich", NULL},
                       (double)nd_queue_len(daemon->fetched));
     nd_metrics_sample(buf, "newsd_queue_depth", (const char *[]){"queue", "publish", NULL},
                       (double)nd_queue_len(daemon->enriched));
+    nd_metrics_sample(buf, "newsd_queue_depth", (const char *[]){"queue", "control", NULL},
+                      (double)nd_queue_len(daemon->control));
     nd_metrics_family(buf, "newsd_queue_capacity", ND_METRICS_GAUGE, "Capacity of a stage queue.");
     nd_metrics_sample(buf, "newsd_queue_capacity", (const char *[]){"queue", "enrich", NULL},
                       (double)nd_queue_capacity(daemon->fetched));
     nd_metrics_sample(buf, "newsd_queue_capacity", (const char *[]){"queue", "publish", NULL},
                       (double)nd_queue_capacity(daemon->enriched));
+    nd_metrics_sample(buf, "newsd_queue_capacity", (const char *[]){"queue", "control", NULL},
+                      (double)nd_queue_capacity(daemon->control));
     nd_metrics_hist_write(buf, "newsd_enrich_duration_seconds", "Time to enrich one story.",
                           daemon->enrich_hist);
-
-    counter(buf, "newsd_kafka_produced_total", "Story records handed to the producer.",
-            (double)snap->pub.produced);
-    counter(buf, "newsd_kafka_delivered_total", "Story records acknowledged by the brokers.",
-            (double)snap->pub.delivered);
-    counter(buf, "newsd_kafka_delivery_errors_total", "Story records that failed for good.",
-            (double)snap->pub.failed);
-    counter(buf, "newsd_kafka_queue_full_total",
-            "Times the producer's local queue was full (publish waited).",
-            (double)snap->pub.queue_full);
-    gauge(buf, "newsd_kafka_outq_records", "Records produced and not yet acknowledged.",
-          (double)snap->outq);
-    pthread_mutex_unlock(&snap->lock);
-
     nd_metrics_family(buf, "newsd_alerts_total", ND_METRICS_COUNTER,
                       "Alerts emitted per desk (no samples until desks exist).");
     nd_metrics_family(buf, "newsd_config_reloads_total", ND_METRICS_COUNTER,
@@ -365,7 +478,19 @@ static void metrics_cb(void *opaque, struct nd_buf *buf)
                       (double)atomic_load(&daemon->reloads_failed));
 }
 
-/* --- reload (fetch thread) ------------------------------------------------------------------- */
+/* --- state restore and reload (fetch thread) ------------------------------------------------- */
+
+static void restore_one(void *opaque, const char *feed_id, const json_t *state)
+{
+    struct nd_daemon *daemon = opaque;
+    enum nd_err err;
+    /* on reload only new feeds take state: the others' in memory is newer than any committed one */
+    if (daemon->restore_only && !json_object_get(daemon->restore_only, feed_id))
+        return;
+    err = nd_fetch_state_import(daemon->fetch, feed_id, state);
+    if (err == ND_ERR_INVALID)
+        nd_warn(MOD, "state of feed %s is malformed; the feed starts afresh", feed_id);
+}
 
 static void log_config_errors(const char *path, const char *text)
 {
@@ -414,15 +539,36 @@ out:
     free(errs);
 }
 
+/* Hand the waiting config's feeds to fetch; added feeds resume from their committed state. */
 static void reload_apply(struct nd_daemon *daemon)
 {
     struct nd_config *conf = daemon->next_conf;
     const char *kv[] = {"path", daemon->config_path, NULL};
-    if (!conf || nd_fetch_set_feeds(daemon->fetch, conf->feeds, conf->nfeeds) != ND_OK)
-        return; /* ND_ERR_AGAIN: a removed feed still hands stories on; the loop retries */
+    json_t *added;
+    char errstr[512];
+
+    if (!conf)
+        return;
+    added = json_object();
+    for (size_t i = 0; i < conf->nfeeds; i++)
+        json_object_set_new(added, conf->feeds[i].id, json_true());
+    for (size_t i = 0; i < nd_fetch_feed_count(daemon->fetch); i++)
+        json_object_del(added, nd_fetch_feed_id(daemon->fetch, i));
+    if (nd_fetch_set_feeds(daemon->fetch, conf->feeds, conf->nfeeds) != ND_OK) {
+        json_decref(added); /* ND_ERR_AGAIN: a removed feed still hands stories on; the loop retries */
+        return;
+    }
     nd_config_destroy(daemon->feeds_conf);
     daemon->feeds_conf = conf;
     daemon->next_conf = NULL;
+    if (json_object_size(added)) {
+        daemon->restore_only = added;
+        if (nd_state_restore(daemon->conf, restore_one, daemon, daemon->stop, errstr, sizeof(errstr)) < 0)
+            nd_log_kv(ND_LOG_WARN, "config", kv, "reload: state of the added feeds not restored: %s",
+                      errstr);
+        daemon->restore_only = NULL;
+    }
+    json_decref(added);
     atomic_fetch_add(&daemon->reloads_ok, 1);
     nd_log_kv(ND_LOG_INFO, "config", kv, "reload applied: %zu feeds", conf->nfeeds);
 }
@@ -438,18 +584,22 @@ struct nd_daemon *nd_daemon_new(const struct nd_daemon_opts *opts, char *errstr,
     daemon->config_path = opts->config_path;
     daemon->reload = opts->reload;
     daemon->started_ms = nd_now_ms();
+    pthread_mutex_init(&daemon->unit_lock, NULL);
     pthread_mutex_init(&daemon->snap.lock, NULL);
     pthread_cond_init(&daemon->snap.cond, NULL);
-    daemon->enrich_hist = nd_metrics_hist_new(enrich_bounds, sizeof(enrich_bounds) / sizeof(*enrich_bounds));
+    daemon->open_units = json_object();
+    daemon->enrich_hist =
+        nd_metrics_hist_new(enrich_bounds, sizeof(enrich_bounds) / sizeof(*enrich_bounds));
     if (!(daemon->enrich = nd_enrich_new(opts->models_dir, errstr, errsz)))
         goto fail;
     if (!(daemon->pub = nd_publish_new(conf, opts->kafka_extra, opts->nkafka_extra, errstr, errsz)))
         goto fail;
-    if (opts->on_delivered)
-        nd_publish_set_delivered_cb(daemon->pub, opts->on_delivered, opts->on_delivered_opaque);
     daemon->fetched = nd_queue_new((size_t)conf->queue_capacity);
     daemon->enriched = nd_queue_new((size_t)conf->queue_capacity);
+    daemon->control = nd_queue_new(CONTROL_CAPACITY);
     daemon->fetch = nd_fetch_new(conf, emit_story, daemon);
+    nd_fetch_set_state_cb(daemon->fetch, emit_state);
+    /* Serving from the start: while newsd waits for Kafka, /healthz says alive, /readyz not ready. */
     if (conf->server_port > 0) {
         struct nd_server_handlers h = {.metrics = metrics_cb, .ready = ready_cb, .opaque = daemon};
         if (!(daemon->server = nd_server_new(conf->server_bind, conf->server_port, &h, errstr, errsz)))
@@ -463,7 +613,25 @@ fail:
 
 int nd_daemon_run(struct nd_daemon *daemon, volatile sig_atomic_t *stop)
 {
-    int n = daemon->conf->enrich_threads;
+    char errstr[512];
+    int n = daemon->conf->enrich_threads, restored;
+
+    daemon->stop = stop;
+    /* Fence any previous instance first: its open transaction is aborted, so reading the state
+     * topic with read_committed does not wait for it to time out. */
+    if (nd_publish_start(daemon->pub, stop) != ND_OK) {
+        nd_error(MOD, "stopped before Kafka became reachable");
+        return *stop ? 0 : 1;
+    }
+    atomic_store(&daemon->kafka_up, 1);
+    restored = nd_state_restore(daemon->conf, restore_one, daemon, stop, errstr, sizeof(errstr));
+    if (restored < 0) {
+        nd_error(MOD, "%s", errstr);
+        return *stop ? 0 : 1;
+    }
+    atomic_store(&daemon->state_restored, 1);
+    nd_info(MOD, "restored the state of %d feeds from %s", restored, daemon->conf->topic_state);
+
     if (n <= 0)
         n = (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (n <= 0)
@@ -476,12 +644,10 @@ int nd_daemon_run(struct nd_daemon *daemon, volatile sig_atomic_t *stop)
     if (pthread_create(&daemon->publisher, NULL, publish_main, daemon) == 0)
         daemon->publisher_started = 1;
     atomic_store(&daemon->stages_running, daemon->nworkers > 0 && daemon->publisher_started);
-    /* No state is restored from Kafka yet (that comes with the transactional publish stage): there is
-     * nothing to wait for. */
-    atomic_store(&daemon->state_restored, 1);
     snapshot_set_running(daemon, 1);
-    nd_info(MOD, "newsd %s running: %zu feeds, %d enrich workers, brokers %s", NEWSD_VERSION,
-            daemon->conf->nfeeds, daemon->nworkers, daemon->conf->kafka_brokers);
+    nd_info(MOD, "newsd %s running: %zu feeds, %d enrich workers, brokers %s, transactions %s",
+            NEWSD_VERSION, daemon->conf->nfeeds, daemon->nworkers, daemon->conf->kafka_brokers,
+            daemon->conf->kafka_transactions ? "on" : "off");
 
     while (!*stop) {
         nd_fetch_run(daemon->fetch, 200);
@@ -495,7 +661,7 @@ int nd_daemon_run(struct nd_daemon *daemon, volatile sig_atomic_t *stop)
             snapshot_take(daemon);
     }
 
-    nd_info(MOD, "stopping: draining queues and flushing the producer");
+    nd_info(MOD, "stopping: draining queues and committing the open transaction");
     snapshot_set_running(daemon, 0);
     atomic_store(&daemon->stages_running, 0);
     nd_queue_close(daemon->fetched);
@@ -521,9 +687,13 @@ void nd_daemon_destroy(struct nd_daemon *daemon)
         nd_queue_destroy(daemon->fetched, story_free);
     if (daemon->enriched)
         nd_queue_destroy(daemon->enriched, story_free);
+    if (daemon->control)
+        nd_queue_destroy(daemon->control, ctl_free);
     nd_publish_destroy(daemon->pub);
     nd_enrich_destroy(daemon->enrich);
     nd_metrics_hist_destroy(daemon->enrich_hist);
+    json_decref(daemon->open_units);
+    pthread_mutex_destroy(&daemon->unit_lock);
     for (size_t i = 0; i < daemon->snap.nfeeds; i++)
         free(daemon->snap.feeds[i].id);
     free(daemon->snap.feeds);

@@ -27,8 +27,6 @@ struct nd_daemon_opts {
     const struct nd_kv *kafka_extra; /* extra librdkafka properties (the demo's mock cluster) */
     size_t nkafka_extra;
     const char *models_dir;
-    nd_publish_delivered_fn on_delivered; /* called on the publish thread; may be NULL */
-    void *on_delivered_opaque;
 };
 
 struct nd_daemon *nd_daemon_new(const struct nd_daemon_opts *opts, char *errstr, size_t errsz);

@@ -226,6 +226,8 @@ int nd_demo_main(const char *feeds_dir, int seconds, volatile sig_atomic_t *stop
     rd_kafka_mock_topic_create(mock, conf->topic_stories, DEMO_PARTITIONS, 1);
     rd_kafka_mock_topic_create(mock, conf->topic_events, DEMO_PARTITIONS, 1);
     rd_kafka_mock_topic_create(mock, conf->topic_alerts, DEMO_PARTITIONS, 1);
+    rd_kafka_mock_topic_create(mock, conf->topic_deadletter, 1, 1);
+    rd_kafka_mock_topic_create(mock, conf->topic_state, 1, 1);
     snprintf(view.brokers, sizeof(view.brokers), "%s", rd_kafka_mock_cluster_bootstraps(mock));
 
     nd_log_set_level(ND_LOG_WARN);

@@ -28,12 +28,14 @@ struct feed {
     /* stories parsed but not yet accepted downstream */
     struct nd_story **pending;
     size_t npending, ipending;
+    size_t poll_emitted;        /* stories of the current poll accepted by emit */
     struct nd_fetch_stats stats;
 };
 
 struct nd_fetch {
     const struct nd_config *conf;
     nd_fetch_emit_fn emit;
+    nd_fetch_state_fn emit_state;
     void *opaque;
     CURLM *multi;
     struct feed *feeds;
@@ -316,7 +318,8 @@ static void feed_error(struct feed *feed, const char *reason, const char *detail
               detail ? detail : "");
 }
 
-/* Try to hand pending stories downstream; 1 when the feed has none left. */
+/* Try to hand pending stories downstream; 1 when the feed has none left. After the last story of a
+ * poll, the feed's state goes out so it can be committed with them. */
 static int drain_pending(struct nd_fetch *fetch, struct feed *feed)
 {
     while (feed->ipending < feed->npending) {
@@ -324,10 +327,16 @@ static int drain_pending(struct nd_fetch *fetch, struct feed *feed)
         if (fetch->emit(fetch->opaque, story) != ND_OK)
             return 0;
         feed->ipending++;
+        feed->poll_emitted++;
     }
     free(feed->pending);
     feed->pending = NULL;
     feed->npending = feed->ipending = 0;
+    if (feed->poll_emitted && fetch->emit_state)
+        fetch->emit_state(fetch->opaque, feed->conf->id,
+                          nd_fetch_state_export(fetch, (size_t)(feed - fetch->feeds)),
+                          feed->poll_emitted);
+    feed->poll_emitted = 0;
     return 1;
 }
 
@@ -490,6 +499,77 @@ void nd_fetch_run(struct nd_fetch *fetch, int timeout_ms)
     while ((msg = curl_multi_info_read(fetch->multi, &left)))
         if (msg->msg == CURLMSG_DONE)
             complete(fetch, msg->easy_handle, msg->data.result);
+}
+
+void nd_fetch_set_state_cb(struct nd_fetch *fetch, nd_fetch_state_fn fn)
+{
+    fetch->emit_state = fn;
+}
+
+static json_t *hex(uint64_t v)
+{
+    char buf[17];
+    nd_hash_hex(v, buf);
+    return json_string(buf);
+}
+
+static int unhex(const json_t *j, uint64_t *v)
+{
+    const char *s = json_string_value(j);
+    char *end;
+    if (!s || strlen(s) != 16)
+        return -1;
+    *v = strtoull(s, &end, 16);
+    return *end ? -1 : 0;
+}
+
+json_t *nd_fetch_state_export(const struct nd_fetch *fetch, size_t feed_index)
+{
+    const struct feed *feed = &fetch->feeds[feed_index];
+    json_t *state = json_object(), *ids = json_array();
+    size_t n = nd_seen_count(feed->seen);
+
+    if (feed->etag)
+        json_object_set_new(state, "etag", json_string(feed->etag));
+    if (feed->last_modified)
+        json_object_set_new(state, "last_modified", json_string(feed->last_modified));
+    json_object_set_new(state, "body_hash", hex(feed->body_hash));
+    for (size_t i = 0; i < n; i++) {
+        uint64_t id, content;
+        int version;
+        nd_seen_get(feed->seen, i, &id, &content, &version);
+        json_array_append_new(ids, json_pack("[o,o,i]", hex(id), hex(content), version));
+    }
+    json_object_set_new(state, "ids", ids);
+    return state;
+}
+
+enum nd_err nd_fetch_state_import(struct nd_fetch *fetch, const char *feed_id, const json_t *state)
+{
+    struct feed *feed = NULL;
+    const json_t *ids, *entry;
+    size_t i;
+
+    for (size_t k = 0; k < fetch->nfeeds; k++)
+        if (!strcmp(fetch->feeds[k].conf->id, feed_id))
+            feed = &fetch->feeds[k];
+    if (!feed)
+        return ND_ERR_NOTFOUND;
+    if (!json_is_object(state) || !json_is_array(ids = json_object_get(state, "ids")))
+        return ND_ERR_INVALID;
+    json_array_foreach(ids, i, entry) {
+        uint64_t id, content;
+        if (unhex(json_array_get(entry, 0), &id) || unhex(json_array_get(entry, 1), &content) ||
+            !json_is_integer(json_array_get(entry, 2)))
+            return ND_ERR_INVALID;
+        nd_seen_put(feed->seen, id, content, (int)json_integer_value(json_array_get(entry, 2)));
+    }
+    free(feed->etag);
+    free(feed->last_modified);
+    feed->etag = nd_strdup(json_string_value(json_object_get(state, "etag")));
+    feed->last_modified = nd_strdup(json_string_value(json_object_get(state, "last_modified")));
+    unhex(json_object_get(state, "body_hash"), &feed->body_hash);
+    return ND_OK;
 }
 
 void nd_fetch_wakeup(struct nd_fetch *fetch)

@@ -31,9 +31,21 @@ struct nd_fetch_stats {
     const char *last_error; /* static text or NULL */
 };
 
+/* Called on the fetch thread after a poll's nstories (> 0) stories were all accepted by emit: the
+ * feed's state as of that poll (stolen), to be committed together with those stories. */
+typedef void (*nd_fetch_state_fn)(void *opaque, const char *feed_id, json_t *state, size_t nstories);
+
 /* conf must outlive the fetcher. */
 struct nd_fetch *nd_fetch_new(const struct nd_config *conf, nd_fetch_emit_fn emit, void *opaque);
 void nd_fetch_destroy(struct nd_fetch *fetch);
+void nd_fetch_set_state_cb(struct nd_fetch *fetch, nd_fetch_state_fn fn);
+
+/* A feed's cursor: {"etag", "last_modified", "body_hash", "ids": [[id, content, version], ...]}
+ * (hashes as 16-hex-digit strings). New reference. */
+json_t *nd_fetch_state_export(const struct nd_fetch *fetch, size_t feed_index);
+/* Restore a feed's cursor (at start, from the state topic). ND_ERR_NOTFOUND for an unknown feed id,
+ * ND_ERR_INVALID for a malformed state. */
+enum nd_err nd_fetch_state_import(struct nd_fetch *fetch, const char *feed_id, const json_t *state);
 
 /* Run the loop for up to timeout_ms: start due requests, drive transfers, parse finished bodies,
  * emit new items. Returns after timeout_ms or when nd_fetch_wakeup is called. */

@@ -111,3 +111,11 @@ size_t nd_seen_count(const struct nd_seen *seen)
 {
     return seen->count;
 }
+
+void nd_seen_get(const struct nd_seen *seen, size_t i, uint64_t *id, uint64_t *content, int *version)
+{
+    const struct entry *e = &seen->slots[find(seen, seen->ring[(seen->head + i) % seen->cap])];
+    *id = e->id;
+    *content = e->content;
+    *version = e->version;
+}

@@ -17,5 +17,7 @@ int nd_seen_check(const struct nd_seen *seen, uint64_t id, uint64_t content, int
 /* Remember (or update) an id with its content hash and version. */
 void nd_seen_put(struct nd_seen *seen, uint64_t id, uint64_t content, int version);
 size_t nd_seen_count(const struct nd_seen *seen);
+/* The i-th remembered id, oldest first (i < nd_seen_count), for persisting the set. */
+void nd_seen_get(const struct nd_seen *seen, size_t i, uint64_t *id, uint64_t *content, int *version);
 
 #endif

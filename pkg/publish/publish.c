@@ -4,58 +4,73 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MOD "publish"
+#define DEADLETTER_MAX (1u << 20)
+
+/* A record of the open transaction, kept until the commit succeeds so any failure can redo it. */
+struct record {
+    const char *topic;  /* points into conf */
+    char *key;
+    char *value;
+    size_t len;
+    rd_kafka_headers_t *hdrs; /* template; each produce passes a copy */
+    uint64_t unit;      /* source unit, 0 for none */
+};
 
 struct nd_publish {
     const struct nd_config *conf;
+    struct nd_kv *extra;
+    size_t nextra;
     rd_kafka_t *rk;
-    nd_publish_delivered_fn delivered;
-    void *delivered_opaque;
+    int transactional;
+    int ready;
+    struct nd_ledger *ledger;
     struct nd_publish_stats stats;
-    int connected;
+    rd_kafka_consumer_group_metadata_t *cgmd;
+
+    /* the open transaction */
+    int txn_open;
+    struct record *batch;
+    size_t nbatch, batch_cap;
+    rd_kafka_topic_partition_list_t *offsets;
+    uint64_t txn_max_unit;
+    int64_t txn_started_ms;
+    /* commit wanted: stories of units opened after `limit` wait in `deferred` */
+    int closing;
+    uint64_t limit;
+    struct nd_story **deferred;
+    size_t ndeferred, deferred_cap;
+    int fatal;        /* the producer raised a fatal error: recreate it */
+    volatile sig_atomic_t *give_up; /* before the first start: stop waiting for the broker */
+    int64_t deadline_ms;            /* at shutdown: stop retrying after this (monotonic) */
 };
 
-/* What travels with a record as librdkafka's per-message opaque: freed in the delivery report. */
-struct inflight {
-    struct nd_story *story;
-    json_t *doc;
-};
+/* --- producer lifecycle ---------------------------------------------------------------------- */
 
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
 {
     struct nd_publish *pub = opaque;
-    struct inflight *in = msg->_private;
-    enum nd_err err = ND_OK;
-
     (void)rk;
     if (msg->err) {
-        const char *kv[] = {"story", in->story->id, NULL};
-        err = ND_ERR_AGAIN;
-        pub->stats.failed++;
-        nd_log_kv(ND_LOG_ERROR, MOD, kv, "delivery of story %s failed: %s", in->story->id,
-                  rd_kafka_err2str(msg->err));
+        pub->stats.delivery_errors++;
+        /* the transaction (or batch) containing it is redone; no record is lost here */
+        nd_warn(MOD, "delivery to %s failed: %s", rd_kafka_topic_name(msg->rkt),
+                rd_kafka_err2str(msg->err));
     } else {
         pub->stats.delivered++;
-        pub->connected = 1;
     }
-    if (pub->delivered)
-        pub->delivered(pub->delivered_opaque, in->story, in->doc, err,
-                       msg->err ? rd_kafka_err2str(msg->err) : NULL);
-    nd_story_destroy(in->story);
-    json_decref(in->doc);
-    free(in);
 }
 
 static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
-    (void)rk;
-    (void)opaque;
-    /* Most errors are informational (broker down, retried by librdkafka); fatal ones are not. */
+    struct nd_publish *pub = opaque;
     if (err == RD_KAFKA_RESP_ERR__FATAL) {
         char buf[512];
         rd_kafka_fatal_error(rk, buf, sizeof(buf));
-        nd_error(MOD, "fatal producer error: %s", buf);
+        nd_error(MOD, "fatal producer error: %s (recreating the producer)", buf);
+        pub->fatal = 1;
     } else if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || err == RD_KAFKA_RESP_ERR__TRANSPORT) {
         nd_warn(MOD, "kafka: %s (waiting for the broker)", reason);
     } else {
@@ -81,131 +96,623 @@ static int set_prop(rd_kafka_conf_t *kconf, const char *key, const char *value, 
     return 0;
 }
 
-struct nd_publish *nd_publish_new(const struct nd_config *conf, const struct nd_kv *extra,
-                                  size_t nextra, char *errstr, size_t errsz)
+static rd_kafka_t *producer_new(struct nd_publish *pub, char *errstr, size_t errsz)
 {
-    struct nd_publish *pub = nd_xcalloc(1, sizeof(*pub));
+    const struct nd_config *conf = pub->conf;
     rd_kafka_conf_t *kconf = rd_kafka_conf_new();
-    char linger[32], kerr[512];
+    rd_kafka_t *rk;
+    char num[32], kerr[512];
 
-    pub->conf = conf;
-    snprintf(linger, sizeof(linger), "%d", conf->kafka_linger_ms);
+    snprintf(num, sizeof(num), "%d", conf->kafka_linger_ms);
     if (set_prop(kconf, "bootstrap.servers", conf->kafka_brokers, errstr, errsz) ||
         set_prop(kconf, "client.id", conf->kafka_client_id, errstr, errsz) ||
         set_prop(kconf, "enable.idempotence", "true", errstr, errsz) ||
-        set_prop(kconf, "acks", "all", errstr, errsz) ||
         set_prop(kconf, "compression.type", conf->kafka_compression, errstr, errsz) ||
-        set_prop(kconf, "linger.ms", linger, errstr, errsz) ||
-        /* never give up on a record: the broker may be down for minutes */
-        set_prop(kconf, "message.timeout.ms", "0", errstr, errsz) ||
-        set_prop(kconf, "queue.buffering.max.messages", "100000", errstr, errsz))
+        set_prop(kconf, "linger.ms", num, errstr, errsz) ||
+        set_prop(kconf, "queue.buffering.max.messages", "200000", errstr, errsz))
         goto fail;
+    if (pub->transactional) {
+        snprintf(num, sizeof(num), "%d", conf->kafka_transaction_timeout_ms);
+        if (set_prop(kconf, "transactional.id", conf->kafka_transactional_id, errstr, errsz) ||
+            set_prop(kconf, "transaction.timeout.ms", num, errstr, errsz))
+            goto fail;
+    } else if (set_prop(kconf, "message.timeout.ms", "0", errstr, errsz)) {
+        /* without transactions a record is retried forever: the broker may be down for minutes */
+        goto fail;
+    }
     for (size_t i = 0; i < conf->nkafka_props; i++)
         if (set_prop(kconf, conf->kafka_props[i].key, conf->kafka_props[i].value, errstr, errsz))
             goto fail;
-    for (size_t i = 0; i < nextra; i++)
-        if (set_prop(kconf, extra[i].key, extra[i].value, errstr, errsz))
+    for (size_t i = 0; i < pub->nextra; i++)
+        if (set_prop(kconf, pub->extra[i].key, pub->extra[i].value, errstr, errsz))
             goto fail;
     rd_kafka_conf_set_dr_msg_cb(kconf, on_delivery);
     rd_kafka_conf_set_error_cb(kconf, on_error);
     rd_kafka_conf_set_log_cb(kconf, on_log);
     rd_kafka_conf_set_opaque(kconf, pub);
-    pub->rk = rd_kafka_new(RD_KAFKA_PRODUCER, kconf, kerr, sizeof(kerr));
-    if (!pub->rk) {
+    if (!(rk = rd_kafka_new(RD_KAFKA_PRODUCER, kconf, kerr, sizeof(kerr)))) {
         /* rd_kafka_new takes the conf only on success */
         snprintf(errstr, errsz, "cannot create the Kafka producer: %s", kerr);
         goto fail;
     }
-    return pub;
+    return rk;
 fail:
     rd_kafka_conf_destroy(kconf);
-    free(pub);
     return NULL;
+}
+
+static void producer_destroy(rd_kafka_t *rk)
+{
+    if (!rk)
+        return;
+    rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    rd_kafka_poll(rk, 0);
+    rd_kafka_destroy(rk);
+}
+
+struct nd_publish *nd_publish_new(const struct nd_config *conf, const struct nd_kv *extra,
+                                  size_t nextra, char *errstr, size_t errsz)
+{
+    struct nd_publish *pub = nd_xcalloc(1, sizeof(*pub));
+    pub->conf = conf;
+    pub->transactional = conf->kafka_transactions;
+    pub->extra = nd_xcalloc(nextra ? nextra : 1, sizeof(*pub->extra));
+    for (size_t i = 0; i < nextra; i++) {
+        pub->extra[i].key = nd_strdup(extra[i].key);
+        pub->extra[i].value = nd_strdup(extra[i].value);
+    }
+    pub->nextra = nextra;
+    pub->ledger = nd_ledger_new();
+    if (!(pub->rk = producer_new(pub, errstr, errsz))) {
+        nd_publish_destroy(pub);
+        return NULL;
+    }
+    return pub;
+}
+
+static void batch_clear(struct nd_publish *pub)
+{
+    for (size_t i = 0; i < pub->nbatch; i++) {
+        free(pub->batch[i].key);
+        free(pub->batch[i].value);
+        rd_kafka_headers_destroy(pub->batch[i].hdrs);
+    }
+    pub->nbatch = 0;
+    if (pub->offsets) {
+        rd_kafka_topic_partition_list_destroy(pub->offsets);
+        pub->offsets = NULL;
+    }
 }
 
 void nd_publish_destroy(struct nd_publish *pub)
 {
     if (!pub)
         return;
-    if (pub->rk) {
-        /* Purge what could not be flushed so every opaque is freed by its delivery report. */
-        rd_kafka_purge(pub->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-        rd_kafka_poll(pub->rk, 0);
-        rd_kafka_destroy(pub->rk);
+    producer_destroy(pub->rk);
+    batch_clear(pub);
+    free(pub->batch);
+    for (size_t i = 0; i < pub->ndeferred; i++)
+        nd_story_destroy(pub->deferred[i]);
+    free(pub->deferred);
+    nd_ledger_destroy(pub->ledger);
+    if (pub->cgmd)
+        rd_kafka_consumer_group_metadata_destroy(pub->cgmd);
+    for (size_t i = 0; i < pub->nextra; i++) {
+        free(pub->extra[i].key);
+        free(pub->extra[i].value);
     }
+    free(pub->extra);
     free(pub);
 }
 
-void nd_publish_set_delivered_cb(struct nd_publish *pub, nd_publish_delivered_fn fn, void *opaque)
+/* Retries go on as long as it takes while running (a broker may be away for minutes); at shutdown
+ * they stop at the deadline, and before the first start when the daemon is asked to stop. */
+static int giving_up(const struct nd_publish *pub)
 {
-    pub->delivered = fn;
-    pub->delivered_opaque = opaque;
+    if (pub->deadline_ms)
+        return nd_mono_ms() >= pub->deadline_ms;
+    return !pub->ready && pub->give_up && *pub->give_up;
 }
 
-enum nd_err nd_publish_story(struct nd_publish *pub, struct nd_story *story)
+/* Timeout of one blocking transactional call. */
+static int op_timeout(const struct nd_publish *pub)
 {
-    struct inflight *in;
-    rd_kafka_headers_t *hdrs;
-    rd_kafka_resp_err_t err;
-    char *value;
-    char ce_id[64], ce_source[512], ce_time[40];
+    int64_t left;
+    if (!pub->deadline_ms)
+        return 30000;
+    left = pub->deadline_ms - nd_mono_ms();
+    return left < 100 ? 100 : left > 30000 ? 30000 : (int)left;
+}
 
-    json_t *doc = nd_story_to_json(story);
-    value = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    if (!value) {
-        json_decref(doc);
-        return ND_ERR_NOMEM;
+/* init_transactions until it succeeds: a broker that is not up yet is waited for. */
+static enum nd_err init_txn(struct nd_publish *pub)
+{
+    int warned = 0;
+    if (!pub->transactional) {
+        pub->ready = 1;
+        return ND_OK;
     }
-    snprintf(ce_id, sizeof(ce_id), "%s-v%d", story->id, story->version);
-    snprintf(ce_source, sizeof(ce_source), "/newsd/feeds/%s", story->feed_id ? story->feed_id : "-");
-    nd_time_rfc3339(nd_now_ms() / 1000, ce_time, sizeof(ce_time));
-    hdrs = rd_kafka_headers_new(7);
-    rd_kafka_header_add(hdrs, "ce_specversion", -1, "1.0", -1);
-    rd_kafka_header_add(hdrs, "ce_id", -1, ce_id, -1);
-    rd_kafka_header_add(hdrs, "ce_source", -1, ce_source, -1);
-    rd_kafka_header_add(hdrs, "ce_type", -1, ND_CE_TYPE_STORY, -1);
-    rd_kafka_header_add(hdrs, "ce_time", -1, ce_time, -1);
-    rd_kafka_header_add(hdrs, "ce_subject", -1, story->id, -1);
-    rd_kafka_header_add(hdrs, "content-type", -1, "application/json", -1);
+    for (;;) {
+        rd_kafka_error_t *error = rd_kafka_init_transactions(pub->rk, op_timeout(pub) < 10000 ? op_timeout(pub) : 10000);
+        if (!error) {
+            pub->ready = 1;
+            nd_info(MOD, "transactions initialised (transactional.id %s)",
+                    pub->conf->kafka_transactional_id);
+            return ND_OK;
+        }
+        if (!warned++ || rd_kafka_error_is_fatal(error))
+            nd_warn(MOD, "init_transactions: %s%s", rd_kafka_error_string(error),
+                    rd_kafka_error_is_retriable(error) ? " (retrying)" : "");
+        if (rd_kafka_error_is_fatal(error)) {
+            rd_kafka_error_destroy(error);
+            return ND_ERR_FATAL;
+        }
+        rd_kafka_error_destroy(error);
+        if (giving_up(pub))
+            return ND_ERR_AGAIN;
+    }
+}
 
-    in = nd_xmalloc(sizeof(*in));
-    in->story = story;
-    in->doc = doc;
-    err = rd_kafka_producev(pub->rk, RD_KAFKA_V_TOPIC(pub->conf->topic_stories),
-                            RD_KAFKA_V_KEY(story->id, strlen(story->id)),
-                            RD_KAFKA_V_VALUE(value, strlen(value)),
-                            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE), RD_KAFKA_V_HEADERS(hdrs),
-                            RD_KAFKA_V_OPAQUE(in), RD_KAFKA_V_END);
-    if (err) {
-        /* on failure ownership of value and headers stays with us */
-        free(value);
+/* Replace a producer that hit a fatal error. The new one fences the old transactional id; the batch
+ * in memory is then produced again in a fresh transaction. */
+static enum nd_err recreate(struct nd_publish *pub)
+{
+    char errstr[512];
+    for (;;) {
+        pub->stats.fatal_recreates++;
+        producer_destroy(pub->rk);
+        pub->rk = NULL;
+        pub->ready = 0;
+        pub->fatal = 0;
+        pub->txn_open = 0;
+        if (!(pub->rk = producer_new(pub, errstr, sizeof(errstr)))) {
+            nd_error(MOD, "cannot recreate the producer: %s", errstr);
+            return ND_ERR_FATAL; /* configuration was accepted once; cannot happen */
+        }
+        enum nd_err err = init_txn(pub);
+        if (err != ND_ERR_FATAL)
+            return err;
+        if (giving_up(pub))
+            return ND_ERR_AGAIN;
+        sleep(1);
+    }
+}
+
+enum nd_err nd_publish_start(struct nd_publish *pub, volatile sig_atomic_t *give_up)
+{
+    enum nd_err err;
+    pub->give_up = give_up;
+    err = init_txn(pub);
+    if (err == ND_ERR_FATAL)
+        err = recreate(pub);
+    return err;
+}
+
+/* --- producing ------------------------------------------------------------------------------- */
+
+/* Produce one record from the batch. ND_OK, ND_ERR_FATAL (recreate) or ND_ERR_INVALID (the
+ * transaction must be aborted). A full local queue is waited out here: that is the backpressure. */
+static enum nd_err produce_record(struct nd_publish *pub, const struct record *rec)
+{
+    for (;;) {
+        rd_kafka_headers_t *hdrs = rd_kafka_headers_copy(rec->hdrs);
+        rd_kafka_resp_err_t err = rd_kafka_producev(
+            pub->rk, RD_KAFKA_V_TOPIC(rec->topic), RD_KAFKA_V_KEY(rec->key, strlen(rec->key)),
+            RD_KAFKA_V_VALUE(rec->value, rec->len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
+        if (!err)
+            return ND_OK;
         rd_kafka_headers_destroy(hdrs);
-        json_decref(doc);
-        free(in);
         if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
             pub->stats.queue_full++;
-            return ND_ERR_AGAIN;
+            rd_kafka_poll(pub->rk, 100);
+            if (pub->fatal)
+                return ND_ERR_FATAL;
+            continue;
         }
-        nd_error(MOD, "produce of story %s failed: %s", story->id, rd_kafka_err2str(err));
-        return err == RD_KAFKA_RESP_ERR__FATAL ? ND_ERR_FATAL : ND_ERR_AGAIN;
+        if (err == RD_KAFKA_RESP_ERR__FATAL || pub->fatal)
+            return ND_ERR_FATAL;
+        nd_warn(MOD, "produce to %s: %s", rec->topic, rd_kafka_err2str(err));
+        return ND_ERR_INVALID;
     }
-    pub->stats.produced++;
+}
+
+static enum nd_err begin_txn(struct nd_publish *pub)
+{
+    rd_kafka_error_t *error;
+    if (pub->txn_open)
+        return ND_OK;
+    if (pub->transactional) {
+        if ((error = rd_kafka_begin_transaction(pub->rk))) {
+            int fatal = rd_kafka_error_is_fatal(error);
+            nd_error(MOD, "begin_transaction: %s", rd_kafka_error_string(error));
+            rd_kafka_error_destroy(error);
+            return fatal ? ND_ERR_FATAL : ND_ERR_INVALID;
+        }
+    }
+    pub->txn_open = 1;
+    pub->txn_started_ms = nd_mono_ms();
     return ND_OK;
 }
 
-void nd_publish_poll(struct nd_publish *pub, int timeout_ms)
+static void abort_txn(struct nd_publish *pub)
 {
-    rd_kafka_poll(pub->rk, timeout_ms);
+    rd_kafka_error_t *error;
+    pub->stats.aborts++;
+    if (pub->transactional && pub->txn_open) {
+        if ((error = rd_kafka_abort_transaction(pub->rk, op_timeout(pub)))) {
+            nd_warn(MOD, "abort_transaction: %s", rd_kafka_error_string(error));
+            if (rd_kafka_error_is_fatal(error))
+                pub->fatal = 1;
+            rd_kafka_error_destroy(error);
+        }
+    } else if (!pub->transactional) {
+        rd_kafka_purge(pub->rk, RD_KAFKA_PURGE_F_QUEUE);
+    }
+    pub->txn_open = 0;
 }
 
-enum nd_err nd_publish_flush(struct nd_publish *pub, int timeout_ms)
+/* Produce the whole batch again in a new transaction (after an abort or a recreated producer). */
+static enum nd_err redo(struct nd_publish *pub)
 {
-    return rd_kafka_flush(pub->rk, timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR ? ND_OK : ND_ERR_AGAIN;
+    enum nd_err err;
+    for (;;) {
+        if (pub->fatal && (err = recreate(pub)) != ND_OK)
+            return err;
+        if ((err = begin_txn(pub)) == ND_OK) {
+            for (size_t i = 0; i < pub->nbatch && err == ND_OK; i++)
+                err = produce_record(pub, &pub->batch[i]);
+            if (err == ND_OK)
+                return ND_OK;
+        }
+        if (err == ND_ERR_FATAL)
+            pub->fatal = 1;
+        else
+            abort_txn(pub);
+        if (giving_up(pub))
+            return ND_ERR_AGAIN;
+    }
 }
 
-int nd_publish_outq(struct nd_publish *pub)
+/* Append a record to the batch and produce it; failures are repaired by redoing the batch. */
+static void add_record(struct nd_publish *pub, const char *topic, const char *key, char *value,
+                       size_t len, rd_kafka_headers_t *hdrs, uint64_t unit)
 {
-    return rd_kafka_outq_len(pub->rk);
+    struct record *rec;
+    enum nd_err err;
+
+    if (pub->nbatch == pub->batch_cap) {
+        pub->batch_cap = pub->batch_cap ? pub->batch_cap * 2 : 256;
+        pub->batch = realloc(pub->batch, pub->batch_cap * sizeof(*pub->batch));
+        if (!pub->batch)
+            abort();
+    }
+    rec = &pub->batch[pub->nbatch++];
+    rec->topic = topic;
+    rec->key = nd_strdup(key);
+    rec->value = value;
+    rec->len = len;
+    rec->hdrs = hdrs;
+    rec->unit = unit;
+    if (unit > pub->txn_max_unit)
+        pub->txn_max_unit = unit;
+
+    if (pub->fatal || (err = begin_txn(pub)) != ND_OK || (err = produce_record(pub, rec)) != ND_OK) {
+        if (pub->fatal || err == ND_ERR_FATAL)
+            pub->fatal = 1;
+        else
+            abort_txn(pub);
+        redo(pub);
+    }
+}
+
+static rd_kafka_headers_t *ce_headers(const char *id, const char *source, const char *type,
+                                      const char *subject)
+{
+    rd_kafka_headers_t *hdrs = rd_kafka_headers_new(8);
+    char ts[40];
+    nd_time_rfc3339(nd_now_ms() / 1000, ts, sizeof(ts));
+    rd_kafka_header_add(hdrs, "ce_specversion", -1, "1.0", -1);
+    rd_kafka_header_add(hdrs, "ce_id", -1, id, -1);
+    rd_kafka_header_add(hdrs, "ce_source", -1, source, -1);
+    rd_kafka_header_add(hdrs, "ce_type", -1, type, -1);
+    rd_kafka_header_add(hdrs, "ce_time", -1, ts, -1);
+    if (subject)
+        rd_kafka_header_add(hdrs, "ce_subject", -1, subject, -1);
+    rd_kafka_header_add(hdrs, "content-type", -1, "application/json", -1);
+    return hdrs;
+}
+
+static char *dump(const json_t *doc, size_t *len)
+{
+    char *s = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    if (!s)
+        abort(); /* only on allocation failure: documents are built here and always encodable */
+    *len = strlen(s);
+    return s;
+}
+
+static void produce_story(struct nd_publish *pub, struct nd_story *story)
+{
+    json_t *doc = nd_story_to_json(story), *events, *ev;
+    char ce_id[64], source[512], *value;
+    size_t len, i;
+    const char *dev_id = NULL;
+    json_t *dedup = json_object_get(doc, "dedup");
+
+    snprintf(ce_id, sizeof(ce_id), "%s-v%d", story->id, story->version);
+    snprintf(source, sizeof(source), "/newsd/feeds/%s", story->feed_id ? story->feed_id : "-");
+    value = dump(doc, &len);
+    add_record(pub, pub->conf->topic_stories, story->id, value, len,
+               ce_headers(ce_id, source, ND_CE_TYPE_STORY, story->id), story->unit);
+    pub->stats.stories++;
+
+    /* one record per diplomatic event, keyed by development (story id until developments exist) */
+    if (json_is_object(dedup) && json_is_string(json_object_get(dedup, "development_id")))
+        dev_id = json_string_value(json_object_get(dedup, "development_id"));
+    events = json_object_get(doc, "events");
+    json_array_foreach(events, i, ev) {
+        json_t *rec = json_deep_copy(ev);
+        char evid[96];
+        json_object_set_new(rec, "story_id", json_string(story->id));
+        json_object_set_new(rec, "story_version", json_integer(story->version));
+        if (json_is_string(json_object_get(doc, "headline")))
+            json_object_set(rec, "headline", json_object_get(doc, "headline"));
+        if (dev_id)
+            json_object_set_new(rec, "development_id", json_string(dev_id));
+        snprintf(evid, sizeof(evid), "%s-v%d-e%zu", story->id, story->version, i);
+        value = dump(rec, &len);
+        add_record(pub, pub->conf->topic_events, dev_id ? dev_id : story->id, value, len,
+                   ce_headers(evid, source, ND_CE_TYPE_EVENT, story->id), story->unit);
+        pub->stats.events++;
+        json_decref(rec);
+    }
+    nd_ledger_produced(pub->ledger, story->unit);
+    json_decref(doc);
+    nd_story_destroy(story);
+}
+
+void nd_publish_story(struct nd_publish *pub, struct nd_story *story)
+{
+    /* While a commit waits for its units to complete, stories of later units wait for the next
+     * transaction: otherwise under steady load a commit point might never come. */
+    if (pub->closing && story->unit > pub->limit) {
+        if (pub->ndeferred == pub->deferred_cap) {
+            pub->deferred_cap = pub->deferred_cap ? pub->deferred_cap * 2 : 64;
+            pub->deferred = realloc(pub->deferred, pub->deferred_cap * sizeof(*pub->deferred));
+            if (!pub->deferred)
+                abort();
+        }
+        pub->deferred[pub->ndeferred++] = story;
+        return;
+    }
+    produce_story(pub, story);
+}
+
+void nd_publish_deadletter(struct nd_publish *pub, uint64_t unit, const char *source,
+                           const char *stage, const char *error, const void *payload, size_t len)
+{
+    rd_kafka_headers_t *hdrs;
+    char id[40], src[512];
+    char *value;
+
+    if (len > DEADLETTER_MAX)
+        len = DEADLETTER_MAX;
+    value = nd_xmalloc(len + 1);
+    if (len)
+        memcpy(value, payload, len);
+    snprintf(id, sizeof(id), "dl-%016llx",
+             (unsigned long long)nd_hash64(value, len, (uint64_t)nd_now_ms()));
+    snprintf(src, sizeof(src), "/newsd/%s", source ? source : "-");
+    hdrs = ce_headers(id, src, ND_CE_TYPE_DEADLETTER, NULL);
+    rd_kafka_header_add(hdrs, "newsd_error", -1, error ? error : "", -1);
+    rd_kafka_header_add(hdrs, "newsd_source", -1, source ? source : "", -1);
+    rd_kafka_header_add(hdrs, "newsd_stage", -1, stage ? stage : "", -1);
+    /* the original bytes are not necessarily JSON */
+    rd_kafka_header_remove(hdrs, "content-type");
+    rd_kafka_header_add(hdrs, "content-type", -1, "application/octet-stream", -1);
+    add_record(pub, pub->conf->topic_deadletter, source ? source : "-", value, len, hdrs, unit);
+    pub->stats.deadletters++;
+    nd_warn(MOD, "dead letter from %s at stage %s: %s", source ? source : "-", stage ? stage : "-",
+            error ? error : "");
+}
+
+void nd_publish_set_group_metadata(struct nd_publish *pub, void *cgmd)
+{
+    if (pub->cgmd)
+        rd_kafka_consumer_group_metadata_destroy(pub->cgmd);
+    pub->cgmd = cgmd;
+}
+
+/* --- units and commits ----------------------------------------------------------------------- */
+
+void nd_publish_unit_open(struct nd_publish *pub, uint64_t seq, enum nd_unit_kind kind,
+                          const char *feed_id, const char *topic, int32_t partition, int64_t offset)
+{
+    struct nd_unit *unit = nd_ledger_open(pub->ledger, seq, kind);
+    unit->feed_id = nd_strdup(feed_id);
+    unit->topic = nd_strdup(topic);
+    unit->partition = partition;
+    unit->offset = offset;
+}
+
+void nd_publish_unit_close(struct nd_publish *pub, uint64_t seq, size_t nstories, json_t *state)
+{
+    nd_ledger_close(pub->ledger, seq, nstories, state);
+}
+
+/* Write what completed units leave behind: a feed's state record, a consumed record's offset. */
+static void retire_units(struct nd_publish *pub)
+{
+    struct nd_unit *unit;
+    while ((unit = nd_ledger_pop_complete(pub->ledger))) {
+        if (unit->kind == ND_UNIT_FEED && unit->state && unit->feed_id) {
+            json_t *doc = json_pack("{s:s, s:O, s:I}", "feed", unit->feed_id, "state", unit->state,
+                                    "unit", (json_int_t)unit->seq);
+            char id[64], source[512], *value;
+            size_t len;
+            snprintf(id, sizeof(id), "state-%llu-%lld", (unsigned long long)unit->seq,
+                     (long long)nd_now_ms());
+            snprintf(source, sizeof(source), "/newsd/feeds/%s", unit->feed_id);
+            value = dump(doc, &len);
+            add_record(pub, pub->conf->topic_state, unit->feed_id, value, len,
+                       ce_headers(id, source, ND_CE_TYPE_STATE, unit->feed_id), unit->seq);
+            pub->stats.states++;
+            json_decref(doc);
+        } else if (unit->kind == ND_UNIT_KAFKA && unit->topic && unit->offset >= 0) {
+            rd_kafka_topic_partition_t *tp;
+            if (!pub->offsets)
+                pub->offsets = rd_kafka_topic_partition_list_new(8);
+            tp = rd_kafka_topic_partition_list_find(pub->offsets, unit->topic, unit->partition);
+            if (!tp)
+                tp = rd_kafka_topic_partition_list_add(pub->offsets, unit->topic, unit->partition);
+            if (unit->offset + 1 > tp->offset)
+                tp->offset = unit->offset + 1;
+            if (begin_txn(pub) != ND_OK)
+                pub->fatal = 1;
+        }
+        nd_unit_free(unit);
+    }
+}
+
+/* Commit the open transaction; on failure abort/recreate and redo until it commits (or give up). */
+static enum nd_err commit(struct nd_publish *pub)
+{
+    int64_t start = nd_mono_ms();
+    for (;;) {
+        rd_kafka_error_t *error = NULL;
+        if (pub->fatal) {
+            if (redo(pub) != ND_OK)
+                return ND_ERR_AGAIN;
+            continue;
+        }
+        if (!pub->transactional) {
+            /* at-least-once mode: the batch is done when every record is delivered */
+            while (rd_kafka_outq_len(pub->rk) > 0 && !pub->fatal && !giving_up(pub))
+                rd_kafka_flush(pub->rk, 1000);
+            if (pub->fatal)
+                continue;
+            if (rd_kafka_outq_len(pub->rk) > 0)
+                return ND_ERR_AGAIN;
+        } else {
+            if (pub->offsets && pub->offsets->cnt) {
+                if (!pub->cgmd) {
+                    nd_error(MOD, "consumed offsets but no consumer group metadata");
+                } else {
+                    error = rd_kafka_send_offsets_to_transaction(pub->rk, pub->offsets, pub->cgmd,
+                                                                 op_timeout(pub));
+                }
+            }
+            if (!error)
+                error = rd_kafka_commit_transaction(pub->rk, op_timeout(pub));
+            if (error) {
+                pub->stats.retries++;
+                nd_warn(MOD, "commit of %zu records: %s", pub->nbatch, rd_kafka_error_string(error));
+                if (rd_kafka_error_is_fatal(error)) {
+                    pub->fatal = 1;
+                } else if (rd_kafka_error_txn_requires_abort(error)) {
+                    abort_txn(pub);
+                    rd_kafka_error_destroy(error);
+                    if (redo(pub) != ND_OK)
+                        return ND_ERR_AGAIN;
+                    continue;
+                }
+                /* retriable: the same commit again */
+                rd_kafka_error_destroy(error);
+                if (giving_up(pub))
+                    return ND_ERR_AGAIN;
+                continue;
+            }
+        }
+        pub->stats.commits++;
+        pub->stats.last_commit_latency_ms = nd_mono_ms() - pub->txn_started_ms;
+        nd_debug(MOD, "committed %zu records in %lld ms", pub->nbatch,
+                 (long long)(nd_mono_ms() - start));
+        batch_clear(pub);
+        pub->txn_open = 0;
+        pub->txn_max_unit = 0;
+        return ND_OK;
+    }
+}
+
+void nd_publish_tick(struct nd_publish *pub, int flush_now)
+{
+    rd_kafka_poll(pub->rk, 0);
+    retire_units(pub);
+    if (!pub->txn_open && !pub->fatal)
+        return;
+    if (!pub->closing) {
+        int due = flush_now || pub->nbatch >= (size_t)pub->conf->kafka_commit_records ||
+                  nd_mono_ms() - pub->txn_started_ms >= pub->conf->kafka_commit_interval_ms;
+        if (!due)
+            return;
+        pub->closing = 1;
+        pub->limit = pub->txn_max_unit;
+    }
+    /* every unit with a story in this transaction must have left the ledger (been completed) */
+    if (nd_ledger_oldest(pub->ledger) <= pub->limit)
+        return;
+    if (commit(pub) != ND_OK)
+        return;
+    pub->closing = 0;
+    /* the stories held back start the next transaction */
+    for (size_t i = 0; i < pub->ndeferred; i++)
+        produce_story(pub, pub->deferred[i]);
+    pub->ndeferred = 0;
+    retire_units(pub);
+}
+
+enum nd_err nd_publish_finish(struct nd_publish *pub, int timeout_ms)
+{
+    int64_t deadline = nd_mono_ms() + timeout_ms;
+    size_t keep = 0;
+    uint64_t oldest;
+
+    pub->deadline_ms = deadline;
+    /* Let complete units commit; stop waiting for the ones that cannot complete any more. */
+    while (nd_mono_ms() < deadline && (pub->txn_open || pub->ndeferred)) {
+        nd_publish_tick(pub, 1);
+        if (!pub->closing && !pub->txn_open && !pub->ndeferred)
+            break;
+        if (pub->closing && nd_ledger_oldest(pub->ledger) <= pub->limit)
+            break; /* an incomplete unit is in the transaction: handled below */
+        rd_kafka_poll(pub->rk, 10);
+    }
+    if (!pub->txn_open && !pub->ndeferred && !nd_ledger_count(pub->ledger))
+        return ND_OK;
+
+    /* What is left: records of units that will never complete (their source stopped) and maybe
+     * complete ones behind them. Abort, keep only records of complete units, commit those. */
+    oldest = nd_ledger_oldest(pub->ledger);
+    if (pub->txn_open)
+        abort_txn(pub);
+    for (size_t i = 0; i < pub->nbatch; i++) {
+        if (pub->batch[i].unit < oldest) {
+            pub->batch[keep++] = pub->batch[i];
+        } else {
+            free(pub->batch[i].key);
+            free(pub->batch[i].value);
+            rd_kafka_headers_destroy(pub->batch[i].hdrs);
+        }
+    }
+    pub->nbatch = keep;
+    if (keep) {
+        if (redo(pub) == ND_OK && commit(pub) == ND_OK) {
+            nd_info(MOD, "shutdown: committed %zu records of complete units", keep);
+            return ND_OK;
+        }
+        abort_txn(pub);
+        return ND_ERR_AGAIN;
+    }
+    nd_info(MOD, "shutdown: aborted the open transaction; %zu incomplete units will be redone from "
+                 "the committed feed state on the next start",
+            nd_ledger_count(pub->ledger));
+    return ND_OK;
+}
+
+size_t nd_publish_backlog(const struct nd_publish *pub)
+{
+    return pub->nbatch + pub->ndeferred + nd_ledger_count(pub->ledger);
 }
 
 void nd_publish_get_stats(const struct nd_publish *pub, struct nd_publish_stats *stats)
@@ -213,9 +720,9 @@ void nd_publish_get_stats(const struct nd_publish *pub, struct nd_publish_stats 
     *stats = pub->stats;
 }
 
-int nd_publish_connected(struct nd_publish *pub)
+int nd_publish_ready(const struct nd_publish *pub)
 {
-    return pub->connected;
+    return pub->ready;
 }
 
 int nd_publish_broker_reachable(struct nd_publish *pub, int timeout_ms)

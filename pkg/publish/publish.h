@@ -1,55 +1,86 @@
-/* publish: owns the librdkafka producer. Encodes stories as JSON with CloudEvents 1.0 binary-mode
- * headers and produces them keyed by story id.
+/* publish: owns the librdkafka producer and the Kafka transactions.
  *
- * Single-threaded: one publish thread calls everything here. The producer is idempotent and retries
- * forever (message.timeout.ms = 0 unless configured), so a broker that is down or not up yet is
- * waited for rather than losing records; librdkafka's queue is bounded and a full queue returns
- * ND_ERR_AGAIN, which the caller turns into backpressure. */
+ * Stories, their events and the feed state (or consumed offsets) that produced them are written in
+ * one transaction; a transaction commits only when every source unit in it is complete (ledger.h),
+ * so for read_committed consumers each story appears exactly once across crashes, broker restarts
+ * and producer fencing. Errors are handled the way librdkafka documents them: retriable -> retry,
+ * abortable -> abort and redo the batch, fatal -> recreate the producer and redo the batch. The
+ * batch of records of the open transaction stays in memory until its commit succeeds, so nothing is
+ * lost whichever way a commit fails.
+ *
+ * With kafka.transactions off the producer is idempotent and the same batches are flushed instead of
+ * committed: at-least-once, with ce_id (story id + version) for consumers to drop duplicates.
+ *
+ * Single-threaded: one publish thread calls everything here. */
 #ifndef ND_PUBLISH_H
 #define ND_PUBLISH_H
 
+#include <signal.h>
 #include <stdint.h>
 
 #include "config/config.h"
+#include "publish/ledger.h"
 #include "story/story.h"
 
 struct nd_publish;
 
-/* Called from nd_publish_poll for every story whose record was delivered (err == ND_OK) or failed
- * for good. The story is destroyed after the callback returns. */
-typedef void (*nd_publish_delivered_fn)(void *opaque, const struct nd_story *story, const json_t *doc,
-                                        enum nd_err err, const char *errstr);
-
 struct nd_publish_stats {
-    uint64_t produced, delivered, failed, queue_full;
+    uint64_t stories, events, states, deadletters; /* records produced (redos not counted twice) */
+    uint64_t delivered, delivery_errors;
+    uint64_t commits, aborts, retries, fatal_recreates;
+    uint64_t queue_full;
+    int64_t last_commit_latency_ms;
 };
 
-/* Create the producer. `extra` are librdkafka properties set last (tests, the demo); may be NULL.
- * On error returns NULL with the reason (naming a rejected property) in errstr. */
+/* Create the producer; `extra` librdkafka properties are set last (tests, the demo). NULL with the
+ * reason in errstr, naming the property librdkafka rejected. */
 struct nd_publish *nd_publish_new(const struct nd_config *conf, const struct nd_kv *extra,
                                   size_t nextra, char *errstr, size_t errsz);
 void nd_publish_destroy(struct nd_publish *pub);
 
-void nd_publish_set_delivered_cb(struct nd_publish *pub, nd_publish_delivered_fn fn, void *opaque);
+/* Initialise transactions (fencing any previous instance with our transactional.id), waiting for
+ * the broker as long as it takes unless *give_up becomes non-zero (then ND_ERR_AGAIN). */
+enum nd_err nd_publish_start(struct nd_publish *pub, volatile sig_atomic_t *give_up);
 
-/* Produce one story to the stories topic. On ND_OK the publisher owns the story (freed after its
- * delivery report). On ND_ERR_AGAIN (local queue full) the caller still owns it: poll and retry. */
-enum nd_err nd_publish_story(struct nd_publish *pub, struct nd_story *story);
+/* Source units (see ledger.h). open: in increasing seq order. For ND_UNIT_KAFKA units give the
+ * consumed record's topic, partition and offset; for ND_UNIT_FEED the feed id. */
+void nd_publish_unit_open(struct nd_publish *pub, uint64_t seq, enum nd_unit_kind kind,
+                          const char *feed_id, const char *topic, int32_t partition, int64_t offset);
+/* The unit has nstories stories; state (stolen, may be NULL) is the feed state to write with them. */
+void nd_publish_unit_close(struct nd_publish *pub, uint64_t seq, size_t nstories, json_t *state);
 
-/* Serve delivery reports for up to timeout_ms. */
-void nd_publish_poll(struct nd_publish *pub, int timeout_ms);
-/* Wait until everything produced is delivered; ND_ERR_AGAIN when the deadline passes first. */
-enum nd_err nd_publish_flush(struct nd_publish *pub, int timeout_ms);
-/* Records produced but not yet delivered. */
-int nd_publish_outq(struct nd_publish *pub);
+/* Produce a story and its events in the open transaction. Takes ownership of the story. */
+void nd_publish_story(struct nd_publish *pub, struct nd_story *story);
+
+/* An input that can never be processed: to the dead-letter topic with error, source and stage in
+ * headers. payload is copied (capped at 1 MiB). unit: its source unit, or 0. */
+void nd_publish_deadletter(struct nd_publish *pub, uint64_t unit, const char *source,
+                           const char *stage, const char *error, const void *payload, size_t len);
+
+/* The consumer group metadata of the Kafka source (rd_kafka_consumer_group_metadata_t *), for
+ * consume-transform-produce. Ownership passes to publish. */
+void nd_publish_set_group_metadata(struct nd_publish *pub, void *cgmd);
+
+/* Serve delivery reports, write the states of completed units, and commit when the batch is due
+ * (kafka.commit_records, kafka.commit_interval_ms) or flush_now is set. */
+void nd_publish_tick(struct nd_publish *pub, int flush_now);
+
+/* At shutdown: commit every complete unit within timeout_ms; records of units that cannot complete
+ * are aborted, never half-written. ND_OK when everything complete was committed. */
+enum nd_err nd_publish_finish(struct nd_publish *pub, int timeout_ms);
+
+/* Records in the open transaction, stories held back until the next one, open units. */
+size_t nd_publish_backlog(const struct nd_publish *pub);
 void nd_publish_get_stats(const struct nd_publish *pub, struct nd_publish_stats *stats);
+/* 1 once the producer is initialised against a broker. */
+int nd_publish_ready(const struct nd_publish *pub);
 /* Ask the cluster for metadata, waiting up to timeout_ms: 1 when a broker answered. The readiness
  * check calls it (on the publish thread) whether or not records are flowing. */
 int nd_publish_broker_reachable(struct nd_publish *pub, int timeout_ms);
-/* 1 once the producer has talked to a broker. */
-int nd_publish_connected(struct nd_publish *pub);
 
-/* The CloudEvents headers of a record (exposed for tests). */
 #define ND_CE_TYPE_STORY "io.newsd.story.v1"
+#define ND_CE_TYPE_EVENT "io.newsd.event.v1"
+#define ND_CE_TYPE_STATE "io.newsd.feedstate.v1"
+#define ND_CE_TYPE_DEADLETTER "io.newsd.deadletter.v1"
 
 #endif

@@ -38,6 +38,9 @@ struct nd_story {
     char *feed_url;
     int64_t fetched_at_ms;
     int64_t enriched_at_ms;
+    /* the source unit (a feed poll, a consumed record) this story belongs to; the publish stage
+     * commits a transaction only when every unit in it is complete (see pkg/publish/ledger.h) */
+    uint64_t unit;
 
     /* enrichment: a JSON object whose members (entities, subject, events, dedup, ...) are merged into
      * the encoded story. Owned by the story (one reference). */

@@ -44,7 +44,7 @@ static void test_defaults(void **state)
     assert_int_equal(conf->server_port, 8080);
     assert_string_equal(conf->server_bind, "0.0.0.0");
     assert_int_equal(conf->fetch_max_body_bytes, 10485760L);
-    assert_int_equal(conf->kafka_transactions, 0);
+    assert_int_equal(conf->kafka_transactions, 1);
     assert_int_equal(conf->nfeeds, 0);
     nd_config_destroy(conf);
     free(errs);
@@ -153,7 +153,7 @@ static void test_errors_with_lines(void **state)
     assert_int_equal(nerr, (int)(sizeof(expected) / sizeof(*expected)));
     assert_int_equal(count_lines(errs), nerr);
     /* a bad value leaves the default in place */
-    assert_int_equal(conf->kafka_linger_ms, 20);
+    assert_int_equal(conf->kafka_linger_ms, 5);
     assert_int_equal(conf->server_port, 8080);
     nd_config_destroy(conf);
     free(errs);

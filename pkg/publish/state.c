@@ -1,0 +1,166 @@
+#include "publish/state.h"
+
+#include <librdkafka/rdkafka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MOD "state"
+
+static rd_kafka_t *client_new(const struct nd_config *conf, rd_kafka_type_t type, char *errstr,
+                              size_t errsz)
+{
+    rd_kafka_conf_t *kconf = rd_kafka_conf_new();
+    rd_kafka_t *rk;
+    char kerr[512];
+
+    if (rd_kafka_conf_set(kconf, "bootstrap.servers", conf->kafka_brokers, kerr, sizeof(kerr)) ||
+        rd_kafka_conf_set(kconf, "client.id", conf->kafka_client_id, kerr, sizeof(kerr)) ||
+        rd_kafka_conf_set(kconf, "log_level", "3", kerr, sizeof(kerr)))
+        goto fail;
+    for (size_t i = 0; i < conf->nkafka_props; i++)
+        if (rd_kafka_conf_set(kconf, conf->kafka_props[i].key, conf->kafka_props[i].value, kerr,
+                              sizeof(kerr)))
+            goto fail;
+    if (type == RD_KAFKA_CONSUMER &&
+        (rd_kafka_conf_set(kconf, "group.id", "newsd-state-restore", kerr, sizeof(kerr)) ||
+         rd_kafka_conf_set(kconf, "enable.auto.commit", "false", kerr, sizeof(kerr)) ||
+         rd_kafka_conf_set(kconf, "enable.partition.eof", "true", kerr, sizeof(kerr)) ||
+         rd_kafka_conf_set(kconf, "isolation.level", getenv("XISO") ? getenv("XISO") : "read_committed", kerr, sizeof(kerr))))
+        goto fail;
+    if ((rk = rd_kafka_new(type, kconf, kerr, sizeof(kerr))))
+        return rk;
+fail:
+    snprintf(errstr, errsz, "state restore: %s", kerr);
+    rd_kafka_conf_destroy(kconf);
+    return NULL;
+}
+
+/* Create the topic compacted; an existing one is left as it is. */
+static void ensure_topic(rd_kafka_t *rk, const char *topic)
+{
+    char errstr[256];
+    rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, -1, -1, errstr, sizeof(errstr));
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    rd_kafka_event_t *ev;
+
+    if (!nt) {
+        rd_kafka_queue_destroy(q);
+        return;
+    }
+    rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "compact");
+    rd_kafka_CreateTopics(rk, &nt, 1, NULL, q);
+    if ((ev = rd_kafka_queue_poll(q, 10000))) {
+        const rd_kafka_CreateTopics_result_t *res = rd_kafka_event_CreateTopics_result(ev);
+        size_t n = 0;
+        const rd_kafka_topic_result_t **tr = res ? rd_kafka_CreateTopics_result_topics(res, &n) : NULL;
+        if (n && rd_kafka_topic_result_error(tr[0]) &&
+            rd_kafka_topic_result_error(tr[0]) != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
+            nd_warn(MOD, "creating %s: %s", topic, rd_kafka_topic_result_error_string(tr[0]));
+        else if (n && !rd_kafka_topic_result_error(tr[0]))
+            nd_info(MOD, "created compacted topic %s", topic);
+        rd_kafka_event_destroy(ev);
+    }
+    rd_kafka_NewTopic_destroy(nt);
+    rd_kafka_queue_destroy(q);
+}
+
+int nd_state_restore(const struct nd_config *conf, nd_state_fn fn, void *opaque,
+                     volatile sig_atomic_t *give_up, char *errstr, size_t errsz)
+{
+    rd_kafka_t *rk = NULL;
+    const rd_kafka_metadata_t *md = NULL;
+    rd_kafka_topic_t *rkt = NULL;
+    rd_kafka_topic_partition_list_t *parts = NULL;
+    json_t *latest = json_object();
+    int nparts = 0, eofs = 0, restored = -1, warned = 0;
+    const char *key;
+    json_t *value;
+
+    if (!(rk = client_new(conf, RD_KAFKA_CONSUMER, errstr, errsz)))
+        goto out;
+    rkt = rd_kafka_topic_new(rk, conf->topic_state, NULL);
+    /* wait for the broker: metadata for our topic */
+    for (;;) {
+        rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, rkt, &md, 5000);
+        if (!err && md->topic_cnt == 1 && !md->topics[0].err)
+            break;
+        if (!err && md->topic_cnt == 1 &&
+            md->topics[0].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+            /* never written: nothing to restore; create it compacted before the first write
+             * auto-creates it with the broker's default (delete) policy */
+            ensure_topic(rk, conf->topic_state);
+            restored = 0;
+            goto out;
+        }
+        if (md) {
+            rd_kafka_metadata_destroy(md);
+            md = NULL;
+        }
+        if (!warned++)
+            nd_warn(MOD, "waiting for Kafka at %s to read %s: %s", conf->kafka_brokers,
+                    conf->topic_state, rd_kafka_err2str(err));
+        if (give_up && *give_up) {
+            snprintf(errstr, errsz, "stopped while waiting for Kafka");
+            goto out;
+        }
+    }
+    nparts = md->topics[0].partition_cnt;
+    parts = rd_kafka_topic_partition_list_new(nparts);
+    for (int p = 0; p < nparts; p++)
+        rd_kafka_topic_partition_list_add(parts, conf->topic_state, md->topics[0].partitions[p].id)
+            ->offset = RD_KAFKA_OFFSET_BEGINNING;
+    rd_kafka_assign(rk, parts);
+    while (eofs < nparts) {
+        rd_kafka_message_t *msg = rd_kafka_consumer_poll(rk, 500);
+        if (give_up && *give_up) {
+            if (msg)
+                rd_kafka_message_destroy(msg);
+            snprintf(errstr, errsz, "stopped while reading %s", conf->topic_state);
+            goto out;
+        }
+        if (!msg)
+            continue;
+        if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            eofs++;
+        } else if (msg->err) {
+            nd_warn(MOD, "reading %s: %s", conf->topic_state, rd_kafka_message_errstr(msg));
+        } else if (msg->key && msg->key_len < 1024) {
+            char feed[1024];
+            json_error_t jerr;
+            memcpy(feed, msg->key, msg->key_len);
+            feed[msg->key_len] = '\0';
+            if (!msg->payload) {
+                json_object_del(latest, feed); /* tombstone: the feed was removed */
+            } else {
+                json_t *doc = json_loadb(msg->payload, msg->len, 0, &jerr);
+                json_t *state = json_object_get(doc, "state");
+                if (json_is_object(state))
+                    json_object_set(latest, feed, state);
+                else
+                    nd_warn(MOD, "ignoring malformed state record of %s at offset %lld", feed,
+                            (long long)msg->offset);
+                json_decref(doc);
+            }
+        }
+        rd_kafka_message_destroy(msg);
+    }
+    restored = 0;
+    json_object_foreach(latest, key, value) {
+        fn(opaque, key, value);
+        restored++;
+    }
+out:
+    if (parts)
+        rd_kafka_topic_partition_list_destroy(parts);
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    if (rkt)
+        rd_kafka_topic_destroy(rkt);
+    if (rk) {
+        rd_kafka_consumer_close(rk);
+        rd_kafka_destroy(rk);
+    }
+    json_decref(latest);
+    return restored;
+}
