@@ -1,0 +1,249 @@
+"""Operations with the real broker: /healthz, /readyz (503 until Kafka is reachable, then 200),
+/metrics after feeds were polled, and SIGHUP reload (new feed in, old feed out, broken file rejected
+with file:line errors while the running config stays). Tests wait on conditions, never on sleeps."""
+import json
+import re
+import signal
+import socket
+import threading
+import urllib.error
+import urllib.request
+
+from conftest import base_config, rss, wait_for
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def with_server(cfg, port):
+    assert "server:\n  port: 0" in cfg
+    return cfg.replace("server:\n  port: 0", f"server:\n  bind: 127.0.0.1\n  port: {port}")
+
+
+def http_get(port, path):
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+    except (urllib.error.URLError, ConnectionError, socket.timeout) as e:
+        return None, str(e)
+
+
+SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$')
+LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def parse_metrics(text):
+    """Prometheus text format 0.0.4: returns ({family: type}, [(name, labels, value)]), checking that
+    every sample belongs to a family declared before it."""
+    types, samples = {}, []
+    for line in text.splitlines():
+        if line.startswith("# TYPE "):
+            _, _, name, typ = line.split(" ", 3)
+            assert name not in types, f"family {name} declared twice"
+            types[name] = typ
+            continue
+        if not line or line.startswith("#"):
+            continue
+        m = SAMPLE.match(line)
+        assert m, f"bad sample line: {line!r}"
+        name, labels = m.group(1), dict(LABEL.findall(m.group(3) or ""))
+        family = name
+        for suffix in ("_bucket", "_sum", "_count"):
+            if name.endswith(suffix) and types.get(name[: -len(suffix)]) == "histogram":
+                family = name[: -len(suffix)]
+        assert family in types, f"sample {name} before its # TYPE"
+        samples.append((name, labels, float(m.group(4))))
+    return types, samples
+
+
+def value(samples, name, **labels):
+    for n, l, v in samples:
+        if n == name and all(l.get(k) == want for k, want in labels.items()):
+            return v
+    return None
+
+
+class Gate:
+    """A TCP port that refuses connections until opened, then forwards to the real broker: Kafka is
+    'unreachable' at first, then reachable (the broker's metadata points clients at it directly)."""
+
+    def __init__(self, target):
+        host, port = target.split(",")[0].rsplit(":", 1)
+        self.target = (host, int(port))
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))  # bound, not listening: connections are refused
+        self.port = self.sock.getsockname()[1]
+        self.closed = False
+
+    def open(self):
+        self.sock.listen(16)
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while not self.closed:
+            try:
+                client, _ = self.sock.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src, dst):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def close(self):
+        self.closed = True
+        self.sock.close()
+
+
+def guids(records):
+    return [json.loads(m.value())["provenance"]["guid"] for m in records]
+
+
+def test_health_readiness_metrics(brokers, topics, feed_server, run_daemon, reader):
+    feed_server.set("/wire.xml", rss([
+        {"guid": "w-1", "title": "Ministers meet", "description": "GENEVA - Ministers met."},
+        {"guid": "w-2", "title": "Talks", "description": "Officials held talks."}]),
+        {"Content-Type": "application/rss+xml", "ETag": '"w1"'})
+    gate = Gate(brokers)
+    port = free_port()
+    cfg = with_server(base_config(f"127.0.0.1:{gate.port}", topics, [
+        {"id": "wire", "url": feed_server.url("/wire.xml")},
+        {"id": "down", "url": "http://127.0.0.1:9/feed.xml"},
+    ]), port)
+    daemon = run_daemon(cfg)
+    try:
+        wait_for(lambda: http_get(port, "/healthz")[0] == 200, 30, "/healthz 200")
+        status, body = http_get(port, "/readyz")
+        assert status == 503 and "kafka: failing" in body, (status, body)
+        assert http_get(port, "/nope")[0] == 404
+
+        gate.open()
+        wait_for(lambda: http_get(port, "/readyz")[0] == 200, 90, "/readyz 200 once Kafka is reachable")
+        assert http_get(port, "/readyz")[1] == "kafka: ok\nstate: ok\nstages: ok\n"
+
+        r = reader(topics["stories"])
+        assert sorted(guids(r.wait_count(2, 60))) == ["w-1", "w-2"]
+
+        def scraped():
+            status, text = http_get(port, "/metrics")
+            assert status == 200, text
+            types, samples = parse_metrics(text)
+            ok = (value(samples, "newsd_feed_not_modified_total", feed="wire") or 0) >= 1 and \
+                (value(samples, "newsd_feed_errors_total", feed="down", reason="connect") or 0) >= 1 and \
+                (value(samples, "newsd_kafka_delivered_total") or 0) >= 2
+            return (types, samples) if ok else None
+        types, samples = wait_for(scraped, 60, "metrics of a 304 poll, a connect error and deliveries")
+
+        for family, typ in {
+                "newsd_feed_polls_total": "counter", "newsd_feed_not_modified_total": "counter",
+                "newsd_feed_errors_total": "counter", "newsd_feed_items_total": "counter",
+                "newsd_queue_depth": "gauge", "newsd_enrich_duration_seconds": "histogram",
+                "newsd_kafka_records_total": "counter", "newsd_kafka_delivered_total": "counter",
+                "newsd_kafka_delivery_errors_total": "counter", "newsd_kafka_transactions_total": "counter",
+                "newsd_alerts_total": "counter", "process_resident_memory_bytes": "gauge",
+                "newsd_uptime_seconds": "gauge", "newsd_ready": "gauge",
+                "newsd_config_reloads_total": "counter"}.items():
+            assert types.get(family) == typ, f"{family}: {types.get(family)}"
+        assert value(samples, "newsd_feed_polls_total", feed="wire") >= 2
+        assert value(samples, "newsd_feed_items_total", feed="wire") == 2
+        assert value(samples, "newsd_feed_items_total", feed="down") == 0
+        assert value(samples, "newsd_feed_last_status", feed="wire") in (200, 304)
+        assert value(samples, "newsd_feeds") == 2
+        assert value(samples, "newsd_kafka_records_total", kind="story") >= 2
+        assert value(samples, "newsd_kafka_transactions_total", result="committed") >= 1
+        assert value(samples, "newsd_enrich_duration_seconds_count") >= 2
+        assert value(samples, "newsd_enrich_duration_seconds_bucket", le="+Inf") == \
+            value(samples, "newsd_enrich_duration_seconds_count")
+        assert value(samples, "newsd_queue_depth", queue="enrich") is not None
+        assert value(samples, "newsd_queue_depth", queue="publish") is not None
+        assert value(samples, "process_resident_memory_bytes") > 1e6
+        assert value(samples, "newsd_uptime_seconds") > 0
+        assert value(samples, "newsd_ready", check="kafka") == 1
+        assert not [s for s in samples if s[0] == "newsd_alerts_total"], "no desks yet: no samples"
+        assert daemon.stop() == 0
+    finally:
+        gate.close()
+
+
+def feed_cfg(brokers, topics, port, feeds):
+    return with_server(base_config(brokers, topics, feeds), port)
+
+
+def test_sighup_reload(brokers, topics, feed_server, run_daemon, reader):
+    feed_server.set("/old.xml", rss([{"guid": "o-1", "title": "Old one", "description": "Old."}]))
+    feed_server.set("/new.xml", rss([{"guid": "n-1", "title": "New one", "description": "New."}]))
+    port = free_port()
+    old = {"id": "old", "url": feed_server.url("/old.xml")}
+    new = {"id": "new", "url": feed_server.url("/new.xml")}
+    daemon = run_daemon(feed_cfg(brokers, topics, port, [old]))
+    r = reader(topics["stories"])
+    assert guids(r.wait_count(1, 60)) == ["o-1"]
+
+    def log_with(text):
+        return [l for l in daemon.log_lines() if text in l.get("msg", "")]
+
+    # new feed in, old feed out
+    daemon.config_path.write_text(feed_cfg(brokers, topics, port, [new]))
+    daemon.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: log_with("reload applied: 1 feeds"), 30, "the reload to be applied")
+    old_requests = len(feed_server.requests_for("/old.xml"))
+    wait_for(lambda: "n-1" in guids(r.poll(0.2)), 60, "the new feed's story")
+    feed_server.set("/old.xml", rss([{"guid": "o-2", "title": "Old two", "description": "Old 2."},
+                                     {"guid": "o-1", "title": "Old one", "description": "Old."}]))
+    feed_server.set("/new.xml", rss([{"guid": "n-2", "title": "New two", "description": "New 2."},
+                                     {"guid": "n-1", "title": "New one", "description": "New."}]))
+    wait_for(lambda: "n-2" in guids(r.poll(0.2)), 60, "the new feed's second story")
+    # a request to the old feed in flight at the reload may still have reached the server
+    assert len(feed_server.requests_for("/old.xml")) <= old_requests + 1
+    assert "o-2" not in guids(r.records)
+
+    # a broken file is rejected with file:line errors and the running feeds go on
+    path = str(daemon.config_path)
+    daemon.config_path.write_text(feed_cfg(brokers, topics, port, [new]) +
+                                  "  - id: x\n    url: ftp://example.org/\n" + "bogus: 1\n")
+    daemon.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: log_with("reload rejected"), 30, "the broken reload to be rejected")
+    errors = [l["msg"] for l in daemon.log_lines() if l.get("module") == "config" and l.get("level") == "error"]
+    assert any(re.match(re.escape(path) + r":\d+: ", m) for m in errors), errors
+    assert any("unknown key \"bogus\"" in m for m in errors), errors
+    assert any("scheme must be one of" in m for m in errors), errors
+    feed_server.set("/new.xml", rss([{"guid": "n-3", "title": "New three", "description": "New 3."},
+                                     {"guid": "n-2", "title": "New two", "description": "New 2."},
+                                     {"guid": "n-1", "title": "New one", "description": "New."}]))
+    wait_for(lambda: "n-3" in guids(r.poll(0.2)), 60, "a story of the kept config after the rejected reload")
+
+    status, text = http_get(port, "/metrics")
+    _, samples = parse_metrics(text)
+    assert value(samples, "newsd_config_reloads_total", result="applied") == 1
+    assert value(samples, "newsd_config_reloads_total", result="rejected") == 1
+    assert value(samples, "newsd_feeds") == 1
+    assert value(samples, "newsd_feed_polls_total", feed="old") is None
+
+    assert daemon.stop() == 0
+    r.poll(1)
+    got = guids(r.records)
+    assert sorted(got) == ["n-1", "n-2", "n-3", "o-1"], got  # each exactly once
