@@ -488,8 +488,10 @@ static void restore_one(void *opaque, const char *feed_id, const json_t *state)
     if (daemon->restore_only && !json_object_get(daemon->restore_only, feed_id))
         return;
     err = nd_fetch_state_import(daemon->fetch, feed_id, state);
-    if (err == ND_ERR_INVALID)
-        nd_warn(MOD, "state of feed %s is malformed; the feed starts afresh", feed_id);
+    if (err == ND_ERR_INVALID) {
+        const char *kv[] = {"feed", feed_id, NULL};
+        nd_log_kv(ND_LOG_WARN, MOD, kv, "state of feed %s is malformed; the feed starts afresh", feed_id);
+    }
 }
 
 static void log_config_errors(const char *path, const char *text)
