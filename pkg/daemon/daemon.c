@@ -356,14 +356,16 @@ static void write_fetch_metrics(struct nd_buf *buf, const struct snapshot *snap)
     per_feed(buf, snap, "newsd_feed_items_total", ND_METRICS_COUNTER,
              "New or changed items emitted per feed.", FF_ITEMS);
     nd_metrics_family(buf, "newsd_feed_errors_total", ND_METRICS_COUNTER,
-                      "Failed polls per feed and reason (only reasons that occurred).");
+                      "Polls that failed (or were flagged) per feed and reason; only reasons "
+                      "that occurred have a sample.");
     for (size_t i = 0; i < snap->nfeeds; i++)
         for (size_t r = 0; r < ND_FETCH_NREASONS; r++)
-            if (snap->feeds[i].stats.errors_by_reason[r])
+            if (snap->feeds[i].stats.by_reason[r])
                 nd_metrics_sample(buf, "newsd_feed_errors_total",
                                   (const char *[]){"feed", snap->feeds[i].id, "reason",
-                                                   nd_fetch_reasons[r], NULL},
-                                  (double)snap->feeds[i].stats.errors_by_reason[r]);
+                                                   nd_fetch_reason_name((enum nd_fetch_reason)r),
+                                                   NULL},
+                                  (double)snap->feeds[i].stats.by_reason[r]);
     per_feed(buf, snap, "newsd_feed_last_poll_timestamp_seconds", ND_METRICS_GAUGE,
              "When the feed was last polled, seconds since the epoch.", FF_LAST_POLL);
     per_feed(buf, snap, "newsd_feed_last_status", ND_METRICS_GAUGE,

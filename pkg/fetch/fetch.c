@@ -302,17 +302,22 @@ static void start_request(struct nd_fetch *fetch, struct feed *feed)
     curl_multi_add_handle(fetch->multi, easy);
 }
 
-const char *const nd_fetch_reasons[ND_FETCH_NREASONS] = {
+static const char *const reason_names[ND_FETCH_NREASONS] = {
     "parse", "body_too_big", "timeout", "dns", "connect", "redirects", "tls", "transport",
     "rate_limited", "http_5xx", "http_4xx"};
+
+const char *nd_fetch_reason_name(enum nd_fetch_reason reason)
+{
+    return (unsigned)reason < ND_FETCH_NREASONS ? reason_names[reason] : "unknown";
+}
 
 static void feed_error(struct feed *feed, const char *reason, const char *detail)
 {
     const char *kv[] = {"feed", feed->conf->id, "url", feed->conf->url, "reason", reason, NULL};
     feed->stats.errors++;
     for (size_t i = 0; i < ND_FETCH_NREASONS; i++)
-        if (!strcmp(nd_fetch_reasons[i], reason))
-            feed->stats.errors_by_reason[i]++;
+        if (!strcmp(reason_names[i], reason))
+            feed->stats.by_reason[i]++;
     feed->stats.last_error = reason;
     nd_log_kv(ND_LOG_WARN, MOD, kv, "feed %s: %s%s%s", feed->conf->id, reason, detail ? ": " : "",
               detail ? detail : "");

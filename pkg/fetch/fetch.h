@@ -18,14 +18,28 @@ struct nd_fetch;
  * ND_ERR_AGAIN: full; the caller keeps the story and retries later (backpressure, never loss). */
 typedef enum nd_err (*nd_fetch_emit_fn)(void *opaque, struct nd_story *story);
 
-/* Why a poll failed, as in the "reason" field of the feed's log line and the metrics' label. */
-#define ND_FETCH_NREASONS 11
-extern const char *const nd_fetch_reasons[ND_FETCH_NREASONS];
+/* Why a feed's poll failed: one counter each per feed (metrics by reason); the name is the "reason"
+ * field of the feed's log line. */
+enum nd_fetch_reason {
+    ND_FETCH_PARSE = 0,
+    ND_FETCH_BODY_TOO_BIG,
+    ND_FETCH_TIMEOUT,
+    ND_FETCH_DNS,
+    ND_FETCH_CONNECT,
+    ND_FETCH_REDIRECTS,
+    ND_FETCH_TLS,
+    ND_FETCH_TRANSPORT,
+    ND_FETCH_RATE_LIMITED,
+    ND_FETCH_HTTP_5XX,
+    ND_FETCH_HTTP_4XX,
+    ND_FETCH_NREASONS
+};
+const char *nd_fetch_reason_name(enum nd_fetch_reason reason);
 
 /* Per-feed counters, read by metrics. */
 struct nd_fetch_stats {
     uint64_t polls, not_modified, unchanged, errors, items, parse_errors;
-    uint64_t errors_by_reason[ND_FETCH_NREASONS]; /* indexed like nd_fetch_reasons */
+    uint64_t by_reason[ND_FETCH_NREASONS];
     int64_t last_poll_ms;
     int last_status;       /* last HTTP status, 0 for transport errors */
     const char *last_error; /* static text or NULL */
