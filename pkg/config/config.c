@@ -8,6 +8,8 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
+#include <unistd.h>
 #include <yaml.h>
 
 extern char **environ;
@@ -110,6 +112,9 @@ static const struct key_def config_keys[] = {
          "Numeric address the health/metrics server listens on (0.0.0.0, ::, 127.0.0.1)."),
     INT("server.port", "8080", C(server_port), 0, 65535,
         "Port of /healthz, /readyz, /metrics; 0 turns the server off."),
+    BOOL("reload.watch_file", "false", C(reload_watch_file),
+         "Reload when the config file changes (an edit, or a Kubernetes ConfigMap update), as on "
+         "SIGHUP."),
 };
 
 static const struct key_def feed_keys[] = {
@@ -831,6 +836,60 @@ int nd_config_restart_needed(const struct nd_config *a, const struct nd_config *
     return 0;
 }
 
+/* --- watching the file ----------------------------------------------------------------------- */
+
+struct nd_config_watch {
+    int fd;
+    char *base; /* the file's name in its folder */
+};
+
+struct nd_config_watch *nd_config_watch_new(const char *path, char *errstr, size_t errsz)
+{
+    struct nd_config_watch *watch = nd_xcalloc(1, sizeof(*watch));
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? nd_strndup(path, slash == path ? 1 : (size_t)(slash - path)) : nd_strdup(".");
+
+    watch->base = nd_strdup(slash ? slash + 1 : path);
+    watch->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (watch->fd < 0 || inotify_add_watch(watch->fd, dir, IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE) < 0) {
+        snprintf(errstr, errsz, "cannot watch %s: %s", dir, strerror(errno));
+        free(dir);
+        nd_config_watch_destroy(watch);
+        return NULL;
+    }
+    free(dir);
+    return watch;
+}
+
+int nd_config_watch_changed(struct nd_config_watch *watch)
+{
+    /* aligned as inotify_event requires */
+    char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+    ssize_t n;
+    int changed = 0;
+
+    while ((n = read(watch->fd, buf, sizeof(buf))) > 0) {
+        for (char *p = buf; p < buf + n;) {
+            const struct inotify_event *ev = (const struct inotify_event *)p;
+            /* ConfigMap volumes swap the "..data" symlink to publish a new version */
+            if (ev->len && (!strcmp(ev->name, watch->base) || !strcmp(ev->name, "..data")))
+                changed = 1;
+            p += sizeof(*ev) + ev->len;
+        }
+    }
+    return changed;
+}
+
+void nd_config_watch_destroy(struct nd_config_watch *watch)
+{
+    if (!watch)
+        return;
+    if (watch->fd >= 0)
+        close(watch->fd);
+    free(watch->base);
+    free(watch);
+}
+
 /* --- documentation --------------------------------------------------------------------------- */
 
 static const char *type_name(const struct key_def *k)
@@ -910,7 +969,8 @@ void nd_config_print_doc(FILE *out)
                 l->name, l->name, l->max_items, l->doc);
         doc_table(out, l->keys, l->nkeys, 0);
     }
-    fprintf(out, "\n## Reload\n\nOn SIGHUP newsd reads the file again. When it is valid the lists "
+    fprintf(out, "\n## Reload\n\nOn SIGHUP (and, with `reload.watch_file`, when the file changes) "
+                 "newsd reads the file again. When it is valid the lists "
                  "above are applied (`feeds`: new feeds start, removed feeds stop, feeds that stay "
                  "keep their state) and `log_level` takes effect; other keys need a restart and a "
                  "change to them is logged as ignored. When it is not valid every error is logged "

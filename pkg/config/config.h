@@ -69,6 +69,8 @@ struct nd_config {
     /* server */
     char *server_bind;
     int server_port;
+    /* reload */
+    int reload_watch_file;
     /* feeds */
     struct nd_feed_conf *feeds;
     size_t nfeeds;
@@ -96,6 +98,14 @@ void nd_config_print_doc(FILE *out);
  * returns 1 when one differs. */
 int nd_config_restart_needed(const struct nd_config *a, const struct nd_config *b, char *key,
                              size_t keysz);
+
+/* Watch a config file for changes (inotify on its folder, so an editor's rename and a Kubernetes
+ * ConfigMap update, which swaps a symlink, are both seen). */
+struct nd_config_watch;
+struct nd_config_watch *nd_config_watch_new(const char *path, char *errstr, size_t errsz);
+/* Non-blocking: 1 when the file (or the folder's ..data link) changed since the last call. */
+int nd_config_watch_changed(struct nd_config_watch *watch);
+void nd_config_watch_destroy(struct nd_config_watch *watch);
 
 /* Add a feed programmatically (the demo); copies the strings. */
 struct nd_feed_conf *nd_config_add_feed(struct nd_config *conf, const char *id, const char *url,

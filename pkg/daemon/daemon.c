@@ -24,6 +24,8 @@
 #define KAFKA_CHECK_DOWN_MS 1000
 #define KAFKA_CHECK_UP_MS 5000
 #define KAFKA_CHECK_TIMEOUT_MS 500
+/* An editor or kubelet writes a file in several steps: reload once they have settled. */
+#define WATCH_SETTLE_MS 300
 
 static const double enrich_bounds[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
                                        0.025,  0.05,    0.1,    0.25,  0.5,    1,     2.5};
@@ -69,6 +71,8 @@ struct nd_daemon {
     const char *config_path;
     volatile sig_atomic_t *reload;
     volatile sig_atomic_t *stop;
+    struct nd_config_watch *watch; /* reload.watch_file */
+    int64_t watch_due_ms;          /* reload at this time (monotonic), 0: nothing seen */
     struct nd_fetch *fetch;
     struct nd_enrich *enrich;
     struct nd_publish *pub;
@@ -653,10 +657,19 @@ int nd_daemon_run(struct nd_daemon *daemon, volatile sig_atomic_t *stop)
             NEWSD_VERSION, daemon->conf->nfeeds, daemon->nworkers, daemon->conf->kafka_brokers,
             daemon->conf->kafka_transactions ? "on" : "off");
 
+    if (daemon->conf->reload_watch_file && daemon->config_path &&
+        !(daemon->watch = nd_config_watch_new(daemon->config_path, errstr, sizeof(errstr))))
+        nd_warn(MOD, "reload.watch_file: %s; SIGHUP still reloads", errstr);
+
     while (!*stop) {
         nd_fetch_run(daemon->fetch, 200);
-        if (daemon->reload && *daemon->reload) {
-            *daemon->reload = 0;
+        if (daemon->watch && nd_config_watch_changed(daemon->watch))
+            daemon->watch_due_ms = nd_mono_ms() + WATCH_SETTLE_MS;
+        if ((daemon->reload && *daemon->reload) ||
+            (daemon->watch_due_ms && nd_mono_ms() >= daemon->watch_due_ms)) {
+            if (daemon->reload)
+                *daemon->reload = 0;
+            daemon->watch_due_ms = 0;
             if (daemon->config_path)
                 reload_begin(daemon);
         }
@@ -705,5 +718,6 @@ void nd_daemon_destroy(struct nd_daemon *daemon)
     pthread_mutex_destroy(&daemon->snap.lock);
     nd_config_destroy(daemon->next_conf);
     nd_config_destroy(daemon->feeds_conf);
+    nd_config_watch_destroy(daemon->watch);
     free(daemon);
 }

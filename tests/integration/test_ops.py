@@ -2,6 +2,7 @@
 /metrics after feeds were polled, and SIGHUP reload (new feed in, old feed out, broken file rejected
 with file:line errors while the running config stays). Tests wait on conditions, never on sleeps."""
 import json
+import os
 import re
 import signal
 import socket
@@ -247,3 +248,36 @@ def test_sighup_reload(brokers, topics, feed_server, run_daemon, reader):
     r.poll(1)
     got = guids(r.records)
     assert sorted(got) == ["n-1", "n-2", "n-3", "o-1"], got  # each exactly once
+
+
+def test_reload_on_file_change(brokers, topics, feed_server, run_daemon, reader):
+    """reload.watch_file: an atomic replace (editors, ConfigMap updates) and an in-place write both
+    reload, without SIGHUP."""
+    feed_server.set("/a.xml", rss([{"guid": "a-1", "title": "A one", "description": "A."}]))
+    feed_server.set("/b.xml", rss([{"guid": "b-1", "title": "B one", "description": "B."}]))
+    port = free_port()
+    watch = "reload:\n  watch_file: true\n"
+    a = {"id": "a", "url": feed_server.url("/a.xml")}
+    b = {"id": "b", "url": feed_server.url("/b.xml")}
+    daemon = run_daemon(with_server(base_config(brokers, topics, [a], watch), port))
+    r = reader(topics["stories"])
+    assert guids(r.wait_count(1, 60)) == ["a-1"]
+
+    def logs(text):
+        return len([l for l in daemon.log_lines() if text in l.get("msg", "")])
+
+    tmp = str(daemon.config_path) + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(with_server(base_config(brokers, topics, [a, b], watch), port))
+    os.replace(tmp, daemon.config_path)
+    wait_for(lambda: logs("reload applied: 2 feeds"), 30, "a reload after the file was replaced")
+    wait_for(lambda: "b-1" in guids(r.poll(0.2)), 60, "the added feed's story")
+
+    daemon.config_path.write_text("feeds: [{id: a, url: ftp://x/}]\n")
+    wait_for(lambda: logs("reload rejected"), 30, "a rejected reload after an in-place write")
+    _, text = http_get(port, "/metrics")
+    _, samples = parse_metrics(text)
+    assert value(samples, "newsd_feeds") == 2
+    assert value(samples, "newsd_config_reloads_total", result="applied") == 1
+    assert value(samples, "newsd_config_reloads_total", result="rejected") == 1
+    assert daemon.stop() == 0

@@ -343,6 +343,48 @@ static void test_restart_needed(void **state)
     nd_config_destroy(b);
 }
 
+/* The watcher sees writes and renames of the file (and the ConfigMap "..data" swap), not other files. */
+static void test_watch(void **state)
+{
+    char dir[] = "/tmp/newsd-watch-XXXXXX", path[256], other[256], tmp[256], data[256], errstr[256];
+    struct nd_config_watch *watch;
+    FILE *f;
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/newsd.yaml", dir);
+    snprintf(other, sizeof(other), "%s/other.yaml", dir);
+    snprintf(tmp, sizeof(tmp), "%s/.newsd.yaml.tmp", dir);
+    snprintf(data, sizeof(data), "%s/..data", dir);
+    f = fopen(path, "w");
+    fputs("log_level: info\n", f);
+    fclose(f);
+    assert_non_null(watch = nd_config_watch_new(path, errstr, sizeof(errstr)));
+    assert_int_equal(nd_config_watch_changed(watch), 0);
+    f = fopen(other, "w");
+    fclose(f);
+    assert_int_equal(nd_config_watch_changed(watch), 0);
+    f = fopen(path, "w");
+    fputs("log_level: warn\n", f);
+    fclose(f);
+    assert_int_equal(nd_config_watch_changed(watch), 1);
+    assert_int_equal(nd_config_watch_changed(watch), 0);
+    f = fopen(tmp, "w");
+    fputs("log_level: debug\n", f);
+    fclose(f);
+    assert_int_equal(rename(tmp, path), 0);
+    assert_int_equal(nd_config_watch_changed(watch), 1);
+    assert_int_equal(symlink(".", data), 0);
+    assert_int_equal(nd_config_watch_changed(watch), 1);
+    nd_config_watch_destroy(watch);
+    nd_config_watch_destroy(NULL);
+    assert_null(nd_config_watch_new("/nonexistent-dir/newsd.yaml", errstr, sizeof(errstr)));
+    assert_non_null(strstr(errstr, "cannot watch /nonexistent-dir"));
+    unlink(path);
+    unlink(other);
+    unlink(data);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -356,6 +398,7 @@ int main(void)
         cmocka_unit_test(test_load_file),
         cmocka_unit_test(test_docs_in_sync),
         cmocka_unit_test(test_restart_needed),
+        cmocka_unit_test(test_watch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
