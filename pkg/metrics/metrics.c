@@ -39,31 +39,46 @@ void nd_metrics_family(struct nd_buf *buf, const char *name, enum nd_metrics_typ
 
 static void write_value(struct nd_buf *buf, double value)
 {
+    char num[32];
+    int n;
     if (isinf(value))
-        nd_buf_appendf(buf, value > 0 ? "+Inf" : "-Inf");
+        n = snprintf(num, sizeof(num), value > 0 ? "+Inf" : "-Inf");
     else if (isnan(value))
-        nd_buf_appendf(buf, "NaN");
+        n = snprintf(num, sizeof(num), "NaN");
     else if (value == floor(value) && fabs(value) < 9007199254740992.0)
-        nd_buf_appendf(buf, "%.0f", value);
+        /* integers (counters) exactly, without the cost of %g */
+        n = snprintf(num, sizeof(num), "%lld", (long long)value);
     else
-        nd_buf_appendf(buf, "%.15g", value);
+        n = snprintf(num, sizeof(num), "%.15g", value);
+    nd_buf_append(buf, num, (size_t)n);
+}
+
+/* Append s with backslash, double quote and newline escaped; plain runs are copied whole, since
+ * a scrape of thousands of feeds is mostly plain label values. */
+static void append_escaped(struct nd_buf *buf, const char *s)
+{
+    for (;;) {
+        size_t run = strcspn(s, "\\\"\n");
+        nd_buf_append(buf, s, run);
+        s += run;
+        if (!*s)
+            return;
+        nd_buf_append(buf, *s == '\n' ? "\\n" : *s == '"' ? "\\\"" : "\\\\", 2);
+        s++;
+    }
 }
 
 void nd_metrics_sample(struct nd_buf *buf, const char *name, const char *const *labels, double value)
 {
-    nd_buf_appendf(buf, "%s", name);
+    nd_buf_append(buf, name, strlen(name));
     if (labels && labels[0]) {
         nd_buf_append(buf, "{", 1);
         for (const char *const *l = labels; l[0] && l[1]; l += 2) {
-            nd_buf_appendf(buf, "%s%s=\"", l == labels ? "" : ",", l[0]);
-            for (const char *p = l[1]; *p; p++) {
-                if (*p == '\\' || *p == '"')
-                    nd_buf_append(buf, "\\", 1);
-                if (*p == '\n')
-                    nd_buf_append(buf, "\\n", 2);
-                else
-                    nd_buf_append(buf, p, 1);
-            }
+            if (l != labels)
+                nd_buf_append(buf, ",", 1);
+            nd_buf_append(buf, l[0], strlen(l[0]));
+            nd_buf_append(buf, "=\"", 2);
+            append_escaped(buf, l[1]);
             nd_buf_append(buf, "\"", 1);
         }
         nd_buf_append(buf, "}", 1);
