@@ -762,7 +762,9 @@ enum nd_err nd_html_extract(const char *html, size_t len, const char *content_ty
     for (size_t i = 0; i < sizeof(attempts) / sizeof(attempts[0]); i++) {
         char *text = extract_text(utf8, ulen, attempts[i], i == 0 ? &m : NULL);
         size_t tl = text ? strlen(text) : 0;
-        if (tl > best_len) {
+        /* a later, laxer attempt must find clearly more text to beat a stricter one: a few more
+         * characters are the boilerplate it let through */
+        if (tl > best_len + best_len / 2 + 100 || (!best && text)) {
             free(best);
             best = text;
             best_len = tl;

@@ -69,6 +69,9 @@ static struct nd_story *parse_item(const json_t *item, const char *base, const j
     }
     story->url = resolve(str(item, "url") ? str(item, "url") : str(item, "external_url"), base);
     story->headline = html_text(str(item, "title"));
+    for (char *p = story->headline; p && *p; p++)
+        if (*p == '\n')
+            *p = ' ';
     story->summary = html_text(str(item, "summary"));
     if (content_text)
         story->body_text = nd_text_collapse(content_text);

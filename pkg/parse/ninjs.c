@@ -128,6 +128,9 @@ static struct nd_story *parse_item(const json_t *item)
         story->headline = html_text(s);
     else
         story->headline = value_text(json_object_get(item, "headlines"), "main");
+    for (char *p = story->headline; p && *p; p++)
+        if (*p == '\n')
+            *p = ' ';
     /* body */
     if ((s = str(item, "body_text")))
         story->body_text = nd_text_collapse(s);

@@ -209,6 +209,15 @@ enum nd_err nd_parse_feed(const char *data, size_t len, const struct nd_parse_op
     default: {
         const char *p = skip_bom_ws(utf8, utf8 + ulen);
         int line, col;
+        if (p < utf8 + ulen && *p == '<') {
+            /* some other XML: the XML parser says precisely what is wrong (syntax or root) */
+            err = nd_parse_xml_feed(utf8, ulen, &o, res, errstr, errsz);
+            if (err == ND_OK) {
+                snprintf(errstr, errsz, "not a feed (line 1, column 1)");
+                err = ND_ERR_INVALID;
+            }
+            break;
+        }
         line_col(utf8, (size_t)(p - utf8), &line, &col);
         if (p >= utf8 + ulen)
             snprintf(errstr, errsz, "empty document (line %d, column %d)", line, col);

@@ -71,7 +71,7 @@ char *nd_html_to_text(const char *html, size_t len)
 {
     htmlDocPtr doc;
     struct nd_buf raw;
-    char *text;
+    char *text, *wrapped;
 
     /* Plain text needs no parser, and the parser would eat a literal "<" in it anyway. */
     if (!memchr(html, '<', len) && !memchr(html, '&', len)) {
@@ -80,11 +80,18 @@ char *nd_html_to_text(const char *html, size_t len)
         free(copy);
         return text;
     }
-    if (len > INT32_MAX)
-        len = INT32_MAX;
-    doc = htmlReadMemory(html, (int)len, NULL, "UTF-8",
+    if (len > INT32_MAX - 16)
+        len = INT32_MAX - 16;
+    /* Inside a <div>, loose text is not wrapped in an implied <p> (which would break a headline
+     * like "<em>Rates</em> rise" into two lines). */
+    wrapped = nd_xmalloc(len + 12);
+    memcpy(wrapped, "<div>", 5);
+    memcpy(wrapped + 5, html, len);
+    memcpy(wrapped + 5 + len, "</div>", 7);
+    doc = htmlReadMemory(wrapped, (int)len + 11, NULL, "UTF-8",
                          HTML_PARSE_NONET | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
-                             HTML_PARSE_RECOVER | HTML_PARSE_NOIMPLIED);
+                             HTML_PARSE_RECOVER | HTML_PARSE_NOIMPLIED | HTML_PARSE_IGNORE_ENC);
+    free(wrapped);
     nd_buf_init(&raw, len * 2 + 16);
     if (doc)
         walk(xmlDocGetRootElement(doc) ? doc->children : NULL, &raw);

@@ -265,6 +265,16 @@ static void take(char **field, char *value)
     *field = value;
 }
 
+/* Headlines and bylines are one line. */
+static char *one_line(char *s)
+{
+    if (s)
+        for (char *p = s; *p; p++)
+            if (*p == '\n' || *p == '\t')
+                *p = ' ';
+    return s;
+}
+
 static void take_if_empty(char **field, char *value)
 {
     if (*field || !value) {
@@ -415,7 +425,7 @@ static void parse_media(const xmlNode *c, struct nd_story *story, struct item_ac
     } else if (name_is(c, "description")) {
         take_if_empty(&acc->media_desc, html_text(node_text(c)));
     } else if (name_is(c, "title")) {
-        take_if_empty(&acc->media_title, html_text(node_text(c)));
+        take_if_empty(&acc->media_title, one_line(html_text(node_text(c))));
     } else if (name_is(c, "credit")) {
         char *role = prop(c, "role");
         if (!role || !strcasecmp(role, "author"))
@@ -451,7 +461,7 @@ static struct nd_story *parse_item(const xmlNode *item, int atom, const char *ch
             } else if (name_is(c, "language"))
                 take_if_empty(&story->language, node_text(c));
             else if (name_is(c, "title"))
-                take_if_empty(&story->headline, html_text(node_text(c)));
+                take_if_empty(&story->headline, one_line(html_text(node_text(c))));
             else if (name_is(c, "description"))
                 take_if_empty(&acc.description, html_text(node_text(c)));
             else if (name_is(c, "identifier"))
@@ -459,7 +469,7 @@ static struct nd_story *parse_item(const xmlNode *item, int atom, const char *ch
         } else if (name_is(c, "encoded") && ns_is(c, NS_CONTENT)) {
             take(&acc.content, html_text(node_text(c)));
         } else if (name_is(c, "title")) {
-            take(&story->headline, atom ? atom_text(c) : html_text(node_text(c)));
+            take(&story->headline, one_line(atom ? atom_text(c) : html_text(node_text(c))));
         } else if (name_is(c, "link")) {
             char *href = prop(c, "href");
             if (href) {
@@ -667,12 +677,29 @@ enum nd_err nd_parse_xml_feed(const char *data, size_t len, const struct nd_pars
         atom = 1;
     }
     if (!channel) {
-        snprintf(errstr, errsz, "XML document at line %d, column 1 is not a feed (root element <%s>)",
-                 root->line, root->name);
+        snprintf(errstr, errsz, "XML document is not a feed (root element <%s>) at line %d, column 1",
+                 root->name, root->line);
         err = ND_ERR_INVALID;
         goto out;
     }
     res->format = atom ? ND_FORMAT_ATOM : rdf ? ND_FORMAT_RDF : ND_FORMAT_RSS;
+    /* Without the feed's URL, relative links resolve against the site the channel names. */
+    if (!opts->base_url && !doc->URL && !atom) {
+        xmlNode *ch = channel;
+        if (rdf)
+            for (xmlNode *c = root->children; c; c = c->next)
+                if (name_is(c, "channel"))
+                    ch = c;
+        for (xmlNode *c = ch->children; c; c = c->next) {
+            if (name_is(c, "link") && !c->ns) {
+                char *link = node_text(c);
+                if (link && (!strncmp(link, "http://", 7) || !strncmp(link, "https://", 8)))
+                    doc->URL = xmlStrdup((const xmlChar *)link);
+                free(link);
+                break;
+            }
+        }
+    }
     parse_channel_meta(channel, res, &lang);
     if (rdf && !res->title)
         for (xmlNode *c = root->children; c; c = c->next)
