@@ -78,7 +78,12 @@ static int utf8_valid(const char *data, size_t len, size_t *multibyte, size_t *i
     size_t i = 0;
     *multibyte = *invalid = 0;
     while (i < len) {
-        size_t n = utf8_seq(p + i, len - i);
+        size_t n;
+        if (p[i] < 0x80) {
+            i++;
+            continue;
+        }
+        n = utf8_seq(p + i, len - i);
         if (!n) {
             (*invalid)++;
             i++;
@@ -278,55 +283,72 @@ char *nd_charset_to_utf8(const char *data, size_t len, const char *content_type,
 
 char *nd_text_clean(char *s)
 {
-    char *fixed = NULL;
-    utf8proc_uint8_t *nfc = NULL;
-    size_t len, o = 0;
+    size_t len, multibyte, invalid, o = 0;
     unsigned char *p;
+    int maybe_not_nfc = 0;
+    char *b, *e;
 
     if (!s)
         return NULL;
-    nd_utf8_fix(s, strlen(s), &fixed, &len);
-    free(s);
+    len = strlen(s);
+    utf8_valid(s, len, &multibyte, &invalid);
+    if (invalid) {
+        char *fixed;
+        nd_utf8_fix(s, len, &fixed, &len);
+        free(s);
+        s = fixed;
+    }
     /* Drop C0 controls other than tab/newline, DEL, C1 controls and noncharacters: they are never
-     * text, and downstream JSON/Kafka consumers choke on some of them. */
-    p = (unsigned char *)fixed;
+     * text, and downstream JSON/Kafka consumers choke on some of them. In place. */
+    p = (unsigned char *)s;
     for (size_t i = 0; i < len;) {
-        size_t n = utf8_seq(p + i, len - i);
+        size_t n;
         int drop = 0;
+        if (p[i] >= 0x20 && p[i] < 0x7F) {
+            p[o++] = p[i++];
+            continue;
+        }
+        n = utf8_seq(p + i, len - i);
         if (n == 1 && ((p[i] < 0x20 && p[i] != '\t' && p[i] != '\n') || p[i] == 0x7F))
             drop = 1;
         else if (n == 2 && p[i] == 0xC2 && p[i + 1] < 0xA0)
             drop = 1;
         else if (n == 3 && p[i] == 0xEF && p[i + 1] == 0xBF && (p[i + 2] == 0xBE || p[i + 2] == 0xBF))
             drop = 1;
+        /* below U+0300 nothing composes: such text is NFC already (ICU's quick check) */
+        if (p[i] >= 0xCC)
+            maybe_not_nfc = 1;
         if (!drop) {
-            memmove(p + o, p + i, n);
+            if (o != i)
+                memmove(p + o, p + i, n);
             o += n;
         }
         i += n;
     }
     p[o] = '\0';
-    if (utf8proc_map((const utf8proc_uint8_t *)fixed, (utf8proc_ssize_t)o, &nfc,
-                     UTF8PROC_STABLE | UTF8PROC_COMPOSE) >= 0) {
-        free(fixed);
-        fixed = (char *)nfc;
-    }
-    /* trim */
-    {
-        char *b = fixed, *e;
-        while (*b == ' ' || *b == '\t' || *b == '\n' || *b == '\r')
-            b++;
-        e = b + strlen(b);
-        while (e > b && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
-            e--;
-        if (e == b) {
-            free(fixed);
-            return NULL;
+    if (maybe_not_nfc) {
+        utf8proc_uint8_t *nfc = NULL;
+        if (utf8proc_map((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)o, &nfc,
+                         UTF8PROC_STABLE | UTF8PROC_COMPOSE) >= 0) {
+            free(s);
+            s = (char *)nfc;
+            o = strlen(s);
         }
-        memmove(fixed, b, (size_t)(e - b));
-        fixed[e - b] = '\0';
     }
-    return fixed;
+    b = s;
+    e = s + o;
+    while (*b == ' ' || *b == '\t' || *b == '\n' || *b == '\r')
+        b++;
+    while (e > b && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
+        e--;
+    if (e == b) {
+        free(s);
+        return NULL;
+    }
+    if (b != s)
+        memmove(s, b, (size_t)(e - b));
+    s[e - b] = '\0';
+    return s;
 }
 
 void nd_parse_repair(struct nd_parse_result *res, const char *fmt, ...)

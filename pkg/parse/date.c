@@ -492,6 +492,8 @@ void nd_story_set_date(struct nd_story *story, const char *text, int updated)
     }
     if (updated || story->published_at)
         return;
+    /* the quoted text is cut at a byte count: cleaning repairs a split UTF-8 sequence */
     snprintf(note, sizeof(note), "%s: \"%.80s\"", why ? why : "unreadable date", text);
-    nd_story_set(&story->date_note, note);
+    free(story->date_note);
+    story->date_note = nd_text_clean(nd_strdup(note));
 }

@@ -267,6 +267,18 @@ static void measure(struct extract *ex, xmlNode *node, int in_link)
     }
 }
 
+#define MAX_ELEMENTS 200000
+
+static size_t count_elements(const xmlNode *node, size_t n)
+{
+    if (node->type == XML_ELEMENT_NODE && ++n >= MAX_ELEMENTS)
+        return MAX_ELEMENTS;
+    for (const xmlNode *c = node->children; c && n < MAX_ELEMENTS; c = c->next)
+        if (c->type == XML_ELEMENT_NODE)
+            n = count_elements(c, n);
+    return n;
+}
+
 static double link_density(const struct info *in)
 {
     return in && in->text ? (double)in->link / (double)in->text : 0;
@@ -636,7 +648,8 @@ static char *extract_text(const char *utf8, size_t ulen, int flags, struct meta 
     if (!body)
         body = root;
 
-    ex.cap = 200000;
+    /* one info per element, up to a cap: a hostile page cannot make us allocate without bound */
+    ex.cap = count_elements(body, 0);
     ex.infos = nd_xcalloc(ex.cap, sizeof(*ex.infos));
     measure(&ex, body, 0);
     ex.body_text = info_of(body) ? info_of(body)->text : 0;

@@ -53,8 +53,13 @@ json_t *nd_json_load_capped(const char *data, size_t len, char *errstr, size_t e
         return NULL;
     }
     root = json_loadb(data, len, JSON_ALLOW_NUL, &jerr);
-    if (!root)
+    if (!root) {
         snprintf(errstr, errsz, "JSON error at line %d, column %d: %s", jerr.line, jerr.column,
                  jerr.text);
+        /* jansson quotes the offending token, raw newlines and all: the message is one line */
+        for (char *p = errstr; *p; p++)
+            if ((unsigned char)*p < 0x20)
+                *p = ' ';
+    }
     return root;
 }

@@ -120,7 +120,7 @@ int nd_parse_add_story(struct nd_parse_result *res, const struct nd_parse_opts *
     size_t max = opts->max_items ? opts->max_items : DEFAULT_MAX_ITEMS;
     char **fields[] = {&story->guid,   &story->url,      &story->headline, &story->summary,
                        &story->body_text, &story->byline, &story->located, &story->dateline,
-                       &story->credit, &story->language};
+                       &story->credit, &story->language, &story->date_note};
 
     if (res->nstories >= max) {
         nd_story_destroy(story);
@@ -229,6 +229,11 @@ enum nd_err nd_parse_feed(const char *data, size_t len, const struct nd_parse_op
     }
     }
     free(utf8);
+    /* one line, whatever a library put in it */
+    if (err != ND_OK)
+        for (char *p = errstr; errsz && *p; p++)
+            if ((unsigned char)*p < 0x20)
+                *p = ' ';
     return err;
 }
 

@@ -36,12 +36,11 @@ static void walk(const xmlNode *node, struct nd_buf *out)
     }
 }
 
-/* Collapse runs of spaces and blank lines: a line break stays one "\n". */
 char *nd_text_collapse(const char *s)
 {
-    struct nd_buf out;
+    size_t n = strlen(s), o = 0;
     int space = 0, nl = 0;
-    nd_buf_init(&out, strlen(s) + 1);
+    char *out = nd_xmalloc(n + 1);
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         /* U+00A0 no-break space as a space */
         if (p[0] == 0xC2 && p[1] == 0xA0) {
@@ -57,14 +56,15 @@ char *nd_text_collapse(const char *s)
             space = 1;
             continue;
         }
-        if (out.len && nl)
-            nd_buf_append(&out, "\n", 1);
-        else if (out.len && space)
-            nd_buf_append(&out, " ", 1);
+        if (o && nl)
+            out[o++] = '\n';
+        else if (o && space)
+            out[o++] = ' ';
         space = nl = 0;
-        nd_buf_append(&out, p, 1);
+        out[o++] = (char)*p;
     }
-    return nd_buf_steal(&out, NULL);
+    out[o] = '\0';
+    return out;
 }
 
 char *nd_html_to_text(const char *html, size_t len)
