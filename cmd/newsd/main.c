@@ -117,14 +117,33 @@ static int cmd_demo(int argc, char **argv)
 
 static int cmd_parse(int argc, char **argv)
 {
-    const char *path = argc > 1 ? argv[1] : "-";
+    const char *path = "-";
     char *data;
     size_t len;
     char errstr[1024];
     struct nd_parse_result res;
     struct nd_parse_opts opts = {.feed_id = "cli"};
     enum nd_err err;
+    int opt;
 
+    static const struct option longopts[] = {{"base", required_argument, NULL, 'b'},
+                                             {"content-type", required_argument, NULL, 't'},
+                                             {"feed-id", required_argument, NULL, 'f'},
+                                             {0}};
+    while ((opt = getopt_long(argc, argv, "b:t:f:", longopts, NULL)) != -1) {
+        if (opt == 'b')
+            opts.base_url = optarg;
+        else if (opt == 't')
+            opts.content_type = optarg;
+        else if (opt == 'f')
+            opts.feed_id = optarg;
+        else {
+            fprintf(stderr, "usage: newsd parse [--base URL] [--content-type CT] FILE|-\n");
+            return 2;
+        }
+    }
+    if (optind < argc)
+        path = argv[optind];
     if ((err = nd_file_read(path, 256u << 20, &data, &len)) != ND_OK) {
         fprintf(stderr, "newsd parse: %s: %s\n", path, nd_err_str(err));
         return 1;
@@ -147,6 +166,62 @@ static int cmd_parse(int argc, char **argv)
                 res.notes ? ": " : "", res.notes ? res.notes : "");
     nd_parse_result_free(&res);
     free(data);
+    return 0;
+}
+
+static int cmd_extract(int argc, char **argv)
+{
+    const char *path = "-";
+    int as_json = 0, opt;
+    char *data;
+    size_t len;
+    char errstr[1024];
+    struct nd_article art;
+    enum nd_err err;
+
+    static const struct option longopts[] = {{"json", no_argument, NULL, 'j'}, {0}};
+    while ((opt = getopt_long(argc, argv, "j", longopts, NULL)) != -1) {
+        if (opt == 'j')
+            as_json = 1;
+        else {
+            fprintf(stderr, "usage: newsd extract [--json] PAGE.html|-\n");
+            return 2;
+        }
+    }
+    if (optind < argc)
+        path = argv[optind];
+    if ((err = nd_file_read(path, 256u << 20, &data, &len)) != ND_OK) {
+        fprintf(stderr, "newsd extract: %s: %s\n", path, nd_err_str(err));
+        return 1;
+    }
+    err = nd_html_extract(data, len, NULL, &art, errstr, sizeof(errstr));
+    free(data);
+    if (err != ND_OK) {
+        fprintf(stderr, "newsd extract: %s: %s\n", path, errstr);
+        nd_article_free(&art);
+        return 1;
+    }
+    if (as_json) {
+        json_t *doc = json_object();
+        char *line;
+        if (art.headline)
+            json_object_set_new(doc, "headline", json_string(art.headline));
+        if (art.byline)
+            json_object_set_new(doc, "byline", json_string(art.byline));
+        if (art.published_at) {
+            char ts[40];
+            nd_time_rfc3339(art.published_at, ts, sizeof(ts));
+            json_object_set_new(doc, "published", json_string(ts));
+        }
+        json_object_set_new(doc, "text", json_string(art.text));
+        line = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        puts(line);
+        free(line);
+        json_decref(doc);
+    } else {
+        puts(art.text);
+    }
+    nd_article_free(&art);
     return 0;
 }
 
@@ -225,6 +300,7 @@ static const struct command {
     {"run", cmd_run, "run -c FILE            the daemon"},
     {"demo", cmd_demo, "demo [--seconds N]     embedded broker, sample feeds, terminal view"},
     {"parse", cmd_parse, "parse FILE|-           print a feed's items as story JSON, one per line"},
+    {"extract", cmd_extract, "extract [--json] PAGE   print the main text of an article page"},
     {"check-config", cmd_check_config, "check-config FILE      validate a config file"},
     {"healthcheck", cmd_healthcheck, "healthcheck [-c FILE|URL]  exit 0 when /healthz answers (default port $NEWSD_SERVER_PORT or 8080)"},
     {"config-doc", cmd_config_doc, "config-doc             print the configuration reference"},

@@ -54,4 +54,18 @@ char *nd_html_to_text(const char *html, size_t len);
  * with the reason in why (static string). */
 int64_t nd_parse_date(const char *text, const char **why);
 
+/* Article pages. */
+struct nd_article {
+    char *headline;       /* owned; NULL when not found */
+    char *byline;         /* owned; NULL when not found */
+    int64_t published_at; /* epoch seconds; 0 when not found or not trusted */
+    char *text;           /* owned; the main text, paragraphs separated by "\n" ("" when none) */
+};
+/* The main text of an HTML page, boilerplate removed, with headline, byline and date when the page
+ * states them. content_type (may be NULL) gives a charset hint. art is filled on ND_OK and must be
+ * released with nd_article_free either way. */
+enum nd_err nd_html_extract(const char *html, size_t len, const char *content_type,
+                            struct nd_article *art, char *errstr, size_t errsz);
+void nd_article_free(struct nd_article *art);
+
 #endif
