@@ -693,12 +693,6 @@ static char *extract_text(const char *utf8, size_t ulen, int flags, struct meta 
             top = top->parent;
         }
     }
-    if (getenv("ND_DEBUG_EXTRACT")) {
-        char ci[400];
-        class_id(top, ci, sizeof(ci));
-        fprintf(stderr, "flags %d top <%s> [%s] score %.1f text %zu\n", flags, top->name, ci,
-                top_score, info_of(top) ? info_of(top)->text : 0);
-    }
     if (flags & F_CLEAN_COND)
         clean_conditionally(top->children, flags);
     if (top == body) {
