@@ -11,23 +11,25 @@
 
 #include "parse/parse_int.h"
 
+#define PROBE(lit) nd_parse_probe(lit, sizeof(lit) - 1)
+
 static void test_probe(void **state)
 {
     (void)state;
-    assert_int_equal(nd_parse_probe("<rss version=\"2.0\">", 19), ND_FORMAT_RSS);
-    assert_int_equal(nd_parse_probe("\xEF\xBB\xBF <?xml version=\"1.0\"?><!-- c --><rss>", 45),
+    assert_int_equal(PROBE("<rss version=\"2.0\">"), ND_FORMAT_RSS);
+    assert_int_equal(PROBE("\xEF\xBB\xBF <?xml version=\"1.0\"?><!-- c --><rss>"),
                      ND_FORMAT_RSS);
-    assert_int_equal(nd_parse_probe("<rdf:RDF xmlns:rdf=\"x\">", 23), ND_FORMAT_RDF);
-    assert_int_equal(nd_parse_probe("<feed xmlns=\"http://www.w3.org/2005/Atom\">", 42),
+    assert_int_equal(PROBE("<rdf:RDF xmlns:rdf=\"x\">"), ND_FORMAT_RDF);
+    assert_int_equal(PROBE("<feed xmlns=\"http://www.w3.org/2005/Atom\">"),
                      ND_FORMAT_ATOM);
-    assert_int_equal(nd_parse_probe("<!DOCTYPE html><html>", 21), ND_FORMAT_HTML);
-    assert_int_equal(nd_parse_probe("{\"version\": \"https://jsonfeed.org/version/1.1\"}", 47),
+    assert_int_equal(PROBE("<!DOCTYPE html><html>"), ND_FORMAT_HTML);
+    assert_int_equal(PROBE("{\"version\": \"https://jsonfeed.org/version/1.1\"}"),
                      ND_FORMAT_JSONFEED);
-    assert_int_equal(nd_parse_probe("[{\"uri\": \"x\"}]", 14), ND_FORMAT_NINJS);
-    assert_int_equal(nd_parse_probe("hello", 5), ND_FORMAT_UNKNOWN);
+    assert_int_equal(PROBE("[{\"uri\": \"x\"}]"), ND_FORMAT_NINJS);
+    assert_int_equal(PROBE("hello"), ND_FORMAT_UNKNOWN);
     assert_int_equal(nd_parse_probe("", 0), ND_FORMAT_UNKNOWN);
     /* the Content-Type is not what decides: an RSS body probes as RSS whatever the header says */
-    assert_int_equal(nd_parse_probe("<?xml version=\"1.0\"?>\n<rss>", 27), ND_FORMAT_RSS);
+    assert_int_equal(PROBE("<?xml version=\"1.0\"?>\n<rss>"), ND_FORMAT_RSS);
 }
 
 static char *decode(const char *data, size_t len, const char *ct, int *repairs)
@@ -102,13 +104,13 @@ static void test_html_to_text(void **state)
 {
     char *s;
     (void)state;
-    s = nd_html_to_text("<p>One <b>two</b></p><script>x()</script><p>three &amp; four</p>", 66);
+    s = nd_html_to_text("<p>One <b>two</b></p><script>x()</script><p>three &amp; four</p>", strlen("<p>One <b>two</b></p><script>x()</script><p>three &amp; four</p>"));
     assert_string_equal(s, "One two\nthree & four");
     free(s);
-    s = nd_html_to_text("<em>Rates</em> rise", 19);
+    s = nd_html_to_text("<em>Rates</em> rise", strlen("<em>Rates</em> rise"));
     assert_string_equal(s, "Rates rise");
     free(s);
-    s = nd_html_to_text("1 < 2 and 3 > 2", 15);
+    s = nd_html_to_text("1 < 2 and 3 > 2", strlen("1 < 2 and 3 > 2"));
     assert_string_equal(s, "1 < 2 and 3 > 2");
     free(s);
 }
