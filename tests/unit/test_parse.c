@@ -100,17 +100,22 @@ static void test_text_clean(void **state)
     assert_null(nd_text_clean(NULL));
 }
 
+static char *to_text(const char *html)
+{
+    return nd_html_to_text(html, strlen(html));
+}
+
 static void test_html_to_text(void **state)
 {
     char *s;
     (void)state;
-    s = nd_html_to_text("<p>One <b>two</b></p><script>x()</script><p>three &amp; four</p>", strlen("<p>One <b>two</b></p><script>x()</script><p>three &amp; four</p>"));
+    s = to_text("<p>One <b>two</b></p><script>x()</script><p>three &amp; four</p>");
     assert_string_equal(s, "One two\nthree & four");
     free(s);
-    s = nd_html_to_text("<em>Rates</em> rise", strlen("<em>Rates</em> rise"));
+    s = to_text("<em>Rates</em> rise");
     assert_string_equal(s, "Rates rise");
     free(s);
-    s = nd_html_to_text("1 < 2 and 3 > 2", strlen("1 < 2 and 3 > 2"));
+    s = to_text("1 < 2 and 3 > 2");
     assert_string_equal(s, "1 < 2 and 3 > 2");
     free(s);
 }
