@@ -170,6 +170,7 @@ static void drop(xmlNode *node)
 static void clean_tree(const struct extract *ex, xmlNode *node, int depth)
 {
     xmlNode *next;
+    int big;
     for (; node; node = next) {
         next = node->next;
         if (node->type == XML_COMMENT_NODE || node->type == XML_PI_NODE) {
@@ -178,7 +179,11 @@ static void clean_tree(const struct extract *ex, xmlNode *node, int depth)
         }
         if (node->type != XML_ELEMENT_NODE)
             continue;
-        if (depth > 200 || tag_in(node, NEVER_TEXT) || hidden(node)) {
+        /* A wrapper holding most of the page's text is not boilerplate whatever it is called: an
+         * ASP.NET <form> around the page, or a <header> left unclosed that swallowed the body. */
+        big = info_of(node) && info_of(node)->text * 2 > ex->body_text && !tag_is(node, "script") &&
+              !tag_is(node, "style");
+        if (depth > 200 || (!big && (tag_in(node, NEVER_TEXT) || hidden(node)))) {
             drop(node);
             continue;
         }
@@ -188,12 +193,13 @@ static void clean_tree(const struct extract *ex, xmlNode *node, int depth)
             class_id(node, ci, sizeof(ci));
             /* a container holding most of the page's text is not a sidebar, whatever its class */
             if ((ex->flags & F_STRIP_UNLIKELY) && any_of(ci, UNLIKELY) && !any_of(ci, OK_MAYBE) &&
-                !(info_of(node) && info_of(node)->text * 2 > ex->body_text)) {
+                !big) {
                 drop(node);
                 continue;
             }
             /* header elements inside the page chrome; an <h1> inside an article header is kept */
-            if (tag_is(node, "header") && !xmlStrcasecmp(node->parent->name, (const xmlChar *)"body")) {
+            if (tag_is(node, "header") && !big &&
+                !xmlStrcasecmp(node->parent->name, (const xmlChar *)"body")) {
                 drop(node);
                 continue;
             }
@@ -244,7 +250,8 @@ static void measure(struct extract *ex, xmlNode *node, int in_link)
     node->_private = in;
     in_link = in_link || tag_is(node, "a");
     for (xmlNode *c = node->children; c; c = c->next) {
-        if (c->type == XML_TEXT_NODE && c->content) {
+        if (c->type == XML_TEXT_NODE && c->content && !tag_is(node, "script") &&
+            !tag_is(node, "style")) {
             size_t n = text_len(c->content, &in->commas);
             in->text += n;
             if (in_link)
