@@ -179,11 +179,12 @@ static void clean_tree(const struct extract *ex, xmlNode *node, int depth)
         }
         if (node->type != XML_ELEMENT_NODE)
             continue;
-        /* A wrapper holding most of the page's text is not boilerplate whatever it is called: an
-         * ASP.NET <form> around the page, or a <header> left unclosed that swallowed the body. */
-        big = info_of(node) && info_of(node)->text * 2 > ex->body_text && !tag_is(node, "script") &&
-              !tag_is(node, "style");
-        if (depth > 200 || (!big && (tag_in(node, NEVER_TEXT) || hidden(node)))) {
+        /* A wrapper holding most of the text of a page that has some is not boilerplate whatever
+         * it is called: an ASP.NET <form> around the page, a <header> or <nav> left unclosed that
+         * swallowed the body. */
+        big = info_of(node) && ex->body_text > 500 && info_of(node)->text * 2 > ex->body_text;
+        if (depth > 200 || (!big && hidden(node)) ||
+            (tag_in(node, NEVER_TEXT) && !(big && !tag_is(node, "script") && !tag_is(node, "style")))) {
             drop(node);
             continue;
         }
