@@ -89,7 +89,7 @@ static const char *const NEVER_TEXT[] = {
     "script", "style",  "noscript", "iframe", "svg",    "form",   "button", "input", "select",
     "textarea", "nav",  "aside",    "footer", "menu",   "template", "object", "embed", "canvas",
     "map",    "audio",  "video",    "dialog", "link",   "meta",   "head",   "label", "option",
-    "fieldset", NULL};
+    "fieldset", "figcaption", NULL};
 
 /* Elements whose class/id says they are not the article (readability's unlikelyCandidates, with
  * trafilatura's boilerplate names), unless a hint says they may be (OK_MAYBE). */
@@ -631,6 +631,52 @@ void nd_article_free(struct nd_article *art)
     memset(art, 0, sizeof(*art));
 }
 
+/* Short lines that are the page talking about itself (share, tags, "read more", ads), in the
+ * languages of the news we take in. Matched case-insensitively at the start of a line. */
+static const char *const BOILERPLATE_LINES[] = {
+    "share",        "teilen",        "compartir",     "partager",      "condividi",
+    "tags:",        "tagged",        "schlagw",       "etiquetas:",    "posted in",
+    "filed under",  "categories:",   "kategorie",     "print recipe",  "advertisement",
+    "reklama",      "anzeige",       "werbung",       "publicidad",    "publicité",
+    "read more",    "weiterlesen",   "mehr lesen",    "mehr zum thema", "leer más",
+    "lire aussi",   "lea también",   "le puede interesar", "related",  "you might also like",
+    "das könnte sie auch", "siguenos", "síguenos",    "follow us",     "subscribe",
+    "newsletter",   "leave a reply", "leave a comment", "kommentar",   "comments",
+    "bewerten:",    "like this:",    "gefällt mir",   "wird geladen",  "loading...",
+    "sign up",      "anmelden",      "click here",    "hier klicken",  "print",
+    "drucken",      "e-mail",        "email",         "copyright",     "©",
+    NULL};
+
+static int boilerplate_line(const char *line, size_t len)
+{
+    if (len > 60)
+        return 0;
+    for (int i = 0; BOILERPLATE_LINES[i]; i++) {
+        size_t n = strlen(BOILERPLATE_LINES[i]);
+        if (n <= len && !strncasecmp(line, BOILERPLATE_LINES[i], n))
+            return 1;
+    }
+    return 0;
+}
+
+/* Drop boilerplate lines from the extracted text, in place. */
+static void drop_boilerplate_lines(char *text)
+{
+    char *r = text, *w = text;
+    while (*r) {
+        char *nl = strchr(r, '\n');
+        size_t len = nl ? (size_t)(nl - r) : strlen(r);
+        if (!boilerplate_line(r, len)) {
+            if (w != text)
+                *w++ = '\n';
+            memmove(w, r, len);
+            w += len;
+        }
+        r += len + (nl ? 1 : 0);
+    }
+    *w = '\0';
+}
+
 /* One attempt at the main text with the given flags, on a fresh parse of the page. Returns the text
  * (caller frees) or NULL. */
 static char *extract_text(const char *utf8, size_t ulen, int flags, struct meta *m)
@@ -739,7 +785,9 @@ static char *extract_text(const char *utf8, size_t ulen, int flags, struct meta 
                 emit_one(s, &out);
         }
     }
-    text = nd_text_clean(nd_text_collapse(out.data ? out.data : ""));
+    text = nd_text_collapse(out.data ? out.data : "");
+    drop_boilerplate_lines(text);
+    text = nd_text_clean(text);
 out:
     nd_buf_free(&out);
     free(ex.infos);
