@@ -815,6 +815,10 @@ enum nd_err nd_html_extract(const char *html, size_t len, const char *content_ty
         goto out;
     }
     utf8 = nd_charset_to_utf8(html, len, content_type, &ulen, NULL);
+    /* libxml2's HTML parser takes a NUL for the end of the page (real pages have them) */
+    for (size_t i = 0; i < ulen; i++)
+        if (utf8[i] == '\0')
+            utf8[i] = ' ';
     if (!memchr(utf8, '<', ulen)) {
         snprintf(errstr, errsz, "not an HTML page: no markup (line 1, column 1)");
         err = ND_ERR_INVALID;
