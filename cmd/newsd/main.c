@@ -258,7 +258,7 @@ static const struct command {
     {"run", cmd_run, "run -c FILE            the daemon"},
     {"demo", cmd_demo, "demo [--seconds N]     embedded broker, sample feeds, terminal view"},
     {"parse", cmd_parse, "parse FILE|-           print a feed's items as story JSON, one per line"},
-    {"extract", cmd_extract, "extract [--json] PAGE   print the main text of an article page"},
+    {"extract", cmd_extract, "extract [--json] PAGE  print the main text of an article page"},
     {"check-config", cmd_check_config, "check-config FILE      validate a config file"},
     {"config-doc", cmd_config_doc, "config-doc             print the configuration reference"},
     {"version", cmd_version, "version"},

@@ -809,6 +809,7 @@ enum nd_err nd_html_extract(const char *html, size_t len, const char *content_ty
     enum nd_err err = ND_OK;
 
     memset(art, 0, sizeof(*art));
+    nd_parse_once();
     if (len > ND_PARSE_MAX_DOC) {
         snprintf(errstr, errsz, "page too large (%zu bytes)", len);
         err = ND_ERR_TOOBIG;
