@@ -518,8 +518,8 @@ static void set_once(char **field, char *value)
 /* "datePublished": "..." and "author": {"name": "..."} in JSON-LD. */
 static void json_ld(const char *text, struct meta *m)
 {
-    json_error_t jerr;
-    json_t *root = json_loads(text, 0, &jerr);
+    char errstr[128];
+    json_t *root = nd_json_load_capped(text, strlen(text), errstr, sizeof(errstr));
     json_t *stack[16];
     int n = 0;
     if (!root)
@@ -589,9 +589,11 @@ static void collect_meta(const xmlNode *node, struct meta *m, int depth)
             if (!strcmp(type, "application/ld+json") && node->children && node->children->content)
                 json_ld((const char *)node->children->content, m);
         } else if (tag_is(node, "title")) {
-            set_once(&m->title, node_plain_text(node));
+            if (!m->title)
+                m->title = node_plain_text(node);
         } else if (tag_is(node, "h1")) {
-            set_once(&m->h1, node_plain_text(node));
+            if (!m->h1)
+                m->h1 = node_plain_text(node);
         } else if (tag_is(node, "time")) {
             set_once(&m->date, attr(node, "datetime"));
         } else {
@@ -604,8 +606,8 @@ static void collect_meta(const xmlNode *node, struct meta *m, int depth)
                     dt = attr(node, "content");
                 set_once(&m->date, dt ? dt : node_plain_text(node));
             }
-            else if (!strcmp(ip, "author") || !strcmp(rel, "author"))
-                set_once(&m->byline, node_plain_text(node));
+            else if ((!strcmp(ip, "author") || !strcmp(rel, "author")) && !m->byline)
+                m->byline = node_plain_text(node);
         }
         collect_meta(node->children, m, depth + 1);
     }
@@ -846,7 +848,9 @@ enum nd_err nd_html_extract(const char *html, size_t len, const char *content_ty
     /* headline: og:title / JSON-LD, else <h1>, else <title> */
     art->headline = html_field(m.headline ? m.headline : m.h1 ? m.h1 : m.title);
     art->byline = html_field(m.byline);
-    if (art->byline && (!strncmp(art->byline, "http://", 7) || !strncmp(art->byline, "https://", 8))) {
+    /* a URL or an author box is not a byline */
+    if (art->byline && (!strncmp(art->byline, "http://", 7) || !strncmp(art->byline, "https://", 8) ||
+                        strlen(art->byline) > 200)) {
         free(art->byline);
         art->byline = NULL;
     }
