@@ -300,7 +300,7 @@ static const struct command {
     {"run", cmd_run, "run -c FILE            the daemon"},
     {"demo", cmd_demo, "demo [--seconds N]     embedded broker, sample feeds, terminal view"},
     {"parse", cmd_parse, "parse FILE|-           print a feed's items as story JSON, one per line"},
-    {"extract", cmd_extract, "extract [--json] PAGE   print the main text of an article page"},
+    {"extract", cmd_extract, "extract [--json] PAGE  print the main text of an article page"},
     {"check-config", cmd_check_config, "check-config FILE      validate a config file"},
     {"healthcheck", cmd_healthcheck, "healthcheck [-c FILE|URL]  exit 0 when /healthz answers (default port $NEWSD_SERVER_PORT or 8080)"},
     {"config-doc", cmd_config_doc, "config-doc             print the configuration reference"},

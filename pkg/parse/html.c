@@ -89,7 +89,7 @@ static const char *const NEVER_TEXT[] = {
     "script", "style",  "noscript", "iframe", "svg",    "form",   "button", "input", "select",
     "textarea", "nav",  "aside",    "footer", "menu",   "template", "object", "embed", "canvas",
     "map",    "audio",  "video",    "dialog", "link",   "meta",   "head",   "label", "option",
-    "fieldset", NULL};
+    "fieldset", "figcaption", NULL};
 
 /* Elements whose class/id says they are not the article (readability's unlikelyCandidates, with
  * trafilatura's boilerplate names), unless a hint says they may be (OK_MAYBE). */
@@ -170,6 +170,7 @@ static void drop(xmlNode *node)
 static void clean_tree(const struct extract *ex, xmlNode *node, int depth)
 {
     xmlNode *next;
+    int big;
     for (; node; node = next) {
         next = node->next;
         if (node->type == XML_COMMENT_NODE || node->type == XML_PI_NODE) {
@@ -178,7 +179,12 @@ static void clean_tree(const struct extract *ex, xmlNode *node, int depth)
         }
         if (node->type != XML_ELEMENT_NODE)
             continue;
-        if (depth > 200 || tag_in(node, NEVER_TEXT) || hidden(node)) {
+        /* A wrapper holding most of the text of a page that has some is not boilerplate whatever
+         * it is called: an ASP.NET <form> around the page, a <header> or <nav> left unclosed that
+         * swallowed the body. */
+        big = info_of(node) && ex->body_text > 500 && info_of(node)->text * 2 > ex->body_text;
+        if (depth > 200 || (!big && hidden(node)) ||
+            (tag_in(node, NEVER_TEXT) && !(big && !tag_is(node, "script") && !tag_is(node, "style")))) {
             drop(node);
             continue;
         }
@@ -188,12 +194,13 @@ static void clean_tree(const struct extract *ex, xmlNode *node, int depth)
             class_id(node, ci, sizeof(ci));
             /* a container holding most of the page's text is not a sidebar, whatever its class */
             if ((ex->flags & F_STRIP_UNLIKELY) && any_of(ci, UNLIKELY) && !any_of(ci, OK_MAYBE) &&
-                !(info_of(node) && info_of(node)->text * 2 > ex->body_text)) {
+                !big) {
                 drop(node);
                 continue;
             }
             /* header elements inside the page chrome; an <h1> inside an article header is kept */
-            if (tag_is(node, "header") && !xmlStrcasecmp(node->parent->name, (const xmlChar *)"body")) {
+            if (tag_is(node, "header") && !big &&
+                !xmlStrcasecmp(node->parent->name, (const xmlChar *)"body")) {
                 drop(node);
                 continue;
             }
@@ -244,7 +251,8 @@ static void measure(struct extract *ex, xmlNode *node, int in_link)
     node->_private = in;
     in_link = in_link || tag_is(node, "a");
     for (xmlNode *c = node->children; c; c = c->next) {
-        if (c->type == XML_TEXT_NODE && c->content) {
+        if (c->type == XML_TEXT_NODE && c->content && !tag_is(node, "script") &&
+            !tag_is(node, "style")) {
             size_t n = text_len(c->content, &in->commas);
             in->text += n;
             if (in_link)
@@ -510,8 +518,8 @@ static void set_once(char **field, char *value)
 /* "datePublished": "..." and "author": {"name": "..."} in JSON-LD. */
 static void json_ld(const char *text, struct meta *m)
 {
-    json_error_t jerr;
-    json_t *root = json_loads(text, 0, &jerr);
+    char errstr[128];
+    json_t *root = nd_json_load_capped(text, strlen(text), errstr, sizeof(errstr));
     json_t *stack[16];
     int n = 0;
     if (!root)
@@ -581,9 +589,11 @@ static void collect_meta(const xmlNode *node, struct meta *m, int depth)
             if (!strcmp(type, "application/ld+json") && node->children && node->children->content)
                 json_ld((const char *)node->children->content, m);
         } else if (tag_is(node, "title")) {
-            set_once(&m->title, node_plain_text(node));
+            if (!m->title)
+                m->title = node_plain_text(node);
         } else if (tag_is(node, "h1")) {
-            set_once(&m->h1, node_plain_text(node));
+            if (!m->h1)
+                m->h1 = node_plain_text(node);
         } else if (tag_is(node, "time")) {
             set_once(&m->date, attr(node, "datetime"));
         } else {
@@ -596,8 +606,8 @@ static void collect_meta(const xmlNode *node, struct meta *m, int depth)
                     dt = attr(node, "content");
                 set_once(&m->date, dt ? dt : node_plain_text(node));
             }
-            else if (!strcmp(ip, "author") || !strcmp(rel, "author"))
-                set_once(&m->byline, node_plain_text(node));
+            else if ((!strcmp(ip, "author") || !strcmp(rel, "author")) && !m->byline)
+                m->byline = node_plain_text(node);
         }
         collect_meta(node->children, m, depth + 1);
     }
@@ -621,6 +631,52 @@ void nd_article_free(struct nd_article *art)
     free(art->byline);
     free(art->text);
     memset(art, 0, sizeof(*art));
+}
+
+/* Short lines that are the page talking about itself (share, tags, "read more", ads), in the
+ * languages of the news we take in. Matched case-insensitively at the start of a line. */
+static const char *const BOILERPLATE_LINES[] = {
+    "share",        "teilen",        "compartir",     "partager",      "condividi",
+    "tags:",        "tagged",        "schlagw",       "etiquetas:",    "posted in",
+    "filed under",  "categories:",   "kategorie",     "print recipe",  "advertisement",
+    "reklama",      "anzeige",       "werbung",       "publicidad",    "publicité",
+    "read more",    "weiterlesen",   "mehr lesen",    "mehr zum thema", "leer más",
+    "lire aussi",   "lea también",   "le puede interesar", "related",  "you might also like",
+    "das könnte sie auch", "siguenos", "síguenos",    "follow us",     "subscribe",
+    "newsletter",   "leave a reply", "leave a comment", "kommentar",   "comments",
+    "bewerten:",    "like this:",    "gefällt mir",   "wird geladen",  "loading...",
+    "sign up",      "anmelden",      "click here",    "hier klicken",  "print",
+    "drucken",      "e-mail",        "email",         "copyright",     "©",
+    NULL};
+
+static int boilerplate_line(const char *line, size_t len)
+{
+    if (len > 60)
+        return 0;
+    for (int i = 0; BOILERPLATE_LINES[i]; i++) {
+        size_t n = strlen(BOILERPLATE_LINES[i]);
+        if (n <= len && !strncasecmp(line, BOILERPLATE_LINES[i], n))
+            return 1;
+    }
+    return 0;
+}
+
+/* Drop boilerplate lines from the extracted text, in place. */
+static void drop_boilerplate_lines(char *text)
+{
+    char *r = text, *w = text;
+    while (*r) {
+        char *nl = strchr(r, '\n');
+        size_t len = nl ? (size_t)(nl - r) : strlen(r);
+        if (!boilerplate_line(r, len)) {
+            if (w != text)
+                *w++ = '\n';
+            memmove(w, r, len);
+            w += len;
+        }
+        r += len + (nl ? 1 : 0);
+    }
+    *w = '\0';
 }
 
 /* One attempt at the main text with the given flags, on a fresh parse of the page. Returns the text
@@ -693,12 +749,6 @@ static char *extract_text(const char *utf8, size_t ulen, int flags, struct meta 
             top = top->parent;
         }
     }
-    if (getenv("ND_DEBUG_EXTRACT")) {
-        char ci[400];
-        class_id(top, ci, sizeof(ci));
-        fprintf(stderr, "flags %d top <%s> [%s] score %.1f text %zu\n", flags, top->name, ci,
-                top_score, info_of(top) ? info_of(top)->text : 0);
-    }
     if (flags & F_CLEAN_COND)
         clean_conditionally(top->children, flags);
     if (top == body) {
@@ -737,7 +787,9 @@ static char *extract_text(const char *utf8, size_t ulen, int flags, struct meta 
                 emit_one(s, &out);
         }
     }
-    text = nd_text_clean(nd_text_collapse(out.data ? out.data : ""));
+    text = nd_text_collapse(out.data ? out.data : "");
+    drop_boilerplate_lines(text);
+    text = nd_text_clean(text);
 out:
     nd_buf_free(&out);
     free(ex.infos);
@@ -759,12 +811,17 @@ enum nd_err nd_html_extract(const char *html, size_t len, const char *content_ty
     enum nd_err err = ND_OK;
 
     memset(art, 0, sizeof(*art));
+    nd_parse_once();
     if (len > ND_PARSE_MAX_DOC) {
         snprintf(errstr, errsz, "page too large (%zu bytes)", len);
         err = ND_ERR_TOOBIG;
         goto out;
     }
     utf8 = nd_charset_to_utf8(html, len, content_type, &ulen, NULL);
+    /* libxml2's HTML parser takes a NUL for the end of the page (real pages have them) */
+    for (size_t i = 0; i < ulen; i++)
+        if (utf8[i] == '\0')
+            utf8[i] = ' ';
     if (!memchr(utf8, '<', ulen)) {
         snprintf(errstr, errsz, "not an HTML page: no markup (line 1, column 1)");
         err = ND_ERR_INVALID;
@@ -791,7 +848,9 @@ enum nd_err nd_html_extract(const char *html, size_t len, const char *content_ty
     /* headline: og:title / JSON-LD, else <h1>, else <title> */
     art->headline = html_field(m.headline ? m.headline : m.h1 ? m.h1 : m.title);
     art->byline = html_field(m.byline);
-    if (art->byline && (!strncmp(art->byline, "http://", 7) || !strncmp(art->byline, "https://", 8))) {
+    /* a URL or an author box is not a byline */
+    if (art->byline && (!strncmp(art->byline, "http://", 7) || !strncmp(art->byline, "https://", 8) ||
+                        strlen(art->byline) > 200)) {
         free(art->byline);
         art->byline = NULL;
     }

@@ -3,11 +3,20 @@
 #include "parse/parse_int.h"
 
 #include <ctype.h>
+#include <libxml/parser.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #define DEFAULT_MAX_ITEMS 10000
+
+static pthread_once_t libxml_once = PTHREAD_ONCE_INIT;
+
+void nd_parse_once(void)
+{
+    pthread_once(&libxml_once, xmlInitParser);
+}
 
 const char *nd_format_name(enum nd_format format)
 {
@@ -180,6 +189,7 @@ enum nd_err nd_parse_feed(const char *data, size_t len, const struct nd_parse_op
     enum nd_err err;
 
     memset(res, 0, sizeof(*res));
+    nd_parse_once();
     if (errsz)
         errstr[0] = '\0';
     if (!o.max_items)

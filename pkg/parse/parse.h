@@ -41,7 +41,12 @@ struct nd_parse_opts {
     size_t max_items;         /* 0 = default cap (10,000) */
 };
 
-/* Parse a feed document. On success res holds the items in document order. */
+/* Parse a feed document (RSS 0.9x/1.0/2.0, Atom 1.0/0.3, JSON Feed 1.x, ninjs 1.x/2.x; the format is
+ * probed from the content). The bytes are decoded to UTF-8 first (BOM, opts->content_type charset,
+ * XML declaration, meta charset); every string in the stories is valid UTF-8 in NFC. On success res
+ * holds the items in document order, res->repairs/notes what was fixed on the way. On failure errstr
+ * holds one line with the reason and the line and column. Either way the caller releases res with
+ * nd_parse_result_free. Thread-safe (no shared state). */
 enum nd_err nd_parse_feed(const char *data, size_t len, const struct nd_parse_opts *opts,
                           struct nd_parse_result *res, char *errstr, size_t errsz);
 void nd_parse_result_free(struct nd_parse_result *res);
@@ -50,8 +55,10 @@ void nd_parse_result_free(struct nd_parse_result *res);
 /* HTML fragment to plain text: tags dropped, block elements to newlines, entities decoded, whitespace
  * collapsed. Caller frees. */
 char *nd_html_to_text(const char *html, size_t len);
-/* Dates in RSS (RFC 822/1123) or Atom (RFC 3339) form to epoch seconds; 0 when it cannot be read,
- * with the reason in why (static string). */
+/* Dates in RSS (RFC 822/1123, named zones, military letters, common broken variants) or RFC 3339 /
+ * ISO 8601 form to epoch seconds (UTC). 0 when the date cannot be read or is not trusted (no zone,
+ * impossible day, before 1980, more than a day in the future), with the reason in why (static
+ * string). Never a guessed date. Thread-safe. */
 int64_t nd_parse_date(const char *text, const char **why);
 
 /* Article pages. */

@@ -9,6 +9,10 @@
 #define ND_PARSE_MAX_NOTES 2048       /* bytes of repair notes kept per document */
 #define ND_PARSE_MAX_JSON_DEPTH 64    /* nesting of JSON arrays/objects */
 
+/* Initialise libxml2 once per process: its lazy initialisation is not safe when the first two
+ * parses race on different threads (fetch and enrich workers both parse). Cheap after the first call. */
+void nd_parse_once(void);
+
 /* Record one repair: res->repairs++ and a "; "-separated note (capped). */
 void nd_parse_repair(struct nd_parse_result *res, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

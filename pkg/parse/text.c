@@ -73,6 +73,7 @@ char *nd_html_to_text(const char *html, size_t len)
     struct nd_buf raw;
     char *text, *wrapped;
 
+    nd_parse_once();
     /* Plain text needs no parser, and the parser would eat a literal "<" in it anyway. */
     if (!memchr(html, '<', len) && !memchr(html, '&', len)) {
         char *copy = nd_strndup(html, len);

@@ -356,11 +356,13 @@ static void append_author(char **byline, char *who)
         *byline = who;
         return;
     }
-    if (strstr(*byline, who)) {
+    size_t a = strlen(*byline), b = strlen(who);
+    /* a byline is a few names: past the cap the rest are dropped (and a feed with thousands of
+     * dc:creator elements costs nothing quadratic) */
+    if (a + b > 1024 || strstr(*byline, who)) {
         free(who);
         return;
     }
-    size_t a = strlen(*byline), b = strlen(who);
     *byline = realloc(*byline, a + b + 3);
     if (!*byline)
         abort();
