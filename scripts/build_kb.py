@@ -23,7 +23,7 @@ OUT = sys.argv[2] if len(sys.argv) > 2 else os.path.join(HERE, "..", "models", "
 ISO = "/usr/share/iso-codes/json/iso_3166-1.json"
 
 # Kinds in order of precedence when two entries claim the same alias ("Georgia", "Washington").
-PRIORITY = ["country", "org", "igo", "capital", "leader", "official", "norp", "loc", "city"]
+PRIORITY = ["country", "org", "igo", "capital", "leader", "official", "norp", "city", "region", "loc"]
 
 
 def norm(s):
@@ -168,7 +168,11 @@ for block in re.findall(r"<Country>(.*?)</Country>", ci, re.S):
     for city in fields(block, "MajorCities"):
         t = title(city)
         add("city:" + norm(t), "GPE", "city", t, code, aliases=[t])
-    for r in fields(block, "Regions") + fields(block, "GeogFeatures"):
+    for r in fields(block, "Regions"):  # states, provinces and historic regions: places with people
+        t = title(r)
+        if len(t) > 3:
+            add("region:" + norm(t), "GPE", "region", t, code, aliases=[t])
+    for r in fields(block, "GeogFeatures"):  # rivers, mountains, deserts
         t = title(r)
         if len(t) > 3:
             add("loc:" + norm(t), "LOC", "loc", t, code, aliases=[t])

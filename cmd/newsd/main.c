@@ -9,6 +9,7 @@
 #include "config/config.h"
 #include "core/core.h"
 #include "daemon/daemon.h"
+#include "enrich/enrich.h"
 #include "enrich/kb.h"
 #include "enrich/tagger.h"
 #include "parse/parse.h"
@@ -251,6 +252,24 @@ out:
     return status;
 }
 
+/* newsd enrich [FILE...]: enriched story JSON per line; no FILE or "-" reads stdin. */
+static int cmd_enrich(int argc, char **argv)
+{
+    char errstr[1024];
+    struct nd_enrich *enrich = nd_enrich_new(models_dir(), errstr, sizeof(errstr));
+    int nerr = 0;
+    if (!enrich) {
+        fprintf(stderr, "newsd enrich: %s\n", errstr);
+        return 1;
+    }
+    if (argc < 2)
+        nerr += nd_enrich_file(enrich, "-", stdout, stderr);
+    for (int i = 1; i < argc; i++)
+        nerr += nd_enrich_file(enrich, argv[i], stdout, stderr);
+    nd_enrich_destroy(enrich);
+    return nerr ? 1 : 0;
+}
+
 static int cmd_help(int argc, char **argv);
 
 static const struct command {
@@ -261,6 +280,7 @@ static const struct command {
     {"run", cmd_run, "run -c FILE            the daemon"},
     {"demo", cmd_demo, "demo [--seconds N]     embedded broker, sample feeds, terminal view"},
     {"parse", cmd_parse, "parse FILE|-           print a feed's items as story JSON, one per line"},
+    {"enrich", cmd_enrich, "enrich [FILE...]       enrich stories (JSON lines or one text file)"},
     {"tag", cmd_tag, "tag --conll            tag CoNLL tokens on stdin: token<TAB>IOB2 label"},
     {"train-ner", cmd_train_ner, "train-ner [--data F]   train models/ner.bin on CoNLL-2003 train.txt"},
     {"check-config", cmd_check_config, "check-config FILE      validate a config file"},

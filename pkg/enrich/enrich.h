@@ -21,4 +21,12 @@ enum nd_err nd_enrich_story(const struct nd_enrich *enrich, struct nd_story *sto
 /* Text stage alone: normalise body_text and split off dateline, byline and credit line. */
 void nd_enrich_text(struct nd_story *story);
 
+/* `newsd enrich FILE`: a file starting with '{' holds JSON story objects one per line, anything else
+ * is one plain-text story; "-" reads stdin. Prints one enriched story JSON per line to out, in input
+ * order; a bad line gets a message naming file and line on errout and the next lines still go
+ * through. Returns the number of errors. Files over ND_ENRICH_FILE_MAX bytes are refused. */
+#include <stdio.h>
+#define ND_ENRICH_FILE_MAX (256u << 20)
+int nd_enrich_file(const struct nd_enrich *enrich, const char *path, FILE *out, FILE *errout);
+
 #endif

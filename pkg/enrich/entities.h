@@ -54,7 +54,7 @@ struct nd_entity {
 };
 
 struct nd_entities {
-    struct nd_entity *entities; /* ordered by first mention in the body (headline-only ones last) */
+    struct nd_entity *entities; /* ordered by first mention, headline first */
     size_t nentities;
     struct nd_tokens tokens;    /* the body's tokens and sentences that mention offsets refer to */
 };
@@ -69,7 +69,9 @@ void nd_entities_free(struct nd_entities *ents);
 /* The entity one of whose body mentions overlaps byte range [start, end), or NULL. */
 const struct nd_entity *nd_entities_at(const struct nd_entities *ents, uint32_t start, uint32_t end);
 
-/* The `entities` array of the enriched story (DESIGN.md). Returns a new reference. */
-json_t *nd_entities_to_json(const struct nd_entities *ents);
+/* The `entities` array of the enriched story (DESIGN.md): type, name, ids {iso3166, wikidata, kb},
+ * kind, role, country (affiliation), salience, mentions [{start, end (character offsets), text, field
+ * (when "headline"), metonym, resolved}]. story is the one ents was found in. Returns a new reference. */
+json_t *nd_entities_to_json(const struct nd_entities *ents, const struct nd_story *story);
 
 #endif

@@ -1,0 +1,746 @@
+/* Entities: tagger spans and knowledge-base matches merged, typed, linked, resolved within the story,
+ * and scored.
+ *
+ * Order of work for one story:
+ *   1. tokenise headline and body; tag them as one document (headline first) so document-level
+ *      features see both;
+ *   2. candidate spans: the tagger's PER/ORG/LOC/MISC spans, and KB phrase matches starting with a
+ *      capital. A KB match wins where it covers a tagger span; a longer tagger span ("U.N. General
+ *      Assembly") wins over a KB match inside it;
+ *   3. each span is typed and linked: KB entries give canonical name, ids, country, role; capitals
+ *      not used as places ("Beijing says") stand for the country's government;
+ *   4. people get role and country from the words before them ("U.S. Secretary of State Antony
+ *      Blinken"); later short forms ("Blinken", "Wang") and "the minister" resolve to them;
+ *   5. mentions are grouped into entities and salience is computed (headline and lead weigh more). */
+#include "enrich/entities.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "enrich/enrich_int.h"
+#include "enrich/kb.h"
+#include "enrich/tagger.h"
+
+#define MAX_SPAN_TOKENS 12
+
+const char *nd_ent_type_name(enum nd_ent_type type)
+{
+    static const char *const names[] = {"PERSON", "ORG", "GPE", "LOC", "NORP"};
+    return (unsigned)type < ND_ENT_NTYPES ? names[type] : "UNKNOWN";
+}
+
+/* One token of the combined headline+body document. */
+struct wtok {
+    const char *text; /* the field's text */
+    uint32_t start, end;
+    uint32_t flags;
+    uint8_t field;    /* ND_FIELD_BODY or ND_FIELD_HEADLINE */
+    uint32_t bodyix;  /* index in ents->tokens for body tokens */
+    uint32_t sent;    /* sentence index (body) */
+    uint64_t h;       /* nd_kb_tokhash */
+};
+
+/* A candidate mention before grouping. */
+struct cand {
+    size_t first, count; /* in wtok */
+    enum nd_ent_type type;
+    int kb;              /* KB entry or -1 */
+    int group;           /* entity index after grouping */
+    unsigned metonym : 1, resolved : 1;
+    float confidence;
+    const char *role_b;  /* role text found before a person: [role_b, role_e) */
+    const char *role_e;
+    char country[4];
+};
+
+struct work {
+    const struct nd_enrich *enrich;
+    const struct nd_story *story;
+    struct wtok *t;
+    size_t n, nhead;
+    struct cand *c;
+    size_t nc, ccap;
+};
+
+static int push_cand(struct work *w, struct cand c)
+{
+    if (w->nc == w->ccap) {
+        size_t ncap = w->ccap ? w->ccap * 2 : 64;
+        struct cand *nc = realloc(w->c, ncap * sizeof(*nc));
+        if (!nc)
+            return -1;
+        w->c = nc;
+        w->ccap = ncap;
+    }
+    w->c[w->nc++] = c;
+    return 0;
+}
+
+static int tok_is(const struct wtok *t, const char *word)
+{
+    size_t n = strlen(word);
+    return t->end - t->start == n && !strncasecmp(t->text + t->start, word, n);
+}
+
+static int tok_upper(const struct wtok *t)
+{
+    return (t->flags & ND_TOK_UPPER) != 0;
+}
+
+/* ---- stage 1: tokens and tags ------------------------------------------------------------------ */
+static enum nd_err add_field(struct work *w, const char *text, const struct nd_tokens *toks, int field,
+                             size_t *cap)
+{
+    for (size_t i = 0; i < toks->ntokens; i++) {
+        if (w->n == *cap) {
+            size_t ncap = *cap ? *cap * 2 : 512;
+            struct wtok *nt = realloc(w->t, ncap * sizeof(*nt));
+            if (!nt)
+                return ND_ERR_NOMEM;
+            w->t = nt;
+            *cap = ncap;
+        }
+        w->t[w->n] = (struct wtok){.text = text,
+                                   .start = toks->tokens[i].start,
+                                   .end = toks->tokens[i].end,
+                                   .flags = toks->tokens[i].flags,
+                                   .field = (uint8_t)field,
+                                   .bodyix = (uint32_t)i};
+        w->t[w->n].h = nd_kb_tokhash(text + w->t[w->n].start, w->t[w->n].end - w->t[w->n].start);
+        w->n++;
+    }
+    return ND_OK;
+}
+
+static enum nd_err tag_all(struct work *w, uint8_t **labels)
+{
+    struct nd_ner_tok *nt = malloc((w->n ? w->n : 1) * sizeof(*nt));
+    enum nd_err err;
+    *labels = malloc(w->n ? w->n : 1);
+    if (!nt || !*labels) {
+        free(nt);
+        return ND_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < w->n; i++) {
+        nt[i].s = w->t[i].text + w->t[i].start;
+        nt[i].len = w->t[i].end - w->t[i].start;
+        nt[i].sent_start = (uint8_t)((w->t[i].flags & ND_TOK_SENT_START) || i == w->nhead);
+        nt[i].label = 0;
+    }
+    err = nd_tagger_tag(w->enrich->tagger, w->enrich->kb, nt, w->n);
+    for (size_t i = 0; i < w->n; i++)
+        (*labels)[i] = err == ND_OK ? nt[i].label : 0;
+    free(nt);
+    return err;
+}
+
+/* ---- stage 2 and 3: spans, types, links -------------------------------------------------------- */
+static const char *const loc_words[] = {"Sea", "Ocean", "River", "Mountains", "Mount", "Gulf",
+                                        "Strait", "Lake", "Valley", "Peninsula", "Desert", "Island",
+                                        "Islands", "Coast", "Region", "Bay", "Channel", "Plateau"};
+
+static enum nd_ent_type type_of_tagger_span(const struct work *w, size_t first, size_t count, int tl)
+{
+    switch (tl) {
+    case 1:
+        return ND_ENT_PERSON;
+    case 2:
+        return ND_ENT_ORG;
+    case 3:
+        for (size_t i = first; i < first + count; i++)
+            for (size_t k = 0; k < sizeof(loc_words) / sizeof(loc_words[0]); k++)
+                if (tok_is(&w->t[i], loc_words[k]))
+                    return ND_ENT_LOC;
+        return ND_ENT_GPE;
+    default:
+        return ND_ENT_NORP; /* MISC: kept only when the KB knows it as a nationality */
+    }
+}
+
+static int kb_lookup_span(const struct work *w, size_t first, size_t count)
+{
+    uint64_t h[MAX_SPAN_TOKENS];
+    size_t n = 0;
+    if (count > MAX_SPAN_TOKENS)
+        return -1;
+    for (size_t i = first; i < first + count; i++)
+        h[n++] = w->t[i].h;
+    /* "the United Nations" and "United Nations" alike */
+    if (n > 1 && tok_is(&w->t[first], "the"))
+        return nd_kb_lookup(w->enrich->kb, h + 1, n - 1);
+    return nd_kb_lookup(w->enrich->kb, h, n);
+}
+
+/* Words after which a place name is a place, not an actor. */
+static int locative(const struct wtok *t)
+{
+    static const char *const preps[] = {"in", "at", "from", "to", "near", "outside", "across", "into",
+                                        "via", "around", "throughout", "inside", "toward", "towards"};
+    for (size_t k = 0; k < sizeof(preps) / sizeof(preps[0]); k++)
+        if (tok_is(t, preps[k]))
+            return 1;
+    return 0;
+}
+
+static void set_country(char dst[4], const char *src)
+{
+    memcpy(dst, src, 3);
+    dst[3] = '\0';
+}
+
+/* Type, link and metonymy for a span, given the KB entry (or -1). Returns 0 to drop the span. */
+static int link_span(struct work *w, struct cand *c)
+{
+    const struct nd_kb *kb = w->enrich->kb;
+    const struct nd_kb_entry *e = nd_kb_get(kb, c->kb);
+
+    if (!e) {
+        /* MISC the KB does not know (events, products, "Cold War") is none of our types */
+        if (c->type == ND_ENT_NORP)
+            return 0;
+        return 1;
+    }
+    c->type = e->type;
+    set_country(c->country, e->country);
+    /* A capital, or a country name, that is not after a locative preposition stands for the
+     * government: "Beijing says", "Moscow's interests", "helping Moscow produce". */
+    if (!strcmp(e->kind, "capital")) {
+        int loc = c->first > 0 && w->t[c->first - 1].field == w->t[c->first].field &&
+                  locative(&w->t[c->first - 1]);
+        if (!loc) {
+            int ctry = nd_kb_country(kb, e->country);
+            if (ctry >= 0) {
+                c->kb = ctry;
+                c->metonym = 1;
+            }
+        }
+    }
+    return 1;
+}
+
+static void add_kb_matches(struct work *w, uint8_t *claimed)
+{
+    const struct nd_kb *kb = w->enrich->kb;
+    uint64_t *h = malloc((w->n ? w->n : 1) * sizeof(*h));
+    if (!h)
+        return;
+    for (size_t i = 0; i < w->n; i++)
+        h[i] = w->t[i].h;
+    for (size_t i = 0; i < w->n;) {
+        size_t len = 0, end = i;
+        int e;
+        /* phrases do not cross the headline/body boundary */
+        while (end < w->n && w->t[end].field == w->t[i].field)
+            end++;
+        if (!tok_upper(&w->t[i]) || (e = nd_kb_match(kb, h, end, i, &len)) < 0) {
+            i++;
+            continue;
+        }
+        if (!tok_upper(&w->t[i + len - 1]) && !(w->t[i + len - 1].flags & ND_TOK_NUMBER)) {
+            i++;
+            continue;
+        }
+        {
+            /* A longer tagger span around the match wins ("U.N. General Assembly"); the same span
+             * takes the KB's link; tagger spans the match overlaps otherwise give way to it. */
+            int keep = 1;
+            for (size_t ci = 0; ci < w->nc; ci++) {
+                struct cand *c = &w->c[ci];
+                if (!c->count || !claimed[i])
+                    continue;
+                if (c->first <= i && c->first + c->count >= i + len) {
+                    if (c->count == len && c->kb < 0)
+                        c->kb = e;
+                    keep = 0;
+                }
+            }
+            if (keep) {
+                for (size_t ci = 0; ci < w->nc; ci++) {
+                    struct cand *c = &w->c[ci];
+                    if (c->count && c->first < i + len && c->first + c->count > i)
+                        c->count = 0;
+                }
+                if (push_cand(w, (struct cand){.first = i, .count = len, .kb = e, .confidence = 0.9f}))
+                    break;
+                for (size_t k = i; k < i + len; k++)
+                    claimed[k] = 1;
+            }
+        }
+        i += len;
+    }
+    free(h);
+}
+
+/* ---- stage 4: roles and short forms ------------------------------------------------------------ */
+static const char *const role_heads[] = {
+    "president", "minister", "secretary", "adviser", "advisor", "chancellor", "premier", "king",
+    "queen", "prince", "ambassador", "envoy", "spokesman", "spokeswoman", "spokesperson", "leader",
+    "governor", "senator", "general", "commander", "chief", "director", "chairman", "chairwoman",
+    "head", "secretary-general", "mayor", "representative", "official", "diplomat", "negotiator",
+    "lawmaker", "emir", "sheikh", "ayatollah", "speaker", "counterpart"};
+static const char *const role_mods[] = {
+    "foreign", "defence", "defense", "prime", "deputy", "vice", "state", "national", "security",
+    "policy", "of", "interior", "finance", "trade", "economy", "top", "senior", "chief", "former",
+    "acting", "supreme", "affairs", "external", "home", "justice", "energy", "health", "army",
+    "military", "navy", "intelligence", "first", "assistant", "under", "special", "presidential",
+    "the", "and", "for", "treasury", "commerce", "cabinet", "economic", "armed", "forces", "staff",
+    "joint", "general", "council", "un", "nato", "eu", "office", "press"};
+
+static int in_list(const struct wtok *t, const char *const *list, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        if (tok_is(t, list[k]))
+            return 1;
+    return 0;
+}
+#define IN(t, list) in_list(t, list, sizeof(list) / sizeof(list[0]))
+
+/* Walk back from a person over title words: "U.S. Secretary of State | Antony Blinken". The role is
+ * the title words; the country comes from a NORP or GPE just before them. */
+static void find_role(struct work *w, struct cand *c, const int *cand_at)
+{
+    size_t i = c->first, b = c->first;
+    int head = 0;
+    while (b > 0 && w->t[b - 1].field == w->t[i].field && c->first - b < 8) {
+        const struct wtok *t = &w->t[b - 1];
+        if (cand_at[b - 1] >= 0)
+            break;
+        if (IN(t, role_heads))
+            head = 1;
+        else if (!IN(t, role_mods))
+            break;
+        b--;
+    }
+    while (b < i && (tok_is(&w->t[b], "of") || tok_is(&w->t[b], "the") || tok_is(&w->t[b], "and")))
+        b++;
+    if (!head || b == i)
+        return;
+    c->role_b = w->t[b].text + w->t[b].start;
+    c->role_e = w->t[i - 1].text + w->t[i - 1].end;
+    /* affiliation: a country or nationality right before the title */
+    if (b > 0 && cand_at[b - 1] >= 0) {
+        const struct cand *prev = &w->c[cand_at[b - 1]];
+        if (prev->country[0] && (prev->type == ND_ENT_GPE || prev->type == ND_ENT_NORP))
+            set_country(c->country, prev->country);
+    }
+}
+
+/* ---- grouping into entities -------------------------------------------------------------------- */
+static char *span_text(const struct work *w, size_t first, size_t count)
+{
+    const struct wtok *a = &w->t[first], *b = &w->t[first + count - 1];
+    return nd_strndup(a->text + a->start, b->end - a->start);
+}
+
+static int same_person(const struct work *w, const struct cand *full, const struct cand *c)
+{
+    /* every token of the short form appears in the full name: "Blinken", "Wang", "Xi" */
+    for (size_t i = c->first; i < c->first + c->count; i++) {
+        int found = 0;
+        for (size_t j = full->first; j < full->first + full->count && !found; j++)
+            found = w->t[i].h == w->t[j].h;
+        if (!found)
+            return 0;
+    }
+    return 1;
+}
+
+static int cmp_cand(const void *a, const void *b)
+{
+    const struct cand *x = a, *y = b;
+    /* body before headline, then by position */
+    return x->first < y->first ? -1 : x->first > y->first;
+}
+
+struct ent_build {
+    struct nd_entity *e;
+    struct cand *rep; /* the mention that named it */
+    double score;
+};
+
+static enum nd_err build_entities(struct work *w, struct nd_entities *ents)
+{
+    const struct nd_kb *kb = w->enrich->kb;
+    struct ent_build *eb = calloc(w->nc ? w->nc : 1, sizeof(*eb));
+    size_t ne = 0;
+    enum nd_err err = ND_OK;
+    size_t nbody_sent = 0;
+
+    if (!eb)
+        return ND_ERR_NOMEM;
+    for (size_t ci = 0; ci < w->nc; ci++)
+        w->c[ci].group = -1;
+    /* Persons with two or more tokens first: they are what short forms resolve to. */
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t ci = 0; ci < w->nc; ci++) {
+            struct cand *c = &w->c[ci];
+            int g = -1;
+            if (c->group >= 0 || !c->count)
+                continue;
+            if (pass == 0 && !(c->type == ND_ENT_PERSON && c->count >= 2 && c->kb < 0))
+                continue;
+            for (size_t k = 0; k < ne && g < 0; k++) {
+                const struct cand *r = eb[k].rep;
+                if (eb[k].e->type != c->type && !(c->kb >= 0 && r->kb == c->kb))
+                    continue;
+                if (c->kb >= 0 && r->kb == c->kb)
+                    g = (int)k;
+                else if (c->type == ND_ENT_PERSON && c->kb < 0 && r->count > c->count && same_person(w, r, c))
+                    g = (int)k;
+                else if (c->kb < 0 && r->kb < 0 && c->count == r->count) {
+                    int same = 1;
+                    for (size_t i = 0; i < c->count && same; i++)
+                        same = w->t[c->first + i].h == w->t[r->first + i].h;
+                    if (same)
+                        g = (int)k;
+                }
+            }
+            if (g >= 0 && c->type == ND_ENT_PERSON && c->count < eb[g].rep->count)
+                c->resolved = 1;
+            if (g < 0 && c->type == ND_ENT_PERSON && c->count == 1 && c->kb < 0) {
+                /* a lone surname nobody in the story had: the KB's person with that surname */
+                int e = nd_kb_surname_entry(kb, w->t[c->first].h);
+                if (e >= 0) {
+                    c->kb = e;
+                    for (size_t k = 0; k < ne && g < 0; k++)
+                        if (eb[k].rep->kb == e)
+                            g = (int)k;
+                }
+            }
+            if (g < 0) {
+                const struct nd_kb_entry *ke = nd_kb_get(kb, c->kb);
+                struct nd_entity *e = nd_xcalloc(1, sizeof(*e));
+                e->type = c->type;
+                if (ke) {
+                    e->type = ke->type;
+                    e->name = nd_strdup(ke->canonical);
+                    e->wikidata = nd_strdup(ke->wikidata);
+                    e->kb_id = nd_strdup(ke->key);
+                    e->kind = ke->kind;
+                    if (ke->role)
+                        e->role = nd_strdup(ke->role);
+                    set_country(e->country, ke->country);
+                } else {
+                    e->name = span_text(w, c->first, c->count);
+                }
+                g = (int)ne++;
+                eb[g].e = e;
+                eb[g].rep = c;
+            }
+            c->group = g;
+            /* role and affiliation from the text; the text's role is what this story says */
+            if (c->role_b && !(c->resolved && eb[g].e->role)) {
+                free(eb[g].e->role);
+                eb[g].e->role = nd_strndup(c->role_b, (size_t)(c->role_e - c->role_b));
+            }
+            if (c->country[0] && !eb[g].e->country[0])
+                set_country(eb[g].e->country, c->country);
+        }
+    }
+    /* mentions and salience */
+    for (size_t ci = 0; ci < w->nc; ci++) {
+        struct cand *c = &w->c[ci];
+        struct nd_entity *e;
+        struct nd_mention *m;
+        const struct wtok *a, *z;
+        double weight;
+        if (c->group < 0 || !c->count)
+            continue;
+        e = eb[c->group].e;
+        m = realloc(e->mentions, (e->nmentions + 1) * sizeof(*m));
+        if (!m) {
+            err = ND_ERR_NOMEM;
+            goto out;
+        }
+        e->mentions = m;
+        m = &e->mentions[e->nmentions++];
+        a = &w->t[c->first];
+        z = &w->t[c->first + c->count - 1];
+        memset(m, 0, sizeof(*m));
+        m->field = a->field;
+        m->start = a->start;
+        m->end = z->end;
+        m->cstart = (uint32_t)nd_utf8_chars(a->text, a->start);
+        m->cend = m->cstart + (uint32_t)nd_utf8_chars(a->text + a->start, z->end - a->start);
+        m->sentence = a->sent;
+        m->tok_first = a->bodyix;
+        m->tok_count = (uint32_t)c->count;
+        m->metonym = c->metonym;
+        m->resolved = c->resolved;
+        m->confidence = c->confidence;
+        if (a->field == ND_FIELD_HEADLINE)
+            weight = 3.0;
+        else if (a->sent == 0)
+            weight = 2.0;
+        else if (a->sent < 3)
+            weight = 1.5;
+        else
+            weight = 1.0;
+        eb[c->group].score += weight;
+        if (a->field == ND_FIELD_BODY && a->sent + 1 > nbody_sent)
+            nbody_sent = a->sent + 1;
+    }
+    {
+        double max = 0;
+        for (size_t k = 0; k < ne; k++)
+            if (eb[k].score > max)
+                max = eb[k].score;
+        ents->entities = calloc(ne ? ne : 1, sizeof(*ents->entities));
+        if (!ents->entities) {
+            err = ND_ERR_NOMEM;
+            goto out;
+        }
+        for (size_t k = 0; k < ne; k++) {
+            eb[k].e->salience = max > 0 ? (double)(long)(eb[k].score / max * 1000 + 0.5) / 1000 : 0;
+            ents->entities[k] = *eb[k].e;
+            free(eb[k].e);
+            eb[k].e = NULL;
+        }
+        ents->nentities = ne;
+        ne = 0;
+    }
+out:
+    for (size_t k = 0; k < ne; k++) {
+        if (eb[k].e) {
+            free(eb[k].e->name);
+            free(eb[k].e->wikidata);
+            free(eb[k].e->kb_id);
+            free(eb[k].e->role);
+            free(eb[k].e->mentions);
+            free(eb[k].e);
+        }
+    }
+    free(eb);
+    return err;
+}
+
+/* Short forms the tagger missed: capitalised tokens equal to a token of a known multi-token person
+ * ("Wang" after "Wang Yi"), and "the minister" / "the secretary" after a person with that title. */
+static void add_short_forms(struct work *w, const int *cand_at_in)
+{
+    size_t nc0 = w->nc;
+    int *cand_at = malloc((w->n ? w->n : 1) * sizeof(int));
+    if (!cand_at)
+        return;
+    memcpy(cand_at, cand_at_in, w->n * sizeof(int));
+    for (size_t i = 0; i < w->n; i++) {
+        if (cand_at[i] >= 0 || !tok_upper(&w->t[i]) || (w->t[i].flags & ND_TOK_ALLCAPS &&
+                                                          w->t[i].end - w->t[i].start < 3))
+            continue;
+        for (size_t ci = 0; ci < nc0; ci++) {
+            const struct cand *p = &w->c[ci];
+            if (!p->count || p->type != ND_ENT_PERSON || p->count < 2)
+                continue;
+            for (size_t j = p->first; j < p->first + p->count; j++)
+                if (w->t[j].h == w->t[i].h && !(w->t[j].flags & ND_TOK_ABBREV)) {
+                    if (!push_cand(w, (struct cand){.first = i, .count = 1, .type = ND_ENT_PERSON,
+                                                    .kb = -1, .confidence = 0.7f, .resolved = 1}))
+                        cand_at[i] = (int)w->nc - 1;
+                    goto next;
+                }
+        }
+        /* "the minister": the nearest person before it whose role has that word */
+    next:;
+    }
+    for (size_t i = 1; i < w->n; i++) {
+        const struct wtok *t = &w->t[i];
+        if (!tok_is(&w->t[i - 1], "the") || !IN(t, role_heads) || (t->flags & ND_TOK_UPPER) ||
+            (i + 1 < w->n && tok_upper(&w->t[i + 1])))
+            continue;
+        for (size_t ci = nc0; ci-- > 0;) {
+            const struct cand *p = &w->c[ci];
+            size_t hl = t->end - t->start;
+            if (!p->count || p->type != ND_ENT_PERSON || !p->role_b || p->first > i)
+                continue;
+            for (const char *r = p->role_b; r + hl <= p->role_e; r++)
+                if (!strncasecmp(r, t->text + t->start, hl)) {
+                    struct cand c = *p;
+                    c.first = i - 1;
+                    c.count = 2;
+                    c.role_b = c.role_e = NULL;
+                    c.resolved = 1;
+                    c.confidence = 0.6f;
+                    c.metonym = 0;
+                    push_cand(w, c);
+                    ci = 0;
+                    break;
+                }
+        }
+    }
+    free(cand_at);
+}
+
+enum nd_err nd_entities_find(const struct nd_enrich *enrich, const struct nd_story *story,
+                             struct nd_entities *ents)
+{
+    struct work w;
+    struct nd_tokens head = {0};
+    uint8_t *labels = NULL, *claimed = NULL;
+    int *cand_at = NULL;
+    size_t tcap = 0;
+    enum nd_err err;
+    const char *body = story->body_text ? story->body_text : "";
+
+    memset(ents, 0, sizeof(*ents));
+    memset(&w, 0, sizeof(w));
+    w.enrich = enrich;
+    w.story = story;
+    if ((err = nd_tokenize(body, strlen(body), &ents->tokens)) != ND_OK)
+        goto out;
+    if (story->headline && (err = nd_tokenize(story->headline, strlen(story->headline), &head)) != ND_OK)
+        goto out;
+    if ((err = add_field(&w, story->headline, &head, ND_FIELD_HEADLINE, &tcap)) != ND_OK)
+        goto out;
+    w.nhead = w.n;
+    if ((err = add_field(&w, body, &ents->tokens, ND_FIELD_BODY, &tcap)) != ND_OK)
+        goto out;
+    for (size_t s = 0; s < ents->tokens.nsentences; s++)
+        for (uint32_t k = 0; k < ents->tokens.sentences[s].count; k++)
+            w.t[w.nhead + ents->tokens.sentences[s].first + k].sent = (uint32_t)s;
+    if (!w.n || !enrich || !enrich->tagger)
+        goto out;
+    if ((err = tag_all(&w, &labels)) != ND_OK)
+        goto out;
+
+    /* tagger spans */
+    for (size_t i = 0; i < w.n;) {
+        size_t j;
+        int tl = (labels[i] + 1) / 2;
+        if (!labels[i]) {
+            i++;
+            continue;
+        }
+        for (j = i + 1; j < w.n && labels[j] && !(labels[j] & 1) && (labels[j] + 1) / 2 == tl &&
+                        w.t[j].field == w.t[i].field;
+             j++)
+            ;
+        if (j - i <= MAX_SPAN_TOKENS) {
+            struct cand c = {.first = i, .count = j - i, .type = type_of_tagger_span(&w, i, j - i, tl),
+                             .confidence = 0.8f};
+            c.kb = kb_lookup_span(&w, i, j - i);
+            if (push_cand(&w, c)) {
+                err = ND_ERR_NOMEM;
+                goto out;
+            }
+        }
+        i = j;
+    }
+    claimed = calloc(w.n, 1);
+    cand_at = malloc(w.n * sizeof(int));
+    if (!claimed || !cand_at) {
+        err = ND_ERR_NOMEM;
+        goto out;
+    }
+    for (size_t ci = 0; ci < w.nc; ci++)
+        for (size_t k = w.c[ci].first; k < w.c[ci].first + w.c[ci].count; k++)
+            claimed[k] = 1;
+    add_kb_matches(&w, claimed);
+    /* link, type, drop; then roles (which need the country candidates linked) */
+    for (size_t ci = 0; ci < w.nc; ci++)
+        if (w.c[ci].count && !link_span(&w, &w.c[ci]))
+            w.c[ci].count = 0;
+    qsort(w.c, w.nc, sizeof(*w.c), cmp_cand);
+    for (size_t i = 0; i < w.n; i++)
+        cand_at[i] = -1;
+    for (size_t ci = 0; ci < w.nc; ci++)
+        for (size_t k = w.c[ci].first; k < w.c[ci].first + w.c[ci].count; k++)
+            cand_at[k] = (int)ci;
+    for (size_t ci = 0; ci < w.nc; ci++)
+        if (w.c[ci].count && w.c[ci].type == ND_ENT_PERSON)
+            find_role(&w, &w.c[ci], cand_at);
+    add_short_forms(&w, cand_at);
+    qsort(w.c, w.nc, sizeof(*w.c), cmp_cand);
+    /* headline tokens come first in w.t; list body entities first by moving headline ones last is
+     * done by build order: body candidates are processed in text order after the headline's. */
+    err = build_entities(&w, ents);
+out:
+    free(labels);
+    free(claimed);
+    free(cand_at);
+    free(w.t);
+    free(w.c);
+    nd_tokens_free(&head);
+    if (err != ND_OK) {
+        nd_entities_free(ents);
+        if (err == ND_ERR_NOMEM || err == ND_ERR_TOOBIG)
+            return err;
+    }
+    return err;
+}
+
+void nd_entities_free(struct nd_entities *ents)
+{
+    if (!ents)
+        return;
+    for (size_t i = 0; i < ents->nentities; i++) {
+        struct nd_entity *e = &ents->entities[i];
+        free(e->name);
+        free(e->wikidata);
+        free(e->kb_id);
+        free(e->role);
+        free(e->mentions);
+    }
+    free(ents->entities);
+    nd_tokens_free(&ents->tokens);
+    memset(ents, 0, sizeof(*ents));
+}
+
+const struct nd_entity *nd_entities_at(const struct nd_entities *ents, uint32_t start, uint32_t end)
+{
+    for (size_t i = 0; i < ents->nentities; i++)
+        for (size_t k = 0; k < ents->entities[i].nmentions; k++) {
+            const struct nd_mention *m = &ents->entities[i].mentions[k];
+            if (m->field == ND_FIELD_BODY && m->start < end && m->end > start)
+                return &ents->entities[i];
+        }
+    return NULL;
+}
+
+json_t *nd_entities_to_json(const struct nd_entities *ents, const struct nd_story *story)
+{
+    const char *body = story->body_text ? story->body_text : "";
+    const char *headline = story->headline ? story->headline : "";
+    json_t *arr = json_array();
+    for (size_t i = 0; i < ents->nentities; i++) {
+        const struct nd_entity *e = &ents->entities[i];
+        json_t *obj = json_object(), *ids = json_object(), *ms = json_array();
+        int country_like = e->country[0] && (e->type == ND_ENT_GPE || e->type == ND_ENT_NORP) &&
+                           e->kind && (!strcmp(e->kind, "country") || !strcmp(e->kind, "norp"));
+        json_object_set_new(obj, "type", json_string(nd_ent_type_name(e->type)));
+        json_object_set_new(obj, "name", json_string(e->name ? e->name : ""));
+        if (country_like)
+            json_object_set_new(ids, "iso3166", json_string(e->country));
+        if (e->wikidata)
+            json_object_set_new(ids, "wikidata", json_string(e->wikidata));
+        if (e->kb_id)
+            json_object_set_new(ids, "kb", json_string(e->kb_id));
+        json_object_set_new(obj, "ids", ids);
+        if (e->kind)
+            json_object_set_new(obj, "kind", json_string(e->kind));
+        if (e->role)
+            json_object_set_new(obj, "role", json_string(e->role));
+        if (e->country[0] && !country_like)
+            json_object_set_new(obj, "country", json_string(e->country));
+        json_object_set_new(obj, "salience", json_real(e->salience));
+        for (size_t k = 0; k < e->nmentions; k++) {
+            const struct nd_mention *m = &e->mentions[k];
+            json_t *mo = json_object();
+            json_object_set_new(mo, "start", json_integer(m->cstart));
+            json_object_set_new(mo, "end", json_integer(m->cend));
+            json_object_set_new(mo, "text", json_stringn(m->field == ND_FIELD_HEADLINE ? headline + m->start
+                                                                                      : body + m->start,
+                                                         m->end - m->start));
+            if (m->field == ND_FIELD_HEADLINE)
+                json_object_set_new(mo, "field", json_string("headline"));
+            if (m->metonym)
+                json_object_set_new(mo, "metonym", json_true());
+            if (m->resolved)
+                json_object_set_new(mo, "resolved", json_true());
+            json_array_append_new(ms, mo);
+        }
+        json_object_set_new(obj, "mentions", ms);
+        json_array_append_new(arr, obj);
+    }
+    return arr;
+}
