@@ -178,6 +178,13 @@ for block in re.findall(r"<Country>(.*?)</Country>", ci, re.S):
             add("loc:" + norm(t), "LOC", "loc", t, code, aliases=[t])
     person_names(block)
 
+# Capitals as newswire writes them today.
+for code, (canon, al) in {"USA": ("Washington", ["Washington D.C.", "Washington DC"]),
+                          "UKR": ("Kyiv", ["Kiev"]), "IND": ("New Delhi", []),
+                          "KOR": ("Seoul", []), "PRK": ("Pyongyang", [])}.items():
+    e = add(code + ":capital", "GPE", "capital", canon, code, aliases=al)
+    e["canonical"] = canon
+
 # ---- international organisations (Phoenix international actors, IGO codes) ----------------------
 IGOS = {  # code: canonical, wikidata, extra aliases
     "IGOUNO": ("United Nations", "Q1065", ["U.N.", "UN", "the United Nations"]),

@@ -51,6 +51,9 @@ struct cand {
     float confidence;
     const char *role_b;  /* role text found before a person: [role_b, role_e) */
     const char *role_e;
+    size_t ref;          /* 1 + first token of the mention this one refers to ("the minister") */
+    const char *known_b; /* the role of the person a short form refers to (for "the minister") */
+    const char *known_e;
     char country[4];
 };
 
@@ -380,6 +383,13 @@ static enum nd_err build_entities(struct work *w, struct nd_entities *ents)
                 continue;
             if (pass == 0 && !(c->type == ND_ENT_PERSON && c->count >= 2 && c->kb < 0))
                 continue;
+            if (c->ref) {
+                for (size_t k = 0; k < w->nc && g < 0; k++)
+                    if (w->c[k].first + 1 == c->ref && w->c[k].group >= 0)
+                        g = w->c[k].group;
+                if (g < 0)
+                    continue;
+            }
             for (size_t k = 0; k < ne && g < 0; k++) {
                 const struct cand *r = eb[k].rep;
                 if (eb[k].e->type != c->type && !(c->kb >= 0 && r->kb == c->kb))
@@ -534,8 +544,10 @@ static void add_short_forms(struct work *w, const int *cand_at_in)
                 continue;
             for (size_t j = p->first; j < p->first + p->count; j++)
                 if (w->t[j].h == w->t[i].h && !(w->t[j].flags & ND_TOK_ABBREV)) {
-                    if (!push_cand(w, (struct cand){.first = i, .count = 1, .type = ND_ENT_PERSON,
-                                                    .kb = -1, .confidence = 0.7f, .resolved = 1}))
+                    struct cand c = {.first = i, .count = 1, .type = ND_ENT_PERSON, .kb = -1,
+                                     .confidence = 0.7f, .resolved = 1, .known_b = p->known_b,
+                                     .known_e = p->known_e};
+                    if (!push_cand(w, c))
                         cand_at[i] = (int)w->nc - 1;
                     goto next;
                 }
@@ -543,29 +555,35 @@ static void add_short_forms(struct work *w, const int *cand_at_in)
         /* "the minister": the nearest person before it whose role has that word */
     next:;
     }
+    /* "the minister": the person with that title who was last written about; within that sentence
+     * the first one named (the subject, usually). Short forms count, through the role they refer to. */
     for (size_t i = 1; i < w->n; i++) {
         const struct wtok *t = &w->t[i];
+        size_t hl = t->end - t->start, best = (size_t)-1;
         if (!tok_is(&w->t[i - 1], "the") || !IN(t, role_heads) || (t->flags & ND_TOK_UPPER) ||
-            (i + 1 < w->n && tok_upper(&w->t[i + 1])))
+            (i + 1 < w->n && tok_upper(&w->t[i + 1])) || t->field != ND_FIELD_BODY)
             continue;
-        for (size_t ci = nc0; ci-- > 0;) {
+        for (size_t ci = 0; ci < w->nc; ci++) {
             const struct cand *p = &w->c[ci];
-            size_t hl = t->end - t->start;
-            if (!p->count || p->type != ND_ENT_PERSON || !p->role_b || p->first > i)
+            int match = 0;
+            if (!p->count || p->type != ND_ENT_PERSON || !p->known_b || p->first >= i - 1 ||
+                w->t[p->first].field != ND_FIELD_BODY)
                 continue;
-            for (const char *r = p->role_b; r + hl <= p->role_e; r++)
-                if (!strncasecmp(r, t->text + t->start, hl)) {
-                    struct cand c = *p;
-                    c.first = i - 1;
-                    c.count = 2;
-                    c.role_b = c.role_e = NULL;
-                    c.resolved = 1;
-                    c.confidence = 0.6f;
-                    c.metonym = 0;
-                    push_cand(w, c);
-                    ci = 0;
-                    break;
-                }
+            for (const char *r = p->known_b; r + hl <= p->known_e && !match; r++)
+                match = !strncasecmp(r, t->text + t->start, hl);
+            if (match && (best == (size_t)-1 || w->t[p->first].sent > w->t[w->c[best].first].sent))
+                best = ci;
+        }
+        if (best != (size_t)-1) {
+            struct cand c = w->c[best];
+            c.ref = w->c[best].first + 1;
+            c.first = i - 1;
+            c.count = 2;
+            c.role_b = c.role_e = NULL;
+            c.resolved = 1;
+            c.confidence = 0.6f;
+            c.metonym = 0;
+            push_cand(w, c);
         }
     }
     free(cand_at);
@@ -615,7 +633,21 @@ enum nd_err nd_entities_find(const struct nd_enrich *enrich, const struct nd_sto
                         w.t[j].field == w.t[i].field;
              j++)
             ;
-        if (j - i <= MAX_SPAN_TOKENS) {
+        {
+            /* quotes and brackets the tagger swept into a span are not part of the name */
+            size_t a = i, z = j;
+            while (a < z && (w.t[a].flags & ND_TOK_PUNCT))
+                a++;
+            while (z > a && (w.t[z - 1].flags & ND_TOK_PUNCT))
+                z--;
+            if (z == a || z - a > MAX_SPAN_TOKENS) {
+                i = j;
+                continue;
+            }
+            i = a;
+            j = z;
+        }
+        {
             struct cand c = {.first = i, .count = j - i, .type = type_of_tagger_span(&w, i, j - i, tl),
                              .confidence = 0.8f};
             c.kb = kb_lookup_span(&w, i, j - i);
@@ -649,6 +681,28 @@ enum nd_err nd_entities_find(const struct nd_enrich *enrich, const struct nd_sto
     for (size_t ci = 0; ci < w.nc; ci++)
         if (w.c[ci].count && w.c[ci].type == ND_ENT_PERSON)
             find_role(&w, &w.c[ci], cand_at);
+    /* what each person is known as, for "the minister" later: the title before the full name, else
+     * the KB's role; a short form knows the role of the full name it repeats */
+    for (size_t ci = 0; ci < w.nc; ci++) {
+        struct cand *c = &w.c[ci];
+        const struct nd_kb_entry *ke = nd_kb_get(enrich->kb, c->kb);
+        if (!c->count || c->type != ND_ENT_PERSON)
+            continue;
+        if (c->role_b) {
+            c->known_b = c->role_b;
+            c->known_e = c->role_e;
+        } else if (ke && ke->role) {
+            c->known_b = ke->role;
+            c->known_e = ke->role + strlen(ke->role);
+        } else {
+            for (size_t k = 0; k < ci; k++)
+                if (w.c[k].count && w.c[k].type == ND_ENT_PERSON && w.c[k].count > c->count &&
+                    w.c[k].known_b && same_person(&w, &w.c[k], c)) {
+                    c->known_b = w.c[k].known_b;
+                    c->known_e = w.c[k].known_e;
+                }
+        }
+    }
     add_short_forms(&w, cand_at);
     qsort(w.c, w.nc, sizeof(*w.c), cmp_cand);
     /* headline tokens come first in w.t; list body entities first by moving headline ones last is
