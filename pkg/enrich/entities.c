@@ -80,6 +80,59 @@ static int push_cand(struct work *w, struct cand c)
     return 0;
 }
 
+/* A small open-addressing map from a 64-bit key to an int, so every per-story step stays linear in
+ * the number of tokens however many names a (possibly hostile) 5 MB story holds. */
+struct imap {
+    uint64_t *keys;
+    int *vals;
+    size_t mask;
+};
+
+static int imap_init(struct imap *m, size_t n)
+{
+    size_t c = 64;
+    while (c < n * 2)
+        c <<= 1;
+    m->keys = calloc(c, sizeof(*m->keys));
+    m->vals = calloc(c, sizeof(*m->vals));
+    m->mask = c - 1;
+    return m->keys && m->vals ? 0 : -1;
+}
+
+static void imap_free(struct imap *m)
+{
+    free(m->keys);
+    free(m->vals);
+}
+
+/* The slot for key; *found says whether it was there. Key 0 is remapped (0 marks empty). */
+static int *imap_slot(struct imap *m, uint64_t key, int *found)
+{
+    size_t i;
+    key = key ? key : 1;
+    for (i = (size_t)(key ^ (key >> 31)) & m->mask; m->keys[i] && m->keys[i] != key; i = (i + 1) & m->mask)
+        ;
+    *found = m->keys[i] == key;
+    m->keys[i] = key;
+    return &m->vals[i];
+}
+
+static int imap_get(const struct imap *m, uint64_t key, int dflt)
+{
+    size_t i;
+    key = key ? key : 1;
+    for (i = (size_t)(key ^ (key >> 31)) & m->mask; m->keys[i]; i = (i + 1) & m->mask)
+        if (m->keys[i] == key)
+            return m->vals[i];
+    return dflt;
+}
+
+static uint64_t hmix(uint64_t a, uint64_t b)
+{
+    a ^= b + 0x9e3779b97f4a7c15ull + (a << 6) + (a >> 2);
+    return a * 0xff51afd7ed558ccdull;
+}
+
 static int tok_is(const struct wtok *t, const char *word)
 {
     size_t n = strlen(word);
@@ -222,7 +275,8 @@ static int link_span(struct work *w, struct cand *c)
     return 1;
 }
 
-static void add_kb_matches(struct work *w, uint8_t *claimed)
+/* owner[k]: 1 + the tagger candidate covering token k, 0 for none. */
+static void add_kb_matches(struct work *w, int *owner)
 {
     const struct nd_kb *kb = w->enrich->kb;
     uint64_t *h = malloc((w->n ? w->n : 1) * sizeof(*h));
@@ -232,43 +286,36 @@ static void add_kb_matches(struct work *w, uint8_t *claimed)
         h[i] = w->t[i].h;
     for (size_t i = 0; i < w->n;) {
         size_t len = 0, end = i;
-        int e;
+        int e, keep = 1;
         /* phrases do not cross the headline/body boundary */
-        while (end < w->n && w->t[end].field == w->t[i].field)
+        while (end < w->n && w->t[end].field == w->t[i].field && end - i < 16)
             end++;
-        if (!tok_upper(&w->t[i]) || (e = nd_kb_match(kb, h, end, i, &len)) < 0) {
+        if (!tok_upper(&w->t[i]) || (e = nd_kb_match(kb, h, end, i, &len)) < 0 ||
+            (!tok_upper(&w->t[i + len - 1]) && !(w->t[i + len - 1].flags & ND_TOK_NUMBER))) {
             i++;
             continue;
         }
-        if (!tok_upper(&w->t[i + len - 1]) && !(w->t[i + len - 1].flags & ND_TOK_NUMBER)) {
-            i++;
-            continue;
+        /* A longer tagger span around the match wins ("U.N. General Assembly"); the same span takes
+         * the KB's link; tagger spans the match only overlaps give way to it. */
+        for (size_t k = i; k < i + len; k++) {
+            struct cand *c;
+            if (!owner[k])
+                continue;
+            c = &w->c[owner[k] - 1];
+            if (c->count && c->first <= i && c->first + c->count >= i + len) {
+                if (c->count == len && c->kb < 0)
+                    c->kb = e;
+                keep = 0;
+            }
         }
-        {
-            /* A longer tagger span around the match wins ("U.N. General Assembly"); the same span
-             * takes the KB's link; tagger spans the match overlaps otherwise give way to it. */
-            int keep = 1;
-            for (size_t ci = 0; ci < w->nc; ci++) {
-                struct cand *c = &w->c[ci];
-                if (!c->count || !claimed[i])
-                    continue;
-                if (c->first <= i && c->first + c->count >= i + len) {
-                    if (c->count == len && c->kb < 0)
-                        c->kb = e;
-                    keep = 0;
-                }
-            }
-            if (keep) {
-                for (size_t ci = 0; ci < w->nc; ci++) {
-                    struct cand *c = &w->c[ci];
-                    if (c->count && c->first < i + len && c->first + c->count > i)
-                        c->count = 0;
-                }
-                if (push_cand(w, (struct cand){.first = i, .count = len, .kb = e, .confidence = 0.9f}))
-                    break;
-                for (size_t k = i; k < i + len; k++)
-                    claimed[k] = 1;
-            }
+        if (keep) {
+            for (size_t k = i; k < i + len; k++)
+                if (owner[k])
+                    w->c[owner[k] - 1].count = 0;
+            if (push_cand(w, (struct cand){.first = i, .count = len, .kb = e, .confidence = 0.9f}))
+                break;
+            for (size_t k = i; k < i + len; k++)
+                owner[k] = (int)w->nc;
         }
         i += len;
     }
@@ -356,8 +403,18 @@ static int cmp_cand(const void *a, const void *b)
     return x->first < y->first ? -1 : x->first > y->first;
 }
 
+/* Unlinked mentions with the same type and words are one entity. */
+static uint64_t text_key(const struct work *w, const struct cand *c)
+{
+    uint64_t k = (uint64_t)c->type + 77;
+    for (size_t i = c->first; i < c->first + c->count; i++)
+        k = hmix(k, w->t[i].h);
+    return k;
+}
+
 struct ent_build {
     struct nd_entity *e;
+    size_t mcap;      /* allocated mentions */
     struct cand *rep; /* the mention that named it */
     double score;
 };
@@ -366,12 +423,22 @@ static enum nd_err build_entities(struct work *w, struct nd_entities *ents)
 {
     const struct nd_kb *kb = w->enrich->kb;
     struct ent_build *eb = calloc(w->nc ? w->nc : 1, sizeof(*eb));
+    struct imap bykb = {0}, bytext = {0}, bytok = {0}, byname = {0};
+    int found;
     size_t ne = 0;
     enum nd_err err = ND_OK;
-    size_t nbody_sent = 0;
+    size_t nbody_sent = 0, cbyte = 0, cchars = 0;
+    int cfield = -1;
 
-    if (!eb)
-        return ND_ERR_NOMEM;
+    size_t person_toks = 0;
+    for (size_t ci = 0; ci < w->nc; ci++)
+        if (w->c[ci].type == ND_ENT_PERSON)
+            person_toks += w->c[ci].count;
+    if (!eb || imap_init(&bykb, w->nc) || imap_init(&bytext, w->nc) || imap_init(&bytok, w->nc) ||
+        imap_init(&byname, person_toks)) {
+        err = ND_ERR_NOMEM;
+        goto out;
+    }
     for (size_t ci = 0; ci < w->nc; ci++)
         w->c[ci].group = -1;
     /* Persons with two or more tokens first: they are what short forms resolve to. */
@@ -384,28 +451,20 @@ static enum nd_err build_entities(struct work *w, struct nd_entities *ents)
             if (pass == 0 && !(c->type == ND_ENT_PERSON && c->count >= 2 && c->kb < 0))
                 continue;
             if (c->ref) {
-                for (size_t k = 0; k < w->nc && g < 0; k++)
-                    if (w->c[k].first + 1 == c->ref && w->c[k].group >= 0)
-                        g = w->c[k].group;
+                g = imap_get(&bytok, c->ref, -1);
                 if (g < 0)
                     continue;
             }
-            for (size_t k = 0; k < ne && g < 0; k++) {
-                const struct cand *r = eb[k].rep;
-                if (eb[k].e->type != c->type && !(c->kb >= 0 && r->kb == c->kb))
-                    continue;
-                if (c->kb >= 0 && r->kb == c->kb)
-                    g = (int)k;
-                else if (c->type == ND_ENT_PERSON && c->kb < 0 && r->count > c->count && same_person(w, r, c))
-                    g = (int)k;
-                else if (c->kb < 0 && r->kb < 0 && c->count == r->count) {
-                    int same = 1;
-                    for (size_t i = 0; i < c->count && same; i++)
-                        same = w->t[c->first + i].h == w->t[r->first + i].h;
-                    if (same)
-                        g = (int)k;
-                }
+            if (g < 0 && c->kb >= 0)
+                g = imap_get(&bykb, (uint64_t)c->kb + 1, -1);
+            if (g < 0 && c->type == ND_ENT_PERSON && c->kb < 0) {
+                /* a short form: every token in the full name of a person named before */
+                int cand = imap_get(&byname, w->t[c->first].h, -1);
+                if (cand >= 0 && w->c[cand].count > c->count && same_person(w, &w->c[cand], c))
+                    g = w->c[cand].group;
             }
+            if (g < 0 && c->kb < 0)
+                g = imap_get(&bytext, text_key(w, c), -1);
             if (g >= 0 && c->type == ND_ENT_PERSON && c->count < eb[g].rep->count)
                 c->resolved = 1;
             if (g < 0 && c->type == ND_ENT_PERSON && c->count == 1 && c->kb < 0) {
@@ -413,9 +472,7 @@ static enum nd_err build_entities(struct work *w, struct nd_entities *ents)
                 int e = nd_kb_surname_entry(kb, w->t[c->first].h);
                 if (e >= 0) {
                     c->kb = e;
-                    for (size_t k = 0; k < ne && g < 0; k++)
-                        if (eb[k].rep->kb == e)
-                            g = (int)k;
+                    g = imap_get(&bykb, (uint64_t)e + 1, -1);
                 }
             }
             if (g < 0) {
@@ -437,8 +494,19 @@ static enum nd_err build_entities(struct work *w, struct nd_entities *ents)
                 g = (int)ne++;
                 eb[g].e = e;
                 eb[g].rep = c;
+                if (c->kb >= 0)
+                    *imap_slot(&bykb, (uint64_t)c->kb + 1, &found) = g;
+                else
+                    *imap_slot(&bytext, text_key(w, c), &found) = g;
             }
             c->group = g;
+            *imap_slot(&bytok, c->first + 1, &found) = g;
+            if (c->type == ND_ENT_PERSON && c->count >= 2 && !c->resolved)
+                for (size_t k = c->first; k < c->first + c->count; k++) {
+                    int *slot = imap_slot(&byname, w->t[k].h, &found);
+                    if (!found)
+                        *slot = (int)ci;
+                }
             /* role and affiliation from the text; the text's role is what this story says */
             if (c->role_b && !(c->resolved && eb[g].e->role)) {
                 free(eb[g].e->role);
@@ -458,20 +526,32 @@ static enum nd_err build_entities(struct work *w, struct nd_entities *ents)
         if (c->group < 0 || !c->count)
             continue;
         e = eb[c->group].e;
-        m = realloc(e->mentions, (e->nmentions + 1) * sizeof(*m));
-        if (!m) {
-            err = ND_ERR_NOMEM;
-            goto out;
+        if (e->nmentions == eb[c->group].mcap) {
+            size_t ncap = eb[c->group].mcap ? eb[c->group].mcap * 2 : 4;
+            m = realloc(e->mentions, ncap * sizeof(*m));
+            if (!m) {
+                err = ND_ERR_NOMEM;
+                goto out;
+            }
+            e->mentions = m;
+            eb[c->group].mcap = ncap;
         }
-        e->mentions = m;
         m = &e->mentions[e->nmentions++];
         a = &w->t[c->first];
         z = &w->t[c->first + c->count - 1];
+        /* character offsets: candidates come in text order, so count forward from the last one */
+        if (a->field != cfield || a->start < cbyte) {
+            cfield = a->field;
+            cbyte = 0;
+            cchars = 0;
+        }
+        cchars += nd_utf8_chars(a->text + cbyte, a->start - cbyte);
+        cbyte = a->start;
         memset(m, 0, sizeof(*m));
         m->field = a->field;
         m->start = a->start;
         m->end = z->end;
-        m->cstart = (uint32_t)nd_utf8_chars(a->text, a->start);
+        m->cstart = (uint32_t)cchars;
         m->cend = m->cstart + (uint32_t)nd_utf8_chars(a->text + a->start, z->end - a->start);
         m->sentence = a->sent;
         m->tok_first = a->bodyix;
@@ -522,56 +602,76 @@ out:
         }
     }
     free(eb);
+    imap_free(&bykb);
+    imap_free(&bytext);
+    imap_free(&bytok);
+    imap_free(&byname);
     return err;
 }
 
 /* Short forms the tagger missed: capitalised tokens equal to a token of a known multi-token person
  * ("Wang" after "Wang Yi"), and "the minister" / "the secretary" after a person with that title. */
-static void add_short_forms(struct work *w, const int *cand_at_in)
+static void add_short_forms(struct work *w, const int *cand_at)
 {
-    size_t nc0 = w->nc;
-    int *cand_at = malloc((w->n ? w->n : 1) * sizeof(int));
-    if (!cand_at)
+    size_t nc0 = w->nc, ntok = 0;
+    struct imap names = {0};
+    int found;
+
+    for (size_t ci = 0; ci < nc0; ci++)
+        if (w->c[ci].count >= 2 && w->c[ci].type == ND_ENT_PERSON)
+            ntok += w->c[ci].count;
+    if (imap_init(&names, ntok))
         return;
-    memcpy(cand_at, cand_at_in, w->n * sizeof(int));
-    for (size_t i = 0; i < w->n; i++) {
-        if (cand_at[i] >= 0 || !tok_upper(&w->t[i]) || (w->t[i].flags & ND_TOK_ALLCAPS &&
-                                                          w->t[i].end - w->t[i].start < 3))
+    for (size_t ci = 0; ci < nc0; ci++) {
+        const struct cand *p = &w->c[ci];
+        if (p->count < 2 || p->type != ND_ENT_PERSON)
             continue;
-        for (size_t ci = 0; ci < nc0; ci++) {
-            const struct cand *p = &w->c[ci];
-            if (!p->count || p->type != ND_ENT_PERSON || p->count < 2)
+        for (size_t j = p->first; j < p->first + p->count; j++) {
+            int *slot;
+            if (w->t[j].flags & ND_TOK_ABBREV)
                 continue;
-            for (size_t j = p->first; j < p->first + p->count; j++)
-                if (w->t[j].h == w->t[i].h && !(w->t[j].flags & ND_TOK_ABBREV)) {
-                    struct cand c = {.first = i, .count = 1, .type = ND_ENT_PERSON, .kb = -1,
-                                     .confidence = 0.7f, .resolved = 1, .known_b = p->known_b,
-                                     .known_e = p->known_e};
-                    if (!push_cand(w, c))
-                        cand_at[i] = (int)w->nc - 1;
-                    goto next;
-                }
+            slot = imap_slot(&names, w->t[j].h, &found);
+            if (!found)
+                *slot = (int)ci;
         }
-        /* "the minister": the nearest person before it whose role has that word */
-    next:;
     }
+    for (size_t i = 0; i < w->n; i++) {
+        int ci;
+        if (cand_at[i] >= 0 || !tok_upper(&w->t[i]) ||
+            (w->t[i].flags & ND_TOK_ALLCAPS && w->t[i].end - w->t[i].start < 3))
+            continue;
+        if ((ci = imap_get(&names, w->t[i].h, -1)) >= 0 && (size_t)ci < nc0 && w->c[ci].first < i) {
+            struct cand c = {.first = i, .count = 1, .type = ND_ENT_PERSON, .kb = -1,
+                             .confidence = 0.7f, .resolved = 1, .known_b = w->c[ci].known_b,
+                             .known_e = w->c[ci].known_e};
+            if (push_cand(w, c))
+                break;
+        }
+    }
+    imap_free(&names);
+
     /* "the minister": the person with that title who was last written about; within that sentence
-     * the first one named (the subject, usually). Short forms count, through the role they refer to. */
-    for (size_t i = 1; i < w->n; i++) {
+     * the first one named (the subject, usually). Short forms count, through the role they refer
+     * to. Candidates are sorted by position: walk back from the phrase, a bounded number of steps. */
+    for (size_t i = 1, lo = 0; i < w->n; i++) {
         const struct wtok *t = &w->t[i];
-        size_t hl = t->end - t->start, best = (size_t)-1;
+        size_t hl = t->end - t->start, best = (size_t)-1, steps = 0;
         if (!tok_is(&w->t[i - 1], "the") || !IN(t, role_heads) || (t->flags & ND_TOK_UPPER) ||
             (i + 1 < w->n && tok_upper(&w->t[i + 1])) || t->field != ND_FIELD_BODY)
             continue;
-        for (size_t ci = 0; ci < w->nc; ci++) {
+        while (lo < nc0 && w->c[lo].first < i - 1)
+            lo++;
+        for (size_t ci = lo; ci-- > 0 && steps < 64; steps++) {
             const struct cand *p = &w->c[ci];
             int match = 0;
-            if (!p->count || p->type != ND_ENT_PERSON || !p->known_b || p->first >= i - 1 ||
+            if (best != (size_t)-1 && w->t[p->first].sent != w->t[w->c[best].first].sent)
+                break;
+            if (!p->count || p->type != ND_ENT_PERSON || !p->known_b ||
                 w->t[p->first].field != ND_FIELD_BODY)
                 continue;
             for (const char *r = p->known_b; r + hl <= p->known_e && !match; r++)
                 match = !strncasecmp(r, t->text + t->start, hl);
-            if (match && (best == (size_t)-1 || w->t[p->first].sent > w->t[w->c[best].first].sent))
+            if (match)
                 best = ci;
         }
         if (best != (size_t)-1) {
@@ -583,10 +683,10 @@ static void add_short_forms(struct work *w, const int *cand_at_in)
             c.resolved = 1;
             c.confidence = 0.6f;
             c.metonym = 0;
-            push_cand(w, c);
+            if (push_cand(w, c))
+                break;
         }
     }
-    free(cand_at);
 }
 
 enum nd_err nd_entities_find(const struct nd_enrich *enrich, const struct nd_story *story,
@@ -594,7 +694,9 @@ enum nd_err nd_entities_find(const struct nd_enrich *enrich, const struct nd_sto
 {
     struct work w;
     struct nd_tokens head = {0};
-    uint8_t *labels = NULL, *claimed = NULL;
+    uint8_t *labels = NULL;
+    int *owner = NULL;
+    struct imap known = {0};
     int *cand_at = NULL;
     size_t tcap = 0;
     enum nd_err err;
@@ -658,16 +760,16 @@ enum nd_err nd_entities_find(const struct nd_enrich *enrich, const struct nd_sto
         }
         i = j;
     }
-    claimed = calloc(w.n, 1);
+    owner = calloc(w.n, sizeof(int));
     cand_at = malloc(w.n * sizeof(int));
-    if (!claimed || !cand_at) {
+    if (!owner || !cand_at) {
         err = ND_ERR_NOMEM;
         goto out;
     }
     for (size_t ci = 0; ci < w.nc; ci++)
         for (size_t k = w.c[ci].first; k < w.c[ci].first + w.c[ci].count; k++)
-            claimed[k] = 1;
-    add_kb_matches(&w, claimed);
+            owner[k] = (int)ci + 1;
+    add_kb_matches(&w, owner);
     /* link, type, drop; then roles (which need the country candidates linked) */
     for (size_t ci = 0; ci < w.nc; ci++)
         if (w.c[ci].count && !link_span(&w, &w.c[ci]))
@@ -683,9 +785,14 @@ enum nd_err nd_entities_find(const struct nd_enrich *enrich, const struct nd_sto
             find_role(&w, &w.c[ci], cand_at);
     /* what each person is known as, for "the minister" later: the title before the full name, else
      * the KB's role; a short form knows the role of the full name it repeats */
-    for (size_t ci = 0; ci < w.nc; ci++) {
+    if (imap_init(&known, w.nc * MAX_SPAN_TOKENS / 4 + 16)) {
+        err = ND_ERR_NOMEM;
+        goto out;
+    }
+    for (size_t ci = 0, used = 0; ci < w.nc; ci++) {
         struct cand *c = &w.c[ci];
         const struct nd_kb_entry *ke = nd_kb_get(enrich->kb, c->kb);
+        int k, found;
         if (!c->count || c->type != ND_ENT_PERSON)
             continue;
         if (c->role_b) {
@@ -694,14 +801,17 @@ enum nd_err nd_entities_find(const struct nd_enrich *enrich, const struct nd_sto
         } else if (ke && ke->role) {
             c->known_b = ke->role;
             c->known_e = ke->role + strlen(ke->role);
-        } else {
-            for (size_t k = 0; k < ci; k++)
-                if (w.c[k].count && w.c[k].type == ND_ENT_PERSON && w.c[k].count > c->count &&
-                    w.c[k].known_b && same_person(&w, &w.c[k], c)) {
-                    c->known_b = w.c[k].known_b;
-                    c->known_e = w.c[k].known_e;
-                }
+        } else if ((k = imap_get(&known, w.t[c->first].h, -1)) >= 0 && w.c[k].count > c->count &&
+                   same_person(&w, &w.c[k], c)) {
+            c->known_b = w.c[k].known_b;
+            c->known_e = w.c[k].known_e;
         }
+        if (c->known_b && c->count >= 2)
+            for (size_t j = c->first; j < c->first + c->count && used * 2 < known.mask; j++, used++) {
+                int *slot = imap_slot(&known, w.t[j].h, &found);
+                if (!found)
+                    *slot = (int)ci;
+            }
     }
     add_short_forms(&w, cand_at);
     qsort(w.c, w.nc, sizeof(*w.c), cmp_cand);
@@ -710,8 +820,9 @@ enum nd_err nd_entities_find(const struct nd_enrich *enrich, const struct nd_sto
     err = build_entities(&w, ents);
 out:
     free(labels);
-    free(claimed);
+    free(owner);
     free(cand_at);
+    imap_free(&known);
     free(w.t);
     free(w.c);
     nd_tokens_free(&head);

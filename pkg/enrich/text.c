@@ -70,7 +70,7 @@ static char *decode_html(const char *s, size_t len)
                 size_t nlen = 0;
                 while (name + nlen < gt && isalnum((unsigned char)name[nlen]))
                     nlen++;
-                if (block_tag(name, nlen))
+                if (block_tag(name, nlen) && b.len && b.data[b.len - 1] != '\n')
                     nd_buf_append(&b, "\n", 1);
                 i = (size_t)(gt - s) + 1;
                 continue;

@@ -126,7 +126,7 @@ static int abbrev_kind(const char *s, size_t n)
     if (n == 1 && s[0] >= 'A' && s[0] <= 'Z')
         return 2;
     /* Dotted acronyms "U.S", "U.N", "e.g" (the scan already took the inner periods). */
-    if (n >= 3 && memchr(s, '.', n))
+    if (n >= 3 && memchr(s, '.', n) && !(s[0] >= '0' && s[0] <= '9'))
         return 1;
     return 0;
 }
@@ -235,8 +235,7 @@ static size_t scan_word(const unsigned char *s, size_t n, size_t p, uint32_t *fl
                 size_t q = p + clen;
                 int possessive = (s[q] == 's' || s[q] == 'S') &&
                                  (q + 1 >= n || !is_wordish(classify(s + q + 1, n - q - 1).cls));
-                int nt = (q + 1 < n) && s[q] == 't' && p > start && s[p - 1] == 'n';
-                if (!possessive && !nt) {
+                if (!possessive) {
                     p += clen;
                     continue;
                 }
@@ -266,6 +265,7 @@ enum nd_err nd_tokenize(const char *text, size_t len, struct nd_tokens *toks)
     size_t p = 0;
     uint32_t pending = ND_TOK_SENT_START;
     int break_next = 0; /* a sentence end was seen; the next real token may start a sentence */
+    int abbrev_break;   /* this token is an abbreviation whose period also ends the sentence */
 
     memset(toks, 0, sizeof(*toks));
     if (len > ND_TOKENIZE_MAX_BYTES)
@@ -278,6 +278,7 @@ enum nd_err nd_tokenize(const char *text, size_t len, struct nd_tokens *toks)
         uint32_t flags = 0;
         size_t start = p, end;
 
+        abbrev_break = 0;
         if (c.cls == C_SPACE) {
             p += (size_t)c.len;
             continue;
@@ -307,13 +308,21 @@ enum nd_err nd_tokenize(const char *text, size_t len, struct nd_tokens *toks)
                             while (e < len && ((s[e] >= 'a' && s[e] <= 'z') || (s[e] >= 'A' && s[e] <= 'Z')))
                                 e++;
                             if (sentence_starter(text + q, e - q))
-                                break_next = 1;
+                                abbrev_break = 1;
                         } else if (q >= len || s[q] == '\n') {
-                            break_next = 1;
+                            abbrev_break = 1;
                         }
                     }
                 }
             }
+        } else if (c.cls == C_QUOTE && (s[p] == '\'' || c.len == 3) && toks->ntokens &&
+                   toks->tokens[toks->ntokens - 1].end == p && p + (size_t)c.len < len &&
+                   (s[p + (size_t)c.len] == 's' || s[p + (size_t)c.len] == 'S') &&
+                   (p + (size_t)c.len + 1 >= len ||
+                    !is_wordish(classify(s + p + c.len + 1, len - p - (size_t)c.len - 1).cls)) &&
+                   (s[p] == '\'' || (s[p + 1] == 0x80 && s[p + 2] == 0x99))) {
+            /* the possessive clitic "'s" / "’s", split off as CoNLL does */
+            end = p + (size_t)c.len + 1;
         } else if (c.cls == C_ELLIPSIS) {
             end = p + (size_t)c.len;
             flags |= ND_TOK_PUNCT;
@@ -347,6 +356,8 @@ enum nd_err nd_tokenize(const char *text, size_t len, struct nd_tokens *toks)
         if ((err = push_token(&o, (uint32_t)start, (uint32_t)end, flags | pending)) != ND_OK)
             goto out;
         pending = 0;
+        if (abbrev_break)
+            break_next = 1;
         if (flags & ND_TOK_PUNCT) {
             unsigned char b = s[start];
             if (b == '!' || b == '?' || c.cls == C_ELLIPSIS || (b == '.'))
