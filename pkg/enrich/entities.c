@@ -774,7 +774,8 @@ enum nd_err nd_entities_find(const struct nd_enrich *enrich, const struct nd_sto
     for (size_t ci = 0; ci < w.nc; ci++)
         if (w.c[ci].count && !link_span(&w, &w.c[ci]))
             w.c[ci].count = 0;
-    qsort(w.c, w.nc, sizeof(*w.c), cmp_cand);
+    if (w.nc)
+        qsort(w.c, w.nc, sizeof(*w.c), cmp_cand);
     for (size_t i = 0; i < w.n; i++)
         cand_at[i] = -1;
     for (size_t ci = 0; ci < w.nc; ci++)
@@ -814,7 +815,8 @@ enum nd_err nd_entities_find(const struct nd_enrich *enrich, const struct nd_sto
             }
     }
     add_short_forms(&w, cand_at);
-    qsort(w.c, w.nc, sizeof(*w.c), cmp_cand);
+    if (w.nc)
+        qsort(w.c, w.nc, sizeof(*w.c), cmp_cand);
     /* headline tokens come first in w.t; list body entities first by moving headline ones last is
      * done by build order: body candidates are processed in text order after the headline's. */
     err = build_entities(&w, ents);
