@@ -269,6 +269,38 @@ with open(os.path.join(DATA, "geonames-cities15000-2013", "cities15000.txt"), en
         code = iso2to3.get(col[8], "")
         add("city:" + norm(col[2]), "GPE", "city", col[2], code, aliases=[col[1], col[2]])
 
+# ---- gazetteer phrases: tagger features only, never entities -----------------------------------
+# P person names (Phoenix country actors marked as CountryInfo people), O organisations (Phoenix
+# international and non-state actors), L places (world-cities). Single words are left out: they are
+# too ambiguous to help ("Bath", "Reading").
+gaz = {"P": set(), "O": set(), "L": set()}
+
+
+def gaz_add(kind, name):
+    n = norm(title(name) if name.isupper() or "_" in name else name)
+    n = re.sub(r"\s*\(.*?\)", "", n).strip()
+    if 2 <= len(n.split()) <= 6 and len(n) <= 60 and not re.search(r"[0-9\[\]<>]", n):
+        gaz[kind].add(n)
+
+
+for line in open(os.path.join(DATA, "petrarch2", "Phoenix.Countries.actors.txt"), encoding="utf-8", errors="replace"):
+    m = re.match(r"^\+?([A-Z][A-Z'\-]+(?:_[A-Z][A-Z'\-.]*)+)_?\s*#\s*CountryInfo", line)
+    if m:
+        gaz_add("P", m.group(1))
+for fn in ("Phoenix.International.actors.txt", "Phoenix.MilNonState.actors.txt"):
+    for line in open(os.path.join(DATA, "petrarch2", fn), encoding="utf-8", errors="replace"):
+        line = line.split("#")[0].strip()
+        m = re.match(r"^\+?([A-Z][A-Z0-9_'.&\-]+)", line)
+        if m and not re.search(r"SECRETARY|PRESIDENT|MINISTER|CHIEF|SPOKES", m.group(1)):
+            name = m.group(1).rstrip("_")
+            first = norm(name.split("_")[0])
+            if first not in given:
+                gaz_add("O", name)
+with open(os.path.join(DATA, "world-cities", "world-cities.csv"), encoding="utf-8") as f:
+    for row in csv.DictReader(f):
+        gaz_add("L", row["name"])
+        gaz_add("L", row["subcountry"])
+
 # ---- resolve alias conflicts by kind precedence, then write ----------------------------------------
 owner = {}
 for key, e in entries.items():
@@ -294,4 +326,8 @@ with open(OUT, "w", encoding="utf-8") as out:
             out.write("G\t%s\n" % g)
     for s in sorted(surnames - STOP):
         out.write("S\t%s\n" % s)
-print("wrote %s: %d entries, %d given names, %d surnames" % (OUT, len(entries), len(given), len(surnames)))
+    for kind in ("P", "O", "L"):
+        for g in sorted(gaz[kind]):
+            out.write("%s\t%s\n" % (kind, g))
+print("wrote %s: %d entries, %d given names, %d surnames, gazetteer %d people %d organisations %d places"
+      % (OUT, len(entries), len(given), len(surnames), len(gaz["P"]), len(gaz["O"]), len(gaz["L"])))

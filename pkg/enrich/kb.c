@@ -31,6 +31,7 @@ struct nd_kb {
     struct hmap names;        /* token hash -> F_GIVEN | F_SURNAME */
     struct hmap surname_ents; /* surname hash -> person entry, -3 when ambiguous */
     struct hmap countries;    /* hash of ISO code -> country entry */
+    struct hmap gaz;          /* gazetteer phrase hash -> 1 + nd_ent_type, or V_PREFIX */
 };
 
 static uint64_t fix0(uint64_t h)
@@ -152,7 +153,13 @@ static uint64_t phrase_step(uint64_t acc, uint64_t tok)
 }
 
 /* Index one alias: tokenise it like running text so "people's" splits as text does. */
+static void index_phrase(struct hmap *map, const char *alias, size_t len, int idx);
 static void index_alias(struct nd_kb *kb, const char *alias, size_t len, int idx)
+{
+    index_phrase(&kb->phrases, alias, len, idx);
+}
+
+static void index_phrase(struct hmap *map, const char *alias, size_t len, int idx)
 {
     struct nd_tokens toks;
     uint64_t acc = 0;
@@ -164,7 +171,7 @@ static void index_alias(struct nd_kb *kb, const char *alias, size_t len, int idx
         int32_t *slot;
         acc = phrase_step(acc, nd_kb_tokhash(alias + toks.tokens[i].start,
                                              toks.tokens[i].end - toks.tokens[i].start));
-        if (!(slot = hmap_slot(&kb->phrases, acc, 1)))
+        if (!(slot = hmap_slot(map, acc, 1)))
             goto out;
         if (i + 1 == toks.ntokens) {
             /* the first writer wins: build_kb.py already resolved conflicts by precedence */
@@ -221,7 +228,8 @@ struct nd_kb *nd_kb_load(const char *path, char *errstr, size_t errsz)
     kb->text = data;
     data = NULL;
     if (hmap_init(&kb->phrases, nlines * 8 + 1024) || hmap_init(&kb->names, nlines + 64) ||
-        hmap_init(&kb->surname_ents, nlines + 64) || hmap_init(&kb->countries, 1024)) {
+        hmap_init(&kb->surname_ents, nlines + 64) || hmap_init(&kb->countries, 1024) ||
+        hmap_init(&kb->gaz, nlines * 4 + 1024)) {
         snprintf(errstr, errsz, "%s: out of memory", path);
         goto out;
     }
@@ -235,6 +243,11 @@ struct nd_kb *nd_kb_load(const char *path, char *errstr, size_t errsz)
         if (*line == '#' || *line == '\0')
             continue;
         nf = split_tabs(line, f, 9);
+        if ((f[0][0] == 'P' || f[0][0] == 'O' || f[0][0] == 'L') && f[0][1] == '\0' && nf == 2) {
+            enum nd_ent_type t = f[0][0] == 'P' ? ND_ENT_PERSON : f[0][0] == 'O' ? ND_ENT_ORG : ND_ENT_GPE;
+            index_phrase(&kb->gaz, f[1], strlen(f[1]), (int)t);
+            continue;
+        }
         if ((f[0][0] == 'G' || f[0][0] == 'S') && nf == 2) {
             int32_t *slot = hmap_slot(&kb->names, nd_kb_tokhash(f[1], strlen(f[1])), 1);
             if (slot)
@@ -301,6 +314,7 @@ void nd_kb_destroy(struct nd_kb *kb)
     hmap_free(&kb->names);
     hmap_free(&kb->surname_ents);
     hmap_free(&kb->countries);
+    hmap_free(&kb->gaz);
     free(kb->entries);
     free(kb->text);
     free(kb);
@@ -336,6 +350,25 @@ int nd_kb_match(const struct nd_kb *kb, const uint64_t *h, size_t n, size_t i, s
         int32_t v;
         acc = phrase_step(acc, h[k]);
         if (!hmap_get(&kb->phrases, acc, &v))
+            break;
+        if (v > 0) {
+            best = v - 1;
+            *len = k - i + 1;
+        }
+    }
+    return best;
+}
+
+int nd_kb_gaz_match(const struct nd_kb *kb, const uint64_t *h, size_t n, size_t i, size_t *len)
+{
+    uint64_t acc = 0;
+    int best = -1;
+    if (!kb)
+        return -1;
+    for (size_t k = i; k < n && k - i < KB_MAX_PHRASE; k++) {
+        int32_t v;
+        acc = phrase_step(acc, h[k]);
+        if (!hmap_get(&kb->gaz, acc, &v))
             break;
         if (v > 0) {
             best = v - 1;

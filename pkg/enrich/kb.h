@@ -40,6 +40,9 @@ uint64_t nd_kb_tokhash(const char *s, size_t len);
 /* Longest KB phrase starting at token i of hashes h[0..n): returns the entry index and sets *len, or
  * -1. The caller checks capitalisation. */
 int nd_kb_match(const struct nd_kb *kb, const uint64_t *h, size_t n, size_t i, size_t *len);
+/* Longest gazetteer phrase (names that are tagger evidence, not KB entities) at token i: its
+ * nd_ent_type (PERSON, ORG or GPE), length in *len; -1 when none. */
+int nd_kb_gaz_match(const struct nd_kb *kb, const uint64_t *h, size_t n, size_t i, size_t *len);
 /* Exact phrase lookup over hashes h[0..n). */
 int nd_kb_lookup(const struct nd_kb *kb, const uint64_t *h, size_t n);
 /* A person entry with this surname (unique in the KB), or -1. */

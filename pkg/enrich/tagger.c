@@ -17,7 +17,7 @@
 const char *const nd_ner_labels[ND_NER_NLABELS] = {"O",     "B-PER", "I-PER",  "B-ORG", "I-ORG",
                                                    "B-LOC", "I-LOC", "B-MISC", "I-MISC"};
 #define NL ND_NER_NLABELS
-#define MAX_FEATS 64
+#define MAX_FEATS 128
 #define MODEL_MAX_BYTES (256u << 20)
 #define DOC_MAX_TOKENS (8u << 20)
 
@@ -138,9 +138,35 @@ static int wtab_grow(struct wtab *t)
     return 0;
 }
 
-struct nd_tagger {
-    struct wtab tab;
+/* The loaded model: one 32-byte slot per feature (key and its int16 weights together, so a lookup
+ * touches one cache line), open addressing. Label-history rows are pre-summed into small tables. */
+struct rslot {
+    uint64_t key;
+    int16_t w[NL];
+    int16_t pad[3];
 };
+
+struct nd_tagger {
+    struct rslot *slots;
+    size_t mask;
+    int32_t trans[NL][NL][NL]; /* [p2][p1][label]: T_T1 + T_T2 rows */
+};
+
+static const int16_t *rt_get(const struct nd_tagger *t, uint64_t key)
+{
+    size_t i = (size_t)(key ^ (key >> 31)) & t->mask;
+    for (;; i = (i + 1) & t->mask) {
+        if (t->slots[i].key == key)
+            return t->slots[i].w;
+        if (!t->slots[i].key)
+            return NULL;
+    }
+}
+
+static void rt_prefetch(const struct nd_tagger *t, uint64_t key)
+{
+    __builtin_prefetch(&t->slots[(size_t)(key ^ (key >> 31)) & t->mask]);
+}
 
 /* ---- features ------------------------------------------------------------------------------------ */
 enum tmpl {
@@ -232,7 +258,9 @@ static void shapes(const char *s, size_t len, uint64_t *longh, uint64_t *shorth,
 #define G_MISC_I 0x080u
 #define G_GIVEN 0x100u
 #define G_SURNAME 0x200u
-#define G_NBITS 10
+/* gazetteer-only phrases set the same B/I bits shifted up, as separate evidence */
+#define G_PHRASE_SHIFT 10
+#define G_NBITS 20
 
 /* Per-token values computed once per document. */
 struct tokf {
@@ -358,6 +386,10 @@ static enum nd_err doc_prepare(struct doc *d, const struct nd_kb *kb, struct nd_
                     const struct nd_kb_entry *ent = nd_kb_get(kb, e);
                     for (size_t j = 0; j < len; j++)
                         d->f[k + j].gaz |= gaz_bits_for(ent->type, j == 0);
+                    k += len;
+                } else if (d->f[k].upper && (e = nd_kb_gaz_match(kb, h, end, k, &len)) >= 0) {
+                    for (size_t j = 0; j < len; j++)
+                        d->f[k + j].gaz |= gaz_bits_for((enum nd_ent_type)e, j == 0) << G_PHRASE_SHIFT;
                     k += len;
                 } else {
                     k++;
@@ -485,28 +517,62 @@ enum nd_err nd_tagger_tag(const struct nd_tagger *tagger, const struct nd_kb *kb
                           struct nd_ner_tok *toks, size_t n)
 {
     struct doc d;
-    uint64_t feats[MAX_FEATS];
+    uint64_t fa[MAX_FEATS], fb[MAX_FEATS], *cur = fa, *next = fb;
     enum nd_err err;
-    size_t b = 0, e = 0;
+    size_t b = 0, e = 0, nb = 0, ne = 0, ncur = 0, nnext = 0;
     int p1 = 0, p2 = 0;
 
     if ((err = doc_prepare(&d, kb, toks, n)) != ND_OK)
         return err;
+    /* Features of token i+1 are computed and their slots prefetched while token i is scored: the
+     * lookups are memory-bound, and this overlaps them. */
+    if (n) {
+        sent_bounds(&d, 0, &b, &e);
+        ncur = features(&d, 0, b, e, cur);
+    }
     for (size_t i = 0; i < n; i++) {
-        float sc[NL] = {0};
-        size_t nf;
-        if (i >= e) {
-            sent_bounds(&d, i, &b, &e);
-            p1 = p2 = 0;
+        int32_t sc[NL];
+        uint64_t lf[8];
+        size_t nl;
+        if (i + 1 < n) {
+            nb = b;
+            ne = e;
+            if (i + 1 >= e)
+                sent_bounds(&d, i + 1, &nb, &ne);
+            nnext = features(&d, i + 1, nb, ne, next);
+            for (size_t k = 0; k < nnext; k++)
+                rt_prefetch(tagger, next[k]);
         }
-        nf = features(&d, i, b, e, feats);
-        nf += label_features(&d, i, b, p1, p2, feats + nf);
-        for (size_t k = 0; k < nf; k++)
-            add_row(sc, wtab_get(&tagger->tab, feats[k]));
-        toks[i].label = (uint8_t)best_label(sc, p1);
+        if (toks[i].sent_start || i == 0)
+            p1 = p2 = 0;
+        memcpy(sc, tagger->trans[p2][p1], sizeof(sc));
+        nl = label_features(&d, i, b, p1, p2, lf);
+        for (size_t k = 2; k < nl; k++) /* T_T1 and T_T2 are in trans */
+            cur[ncur++] = lf[k];
+        for (size_t k = 0; k < ncur; k++) {
+            const int16_t *w = rt_get(tagger, cur[k]);
+            if (w)
+                for (int c = 0; c < NL; c++)
+                    sc[c] += w[c];
+        }
+        {
+            int best = -1;
+            for (int c = 0; c < NL; c++)
+                if (allowed(p1, c) && (best < 0 || sc[c] > sc[best]))
+                    best = c;
+            toks[i].label = (uint8_t)best;
+        }
         note_history(&d, i, toks[i].label);
         p2 = p1;
         p1 = toks[i].label;
+        if (i + 1 < n) {
+            uint64_t *tmp = cur;
+            cur = next;
+            next = tmp;
+            ncur = nnext;
+            b = nb;
+            e = ne;
+        }
     }
     doc_free(&d);
     return ND_OK;
@@ -539,23 +605,44 @@ struct nd_tagger *nd_tagger_load(const char *path, char *errstr, size_t errsz)
         goto out;
     }
     tagger = nd_xcalloc(1, sizeof(*tagger));
-    if (wtab_init(&tagger->tab, nrows)) {
-        snprintf(errstr, errsz, "%s: out of memory", path);
-        goto out;
-    }
-    for (size_t r = 0; r < nrows; r++, off += 8 + 2 * NL) {
-        uint64_t key;
-        int16_t q[NL];
-        long row;
-        memcpy(&key, data + off, 8);
-        memcpy(q, data + off + 8, sizeof(q));
-        if ((row = wtab_add(&tagger->tab, key)) < 0) {
+    {
+        size_t cap = 1024;
+        while (cap < nrows * 2)
+            cap <<= 1;
+        tagger->slots = aligned_alloc(64, cap * sizeof(struct rslot));
+        if (!tagger->slots) {
             snprintf(errstr, errsz, "%s: out of memory", path);
             goto out;
         }
-        for (int c = 0; c < NL; c++)
-            tagger->tab.w[(size_t)row * NL + c] = (float)q[c] / scale;
+        memset(tagger->slots, 0, cap * sizeof(struct rslot));
+        tagger->mask = cap - 1;
     }
+    for (size_t r = 0; r < nrows; r++, off += 8 + 2 * NL) {
+        uint64_t key;
+        size_t i;
+        memcpy(&key, data + off, 8);
+        if (!key) {
+            snprintf(errstr, errsz, "%s: corrupt model (zero key)", path);
+            goto out;
+        }
+        for (i = (size_t)(key ^ (key >> 31)) & tagger->mask; tagger->slots[i].key && tagger->slots[i].key != key;
+             i = (i + 1) & tagger->mask)
+            ;
+        tagger->slots[i].key = key;
+        memcpy(tagger->slots[i].w, data + off + 8, sizeof(tagger->slots[i].w));
+    }
+    (void)scale; /* scores are compared, never reported: the common scale does not matter */
+    for (int p2 = 0; p2 < NL; p2++)
+        for (int p1 = 0; p1 < NL; p1++) {
+            const int16_t *rows[2] = {rt_get(tagger, mix(T_T1, (uint64_t)p1)),
+                                      rt_get(tagger, mix(T_T2, (uint64_t)(p2 * 16 + p1)))};
+            for (int c = 0; c < NL; c++) {
+                int32_t v = 0;
+                for (int k = 0; k < 2; k++)
+                    v += rows[k] ? rows[k][c] : 0;
+                tagger->trans[p2][p1][c] = v;
+            }
+        }
     ret = tagger;
     tagger = NULL;
 out:
@@ -568,7 +655,7 @@ void nd_tagger_destroy(struct nd_tagger *tagger)
 {
     if (!tagger)
         return;
-    wtab_free(&tagger->tab);
+    free(tagger->slots);
     free(tagger);
 }
 

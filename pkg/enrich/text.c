@@ -105,8 +105,12 @@ static char *decode_html(const char *s, size_t len)
             }
         }
         if (c < 0x80) {
-            nd_buf_append(&b, s + i, 1);
-            i++;
+            /* a run of plain ASCII in one append: most text is this */
+            size_t j = i + 1;
+            while (j < len && (unsigned char)s[j] < 0x80 && s[j] != '<' && s[j] != '&')
+                j++;
+            nd_buf_append(&b, s + i, j - i);
+            i = j;
         } else {
             utf8proc_int32_t cp;
             utf8proc_ssize_t n = utf8proc_iterate((const utf8proc_uint8_t *)s + i,
@@ -135,6 +139,22 @@ static char *squeeze(const char *s, int oneline)
         utf8proc_int32_t cp;
         utf8proc_ssize_t n = utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(len - i), &cp);
         utf8proc_category_t cat;
+        if ((unsigned char)s[i] > ' ' && (unsigned char)s[i] < 0x7f) {
+            /* a run of visible ASCII: no classification needed */
+            size_t j = i + 1;
+            while (j < len && (unsigned char)s[j] > ' ' && (unsigned char)s[j] < 0x7f)
+                j++;
+            if (!at_start) {
+                if (newlines)
+                    nd_buf_append(&b, "\n\n", newlines > 1 ? 2 : 1);
+                else if (pending_space)
+                    nd_buf_append(&b, " ", 1);
+            }
+            newlines = pending_space = at_start = 0;
+            nd_buf_append(&b, s + i, j - i);
+            i = j;
+            continue;
+        }
         if (n <= 0) { /* cannot happen after pass 1; keep going */
             i++;
             continue;
@@ -172,6 +192,25 @@ static char *squeeze(const char *s, int oneline)
     return nd_buf_steal(&b, NULL);
 }
 
+/* NFC can only change text that has a code point from U+0300 up, other than the general punctuation
+ * and currency blocks newswire is full of (typographic quotes, dashes, ellipsis, euro); skipping
+ * utf8proc for the rest saves most of the stage's time. */
+static int needs_nfc(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    for (; *p; p++) {
+        if (*p < 0xCC)
+            continue;
+        if (*p == 0xE2 && (p[1] == 0x80 || p[1] == 0x81 || p[1] == 0x82)) {
+            /* U+2000..U+20BF: only U+2000/U+2001 decompose, and they are spaces squeezed later */
+            p += 2;
+            continue;
+        }
+        return 1;
+    }
+    return 0;
+}
+
 char *nd_text_normalize(const char *s, int oneline)
 {
     char *html, *out;
@@ -181,7 +220,7 @@ char *nd_text_normalize(const char *s, int oneline)
     html = decode_html(s, strlen(s));
     if (!html)
         return nd_strdup("");
-    nfc = utf8proc_NFC((const utf8proc_uint8_t *)html);
+    nfc = needs_nfc(html) ? utf8proc_NFC((const utf8proc_uint8_t *)html) : NULL;
     out = squeeze(nfc ? (const char *)nfc : html, oneline);
     free(nfc);
     free(html);
