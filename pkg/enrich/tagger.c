@@ -146,10 +146,23 @@ struct rslot {
     int16_t pad[3];
 };
 
+/* Per word of the training vocabulary, its weight rows pre-summed: what the word contributes as the
+ * token scored (all its own-string features), and as each neighbour (-1, +1, -2, +2 by its lower
+ * case, -1 and +1 by its shape). A known word then costs one lookup instead of nineteen. */
+enum { V_SELF, V_M1, V_P1, V_M2, V_P2, V_SM1, V_SP1, V_N };
+struct vent {
+    uint64_t key; /* fnv of the exact token */
+    int32_t v[V_N][NL];
+};
+
 struct nd_tagger {
     struct rslot *slots;
     size_t mask;
     int32_t trans[NL][NL][NL]; /* [p2][p1][label]: T_T1 + T_T2 rows */
+    struct vent *vocab;
+    uint32_t *vslots;          /* open addressing: 1 + index into vocab, 0 empty */
+    size_t nvocab, vmask;
+    int32_t edge[V_N][NL];     /* BOS/EOS neighbour rows, at the same V_ indexes */
 };
 
 static const int16_t *rt_get(const struct nd_tagger *t, uint64_t key)
@@ -166,6 +179,25 @@ static const int16_t *rt_get(const struct nd_tagger *t, uint64_t key)
 static void rt_prefetch(const struct nd_tagger *t, uint64_t key)
 {
     __builtin_prefetch(&t->slots[(size_t)(key ^ (key >> 31)) & t->mask]);
+}
+
+static void rt_addrow(const struct nd_tagger *t, int32_t *acc, uint64_t key)
+{
+    const int16_t *w = rt_get(t, key);
+    if (w)
+        for (int c = 0; c < NL; c++)
+            acc[c] += w[c];
+}
+
+static const struct vent *vocab_get(const struct nd_tagger *t, uint64_t key)
+{
+    size_t i;
+    if (!t->vslots)
+        return NULL;
+    for (i = (size_t)(key ^ (key >> 29)) & t->vmask; t->vslots[i]; i = (i + 1) & t->vmask)
+        if (t->vocab[t->vslots[i] - 1].key == key)
+            return &t->vocab[t->vslots[i] - 1];
+    return NULL;
 }
 
 /* ---- features ------------------------------------------------------------------------------------ */
@@ -429,38 +461,38 @@ static void sent_bounds(const struct doc *d, size_t i, size_t *b, size_t *e)
 #define BOS 0x5555aaaa5555aaaaull
 #define EOS 0xaaaa5555aaaa5555ull
 
-/* The label-independent features of token i (sentence [b, e)). Returns the count. */
-static size_t features(const struct doc *d, size_t i, size_t b, size_t e, uint64_t *out)
+/* Features of the token's own string. */
+static size_t word_feats(const unsigned char *s, size_t len, uint64_t ex, uint64_t lw, uint64_t sh,
+                         uint64_t ss, uint64_t *out)
 {
-    const struct tokf *f = &d->f[i];
-    const unsigned char *s = (const unsigned char *)d->toks[i].s;
-    size_t len = d->toks[i].len, n = 0, k;
-    uint64_t lwm1 = i > b ? d->f[i - 1].lw : BOS, lwp1 = i + 1 < e ? d->f[i + 1].lw : EOS;
-    uint64_t lwm2 = i > b + 1 ? d->f[i - 2].lw : BOS, lwp2 = i + 2 < e ? d->f[i + 2].lw : EOS;
-    uint64_t ssm1 = i > b ? d->f[i - 1].ss : BOS, ssp1 = i + 1 < e ? d->f[i + 1].ss : EOS;
-    uint32_t gm1 = i > b ? d->f[i - 1].gaz : 0, gp1 = i + 1 < e ? d->f[i + 1].gaz : 0;
-
+    size_t n = 0;
     out[n++] = mix(T_BIAS, 0);
-    out[n++] = mix(T_W, f->ex);
-    out[n++] = mix(T_LW, f->lw);
-    for (k = 1; k <= 4 && k <= len; k++) {
+    out[n++] = mix(T_W, ex);
+    out[n++] = mix(T_LW, lw);
+    for (size_t k = 1; k <= 4 && k <= len; k++) {
         out[n++] = mix(T_P1 + k - 1, fnv_lower(FNV_OFF, s, k));
         out[n++] = mix(T_S1 + k - 1, fnv_lower(FNV_OFF, s + len - k, k));
     }
-    out[n++] = mix(T_SH, f->sh);
-    out[n++] = mix(T_SS, f->ss);
-    out[n++] = mix(T_LWM1, lwm1);
-    out[n++] = mix(T_LWP1, lwp1);
-    out[n++] = mix(T_LWM2, lwm2);
-    out[n++] = mix(T_LWP2, lwp2);
-    out[n++] = mix(T_SSM1, ssm1);
-    out[n++] = mix(T_SSP1, ssp1);
+    out[n++] = mix(T_SH, sh);
+    out[n++] = mix(T_SS, ss);
+    out[n++] = mix(T_LEN, len > 12 ? 12 : len);
+    return n;
+}
+
+/* Features that look at the rest of the sentence and document, beyond the single words around. */
+static size_t ctx_feats(const struct doc *d, size_t i, size_t b, size_t e, uint64_t *out)
+{
+    const struct tokf *f = &d->f[i];
+    size_t n = 0;
+    uint64_t lwm1 = i > b ? d->f[i - 1].lw : BOS, lwp1 = i + 1 < e ? d->f[i + 1].lw : EOS;
+    uint64_t ssm1 = i > b ? d->f[i - 1].ss : BOS, ssp1 = i + 1 < e ? d->f[i + 1].ss : EOS;
+    uint32_t gm1 = i > b ? d->f[i - 1].gaz : 0, gp1 = i + 1 < e ? d->f[i + 1].gaz : 0;
+
     out[n++] = mix(T_BIM, mix(lwm1, f->lw));
     out[n++] = mix(T_BIP, mix(f->lw, lwp1));
     out[n++] = mix(T_SH3, mix(mix(ssm1, f->ss), ssp1));
     out[n++] = mix(T_FIRST, mix(f->first, f->ss));
-    out[n++] = mix(T_LEN, len > 12 ? 12 : len);
-    for (k = 0; k < G_NBITS; k++) {
+    for (unsigned k = 0; k < G_NBITS; k++) {
         if (f->gaz & (1u << k)) {
             out[n++] = mix(T_GAZ, k);
             out[n++] = mix(T_GAZW, mix(k, f->ss));
@@ -474,6 +506,22 @@ static size_t features(const struct doc *d, size_t i, size_t b, size_t e, uint64
     if (f->allcaps || f->first)
         out[n++] = mix(T_DOCW, mix(f->doccase, f->lw));
     return n;
+}
+
+/* The label-independent features of token i (sentence [b, e)): its word, the words and shapes
+ * around it, and the context. Returns the count. */
+static size_t features(const struct doc *d, size_t i, size_t b, size_t e, uint64_t *out)
+{
+    const struct tokf *f = &d->f[i];
+    size_t n = word_feats((const unsigned char *)d->toks[i].s, d->toks[i].len, f->ex, f->lw, f->sh,
+                          f->ss, out);
+    out[n++] = mix(T_LWM1, i > b ? d->f[i - 1].lw : BOS);
+    out[n++] = mix(T_LWP1, i + 1 < e ? d->f[i + 1].lw : EOS);
+    out[n++] = mix(T_LWM2, i > b + 1 ? d->f[i - 2].lw : BOS);
+    out[n++] = mix(T_LWP2, i + 2 < e ? d->f[i + 2].lw : EOS);
+    out[n++] = mix(T_SSM1, i > b ? d->f[i - 1].ss : BOS);
+    out[n++] = mix(T_SSP1, i + 1 < e ? d->f[i + 1].ss : EOS);
+    return n + ctx_feats(d, i, b, e, out + n);
 }
 
 static void add_row(float *sc, const float *w)
@@ -513,39 +561,86 @@ static void note_history(struct doc *d, size_t i, int label)
         d->dm.hist[docmap_slot(&d->dm, d->f[i].lw)] = (uint8_t)ltype(label);
 }
 
+static void compute_vent(const struct nd_tagger *t, const char *str, size_t len, uint64_t ex,
+                         uint64_t lw, uint64_t sh, uint64_t ss, struct vent *v)
+{
+    uint64_t f[32];
+    size_t n = word_feats((const unsigned char *)str, len, ex, lw, sh, ss, f);
+    memset(v, 0, sizeof(*v));
+    v->key = ex;
+    for (size_t k = 0; k < n; k++)
+        rt_addrow(t, v->v[V_SELF], f[k]);
+    rt_addrow(t, v->v[V_M1], mix(T_LWM1, lw));
+    rt_addrow(t, v->v[V_P1], mix(T_LWP1, lw));
+    rt_addrow(t, v->v[V_M2], mix(T_LWM2, lw));
+    rt_addrow(t, v->v[V_P2], mix(T_LWP2, lw));
+    rt_addrow(t, v->v[V_SM1], mix(T_SSM1, ss));
+    rt_addrow(t, v->v[V_SP1], mix(T_SSP1, ss));
+}
+
+#define RING 8
+
 enum nd_err nd_tagger_tag(const struct nd_tagger *tagger, const struct nd_kb *kb,
                           struct nd_ner_tok *toks, size_t n)
 {
     struct doc d;
     uint64_t fa[MAX_FEATS], fb[MAX_FEATS], *cur = fa, *next = fb;
     enum nd_err err;
-    size_t b = 0, e = 0, nb = 0, ne = 0, ncur = 0, nnext = 0;
+    size_t b = 0, e = 0, nb = 0, ne = 0, ncur = 0, nnext = 0, ready = 0;
     int p1 = 0, p2 = 0;
+    /* the word vectors of tokens i-2 .. i+2, by position mod RING; unknown words computed into oov */
+    const struct vent *vp[RING];
+    struct vent oov[RING];
 
     if ((err = doc_prepare(&d, kb, toks, n)) != ND_OK)
         return err;
-    /* Features of token i+1 are computed and their slots prefetched while token i is scored: the
-     * lookups are memory-bound, and this overlaps them. */
+    /* Context features of token i+1 are computed and their slots prefetched while token i is scored:
+     * the lookups are memory-bound, and this overlaps them. */
     if (n) {
         sent_bounds(&d, 0, &b, &e);
-        ncur = features(&d, 0, b, e, cur);
+        ncur = ctx_feats(&d, 0, b, e, cur);
     }
     for (size_t i = 0; i < n; i++) {
         int32_t sc[NL];
         uint64_t lf[8];
         size_t nl;
+        while (ready < n && ready <= i + 2) {
+            const struct vent *v = vocab_get(tagger, d.f[ready].ex);
+            if (!v) {
+                struct vent *o = &oov[ready % RING];
+                compute_vent(tagger, toks[ready].s, toks[ready].len, d.f[ready].ex, d.f[ready].lw,
+                             d.f[ready].sh, d.f[ready].ss, o);
+                v = o;
+            }
+            vp[ready % RING] = v;
+            ready++;
+        }
         if (i + 1 < n) {
             nb = b;
             ne = e;
             if (i + 1 >= e)
                 sent_bounds(&d, i + 1, &nb, &ne);
-            nnext = features(&d, i + 1, nb, ne, next);
+            nnext = ctx_feats(&d, i + 1, nb, ne, next);
             for (size_t k = 0; k < nnext; k++)
                 rt_prefetch(tagger, next[k]);
         }
         if (toks[i].sent_start || i == 0)
             p1 = p2 = 0;
         memcpy(sc, tagger->trans[p2][p1], sizeof(sc));
+        {
+            const int32_t *rows[V_N] = {
+                vp[i % RING]->v[V_SELF],
+                i > b ? vp[(i - 1) % RING]->v[V_M1] : tagger->edge[V_M1],
+                i + 1 < e ? vp[(i + 1) % RING]->v[V_P1] : tagger->edge[V_P1],
+                i > b + 1 ? vp[(i - 2) % RING]->v[V_M2] : tagger->edge[V_M2],
+                i + 2 < e ? vp[(i + 2) % RING]->v[V_P2] : tagger->edge[V_P2],
+                i > b ? vp[(i - 1) % RING]->v[V_SM1] : tagger->edge[V_SM1],
+                i + 1 < e ? vp[(i + 1) % RING]->v[V_SP1] : tagger->edge[V_SP1],
+            };
+            for (int k = 0; k < V_N; k++)
+                for (int c = 0; c < NL; c++)
+                    sc[c] += rows[k][c];
+        }
         nl = label_features(&d, i, b, p1, p2, lf);
         for (size_t k = 2; k < nl; k++) /* T_T1 and T_T2 are in trans */
             cur[ncur++] = lf[k];
@@ -600,7 +695,7 @@ struct nd_tagger *nd_tagger_load(const char *path, char *errstr, size_t errsz)
     memcpy(&nr, data + 12, 4);
     memcpy(&scale, data + 16, 4);
     nrows = nr;
-    if (nl != NL || len != 24 + nrows * (8 + 2 * NL) || !(scale > 0)) {
+    if (nl != NL || len < 24 + nrows * (8 + 2 * NL) + 4 || !(scale > 0)) {
         snprintf(errstr, errsz, "%s: truncated or incompatible model", path);
         goto out;
     }
@@ -632,6 +727,50 @@ struct nd_tagger *nd_tagger_load(const char *path, char *errstr, size_t errsz)
         memcpy(tagger->slots[i].w, data + off + 8, sizeof(tagger->slots[i].w));
     }
     (void)scale; /* scores are compared, never reported: the common scale does not matter */
+    {
+        uint32_t nv;
+        size_t cap = 1024;
+        memcpy(&nv, data + off, 4);
+        off += 4;
+        if (nv > len) {
+            snprintf(errstr, errsz, "%s: corrupt vocabulary", path);
+            goto out;
+        }
+        while (cap < (size_t)nv * 2)
+            cap <<= 1;
+        tagger->vocab = calloc(nv ? nv : 1, sizeof(*tagger->vocab));
+        tagger->vslots = calloc(cap, sizeof(*tagger->vslots));
+        tagger->vmask = cap - 1;
+        if (!tagger->vocab || !tagger->vslots) {
+            snprintf(errstr, errsz, "%s: out of memory", path);
+            goto out;
+        }
+        for (uint32_t k = 0; k < nv; k++) {
+            uint16_t wl;
+            uint64_t ex, lw, sh, ss;
+            int up, all;
+            size_t i;
+            if (off + 2 > len || (memcpy(&wl, data + off, 2), off + 2 + wl > len)) {
+                snprintf(errstr, errsz, "%s: truncated vocabulary", path);
+                goto out;
+            }
+            off += 2;
+            ex = fnv(FNV_OFF, (const unsigned char *)data + off, wl);
+            lw = nd_kb_tokhash(data + off, wl);
+            shapes(data + off, wl, &sh, &ss, &up, &all);
+            for (i = (size_t)(ex ^ (ex >> 29)) & tagger->vmask; tagger->vslots[i]; i = (i + 1) & tagger->vmask)
+                ;
+            compute_vent(tagger, data + off, wl, ex, lw, sh, ss, &tagger->vocab[tagger->nvocab]);
+            tagger->vslots[i] = (uint32_t)++tagger->nvocab;
+            off += wl;
+        }
+        rt_addrow(tagger, tagger->edge[V_M1], mix(T_LWM1, BOS));
+        rt_addrow(tagger, tagger->edge[V_M2], mix(T_LWM2, BOS));
+        rt_addrow(tagger, tagger->edge[V_SM1], mix(T_SSM1, BOS));
+        rt_addrow(tagger, tagger->edge[V_P1], mix(T_LWP1, EOS));
+        rt_addrow(tagger, tagger->edge[V_P2], mix(T_LWP2, EOS));
+        rt_addrow(tagger, tagger->edge[V_SP1], mix(T_SSP1, EOS));
+    }
     for (int p2 = 0; p2 < NL; p2++)
         for (int p1 = 0; p1 < NL; p1++) {
             const int16_t *rows[2] = {rt_get(tagger, mix(T_T1, (uint64_t)p1)),
@@ -656,6 +795,8 @@ void nd_tagger_destroy(struct nd_tagger *tagger)
     if (!tagger)
         return;
     free(tagger->slots);
+    free(tagger->vocab);
+    free(tagger->vslots);
     free(tagger);
 }
 
@@ -733,7 +874,42 @@ struct trainer {
     struct nd_ner_tok **docs;
     size_t *doclen, ndocs, dcap;
     const struct nd_kb *kb;
+    struct nd_ner_tok *vocab; /* distinct training words (s, len) */
+    size_t nvocab;
 };
+
+/* Distinct words of the training documents, for the model's vocabulary section. */
+static enum nd_err collect_vocab(struct trainer *tr)
+{
+    size_t total = 0, cap = 1024;
+    uint64_t *seen;
+    for (size_t d = 0; d < tr->ndocs; d++)
+        total += tr->doclen[d];
+    while (cap < total * 2)
+        cap <<= 1;
+    seen = calloc(cap, sizeof(*seen));
+    tr->vocab = malloc((total ? total : 1) * sizeof(*tr->vocab));
+    if (!seen || !tr->vocab) {
+        free(seen);
+        return ND_ERR_NOMEM;
+    }
+    for (size_t d = 0; d < tr->ndocs; d++)
+        for (size_t i = 0; i < tr->doclen[d]; i++) {
+            const struct nd_ner_tok *t = &tr->docs[d][i];
+            uint64_t h = fnv(FNV_OFF, (const unsigned char *)t->s, t->len) | 1;
+            size_t k;
+            if (t->len > 255)
+                continue;
+            for (k = (size_t)(h ^ (h >> 29)) & (cap - 1); seen[k] && seen[k] != h; k = (k + 1) & (cap - 1))
+                ;
+            if (seen[k])
+                continue;
+            seen[k] = h;
+            tr->vocab[tr->nvocab++] = *t;
+        }
+    free(seen);
+    return ND_OK;
+}
 
 static enum nd_err keep_doc(struct nd_ner_tok *toks, size_t n, void *arg)
 {
@@ -877,6 +1053,16 @@ static enum nd_err save_model(struct trainer *tr, const char *path, char *errstr
         fwrite(&tr->tab.keys[i], 8, 1, fp);
         fwrite(q, sizeof(q), 1, fp);
     }
+    {
+        /* the training vocabulary, distinct words in first-seen order */
+        uint32_t nv = (uint32_t)tr->nvocab;
+        fwrite(&nv, 4, 1, fp);
+        for (size_t k = 0; k < tr->nvocab; k++) {
+            uint16_t wl = (uint16_t)tr->vocab[k].len;
+            fwrite(&wl, 2, 1, fp);
+            fwrite(tr->vocab[k].s, 1, wl, fp);
+        }
+    }
     if (ferror(fp)) {
         snprintf(errstr, errsz, "%s: write error", path);
         err = ND_ERR_IO;
@@ -940,6 +1126,10 @@ enum nd_err nd_tagger_train(const char *conll_path, const struct nd_kb *kb, cons
             fprintf(log, "epoch %d: %zu tokens, %zu errors (%.2f%%), %zu features\n", ep + 1, ntok,
                     errors, 100.0 * (double)errors / (double)(ntok ? ntok : 1), tr.tab.n);
     }
+    if ((err = collect_vocab(&tr)) != ND_OK) {
+        snprintf(errstr, errsz, "out of memory");
+        goto out;
+    }
     if ((err = save_model(&tr, out_path, errstr, errsz, &kept)) != ND_OK)
         goto out;
     if (log)
@@ -949,6 +1139,7 @@ out:
         free(tr.docs[i]);
     free(tr.docs);
     free(tr.doclen);
+    free(tr.vocab);
     free(order);
     free(tr.tot);
     free(tr.ts);
