@@ -82,7 +82,7 @@ static struct nd_ner_tok *conll_tokens(char *text, size_t len, size_t *n)
         if (!strncmp(line, "-DOCSTART-", 10))
             continue;
         sp = memchr(line, ' ', (size_t)(nl - line));
-        toks[*n] = (struct nd_ner_tok){line, (uint32_t)((sp ? sp : nl) - line), (uint8_t)start, 0};
+        toks[*n] = (struct nd_ner_tok){line, (uint32_t)((sp ? sp : nl) - line), (uint8_t)start, 0, 0};
         (*n)++;
         start = 0;
     }
@@ -98,7 +98,7 @@ static struct nd_ner_tok *text_tokens(const char *text, size_t *n)
     toks = malloc((tk.ntokens + 1) * sizeof(*toks));
     for (size_t i = 0; i < tk.ntokens; i++)
         toks[i] = (struct nd_ner_tok){text + tk.tokens[i].start, tk.tokens[i].end - tk.tokens[i].start,
-                                      (uint8_t)((tk.tokens[i].flags & ND_TOK_SENT_START) != 0), 0};
+                                      (uint8_t)((tk.tokens[i].flags & ND_TOK_SENT_START) != 0), 0, 0};
     *n = tk.ntokens;
     nd_tokens_free(&tk);
     return toks;

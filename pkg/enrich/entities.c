@@ -183,6 +183,7 @@ static enum nd_err tag_all(struct work *w, uint8_t **labels)
         nt[i].len = w->t[i].end - w->t[i].start;
         nt[i].sent_start = (uint8_t)((w->t[i].flags & ND_TOK_SENT_START) || i == w->nhead);
         nt[i].label = 0;
+        nt[i].lw = w->t[i].h;
     }
     err = nd_tagger_tag(w->enrich->tagger, w->enrich->kb, nt, w->n);
     for (size_t i = 0; i < w->n; i++)

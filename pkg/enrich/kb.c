@@ -400,6 +400,14 @@ int nd_kb_surname_entry(const struct nd_kb *kb, uint64_t h)
     return v - 1;
 }
 
+unsigned nd_kb_name_flags(const struct nd_kb *kb, uint64_t h)
+{
+    int32_t v;
+    if (!kb || !hmap_get(&kb->names, h, &v))
+        return 0;
+    return (unsigned)v & (F_GIVEN | F_SURNAME);
+}
+
 int nd_kb_is_given(const struct nd_kb *kb, uint64_t h)
 {
     int32_t v;

@@ -155,9 +155,14 @@ struct vent {
     int32_t v[V_N][NL];
 };
 
+#define FILTER_BITS 20 /* 128 KB: stays in L2, where the slot table (megabytes) does not */
+
 struct nd_tagger {
     struct rslot *slots;
     size_t mask;
+    /* One bit per hash bucket of the features the model has: most features of running text (word
+     * pairs never seen in training) are absent, and this answers that without a cache miss. */
+    uint64_t *filter;
     int32_t trans[NL][NL][NL]; /* [p2][p1][label]: T_T1 + T_T2 rows */
     struct vent *vocab;
     uint32_t *vslots;          /* open addressing: 1 + index into vocab, 0 empty */
@@ -165,9 +170,17 @@ struct nd_tagger {
     int32_t edge[V_N][NL];     /* BOS/EOS neighbour rows, at the same V_ indexes */
 };
 
+static int rt_maybe(const struct nd_tagger *t, uint64_t key)
+{
+    uint64_t b = (key >> 40) & ((1u << FILTER_BITS) - 1);
+    return (t->filter[b >> 6] >> (b & 63)) & 1;
+}
+
 static const int16_t *rt_get(const struct nd_tagger *t, uint64_t key)
 {
     size_t i = (size_t)(key ^ (key >> 31)) & t->mask;
+    if (!rt_maybe(t, key))
+        return NULL;
     for (;; i = (i + 1) & t->mask) {
         if (t->slots[i].key == key)
             return t->slots[i].w;
@@ -178,7 +191,8 @@ static const int16_t *rt_get(const struct nd_tagger *t, uint64_t key)
 
 static void rt_prefetch(const struct nd_tagger *t, uint64_t key)
 {
-    __builtin_prefetch(&t->slots[(size_t)(key ^ (key >> 31)) & t->mask]);
+    if (rt_maybe(t, key))
+        __builtin_prefetch(&t->slots[(size_t)(key ^ (key >> 31)) & t->mask]);
 }
 
 static void rt_addrow(const struct nd_tagger *t, int32_t *acc, uint64_t key)
@@ -381,16 +395,17 @@ static enum nd_err doc_prepare(struct doc *d, const struct nd_kb *kb, struct nd_
         struct tokf *f = &d->f[i];
         int up, all;
         f->ex = fnv(FNV_OFF, (const unsigned char *)toks[i].s, toks[i].len);
-        f->lw = nd_kb_tokhash(toks[i].s, toks[i].len);
+        f->lw = toks[i].lw ? toks[i].lw : nd_kb_tokhash(toks[i].s, toks[i].len);
         h[i] = f->lw;
         shapes(toks[i].s, toks[i].len, &f->sh, &f->ss, &up, &all);
         f->upper = (uint8_t)up;
         f->allcaps = (uint8_t)(all && toks[i].len > 1);
         f->first = toks[i].sent_start || i == 0;
         if (kb) {
-            if (nd_kb_is_given(kb, f->lw))
+            unsigned nf = nd_kb_name_flags(kb, f->lw);
+            if (nf & ND_KB_GIVEN)
                 f->gaz |= G_GIVEN;
-            if (nd_kb_is_surname(kb, f->lw))
+            if (nf & ND_KB_SURNAME)
                 f->gaz |= G_SURNAME;
         }
         /* case evidence: only from tokens not at a sentence start and not in an all-caps run */
@@ -711,6 +726,11 @@ struct nd_tagger *nd_tagger_load(const char *path, char *errstr, size_t errsz)
         }
         memset(tagger->slots, 0, cap * sizeof(struct rslot));
         tagger->mask = cap - 1;
+        tagger->filter = calloc((1u << FILTER_BITS) / 64, sizeof(uint64_t));
+        if (!tagger->filter) {
+            snprintf(errstr, errsz, "%s: out of memory", path);
+            goto out;
+        }
     }
     for (size_t r = 0; r < nrows; r++, off += 8 + 2 * NL) {
         uint64_t key;
@@ -725,6 +745,10 @@ struct nd_tagger *nd_tagger_load(const char *path, char *errstr, size_t errsz)
             ;
         tagger->slots[i].key = key;
         memcpy(tagger->slots[i].w, data + off + 8, sizeof(tagger->slots[i].w));
+        {
+            uint64_t b = (key >> 40) & ((1u << FILTER_BITS) - 1);
+            tagger->filter[b >> 6] |= 1ull << (b & 63);
+        }
     }
     (void)scale; /* scores are compared, never reported: the common scale does not matter */
     {
@@ -795,6 +819,7 @@ void nd_tagger_destroy(struct nd_tagger *tagger)
     if (!tagger)
         return;
     free(tagger->slots);
+    free(tagger->filter);
     free(tagger->vocab);
     free(tagger->vslots);
     free(tagger);
@@ -843,6 +868,7 @@ enum nd_err nd_conll_read(char *text, size_t len, int with_labels, nd_conll_doc_
             toks[n].len = (uint32_t)(sp ? sp - line : eol - line);
             toks[n].sent_start = (uint8_t)sent_start;
             toks[n].label = 0;
+            toks[n].lw = 0;
             if (with_labels) {
                 int l = last ? nd_ner_label(last + 1) : -1;
                 if (l < 0) {
@@ -1218,6 +1244,7 @@ enum nd_err nd_tagger_conll(const struct nd_tagger *tagger, const struct nd_kb *
             toks[n].len = (uint32_t)((sp ? (size_t)(sp - text) : e) - p);
             toks[n].sent_start = (uint8_t)sent_start;
             toks[n].label = 0;
+            toks[n].lw = 0;
             n++;
             sent_start = 0;
         }

@@ -27,6 +27,7 @@ struct nd_ner_tok {
     uint32_t len;
     uint8_t sent_start; /* first token of a sentence */
     uint8_t label;      /* output (and gold input when training) */
+    uint64_t lw;        /* nd_kb_tokhash of the token when the caller has it, else 0 */
 };
 
 struct nd_tagger;

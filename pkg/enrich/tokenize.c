@@ -179,7 +179,21 @@ static size_t scan_word(const unsigned char *s, size_t n, size_t p, uint32_t *fl
     int dotted = 0, digits_only = 1, letters = 0, upper_letters = 0;
 
     while (p < n && p - start < ND_TOKEN_MAX_BYTES) {
-        struct cp c = classify(s + p, n - p);
+        struct cp c;
+        unsigned char b0 = s[p];
+        /* ASCII letters and digits without a call: most bytes of most text */
+        if ((b0 | 0x20) >= 'a' && (b0 | 0x20) <= 'z') {
+            digits_only = 0;
+            letters++;
+            upper_letters += b0 <= 'Z';
+            p++;
+            continue;
+        }
+        if (b0 >= '0' && b0 <= '9') {
+            p++;
+            continue;
+        }
+        c = classify(s + p, n - p);
         if (is_wordish(c.cls)) {
             if (c.cls == C_ALPHA) {
                 digits_only = 0;
