@@ -743,7 +743,12 @@ enum nd_err nd_entities_find(const struct nd_enrich *enrich, const struct nd_sto
                 a++;
             while (z > a && (w.t[z - 1].flags & ND_TOK_PUNCT))
                 z--;
-            if (z == a || z - a > MAX_SPAN_TOKENS) {
+            /* names are written with a capital somewhere ("al-Qaeda" too has "Qaeda"); a span of
+             * lower-case words is a tagger slip */
+            int cap = 0;
+            for (size_t k = a; k < z && !cap; k++)
+                cap = tok_upper(&w.t[k]) && !(w.t[k].flags & ND_TOK_PUNCT);
+            if (z == a || z - a > MAX_SPAN_TOKENS || !cap) {
                 i = j;
                 continue;
             }

@@ -243,12 +243,18 @@ static size_t scan_word(const unsigned char *s, size_t n, size_t p, uint32_t *fl
                 p += 1;
                 continue;
             }
-            /* O'Brien, don't; but "China's" splits the possessive off as CoNLL does */
+            /* O'Brien stays whole; "China's" and "doesn't" split as CoNLL (Penn) text does:
+             * China|'s, does|n't */
             if ((b == '\'' || (clen == 3 && s[p] == 0xE2 && s[p + 1] == 0x80 && s[p + 2] == 0x99)) &&
                 next.cls == C_ALPHA && !digits_only) {
                 size_t q = p + clen;
                 int possessive = (s[q] == 's' || s[q] == 'S') &&
                                  (q + 1 >= n || !is_wordish(classify(s + q + 1, n - q - 1).cls));
+                if ((s[q] == 't' || s[q] == 'T') && (s[p - 1] == 'n' || s[p - 1] == 'N') &&
+                    p - 1 > start && (q + 1 >= n || !is_wordish(classify(s + q + 1, n - q - 1).cls))) {
+                    p--; /* the word ends before "n't", which the next scan takes whole */
+                    break;
+                }
                 if (!possessive) {
                     p += clen;
                     continue;
