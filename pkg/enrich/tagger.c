@@ -5,8 +5,10 @@
  * label that keeps IOB2 valid. Training is the same loop with perceptron updates and weight averaging
  * (Collins 2002), learning from its own predicted history so training and tagging see the same inputs.
  *
- * Model file (little-endian): "NDNER1\0\0", u32 nlabels, u32 nrows, f32 scale, then nrows of
- * (u64 key, i16 w[nlabels]). Weights are averaged, pruned of near-zero rows, and quantised to int16. */
+ * Model file (little-endian): "NDNER1\0\0", u32 nlabels, u32 nrows, f32 scale, u32 zero, then nrows
+ * of (u64 key, i16 w[nlabels]), then u32 nwords and nwords of (u16 len, bytes): the training
+ * vocabulary, for which the loader pre-sums weight rows (struct vent). Weights are averaged, pruned of
+ * rows too small to change a decision, and quantised to int16. */
 #include "enrich/tagger.h"
 
 #include <math.h>
