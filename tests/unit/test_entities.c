@@ -13,6 +13,8 @@
 
 #include "enrich/enrich.h"
 #include "enrich/entities.h"
+#include "enrich/kb.h"
+#include "enrich/tagger.h"
 #include "story/story.h"
 
 static struct nd_enrich *enrich;
@@ -279,6 +281,54 @@ static void test_enrich_file_lines(void **state)
     unlink(path);
 }
 
+/* `newsd tag --conll`: one output line per input line, blank lines and -DOCSTART- kept, IOB2 valid,
+ * and the obvious names tagged. */
+static void test_tag_conll_layout(void **state)
+{
+    const char *in = "-DOCSTART- -X- -X- O\n\nGerman JJ B-NP B-MISC\nChancellor NNP I-NP O\n"
+                     "Helmut NNP I-NP B-PER\nKohl NNP I-NP I-PER\nvisited VBD B-VP O\n"
+                     "Paris NNP B-NP B-LOC\n. . O O\n\n-DOCSTART- -X- -X- O\n\nReuters NNP B-NP B-ORG\n";
+    char errstr[256], path[4096], *out = NULL, *line, *save = NULL;
+    size_t outlen = 0, nin = 0, nout = 0;
+    struct nd_kb *kb;
+    struct nd_tagger *tagger;
+    FILE *os;
+    int prev = 0;
+    (void)state;
+    snprintf(path, sizeof(path), "%s/models/kb.tsv", NEWSD_SOURCE_DIR);
+    assert_non_null(kb = nd_kb_load(path, errstr, sizeof(errstr)));
+    snprintf(path, sizeof(path), "%s/models/ner.bin", NEWSD_SOURCE_DIR);
+    assert_non_null(tagger = nd_tagger_load(path, errstr, sizeof(errstr)));
+    os = open_memstream(&out, &outlen);
+    assert_int_equal(nd_tagger_conll(tagger, kb, in, strlen(in), os, errstr, sizeof(errstr)), ND_OK);
+    fclose(os);
+    for (const char *p = in; *p; p++)
+        nin += *p == '\n';
+    for (const char *p = out; *p; p++)
+        nout += *p == '\n';
+    assert_int_equal(nin, nout);
+    assert_non_null(strstr(out, "-DOCSTART-\tO\n\nGerman\tB-MISC\n"));
+    assert_non_null(strstr(out, "Helmut\tB-PER\nKohl\tI-PER\n"));
+    assert_non_null(strstr(out, "Paris\tB-LOC\n.\tO\n\n-DOCSTART-\tO\n\nReuters\tB-ORG\n"));
+    for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        const char *tab = strchr(line, '\t');
+        int l;
+        assert_non_null(tab);
+        l = nd_ner_label(tab + 1);
+        assert_true(l >= 0);
+        /* I-X only after B-X or I-X */
+        if (l && !(l & 1))
+            assert_true(prev && (prev + 1) / 2 == (l + 1) / 2);
+        prev = l;
+    }
+    free(out);
+    nd_tagger_destroy(tagger);
+    nd_kb_destroy(kb);
+    /* not a model */
+    assert_null(nd_tagger_load(NEWSD_SOURCE_DIR "/models/kb.tsv", errstr, sizeof(errstr)));
+    assert_non_null(strstr(errstr, "not a newsd NER model"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -287,6 +337,7 @@ int main(void)
         cmocka_unit_test(test_entities_api),
         cmocka_unit_test(test_odd_input),
         cmocka_unit_test(test_enrich_file_lines),
+        cmocka_unit_test(test_tag_conll_layout),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
