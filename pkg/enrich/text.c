@@ -302,12 +302,36 @@ static const char *split_dateline(struct nd_story *story, const char *p)
     return q;
 }
 
+/* The credit line without brackets, "Reporting by A; Editing by B", as the whole last line. */
+static int bare_credit(const char *line)
+{
+    static const char *const starts[] = {"Reporting by ", "Additional reporting by ", "Writing by ",
+                                         "Editing by ", "Compiled by ", "Reporting and writing by "};
+    for (size_t i = 0; i < sizeof(starts) / sizeof(starts[0]); i++)
+        if (!strncasecmp(line, starts[i], strlen(starts[i])))
+            return 1;
+    return 0;
+}
+
 /* "(Reporting by ...; Editing by ...)" as the last paragraph. */
 static void split_credit(struct nd_story *story, char *body)
 {
     char *end = body + strlen(body), *open;
     while (end > body && isspace((unsigned char)end[-1]))
         end--;
+    {
+        char *line = end;
+        while (line > body && line[-1] != '\n')
+            line--;
+        if (line > body && end - line < 400 && bare_credit(line)) {
+            if (!story->credit)
+                story->credit = trim_dup(line, end);
+            *line = '\0';
+            while (line > body && isspace((unsigned char)line[-1]))
+                *--line = '\0';
+            return;
+        }
+    }
     if (end == body || end[-1] != ')')
         return;
     open = end - 1;

@@ -10,6 +10,7 @@
 
 #include "enrich/enrich.h"
 #include "enrich/tokenize.h"
+#include "story/story.h"
 
 /* The tokens joined by '|', sentences separated by " || ". */
 static char *render(const char *text)
@@ -140,6 +141,19 @@ static void test_normalize(void **state)
     free(s);
 }
 
+static void test_wire_structure_variants(void **state)
+{
+    struct nd_story *story = nd_story_new();
+    (void)state;
+    nd_story_set(&story->body_text, "<p>BEIJING \xE2\x80\x94 China&#8217;s envoy said.</p>"
+                                    "<p>Reporting by Joe Bloggs; Editing by Sam Smith</p>");
+    nd_enrich_text(story);
+    assert_string_equal(story->located, "BEIJING");
+    assert_string_equal(story->credit, "Reporting by Joe Bloggs; Editing by Sam Smith");
+    assert_string_equal(story->body_text, "China\xE2\x80\x99s envoy said.");
+    nd_story_destroy(story);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -150,6 +164,7 @@ int main(void)
         cmocka_unit_test(test_paragraphs_split_sentences),
         cmocka_unit_test(test_odd_input),
         cmocka_unit_test(test_normalize),
+        cmocka_unit_test(test_wire_structure_variants),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
