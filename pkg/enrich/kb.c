@@ -11,11 +11,16 @@
 #define KB_MAX_BYTES (64u << 20)
 #define KB_MAX_PHRASE 8
 
-/* Open-addressing map from a 64-bit hash to an int. Key 0 marks an empty slot (a real 0 hash is
- * remapped to 1). */
+/* Open-addressing map from a 64-bit hash to an int, key and value side by side so a probe touches
+ * one cache line (these tables are probed for every token of every story). Key 0 marks an empty
+ * slot (a real 0 hash is remapped to 1). */
+struct hslot {
+    uint64_t key;
+    int32_t val;
+};
+
 struct hmap {
-    uint64_t *keys;
-    int32_t *vals;
+    struct hslot *s;
     size_t mask, n;
 };
 
@@ -44,17 +49,15 @@ static int hmap_init(struct hmap *m, size_t expect)
     size_t cap = 64;
     while (cap < expect * 2)
         cap <<= 1;
-    m->keys = calloc(cap, sizeof(*m->keys));
-    m->vals = calloc(cap, sizeof(*m->vals));
+    m->s = calloc(cap, sizeof(*m->s));
     m->mask = cap - 1;
     m->n = 0;
-    return m->keys && m->vals ? 0 : -1;
+    return m->s ? 0 : -1;
 }
 
 static void hmap_free(struct hmap *m)
 {
-    free(m->keys);
-    free(m->vals);
+    free(m->s);
 }
 
 static int32_t *hmap_slot(struct hmap *m, uint64_t key, int create)
@@ -62,14 +65,14 @@ static int32_t *hmap_slot(struct hmap *m, uint64_t key, int create)
     size_t i;
     key = fix0(key);
     for (i = (size_t)(key ^ (key >> 29)) & m->mask;; i = (i + 1) & m->mask) {
-        if (m->keys[i] == key)
-            return &m->vals[i];
-        if (!m->keys[i]) {
+        if (m->s[i].key == key)
+            return &m->s[i].val;
+        if (!m->s[i].key) {
             if (!create || m->n * 2 >= m->mask)
                 return NULL;
-            m->keys[i] = key;
+            m->s[i].key = key;
             m->n++;
-            return &m->vals[i];
+            return &m->s[i].val;
         }
     }
 }
@@ -79,11 +82,11 @@ static int hmap_get(const struct hmap *m, uint64_t key, int32_t *val)
     size_t i;
     key = fix0(key);
     for (i = (size_t)(key ^ (key >> 29)) & m->mask;; i = (i + 1) & m->mask) {
-        if (m->keys[i] == key) {
-            *val = m->vals[i];
+        if (m->s[i].key == key) {
+            *val = m->s[i].val;
             return 1;
         }
-        if (!m->keys[i])
+        if (!m->s[i].key)
             return 0;
     }
 }
@@ -215,21 +218,44 @@ struct nd_kb *nd_kb_load(const char *path, char *errstr, size_t errsz)
 {
     struct nd_kb *kb = NULL, *ret = NULL;
     char *data = NULL, *line, *next;
-    size_t len, nlines = 0, ecap = 0, lineno = 0;
+    size_t len, nlines = 0, ecap = 0, lineno = 0, nphrase = 0, ngaz = 0;
     enum nd_err err;
 
     if ((err = nd_file_read(path, KB_MAX_BYTES, &data, &len)) != ND_OK) {
         snprintf(errstr, errsz, "%s: %s", path, nd_err_str(err));
         goto out;
     }
-    for (size_t i = 0; i < len; i++)
-        nlines += data[i] == '\n';
+    /* Size the phrase tables from the file: one slot per phrase word (a phrase adds a key per
+     * prefix), counted as spaces and bars plus one per line; tables stay at most half full. */
+    {
+        size_t words = 0;
+        int gazline = 0, bol = 1;
+        for (size_t i = 0; i < len; i++) {
+            char c = data[i];
+            if (bol)
+                gazline = (c == 'P' || c == 'O' || c == 'L');
+            bol = c == '\n';
+            if (c == '\n') {
+                nlines++;
+                if (gazline)
+                    ngaz++;
+                else
+                    words++;
+            } else if (c == ' ' || c == '|' || c == '\t') {
+                if (gazline)
+                    ngaz++;
+                else
+                    words++;
+            }
+        }
+        nphrase = words;
+    }
     kb = nd_xcalloc(1, sizeof(*kb));
     kb->text = data;
     data = NULL;
-    if (hmap_init(&kb->phrases, nlines * 8 + 1024) || hmap_init(&kb->names, nlines + 64) ||
+    if (hmap_init(&kb->phrases, nphrase + 1024) || hmap_init(&kb->names, nlines + 64) ||
         hmap_init(&kb->surname_ents, nlines + 64) || hmap_init(&kb->countries, 1024) ||
-        hmap_init(&kb->gaz, nlines * 4 + 1024)) {
+        hmap_init(&kb->gaz, ngaz + 1024)) {
         snprintf(errstr, errsz, "%s: out of memory", path);
         goto out;
     }
