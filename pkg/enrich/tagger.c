@@ -154,6 +154,8 @@ struct rslot {
 enum { V_SELF, V_M1, V_P1, V_M2, V_P2, V_SM1, V_SP1, V_N };
 struct vent {
     uint64_t key; /* fnv of the exact token */
+    uint64_t lw, sh, ss; /* its lower-case hash and shapes, so a known word is not re-read */
+    uint8_t up, all;
     int32_t v[V_N][NL];
 };
 
@@ -375,9 +377,11 @@ struct doc {
     size_t n;
     struct tokf *f;
     struct docmap dm;
+    const struct vent **vents; /* tagging only: each token's vocabulary entry, NULL when unknown */
 };
 
-static enum nd_err doc_prepare(struct doc *d, const struct nd_kb *kb, struct nd_ner_tok *toks, size_t n)
+static enum nd_err doc_prepare(struct doc *d, const struct nd_kb *kb, struct nd_ner_tok *toks, size_t n,
+                               const struct nd_tagger *tagger)
 {
     uint64_t *h = NULL;
     enum nd_err err = ND_OK;
@@ -389,17 +393,29 @@ static enum nd_err doc_prepare(struct doc *d, const struct nd_kb *kb, struct nd_
         return ND_ERR_TOOBIG;
     d->f = calloc(n ? n : 1, sizeof(*d->f));
     h = malloc((n ? n : 1) * sizeof(*h));
-    if (!d->f || !h || docmap_init(&d->dm, n)) {
+    if (tagger)
+        d->vents = calloc(n ? n : 1, sizeof(*d->vents));
+    if (!d->f || !h || docmap_init(&d->dm, n) || (tagger && !d->vents)) {
         err = ND_ERR_NOMEM;
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
         struct tokf *f = &d->f[i];
+        const struct vent *v = NULL;
         int up, all;
         f->ex = fnv(FNV_OFF, (const unsigned char *)toks[i].s, toks[i].len);
-        f->lw = toks[i].lw ? toks[i].lw : nd_kb_tokhash(toks[i].s, toks[i].len);
+        if (tagger && (v = vocab_get(tagger, f->ex))) {
+            d->vents[i] = v;
+            f->lw = v->lw;
+            f->sh = v->sh;
+            f->ss = v->ss;
+            up = v->up;
+            all = v->all;
+        } else {
+            f->lw = toks[i].lw ? toks[i].lw : nd_kb_tokhash(toks[i].s, toks[i].len);
+            shapes(toks[i].s, toks[i].len, &f->sh, &f->ss, &up, &all);
+        }
         h[i] = f->lw;
-        shapes(toks[i].s, toks[i].len, &f->sh, &f->ss, &up, &all);
         f->upper = (uint8_t)up;
         f->allcaps = (uint8_t)(all && toks[i].len > 1);
         f->first = toks[i].sent_start || i == 0;
@@ -451,6 +467,7 @@ out:
     free(h);
     if (err != ND_OK) {
         free(d->f);
+        free(d->vents);
         docmap_free(&d->dm);
         memset(d, 0, sizeof(*d));
     }
@@ -460,6 +477,7 @@ out:
 static void doc_free(struct doc *d)
 {
     free(d->f);
+    free(d->vents);
     docmap_free(&d->dm);
 }
 
@@ -585,6 +603,9 @@ static void compute_vent(const struct nd_tagger *t, const char *str, size_t len,
     size_t n = word_feats((const unsigned char *)str, len, ex, lw, sh, ss, f);
     memset(v, 0, sizeof(*v));
     v->key = ex;
+    v->lw = lw;
+    v->sh = sh;
+    v->ss = ss;
     for (size_t k = 0; k < n; k++)
         rt_addrow(t, v->v[V_SELF], f[k]);
     rt_addrow(t, v->v[V_M1], mix(T_LWM1, lw));
@@ -609,7 +630,7 @@ enum nd_err nd_tagger_tag(const struct nd_tagger *tagger, const struct nd_kb *kb
     const struct vent *vp[RING];
     struct vent oov[RING];
 
-    if ((err = doc_prepare(&d, kb, toks, n)) != ND_OK)
+    if ((err = doc_prepare(&d, kb, toks, n, tagger)) != ND_OK)
         return err;
     /* Context features of token i+1 are computed and their slots prefetched while token i is scored:
      * the lookups are memory-bound, and this overlaps them. */
@@ -622,7 +643,7 @@ enum nd_err nd_tagger_tag(const struct nd_tagger *tagger, const struct nd_kb *kb
         uint64_t lf[8];
         size_t nl;
         while (ready < n && ready <= i + 2) {
-            const struct vent *v = vocab_get(tagger, d.f[ready].ex);
+            const struct vent *v = d.vents[ready];
             if (!v) {
                 struct vent *o = &oov[ready % RING];
                 compute_vent(tagger, toks[ready].s, toks[ready].len, d.f[ready].ex, d.f[ready].lw,
@@ -787,6 +808,8 @@ struct nd_tagger *nd_tagger_load(const char *path, char *errstr, size_t errsz)
             for (i = (size_t)(ex ^ (ex >> 29)) & tagger->vmask; tagger->vslots[i]; i = (i + 1) & tagger->vmask)
                 ;
             compute_vent(tagger, data + off, wl, ex, lw, sh, ss, &tagger->vocab[tagger->nvocab]);
+            tagger->vocab[tagger->nvocab].up = (uint8_t)up;
+            tagger->vocab[tagger->nvocab].all = (uint8_t)all;
             tagger->vslots[i] = (uint32_t)++tagger->nvocab;
             off += wl;
         }
@@ -993,7 +1016,7 @@ static enum nd_err train_doc(struct trainer *tr, struct nd_ner_tok *toks, size_t
     size_t b = 0, e = 0;
     int p1 = 0, p2 = 0;
 
-    if ((err = doc_prepare(&d, tr->kb, toks, n)) != ND_OK)
+    if ((err = doc_prepare(&d, tr->kb, toks, n, NULL)) != ND_OK)
         return err;
     for (size_t i = 0; i < n; i++) {
         float sc[NL] = {0};
