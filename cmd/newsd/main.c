@@ -9,6 +9,9 @@
 #include "config/config.h"
 #include "core/core.h"
 #include "daemon/daemon.h"
+#include "enrich/enrich.h"
+#include "enrich/kb.h"
+#include "enrich/tagger.h"
 #include "parse/parse.h"
 #include "server/server.h"
 
@@ -290,6 +293,100 @@ static int cmd_version(int argc, char **argv)
     return 0;
 }
 
+static const char *models_dir(void)
+{
+    return default_path("NEWSD_MODELS", "models", "/usr/share/newsd/models");
+}
+
+/* newsd train-ner [--data CONLL] [--out FILE] [--epochs N]: the tagger shipped in models/ner.bin. */
+static int cmd_train_ner(int argc, char **argv)
+{
+    char data[4096], out[4096], kbpath[4096], errstr[1024];
+    int epochs = 12, opt, status = 1;
+    struct nd_kb *kb;
+    static const struct option longopts[] = {{"data", required_argument, NULL, 'd'},
+                                             {"out", required_argument, NULL, 'o'},
+                                             {"epochs", required_argument, NULL, 'e'},
+                                             {0}};
+    snprintf(data, sizeof(data), "%s/../shared/data/conll2003/train.txt", NEWSD_SOURCE_DIR);
+    snprintf(out, sizeof(out), "%s/ner.bin", models_dir());
+    snprintf(kbpath, sizeof(kbpath), "%s/kb.tsv", models_dir());
+    while ((opt = getopt_long(argc, argv, "d:o:e:", longopts, NULL)) != -1) {
+        if (opt == 'd')
+            snprintf(data, sizeof(data), "%s", optarg);
+        else if (opt == 'o')
+            snprintf(out, sizeof(out), "%s", optarg);
+        else if (opt == 'e')
+            epochs = atoi(optarg);
+        else
+            return 2;
+    }
+    if (!(kb = nd_kb_load(kbpath, errstr, sizeof(errstr)))) {
+        fprintf(stderr, "newsd train-ner: %s\n", errstr);
+        return 1;
+    }
+    if (nd_tagger_train(data, kb, out, epochs, stderr, errstr, sizeof(errstr)) != ND_OK)
+        fprintf(stderr, "newsd train-ner: %s\n", errstr);
+    else
+        status = 0;
+    nd_kb_destroy(kb);
+    return status;
+}
+
+/* newsd tag --conll: CoNLL tokens on stdin, token<TAB>IOB2 label on stdout. */
+static int cmd_tag(int argc, char **argv)
+{
+    char path[4096], errstr[1024];
+    struct nd_kb *kb = NULL;
+    struct nd_tagger *tagger = NULL;
+    char *data = NULL;
+    size_t len;
+    int status = 1;
+    enum nd_err err;
+
+    if (argc < 2 || strcmp(argv[1], "--conll")) {
+        fprintf(stderr, "usage: newsd tag --conll < FILE\n");
+        return 2;
+    }
+    snprintf(path, sizeof(path), "%s/kb.tsv", models_dir());
+    if (!(kb = nd_kb_load(path, errstr, sizeof(errstr))))
+        goto out;
+    snprintf(path, sizeof(path), "%s/ner.bin", models_dir());
+    if (!(tagger = nd_tagger_load(path, errstr, sizeof(errstr))))
+        goto out;
+    if ((err = nd_file_read("-", 1u << 30, &data, &len)) != ND_OK) {
+        snprintf(errstr, sizeof(errstr), "stdin: %s", nd_err_str(err));
+        goto out;
+    }
+    if (nd_tagger_conll(tagger, kb, data, len, stdout, errstr, sizeof(errstr)) == ND_OK)
+        status = 0;
+out:
+    if (status)
+        fprintf(stderr, "newsd tag: %s\n", errstr);
+    free(data);
+    nd_tagger_destroy(tagger);
+    nd_kb_destroy(kb);
+    return status;
+}
+
+/* newsd enrich [FILE...]: enriched story JSON per line; no FILE or "-" reads stdin. */
+static int cmd_enrich(int argc, char **argv)
+{
+    char errstr[1024];
+    struct nd_enrich *enrich = nd_enrich_new(models_dir(), errstr, sizeof(errstr));
+    int nerr = 0;
+    if (!enrich) {
+        fprintf(stderr, "newsd enrich: %s\n", errstr);
+        return 1;
+    }
+    if (argc < 2)
+        nerr += nd_enrich_file(enrich, "-", stdout, stderr);
+    for (int i = 1; i < argc; i++)
+        nerr += nd_enrich_file(enrich, argv[i], stdout, stderr);
+    nd_enrich_destroy(enrich);
+    return nerr ? 1 : 0;
+}
+
 static int cmd_help(int argc, char **argv);
 
 static const struct command {
@@ -301,6 +398,9 @@ static const struct command {
     {"demo", cmd_demo, "demo [--seconds N]     embedded broker, sample feeds, terminal view"},
     {"parse", cmd_parse, "parse FILE|-           print a feed's items as story JSON, one per line"},
     {"extract", cmd_extract, "extract [--json] PAGE  print the main text of an article page"},
+    {"enrich", cmd_enrich, "enrich [FILE...]       enrich stories (JSON lines or one text file)"},
+    {"tag", cmd_tag, "tag --conll            tag CoNLL tokens on stdin: token<TAB>IOB2 label"},
+    {"train-ner", cmd_train_ner, "train-ner [--data F]   train models/ner.bin on CoNLL-2003 train.txt"},
     {"check-config", cmd_check_config, "check-config FILE      validate a config file"},
     {"healthcheck", cmd_healthcheck, "healthcheck [-c FILE|URL]  exit 0 when /healthz answers (default port $NEWSD_SERVER_PORT or 8080)"},
     {"config-doc", cmd_config_doc, "config-doc             print the configuration reference"},

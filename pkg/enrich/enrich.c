@@ -1,32 +1,134 @@
 #include "enrich/enrich.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
-struct nd_enrich {
-    char *models_dir;
-};
+#include "enrich/enrich_int.h"
+#include "enrich/entities.h"
 
 struct nd_enrich *nd_enrich_new(const char *models_dir, char *errstr, size_t errsz)
 {
-    struct nd_enrich *enrich = nd_xcalloc(1, sizeof(*enrich));
-    (void)errstr;
-    (void)errsz;
-    enrich->models_dir = nd_strdup(models_dir);
-    return enrich;
+    struct nd_enrich *enrich = nd_xcalloc(1, sizeof(*enrich)), *ret = NULL;
+    char path[4096];
+
+    enrich->models_dir = nd_strdup(models_dir ? models_dir : NEWSD_SOURCE_DIR "/models");
+    snprintf(path, sizeof(path), "%s/kb.tsv", enrich->models_dir);
+    if (!(enrich->kb = nd_kb_load(path, errstr, errsz)))
+        goto out;
+    snprintf(path, sizeof(path), "%s/ner.bin", enrich->models_dir);
+    if (!(enrich->tagger = nd_tagger_load(path, errstr, errsz)))
+        goto out;
+    ret = enrich;
+    enrich = NULL;
+out:
+    nd_enrich_destroy(enrich);
+    return ret;
 }
 
 void nd_enrich_destroy(struct nd_enrich *enrich)
 {
     if (!enrich)
         return;
+    nd_tagger_destroy(enrich->tagger);
+    nd_kb_destroy(enrich->kb);
     free(enrich->models_dir);
     free(enrich);
 }
 
+/* The stages, in order. Each later stage (topics, events) reads `ents` and adds its own member to
+ * story->annotations beside "entities". */
 enum nd_err nd_enrich_story(const struct nd_enrich *enrich, struct nd_story *story)
 {
-    (void)enrich;
+    struct nd_entities ents;
+    enum nd_err err;
+
     nd_enrich_text(story);
+    err = nd_entities_find(enrich, story, &ents);
+    json_object_set_new(story->annotations, "entities", nd_entities_to_json(&ents, story));
+    nd_entities_free(&ents);
     story->enriched_at_ms = nd_now_ms();
-    return ND_OK;
+    /* odd text (too big for the tokeniser) still goes on, with no entities */
+    return err == ND_ERR_NOMEM ? err : ND_OK;
+}
+
+static int emit(const struct nd_enrich *enrich, struct nd_story *story, FILE *out)
+{
+    json_t *doc;
+    char *line;
+    if (!story->id[0])
+        nd_story_assign_id(story);
+    if (nd_enrich_story(enrich, story) != ND_OK)
+        return -1;
+    doc = nd_story_to_json(story);
+    line = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(doc);
+    if (!line)
+        return -1;
+    fputs(line, out);
+    fputc('\n', out);
+    free(line);
+    return 0;
+}
+
+int nd_enrich_file(const struct nd_enrich *enrich, const char *path, FILE *out, FILE *errout)
+{
+    char *data = NULL, errstr[512];
+    size_t len, p = 0, lineno = 0;
+    const char *name = strcmp(path, "-") ? path : "stdin";
+    int nerr = 0;
+    enum nd_err err;
+
+    if ((err = nd_file_read(path, ND_ENRICH_FILE_MAX, &data, &len)) != ND_OK) {
+        fprintf(errout, "newsd enrich: %s: %s\n", name, nd_err_str(err));
+        return 1;
+    }
+    while (p < len && (data[p] == ' ' || data[p] == '\t' || data[p] == '\n' || data[p] == '\r'))
+        p++;
+    if (p >= len || data[p] != '{') {
+        /* plain text: the whole file is one story's body */
+        struct nd_story *story = nd_story_new();
+        if (memchr(data, '\0', len)) {
+            fprintf(errout, "newsd enrich: %s: binary data (NUL bytes), not a story\n", name);
+            nerr++;
+        } else {
+            nd_story_set(&story->body_text, data);
+            if (emit(enrich, story, out)) {
+                fprintf(errout, "newsd enrich: %s: out of memory\n", name);
+                nerr++;
+            }
+        }
+        nd_story_destroy(story);
+        free(data);
+        return nerr;
+    }
+    for (p = 0; p < len;) {
+        char *nl = memchr(data + p, '\n', len - p);
+        size_t e = nl ? (size_t)(nl - data) : len;
+        json_error_t jerr;
+        json_t *obj;
+        struct nd_story *story;
+        lineno++;
+        if (e > p && strspn(data + p, " \t\r") < e - p) {
+            if (!(obj = json_loadb(data + p, e - p, JSON_REJECT_DUPLICATES, &jerr))) {
+                fprintf(errout, "newsd enrich: %s:%zu: invalid JSON: %s (column %d)\n", name, lineno,
+                        jerr.text, jerr.column);
+                nerr++;
+            } else if (!(story = nd_story_from_json(obj, errstr, sizeof(errstr)))) {
+                fprintf(errout, "newsd enrich: %s:%zu: %s\n", name, lineno, errstr);
+                nerr++;
+                json_decref(obj);
+            } else {
+                json_decref(obj);
+                if (emit(enrich, story, out)) {
+                    fprintf(errout, "newsd enrich: %s:%zu: out of memory\n", name, lineno);
+                    nerr++;
+                }
+                nd_story_destroy(story);
+            }
+        }
+        p = e + 1;
+    }
+    free(data);
+    return nerr;
 }

@@ -18,7 +18,20 @@ void nd_enrich_destroy(struct nd_enrich *enrich);
  * goes on, with empty annotations. */
 enum nd_err nd_enrich_story(const struct nd_enrich *enrich, struct nd_story *story);
 
-/* Text stage alone: normalise body_text and split off dateline, byline and credit line. */
+/* Text stage alone: normalise headline and body_text and split off dateline, byline and credit line. */
 void nd_enrich_text(struct nd_story *story);
+
+/* Normalised copy of s (caller frees; NULL for NULL): valid UTF-8 (bad bytes become U+FFFD), HTML
+ * tags and character references decoded, NFC, one space between words, \n line ends, at most one
+ * blank line in a row, no zero-width characters. oneline: line breaks become spaces. */
+char *nd_text_normalize(const char *s, int oneline);
+
+/* `newsd enrich FILE`: a file starting with '{' holds JSON story objects one per line, anything else
+ * is one plain-text story; "-" reads stdin. Prints one enriched story JSON per line to out, in input
+ * order; a bad line gets a message naming file and line on errout and the next lines still go
+ * through. Returns the number of errors. Files over ND_ENRICH_FILE_MAX bytes are refused. */
+#include <stdio.h>
+#define ND_ENRICH_FILE_MAX (256u << 20)
+int nd_enrich_file(const struct nd_enrich *enrich, const char *path, FILE *out, FILE *errout);
 
 #endif

@@ -1,0 +1,243 @@
+/* bench_enrich: speed and memory of the enrich stage, one thread (figures are per core).
+ *
+ *   tagging     tokens/s of nd_tagger_tag over CoNLL-2003 dev.txt (or the test fixture story when
+ *               ../shared is absent), against tokenising the same text as the baseline;
+ *   enrich      stories/s of nd_enrich_story on 4 KB stories (BBC news articles cut to 4 KB, or the
+ *               fixture repeated), against the text stage alone as the baseline;
+ *   memory      resident set size before and after loading the models.
+ * Each figure is the median of 5 runs, timed in thread CPU time (so a busy shared machine does not
+ * count against it). It prints figures; it never fails on speed. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "enrich/enrich.h"
+#include "enrich/kb.h"
+#include "enrich/tagger.h"
+#include "enrich/tokenize.h"
+#include "story/story.h"
+
+#define RUNS 5
+#define NSTORIES 400
+#define STORY_BYTES 4096
+
+/* CPU time of this thread: the machine is shared, and time spent waiting for a core while other
+ * processes run is not the code's cost. Per-core throughput is work per CPU-second. */
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static long rss_kb(void)
+{
+    char line[256];
+    long kb = -1;
+    FILE *fp = fopen("/proc/self/status", "r");
+    if (!fp)
+        return -1;
+    while (fgets(line, sizeof(line), fp))
+        if (!strncmp(line, "VmRSS:", 6))
+            kb = atol(line + 6);
+    fclose(fp);
+    return kb;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *v)
+{
+    qsort(v, RUNS, sizeof(*v), cmp_double);
+    return v[RUNS / 2];
+}
+
+static char *read_all(const char *path, size_t *len)
+{
+    char *data;
+    if (nd_file_read(path, 64u << 20, &data, len) != ND_OK)
+        return NULL;
+    return data;
+}
+
+/* CoNLL tokens as a document (sentence starts from blank lines). */
+static struct nd_ner_tok *conll_tokens(char *text, size_t len, size_t *n)
+{
+    struct nd_ner_tok *toks = malloc((len / 2 + 1) * sizeof(*toks));
+    int start = 1;
+    *n = 0;
+    for (char *line = text, *nl; line < text + len; line = nl + 1) {
+        char *sp;
+        if (!(nl = memchr(line, '\n', (size_t)(text + len - line))))
+            nl = text + len;
+        if (nl == line) {
+            start = 1;
+            continue;
+        }
+        if (!strncmp(line, "-DOCSTART-", 10))
+            continue;
+        sp = memchr(line, ' ', (size_t)(nl - line));
+        toks[*n] = (struct nd_ner_tok){line, (uint32_t)((sp ? sp : nl) - line), (uint8_t)start, 0, 0};
+        (*n)++;
+        start = 0;
+    }
+    return toks;
+}
+
+/* Tokens of free text, as the enrich stage feeds the tagger. */
+static struct nd_ner_tok *text_tokens(const char *text, size_t *n)
+{
+    struct nd_tokens tk;
+    struct nd_ner_tok *toks;
+    nd_tokenize(text, strlen(text), &tk);
+    toks = malloc((tk.ntokens + 1) * sizeof(*toks));
+    for (size_t i = 0; i < tk.ntokens; i++)
+        toks[i] = (struct nd_ner_tok){text + tk.tokens[i].start, tk.tokens[i].end - tk.tokens[i].start,
+                                      (uint8_t)((tk.tokens[i].flags & ND_TOK_SENT_START) != 0), 0, 0};
+    *n = tk.ntokens;
+    nd_tokens_free(&tk);
+    return toks;
+}
+
+int main(void)
+{
+    const char *src = NEWSD_SOURCE_DIR;
+    char path[4096], errstr[512], *conll = NULL, *fixture, *stories[NSTORIES];
+    size_t len, ntok = 0, flen, nst = 0;
+    long rss0 = rss_kb(), rss1;
+    struct nd_kb *kb;
+    struct nd_tagger *tagger;
+    struct nd_enrich *enrich;
+    struct nd_ner_tok *toks;
+    double tag[RUNS], tokb[RUNS], enr[RUNS], txt[RUNS];
+    const char *tagsrc, *storysrc;
+
+    snprintf(path, sizeof(path), "%s/models/kb.tsv", src);
+    if (!(kb = nd_kb_load(path, errstr, sizeof(errstr))))
+        return fprintf(stderr, "bench_enrich: %s\n", errstr), 1;
+    snprintf(path, sizeof(path), "%s/models/ner.bin", src);
+    if (!(tagger = nd_tagger_load(path, errstr, sizeof(errstr))))
+        return fprintf(stderr, "bench_enrich: %s\n", errstr), 1;
+    if (!(enrich = nd_enrich_new(NULL, errstr, sizeof(errstr))))
+        return fprintf(stderr, "bench_enrich: %s\n", errstr), 1;
+    rss1 = rss_kb();
+
+    snprintf(path, sizeof(path), "%s/tests/fixtures/enrich/wire-lavrov-fidan.txt", src);
+    if (!(fixture = read_all(path, &flen)))
+        return fprintf(stderr, "bench_enrich: %s missing\n", path), 1;
+
+    /* tagging */
+    snprintf(path, sizeof(path), "%s/../shared/data/conll2003/dev.txt", src);
+    if ((conll = read_all(path, &len))) {
+        toks = conll_tokens(conll, len, &ntok);
+        tagsrc = "CoNLL-2003 dev.txt";
+    } else {
+        char *rep = malloc(flen * 40 + 1);
+        for (int i = 0; i < 40; i++)
+            memcpy(rep + (size_t)i * flen, fixture, flen);
+        rep[flen * 40] = '\0';
+        conll = rep;
+        toks = text_tokens(rep, &ntok);
+        tagsrc = "fixture story x40";
+    }
+    for (int r = 0; r < RUNS; r++) {
+        double t0 = now();
+        nd_tagger_tag(tagger, kb, toks, ntok);
+        tag[r] = (double)ntok / (now() - t0);
+    }
+    {
+        /* baseline: tokenising the tokens' text (joined by spaces) */
+        size_t tl = 0;
+        char *joined;
+        for (size_t i = 0; i < ntok; i++)
+            tl += toks[i].len + 1;
+        joined = malloc(tl + 1);
+        tl = 0;
+        for (size_t i = 0; i < ntok; i++) {
+            memcpy(joined + tl, toks[i].s, toks[i].len);
+            tl += toks[i].len;
+            joined[tl++] = ' ';
+        }
+        for (int r = 0; r < RUNS; r++) {
+            struct nd_tokens tk;
+            double t0 = now();
+            nd_tokenize(joined, tl, &tk);
+            tokb[r] = (double)tk.ntokens / (now() - t0);
+            nd_tokens_free(&tk);
+        }
+        free(joined);
+    }
+
+    /* 4 KB stories */
+    snprintf(path, sizeof(path), "%s/../shared/data/bbc-news/politics/%03d.txt", src, 1);
+    storysrc = "fixture story repeated to 4 KB";
+    for (int i = 1; nst < NSTORIES && i <= 417; i++) {
+        char *t;
+        size_t tl;
+        snprintf(path, sizeof(path), "%s/../shared/data/bbc-news/politics/%03d.txt", src, i);
+        if (!(t = read_all(path, &tl)))
+            break;
+        if (tl >= STORY_BYTES) {
+            /* cut at a space before 4 KB so no UTF-8 sequence is split */
+            size_t cut = STORY_BYTES;
+            while (cut > 0 && t[cut] != ' ')
+                cut--;
+            t[cut] = '\0';
+            stories[nst++] = t;
+            storysrc = "BBC politics articles cut to 4 KB";
+        } else {
+            free(t);
+        }
+    }
+    while (nst < NSTORIES) {
+        char *t = malloc(STORY_BYTES + 1);
+        size_t k = 0;
+        while (k + flen < STORY_BYTES) {
+            memcpy(t + k, fixture, flen);
+            k += flen;
+        }
+        t[k] = '\0';
+        stories[nst++] = t;
+    }
+    for (int r = 0; r < RUNS; r++) {
+        double t0 = now(), t1;
+        for (size_t i = 0; i < nst; i++) {
+            struct nd_story *story = nd_story_new();
+            nd_story_set(&story->body_text, stories[i]);
+            nd_enrich_story(enrich, story);
+            nd_story_destroy(story);
+        }
+        t1 = now();
+        enr[r] = (double)nst / (t1 - t0);
+        for (size_t i = 0; i < nst; i++) {
+            struct nd_story *story = nd_story_new();
+            nd_story_set(&story->body_text, stories[i]);
+            nd_enrich_text(story);
+            nd_story_destroy(story);
+        }
+        txt[r] = (double)nst / (now() - t1);
+    }
+
+    printf("bench_enrich (one thread, per CPU-second; median of %d runs)\n", RUNS);
+    printf("  tagging:  %.0f tokens/s   [%s, %zu tokens]  baseline tokenise %.0f tokens/s  ratio %.2f\n",
+           median(tag), tagsrc, ntok, median(tokb), median(tag) / median(tokb));
+    printf("  enrich:   %.0f stories/s  [%zu x %s]  baseline text stage %.0f stories/s  ratio %.2f\n",
+           median(enr), nst, storysrc, median(txt), median(enr) / median(txt));
+    printf("  memory:   RSS %.1f MB with models loaded (%.1f MB before loading; kb + tagger loaded twice: "
+           "once for the tagging run, once inside nd_enrich)\n",
+           (double)rss1 / 1024, (double)rss0 / 1024);
+    for (size_t i = 0; i < nst; i++)
+        free(stories[i]);
+    free(toks);
+    free(conll);
+    free(fixture);
+    nd_enrich_destroy(enrich);
+    nd_tagger_destroy(tagger);
+    nd_kb_destroy(kb);
+    return 0;
+}

@@ -1,0 +1,1281 @@
+/* Averaged-perceptron NER tagger: features, greedy decoding, training, model file, CoNLL I/O.
+ *
+ * Features are 64-bit hashes of (template, value); the model maps each hash to 9 label weights. Tagging
+ * a token is: hash ~35 features, add their weight rows, add the previous-label rows, take the best
+ * label that keeps IOB2 valid. Training is the same loop with perceptron updates and weight averaging
+ * (Collins 2002), learning from its own predicted history so training and tagging see the same inputs.
+ *
+ * Model file (little-endian): "NDNER1\0\0", u32 nlabels, u32 nrows, f32 scale, u32 zero, then nrows
+ * of (u64 key, i16 w[nlabels]), then u32 nwords and nwords of (u16 len, bytes): the training
+ * vocabulary, for which the loader pre-sums weight rows (struct vent). Weights are averaged, pruned of
+ * rows too small to change a decision, and quantised to int16. */
+#include "enrich/tagger.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <utf8proc.h>
+
+const char *const nd_ner_labels[ND_NER_NLABELS] = {"O",     "B-PER", "I-PER",  "B-ORG", "I-ORG",
+                                                   "B-LOC", "I-LOC", "B-MISC", "I-MISC"};
+#define NL ND_NER_NLABELS
+#define MAX_FEATS 128
+#define MODEL_MAX_BYTES (256u << 20)
+#define DOC_MAX_TOKENS (8u << 20)
+
+int nd_ner_label(const char *name)
+{
+    for (int i = 0; i < NL; i++)
+        if (!strcmp(name, nd_ner_labels[i]))
+            return i;
+    return -1;
+}
+
+/* label -> entity type 1..4 (PER ORG LOC MISC), 0 for O */
+static int ltype(int l)
+{
+    return (l + 1) / 2;
+}
+
+/* IOB2: I-X only after B-X or I-X. */
+static int allowed(int prev, int l)
+{
+    if (l == 0 || (l & 1))
+        return 1;
+    return prev != 0 && ltype(prev) == ltype(l);
+}
+
+/* ---- weight table: open addressing, key -> row -------------------------------------------------- */
+struct wtab {
+    uint64_t *keys;
+    uint32_t *rows;
+    size_t mask, n;
+    float *w; /* n rows of NL floats */
+    size_t rcap;
+};
+
+static int wtab_init(struct wtab *t, size_t cap)
+{
+    size_t c = 1024;
+    while (c < cap * 2)
+        c <<= 1;
+    memset(t, 0, sizeof(*t));
+    t->keys = calloc(c, sizeof(*t->keys));
+    t->rows = calloc(c, sizeof(*t->rows));
+    t->mask = c - 1;
+    return t->keys && t->rows ? 0 : -1;
+}
+
+static void wtab_free(struct wtab *t)
+{
+    free(t->keys);
+    free(t->rows);
+    free(t->w);
+    memset(t, 0, sizeof(*t));
+}
+
+static const float *wtab_get(const struct wtab *t, uint64_t key)
+{
+    size_t i = (size_t)(key ^ (key >> 31)) & t->mask;
+    for (;; i = (i + 1) & t->mask) {
+        if (t->keys[i] == key)
+            return &t->w[(size_t)t->rows[i] * NL];
+        if (!t->keys[i])
+            return NULL;
+    }
+}
+
+static int wtab_grow(struct wtab *t);
+
+/* Row index of key, added (zeroed) when absent; -1 on OOM. */
+static long wtab_add(struct wtab *t, uint64_t key)
+{
+    size_t i;
+    if ((t->n + 1) * 2 > t->mask && wtab_grow(t))
+        return -1;
+    for (i = (size_t)(key ^ (key >> 31)) & t->mask;; i = (i + 1) & t->mask) {
+        if (t->keys[i] == key)
+            return t->rows[i];
+        if (!t->keys[i])
+            break;
+    }
+    if (t->n == t->rcap) {
+        size_t nc = t->rcap ? t->rcap * 2 : 65536;
+        float *nw = realloc(t->w, nc * NL * sizeof(float));
+        if (!nw)
+            return -1;
+        memset(nw + t->rcap * NL, 0, (nc - t->rcap) * NL * sizeof(float));
+        t->w = nw;
+        t->rcap = nc;
+    }
+    t->keys[i] = key;
+    t->rows[i] = (uint32_t)t->n;
+    return (long)t->n++;
+}
+
+static int wtab_grow(struct wtab *t)
+{
+    size_t nmask = t->mask * 2 + 1;
+    uint64_t *nk = calloc(nmask + 1, sizeof(*nk));
+    uint32_t *nr = calloc(nmask + 1, sizeof(*nr));
+    if (!nk || !nr) {
+        free(nk);
+        free(nr);
+        return -1;
+    }
+    for (size_t i = 0; i <= t->mask; i++) {
+        size_t j;
+        if (!t->keys[i])
+            continue;
+        for (j = (size_t)(t->keys[i] ^ (t->keys[i] >> 31)) & nmask; nk[j]; j = (j + 1) & nmask)
+            ;
+        nk[j] = t->keys[i];
+        nr[j] = t->rows[i];
+    }
+    free(t->keys);
+    free(t->rows);
+    t->keys = nk;
+    t->rows = nr;
+    t->mask = nmask;
+    return 0;
+}
+
+/* The loaded model: one 32-byte slot per feature (key and its int16 weights together, so a lookup
+ * touches one cache line), open addressing. Label-history rows are pre-summed into small tables. */
+struct rslot {
+    uint64_t key;
+    int16_t w[NL];
+    int16_t pad[3];
+};
+
+/* Per word of the training vocabulary, its weight rows pre-summed: what the word contributes as the
+ * token scored (all its own-string features), and as each neighbour (-1, +1, -2, +2 by its lower
+ * case, -1 and +1 by its shape). A known word then costs one lookup instead of nineteen. */
+enum { V_SELF, V_M1, V_P1, V_M2, V_P2, V_SM1, V_SP1, V_N };
+struct vent {
+    uint64_t key; /* fnv of the exact token */
+    uint64_t lw, sh, ss; /* its lower-case hash and shapes, so a known word is not re-read */
+    uint8_t up, all;
+    int32_t v[V_N][NL];
+};
+
+#define FILTER_BITS 20 /* 128 KB: stays in L2, where the slot table (megabytes) does not */
+
+struct nd_tagger {
+    struct rslot *slots;
+    size_t mask;
+    /* One bit per hash bucket of the features the model has: most features of running text (word
+     * pairs never seen in training) are absent, and this answers that without a cache miss. */
+    uint64_t *filter;
+    int32_t trans[NL][NL][NL]; /* [p2][p1][label]: T_T1 + T_T2 rows */
+    struct vent *vocab;
+    uint32_t *vslots;          /* open addressing: 1 + index into vocab, 0 empty */
+    size_t nvocab, vmask;
+    int32_t edge[V_N][NL];     /* BOS/EOS neighbour rows, at the same V_ indexes */
+};
+
+static int rt_maybe(const struct nd_tagger *t, uint64_t key)
+{
+    uint64_t b = (key >> 40) & ((1u << FILTER_BITS) - 1);
+    return (t->filter[b >> 6] >> (b & 63)) & 1;
+}
+
+static const int16_t *rt_get(const struct nd_tagger *t, uint64_t key)
+{
+    size_t i = (size_t)(key ^ (key >> 31)) & t->mask;
+    if (!rt_maybe(t, key))
+        return NULL;
+    for (;; i = (i + 1) & t->mask) {
+        if (t->slots[i].key == key)
+            return t->slots[i].w;
+        if (!t->slots[i].key)
+            return NULL;
+    }
+}
+
+static void rt_prefetch(const struct nd_tagger *t, uint64_t key)
+{
+    if (rt_maybe(t, key))
+        __builtin_prefetch(&t->slots[(size_t)(key ^ (key >> 31)) & t->mask]);
+}
+
+static void rt_addrow(const struct nd_tagger *t, int32_t *acc, uint64_t key)
+{
+    const int16_t *w = rt_get(t, key);
+    if (w)
+        for (int c = 0; c < NL; c++)
+            acc[c] += w[c];
+}
+
+static const struct vent *vocab_get(const struct nd_tagger *t, uint64_t key)
+{
+    size_t i;
+    if (!t->vslots)
+        return NULL;
+    for (i = (size_t)(key ^ (key >> 29)) & t->vmask; t->vslots[i]; i = (i + 1) & t->vmask)
+        if (t->vocab[t->vslots[i] - 1].key == key)
+            return &t->vocab[t->vslots[i] - 1];
+    return NULL;
+}
+
+/* ---- features ------------------------------------------------------------------------------------ */
+enum tmpl {
+    T_BIAS = 1, T_W, T_LW, T_P1, T_P2, T_P3, T_P4, T_S1, T_S2, T_S3, T_S4, T_SH, T_SS, T_LWM1, T_LWP1,
+    T_LWM2, T_LWP2, T_SSM1, T_SSP1, T_BIM, T_BIP, T_SH3, T_FIRST, T_GAZ, T_GAZM1, T_GAZP1, T_DOC,
+    T_HIST, T_T1, T_T2, T_T1W, T_T1S, T_LEN, T_GAZW, T_DOCW,
+};
+
+#define FNV_OFF 0xcbf29ce484222325ull
+#define FNV_PRIME 0x100000001b3ull
+
+static uint64_t mix(uint64_t a, uint64_t b)
+{
+    uint64_t h = (a ^ (b + 0x9e3779b97f4a7c15ull + (a << 6) + (a >> 2))) * 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    return h ? h : 1;
+}
+
+static uint64_t fnv(uint64_t h, const unsigned char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ s[i]) * FNV_PRIME;
+    return h;
+}
+
+static uint64_t fnv_lower(uint64_t h, const unsigned char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = s[i];
+        if (c >= 'A' && c <= 'Z')
+            c = (unsigned char)(c + 32);
+        h = (h ^ c) * FNV_PRIME;
+    }
+    return h;
+}
+
+/* Word shape: X upper, x lower, d digit, other characters as themselves; long form capped at 12,
+ * short form with runs collapsed ("Xx", "X.X.", "d,d"). */
+static void shapes(const char *s, size_t len, uint64_t *longh, uint64_t *shorth, int *has_upper,
+                   int *all_upper)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    uint64_t lh = FNV_OFF, sh = FNV_OFF;
+    unsigned char last = 0;
+    size_t i = 0, nchar = 0;
+    int up = 0, low = 0;
+
+    while (i < len) {
+        unsigned char c = p[i], k;
+        size_t step = 1;
+        if (c < 0x80) {
+            k = (c >= 'A' && c <= 'Z') ? 'X' : (c >= 'a' && c <= 'z') ? 'x' : (c >= '0' && c <= '9') ? 'd' : c;
+        } else {
+            utf8proc_int32_t cp;
+            utf8proc_ssize_t l = utf8proc_iterate(p + i, (utf8proc_ssize_t)(len - i), &cp);
+            if (l <= 0) {
+                k = 'o';
+            } else {
+                utf8proc_category_t cat = utf8proc_category(cp);
+                step = (size_t)l;
+                k = (cat == UTF8PROC_CATEGORY_LU || cat == UTF8PROC_CATEGORY_LT) ? 'X'
+                    : (cat == UTF8PROC_CATEGORY_LL || cat == UTF8PROC_CATEGORY_LO) ? 'x'
+                    : cat == UTF8PROC_CATEGORY_ND ? 'd' : 'o';
+            }
+        }
+        up += k == 'X';
+        low += k == 'x';
+        if (nchar++ < 12)
+            lh = (lh ^ k) * FNV_PRIME;
+        if (k != last)
+            sh = (sh ^ k) * FNV_PRIME;
+        last = k;
+        i += step;
+    }
+    *longh = lh;
+    *shorth = sh;
+    *has_upper = up > 0;
+    *all_upper = up > 0 && low == 0;
+}
+
+/* Gazetteer bits per token. */
+#define G_LOC_B 0x001u
+#define G_LOC_I 0x002u
+#define G_ORG_B 0x004u
+#define G_ORG_I 0x008u
+#define G_PER_B 0x010u
+#define G_PER_I 0x020u
+#define G_MISC_B 0x040u
+#define G_MISC_I 0x080u
+#define G_GIVEN 0x100u
+#define G_SURNAME 0x200u
+/* gazetteer-only phrases set the same B/I bits shifted up, as separate evidence */
+#define G_PHRASE_SHIFT 10
+#define G_NBITS 20
+
+/* Per-token values computed once per document. */
+struct tokf {
+    uint64_t ex, lw, sh, ss;
+    uint32_t gaz;
+    uint8_t upper, allcaps, first, doccase;
+};
+
+/* Document-level case evidence for a word: seen capitalised mid-sentence, seen lower case. */
+#define DC_CAP_MID 1u
+#define DC_LOWER 2u
+
+struct docmap {
+    uint64_t *keys;
+    uint8_t *vals;
+    uint8_t *hist; /* entity type last predicted for the word in this document, 0 none */
+    size_t mask;
+};
+
+static int docmap_init(struct docmap *m, size_t n)
+{
+    size_t c = 64;
+    while (c < n * 2)
+        c <<= 1;
+    m->keys = calloc(c, sizeof(*m->keys));
+    m->vals = calloc(c, 1);
+    m->hist = calloc(c, 1);
+    m->mask = c - 1;
+    return m->keys && m->vals && m->hist ? 0 : -1;
+}
+
+static void docmap_free(struct docmap *m)
+{
+    free(m->keys);
+    free(m->vals);
+    free(m->hist);
+}
+
+static size_t docmap_slot(struct docmap *m, uint64_t key)
+{
+    size_t i = (size_t)(key ^ (key >> 29)) & m->mask;
+    while (m->keys[i] && m->keys[i] != key)
+        i = (i + 1) & m->mask;
+    m->keys[i] = key;
+    return i;
+}
+
+static uint32_t gaz_bits_for(enum nd_ent_type type, int begin)
+{
+    switch (type) {
+    case ND_ENT_PERSON:
+        return begin ? G_PER_B : G_PER_I;
+    case ND_ENT_ORG:
+        return begin ? G_ORG_B : G_ORG_I;
+    case ND_ENT_NORP:
+        return begin ? G_MISC_B : G_MISC_I;
+    default:
+        return begin ? G_LOC_B : G_LOC_I;
+    }
+}
+
+struct doc {
+    struct nd_ner_tok *toks;
+    size_t n;
+    struct tokf *f;
+    struct docmap dm;
+    const struct vent **vents; /* tagging only: each token's vocabulary entry, NULL when unknown */
+};
+
+static enum nd_err doc_prepare(struct doc *d, const struct nd_kb *kb, struct nd_ner_tok *toks, size_t n,
+                               const struct nd_tagger *tagger)
+{
+    uint64_t *h = NULL;
+    enum nd_err err = ND_OK;
+
+    memset(d, 0, sizeof(*d));
+    d->toks = toks;
+    d->n = n;
+    if (n > DOC_MAX_TOKENS)
+        return ND_ERR_TOOBIG;
+    d->f = calloc(n ? n : 1, sizeof(*d->f));
+    h = malloc((n ? n : 1) * sizeof(*h));
+    if (tagger)
+        d->vents = calloc(n ? n : 1, sizeof(*d->vents));
+    if (!d->f || !h || docmap_init(&d->dm, n) || (tagger && !d->vents)) {
+        err = ND_ERR_NOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct tokf *f = &d->f[i];
+        const struct vent *v = NULL;
+        int up, all;
+        f->ex = fnv(FNV_OFF, (const unsigned char *)toks[i].s, toks[i].len);
+        if (tagger && (v = vocab_get(tagger, f->ex))) {
+            d->vents[i] = v;
+            f->lw = v->lw;
+            f->sh = v->sh;
+            f->ss = v->ss;
+            up = v->up;
+            all = v->all;
+        } else {
+            f->lw = toks[i].lw ? toks[i].lw : nd_kb_tokhash(toks[i].s, toks[i].len);
+            shapes(toks[i].s, toks[i].len, &f->sh, &f->ss, &up, &all);
+        }
+        h[i] = f->lw;
+        f->upper = (uint8_t)up;
+        f->allcaps = (uint8_t)(all && toks[i].len > 1);
+        f->first = toks[i].sent_start || i == 0;
+        if (kb) {
+            unsigned nf = nd_kb_name_flags(kb, f->lw);
+            if (nf & ND_KB_GIVEN)
+                f->gaz |= G_GIVEN;
+            if (nf & ND_KB_SURNAME)
+                f->gaz |= G_SURNAME;
+        }
+        /* case evidence: only from tokens not at a sentence start and not in an all-caps run */
+        if (!f->first && !f->allcaps) {
+            size_t s = docmap_slot(&d->dm, f->lw);
+            unsigned char c0 = (unsigned char)toks[i].s[0];
+            if (up && toks[i].len)
+                d->dm.vals[s] |= DC_CAP_MID;
+            else if (c0 >= 'a' && c0 <= 'z')
+                d->dm.vals[s] |= DC_LOWER;
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        d->f[i].doccase = d->dm.vals[docmap_slot(&d->dm, d->f[i].lw)];
+    /* gazetteer phrases, longest match, within sentences, first token capitalised */
+    if (kb) {
+        size_t i = 0;
+        while (i < n) {
+            size_t len = 0, end = i + 1;
+            int e;
+            while (end < n && !toks[end].sent_start)
+                end++;
+            for (size_t k = i; k < end;) {
+                if (d->f[k].upper && (e = nd_kb_match(kb, h, end, k, &len)) >= 0) {
+                    const struct nd_kb_entry *ent = nd_kb_get(kb, e);
+                    for (size_t j = 0; j < len; j++)
+                        d->f[k + j].gaz |= gaz_bits_for(ent->type, j == 0);
+                    k += len;
+                } else if (d->f[k].upper && (e = nd_kb_gaz_match(kb, h, end, k, &len)) >= 0) {
+                    for (size_t j = 0; j < len; j++)
+                        d->f[k + j].gaz |= gaz_bits_for((enum nd_ent_type)e, j == 0) << G_PHRASE_SHIFT;
+                    k += len;
+                } else {
+                    k++;
+                }
+            }
+            i = end;
+        }
+    }
+out:
+    free(h);
+    if (err != ND_OK) {
+        free(d->f);
+        free(d->vents);
+        docmap_free(&d->dm);
+        memset(d, 0, sizeof(*d));
+    }
+    return err;
+}
+
+static void doc_free(struct doc *d)
+{
+    free(d->f);
+    free(d->vents);
+    docmap_free(&d->dm);
+}
+
+/* Sentence bounds around i. */
+static void sent_bounds(const struct doc *d, size_t i, size_t *b, size_t *e)
+{
+    size_t s = i, t = i + 1;
+    while (s > 0 && !d->toks[s].sent_start)
+        s--;
+    while (t < d->n && !d->toks[t].sent_start)
+        t++;
+    *b = s;
+    *e = t;
+}
+
+#define BOS 0x5555aaaa5555aaaaull
+#define EOS 0xaaaa5555aaaa5555ull
+
+/* Features of the token's own string. */
+static size_t word_feats(const unsigned char *s, size_t len, uint64_t ex, uint64_t lw, uint64_t sh,
+                         uint64_t ss, uint64_t *out)
+{
+    size_t n = 0;
+    out[n++] = mix(T_BIAS, 0);
+    out[n++] = mix(T_W, ex);
+    out[n++] = mix(T_LW, lw);
+    for (size_t k = 1; k <= 4 && k <= len; k++) {
+        out[n++] = mix(T_P1 + k - 1, fnv_lower(FNV_OFF, s, k));
+        out[n++] = mix(T_S1 + k - 1, fnv_lower(FNV_OFF, s + len - k, k));
+    }
+    out[n++] = mix(T_SH, sh);
+    out[n++] = mix(T_SS, ss);
+    out[n++] = mix(T_LEN, len > 12 ? 12 : len);
+    return n;
+}
+
+/* Features that look at the rest of the sentence and document, beyond the single words around. */
+static size_t ctx_feats(const struct doc *d, size_t i, size_t b, size_t e, uint64_t *out)
+{
+    const struct tokf *f = &d->f[i];
+    size_t n = 0;
+    uint64_t lwm1 = i > b ? d->f[i - 1].lw : BOS, lwp1 = i + 1 < e ? d->f[i + 1].lw : EOS;
+    uint64_t ssm1 = i > b ? d->f[i - 1].ss : BOS, ssp1 = i + 1 < e ? d->f[i + 1].ss : EOS;
+    uint32_t gm1 = i > b ? d->f[i - 1].gaz : 0, gp1 = i + 1 < e ? d->f[i + 1].gaz : 0;
+
+    out[n++] = mix(T_BIM, mix(lwm1, f->lw));
+    out[n++] = mix(T_BIP, mix(f->lw, lwp1));
+    out[n++] = mix(T_SH3, mix(mix(ssm1, f->ss), ssp1));
+    out[n++] = mix(T_FIRST, mix(f->first, f->ss));
+    for (unsigned k = 0; k < G_NBITS; k++) {
+        if (f->gaz & (1u << k)) {
+            out[n++] = mix(T_GAZ, k);
+            out[n++] = mix(T_GAZW, mix(k, f->ss));
+        }
+        if (gm1 & (1u << k))
+            out[n++] = mix(T_GAZM1, k);
+        if (gp1 & (1u << k))
+            out[n++] = mix(T_GAZP1, k);
+    }
+    out[n++] = mix(T_DOC, mix(mix(f->doccase, f->first), mix(f->allcaps, f->ss)));
+    if (f->allcaps || f->first)
+        out[n++] = mix(T_DOCW, mix(f->doccase, f->lw));
+    return n;
+}
+
+/* The label-independent features of token i (sentence [b, e)): its word, the words and shapes
+ * around it, and the context. Returns the count. */
+static size_t features(const struct doc *d, size_t i, size_t b, size_t e, uint64_t *out)
+{
+    const struct tokf *f = &d->f[i];
+    size_t n = word_feats((const unsigned char *)d->toks[i].s, d->toks[i].len, f->ex, f->lw, f->sh,
+                          f->ss, out);
+    out[n++] = mix(T_LWM1, i > b ? d->f[i - 1].lw : BOS);
+    out[n++] = mix(T_LWP1, i + 1 < e ? d->f[i + 1].lw : EOS);
+    out[n++] = mix(T_LWM2, i > b + 1 ? d->f[i - 2].lw : BOS);
+    out[n++] = mix(T_LWP2, i + 2 < e ? d->f[i + 2].lw : EOS);
+    out[n++] = mix(T_SSM1, i > b ? d->f[i - 1].ss : BOS);
+    out[n++] = mix(T_SSP1, i + 1 < e ? d->f[i + 1].ss : EOS);
+    return n + ctx_feats(d, i, b, e, out + n);
+}
+
+static void add_row(float *sc, const float *w)
+{
+    if (!w)
+        return;
+    for (int c = 0; c < NL; c++)
+        sc[c] += w[c];
+}
+
+/* Label-dependent features: the two previous labels, alone and with the word and shape. */
+static size_t label_features(const struct doc *d, size_t i, size_t b, int p1, int p2, uint64_t *out)
+{
+    size_t n = 0;
+    uint8_t hist = d->dm.hist[docmap_slot((struct docmap *)&d->dm, d->f[i].lw)];
+    (void)b;
+    out[n++] = mix(T_T1, (uint64_t)p1);
+    out[n++] = mix(T_T2, (uint64_t)(p2 * 16 + p1));
+    out[n++] = mix(T_T1W, mix((uint64_t)p1, d->f[i].lw));
+    out[n++] = mix(T_T1S, mix((uint64_t)p1, d->f[i].ss));
+    out[n++] = mix(T_HIST, mix(hist, d->f[i].ss));
+    return n;
+}
+
+static int best_label(const float *sc, int prev)
+{
+    int best = -1;
+    for (int c = 0; c < NL; c++)
+        if (allowed(prev, c) && (best < 0 || sc[c] > sc[best]))
+            best = c;
+    return best;
+}
+
+static void note_history(struct doc *d, size_t i, int label)
+{
+    if (label)
+        d->dm.hist[docmap_slot(&d->dm, d->f[i].lw)] = (uint8_t)ltype(label);
+}
+
+static void compute_vent(const struct nd_tagger *t, const char *str, size_t len, uint64_t ex,
+                         uint64_t lw, uint64_t sh, uint64_t ss, struct vent *v)
+{
+    uint64_t f[32];
+    size_t n = word_feats((const unsigned char *)str, len, ex, lw, sh, ss, f);
+    memset(v, 0, sizeof(*v));
+    v->key = ex;
+    v->lw = lw;
+    v->sh = sh;
+    v->ss = ss;
+    for (size_t k = 0; k < n; k++)
+        rt_addrow(t, v->v[V_SELF], f[k]);
+    rt_addrow(t, v->v[V_M1], mix(T_LWM1, lw));
+    rt_addrow(t, v->v[V_P1], mix(T_LWP1, lw));
+    rt_addrow(t, v->v[V_M2], mix(T_LWM2, lw));
+    rt_addrow(t, v->v[V_P2], mix(T_LWP2, lw));
+    rt_addrow(t, v->v[V_SM1], mix(T_SSM1, ss));
+    rt_addrow(t, v->v[V_SP1], mix(T_SSP1, ss));
+}
+
+#define RING 8
+
+enum nd_err nd_tagger_tag(const struct nd_tagger *tagger, const struct nd_kb *kb,
+                          struct nd_ner_tok *toks, size_t n)
+{
+    struct doc d;
+    uint64_t fa[MAX_FEATS], fb[MAX_FEATS], *cur = fa, *next = fb;
+    enum nd_err err;
+    size_t b = 0, e = 0, nb = 0, ne = 0, ncur = 0, nnext = 0, ready = 0;
+    int p1 = 0, p2 = 0;
+    /* the word vectors of tokens i-2 .. i+2, by position mod RING; unknown words computed into oov */
+    const struct vent *vp[RING];
+    struct vent oov[RING];
+
+    if ((err = doc_prepare(&d, kb, toks, n, tagger)) != ND_OK)
+        return err;
+    /* Context features of token i+1 are computed and their slots prefetched while token i is scored:
+     * the lookups are memory-bound, and this overlaps them. */
+    if (n) {
+        sent_bounds(&d, 0, &b, &e);
+        ncur = ctx_feats(&d, 0, b, e, cur);
+    }
+    for (size_t i = 0; i < n; i++) {
+        int32_t sc[NL];
+        uint64_t lf[8];
+        size_t nl;
+        while (ready < n && ready <= i + 2) {
+            const struct vent *v = d.vents[ready];
+            if (!v) {
+                struct vent *o = &oov[ready % RING];
+                compute_vent(tagger, toks[ready].s, toks[ready].len, d.f[ready].ex, d.f[ready].lw,
+                             d.f[ready].sh, d.f[ready].ss, o);
+                v = o;
+            }
+            vp[ready % RING] = v;
+            ready++;
+        }
+        if (i + 1 < n) {
+            nb = b;
+            ne = e;
+            if (i + 1 >= e)
+                sent_bounds(&d, i + 1, &nb, &ne);
+            nnext = ctx_feats(&d, i + 1, nb, ne, next);
+            for (size_t k = 0; k < nnext; k++)
+                rt_prefetch(tagger, next[k]);
+        }
+        if (toks[i].sent_start || i == 0)
+            p1 = p2 = 0;
+        memcpy(sc, tagger->trans[p2][p1], sizeof(sc));
+        {
+            const int32_t *rows[V_N] = {
+                vp[i % RING]->v[V_SELF],
+                i > b ? vp[(i - 1) % RING]->v[V_M1] : tagger->edge[V_M1],
+                i + 1 < e ? vp[(i + 1) % RING]->v[V_P1] : tagger->edge[V_P1],
+                i > b + 1 ? vp[(i - 2) % RING]->v[V_M2] : tagger->edge[V_M2],
+                i + 2 < e ? vp[(i + 2) % RING]->v[V_P2] : tagger->edge[V_P2],
+                i > b ? vp[(i - 1) % RING]->v[V_SM1] : tagger->edge[V_SM1],
+                i + 1 < e ? vp[(i + 1) % RING]->v[V_SP1] : tagger->edge[V_SP1],
+            };
+            for (int k = 0; k < V_N; k++)
+                for (int c = 0; c < NL; c++)
+                    sc[c] += rows[k][c];
+        }
+        nl = label_features(&d, i, b, p1, p2, lf);
+        for (size_t k = 2; k < nl; k++) /* T_T1 and T_T2 are in trans */
+            cur[ncur++] = lf[k];
+        for (size_t k = 0; k < ncur; k++) {
+            const int16_t *w = rt_get(tagger, cur[k]);
+            if (w)
+                for (int c = 0; c < NL; c++)
+                    sc[c] += w[c];
+        }
+        {
+            int best = -1;
+            for (int c = 0; c < NL; c++)
+                if (allowed(p1, c) && (best < 0 || sc[c] > sc[best]))
+                    best = c;
+            toks[i].label = (uint8_t)best;
+        }
+        note_history(&d, i, toks[i].label);
+        p2 = p1;
+        p1 = toks[i].label;
+        if (i + 1 < n) {
+            uint64_t *tmp = cur;
+            cur = next;
+            next = tmp;
+            ncur = nnext;
+            b = nb;
+            e = ne;
+        }
+    }
+    doc_free(&d);
+    return ND_OK;
+}
+
+/* ---- model file ---------------------------------------------------------------------------------- */
+struct nd_tagger *nd_tagger_load(const char *path, char *errstr, size_t errsz)
+{
+    char *data = NULL;
+    size_t len, nrows, off = 24;
+    uint32_t nl, nr;
+    float scale;
+    struct nd_tagger *tagger = NULL, *ret = NULL;
+    enum nd_err err;
+
+    if ((err = nd_file_read(path, MODEL_MAX_BYTES, &data, &len)) != ND_OK) {
+        snprintf(errstr, errsz, "%s: %s", path, nd_err_str(err));
+        goto out;
+    }
+    if (len < 24 || memcmp(data, "NDNER1\0\0", 8)) {
+        snprintf(errstr, errsz, "%s: not a newsd NER model", path);
+        goto out;
+    }
+    memcpy(&nl, data + 8, 4);
+    memcpy(&nr, data + 12, 4);
+    memcpy(&scale, data + 16, 4);
+    nrows = nr;
+    if (nl != NL || len < 24 + nrows * (8 + 2 * NL) + 4 || !(scale > 0)) {
+        snprintf(errstr, errsz, "%s: truncated or incompatible model", path);
+        goto out;
+    }
+    tagger = nd_xcalloc(1, sizeof(*tagger));
+    {
+        size_t cap = 1024;
+        while (cap < nrows * 2)
+            cap <<= 1;
+        tagger->slots = aligned_alloc(64, cap * sizeof(struct rslot));
+        if (!tagger->slots) {
+            snprintf(errstr, errsz, "%s: out of memory", path);
+            goto out;
+        }
+        memset(tagger->slots, 0, cap * sizeof(struct rslot));
+        tagger->mask = cap - 1;
+        tagger->filter = calloc((1u << FILTER_BITS) / 64, sizeof(uint64_t));
+        if (!tagger->filter) {
+            snprintf(errstr, errsz, "%s: out of memory", path);
+            goto out;
+        }
+    }
+    for (size_t r = 0; r < nrows; r++, off += 8 + 2 * NL) {
+        uint64_t key;
+        size_t i;
+        memcpy(&key, data + off, 8);
+        if (!key) {
+            snprintf(errstr, errsz, "%s: corrupt model (zero key)", path);
+            goto out;
+        }
+        for (i = (size_t)(key ^ (key >> 31)) & tagger->mask; tagger->slots[i].key && tagger->slots[i].key != key;
+             i = (i + 1) & tagger->mask)
+            ;
+        tagger->slots[i].key = key;
+        memcpy(tagger->slots[i].w, data + off + 8, sizeof(tagger->slots[i].w));
+        {
+            uint64_t b = (key >> 40) & ((1u << FILTER_BITS) - 1);
+            tagger->filter[b >> 6] |= 1ull << (b & 63);
+        }
+    }
+    (void)scale; /* scores are compared, never reported: the common scale does not matter */
+    {
+        uint32_t nv;
+        size_t cap = 1024;
+        memcpy(&nv, data + off, 4);
+        off += 4;
+        if (nv > len) {
+            snprintf(errstr, errsz, "%s: corrupt vocabulary", path);
+            goto out;
+        }
+        while (cap < (size_t)nv * 2)
+            cap <<= 1;
+        tagger->vocab = calloc(nv ? nv : 1, sizeof(*tagger->vocab));
+        tagger->vslots = calloc(cap, sizeof(*tagger->vslots));
+        tagger->vmask = cap - 1;
+        if (!tagger->vocab || !tagger->vslots) {
+            snprintf(errstr, errsz, "%s: out of memory", path);
+            goto out;
+        }
+        for (uint32_t k = 0; k < nv; k++) {
+            uint16_t wl;
+            uint64_t ex, lw, sh, ss;
+            int up, all;
+            size_t i;
+            if (off + 2 > len || (memcpy(&wl, data + off, 2), off + 2 + wl > len)) {
+                snprintf(errstr, errsz, "%s: truncated vocabulary", path);
+                goto out;
+            }
+            off += 2;
+            ex = fnv(FNV_OFF, (const unsigned char *)data + off, wl);
+            lw = nd_kb_tokhash(data + off, wl);
+            shapes(data + off, wl, &sh, &ss, &up, &all);
+            for (i = (size_t)(ex ^ (ex >> 29)) & tagger->vmask; tagger->vslots[i]; i = (i + 1) & tagger->vmask)
+                ;
+            compute_vent(tagger, data + off, wl, ex, lw, sh, ss, &tagger->vocab[tagger->nvocab]);
+            tagger->vocab[tagger->nvocab].up = (uint8_t)up;
+            tagger->vocab[tagger->nvocab].all = (uint8_t)all;
+            tagger->vslots[i] = (uint32_t)++tagger->nvocab;
+            off += wl;
+        }
+        rt_addrow(tagger, tagger->edge[V_M1], mix(T_LWM1, BOS));
+        rt_addrow(tagger, tagger->edge[V_M2], mix(T_LWM2, BOS));
+        rt_addrow(tagger, tagger->edge[V_SM1], mix(T_SSM1, BOS));
+        rt_addrow(tagger, tagger->edge[V_P1], mix(T_LWP1, EOS));
+        rt_addrow(tagger, tagger->edge[V_P2], mix(T_LWP2, EOS));
+        rt_addrow(tagger, tagger->edge[V_SP1], mix(T_SSP1, EOS));
+    }
+    for (int p2 = 0; p2 < NL; p2++)
+        for (int p1 = 0; p1 < NL; p1++) {
+            const int16_t *rows[2] = {rt_get(tagger, mix(T_T1, (uint64_t)p1)),
+                                      rt_get(tagger, mix(T_T2, (uint64_t)(p2 * 16 + p1)))};
+            for (int c = 0; c < NL; c++) {
+                int32_t v = 0;
+                for (int k = 0; k < 2; k++)
+                    v += rows[k] ? rows[k][c] : 0;
+                tagger->trans[p2][p1][c] = v;
+            }
+        }
+    ret = tagger;
+    tagger = NULL;
+out:
+    free(data);
+    nd_tagger_destroy(tagger);
+    return ret;
+}
+
+void nd_tagger_destroy(struct nd_tagger *tagger)
+{
+    if (!tagger)
+        return;
+    free(tagger->slots);
+    free(tagger->filter);
+    free(tagger->vocab);
+    free(tagger->vslots);
+    free(tagger);
+}
+
+/* ---- CoNLL reading ------------------------------------------------------------------------------- */
+enum nd_err nd_conll_read(char *text, size_t len, int with_labels, nd_conll_doc_fn fn, void *arg,
+                          char *errstr, size_t errsz)
+{
+    struct nd_ner_tok *toks = NULL;
+    size_t n = 0, cap = 0, lineno = 0;
+    int sent_start = 1;
+    enum nd_err err = ND_OK;
+    char *line = text, *end = text + len;
+
+    while (line < end) {
+        char *nl = memchr(line, '\n', (size_t)(end - line));
+        char *eol = nl ? nl : end, *sp, *last;
+        lineno++;
+        if (eol > line && eol[-1] == '\r')
+            eol--;
+        *eol = '\0';
+        if (line == eol) {
+            sent_start = 1;
+        } else if (!strncmp(line, "-DOCSTART-", 10)) {
+            if (n && (err = fn(toks, n, arg)) != ND_OK)
+                goto out;
+            n = 0;
+            sent_start = 1;
+        } else {
+            if (n == cap) {
+                struct nd_ner_tok *nt;
+                cap = cap ? cap * 2 : 4096;
+                if (cap > DOC_MAX_TOKENS || !(nt = realloc(toks, cap * sizeof(*nt)))) {
+                    snprintf(errstr, errsz, "line %zu: document too large", lineno);
+                    err = ND_ERR_TOOBIG;
+                    goto out;
+                }
+                toks = nt;
+            }
+            sp = strpbrk(line, " \t");
+            last = strrchr(line, ' ');
+            if (!last || strrchr(line, '\t') > last)
+                last = strrchr(line, '\t');
+            toks[n].s = line;
+            toks[n].len = (uint32_t)(sp ? sp - line : eol - line);
+            toks[n].sent_start = (uint8_t)sent_start;
+            toks[n].label = 0;
+            toks[n].lw = 0;
+            if (with_labels) {
+                int l = last ? nd_ner_label(last + 1) : -1;
+                if (l < 0) {
+                    snprintf(errstr, errsz, "line %zu: no IOB2 label in the last column", lineno);
+                    err = ND_ERR_INVALID;
+                    goto out;
+                }
+                toks[n].label = (uint8_t)l;
+            }
+            n++;
+            sent_start = 0;
+        }
+        line = nl ? nl + 1 : end;
+    }
+    if (n)
+        err = fn(toks, n, arg);
+out:
+    free(toks);
+    return err;
+}
+
+/* ---- training ------------------------------------------------------------------------------------ */
+struct trainer {
+    struct wtab tab;   /* current weights */
+    float *tot;        /* accumulated weights for averaging, per row */
+    uint32_t *ts;      /* time of the last change, per row */
+    size_t tcap;
+    uint32_t clock;
+    struct nd_ner_tok **docs;
+    size_t *doclen, ndocs, dcap;
+    const struct nd_kb *kb;
+    struct nd_ner_tok *vocab; /* distinct training words (s, len) */
+    size_t nvocab;
+};
+
+/* Distinct words of the training documents, for the model's vocabulary section. */
+static enum nd_err collect_vocab(struct trainer *tr)
+{
+    size_t total = 0, cap = 1024;
+    uint64_t *seen;
+    for (size_t d = 0; d < tr->ndocs; d++)
+        total += tr->doclen[d];
+    while (cap < total * 2)
+        cap <<= 1;
+    seen = calloc(cap, sizeof(*seen));
+    tr->vocab = malloc((total ? total : 1) * sizeof(*tr->vocab));
+    if (!seen || !tr->vocab) {
+        free(seen);
+        return ND_ERR_NOMEM;
+    }
+    for (size_t d = 0; d < tr->ndocs; d++)
+        for (size_t i = 0; i < tr->doclen[d]; i++) {
+            const struct nd_ner_tok *t = &tr->docs[d][i];
+            uint64_t h = fnv(FNV_OFF, (const unsigned char *)t->s, t->len) | 1;
+            size_t k;
+            if (t->len > 255)
+                continue;
+            for (k = (size_t)(h ^ (h >> 29)) & (cap - 1); seen[k] && seen[k] != h; k = (k + 1) & (cap - 1))
+                ;
+            if (seen[k])
+                continue;
+            seen[k] = h;
+            tr->vocab[tr->nvocab++] = *t;
+        }
+    free(seen);
+    return ND_OK;
+}
+
+static enum nd_err keep_doc(struct nd_ner_tok *toks, size_t n, void *arg)
+{
+    struct trainer *tr = arg;
+    struct nd_ner_tok *copy;
+    if (tr->ndocs == tr->dcap) {
+        tr->dcap = tr->dcap ? tr->dcap * 2 : 1024;
+        tr->docs = realloc(tr->docs, tr->dcap * sizeof(*tr->docs));
+        tr->doclen = realloc(tr->doclen, tr->dcap * sizeof(*tr->doclen));
+        if (!tr->docs || !tr->doclen)
+            return ND_ERR_NOMEM;
+    }
+    if (!(copy = malloc(n * sizeof(*copy))))
+        return ND_ERR_NOMEM;
+    memcpy(copy, toks, n * sizeof(*copy));
+    tr->docs[tr->ndocs] = copy;
+    tr->doclen[tr->ndocs++] = n;
+    return ND_OK;
+}
+
+static int update(struct trainer *tr, uint64_t key, int c, float delta)
+{
+    long row = wtab_add(&tr->tab, key);
+    size_t ix;
+    if (row < 0)
+        return -1;
+    if ((size_t)row >= tr->tcap) {
+        size_t nc = tr->tab.rcap;
+        float *nt = realloc(tr->tot, nc * NL * sizeof(float));
+        uint32_t *ns;
+        if (!nt)
+            return -1;
+        tr->tot = nt;
+        if (!(ns = realloc(tr->ts, nc * NL * sizeof(uint32_t))))
+            return -1;
+        tr->ts = ns;
+        memset(nt + tr->tcap * NL, 0, (nc - tr->tcap) * NL * sizeof(float));
+        memset(ns + tr->tcap * NL, 0, (nc - tr->tcap) * NL * sizeof(uint32_t));
+        tr->tcap = nc;
+    }
+    ix = (size_t)row * NL + (size_t)c;
+    tr->tot[ix] += (float)(tr->clock - tr->ts[ix]) * tr->tab.w[ix];
+    tr->ts[ix] = tr->clock;
+    tr->tab.w[ix] += delta;
+    return 0;
+}
+
+static enum nd_err train_doc(struct trainer *tr, struct nd_ner_tok *toks, size_t n, size_t *errors)
+{
+    struct doc d;
+    uint64_t feats[MAX_FEATS];
+    enum nd_err err;
+    size_t b = 0, e = 0;
+    int p1 = 0, p2 = 0;
+
+    if ((err = doc_prepare(&d, tr->kb, toks, n, NULL)) != ND_OK)
+        return err;
+    for (size_t i = 0; i < n; i++) {
+        float sc[NL] = {0};
+        size_t nf;
+        int gold = toks[i].label, guess;
+        if (i >= e) {
+            sent_bounds(&d, i, &b, &e);
+            p1 = p2 = 0;
+        }
+        nf = features(&d, i, b, e, feats);
+        nf += label_features(&d, i, b, p1, p2, feats + nf);
+        for (size_t k = 0; k < nf; k++)
+            add_row(sc, wtab_get(&tr->tab, feats[k]));
+        guess = best_label(sc, p1);
+        tr->clock++;
+        if (guess != gold) {
+            (*errors)++;
+            for (size_t k = 0; k < nf; k++)
+                if (update(tr, feats[k], gold, 1.0f) || update(tr, feats[k], guess, -1.0f)) {
+                    doc_free(&d);
+                    return ND_ERR_NOMEM;
+                }
+        }
+        /* Learn from the predicted history, as tagging will see it; but a gold I- label that the
+         * history makes illegal is kept so the next token's features stay meaningful. */
+        note_history(&d, i, guess);
+        p2 = p1;
+        p1 = guess;
+    }
+    doc_free(&d);
+    return ND_OK;
+}
+
+static enum nd_err save_model(struct trainer *tr, const char *path, char *errstr, size_t errsz,
+                              size_t *kept)
+{
+    float maxw = 0;
+    FILE *fp = NULL;
+    enum nd_err err = ND_OK;
+    uint32_t nl = NL, nr = 0;
+    float scale, *avg = NULL;
+    size_t nrows = tr->tab.n;
+
+    avg = malloc((nrows ? nrows : 1) * NL * sizeof(float));
+    if (!avg)
+        return ND_ERR_NOMEM;
+    for (size_t ix = 0; ix < nrows * NL; ix++) {
+        float tot = tr->tot[ix] + (float)(tr->clock - tr->ts[ix]) * tr->tab.w[ix];
+        avg[ix] = tot / (float)(tr->clock ? tr->clock : 1);
+        if (fabsf(avg[ix]) > maxw)
+            maxw = fabsf(avg[ix]);
+    }
+    scale = maxw > 0 ? 32767.0f / maxw : 1.0f;
+    /* A row whose largest weight rounds to almost nothing cannot change a decision: drop it. */
+    for (size_t r = 0; r < nrows; r++) {
+        float m = 0;
+        for (int c = 0; c < NL; c++)
+            m = fmaxf(m, fabsf(avg[r * NL + c]));
+        if (m * scale >= 8.0f)
+            nr++;
+    }
+    if (!(fp = fopen(path, "wb"))) {
+        snprintf(errstr, errsz, "%s: cannot write", path);
+        err = ND_ERR_IO;
+        goto out;
+    }
+    fwrite("NDNER1\0\0", 1, 8, fp);
+    fwrite(&nl, 4, 1, fp);
+    fwrite(&nr, 4, 1, fp);
+    fwrite(&scale, 4, 1, fp);
+    fwrite("\0\0\0\0", 1, 4, fp);
+    for (size_t i = 0; i <= tr->tab.mask; i++) {
+        size_t r;
+        float m = 0;
+        int16_t q[NL];
+        if (!tr->tab.keys[i])
+            continue;
+        r = tr->tab.rows[i];
+        for (int c = 0; c < NL; c++)
+            m = fmaxf(m, fabsf(avg[r * NL + c]));
+        if (m * scale < 8.0f)
+            continue;
+        for (int c = 0; c < NL; c++)
+            q[c] = (int16_t)lrintf(avg[r * NL + c] * scale);
+        fwrite(&tr->tab.keys[i], 8, 1, fp);
+        fwrite(q, sizeof(q), 1, fp);
+    }
+    {
+        /* the training vocabulary, distinct words in first-seen order */
+        uint32_t nv = (uint32_t)tr->nvocab;
+        fwrite(&nv, 4, 1, fp);
+        for (size_t k = 0; k < tr->nvocab; k++) {
+            uint16_t wl = (uint16_t)tr->vocab[k].len;
+            fwrite(&wl, 2, 1, fp);
+            fwrite(tr->vocab[k].s, 1, wl, fp);
+        }
+    }
+    if (ferror(fp)) {
+        snprintf(errstr, errsz, "%s: write error", path);
+        err = ND_ERR_IO;
+    }
+    *kept = nr;
+out:
+    if (fp && fclose(fp) && err == ND_OK) {
+        snprintf(errstr, errsz, "%s: write error", path);
+        err = ND_ERR_IO;
+    }
+    free(avg);
+    return err;
+}
+
+enum nd_err nd_tagger_train(const char *conll_path, const struct nd_kb *kb, const char *out_path,
+                            int epochs, FILE *log, char *errstr, size_t errsz)
+{
+    struct trainer tr;
+    char *data = NULL;
+    size_t len, *order = NULL, kept = 0;
+    uint64_t rng = 0x2545F4914F6CDD1Dull;
+    enum nd_err err;
+
+    memset(&tr, 0, sizeof(tr));
+    tr.kb = kb;
+    if ((err = nd_file_read(conll_path, MODEL_MAX_BYTES, &data, &len)) != ND_OK) {
+        snprintf(errstr, errsz, "%s: %s", conll_path, nd_err_str(err));
+        goto out;
+    }
+    if ((err = nd_conll_read(data, len, 1, keep_doc, &tr, errstr, errsz)) != ND_OK)
+        goto out;
+    if (wtab_init(&tr.tab, 1u << 20) || !(order = malloc((tr.ndocs + 1) * sizeof(*order)))) {
+        err = ND_ERR_NOMEM;
+        snprintf(errstr, errsz, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < tr.ndocs; i++)
+        order[i] = i;
+    for (int ep = 0; ep < epochs; ep++) {
+        size_t errors = 0, ntok = 0;
+        /* a fixed-seed shuffle: the same data gives the same model */
+        for (size_t i = tr.ndocs; i > 1; i--) {
+            size_t j, t;
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            j = (size_t)(rng % i);
+            t = order[i - 1];
+            order[i - 1] = order[j];
+            order[j] = t;
+        }
+        for (size_t k = 0; k < tr.ndocs; k++) {
+            size_t di = order[k];
+            ntok += tr.doclen[di];
+            if ((err = train_doc(&tr, tr.docs[di], tr.doclen[di], &errors)) != ND_OK) {
+                snprintf(errstr, errsz, "out of memory in training");
+                goto out;
+            }
+        }
+        if (log)
+            fprintf(log, "epoch %d: %zu tokens, %zu errors (%.2f%%), %zu features\n", ep + 1, ntok,
+                    errors, 100.0 * (double)errors / (double)(ntok ? ntok : 1), tr.tab.n);
+    }
+    if ((err = collect_vocab(&tr)) != ND_OK) {
+        snprintf(errstr, errsz, "out of memory");
+        goto out;
+    }
+    if ((err = save_model(&tr, out_path, errstr, errsz, &kept)) != ND_OK)
+        goto out;
+    if (log)
+        fprintf(log, "wrote %s: %zu of %zu feature rows kept\n", out_path, kept, tr.tab.n);
+out:
+    for (size_t i = 0; i < tr.ndocs; i++)
+        free(tr.docs[i]);
+    free(tr.docs);
+    free(tr.doclen);
+    free(tr.vocab);
+    free(order);
+    free(tr.tot);
+    free(tr.ts);
+    wtab_free(&tr.tab);
+    free(data);
+    return err;
+}
+
+/* ---- CoNLL tagging ------------------------------------------------------------------------------- */
+static void print_segment(const char *text, size_t from, size_t to, const struct nd_ner_tok *toks,
+                          FILE *out)
+{
+    size_t k = 0, p = from;
+    while (p < to) {
+        const char *nl = memchr(text + p, '\n', to - p);
+        size_t eol = nl ? (size_t)(nl - text) : to, e = eol;
+        if (e > p && text[e - 1] == '\r')
+            e--;
+        if (e == p) {
+            fputc('\n', out);
+        } else if (!strncmp(text + p, "-DOCSTART-", 10)) {
+            fputs("-DOCSTART-\tO\n", out);
+        } else {
+            fwrite(toks[k].s, 1, toks[k].len, out);
+            fprintf(out, "\t%s\n", nd_ner_labels[toks[k].label]);
+            k++;
+        }
+        p = eol + 1;
+    }
+}
+
+enum nd_err nd_tagger_conll(const struct nd_tagger *tagger, const struct nd_kb *kb, const char *text,
+                            size_t len, FILE *out, char *errstr, size_t errsz)
+{
+    struct nd_ner_tok *toks = NULL;
+    size_t n = 0, cap = 0, p = 0, seg = 0, lineno = 0;
+    int sent_start = 1;
+    enum nd_err err = ND_OK;
+
+    for (;;) {
+        const char *nl = p < len ? memchr(text + p, '\n', len - p) : NULL;
+        size_t eol = nl ? (size_t)(nl - text) : len, e = eol;
+        int docstart, last = (p >= len);
+        lineno++;
+        if (e > p && text[e - 1] == '\r')
+            e--;
+        docstart = !last && !strncmp(text + p, "-DOCSTART-", 10);
+        if (docstart || last) {
+            if (n && (err = nd_tagger_tag(tagger, kb, toks, n)) != ND_OK) {
+                snprintf(errstr, errsz, "line %zu: %s", lineno, nd_err_str(err));
+                goto out;
+            }
+            print_segment(text, seg, p < len ? p : len, toks, out);
+            n = 0;
+            seg = p;
+            sent_start = 1;
+            if (last)
+                break;
+        } else if (e == p) {
+            sent_start = 1;
+        } else {
+            const char *sp = memchr(text + p, ' ', e - p), *tab = memchr(text + p, '\t', e - p);
+            if (tab && (!sp || tab < sp))
+                sp = tab;
+            if (n == cap) {
+                struct nd_ner_tok *nt;
+                cap = cap ? cap * 2 : 4096;
+                if (cap > DOC_MAX_TOKENS || !(nt = realloc(toks, cap * sizeof(*nt)))) {
+                    snprintf(errstr, errsz, "line %zu: document too large", lineno);
+                    err = ND_ERR_TOOBIG;
+                    goto out;
+                }
+                toks = nt;
+            }
+            toks[n].s = text + p;
+            toks[n].len = (uint32_t)((sp ? (size_t)(sp - text) : e) - p);
+            toks[n].sent_start = (uint8_t)sent_start;
+            toks[n].label = 0;
+            toks[n].lw = 0;
+            n++;
+            sent_start = 0;
+        }
+        p = eol + 1;
+    }
+out:
+    free(toks);
+    return err;
+}

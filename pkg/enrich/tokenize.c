@@ -1,0 +1,434 @@
+/* Newswire tokeniser and sentence splitter.
+ *
+ * One left-to-right pass over bytes. ASCII takes a fast path; other code points are classified with
+ * utf8proc (letters and digits make words, Unicode punctuation is split off). A byte that is not valid
+ * UTF-8 is treated as a letter of its own, so junk still yields tokens and offsets stay in bounds.
+ *
+ * Periods are the hard part: "U.S." and "Gov." keep their period, "3.5" is one number, "..." and "…"
+ * are one token, and a sentence ends at . ! ? or an ellipsis when what follows looks like a new
+ * sentence (capital letter, digit, opening quote) and the period was not a title's ("Mr. Smith"). */
+#include "enrich/tokenize.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <utf8proc.h>
+
+enum cls { C_SPACE, C_NEWLINE, C_ALPHA, C_DIGIT, C_PUNCT, C_QUOTE, C_DASH, C_ELLIPSIS };
+
+struct cp {
+    enum cls cls;
+    int len;   /* bytes */
+    int upper; /* an upper-case letter */
+};
+
+static struct cp classify(const unsigned char *s, size_t n)
+{
+    struct cp c = {C_ALPHA, 1, 0};
+    utf8proc_int32_t code;
+    utf8proc_ssize_t l;
+
+    if (s[0] < 0x80) {
+        unsigned char b = s[0];
+        if (b == '\n' || b == '\r' || b == '\v' || b == '\f')
+            c.cls = C_NEWLINE;
+        else if (b == ' ' || b == '\t' || b < 0x20 || b == 0x7f)
+            c.cls = C_SPACE;
+        else if (b >= '0' && b <= '9')
+            c.cls = C_DIGIT;
+        else if ((b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z')) {
+            c.upper = b <= 'Z';
+        } else if (b == '"' || b == '\'' || b == '`')
+            c.cls = C_QUOTE;
+        else if (b == '-')
+            c.cls = C_DASH;
+        else
+            c.cls = C_PUNCT;
+        return c;
+    }
+    l = utf8proc_iterate(s, (utf8proc_ssize_t)(n < 4 ? n : 4), &code);
+    if (l <= 0)
+        return c; /* invalid byte: a one-byte letter */
+    c.len = (int)l;
+    if (code == 0x2026) {
+        c.cls = C_ELLIPSIS;
+        return c;
+    }
+    switch (utf8proc_category(code)) {
+    case UTF8PROC_CATEGORY_LU:
+    case UTF8PROC_CATEGORY_LT:
+        c.upper = 1;
+        break;
+    case UTF8PROC_CATEGORY_ND:
+        c.cls = C_DIGIT;
+        break;
+    case UTF8PROC_CATEGORY_PI:
+    case UTF8PROC_CATEGORY_PF:
+        c.cls = C_QUOTE;
+        break;
+    case UTF8PROC_CATEGORY_PD:
+        c.cls = C_DASH;
+        break;
+    case UTF8PROC_CATEGORY_ZS:
+    case UTF8PROC_CATEGORY_CF: /* zero-width joiners, soft hyphens, BOM */
+    case UTF8PROC_CATEGORY_CC:
+        c.cls = C_SPACE;
+        break;
+    case UTF8PROC_CATEGORY_ZL:
+    case UTF8PROC_CATEGORY_ZP:
+        c.cls = C_NEWLINE;
+        break;
+    case UTF8PROC_CATEGORY_PS:
+    case UTF8PROC_CATEGORY_PE:
+    case UTF8PROC_CATEGORY_PO:
+    case UTF8PROC_CATEGORY_PC:
+    case UTF8PROC_CATEGORY_SM:
+    case UTF8PROC_CATEGORY_SC:
+    case UTF8PROC_CATEGORY_SK:
+    case UTF8PROC_CATEGORY_SO:
+        c.cls = C_PUNCT;
+        break;
+    default:
+        break;
+    }
+    return c;
+}
+
+/* Words whose trailing period is part of them. `title` ones never end a sentence ("Gov. Newsom"). */
+static const struct abbrev {
+    const char *word;
+    int title;
+} abbrevs[] = {
+    {"Mr", 1},    {"Mrs", 1},  {"Ms", 1},   {"Dr", 1},    {"Prof", 1},  {"Gov", 1},   {"Sen", 1},
+    {"Rep", 1},   {"Gen", 1},  {"Lt", 1},   {"Col", 1},   {"Maj", 1},   {"Capt", 1},  {"Cmdr", 1},
+    {"Adm", 1},   {"Sgt", 1},  {"Cpl", 1},  {"Pres", 1},  {"Amb", 1},   {"Rev", 1},   {"Fr", 1},
+    {"Hon", 1},   {"Sr", 0},   {"Jr", 0},   {"St", 1},    {"Mt", 1},    {"Ft", 1},    {"No", 1},
+    {"Nos", 1},   {"vs", 1},   {"v", 1},    {"etc", 0},   {"approx", 1}, {"Inc", 0},  {"Corp", 0},
+    {"Ltd", 0},   {"Co", 0},   {"Cos", 0},  {"Bros", 0},  {"Plc", 0},   {"Dept", 1},  {"Univ", 1},
+    {"Assn", 1},  {"Jan", 0},  {"Feb", 0},  {"Mar", 0},   {"Apr", 0},   {"Jun", 0},   {"Jul", 0},
+    {"Aug", 0},   {"Sep", 0},  {"Sept", 0}, {"Oct", 0},   {"Nov", 0},   {"Dec", 0},   {"Mon", 0},
+    {"Tue", 0},   {"Tues", 0}, {"Wed", 0},  {"Thu", 0},   {"Thur", 0},  {"Thurs", 0}, {"Fri", 0},
+    {"Sat", 0},   {"Sun", 0},  {"Ala", 0},  {"Ariz", 0},  {"Ark", 0},   {"Calif", 0}, {"Colo", 0},
+    {"Conn", 0},  {"Del", 0},  {"Fla", 0},  {"Ga", 0},    {"Ill", 0},   {"Ind", 0},   {"Kan", 0},
+    {"Ky", 0},    {"La", 0},   {"Md", 0},   {"Mass", 0},  {"Mich", 0},  {"Minn", 0},  {"Miss", 0},
+    {"Mo", 0},    {"Mont", 0}, {"Neb", 0},  {"Nev", 0},   {"Okla", 0},  {"Ore", 0},   {"Pa", 0},
+    {"Tenn", 0},  {"Tex", 0},  {"Va", 0},   {"Vt", 0},    {"Wash", 0},  {"Wis", 0},   {"Wyo", 0},
+    {"a.m", 0},   {"p.m", 0},  {"e.g", 1},  {"i.e", 1},   {"cf", 1},    {"est", 0},   {"fig", 1},
+    {"Fig", 1},   {"Ave", 0},  {"Blvd", 0}, {"Rd", 0},    {"approx", 1}, {"Ph.D", 0}, {"Nos", 1},
+};
+
+/* 0: not an abbreviation; 1: abbreviation that may end a sentence; 2: title (never ends one). */
+static int abbrev_kind(const char *s, size_t n)
+{
+    for (size_t i = 0; i < sizeof(abbrevs) / sizeof(abbrevs[0]); i++)
+        if (strlen(abbrevs[i].word) == n && !memcmp(abbrevs[i].word, s, n))
+            return abbrevs[i].title ? 2 : 1;
+    /* A single capital letter is an initial: "John F. Kennedy". */
+    if (n == 1 && s[0] >= 'A' && s[0] <= 'Z')
+        return 2;
+    /* Dotted acronyms "U.S", "U.N", "e.g" (the scan already took the inner periods). */
+    if (n >= 3 && memchr(s, '.', n) && !(s[0] >= '0' && s[0] <= '9'))
+        return 1;
+    return 0;
+}
+
+/* Words that start sentences: after "U.S." a capitalised common word ends the sentence, a capitalised
+ * name ("U.S. Senate") does not. */
+static int sentence_starter(const char *s, size_t n)
+{
+    static const char *const words[] = {
+        "The", "A", "An", "He", "She", "It", "They", "We", "I", "This", "That", "These", "Those", "But",
+        "And", "In", "On", "At", "For", "If", "When", "While", "After", "Before", "Asked", "His", "Her",
+        "Their", "Its", "There", "Some", "Many", "Officials", "However", "Meanwhile", "Last", "Earlier",
+        "Later", "Also", "As", "So", "Yet", "Since", "Still", "Now", "Both", "Such",
+    };
+    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+        if (strlen(words[i]) == n && !memcmp(words[i], s, n))
+            return 1;
+    return 0;
+}
+
+struct out {
+    struct nd_tokens *toks;
+    size_t tcap, scap;
+};
+
+static enum nd_err push_token(struct out *o, uint32_t start, uint32_t end, uint32_t flags)
+{
+    struct nd_tokens *t = o->toks;
+    if (t->ntokens == o->tcap) {
+        size_t ncap = o->tcap ? o->tcap * 2 : 256;
+        struct nd_token *n = realloc(t->tokens, ncap * sizeof(*n));
+        if (!n)
+            return ND_ERR_NOMEM;
+        t->tokens = n;
+        o->tcap = ncap;
+    }
+    t->tokens[t->ntokens++] = (struct nd_token){start, end, flags};
+    return ND_OK;
+}
+
+static int is_wordish(enum cls c)
+{
+    return c == C_ALPHA || c == C_DIGIT;
+}
+
+/* Scan one word from p: letters, digits and the joiners that stay inside words. Returns its end. */
+static size_t scan_word(const unsigned char *s, size_t n, size_t p, uint32_t *flags)
+{
+    size_t start = p, seg_start = p;
+    int dotted = 0, digits_only = 1, letters = 0, upper_letters = 0;
+
+    while (p < n && p - start < ND_TOKEN_MAX_BYTES) {
+        struct cp c;
+        unsigned char b0 = s[p];
+        /* ASCII letters and digits without a call: most bytes of most text */
+        if ((b0 | 0x20) >= 'a' && (b0 | 0x20) <= 'z') {
+            digits_only = 0;
+            letters++;
+            upper_letters += b0 <= 'Z';
+            p++;
+            continue;
+        }
+        if (b0 >= '0' && b0 <= '9') {
+            p++;
+            continue;
+        }
+        c = classify(s + p, n - p);
+        if (is_wordish(c.cls)) {
+            if (c.cls == C_ALPHA) {
+                digits_only = 0;
+                letters++;
+                upper_letters += c.upper;
+            }
+            p += (size_t)c.len;
+            continue;
+        }
+        if (p + 1 >= n)
+            break;
+        {
+            struct cp next = classify(s + p + 1, n - p - 1);
+            unsigned char b = s[p];
+            size_t clen = (size_t)c.len;
+            if (clen > 1)
+                next = classify(s + p + clen, n - p - clen);
+            if (p + clen >= n)
+                break;
+            /* 3.5, 1,200, 10:30 between digits */
+            if ((b == '.' || b == ',' || b == ':') && digits_only && p > start &&
+                next.cls == C_DIGIT) {
+                p += 1;
+                continue;
+            }
+            /* U.S. / U.N. / e.g.: one letter, a period, one more letter followed by a period */
+            if (b == '.' && next.cls == C_ALPHA && p - seg_start == 1 && !digits_only &&
+                p + 2 < n && (s[p + 2] == '.' || (dotted && 0))) {
+                dotted = 1;
+                p += 1;
+                seg_start = p;
+                continue;
+            }
+            if (b == '.' && dotted && next.cls == C_ALPHA && p - seg_start == 1) {
+                p += 1;
+                seg_start = p;
+                continue;
+            }
+            /* hyphenated names and compounds: Saint-Denis, al-Assad, 12-year-old */
+            if (b == '-' && is_wordish(next.cls)) {
+                p += 1;
+                seg_start = p;
+                continue;
+            }
+            /* AT&T */
+            if (b == '&' && next.cls == C_ALPHA && next.upper && p > start) {
+                p += 1;
+                continue;
+            }
+            /* O'Brien stays whole; "China's" and "doesn't" split as CoNLL (Penn) text does:
+             * China|'s, does|n't */
+            if ((b == '\'' || (clen == 3 && s[p] == 0xE2 && s[p + 1] == 0x80 && s[p + 2] == 0x99)) &&
+                next.cls == C_ALPHA && !digits_only) {
+                size_t q = p + clen;
+                int possessive = (s[q] == 's' || s[q] == 'S') &&
+                                 (q + 1 >= n || !is_wordish(classify(s + q + 1, n - q - 1).cls));
+                if ((s[q] == 't' || s[q] == 'T') && (s[p - 1] == 'n' || s[p - 1] == 'N') &&
+                    p - 1 > start && (q + 1 >= n || !is_wordish(classify(s + q + 1, n - q - 1).cls))) {
+                    p--; /* the word ends before "n't", which the next scan takes whole */
+                    break;
+                }
+                if (!possessive) {
+                    p += clen;
+                    continue;
+                }
+            }
+        }
+        break;
+    }
+    /* percent sign sticks to its number */
+    if (p < n && s[p] == '%' && digits_only && p > start)
+        p++;
+    if (digits_only && p > start)
+        *flags |= ND_TOK_NUMBER;
+    else if (p > start && classify(s + start, n - start).cls == C_DIGIT)
+        *flags |= ND_TOK_NUMBER;
+    if (letters && classify(s + start, n - start).upper)
+        *flags |= ND_TOK_UPPER;
+    if (letters >= 2 && upper_letters == letters)
+        *flags |= ND_TOK_ALLCAPS;
+    return p;
+}
+
+enum nd_err nd_tokenize(const char *text, size_t len, struct nd_tokens *toks)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    struct out o = {toks, 0, 0};
+    enum nd_err err = ND_OK;
+    size_t p = 0;
+    uint32_t pending = ND_TOK_SENT_START;
+    int break_next = 0; /* a sentence end was seen; the next real token may start a sentence */
+    int abbrev_break;   /* this token is an abbreviation whose period also ends the sentence */
+
+    memset(toks, 0, sizeof(*toks));
+    if (len > ND_TOKENIZE_MAX_BYTES)
+        return ND_ERR_TOOBIG;
+    if (!text)
+        return ND_OK;
+
+    while (p < len) {
+        struct cp c = classify(s + p, len - p);
+        uint32_t flags = 0;
+        size_t start = p, end;
+
+        abbrev_break = 0;
+        if (c.cls == C_SPACE) {
+            p += (size_t)c.len;
+            continue;
+        }
+        if (c.cls == C_NEWLINE) {
+            pending |= ND_TOK_NEWLINE | ND_TOK_SENT_START;
+            break_next = 0;
+            p += (size_t)c.len;
+            continue;
+        }
+        if (is_wordish(c.cls)) {
+            end = scan_word(s, len, p, &flags);
+            /* A trailing period: part of an abbreviation, or a sentence end. */
+            if (end < len && s[end] == '.' && !(end + 2 < len && s[end + 1] == '.' && s[end + 2] == '.')) {
+                int kind = abbrev_kind(text + start, end - start);
+                if (kind) {
+                    flags |= ND_TOK_ABBREV;
+                    end++;
+                    if (kind == 1) {
+                        /* "in the U.S. The talks": the period also ends the sentence when a common
+                         * sentence-opening word follows. */
+                        size_t q = end;
+                        while (q < len && (s[q] == ' ' || s[q] == '\t'))
+                            q++;
+                        if (q < len && s[q] >= 'A' && s[q] <= 'Z') {
+                            size_t e = q;
+                            while (e < len && ((s[e] >= 'a' && s[e] <= 'z') || (s[e] >= 'A' && s[e] <= 'Z')))
+                                e++;
+                            if (sentence_starter(text + q, e - q))
+                                abbrev_break = 1;
+                        } else if (q >= len || s[q] == '\n') {
+                            abbrev_break = 1;
+                        }
+                    }
+                }
+            }
+        } else if (c.cls == C_QUOTE && (s[p] == '\'' || c.len == 3) && toks->ntokens &&
+                   toks->tokens[toks->ntokens - 1].end == p && p + (size_t)c.len < len &&
+                   (s[p + (size_t)c.len] == 's' || s[p + (size_t)c.len] == 'S') &&
+                   (p + (size_t)c.len + 1 >= len ||
+                    !is_wordish(classify(s + p + c.len + 1, len - p - (size_t)c.len - 1).cls)) &&
+                   (s[p] == '\'' || (s[p + 1] == 0x80 && s[p + 2] == 0x99))) {
+            /* the possessive clitic "'s" / "’s", split off as CoNLL does */
+            end = p + (size_t)c.len + 1;
+        } else if (c.cls == C_ELLIPSIS) {
+            end = p + (size_t)c.len;
+            flags |= ND_TOK_PUNCT;
+        } else if (s[p] == '.' ) {
+            end = p + 1;
+            while (end < len && s[end] == '.' && end - start < ND_TOKEN_MAX_BYTES)
+                end++;
+            flags |= ND_TOK_PUNCT;
+        } else if (c.cls == C_DASH && s[p] == '-') {
+            end = p + 1;
+            while (end < len && s[end] == '-' && end - start < ND_TOKEN_MAX_BYTES)
+                end++;
+            flags |= ND_TOK_PUNCT;
+        } else {
+            end = p + (size_t)c.len;
+            flags |= ND_TOK_PUNCT;
+            if (c.cls == C_QUOTE)
+                flags |= ND_TOK_QUOTE;
+        }
+
+        /* Sentence boundary: decided at the first token after a terminator. Closing quotes and
+         * brackets right after the terminator stay in the sentence they close. */
+        if (break_next && !(flags & ND_TOK_QUOTE && toks->ntokens &&
+                            toks->tokens[toks->ntokens - 1].end == start) &&
+            !(s[start] == ')' || s[start] == ']')) {
+            if ((flags & (ND_TOK_UPPER | ND_TOK_NUMBER)) || (flags & ND_TOK_QUOTE) ||
+                s[start] == '(' || s[start] == '[')
+                pending |= ND_TOK_SENT_START;
+            break_next = 0;
+        }
+        if ((err = push_token(&o, (uint32_t)start, (uint32_t)end, flags | pending)) != ND_OK)
+            goto out;
+        pending = 0;
+        if (abbrev_break)
+            break_next = 1;
+        if (flags & ND_TOK_PUNCT) {
+            unsigned char b = s[start];
+            if (b == '!' || b == '?' || c.cls == C_ELLIPSIS || (b == '.'))
+                break_next = 1;
+        }
+        p = end;
+    }
+
+    /* Sentences from the start flags. */
+    for (size_t i = 0; i < toks->ntokens; i++) {
+        struct nd_token *t = &toks->tokens[i];
+        if (i == 0)
+            t->flags |= ND_TOK_SENT_START;
+        if (t->flags & ND_TOK_SENT_START) {
+            if (toks->nsentences == o.scap) {
+                size_t ncap = o.scap ? o.scap * 2 : 32;
+                struct nd_sentence *n = realloc(toks->sentences, ncap * sizeof(*n));
+                if (!n) {
+                    err = ND_ERR_NOMEM;
+                    goto out;
+                }
+                toks->sentences = n;
+                o.scap = ncap;
+            }
+            toks->sentences[toks->nsentences++] =
+                (struct nd_sentence){(uint32_t)i, 0, t->start, t->end};
+        }
+        toks->sentences[toks->nsentences - 1].count++;
+        toks->sentences[toks->nsentences - 1].end = t->end;
+    }
+out:
+    if (err != ND_OK)
+        nd_tokens_free(toks);
+    return err;
+}
+
+void nd_tokens_free(struct nd_tokens *toks)
+{
+    if (!toks)
+        return;
+    free(toks->tokens);
+    free(toks->sentences);
+    memset(toks, 0, sizeof(*toks));
+}
+
+size_t nd_utf8_chars(const char *text, size_t len)
+{
+    size_t n = 0;
+    const unsigned char *s = (const unsigned char *)text;
+    for (size_t i = 0; i < len; i++)
+        if ((s[i] & 0xC0) != 0x80)
+            n++;
+    return n;
+}
