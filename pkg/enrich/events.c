@@ -1,0 +1,1469 @@
+/* Event coder: see events.h for the method. The model file format is documented in
+ * scripts/build_events_model.py; each line is one record, tab-separated, kind first:
+ *   M code plover goldstein | S &synset members(|) | D lemma code | V form lemma
+ *   P lemma code words...   | A key country phoenix-code kind name | G key sector
+ *   N key code role */
+#include "enrich/events.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "enrich/events_lex.h"
+
+#define MODEL_CAP (64u << 20)
+#define MAX_PHRASE 8               /* longest dictionary phrase tried, in tokens */
+#define MAX_TOKENS 20000           /* tokens coded per story: a cap on work per story */
+#define MAX_SENTENCES 2000
+#define MAX_SPANS 256              /* actor chunks per sentence */
+#define MAX_MEMO 128               /* names remembered across a story */
+#define MAX_EVENTS 256             /* events per story */
+#define PATTERN_WINDOW 10          /* tokens after a verb a pattern may span */
+
+struct verb {
+    const char *lemma;
+    char code[6];
+    uint8_t speech;
+};
+
+struct pattern {
+    char code[6];
+    uint16_t nwords;
+    uint32_t words; /* index into words[] */
+};
+
+struct link {
+    uint32_t pattern;
+    uint32_t next; /* UINT32_MAX ends the chain */
+};
+
+struct actor {
+    const char *name;
+    const char *code; /* Phoenix code, "USAGOV" */
+    char cc[4];       /* ISO alpha-3, "IGO", or "" for a non-actor ("Reuters") */
+    char sector[4];
+    char kind;        /* C country/place, O organisation, P person */
+};
+
+struct synset {
+    const char *first; /* members, NUL-separated and consecutive in the model buffer */
+    uint32_t n;
+};
+
+struct nominal {
+    char code[6];
+    char role; /* 'o' obj, 'p' pair */
+};
+
+struct plover {
+    char code[6];
+    const char *type;
+    float goldstein;
+};
+
+struct nd_events {
+    char *buf; /* the model file, fields NUL-terminated in place */
+    struct verb *verbs;
+    size_t nverbs;
+    struct pattern *patterns;
+    size_t npatterns;
+    const char **words;
+    size_t nwords;
+    struct link *links;
+    size_t nlinks;
+    struct actor *actors;
+    size_t nactors;
+    char (*sectors)[4];
+    size_t nsectors;
+    struct nominal *nominals;
+    size_t nnominals;
+    struct plover *plovers;
+    size_t nplovers;
+    struct synset *syns;
+    size_t nsyns;
+    struct nd_evmap *syn_names, *verb_forms, *verb_lemmas, *pat_index, *syn_members, *actor_map, *agent_map,
+        *nominal_map, *plover_map, *first_len; /* first token (prefixed by kind) -> longest phrase */
+};
+
+/* ---------- loading ---------- */
+
+static int split_fields(char *line, char **f, int max)
+{
+    int n = 0;
+    f[n++] = line;
+    for (char *p = line; *p && n < max; p++)
+        if (*p == '\t') {
+            *p = '\0';
+            f[n++] = p + 1;
+        }
+    return n;
+}
+
+static void *grow_array(void *arr, size_t *cap, size_t n, size_t elem)
+{
+    if (n < *cap)
+        return arr;
+    size_t ncap = *cap ? *cap * 2 : 256;
+    void *p = realloc(arr, ncap * elem);
+    if (!p)
+        return NULL;
+    *cap = ncap;
+    return p;
+}
+
+/* Remember the longest phrase starting with a token, per dictionary kind ('A', 'G', 'N', 'V'). */
+static int note_first(struct nd_events *events, char kind, const char *key)
+{
+    char buf[ND_EVTOK_KEYMAX + 2];
+    const char *sp = strchr(key, ' ');
+    size_t flen = sp ? (size_t)(sp - key) : strlen(key);
+    uint32_t ntok = 1, old = 0;
+    if (flen >= ND_EVTOK_KEYMAX)
+        return 0;
+    for (const char *p = key; *p; p++)
+        ntok += *p == ' ';
+    if (ntok > MAX_PHRASE)
+        return 0;
+    buf[0] = kind;
+    memcpy(buf + 1, key, flen);
+    if (nd_evmap_get(events->first_len, buf, flen + 1, &old) && old >= ntok)
+        return 0;
+    return nd_evmap_put(events->first_len, buf, flen + 1, ntok);
+}
+
+static void copy_code(char *dst, const char *src, size_t sz)
+{
+    snprintf(dst, sz, "%s", src);
+}
+
+static int index_pattern(struct nd_events *events, size_t *lcap, const char *lemma, const char *word)
+{
+    char key[256];
+    uint32_t head = UINT32_MAX;
+    int n = snprintf(key, sizeof(key), "%s\x01%s", lemma, word);
+    if (n <= 0 || (size_t)n >= sizeof(key))
+        return 0;
+    nd_evmap_get(events->pat_index, key, (size_t)n, &head);
+    events->links = grow_array(events->links, lcap, events->nlinks, sizeof(*events->links));
+    if (!events->links)
+        return -1;
+    events->links[events->nlinks] = (struct link){.pattern = (uint32_t)events->npatterns, .next = head};
+    if (nd_evmap_put(events->pat_index, key, (size_t)n, (uint32_t)events->nlinks))
+        return -1;
+    events->nlinks++;
+    return 0;
+}
+
+static int add_pattern(struct nd_events *events, size_t *pcap, size_t *wcap, size_t *lcap, char *lemma,
+                       const char *code, char *words)
+{
+    struct pattern *pat;
+    uint32_t first_word = (uint32_t)events->nwords;
+    char *save = NULL;
+    events->patterns = grow_array(events->patterns, pcap, events->npatterns, sizeof(*events->patterns));
+    if (!events->patterns)
+        return -1;
+    pat = &events->patterns[events->npatterns];
+    copy_code(pat->code, code, sizeof(pat->code));
+    pat->words = first_word;
+    pat->nwords = 0;
+    for (char *w = strtok_r(words, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+        events->words = grow_array(events->words, wcap, events->nwords, sizeof(*events->words));
+        if (!events->words)
+            return -1;
+        events->words[events->nwords++] = w;
+        pat->nwords++;
+    }
+    if (!pat->nwords)
+        return 0;
+    /* index the pattern under (lemma, first word); a synset first word is indexed under each member */
+    const char *w0 = events->words[first_word];
+    uint32_t syn;
+    if (w0[0] == '&' && nd_evmap_get(events->syn_names, w0, strlen(w0), &syn)) {
+        const char *m = events->syns[syn].first;
+        for (uint32_t k = 0; k < events->syns[syn].n; k++, m += strlen(m) + 1)
+            if (index_pattern(events, lcap, lemma, m))
+                return -1;
+    } else if (index_pattern(events, lcap, lemma, w0)) {
+        return -1;
+    }
+    events->npatterns++;
+    return 0;
+}
+
+static uint32_t sector_index(struct nd_events *events, size_t *cap, const char *sector)
+{
+    for (size_t i = 0; i < events->nsectors; i++)
+        if (!strncmp(events->sectors[i], sector, 3))
+            return (uint32_t)i;
+    events->sectors = grow_array(events->sectors, cap, events->nsectors, sizeof(*events->sectors));
+    if (!events->sectors)
+        return UINT32_MAX;
+    snprintf(events->sectors[events->nsectors], 4, "%.3s", sector);
+    return (uint32_t)events->nsectors++;
+}
+
+static const char *const speech_lemmas[] = {"say", "tell", "add", "state", "declare", "announce",
+                                            "insist", "note", "stress", "warn", NULL};
+
+static enum nd_err model_load(struct nd_events *events, char *errstr, size_t errsz)
+{
+    size_t sycap = 0, vcap = 0, pcap = 0, wcap = 0, lcap = 0, acap = 0, scap = 0, ncap = 0, mcap = 0;
+    size_t lineno = 0;
+    char *line = events->buf, *next;
+
+    for (; line && *line; line = next) {
+        char *f[8];
+        int nf;
+        uint32_t idx;
+        lineno++;
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        if (line[0] == '#' || line[0] == '\0')
+            continue;
+        nf = split_fields(line, f, 8);
+        switch (line[0]) {
+        case 'M':
+            if (nf < 4)
+                goto bad;
+            events->plovers = grow_array(events->plovers, &mcap, events->nplovers, sizeof(*events->plovers));
+            if (!events->plovers)
+                goto nomem;
+            copy_code(events->plovers[events->nplovers].code, f[1], 6);
+            events->plovers[events->nplovers].type = f[2];
+            events->plovers[events->nplovers].goldstein = strtof(f[3], NULL);
+            if (nd_evmap_put(events->plover_map, f[1], strlen(f[1]), (uint32_t)events->nplovers++))
+                goto nomem;
+            break;
+        case 'S': {
+            char key[128];
+            uint32_t count = 0;
+            if (nf < 3)
+                goto bad;
+            events->syns = grow_array(events->syns, &sycap, events->nsyns, sizeof(*events->syns));
+            if (!events->syns)
+                goto nomem;
+            for (char *m = f[2], *bar; m; m = bar) {
+                bar = strchr(m, '|');
+                if (bar)
+                    *bar++ = '\0';
+                int n = snprintf(key, sizeof(key), "%s\x01%s", f[1], m);
+                if (n > 0 && (size_t)n < sizeof(key) && nd_evmap_put(events->syn_members, key, (size_t)n, 1))
+                    goto nomem;
+                count++;
+            }
+            events->syns[events->nsyns] = (struct synset){.first = f[2], .n = count};
+            if (nd_evmap_put(events->syn_names, f[1], strlen(f[1]), (uint32_t)events->nsyns++))
+                goto nomem;
+            break;
+        }
+        case 'D': {
+            struct verb *verb;
+            if (nf < 3)
+                goto bad;
+            events->verbs = grow_array(events->verbs, &vcap, events->nverbs, sizeof(*events->verbs));
+            if (!events->verbs)
+                goto nomem;
+            verb = &events->verbs[events->nverbs];
+            verb->lemma = f[1];
+            copy_code(verb->code, f[2], sizeof(verb->code));
+            verb->speech = 0;
+            for (size_t i = 0; speech_lemmas[i]; i++)
+                if (!strcmp(f[1], speech_lemmas[i]))
+                    verb->speech = 1;
+            if (nd_evmap_put(events->verb_lemmas, f[1], strlen(f[1]), (uint32_t)events->nverbs++))
+                goto nomem;
+            break;
+        }
+        case 'V':
+            if (nf < 3 || !nd_evmap_get(events->verb_lemmas, f[2], strlen(f[2]), &idx))
+                goto bad;
+            if (nd_evmap_put(events->verb_forms, f[1], strlen(f[1]), idx) || note_first(events, 'V', f[1]))
+                goto nomem;
+            break;
+        case 'P':
+            if (nf < 4)
+                goto bad;
+            if (add_pattern(events, &pcap, &wcap, &lcap, f[1], f[2], f[3]))
+                goto nomem;
+            break;
+        case 'A': {
+            struct actor *actor;
+            if (nf < 6)
+                goto bad;
+            events->actors = grow_array(events->actors, &acap, events->nactors, sizeof(*events->actors));
+            if (!events->actors)
+                goto nomem;
+            actor = &events->actors[events->nactors];
+            memset(actor, 0, sizeof(*actor));
+            actor->name = f[5];
+            actor->code = f[3];
+            actor->kind = f[4][0];
+            if (strcmp(f[3], "---"))
+                snprintf(actor->cc, sizeof(actor->cc), "%.3s", f[2]);
+            if (strlen(f[3]) >= 6)
+                snprintf(actor->sector, sizeof(actor->sector), "%.3s", f[3] + 3);
+            if (nd_evmap_put(events->actor_map, f[1], strlen(f[1]), (uint32_t)events->nactors++) ||
+                note_first(events, 'A', f[1]))
+                goto nomem;
+            break;
+        }
+        case 'G':
+            if (nf < 3)
+                goto bad;
+            idx = sector_index(events, &scap, f[2]);
+            if (idx == UINT32_MAX || nd_evmap_put(events->agent_map, f[1], strlen(f[1]), idx) ||
+                note_first(events, 'G', f[1]))
+                goto nomem;
+            break;
+        case 'N':
+            if (nf < 4)
+                goto bad;
+            events->nominals = grow_array(events->nominals, &ncap, events->nnominals, sizeof(*events->nominals));
+            if (!events->nominals)
+                goto nomem;
+            copy_code(events->nominals[events->nnominals].code, f[2], 6);
+            events->nominals[events->nnominals].role = f[3][0] == 'p' ? 'p' : 'o';
+            if (nd_evmap_put(events->nominal_map, f[1], strlen(f[1]), (uint32_t)events->nnominals++) ||
+                note_first(events, 'N', f[1]))
+                goto nomem;
+            break;
+        default:
+            goto bad;
+        }
+    }
+    if (!events->nverbs || !events->nactors || !events->nplovers) {
+        snprintf(errstr, errsz, "events model: no verbs, actors or PLOVER table");
+        return ND_ERR_INVALID;
+    }
+    return ND_OK;
+bad:
+    snprintf(errstr, errsz, "events model: line %zu: malformed record", lineno);
+    return ND_ERR_INVALID;
+nomem:
+    snprintf(errstr, errsz, "events model: out of memory at line %zu", lineno);
+    return ND_ERR_NOMEM;
+}
+
+struct nd_events *nd_events_new(const char *models_dir, char *errstr, size_t errsz)
+{
+    struct nd_events *events = NULL;
+    char path[4096];
+    size_t len = 0;
+    enum nd_err err;
+
+    snprintf(path, sizeof(path), "%s/events.model", models_dir ? models_dir : "models");
+    events = calloc(1, sizeof(*events));
+    if (!events) {
+        snprintf(errstr, errsz, "events model: out of memory");
+        return NULL;
+    }
+    err = nd_file_read(path, MODEL_CAP, &events->buf, &len);
+    if (err) {
+        snprintf(errstr, errsz, "events model %s: %s", path, nd_err_str(err));
+        goto fail;
+    }
+    events->syn_names = nd_evmap_new(256);
+    events->verb_forms = nd_evmap_new(16384);
+    events->verb_lemmas = nd_evmap_new(4096);
+    events->pat_index = nd_evmap_new(32768);
+    events->syn_members = nd_evmap_new(4096);
+    events->actor_map = nd_evmap_new(40000);
+    events->agent_map = nd_evmap_new(4096);
+    events->nominal_map = nd_evmap_new(64);
+    events->plover_map = nd_evmap_new(512);
+    events->first_len = nd_evmap_new(40000);
+    if (!events->syn_names || !events->verb_forms || !events->verb_lemmas || !events->pat_index || !events->syn_members ||
+        !events->actor_map || !events->agent_map || !events->nominal_map || !events->plover_map ||
+        !events->first_len) {
+        snprintf(errstr, errsz, "events model: out of memory");
+        goto fail;
+    }
+    if (model_load(events, errstr, errsz) != ND_OK)
+        goto fail;
+    return events;
+fail:
+    nd_events_destroy(events);
+    return NULL;
+}
+
+void nd_events_destroy(struct nd_events *events)
+{
+    if (!events)
+        return;
+    nd_evmap_destroy(events->syn_names);
+    nd_evmap_destroy(events->verb_forms);
+    nd_evmap_destroy(events->verb_lemmas);
+    nd_evmap_destroy(events->pat_index);
+    nd_evmap_destroy(events->syn_members);
+    nd_evmap_destroy(events->actor_map);
+    nd_evmap_destroy(events->agent_map);
+    nd_evmap_destroy(events->nominal_map);
+    nd_evmap_destroy(events->plover_map);
+    nd_evmap_destroy(events->first_len);
+    free(events->verbs);
+    free(events->patterns);
+    free(events->words);
+    free(events->links);
+    free(events->actors);
+    free(events->sectors);
+    free(events->nominals);
+    free(events->plovers);
+    free(events->syns);
+    free(events->buf);
+    free(events);
+}
+
+size_t nd_events_model_size(const struct nd_events *events)
+{
+    return events->nverbs + events->npatterns + events->nactors + nd_evmap_count(events->agent_map) +
+           events->nnominals;
+}
+
+/* ---------- coding ---------- */
+
+/* One actor chunk in a sentence: "U.S. Secretary of State Antony Blinken", "China", "they". */
+struct span {
+    uint32_t b, e;         /* token range [b, e) */
+    char cc[4];
+    char sector[4];
+    const char *name;      /* display name (model or text), may be NULL */
+    uint32_t name_b, name_e; /* name taken from the text when name is NULL and name_e > name_b */
+    char pron;             /* 1: a pronoun to resolve */
+    char blocked;          /* a known non-actor ("Reuters"): occupies text, never source or target */
+    char possessive;       /* followed by 's */
+    const char *prep;      /* the preposition before it, or NULL */
+    uint16_t group;        /* coordinated chunks share a group id */
+};
+
+struct memo {
+    char key[ND_EVTOK_KEYMAX];
+    char cc[4];
+    char sector[4];
+    const char *name;
+    uint32_t name_b, name_e;
+};
+
+/* A resolved actor as the JSON shows it; text offsets point into the story. */
+struct actor_ref {
+    char cc[4];
+    char sector[4];
+    const char *name;
+    uint32_t name_b, name_e;
+    uint32_t b, e; /* token range of the mention */
+};
+
+struct group_ref {
+    struct actor_ref a[4];
+    int n;
+};
+
+struct story_state {
+    const struct nd_events *events;
+    const char *text;
+    struct nd_evtok *toks;
+    size_t ntok;
+    const struct nd_events_mention *mentions;
+    size_t nmentions;
+    struct memo memo[MAX_MEMO];
+    size_t nmemo;
+    struct group_ref last_subject; /* the previous sentence's subject, for pronouns */
+    struct group_ref last_speaker;
+    json_t *out;
+    size_t nevents;
+};
+
+static int key_is(const struct nd_evtok *tok, const char *s)
+{
+    return !strcmp(tok->key, s);
+}
+
+static int key_in(const struct nd_evtok *tok, const char *const *list)
+{
+    for (size_t i = 0; list[i]; i++)
+        if (!strcmp(tok->key, list[i]))
+            return 1;
+    return 0;
+}
+
+static const char *const preps[] = {"of", "in", "at", "on", "to", "from", "with", "for", "by", "against",
+                                    "into", "over", "about", "between", "among", "toward", "towards",
+                                    "across", "near", "within", "during", "behind", "under", "despite",
+                                    "through", "after", "before", "than", "like", "amid", NULL};
+static const char *const dets[] = {"the", "a", "an", "its", "his", "her", "their", "our", "this", "these",
+                                   "those", "'s", "my", "your", "that", "any", "no", "every", "each", NULL};
+static const char *const pronouns[] = {"he", "she", "it", "they", "we", NULL};
+static const char *const be_forms[] = {"is", "are", "was", "were", "be", "been", "being", "'s", NULL};
+static const char *const negators[] = {"not", "never", "n't", "no", "neither", "nor", "cannot", "prevent",
+                                       "avoid", "preventing", "avoiding", NULL};
+static const char *const modals[] = {"will", "would", "shall", "'ll", "going", "plans", "plan", "planned",
+                                     "planning", "intends", "intend", "expected", "scheduled", "set",
+                                     "willing", "ready", "hopes", "hope", "wants", "want", "aims", "seeks",
+                                     "offered", "pledged", "promised", "vowed", "proposed", NULL};
+static const char *const plan_words[] = {"planned", "planning", "plan", "plans", "scheduled", "expected",
+                                         "proposed", "upcoming", "possible", "will", "would", NULL};
+static const char *const clause_stops[] = {";", ":", "but", "while", "whereas", "although", "though",
+                                           "because", "despite", "which", "who", "when", "if", "unless",
+                                           NULL};
+
+/* Longest dictionary phrase of `kind` starting at token i (within [i, end)). Returns its token
+ * count and the value, or 0. */
+static size_t match_phrase(const struct nd_events *events, const struct nd_evmap *map, char kind,
+                           const struct nd_evtok *toks, size_t i, size_t end, uint32_t *value)
+{
+    char buf[ND_EVTOK_KEYMAX + 2], phrase[MAX_PHRASE * (ND_EVTOK_KEYMAX + 1) + 1];
+    uint32_t maxlen = 0;
+    buf[0] = kind;
+    memcpy(buf + 1, toks[i].key, toks[i].keylen);
+    if (!nd_evmap_get(events->first_len, buf, (size_t)toks[i].keylen + 1, &maxlen))
+        return 0;
+    if (maxlen > end - i)
+        maxlen = (uint32_t)(end - i);
+    for (size_t n = maxlen; n >= 1; n--) {
+        size_t len = nd_evlex_join(toks, i, n, phrase, sizeof(phrase));
+        if (len && nd_evmap_get(map, phrase, len, value))
+            return n;
+    }
+    return 0;
+}
+
+static const struct memo *memo_find(const struct story_state *st, const struct nd_evtok *tok)
+{
+    for (size_t k = st->nmemo; k-- > 0;)
+        if (!strcmp(st->memo[k].key, tok->key))
+            return &st->memo[k];
+    return NULL;
+}
+
+static void memo_add(struct story_state *st, const char *key, const struct span *sp)
+{
+    struct memo *m;
+    if (!key[0] || !sp->cc[0])
+        return;
+    for (size_t k = 0; k < st->nmemo; k++)
+        if (!strcmp(st->memo[k].key, key)) {
+            m = &st->memo[k];
+            goto fill;
+        }
+    if (st->nmemo >= MAX_MEMO)
+        return;
+    m = &st->memo[st->nmemo++];
+fill:
+    snprintf(m->key, sizeof(m->key), "%s", key);
+    memcpy(m->cc, sp->cc, sizeof(m->cc));
+    memcpy(m->sector, sp->sector, sizeof(m->sector));
+    m->name = sp->name;
+    m->name_b = sp->name_b;
+    m->name_e = sp->name_e;
+}
+
+/* The entity mention covering token i, if the caller gave mentions. */
+static const struct nd_events_mention *mention_at(const struct story_state *st, size_t i, size_t *ntoks,
+                                                  size_t end)
+{
+    const struct nd_evtok *tok = &st->toks[i];
+    for (size_t k = 0; k < st->nmentions; k++) {
+        const struct nd_events_mention *m = &st->mentions[k];
+        if (m->start == tok->start) {
+            size_t j = i;
+            while (j < end && st->toks[j].end <= m->end)
+                j++;
+            *ntoks = j > i ? j - i : 1;
+            return m;
+        }
+    }
+    return NULL;
+}
+
+static int cap_word(const struct nd_evtok *tok)
+{
+    return (tok->flags & ND_EVTOK_WORD) && (tok->flags & ND_EVTOK_CAP);
+}
+
+/* Find actor chunks in sentence [s0, s1). */
+static size_t find_spans(struct story_state *st, size_t s0, size_t s1, struct span *spans)
+{
+    const struct nd_events *events = st->events;
+    const struct nd_evtok *toks = st->toks;
+    size_t n = 0;
+    uint16_t group = 0;
+    size_t i = s0;
+
+    while (i < s1 && n < MAX_SPANS) {
+        struct span sp;
+        int have = 0, agent = 0, person = 0;
+        size_t j = i;
+        memset(&sp, 0, sizeof(sp));
+        for (;;) {
+            uint32_t v;
+            size_t len = 0;
+            if (j >= s1)
+                break;
+            if (st->mentions) {
+                const struct nd_events_mention *m = mention_at(st, j, &len, s1);
+                if (m) {
+                    if (!sp.cc[0] && m->country)
+                        snprintf(sp.cc, sizeof(sp.cc), "%.3s", m->country);
+                    if (!sp.sector[0] && m->role)
+                        snprintf(sp.sector, sizeof(sp.sector), "%.3s", m->role);
+                    if (m->name && (!sp.name || (m->type && !strcmp(m->type, "PERSON"))))
+                        sp.name = m->name;
+                    j += len;
+                    have = 1;
+                    continue;
+                }
+            } else if ((cap_word(&toks[j]) || toks[j].flags & ND_EVTOK_ALLCAP) &&
+                       (len = match_phrase(events, events->actor_map, 'A', toks, j, s1, &v))) {
+                const struct actor *a = &events->actors[v];
+                if (!a->cc[0]) {
+                    if (have)
+                        break;
+                    sp.blocked = 1;
+                    j += len;
+                    have = 1;
+                    break;
+                }
+                if (!sp.cc[0])
+                    memcpy(sp.cc, a->cc, sizeof(sp.cc));
+                if (a->sector[0] && !sp.sector[0])
+                    memcpy(sp.sector, a->sector, sizeof(sp.sector));
+                if (a->kind == 'P' || (len >= 2 && a->sector[0])) {
+                    /* a named person or body: remembered by its first and last word */
+                    sp.name = a->name;
+                    person = 1;
+                    memcpy(sp.cc, a->cc, sizeof(sp.cc));
+                    for (size_t q = j; q < j + len; q++) {
+                        uint32_t g;
+                        size_t gl = match_phrase(events, events->agent_map, 'G', toks, q, j + len, &g);
+                        if (gl)
+                            q += gl - 1;
+                        else if (toks[q].flags & ND_EVTOK_CAP)
+                            memo_add(st, toks[q].key, &sp);
+                    }
+                } else if (a->kind == 'O' && !sp.name) {
+                    sp.name = a->name;
+                }
+                j += len;
+                have = 1;
+                continue;
+            }
+            if ((len = match_phrase(events, events->agent_map, 'G', toks, j, s1, &v))) {
+                /* "the foreign minister" alone is an actor; "government" inside a longer noun
+                 * phrase is taken only next to a country */
+                memcpy(sp.sector, events->sectors[v], sizeof(sp.sector));
+                j += len;
+                have = agent = 1;
+                continue;
+            }
+            if (have && agent && !sp.cc[0] && j + 1 < s1 &&
+                (key_is(&toks[j], "of") || key_is(&toks[j], "in") || key_is(&toks[j], "from"))) {
+                size_t k = j + 1;
+                if (key_is(&toks[k], "the") && k + 1 < s1)
+                    k++;
+                if (cap_word(&toks[k]) && match_phrase(events, events->actor_map, 'A', toks, k, s1, &v)) {
+                    j = k;
+                    continue;
+                }
+            }
+            break;
+        }
+        if (have && !sp.blocked && (agent || sp.sector[0] || person)) {
+            /* a title followed by a capitalised name: "Foreign Minister Wang Yi" */
+            size_t k = j;
+            while (k < s1 && k - j < 3 && cap_word(&toks[k]) && !(toks[k].flags & ND_EVTOK_NL)) {
+                uint32_t v;
+                if (match_phrase(events, events->actor_map, 'A', toks, k, s1, &v))
+                    break;
+                k++;
+            }
+            if (k > j) {
+                sp.name = NULL;
+                sp.name_b = (uint32_t)j;
+                sp.name_e = (uint32_t)k;
+                for (size_t q = j; q < k; q++)
+                    memo_add(st, toks[q].key, &sp);
+                j = k;
+            }
+        }
+        if (!have) {
+            const struct memo *m;
+            if (cap_word(&toks[i]) && (m = memo_find(st, &toks[i]))) {
+                size_t k = i + 1;
+                while (k < s1 && cap_word(&toks[k]) && memo_find(st, &toks[k]) == m)
+                    k++;
+                memcpy(sp.cc, m->cc, sizeof(sp.cc));
+                memcpy(sp.sector, m->sector, sizeof(sp.sector));
+                sp.name = m->name;
+                sp.name_b = m->name_b;
+                sp.name_e = m->name_e;
+                j = k;
+                have = 1;
+            } else if (key_in(&toks[i], pronouns)) {
+                sp.pron = 1;
+                j = i + 1;
+                have = 1;
+            }
+        }
+        if (!have) {
+            i++;
+            continue;
+        }
+        if (!sp.cc[0] && !sp.pron && !sp.blocked) {
+            /* an agent alone: "the foreign minister", "police"; only a title seen with a country in
+             * this story gets one, else it is no actor */
+            if (!agent) {
+                i = j;
+                continue;
+            }
+            const struct memo *m = memo_find(st, &toks[j - 1]);
+            if (m) {
+                memcpy(sp.cc, m->cc, sizeof(sp.cc));
+                sp.name = m->name;
+                sp.name_b = m->name_b;
+                sp.name_e = m->name_e;
+            } else if (j - i < 2 && !(i > s0 && key_is(&toks[i - 1], "the"))) {
+                i = j;
+                continue;
+            }
+        }
+        sp.b = (uint32_t)i;
+        sp.e = (uint32_t)j;
+        if (agent && sp.cc[0] && j > i)
+            memo_add(st, toks[j - 1].key, &sp); /* the title, for "the foreign minister" later */
+        if (sp.name && sp.cc[0] && sp.e - sp.b >= 2)
+            memo_add(st, toks[sp.e - 1].key, &sp);
+        if (j < s1 && key_is(&toks[j], "'s"))
+            sp.possessive = 1;
+        if (i > s0) {
+            size_t p = i - 1;
+            if (key_in(&toks[p], dets) && p > s0)
+                p--;
+            if (key_in(&toks[p], preps))
+                sp.prep = toks[p].key;
+        }
+        /* coordination: "China and Brazil", "Iran, North Korea and China" */
+        if (n > 0 && !spans[n - 1].blocked && !sp.blocked) {
+            size_t gap_b = spans[n - 1].e + spans[n - 1].possessive, gap_e = i, ok = gap_e > gap_b;
+            for (size_t q = gap_b; q < gap_e && ok; q++)
+                ok = key_is(&toks[q], "and") || key_is(&toks[q], ",") || key_is(&toks[q], "the") ||
+                     key_is(&toks[q], "&");
+            if (ok && gap_e - gap_b <= 3 && !spans[n - 1].possessive) {
+                sp.group = spans[n - 1].group;
+                sp.prep = spans[n - 1].prep;
+            } else {
+                sp.group = ++group;
+            }
+        } else {
+            sp.group = ++group;
+        }
+        spans[n++] = sp;
+        i = j > i ? j : i + 1;
+    }
+    return n;
+}
+
+static int span_at(const struct span *spans, size_t nspans, size_t tok)
+{
+    for (size_t k = 0; k < nspans; k++)
+        if (tok >= spans[k].b && tok < spans[k].e)
+            return (int)k;
+    return -1;
+}
+
+/* The actors of span k's coordinated group; a pronoun member takes the actors of `pron`. */
+static void group_of(const struct span *spans, size_t nspans, size_t k, const struct group_ref *pron,
+                     struct group_ref *g)
+{
+    g->n = 0;
+    for (size_t q = 0; q < nspans && g->n < 4; q++) {
+        const struct span *sp = &spans[q];
+        if (sp->group != spans[k].group || sp->blocked)
+            continue;
+        if (sp->pron) {
+            for (int r = 0; pron && r < pron->n && g->n < 4; r++)
+                g->a[g->n++] = pron->a[r];
+            continue;
+        }
+        if (!sp->cc[0])
+            continue;
+        struct actor_ref *a = &g->a[g->n++];
+        memcpy(a->cc, sp->cc, sizeof(a->cc));
+        memcpy(a->sector, sp->sector, sizeof(a->sector));
+        a->name = sp->name;
+        a->name_b = sp->name_b;
+        a->name_e = sp->name_e;
+        a->b = sp->b;
+        a->e = sp->e;
+    }
+}
+
+/* The subject of a trigger: the leftmost group in [after, before) outside a prepositional phrase
+ * (SVO: the subject comes first; objects of earlier verbs are cut off by the caller's `after`).
+ * Returns the index of the group's first span, or -1. */
+static int subject_before(const struct span *spans, size_t nspans, size_t after, size_t before)
+{
+    for (size_t k = 0; k < nspans; k++) {
+        const struct span *sp = &spans[k];
+        if (sp->b < after || sp->blocked || sp->prep)
+            continue;
+        if (sp->e > before)
+            break;
+        if (k > 0 && spans[k - 1].group == sp->group && spans[k - 1].b >= after)
+            continue; /* not the group's first span */
+        if (sp->possessive) {
+            size_t last = k;
+            while (last + 1 < nspans && spans[last + 1].group == sp->group)
+                last++;
+            if (spans[last].e + 1 < before)
+                continue; /* "China's support ... X": the possessor is not the subject */
+        }
+        return (int)k;
+    }
+    return -1;
+}
+
+static int place_prep(const char *prep)
+{
+    static const char *const places[] = {"in", "at", "near", "during", "across", "into", "from", "inside",
+                                         "outside", "throughout", NULL};
+    for (size_t i = 0; places[i]; i++)
+        if (!strcmp(prep, places[i]))
+            return 1;
+    return 0;
+}
+
+/* First group starting in [from, limit) that can be a target: not a place ("met Xi in Beijing"), not
+ * the venue ("on the sidelines of the U.N. General Assembly"). */
+static int object_after(const struct nd_evtok *toks, const struct span *spans, size_t nspans, size_t from,
+                        size_t limit)
+{
+    for (size_t k = 0; k < nspans; k++) {
+        const struct span *sp = &spans[k];
+        if (sp->b < from || sp->blocked)
+            continue;
+        if (sp->b >= limit)
+            break;
+        if (k > 0 && spans[k - 1].group == sp->group && spans[k - 1].b >= from)
+            continue;
+        if (sp->prep && place_prep(sp->prep))
+            continue;
+        if (sp->prep && !strcmp(sp->prep, "of") && sp->b >= 2) {
+            size_t p = sp->b - 1;
+            while (p > from && !key_is(&toks[p], "of"))
+                p--;
+            if (p >= 1 && (key_is(&toks[p - 1], "sidelines") || key_is(&toks[p - 1], "margins") ||
+                           key_is(&toks[p - 1], "side")))
+                continue;
+        }
+        return (int)k;
+    }
+    return -1;
+}
+
+static size_t clause_start(const struct nd_evtok *toks, size_t s0, size_t i)
+{
+    for (size_t p = i; p-- > s0;)
+        if (key_in(&toks[p], clause_stops))
+            return p + 1;
+    return s0;
+}
+
+static size_t clause_end(const struct nd_evtok *toks, size_t i, size_t s1)
+{
+    for (size_t p = i; p < s1; p++)
+        if (key_in(&toks[p], clause_stops) || key_is(&toks[p], "."))
+            return p;
+    return s1;
+}
+
+/* Most specific pattern of a verb in the tokens after it: returns its code, or NULL. */
+static const char *match_patterns(const struct nd_events *events, const char *lemma, const struct nd_evtok *toks,
+                                  size_t from, size_t limit, size_t *nmatched)
+{
+    char key[ND_EVTOK_KEYMAX * 2 + 64];
+    const char *best = NULL;
+    size_t best_n = 0;
+    long best_score = 0;
+    for (size_t t = from; t < limit; t++) {
+        uint32_t head;
+        int n = snprintf(key, sizeof(key), "%s\x01%s", lemma, toks[t].key);
+        if (n <= 0 || (size_t)n >= sizeof(key) || !nd_evmap_get(events->pat_index, key, (size_t)n, &head))
+            continue;
+        for (uint32_t l = head; l != UINT32_MAX; l = events->links[l].next) {
+            const struct pattern *pat = &events->patterns[events->links[l].pattern];
+            size_t w = 1, q = t + 1;
+            while (w < pat->nwords && q < limit) {
+                const char *word = events->words[pat->words + w];
+                int ok;
+                if (word[0] == '&') {
+                    uint32_t dummy;
+                    int kn = snprintf(key, sizeof(key), "%s\x01%s", word, toks[q].key);
+                    ok = kn > 0 && (size_t)kn < sizeof(key) &&
+                         nd_evmap_get(events->syn_members, key, (size_t)kn, &dummy);
+                } else {
+                    ok = !strcmp(word, toks[q].key);
+                }
+                if (ok)
+                    w++;
+                q++;
+            }
+            int content = 0;
+            for (size_t x = 0; x < pat->nwords && !content; x++) {
+                const char *word = events->words[pat->words + x];
+                int prep = 0;
+                for (size_t y = 0; preps[y] && !prep; y++)
+                    prep = !strcmp(word, preps[y]);
+                content = !prep;
+            }
+            /* a bare preposition ("meet at") needs a parse to mean anything: not specific */
+            /* more words win, and a pattern starting right after the verb beats one far away */
+            long score = (long)pat->nwords * 4 - (long)(t - from);
+            if (w == pat->nwords && content && (!best || score > best_score)) {
+                best = pat->code;
+                best_n = pat->nwords;
+                best_score = score;
+            }
+        }
+    }
+    *nmatched = best_n;
+    return best;
+}
+
+static const struct plover *plover_of(const struct nd_events *events, const char *code)
+{
+    uint32_t v;
+    char c[6];
+    snprintf(c, sizeof(c), "%s", code);
+    for (size_t len = strlen(c); len >= 2; len--)
+        if (nd_evmap_get(events->plover_map, c, len, &v))
+            return &events->plovers[v];
+    return NULL;
+}
+
+/* Intent to do X is CAMEO 03x (PLOVER AGREE): "willing to withdraw", "a call was being planned". */
+static const char *intent_code(const char *code)
+{
+    if (!strncmp(code, "04", 2))
+        return "036";
+    if (!strncmp(code, "05", 2))
+        return "032";
+    if (!strncmp(code, "06", 2))
+        return "031";
+    if (!strncmp(code, "07", 2))
+        return "033";
+    if (!strncmp(code, "08", 2))
+        return "035";
+    return NULL;
+}
+
+static json_t *actor_json(const struct story_state *st, const struct actor_ref *a)
+{
+    json_t *obj = json_object();
+    const char *text = st->text;
+    json_object_set_new(obj, "code", json_string(a->cc));
+    if (a->sector[0])
+        json_object_set_new(obj, "sector", json_string(a->sector));
+    if (a->name)
+        json_object_set_new(obj, "name", json_string(a->name));
+    else if (a->name_e > a->name_b && a->name_e <= st->ntok) {
+        uint32_t b = st->toks[a->name_b].start, e = st->toks[a->name_e - 1].end;
+        json_object_set_new(obj, "name", json_stringn(text + b, e - b));
+    }
+    if (a->e > a->b) {
+        uint32_t b = st->toks[a->b].start, e = st->toks[a->e - 1].end;
+        json_object_set_new(obj, "text", json_stringn(text + b, e - b));
+        json_object_set_new(obj, "start", json_integer((json_int_t)nd_evlex_cp_offset(text, b)));
+        json_object_set_new(obj, "end", json_integer((json_int_t)nd_evlex_cp_offset(text, e)));
+    }
+    return obj;
+}
+
+static json_t *group_json(const struct story_state *st, const struct group_ref *g)
+{
+    json_t *arr = json_array();
+    for (int k = 0; k < g->n; k++)
+        json_array_append_new(arr, actor_json(st, &g->a[k]));
+    return arr;
+}
+
+static int same_group(const struct group_ref *a, const struct group_ref *b)
+{
+    if (a->n != b->n || !a->n)
+        return 0;
+    for (int k = 0; k < a->n; k++)
+        if (strcmp(a->a[k].cc, b->a[k].cc) || a->a[k].b != b->a[k].b)
+            return 0;
+    return 1;
+}
+
+struct trigger {
+    size_t b, e;        /* token range */
+    char code[6];
+    int nominal;        /* 0 verb, 'o' or 'p' */
+    int pattern;        /* words matched by a pattern (0: the verb's default code) */
+    int dropped;        /* not emitted (negated, no actors) */
+    size_t pair_at;     /* "call ... between": the token after "between" */
+};
+
+/* Quoted segment [qb, qe) of tokens containing token i, if any. */
+static int quote_around(const struct nd_evtok *toks, size_t s0, size_t s1, size_t i, size_t *qb, size_t *qe)
+{
+    size_t open = SIZE_MAX;
+    for (size_t p = s0; p < s1; p++) {
+        if (!(toks[p].flags & ND_EVTOK_QUOTE))
+            continue;
+        if (open == SIZE_MAX) {
+            open = p;
+        } else {
+            if (i > open && i < p) {
+                *qb = open + 1;
+                *qe = p;
+                return 1;
+            }
+            open = SIZE_MAX;
+        }
+    }
+    if (open != SIZE_MAX && i > open) { /* a quote running to the end of the sentence */
+        *qb = open + 1;
+        *qe = s1;
+        return 1;
+    }
+    return 0;
+}
+
+static void emit(struct story_state *st, size_t s0, size_t s1, const struct trigger *tr, const char *code,
+                 const struct group_ref *src, const struct group_ref *tgt, int planned, int src_fallback,
+                 size_t qb, size_t qe)
+{
+    const struct plover *pl = plover_of(st->events, code);
+    json_t *ev;
+    double conf;
+    uint32_t sb = st->toks[s0].start, se = st->toks[s1 - 1].end;
+    uint32_t tb = st->toks[tr->b].start, te = st->toks[tr->e - 1].end;
+    if (!pl || st->nevents >= MAX_EVENTS)
+        return;
+    ev = json_object();
+    json_object_set_new(ev, "type", json_string(pl->type));
+    json_object_set_new(ev, "cameo", json_string(code));
+    json_object_set_new(ev, "source", group_json(st, src));
+    json_object_set_new(ev, "target", group_json(st, tgt));
+    json_object_set_new(ev, "sentence", json_pack("{s:I,s:I}", "start", (json_int_t)nd_evlex_cp_offset(st->text, sb),
+                                                  "end", (json_int_t)nd_evlex_cp_offset(st->text, se)));
+    json_object_set_new(ev, "trigger", json_pack("{s:s%,s:I,s:I}", "text", st->text + tb, (size_t)(te - tb),
+                                                 "start", (json_int_t)nd_evlex_cp_offset(st->text, tb), "end",
+                                                 (json_int_t)nd_evlex_cp_offset(st->text, te)));
+    if (qe > qb) {
+        uint32_t b = st->toks[qb].start, e = st->toks[qe - 1].end;
+        json_object_set_new(ev, "quote", json_stringn(st->text + b, e - b));
+    }
+    json_object_set_new(ev, "status", json_string(planned ? "planned" : "reported"));
+    json_object_set_new(ev, "intensity", json_real(pl->goldstein));
+    conf = 0.45 + (tr->pattern ? 0.2 : 0.0) + (src->n ? (src_fallback ? 0.1 : 0.2) : 0.0) + (tgt->n ? 0.1 : 0.0);
+    json_object_set_new(ev, "confidence", json_real(conf > 0.95 ? 0.95 : conf));
+    json_array_append_new(st->out, ev);
+    st->nevents++;
+}
+
+static int negated(const struct nd_evtok *toks, size_t s0, size_t i)
+{
+    for (size_t p = i, k = 0; p-- > s0 && k < 4; k++) {
+        const char *key = toks[p].key;
+        size_t len = toks[p].keylen;
+        if (key_in(&toks[p], negators) || (len > 3 && !strcmp(key + len - 3, "n't")))
+            return 1;
+        if ((key_is(&toks[p], "to") && p > s0 &&
+             (!strncmp(toks[p - 1].key, "declin", 6) || !strncmp(toks[p - 1].key, "refus", 5) ||
+              !strncmp(toks[p - 1].key, "fail", 4))))
+            return 1;
+        if (key_in(&toks[p], clause_stops) || key_is(&toks[p], ","))
+            break;
+    }
+    return 0;
+}
+
+static int is_planned(const struct nd_evtok *toks, size_t s0, size_t s1, size_t i, int nominal)
+{
+    for (size_t p = i, k = 0; p-- > s0 && k < 4; k++) {
+        if (key_in(&toks[p], modals))
+            return 1;
+        if (key_in(&toks[p], clause_stops) || key_is(&toks[p], ","))
+            break;
+    }
+    if (nominal) /* "a call was being planned between ...", "a planned call" */
+        for (size_t p = i > s0 + 6 ? i - 6 : s0; p < s1 && p < i + 6; p++)
+            if (key_in(&toks[p], plan_words))
+                return 1;
+    return 0;
+}
+
+static int is_passive(const struct nd_evtok *toks, size_t s0, size_t s1, size_t i)
+{
+    const char *k = toks[i].key;
+    size_t len = toks[i].keylen;
+    if (len < 3 || !(!strcmp(k + len - 2, "ed") || !strcmp(k + len - 2, "en") || !strcmp(k, "met") ||
+                     !strcmp(k, "held") || !strcmp(k, "hit") || !strcmp(k, "shot") || !strcmp(k, "struck")))
+        return 0;
+    /* a participle right before its agent: "the meeting chaired by Wang" */
+    if (i + 1 < s1 && key_is(&toks[i + 1], "by"))
+        return 1;
+    for (size_t p = i, n = 0; p-- > s0 && n < 3; n++) {
+        if (key_in(&toks[p], be_forms))
+            return 1;
+        size_t pl = toks[p].keylen;
+        if (!(pl > 2 && !strcmp(toks[p].key + pl - 2, "ly")))
+            return 0;
+    }
+    return 0;
+}
+
+static const char *const auxiliaries[] = {
+    "will", "would", "has", "have", "had", "is", "are", "was", "were", "did", "does", "do", "to", "can",
+    "could", "may", "might", "should", "must", "be", "been", "being", "not", "n't", "also", "then",
+    "again", "later", "earlier", "now", "still", "already", "just", "often", "never", "who", "that",
+    "which", "they", "he", "she", "it", "we", "i", "you", "officials", "government", "leaders", "today",
+    "yesterday", "tonight", "shall", "'ll", "once", "twice", "further", "formally", NULL};
+
+/* No tagger: a dictionary verb is read as a verb when what precedes it lets it be one (a subject, an
+ * auxiliary, an adverb), or when it is a past form not right after a determiner or a preposition.
+ * This keeps nouns such as "talks", "arms", "trade", "issues" from coding events. */
+static int verb_position(const struct nd_evtok *toks, const struct span *spans, size_t nspans, size_t s0,
+                         size_t i, const char *lemma)
+{
+    const struct nd_evtok *prev;
+    size_t len = toks[i].keylen;
+    if (i == s0)
+        return 0;
+    prev = &toks[i - 1];
+    if (key_in(prev, dets) || (key_in(prev, preps) && !key_is(prev, "to")))
+        return 0;
+    if (key_is(prev, "and")) {
+        /* "urged X and denounced Y", not "ties and arms" */
+        return (len > 3 && !strcmp(toks[i].key + len - 2, "ed")) ||
+               (strcmp(toks[i].key, lemma) && toks[i].key[len - 1] != 's' &&
+                !(len > 4 && !strcmp(toks[i].key + len - 3, "ing")));
+    }
+    if (span_at(spans, nspans, i - 1) >= 0 || key_in(prev, auxiliaries) || (cap_word(prev) && i - 1 > s0))
+        return 1;
+    if (prev->keylen > 3 && !strcmp(prev->key + prev->keylen - 2, "ly"))
+        return 1;
+    if (len > 3 && !strcmp(toks[i].key + len - 2, "ed"))
+        return 1;
+    /* "On Friday pressed", "this week said": a time phrase before the verb */
+    if (cap_word(prev) && (key_is(prev, "monday") || key_is(prev, "tuesday") || key_is(prev, "wednesday") ||
+                           key_is(prev, "thursday") || key_is(prev, "friday") || key_is(prev, "saturday") ||
+                           key_is(prev, "sunday")))
+        return 1;
+    return 0;
+}
+
+/* Resolve a pronoun subject: after a speech verb in this sentence it is the speaker, else the
+ * previous sentence's subject. */
+/* What a pronoun subject stands for: after a speech verb in this sentence the speaker, else the
+ * previous sentence's subject. */
+static const struct group_ref *pronoun_ref(const struct story_state *st, const struct group_ref *speaker)
+{
+    return speaker->n ? speaker : &st->last_subject;
+}
+
+static const char *const meeting_nouns[] = {"call", "talks", "meeting", "summit", "meetings", "phone",
+                                            NULL};
+
+/* Find the triggers of sentence [s0, s1); fills speaker/speech_at from speech verbs. */
+static size_t find_triggers(struct story_state *st, size_t s0, size_t s1, const struct span *spans,
+                            size_t nspans, struct trigger *trig, size_t max, struct group_ref *speaker,
+                            size_t *speech_at)
+{
+    const struct nd_events *events = st->events;
+    const struct nd_evtok *toks = st->toks;
+    size_t ntrig = 0;
+
+    for (size_t i = s0; i < s1 && ntrig < max;) {
+        uint32_t v;
+        size_t len;
+        if (!(toks[i].flags & ND_EVTOK_WORD) || span_at(spans, nspans, i) >= 0) {
+            i++;
+            continue;
+        }
+        if ((len = match_phrase(events, events->nominal_map, 'N', toks, i, s1, &v))) {
+            struct trigger *tr = &trig[ntrig++];
+            memset(tr, 0, sizeof(*tr));
+            tr->b = i;
+            tr->e = i + len;
+            copy_code(tr->code, events->nominals[v].code, sizeof(tr->code));
+            tr->nominal = events->nominals[v].role;
+            i += len;
+            continue;
+        }
+        if (key_in(&toks[i], meeting_nouns)) {
+            /* "a call was being planned soon between Xi and Biden": noun and "between" apart */
+            char key[ND_EVTOK_KEYMAX + 16];
+            for (size_t p = i + 1; p < s1 && p < i + 7; p++) {
+                if (key_in(&toks[p], clause_stops) || key_is(&toks[p], ","))
+                    break;
+                if (!key_is(&toks[p], "between"))
+                    continue;
+                int n = snprintf(key, sizeof(key), "%s between", toks[i].key);
+                if (n > 0 && (size_t)n < sizeof(key) && nd_evmap_get(events->nominal_map, key, (size_t)n, &v)) {
+                    struct trigger *tr = &trig[ntrig++];
+                    memset(tr, 0, sizeof(*tr));
+                    tr->b = i;
+                    tr->e = i + 1;
+                    tr->pair_at = p + 1;
+                    copy_code(tr->code, events->nominals[v].code, sizeof(tr->code));
+                    tr->nominal = 'p';
+                }
+                break;
+            }
+            if (ntrig && trig[ntrig - 1].b == i) {
+                i++;
+                continue;
+            }
+        }
+        if ((len = match_phrase(events, events->verb_forms, 'V', toks, i, s1, &v))) {
+            const struct verb *verb = &events->verbs[v];
+            size_t nm = 0;
+            const char *code;
+            if (!verb_position(toks, spans, nspans, s0, i, verb->lemma)) {
+                i += len;
+                continue;
+            }
+            code = match_patterns(events, verb->lemma, toks, i + len,
+                                  i + len + PATTERN_WINDOW < s1 ? i + len + PATTERN_WINDOW : s1, &nm);
+            if (!code)
+                code = verb->code;
+            if (verb->speech && (!nm || !strncmp(code, "01", 2) || !strcmp(code, "---"))) {
+                /* a speech verb: its subject (or the name after it) is the sentence's speaker */
+                int k = subject_before(spans, nspans, clause_start(toks, s0, i), i);
+                if (k < 0)
+                    k = object_after(toks, spans, nspans, i + len, i + len + 4 < s1 ? i + len + 4 : s1);
+                if (k >= 0) {
+                    struct group_ref g;
+                    group_of(spans, nspans, (size_t)k, pronoun_ref(st, speaker), &g);
+                    if (g.n) {
+                        *speaker = g;
+                        *speech_at = i;
+                    }
+                }
+                i += len;
+                continue;
+            }
+            /* "was being planned" marks the meeting noun as planned; it is no event itself */
+            if (!strcmp(verb->lemma, "plan") || !strcmp(verb->lemma, "schedule")) {
+                i += len;
+                continue;
+            }
+            if (strcmp(code, "---") && strncmp(code, "01", 2) && strncmp(code, "02", 2)) {
+                struct trigger *tr = &trig[ntrig++];
+                memset(tr, 0, sizeof(*tr));
+                tr->b = i;
+                tr->e = i + len;
+                copy_code(tr->code, code, sizeof(tr->code));
+                tr->pattern = (int)nm;
+            }
+            i += len;
+            continue;
+        }
+        i++;
+    }
+    return ntrig;
+}
+
+static void code_sentence(struct story_state *st, size_t s0, size_t s1)
+{
+    const struct nd_evtok *toks = st->toks;
+    struct span spans[MAX_SPANS];
+    struct trigger trig[64];
+    struct group_ref srcs[64];
+    size_t nspans, ntrig;
+    struct group_ref speaker = {.n = 0}, subject = {.n = 0};
+    size_t speech_at = SIZE_MAX;
+
+    nspans = find_spans(st, s0, s1, spans);
+    ntrig = find_triggers(st, s0, s1, spans, nspans, trig, 64, &speaker, &speech_at);
+
+    /* the sentence's grammatical subject: first group outside a prepositional phrase */
+    for (size_t k = 0; k < nspans && !subject.n; k++) {
+        if (spans[k].blocked || spans[k].prep || spans[k].possessive)
+            continue;
+        group_of(spans, nspans, k, pronoun_ref(st, &speaker), &subject);
+    }
+
+    for (size_t t = 0; t < ntrig; t++) {
+        struct trigger *tr = &trig[t];
+        struct group_ref *src = &srcs[t], tgt = {.n = 0};
+        const char *code = tr->code;
+        int planned, src_fallback = 0, k, passive = 0;
+        size_t cb = clause_start(toks, s0, tr->b), ce = clause_end(toks, tr->e, s1), qb = 0, qe = 0;
+        const struct group_ref *pron = pronoun_ref(st, &speaker);
+
+        src->n = 0;
+        tr->dropped = 1;
+        if (negated(toks, s0, tr->b))
+            continue;
+        /* "agreed to set up", "urged the U.S. to remove": an infinitive after a verb of the same
+         * clause is that verb's complement, coded by it */
+        if (!tr->nominal && tr->b > s0 && key_is(&toks[tr->b - 1], "to")) {
+            int governed = 0;
+            for (size_t q = 0; q < t && !governed; q++)
+                governed = !trig[q].nominal && trig[q].e <= tr->b && trig[q].b >= cb;
+            if (governed)
+                continue;
+        }
+        if (speech_at != SIZE_MAX && speech_at < tr->b && cb <= speech_at)
+            cb = speech_at + 1;
+        /* "X urged Y ... and denounced Z": Y is the first verb's object, not this one's subject */
+        size_t barrier = cb;
+        int prev_verb = -1;
+        for (size_t q = 0; q < t; q++)
+            if (!trig[q].nominal && trig[q].e <= tr->b && trig[q].e >= cb) {
+                barrier = trig[q].e;
+                if (!trig[q].dropped)
+                    prev_verb = (int)q;
+            }
+        planned = is_planned(toks, s0, s1, tr->b, tr->nominal != 0);
+
+        if (tr->nominal == 'p') {
+            /* "a call between Xi and Biden": the pair, first as source */
+            k = object_after(toks, spans, nspans, tr->pair_at ? tr->pair_at : tr->e, ce);
+            if (k >= 0) {
+                struct group_ref g;
+                group_of(spans, nspans, (size_t)k, pron, &g);
+                if (g.n >= 2) {
+                    src->n = 1;
+                    src->a[0] = g.a[0];
+                    tgt.n = g.n - 1;
+                    memcpy(tgt.a, g.a + 1, sizeof(g.a[0]) * (size_t)(g.n - 1));
+                } else {
+                    tgt = g;
+                }
+            }
+        } else if (!tr->nominal && is_passive(toks, s0, s1, tr->b)) {
+            /* "the meeting chaired by Wang and Amorim": the agent after "by" is the source */
+            passive = 1;
+            for (size_t p = tr->e; p < ce && p < tr->e + 3; p++)
+                if (key_is(&toks[p], "by")) {
+                    k = object_after(toks, spans, nspans, p + 1, ce);
+                    if (k >= 0)
+                        group_of(spans, nspans, (size_t)k, pron, src);
+                    break;
+                }
+            k = subject_before(spans, nspans, barrier, tr->b);
+            if (k >= 0)
+                group_of(spans, nspans, (size_t)k, pron, &tgt);
+        } else {
+            /* possessor of a nominal trigger: "Zelenskiy's dismissal of" */
+            if (tr->nominal && tr->b >= 2 && key_is(&toks[tr->b - 1], "'s")) {
+                k = span_at(spans, nspans, tr->b - 2);
+                if (k >= 0)
+                    group_of(spans, nspans, (size_t)k, pron, src);
+            }
+            if (!src->n) {
+                k = subject_before(spans, nspans, barrier, tr->b);
+                if (k >= 0)
+                    group_of(spans, nspans, (size_t)k, pron, src);
+            }
+            if (!src->n && prev_verb >= 0)
+                *src = srcs[prev_verb];
+            size_t limit = tr->nominal ? tr->e + 4 : tr->e + 12;
+            k = object_after(toks, spans, nspans, tr->e, ce < limit ? ce : limit);
+            if (k < 0 && tr->nominal) {
+                /* past a news agency: "concerned by a Reuters report that Russia ..." */
+                for (size_t q = 0; q < nspans; q++)
+                    if (spans[q].blocked && spans[q].b >= tr->e && spans[q].b < limit)
+                        k = object_after(toks, spans, nspans, spans[q].e, ce < tr->e + 10 ? ce : tr->e + 10);
+            }
+            if (k >= 0)
+                group_of(spans, nspans, (size_t)k, pron, &tgt);
+        }
+        /* "Blinken said it would ...": the speaker, when the verb follows the speech verb closely;
+         * a clause with a subject of its own ("said that this was helping") is not the speaker's act */
+        if (!src->n && speech_at != SIZE_MAX && speech_at < tr->b && (tr->nominal || tr->b <= speech_at + 4)) {
+            *src = speaker;
+            src_fallback = 1;
+        }
+        if (!src->n && tr->nominal && subject.n && !same_group(&subject, &tgt)) {
+            *src = subject;
+            src_fallback = 1;
+        }
+        if (!src->n && quote_around(toks, s0, s1, tr->b, &qb, &qe) && st->last_speaker.n) {
+            *src = st->last_speaker;
+            src_fallback = 1;
+        }
+        if (same_group(src, &tgt))
+            tgt.n = 0;
+        /* "he and Wang discussed": a consultation between the members of one compound subject */
+        if (!tgt.n && !passive && src->n >= 2 && !strncmp(code, "04", 2)) {
+            tgt.n = src->n - 1;
+            memcpy(tgt.a, src->a + 1, sizeof(src->a[0]) * (size_t)(src->n - 1));
+            src->n = 1;
+        }
+        if (!src->n)
+            continue;
+        /* a verb's bare default code without anyone acted upon is mostly noise ("wants",
+         * "established"); protests, force postures and violence need no target */
+        if (!tr->nominal && !tr->pattern && !tgt.n && strncmp(code, "03", 2) && strncmp(code, "14", 2) &&
+            strncmp(code, "15", 2) &&
+            strncmp(code, "18", 2) && strncmp(code, "19", 2) && strncmp(code, "20", 2) && !passive)
+            continue;
+        if (planned) {
+            const char *ic = intent_code(code);
+            if (ic)
+                code = ic;
+        }
+        if (!(qe > qb) && !quote_around(toks, s0, s1, tr->b, &qb, &qe) && speaker.n && same_group(&speaker, src)) {
+            /* the speaker's own quoted words in this sentence */
+            for (size_t p = s0; p < s1; p++)
+                if (toks[p].flags & ND_EVTOK_QUOTE && quote_around(toks, s0, s1, p + 1, &qb, &qe))
+                    break;
+        }
+        tr->dropped = 0;
+        emit(st, s0, s1, tr, code, src, &tgt, planned, src_fallback, qb, qe);
+    }
+
+    if (subject.n)
+        st->last_subject = subject;
+    if (speaker.n)
+        st->last_speaker = speaker;
+    else if (!(toks[s0].flags & ND_EVTOK_QUOTE))
+        st->last_speaker.n = 0;
+}
+
+json_t *nd_events_code(const struct nd_events *events, const char *text, size_t len,
+                       const struct nd_events_mention *mentions, size_t nmentions)
+{
+    struct story_state *st = NULL;
+    uint32_t *starts = NULL;
+    size_t cap, nsent;
+    json_t *out = json_array();
+
+    if (!events || !text || !len)
+        return out;
+    cap = len / 2 + 16 < MAX_TOKENS ? len / 2 + 16 : MAX_TOKENS;
+    st = calloc(1, sizeof(*st));
+    starts = malloc(MAX_SENTENCES * sizeof(*starts));
+    if (!st || !starts)
+        goto out;
+    st->toks = malloc(cap * sizeof(*st->toks));
+    if (!st->toks)
+        goto out;
+    st->events = events;
+    st->text = text;
+    st->mentions = mentions && nmentions ? mentions : NULL;
+    st->nmentions = st->mentions ? nmentions : 0;
+    st->out = out;
+    st->ntok = nd_evlex_tokenize(text, len, st->toks, cap);
+    nsent = nd_evlex_sentences(text, st->toks, st->ntok, starts, MAX_SENTENCES);
+    for (size_t s = 0; s < nsent; s++) {
+        size_t s0 = starts[s], s1 = s + 1 < nsent ? starts[s + 1] : st->ntok;
+        if (s1 > s0)
+            code_sentence(st, s0, s1);
+    }
+out:
+    if (st)
+        free(st->toks);
+    free(st);
+    free(starts);
+    return out;
+}
