@@ -354,7 +354,7 @@ struct nd_events *nd_events_new(const char *models_dir, char *errstr, size_t err
     size_t len = 0;
     enum nd_err err;
 
-    snprintf(path, sizeof(path), "%s/events.model", models_dir ? models_dir : "models");
+    snprintf(path, sizeof(path), "%s/events.model", models_dir ? models_dir : NEWSD_SOURCE_DIR "/models");
     events = calloc(1, sizeof(*events));
     if (!events) {
         snprintf(errstr, errsz, "events model: out of memory");
@@ -657,6 +657,12 @@ static size_t find_spans(struct story_state *st, size_t s0, size_t s1, struct sp
                 have = agent = 1;
                 continue;
             }
+            if (have && sp.cc[0] && j + 1 < s1 && key_is(&toks[j], "'s") &&
+                match_phrase(events, events->agent_map, 'G', toks, j + 1, s1, &v)) {
+                /* "North Korea's foreign ministry": the body belongs to the country */
+                j++;
+                continue;
+            }
             if (have && agent && !sp.cc[0] && j + 1 < s1 &&
                 (key_is(&toks[j], "of") || key_is(&toks[j], "in") || key_is(&toks[j], "from"))) {
                 size_t k = j + 1;
@@ -749,6 +755,13 @@ static size_t find_spans(struct story_state *st, size_t s0, size_t s1, struct sp
             for (size_t q = gap_b; q < gap_e && ok; q++)
                 ok = key_is(&toks[q], "and") || key_is(&toks[q], ",") || key_is(&toks[q], "the") ||
                      key_is(&toks[q], "&");
+            /* a comma alone joins only inside a list that goes on: "Iran, North Korea and China",
+             * not "In talks with Barrot, Jaishankar raised" */
+            int has_and = 0;
+            for (size_t q = gap_b; q < gap_e; q++)
+                has_and |= key_is(&toks[q], "and") || key_is(&toks[q], "&");
+            if (ok && !has_and)
+                ok = j < s1 && (key_is(&toks[j], ",") || key_is(&toks[j], "and"));
             if (ok && gap_e - gap_b <= 3 && !spans[n - 1].possessive) {
                 sp.group = spans[n - 1].group;
                 sp.prep = spans[n - 1].prep;
@@ -1005,6 +1018,7 @@ struct trigger {
     int pattern;        /* words matched by a pattern (0: the verb's default code) */
     int dropped;        /* not emitted (negated, no actors) */
     size_t pair_at;     /* "call ... between": the token after "between" */
+    char emitted[6];    /* the code it was emitted with */
 };
 
 /* Quoted segment [qb, qe) of tokens containing token i, if any. */
@@ -1275,7 +1289,7 @@ static void code_sentence(struct story_state *st, size_t s0, size_t s1)
     const struct nd_evtok *toks = st->toks;
     struct span spans[MAX_SPANS];
     struct trigger trig[64];
-    struct group_ref srcs[64];
+    struct group_ref srcs[64], tgts[64];
     size_t nspans, ntrig;
     struct group_ref speaker = {.n = 0}, subject = {.n = 0};
     size_t speech_at = SIZE_MAX;
@@ -1299,6 +1313,7 @@ static void code_sentence(struct story_state *st, size_t s0, size_t s1)
         const struct group_ref *pron = pronoun_ref(st, &speaker);
 
         src->n = 0;
+        tgts[t].n = 0;
         tr->dropped = 1;
         if (negated(toks, s0, tr->b))
             continue;
@@ -1403,7 +1418,8 @@ static void code_sentence(struct story_state *st, size_t s0, size_t s1)
             continue;
         /* a verb's bare default code without anyone acted upon is mostly noise ("wants",
          * "established"); protests, force postures and violence need no target */
-        if (!tr->nominal && !tr->pattern && !tgt.n && strncmp(code, "03", 2) && strncmp(code, "14", 2) &&
+        if (!tr->nominal && !tr->pattern && !tgt.n && strncmp(code, "03", 2) && strncmp(code, "12", 2) &&
+            strncmp(code, "14", 2) &&
             strncmp(code, "15", 2) &&
             strncmp(code, "18", 2) && strncmp(code, "19", 2) && strncmp(code, "20", 2) && !passive)
             continue;
@@ -1419,6 +1435,15 @@ static void code_sentence(struct story_state *st, size_t s0, size_t s1)
                     break;
         }
         tr->dropped = 0;
+        /* "imposed sanctions on Iran": verb and noun name one event */
+        int dup = 0;
+        for (size_t q = 0; q < t && !dup; q++)
+            dup = !trig[q].dropped && !strncmp(trig[q].emitted, code, 2) && same_group(&srcs[q], src) &&
+                  same_group(&tgts[q], &tgt);
+        tgts[t] = tgt;
+        snprintf(tr->emitted, sizeof(tr->emitted), "%s", code);
+        if (dup)
+            continue;
         emit(st, s0, s1, tr, code, src, &tgt, planned, src_fallback, qb, qe);
     }
 
