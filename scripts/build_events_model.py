@@ -364,6 +364,10 @@ def main():
     parse_actor_file(os.path.join(pet, "Phoenix.International.actors.txt"), actors, "O")
     parse_actor_file(os.path.join(pet, "Phoenix.MilNonState.actors.txt"), actors, "O")
     add_world_leaders(os.path.join(args.data, "world-leaders-2026", "world_leaders.csv"), actors)
+    # people of a country: "Albanians", "Iraqis", "Israelis" (the dictionary lists the adjective)
+    for k, (code, name, kind) in list(actors.items()):
+        if kind == "C" and " " not in k and len(code) == 3 and k.endswith(("an", "i")):
+            actors.setdefault(k + "s", (code, name, kind))
     agents = parse_agents(os.path.join(pet, "Phoenix.agents.txt"))
     agents.update(agents_extra)
     plover = parse_plover(os.path.join(args.data, "plover", "CAMEO2PLOVER-2021.txt"))

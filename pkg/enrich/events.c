@@ -473,6 +473,7 @@ struct story_state {
     struct group_ref last_speaker;
     json_t *out;
     size_t nevents;
+    size_t sentence_events;
 };
 
 static int key_is(const struct nd_evtok *tok, const char *s)
@@ -819,7 +820,7 @@ static int subject_before(const struct span *spans, size_t nspans, size_t after,
 {
     for (size_t k = 0; k < nspans; k++) {
         const struct span *sp = &spans[k];
-        if (sp->b < after || sp->blocked || sp->prep)
+        if (sp->b < after || sp->blocked || sp->prep || (!sp->cc[0] && !sp->pron))
             continue;
         if (sp->e > before)
             break;
@@ -850,17 +851,17 @@ static int place_prep(const char *prep)
 /* First group starting in [from, limit) that can be a target: not a place ("met Xi in Beijing"), not
  * the venue ("on the sidelines of the U.N. General Assembly"). */
 static int object_after(const struct nd_evtok *toks, const struct span *spans, size_t nspans, size_t from,
-                        size_t limit)
+                        size_t limit, int meeting)
 {
     for (size_t k = 0; k < nspans; k++) {
         const struct span *sp = &spans[k];
-        if (sp->b < from || sp->blocked)
+        if (sp->b < from || sp->blocked || (!sp->cc[0] && !sp->pron))
             continue;
         if (sp->b >= limit)
             break;
         if (k > 0 && spans[k - 1].group == sp->group && spans[k - 1].b >= from)
             continue;
-        if (sp->prep && place_prep(sp->prep))
+        if (meeting && sp->prep && place_prep(sp->prep))
             continue;
         if (sp->prep && !strcmp(sp->prep, "of") && sp->b >= 2) {
             size_t p = sp->b - 1;
@@ -901,7 +902,10 @@ static const char *match_patterns(const struct nd_events *events, const char *le
     long best_score = 0;
     for (size_t t = from; t < limit; t++) {
         uint32_t head;
-        int n = snprintf(key, sizeof(key), "%s\x01%s", lemma, toks[t].key);
+        int n;
+        if (t > from + 8)
+            break; /* a pattern must start near its verb: words far off belong to other clauses */
+        n = snprintf(key, sizeof(key), "%s\x01%s", lemma, toks[t].key);
         if (n <= 0 || (size_t)n >= sizeof(key) || !nd_evmap_get(events->pat_index, key, (size_t)n, &head))
             continue;
         for (uint32_t l = head; l != UINT32_MAX; l = events->links[l].next) {
@@ -1017,6 +1021,7 @@ struct trigger {
     int nominal;        /* 0 verb, 'o' or 'p' */
     int pattern;        /* words matched by a pattern (0: the verb's default code) */
     int dropped;        /* not emitted (negated, no actors) */
+    int governed;       /* an infinitive coded by the verb before it */
     size_t pair_at;     /* "call ... between": the token after "between" */
     char emitted[6];    /* the code it was emitted with */
 };
@@ -1074,10 +1079,14 @@ static void emit(struct story_state *st, size_t s0, size_t s1, const struct trig
     }
     json_object_set_new(ev, "status", json_string(planned ? "planned" : "reported"));
     json_object_set_new(ev, "intensity", json_real(pl->goldstein));
-    conf = 0.45 + (tr->pattern ? 0.2 : 0.0) + (src->n ? (src_fallback ? 0.1 : 0.2) : 0.0) + (tgt->n ? 0.1 : 0.0);
+    /* a specific pattern, the verb's own subject and a target raise it; later events in a sentence
+     * are more often inside subordinate clauses */
+    conf = 0.5 + (tr->pattern ? 0.1 : 0.0) + (src->n ? (src_fallback ? 0.1 : 0.2) : 0.0) + (tgt->n ? 0.1 : 0.0) -
+           0.05 * (double)st->sentence_events;
     json_object_set_new(ev, "confidence", json_real(conf > 0.95 ? 0.95 : conf));
     json_array_append_new(st->out, ev);
     st->nevents++;
+    st->sentence_events++;
 }
 
 static int negated(const struct nd_evtok *toks, size_t s0, size_t i)
@@ -1158,11 +1167,17 @@ static int verb_position(const struct nd_evtok *toks, const struct span *spans, 
                (strcmp(toks[i].key, lemma) && toks[i].key[len - 1] != 's' &&
                 !(len > 4 && !strcmp(toks[i].key + len - 3, "ing")));
     }
-    if (span_at(spans, nspans, i - 1) >= 0 || key_in(prev, auxiliaries) || (cap_word(prev) && i - 1 > s0))
+    int k = span_at(spans, nspans, i - 1);
+    if (k >= 0 && spans[k].b > s0 && key_in(&toks[spans[k].b - 1], dets) && !key_is(&toks[spans[k].b - 1], "the"))
+        return 0; /* "a key U.S. ally": a noun after a modifier */
+    if (k >= 0 || key_in(prev, auxiliaries) || (cap_word(prev) && i - 1 > s0))
         return 1;
     if (prev->keylen > 3 && !strcmp(prev->key + prev->keylen - 2, "ly"))
         return 1;
     if (len > 3 && !strcmp(toks[i].key + len - 2, "ed"))
+        return 1;
+    /* "a declaration demanding that": a participle after a noun */
+    if (len > 4 && !strcmp(toks[i].key + len - 3, "ing") && (prev->flags & ND_EVTOK_WORD) && !cap_word(prev))
         return 1;
     /* "On Friday pressed", "this week said": a time phrase before the verb */
     if (cap_word(prev) && (key_is(prev, "monday") || key_is(prev, "tuesday") || key_is(prev, "wednesday") ||
@@ -1251,7 +1266,7 @@ static size_t find_triggers(struct story_state *st, size_t s0, size_t s1, const 
                 /* a speech verb: its subject (or the name after it) is the sentence's speaker */
                 int k = subject_before(spans, nspans, clause_start(toks, s0, i), i);
                 if (k < 0)
-                    k = object_after(toks, spans, nspans, i + len, i + len + 4 < s1 ? i + len + 4 : s1);
+                    k = object_after(toks, spans, nspans, i + len, i + len + 4 < s1 ? i + len + 4 : s1, 0);
                 if (k >= 0) {
                     struct group_ref g;
                     group_of(spans, nspans, (size_t)k, pronoun_ref(st, speaker), &g);
@@ -1295,6 +1310,26 @@ static void code_sentence(struct story_state *st, size_t s0, size_t s1)
     size_t speech_at = SIZE_MAX;
 
     nspans = find_spans(st, s0, s1, spans);
+    st->sentence_events = 0;
+    /* a title or body with no country ("President Bouteflicka", "the rebels") belongs, in wire copy,
+     * to the country the sentence is about: the nearest country before it, else after it, else the
+     * previous sentence's subject */
+    for (size_t k = 0; k < nspans; k++) {
+        struct span *sp = &spans[k];
+        const char *cc = NULL;
+        if (sp->cc[0] || sp->pron || sp->blocked || !sp->sector[0])
+            continue;
+        for (size_t q = k; q-- > 0 && !cc;)
+            if (spans[q].cc[0])
+                cc = spans[q].cc;
+        for (size_t q = k + 1; q < nspans && !cc; q++)
+            if (spans[q].cc[0])
+                cc = spans[q].cc;
+        if (!cc && st->last_subject.n)
+            cc = st->last_subject.a[0].cc;
+        if (cc)
+            memcpy(sp->cc, cc, sizeof(sp->cc));
+    }
     ntrig = find_triggers(st, s0, s1, spans, nspans, trig, 64, &speaker, &speech_at);
 
     /* the sentence's grammatical subject: first group outside a prepositional phrase */
@@ -1311,11 +1346,15 @@ static void code_sentence(struct story_state *st, size_t s0, size_t s1)
         int planned, src_fallback = 0, k, passive = 0;
         size_t cb = clause_start(toks, s0, tr->b), ce = clause_end(toks, tr->e, s1), qb = 0, qe = 0;
         const struct group_ref *pron = pronoun_ref(st, &speaker);
+        int meeting = !strncmp(code, "03", 2) || !strncmp(code, "04", 2);
 
         src->n = 0;
         tgts[t].n = 0;
         tr->dropped = 1;
-        if (negated(toks, s0, tr->b))
+        int neg = negated(toks, s0, tr->b);
+        /* "will not accept", "did not agree": refusing cooperation is a rejection (CAMEO 12);
+         * "did not condemn" is no event */
+        if (neg && (strncmp(code, "03", 2) < 0 || strncmp(code, "08", 2) > 0))
             continue;
         /* "agreed to set up", "urged the U.S. to remove": an infinitive after a verb of the same
          * clause is that verb's complement, coded by it */
@@ -1323,8 +1362,10 @@ static void code_sentence(struct story_state *st, size_t s0, size_t s1)
             int governed = 0;
             for (size_t q = 0; q < t && !governed; q++)
                 governed = !trig[q].nominal && trig[q].e <= tr->b && trig[q].b >= cb;
-            if (governed)
+            if (governed) {
+                tr->governed = 1;
                 continue;
+            }
         }
         if (speech_at != SIZE_MAX && speech_at < tr->b && cb <= speech_at)
             cb = speech_at + 1;
@@ -1332,7 +1373,8 @@ static void code_sentence(struct story_state *st, size_t s0, size_t s1)
         size_t barrier = cb;
         int prev_verb = -1;
         for (size_t q = 0; q < t; q++)
-            if (!trig[q].nominal && trig[q].e <= tr->b && trig[q].e >= cb) {
+            if (!trig[q].nominal && trig[q].e <= tr->b && trig[q].e >= cb &&
+                (!trig[q].dropped || trig[q].governed)) {
                 barrier = trig[q].e;
                 if (!trig[q].dropped)
                     prev_verb = (int)q;
@@ -1341,7 +1383,7 @@ static void code_sentence(struct story_state *st, size_t s0, size_t s1)
 
         if (tr->nominal == 'p') {
             /* "a call between Xi and Biden": the pair, first as source */
-            k = object_after(toks, spans, nspans, tr->pair_at ? tr->pair_at : tr->e, ce);
+            k = object_after(toks, spans, nspans, tr->pair_at ? tr->pair_at : tr->e, ce, 1);
             if (k >= 0) {
                 struct group_ref g;
                 group_of(spans, nspans, (size_t)k, pron, &g);
@@ -1359,7 +1401,7 @@ static void code_sentence(struct story_state *st, size_t s0, size_t s1)
             passive = 1;
             for (size_t p = tr->e; p < ce && p < tr->e + 3; p++)
                 if (key_is(&toks[p], "by")) {
-                    k = object_after(toks, spans, nspans, p + 1, ce);
+                    k = object_after(toks, spans, nspans, p + 1, ce, 0);
                     if (k >= 0)
                         group_of(spans, nspans, (size_t)k, pron, src);
                     break;
@@ -1382,12 +1424,12 @@ static void code_sentence(struct story_state *st, size_t s0, size_t s1)
             if (!src->n && prev_verb >= 0)
                 *src = srcs[prev_verb];
             size_t limit = tr->nominal ? tr->e + 4 : tr->e + 12;
-            k = object_after(toks, spans, nspans, tr->e, ce < limit ? ce : limit);
+            k = object_after(toks, spans, nspans, tr->e, ce < limit ? ce : limit, meeting);
             if (k < 0 && tr->nominal) {
                 /* past a news agency: "concerned by a Reuters report that Russia ..." */
                 for (size_t q = 0; q < nspans; q++)
                     if (spans[q].blocked && spans[q].b >= tr->e && spans[q].b < limit)
-                        k = object_after(toks, spans, nspans, spans[q].e, ce < tr->e + 10 ? ce : tr->e + 10);
+                        k = object_after(toks, spans, nspans, spans[q].e, ce < tr->e + 10 ? ce : tr->e + 10, meeting);
             }
             if (k >= 0)
                 group_of(spans, nspans, (size_t)k, pron, &tgt);
@@ -1418,14 +1460,27 @@ static void code_sentence(struct story_state *st, size_t s0, size_t s1)
             continue;
         /* a verb's bare default code without anyone acted upon is mostly noise ("wants",
          * "established"); protests, force postures and violence need no target */
-        if (!tr->nominal && !tr->pattern && !tgt.n && strncmp(code, "03", 2) && strncmp(code, "12", 2) &&
-            strncmp(code, "14", 2) &&
-            strncmp(code, "15", 2) &&
-            strncmp(code, "18", 2) && strncmp(code, "19", 2) && strncmp(code, "20", 2) && !passive)
-            continue;
-        if (planned) {
+        if (!tr->nominal && !tr->pattern && !tgt.n && !passive && !planned && !neg) {
+            static const char *const intransitive[] = {"03", "10", "11", "12", "13", "14", "15", "18", "19", "20", NULL};
+            int ok = 0;
+            for (size_t q = 0; intransitive[q] && !ok; q++)
+                ok = !strncmp(code, intransitive[q], 2);
+            if (!ok)
+                continue;
+        }
+        if (neg) {
+            code = "120";
+        } else if (planned) {
+            /* intent to cooperate is CAMEO 03 (AGREE); announced harm or a condition ("will withdraw
+             * unless") is a threat, CAMEO 13 */
             const char *ic = intent_code(code);
-            if (ic)
+            int conditional = 0;
+            for (size_t p = s0; p < s1; p++)
+                conditional |= key_is(&toks[p], "unless") || key_is(&toks[p], "if");
+            if (conditional || strncmp(code, "14", 2) >= 0)
+                code = !strncmp(code, "18", 2) || !strncmp(code, "19", 2) || !strncmp(code, "20", 2) ? "138"
+                       : !strncmp(code, "16", 2) ? "131" : !strncmp(code, "14", 2) ? "133" : "130";
+            else if (ic)
                 code = ic;
         }
         if (!(qe > qb) && !quote_around(toks, s0, s1, tr->b, &qb, &qe) && speaker.n && same_group(&speaker, src)) {
