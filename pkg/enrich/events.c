@@ -205,7 +205,7 @@ static uint32_t sector_index(struct nd_events *events, size_t *cap, const char *
 }
 
 static const char *const speech_lemmas[] = {"say", "tell", "add", "state", "declare", "announce",
-                                            "insist", "note", "stress", "warn", NULL};
+                                            "insist", "note", "stress", "conclude", "reiterate", NULL};
 
 static enum nd_err model_load(struct nd_events *events, char *errstr, size_t errsz)
 {
@@ -495,6 +495,11 @@ static const char *const preps[] = {"of", "in", "at", "on", "to", "from", "with"
                                     "through", "after", "before", "than", "like", "amid", NULL};
 static const char *const dets[] = {"the", "a", "an", "its", "his", "her", "their", "our", "this", "these",
                                    "those", "'s", "my", "your", "that", "any", "no", "every", "each", NULL};
+static const char *const quantities[] = {"thousands", "hundreds", "dozens", "tens", "millions", "scores", "group",
+                                        "groups", "number", "members", "supporters", "some", "many", "most",
+                                        "all", "one", "two", "three", "several", "majority", "band", NULL};
+static const char *const collectives[] = {"groups", "members", "leaders", "officials", "supporters", "activists",
+                                         "factions", "forces", "fighters", NULL};
 static const char *const pronouns[] = {"he", "she", "it", "they", "we", NULL};
 static const char *const be_forms[] = {"is", "are", "was", "were", "be", "been", "being", "'s", NULL};
 static const char *const negators[] = {"not", "never", "n't", "no", "neither", "nor", "cannot", "prevent",
@@ -664,6 +669,9 @@ static size_t find_spans(struct story_state *st, size_t s0, size_t s1, struct sp
                 j++;
                 continue;
             }
+            if (have && agent && !sp.cc[0] && j + 2 < s1 && key_in(&toks[j], collectives) &&
+                (key_is(&toks[j + 1], "of") || key_is(&toks[j + 1], "in") || key_is(&toks[j + 1], "from")))
+                j++; /* "opposition groups in Zimbabwe" */
             if (have && agent && !sp.cc[0] && j + 1 < s1 &&
                 (key_is(&toks[j], "of") || key_is(&toks[j], "in") || key_is(&toks[j], "from"))) {
                 size_t k = j + 1;
@@ -730,9 +738,6 @@ static size_t find_spans(struct story_state *st, size_t s0, size_t s1, struct sp
                 sp.name = m->name;
                 sp.name_b = m->name_b;
                 sp.name_e = m->name_e;
-            } else if (j - i < 2 && !(i > s0 && key_is(&toks[i - 1], "the"))) {
-                i = j;
-                continue;
             }
         }
         sp.b = (uint32_t)i;
@@ -747,8 +752,10 @@ static size_t find_spans(struct story_state *st, size_t s0, size_t s1, struct sp
             size_t p = i - 1;
             if (key_in(&toks[p], dets) && p > s0)
                 p--;
-            if (key_in(&toks[p], preps))
-                sp.prep = toks[p].key;
+            if (key_in(&toks[p], preps) &&
+                !(key_is(&toks[p], "of") && p > s0 &&
+                  (key_in(&toks[p - 1], quantities) || (toks[p - 1].key[0] >= '0' && toks[p - 1].key[0] <= '9'))))
+                sp.prep = toks[p].key; /* "thousands of Iraqi Kurds" is no prepositional phrase */
         }
         /* coordination: "China and Brazil", "Iran, North Korea and China" */
         if (n > 0 && !spans[n - 1].blocked && !sp.blocked) {
@@ -816,8 +823,9 @@ static void group_of(const struct span *spans, size_t nspans, size_t k, const st
 /* The subject of a trigger: the leftmost group in [after, before) outside a prepositional phrase
  * (SVO: the subject comes first; objects of earlier verbs are cut off by the caller's `after`).
  * Returns the index of the group's first span, or -1. */
-static int subject_before(const struct span *spans, size_t nspans, size_t after, size_t before)
+static int subject_before(const struct span *spans, size_t nspans, size_t after, size_t before, int nearest)
 {
+    int found = -1;
     for (size_t k = 0; k < nspans; k++) {
         const struct span *sp = &spans[k];
         if (sp->b < after || sp->blocked || sp->prep || (!sp->cc[0] && !sp->pron))
@@ -833,9 +841,11 @@ static int subject_before(const struct span *spans, size_t nspans, size_t after,
             if (spans[last].e + 1 < before)
                 continue; /* "China's support ... X": the possessor is not the subject */
         }
-        return (int)k;
+        found = (int)k;
+        if (!nearest)
+            break;
     }
-    return -1;
+    return found;
 }
 
 static int place_prep(const char *prep)
@@ -1151,7 +1161,7 @@ static const char *const auxiliaries[] = {
 /* No tagger: a dictionary verb is read as a verb when what precedes it lets it be one (a subject, an
  * auxiliary, an adverb), or when it is a past form not right after a determiner or a preposition.
  * This keeps nouns such as "talks", "arms", "trade", "issues" from coding events. */
-static int verb_position(const struct nd_evtok *toks, const struct span *spans, size_t nspans, size_t s0,
+static int verb_position(const struct nd_events *events, const struct nd_evtok *toks, const struct span *spans, size_t nspans, size_t s0,
                          size_t i, const char *lemma)
 {
     const struct nd_evtok *prev;
@@ -1177,7 +1187,8 @@ static int verb_position(const struct nd_evtok *toks, const struct span *spans, 
     if (len > 3 && !strcmp(toks[i].key + len - 2, "ed"))
         return 1;
     /* "a declaration demanding that": a participle after a noun */
-    if (len > 4 && !strcmp(toks[i].key + len - 3, "ing") && (prev->flags & ND_EVTOK_WORD) && !cap_word(prev))
+    if (len > 4 && !strcmp(toks[i].key + len - 3, "ing") && (prev->flags & ND_EVTOK_WORD) && !cap_word(prev) &&
+        !nd_evmap_get(events->verb_forms, prev->key, prev->keylen, &(uint32_t){0}))
         return 1;
     /* "On Friday pressed", "this week said": a time phrase before the verb */
     if (cap_word(prev) && (key_is(prev, "monday") || key_is(prev, "tuesday") || key_is(prev, "wednesday") ||
@@ -1254,17 +1265,21 @@ static size_t find_triggers(struct story_state *st, size_t s0, size_t s1, const 
             const struct verb *verb = &events->verbs[v];
             size_t nm = 0;
             const char *code;
-            if (!verb_position(toks, spans, nspans, s0, i, verb->lemma)) {
+            if (!verb_position(events, toks, spans, nspans, s0, i, verb->lemma)) {
                 i += len;
                 continue;
             }
             code = match_patterns(events, verb->lemma, toks, i + len,
                                   i + len + PATTERN_WINDOW < s1 ? i + len + PATTERN_WINDOW : s1, &nm);
-            if (!code)
+            /* CAMEO 01/02 (comments, appeals) are not PLOVER events: a verb that is an event by
+             * itself ("demand") keeps its own code then */
+            if (!code || ((!strncmp(code, "01", 2) || !strncmp(code, "02", 2)) && strcmp(verb->code, "---"))) {
                 code = verb->code;
-            if (verb->speech && (!nm || !strncmp(code, "01", 2) || !strcmp(code, "---"))) {
+                nm = 0;
+            }
+            if (verb->speech) {
                 /* a speech verb: its subject (or the name after it) is the sentence's speaker */
-                int k = subject_before(spans, nspans, clause_start(toks, s0, i), i);
+                int k = subject_before(spans, nspans, clause_start(toks, s0, i), i, 1);
                 if (k < 0)
                     k = object_after(toks, spans, nspans, i + len, i + len + 4 < s1 ? i + len + 4 : s1, 0);
                 if (k >= 0) {
@@ -1406,7 +1421,7 @@ static void code_sentence(struct story_state *st, size_t s0, size_t s1)
                         group_of(spans, nspans, (size_t)k, pron, src);
                     break;
                 }
-            k = subject_before(spans, nspans, barrier, tr->b);
+            k = subject_before(spans, nspans, barrier, tr->b, 0);
             if (k >= 0)
                 group_of(spans, nspans, (size_t)k, pron, &tgt);
         } else {
@@ -1417,7 +1432,7 @@ static void code_sentence(struct story_state *st, size_t s0, size_t s1)
                     group_of(spans, nspans, (size_t)k, pron, src);
             }
             if (!src->n) {
-                k = subject_before(spans, nspans, barrier, tr->b);
+                k = subject_before(spans, nspans, barrier, tr->b, 0);
                 if (k >= 0)
                     group_of(spans, nspans, (size_t)k, pron, src);
             }
@@ -1468,7 +1483,17 @@ static void code_sentence(struct story_state *st, size_t s0, size_t s1)
             if (!ok)
                 continue;
         }
-        if (neg) {
+        int obliged = 0;
+        for (size_t p = tr->b, n = 0; p-- > s0 && n < 3; n++)
+            obliged |= key_is(&toks[p], "must") || key_is(&toks[p], "should") ||
+                       (key_is(&toks[p], "to") && p > s0 && (key_is(&toks[p - 1], "has") || key_is(&toks[p - 1], "have")));
+        if (obliged && speaker.n && speech_at < tr->b && !same_group(&speaker, src)) {
+            /* "Russia said Sudan must return the helicopter": the speaker demands it of the subject */
+            tgt = *src;
+            *src = speaker;
+            code = "100";
+            src_fallback = 0;
+        } else if (neg) {
             code = "120";
         } else if (planned) {
             /* intent to cooperate is CAMEO 03 (AGREE); announced harm or a condition ("will withdraw
@@ -1477,7 +1502,7 @@ static void code_sentence(struct story_state *st, size_t s0, size_t s1)
             int conditional = 0;
             for (size_t p = s0; p < s1; p++)
                 conditional |= key_is(&toks[p], "unless") || key_is(&toks[p], "if");
-            if (conditional || strncmp(code, "14", 2) >= 0)
+            if (strncmp(code, "14", 2) >= 0 || (conditional && strncmp(code, "08", 2) >= 0))
                 code = !strncmp(code, "18", 2) || !strncmp(code, "19", 2) || !strncmp(code, "20", 2) ? "138"
                        : !strncmp(code, "16", 2) ? "131" : !strncmp(code, "14", 2) ? "133" : "130";
             else if (ic)
