@@ -58,6 +58,11 @@ static int code_mode(const char *models)
             json_decref(in);
             continue;
         }
+        /* the text stage first, as in the daemon: byline, dateline and credit are no actors */
+        struct nd_story *story = nd_story_new();
+        nd_story_set(&story->body_text, text);
+        nd_enrich_text(story);
+        text = story->body_text ? story->body_text : "";
         size_t len = strlen(text);
         evs = nd_events_code(events, text, len, NULL, 0);
         out = json_object();
@@ -73,6 +78,7 @@ static int code_mode(const char *models)
         free(s);
         json_decref(out);
         json_decref(in);
+        nd_story_destroy(story);
     }
     rc = 0;
 out:

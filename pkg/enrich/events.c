@@ -600,6 +600,7 @@ static size_t find_spans(struct story_state *st, size_t s0, size_t s1, struct sp
     while (i < s1 && n < MAX_SPANS) {
         struct span sp;
         int have = 0, agent = 0, person = 0;
+        size_t agent_end = 0;
         size_t j = i;
         memset(&sp, 0, sizeof(sp));
         for (;;) {
@@ -660,6 +661,7 @@ static size_t find_spans(struct story_state *st, size_t s0, size_t s1, struct sp
                  * phrase is taken only next to a country */
                 memcpy(sp.sector, events->sectors[v], sizeof(sp.sector));
                 j += len;
+                agent_end = j;
                 have = agent = 1;
                 continue;
             }
@@ -742,8 +744,8 @@ static size_t find_spans(struct story_state *st, size_t s0, size_t s1, struct sp
         }
         sp.b = (uint32_t)i;
         sp.e = (uint32_t)j;
-        if (agent && sp.cc[0] && j > i)
-            memo_add(st, toks[j - 1].key, &sp); /* the title, for "the foreign minister" later */
+        if (agent && sp.cc[0] && agent_end > i && (sp.name || sp.name_e > sp.name_b))
+            memo_add(st, toks[agent_end - 1].key, &sp); /* the title, for "the foreign minister" later */
         if (sp.name && sp.cc[0] && sp.e - sp.b >= 2)
             memo_add(st, toks[sp.e - 1].key, &sp);
         if (j < s1 && key_is(&toks[j], "'s"))
@@ -873,6 +875,10 @@ static int object_after(const struct nd_evtok *toks, const struct span *spans, s
             continue;
         if (meeting && sp->prep && place_prep(sp->prep))
             continue;
+        if (sp->b > from && (key_is(&toks[sp->b - 1], "its") || key_is(&toks[sp->b - 1], "their") ||
+                             key_is(&toks[sp->b - 1], "his") || key_is(&toks[sp->b - 1], "her") ||
+                             key_is(&toks[sp->b - 1], "our")))
+            continue; /* "withdraw its troops": the actor's own, not a target */
         if (sp->prep && !strcmp(sp->prep, "of") && sp->b >= 2) {
             size_t p = sp->b - 1;
             while (p > from && !key_is(&toks[p], "of"))

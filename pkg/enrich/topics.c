@@ -18,7 +18,7 @@
 #define MAX_TOKENS 20000
 #define MAX_OUT 10
 #define MAX_EVIDENCE 4
-#define THRESHOLD 2.0 /* summed weight for a topic to be assigned */
+#define THRESHOLD 1.3 /* compressed score for a topic to be assigned: one clear subtopic term */
 
 struct topic {
     char code[9];
@@ -259,6 +259,7 @@ static void score_events(const struct nd_topics *topics, const json_t *events, s
     json_array_foreach(events, i, ev)
     {
         const char *type = json_string_value(json_object_get(ev, "type"));
+        const char *cameo = json_string_value(json_object_get(ev, "cameo"));
         const json_t *src = json_object_get(ev, "source"), *tgt = json_object_get(ev, "target");
         const char *sc_cc = json_string_value(json_object_get(json_array_get(src, 0), "code"));
         const char *tg_cc = json_string_value(json_object_get(json_array_get(tgt, 0), "code"));
@@ -270,7 +271,7 @@ static void score_events(const struct nd_topics *topics, const json_t *events, s
             target = dip;
         else if (!strcmp(type, "ASSAULT") || !strcmp(type, "MOBILIZE"))
             target = conflict;
-        else if (!strcmp(type, "SANCTION"))
+        else if (!strcmp(type, "SANCTION") || (cameo && !strncmp(cameo, "163", 3)))
             target = sanction;
         else if (!strcmp(type, "AID"))
             target = aid;
@@ -327,6 +328,8 @@ json_t *nd_topics_assign(const struct nd_topics *topics, const char *text, size_
         for (int p = topics->topics[t].parent; p >= 0 && carry > 0.25; p = topics->topics[p].parent) {
             total[p] += carry;
             carry *= 0.5;
+            if (!sc->ev[p].n && sc->ev[t].n) /* evidence by way of the subtopic */
+                add_evidence(&sc->ev[p], topics->topics[t].name, strlen(topics->topics[t].name));
         }
     }
     for (size_t t = 0; t < topics->ntopics; t++)
