@@ -12,6 +12,8 @@
 #include "core/core.h"
 #include "enrich/events_lex.h"
 
+static const char *const *const *word_lists_ref(void);
+
 #define MODEL_CAP (64u << 20)
 #define MAX_PHRASE 8               /* longest dictionary phrase tried, in tokens */
 #define MAX_TOKENS 20000           /* tokens coded per story: a cap on work per story */
@@ -51,6 +53,13 @@ struct synset {
     uint32_t n;
 };
 
+struct first_info {
+    uint32_t masks; /* 8 bits per dictionary: bit n-1 set when a phrase of n tokens starts here */
+    uint32_t cls;   /* word_lists bits, and PATTERN_START */
+};
+
+#define PATTERN_START (1u << 31)
+
 struct nominal {
     char code[6];
     char role; /* 'o' obj, 'p' pair */
@@ -82,6 +91,8 @@ struct nd_events {
     size_t nplovers;
     struct synset *syns;
     size_t nsyns;
+    struct first_info *finfo;
+    size_t nfinfo, finfo_cap;
     struct nd_evmap *syn_names, *verb_forms, *verb_lemmas, *pat_index, *syn_members, *actor_map, *agent_map,
         *nominal_map, *plover_map, *first_len; /* first token (prefixed by kind) -> longest phrase */
 };
@@ -112,29 +123,61 @@ static void *grow_array(void *arr, size_t *cap, size_t n, size_t elem)
     return p;
 }
 
-/* Remember the longest phrase starting with a token, per dictionary kind ('A', 'G', 'N', 'V'). */
+/* What a token can start: for each dictionary (actors, agents, nominal triggers, verbs) a mask of
+ * the phrase lengths that begin with it, and its function-word classes. One lookup per token serves
+ * all of them, and a phrase is only joined and looked up at lengths that exist. */
+static int kind_shift(char kind)
+{
+    return kind == 'A' ? 0 : kind == 'G' ? 8 : kind == 'N' ? 16 : 24;
+}
+
+static struct first_info *first_info_of(struct nd_events *events, const char *key, size_t klen)
+{
+    uint32_t idx;
+    if (nd_evmap_get(events->first_len, key, klen, &idx))
+        return &events->finfo[idx];
+    events->finfo = grow_array(events->finfo, &events->finfo_cap, events->nfinfo, sizeof(*events->finfo));
+    if (!events->finfo || nd_evmap_put(events->first_len, key, klen, (uint32_t)events->nfinfo))
+        return NULL;
+    memset(&events->finfo[events->nfinfo], 0, sizeof(events->finfo[0]));
+    return &events->finfo[events->nfinfo++];
+}
+
 static int note_first(struct nd_events *events, char kind, const char *key)
 {
-    char buf[ND_EVTOK_KEYMAX + 2];
     const char *sp = strchr(key, ' ');
     size_t flen = sp ? (size_t)(sp - key) : strlen(key);
-    uint32_t ntok = 1, old = 0;
+    uint32_t ntok = 1;
+    struct first_info *fi;
     if (flen >= ND_EVTOK_KEYMAX)
         return 0;
     for (const char *p = key; *p; p++)
         ntok += *p == ' ';
     if (ntok > MAX_PHRASE)
         return 0;
-    buf[0] = kind;
-    memcpy(buf + 1, key, flen);
-    if (nd_evmap_get(events->first_len, buf, flen + 1, &old) && old >= ntok)
-        return 0;
-    return nd_evmap_put(events->first_len, buf, flen + 1, ntok);
+    if (!(fi = first_info_of(events, key, flen)))
+        return -1;
+    fi->masks |= (1u << (ntok - 1)) << kind_shift(kind);
+    return 0;
 }
 
 static void copy_code(char *dst, const char *src, size_t sz)
 {
-    snprintf(dst, sz, "%s", src);
+    size_t n = strnlen(src, sz - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+/* "a\x01b" into buf (size bufsz) without printf on the hot path. Returns the length, 0 if too long. */
+static size_t join2(char *buf, size_t bufsz, const char *a, size_t alen, const char *b, size_t blen)
+{
+    if (alen + blen + 2 > bufsz)
+        return 0;
+    memcpy(buf, a, alen);
+    buf[alen] = '\x01';
+    memcpy(buf + alen + 1, b, blen);
+    buf[alen + 1 + blen] = '\0';
+    return alen + 1 + blen;
 }
 
 static int index_pattern(struct nd_events *events, size_t *lcap, const char *lemma, const char *word)
@@ -145,6 +188,10 @@ static int index_pattern(struct nd_events *events, size_t *lcap, const char *lem
     if (n <= 0 || (size_t)n >= sizeof(key))
         return 0;
     nd_evmap_get(events->pat_index, key, (size_t)n, &head);
+    struct first_info *fi = first_info_of(events, word, strlen(word));
+    if (!fi)
+        return -1;
+    fi->cls |= PATTERN_START; /* most words start no pattern: they skip the pattern lookup */
     events->links = grow_array(events->links, lcap, events->nlinks, sizeof(*events->links));
     if (!events->links)
         return -1;
@@ -383,6 +430,19 @@ struct nd_events *nd_events_new(const char *models_dir, char *errstr, size_t err
     }
     if (model_load(events, errstr, errsz) != ND_OK)
         goto fail;
+    /* function-word classes share the per-token lookup with the phrase lengths: bits 16 and up */
+    const char *const *const *lists = word_lists_ref();
+    for (uint32_t k = 0; lists[k]; k++)
+        for (size_t w = 0; lists[k][w]; w++) {
+            const char *word = lists[k][w];
+            struct first_info *fi = first_info_of(events, word, strlen(word));
+            if (fi)
+                fi->cls |= 1u << k;
+            else {
+                snprintf(errstr, errsz, "events model: out of memory");
+                goto fail;
+            }
+        }
     return events;
 fail:
     nd_events_destroy(events);
@@ -412,6 +472,7 @@ void nd_events_destroy(struct nd_events *events)
     free(events->nominals);
     free(events->plovers);
     free(events->syns);
+    free(events->finfo);
     free(events->buf);
     free(events);
 }
@@ -440,6 +501,7 @@ struct span {
 
 struct memo {
     char key[ND_EVTOK_KEYMAX];
+    uint8_t keylen;
     char cc[4];
     char sector[4];
     const char *name;
@@ -465,6 +527,8 @@ struct story_state {
     const char *text;
     struct nd_evtok *toks;
     size_t ntok;
+    uint32_t *firsts; /* per token: packed longest phrase per dictionary (see note_first) */
+    uint32_t *cps;    /* per token: code point offsets of start and end */
     const struct nd_events_mention *mentions;
     size_t nmentions;
     struct memo memo[MAX_MEMO];
@@ -476,18 +540,13 @@ struct story_state {
     size_t sentence_events;
 };
 
-static int key_is(const struct nd_evtok *tok, const char *s)
-{
-    return !strcmp(tok->key, s);
-}
+/* Token key equals a string literal (length first: most tokens differ there). */
+#define key_is(tok, lit) ((tok)->keylen == sizeof(lit) - 1 && !memcmp((tok)->key, lit, sizeof(lit) - 1))
 
-static int key_in(const struct nd_evtok *tok, const char *const *list)
-{
-    for (size_t i = 0; list[i]; i++)
-        if (!strcmp(tok->key, list[i]))
-            return 1;
-    return 0;
-}
+/* The word lists below, in this order, are the bits of nd_evtok.cls. */
+enum word_list {WL_PREPS, WL_DETS, WL_QUANTITIES, WL_COLLECTIVES, WL_PRONOUNS, WL_BE_FORMS, WL_NEGATORS, WL_MODALS, WL_PLAN_WORDS, WL_CLAUSE_STOPS, WL_AUXILIARIES, WL_MEETING_NOUNS};
+
+#define has_class(tok, wl) (((tok)->cls >> (wl)) & 1u)
 
 static const char *const preps[] = {"of", "in", "at", "on", "to", "from", "with", "for", "by", "against",
                                     "into", "over", "about", "between", "among", "toward", "towards",
@@ -514,20 +573,39 @@ static const char *const clause_stops[] = {";", ":", "but", "while", "whereas", 
                                            "because", "despite", "which", "who", "when", "if", "unless",
                                            NULL};
 
+static const char *const auxiliaries[] = {
+    "will", "would", "has", "have", "had", "is", "are", "was", "were", "did", "does", "do", "to", "can",
+    "could", "may", "might", "should", "must", "be", "been", "being", "not", "n't", "also", "then",
+    "again", "later", "earlier", "now", "still", "already", "just", "often", "never", "who", "that",
+    "which", "they", "he", "she", "it", "we", "i", "you", "officials", "government", "leaders", "today",
+    "yesterday", "tonight", "shall", "'ll", "once", "twice", "further", "formally", NULL};
+static const char *const meeting_nouns[] = {"call", "talks", "meeting", "summit", "meetings", "phone",
+                                            NULL};
+
+/* Every list above gets a bit; a token's bits are looked up once per story (nd_evtok.cls), so the
+ * many "is this a preposition" questions cost a mask test, not string compares. */
+static const char *const *const word_lists[] = {preps, dets, quantities, collectives, pronouns, be_forms,
+                                                negators, modals, plan_words, clause_stops, auxiliaries,
+                                                meeting_nouns, NULL};
+
+static const char *const *const *word_lists_ref(void)
+{
+    return word_lists;
+}
+
 /* Longest dictionary phrase of `kind` starting at token i (within [i, end)). Returns its token
  * count and the value, or 0. */
-static size_t match_phrase(const struct nd_events *events, const struct nd_evmap *map, char kind,
-                           const struct nd_evtok *toks, size_t i, size_t end, uint32_t *value)
+static size_t match_phrase(const struct story_state *st, const struct nd_evmap *map, char kind, size_t i,
+                           size_t end, uint32_t *value)
 {
-    char buf[ND_EVTOK_KEYMAX + 2], phrase[MAX_PHRASE * (ND_EVTOK_KEYMAX + 1) + 1];
-    uint32_t maxlen = 0;
-    buf[0] = kind;
-    memcpy(buf + 1, toks[i].key, toks[i].keylen);
-    if (!nd_evmap_get(events->first_len, buf, (size_t)toks[i].keylen + 1, &maxlen))
+    char phrase[MAX_PHRASE * (ND_EVTOK_KEYMAX + 1) + 1];
+    const struct nd_evtok *toks = st->toks;
+    uint32_t mask = (st->firsts[i] >> kind_shift(kind)) & 0xff;
+    if (!mask)
         return 0;
-    if (maxlen > end - i)
-        maxlen = (uint32_t)(end - i);
-    for (size_t n = maxlen; n >= 1; n--) {
+    for (size_t n = MAX_PHRASE; n >= 1; n--) {
+        if (!(mask & (1u << (n - 1))) || n > end - i)
+            continue;
         size_t len = nd_evlex_join(toks, i, n, phrase, sizeof(phrase));
         if (len && nd_evmap_get(map, phrase, len, value))
             return n;
@@ -538,7 +616,7 @@ static size_t match_phrase(const struct nd_events *events, const struct nd_evmap
 static const struct memo *memo_find(const struct story_state *st, const struct nd_evtok *tok)
 {
     for (size_t k = st->nmemo; k-- > 0;)
-        if (!strcmp(st->memo[k].key, tok->key))
+        if (st->memo[k].keylen == tok->keylen && !memcmp(st->memo[k].key, tok->key, tok->keylen))
             return &st->memo[k];
     return NULL;
 }
@@ -557,7 +635,8 @@ static void memo_add(struct story_state *st, const char *key, const struct span 
         return;
     m = &st->memo[st->nmemo++];
 fill:
-    snprintf(m->key, sizeof(m->key), "%s", key);
+    copy_code(m->key, key, sizeof(m->key));
+    m->keylen = (uint8_t)strlen(m->key);
     memcpy(m->cc, sp->cc, sizeof(m->cc));
     memcpy(m->sector, sp->sector, sizeof(m->sector));
     m->name = sp->name;
@@ -581,6 +660,12 @@ static const struct nd_events_mention *mention_at(const struct story_state *st, 
         }
     }
     return NULL;
+}
+
+/* Three ASCII capitals ("CHN", "GOV"): what a code from outside must look like to be used. */
+static int is_code3(const char *s)
+{
+    return s && s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z' && s[2] >= 'A' && s[2] <= 'Z';
 }
 
 static int cap_word(const struct nd_evtok *tok)
@@ -611,10 +696,10 @@ static size_t find_spans(struct story_state *st, size_t s0, size_t s1, struct sp
             if (st->mentions) {
                 const struct nd_events_mention *m = mention_at(st, j, &len, s1);
                 if (m) {
-                    if (!sp.cc[0] && m->country)
-                        snprintf(sp.cc, sizeof(sp.cc), "%.3s", m->country);
-                    if (!sp.sector[0] && m->role)
-                        snprintf(sp.sector, sizeof(sp.sector), "%.3s", m->role);
+                    if (!sp.cc[0] && is_code3(m->country))
+                        memcpy(sp.cc, m->country, 3);
+                    if (!sp.sector[0] && is_code3(m->role))
+                        memcpy(sp.sector, m->role, 3);
                     if (m->name && (!sp.name || (m->type && !strcmp(m->type, "PERSON"))))
                         sp.name = m->name;
                     j += len;
@@ -622,7 +707,7 @@ static size_t find_spans(struct story_state *st, size_t s0, size_t s1, struct sp
                     continue;
                 }
             } else if ((cap_word(&toks[j]) || toks[j].flags & ND_EVTOK_ALLCAP) &&
-                       (len = match_phrase(events, events->actor_map, 'A', toks, j, s1, &v))) {
+                       (len = match_phrase(st, events->actor_map, 'A', j, s1, &v))) {
                 const struct actor *a = &events->actors[v];
                 if (!a->cc[0]) {
                     if (have)
@@ -643,7 +728,7 @@ static size_t find_spans(struct story_state *st, size_t s0, size_t s1, struct sp
                     memcpy(sp.cc, a->cc, sizeof(sp.cc));
                     for (size_t q = j; q < j + len; q++) {
                         uint32_t g;
-                        size_t gl = match_phrase(events, events->agent_map, 'G', toks, q, j + len, &g);
+                        size_t gl = match_phrase(st, events->agent_map, 'G', q, j + len, &g);
                         if (gl)
                             q += gl - 1;
                         else if (toks[q].flags & ND_EVTOK_CAP)
@@ -656,7 +741,7 @@ static size_t find_spans(struct story_state *st, size_t s0, size_t s1, struct sp
                 have = 1;
                 continue;
             }
-            if ((len = match_phrase(events, events->agent_map, 'G', toks, j, s1, &v))) {
+            if ((len = match_phrase(st, events->agent_map, 'G', j, s1, &v))) {
                 /* "the foreign minister" alone is an actor; "government" inside a longer noun
                  * phrase is taken only next to a country */
                 memcpy(sp.sector, events->sectors[v], sizeof(sp.sector));
@@ -666,12 +751,12 @@ static size_t find_spans(struct story_state *st, size_t s0, size_t s1, struct sp
                 continue;
             }
             if (have && sp.cc[0] && j + 1 < s1 && key_is(&toks[j], "'s") &&
-                match_phrase(events, events->agent_map, 'G', toks, j + 1, s1, &v)) {
+                match_phrase(st, events->agent_map, 'G', j + 1, s1, &v)) {
                 /* "North Korea's foreign ministry": the body belongs to the country */
                 j++;
                 continue;
             }
-            if (have && agent && !sp.cc[0] && j + 2 < s1 && key_in(&toks[j], collectives) &&
+            if (have && agent && !sp.cc[0] && j + 2 < s1 && has_class(&toks[j], WL_COLLECTIVES) &&
                 (key_is(&toks[j + 1], "of") || key_is(&toks[j + 1], "in") || key_is(&toks[j + 1], "from")))
                 j++; /* "opposition groups in Zimbabwe" */
             if (have && agent && !sp.cc[0] && j + 1 < s1 &&
@@ -679,7 +764,7 @@ static size_t find_spans(struct story_state *st, size_t s0, size_t s1, struct sp
                 size_t k = j + 1;
                 if (key_is(&toks[k], "the") && k + 1 < s1)
                     k++;
-                if (cap_word(&toks[k]) && match_phrase(events, events->actor_map, 'A', toks, k, s1, &v)) {
+                if (cap_word(&toks[k]) && match_phrase(st, events->actor_map, 'A', k, s1, &v)) {
                     j = k;
                     continue;
                 }
@@ -691,7 +776,7 @@ static size_t find_spans(struct story_state *st, size_t s0, size_t s1, struct sp
             size_t k = j;
             while (k < s1 && k - j < 3 && cap_word(&toks[k]) && !(toks[k].flags & ND_EVTOK_NL)) {
                 uint32_t v;
-                if (match_phrase(events, events->actor_map, 'A', toks, k, s1, &v))
+                if (match_phrase(st, events->actor_map, 'A', k, s1, &v))
                     break;
                 k++;
             }
@@ -717,7 +802,7 @@ static size_t find_spans(struct story_state *st, size_t s0, size_t s1, struct sp
                 sp.name_e = m->name_e;
                 j = k;
                 have = 1;
-            } else if (key_in(&toks[i], pronouns)) {
+            } else if (has_class(&toks[i], WL_PRONOUNS)) {
                 sp.pron = 1;
                 j = i + 1;
                 have = 1;
@@ -752,11 +837,11 @@ static size_t find_spans(struct story_state *st, size_t s0, size_t s1, struct sp
             sp.possessive = 1;
         if (i > s0) {
             size_t p = i - 1;
-            if (key_in(&toks[p], dets) && p > s0)
+            if (has_class(&toks[p], WL_DETS) && p > s0)
                 p--;
-            if (key_in(&toks[p], preps) &&
+            if (has_class(&toks[p], WL_PREPS) &&
                 !(key_is(&toks[p], "of") && p > s0 &&
-                  (key_in(&toks[p - 1], quantities) || (toks[p - 1].key[0] >= '0' && toks[p - 1].key[0] <= '9'))))
+                  (has_class(&toks[p - 1], WL_QUANTITIES) || (toks[p - 1].key[0] >= '0' && toks[p - 1].key[0] <= '9'))))
                 sp.prep = toks[p].key; /* "thousands of Iraqi Kurds" is no prepositional phrase */
         }
         /* coordination: "China and Brazil", "Iran, North Korea and China" */
@@ -895,7 +980,7 @@ static int object_after(const struct nd_evtok *toks, const struct span *spans, s
 static size_t clause_start(const struct nd_evtok *toks, size_t s0, size_t i)
 {
     for (size_t p = i; p-- > s0;)
-        if (key_in(&toks[p], clause_stops))
+        if (has_class(&toks[p], WL_CLAUSE_STOPS))
             return p + 1;
     return s0;
 }
@@ -903,7 +988,7 @@ static size_t clause_start(const struct nd_evtok *toks, size_t s0, size_t i)
 static size_t clause_end(const struct nd_evtok *toks, size_t i, size_t s1)
 {
     for (size_t p = i; p < s1; p++)
-        if (key_in(&toks[p], clause_stops) || key_is(&toks[p], "."))
+        if (has_class(&toks[p], WL_CLAUSE_STOPS) || key_is(&toks[p], "."))
             return p;
     return s1;
 }
@@ -914,15 +999,17 @@ static const char *match_patterns(const struct nd_events *events, const char *le
 {
     char key[ND_EVTOK_KEYMAX * 2 + 64];
     const char *best = NULL;
-    size_t best_n = 0;
+    size_t best_n = 0, lemma_len = strlen(lemma);
     long best_score = 0;
     for (size_t t = from; t < limit; t++) {
         uint32_t head;
-        int n;
+        size_t n;
         if (t > from + 8)
             break; /* a pattern must start near its verb: words far off belong to other clauses */
-        n = snprintf(key, sizeof(key), "%s\x01%s", lemma, toks[t].key);
-        if (n <= 0 || (size_t)n >= sizeof(key) || !nd_evmap_get(events->pat_index, key, (size_t)n, &head))
+        if (!(toks[t].cls & PATTERN_START))
+            continue;
+        n = join2(key, sizeof(key), lemma, lemma_len, toks[t].key, toks[t].keylen);
+        if (!n || !nd_evmap_get(events->pat_index, key, n, &head))
             continue;
         for (uint32_t l = head; l != UINT32_MAX; l = events->links[l].next) {
             const struct pattern *pat = &events->patterns[events->links[l].pattern];
@@ -932,9 +1019,8 @@ static const char *match_patterns(const struct nd_events *events, const char *le
                 int ok;
                 if (word[0] == '&') {
                     uint32_t dummy;
-                    int kn = snprintf(key, sizeof(key), "%s\x01%s", word, toks[q].key);
-                    ok = kn > 0 && (size_t)kn < sizeof(key) &&
-                         nd_evmap_get(events->syn_members, key, (size_t)kn, &dummy);
+                    size_t kn = join2(key, sizeof(key), word, strlen(word), toks[q].key, toks[q].keylen);
+                    ok = kn && nd_evmap_get(events->syn_members, key, kn, &dummy);
                 } else {
                     ok = !strcmp(word, toks[q].key);
                 }
@@ -995,20 +1081,21 @@ static json_t *actor_json(const struct story_state *st, const struct actor_ref *
 {
     json_t *obj = json_object();
     const char *text = st->text;
-    json_object_set_new(obj, "code", json_string(a->cc));
+    /* codes are three ASCII capitals (checked where they come in): no UTF-8 check needed */
+    json_object_set_new_nocheck(obj, "code", json_string_nocheck(a->cc));
     if (a->sector[0])
-        json_object_set_new(obj, "sector", json_string(a->sector));
+        json_object_set_new_nocheck(obj, "sector", json_string_nocheck(a->sector));
     if (a->name)
-        json_object_set_new(obj, "name", json_string(a->name));
+        json_object_set_new_nocheck(obj, "name", json_string(a->name));
     else if (a->name_e > a->name_b && a->name_e <= st->ntok) {
         uint32_t b = st->toks[a->name_b].start, e = st->toks[a->name_e - 1].end;
-        json_object_set_new(obj, "name", json_stringn(text + b, e - b));
+        json_object_set_new_nocheck(obj, "name", json_stringn(text + b, e - b));
     }
     if (a->e > a->b) {
         uint32_t b = st->toks[a->b].start, e = st->toks[a->e - 1].end;
-        json_object_set_new(obj, "text", json_stringn(text + b, e - b));
-        json_object_set_new(obj, "start", json_integer((json_int_t)nd_evlex_cp_offset(text, b)));
-        json_object_set_new(obj, "end", json_integer((json_int_t)nd_evlex_cp_offset(text, e)));
+        json_object_set_new_nocheck(obj, "text", json_stringn(text + b, e - b));
+        json_object_set_new_nocheck(obj, "start", json_integer((json_int_t)st->cps[2 * a->b]));
+        json_object_set_new_nocheck(obj, "end", json_integer((json_int_t)st->cps[2 * (a->e - 1) + 1]));
     }
     return obj;
 }
@@ -1075,31 +1162,36 @@ static void emit(struct story_state *st, size_t s0, size_t s1, const struct trig
     const struct plover *pl = plover_of(st->events, code);
     json_t *ev;
     double conf;
-    uint32_t sb = st->toks[s0].start, se = st->toks[s1 - 1].end;
     uint32_t tb = st->toks[tr->b].start, te = st->toks[tr->e - 1].end;
     if (!pl || st->nevents >= MAX_EVENTS)
         return;
+    /* keys and codes are ASCII constants: the _nocheck calls skip UTF-8 validation; text taken from the
+     * story is validated (json_stringn) */
     ev = json_object();
-    json_object_set_new(ev, "type", json_string(pl->type));
-    json_object_set_new(ev, "cameo", json_string(code));
-    json_object_set_new(ev, "source", group_json(st, src));
-    json_object_set_new(ev, "target", group_json(st, tgt));
-    json_object_set_new(ev, "sentence", json_pack("{s:I,s:I}", "start", (json_int_t)nd_evlex_cp_offset(st->text, sb),
-                                                  "end", (json_int_t)nd_evlex_cp_offset(st->text, se)));
-    json_object_set_new(ev, "trigger", json_pack("{s:s%,s:I,s:I}", "text", st->text + tb, (size_t)(te - tb),
-                                                 "start", (json_int_t)nd_evlex_cp_offset(st->text, tb), "end",
-                                                 (json_int_t)nd_evlex_cp_offset(st->text, te)));
+    json_object_set_new_nocheck(ev, "type", json_string_nocheck(pl->type));
+    json_object_set_new_nocheck(ev, "cameo", json_string_nocheck(code));
+    json_object_set_new_nocheck(ev, "source", group_json(st, src));
+    json_object_set_new_nocheck(ev, "target", group_json(st, tgt));
+    json_t *span = json_object();
+    json_object_set_new_nocheck(span, "start", json_integer((json_int_t)st->cps[2 * s0]));
+    json_object_set_new_nocheck(span, "end", json_integer((json_int_t)st->cps[2 * (s1 - 1) + 1]));
+    json_object_set_new_nocheck(ev, "sentence", span);
+    json_t *trig = json_object();
+    json_object_set_new_nocheck(trig, "text", json_stringn(st->text + tb, te - tb));
+    json_object_set_new_nocheck(trig, "start", json_integer((json_int_t)st->cps[2 * tr->b]));
+    json_object_set_new_nocheck(trig, "end", json_integer((json_int_t)st->cps[2 * (tr->e - 1) + 1]));
+    json_object_set_new_nocheck(ev, "trigger", trig);
     if (qe > qb) {
         uint32_t b = st->toks[qb].start, e = st->toks[qe - 1].end;
-        json_object_set_new(ev, "quote", json_stringn(st->text + b, e - b));
+        json_object_set_new_nocheck(ev, "quote", json_stringn(st->text + b, e - b));
     }
-    json_object_set_new(ev, "status", json_string(planned ? "planned" : "reported"));
-    json_object_set_new(ev, "intensity", json_real(pl->goldstein));
+    json_object_set_new_nocheck(ev, "status", json_string_nocheck(planned ? "planned" : "reported"));
+    json_object_set_new_nocheck(ev, "intensity", json_real(pl->goldstein));
     /* a specific pattern, the verb's own subject and a target raise it; later events in a sentence
      * are more often inside subordinate clauses */
     conf = 0.5 + (tr->pattern ? 0.1 : 0.0) + (src->n ? (src_fallback ? 0.1 : 0.2) : 0.0) + (tgt->n ? 0.1 : 0.0) -
            0.05 * (double)st->sentence_events;
-    json_object_set_new(ev, "confidence", json_real(conf > 0.95 ? 0.95 : conf));
+    json_object_set_new_nocheck(ev, "confidence", json_real(conf > 0.95 ? 0.95 : conf));
     json_array_append_new(st->out, ev);
     st->nevents++;
     st->sentence_events++;
@@ -1110,13 +1202,13 @@ static int negated(const struct nd_evtok *toks, size_t s0, size_t i)
     for (size_t p = i, k = 0; p-- > s0 && k < 4; k++) {
         const char *key = toks[p].key;
         size_t len = toks[p].keylen;
-        if (key_in(&toks[p], negators) || (len > 3 && !strcmp(key + len - 3, "n't")))
+        if (has_class(&toks[p], WL_NEGATORS) || (len > 3 && !strcmp(key + len - 3, "n't")))
             return 1;
         if ((key_is(&toks[p], "to") && p > s0 &&
              (!strncmp(toks[p - 1].key, "declin", 6) || !strncmp(toks[p - 1].key, "refus", 5) ||
               !strncmp(toks[p - 1].key, "fail", 4))))
             return 1;
-        if (key_in(&toks[p], clause_stops) || key_is(&toks[p], ","))
+        if (has_class(&toks[p], WL_CLAUSE_STOPS) || key_is(&toks[p], ","))
             break;
     }
     return 0;
@@ -1125,14 +1217,14 @@ static int negated(const struct nd_evtok *toks, size_t s0, size_t i)
 static int is_planned(const struct nd_evtok *toks, size_t s0, size_t s1, size_t i, int nominal)
 {
     for (size_t p = i, k = 0; p-- > s0 && k < 4; k++) {
-        if (key_in(&toks[p], modals))
+        if (has_class(&toks[p], WL_MODALS))
             return 1;
-        if (key_in(&toks[p], clause_stops) || key_is(&toks[p], ","))
+        if (has_class(&toks[p], WL_CLAUSE_STOPS) || key_is(&toks[p], ","))
             break;
     }
     if (nominal) /* "a call was being planned between ...", "a planned call" */
         for (size_t p = i > s0 + 6 ? i - 6 : s0; p < s1 && p < i + 6; p++)
-            if (key_in(&toks[p], plan_words))
+            if (has_class(&toks[p], WL_PLAN_WORDS))
                 return 1;
     return 0;
 }
@@ -1148,7 +1240,7 @@ static int is_passive(const struct nd_evtok *toks, size_t s0, size_t s1, size_t 
     if (i + 1 < s1 && key_is(&toks[i + 1], "by"))
         return 1;
     for (size_t p = i, n = 0; p-- > s0 && n < 3; n++) {
-        if (key_in(&toks[p], be_forms))
+        if (has_class(&toks[p], WL_BE_FORMS))
             return 1;
         size_t pl = toks[p].keylen;
         if (!(pl > 2 && !strcmp(toks[p].key + pl - 2, "ly")))
@@ -1157,12 +1249,6 @@ static int is_passive(const struct nd_evtok *toks, size_t s0, size_t s1, size_t 
     return 0;
 }
 
-static const char *const auxiliaries[] = {
-    "will", "would", "has", "have", "had", "is", "are", "was", "were", "did", "does", "do", "to", "can",
-    "could", "may", "might", "should", "must", "be", "been", "being", "not", "n't", "also", "then",
-    "again", "later", "earlier", "now", "still", "already", "just", "often", "never", "who", "that",
-    "which", "they", "he", "she", "it", "we", "i", "you", "officials", "government", "leaders", "today",
-    "yesterday", "tonight", "shall", "'ll", "once", "twice", "further", "formally", NULL};
 
 /* No tagger: a dictionary verb is read as a verb when what precedes it lets it be one (a subject, an
  * auxiliary, an adverb), or when it is a past form not right after a determiner or a preposition.
@@ -1175,7 +1261,7 @@ static int verb_position(const struct nd_events *events, const struct nd_evtok *
     if (i == s0)
         return 0;
     prev = &toks[i - 1];
-    if (key_in(prev, dets) || (key_in(prev, preps) && !key_is(prev, "to")))
+    if (has_class(prev, WL_DETS) || (has_class(prev, WL_PREPS) && !key_is(prev, "to")))
         return 0;
     if (key_is(prev, "and")) {
         /* "urged X and denounced Y", not "ties and arms" */
@@ -1184,9 +1270,9 @@ static int verb_position(const struct nd_events *events, const struct nd_evtok *
                 !(len > 4 && !strcmp(toks[i].key + len - 3, "ing")));
     }
     int k = span_at(spans, nspans, i - 1);
-    if (k >= 0 && spans[k].b > s0 && key_in(&toks[spans[k].b - 1], dets) && !key_is(&toks[spans[k].b - 1], "the"))
+    if (k >= 0 && spans[k].b > s0 && has_class(&toks[spans[k].b - 1], WL_DETS) && !key_is(&toks[spans[k].b - 1], "the"))
         return 0; /* "a key U.S. ally": a noun after a modifier */
-    if (k >= 0 || key_in(prev, auxiliaries) || (cap_word(prev) && i - 1 > s0))
+    if (k >= 0 || has_class(prev, WL_AUXILIARIES) || (cap_word(prev) && i - 1 > s0))
         return 1;
     if (prev->keylen > 3 && !strcmp(prev->key + prev->keylen - 2, "ly"))
         return 1;
@@ -1213,8 +1299,6 @@ static const struct group_ref *pronoun_ref(const struct story_state *st, const s
     return speaker->n ? speaker : &st->last_subject;
 }
 
-static const char *const meeting_nouns[] = {"call", "talks", "meeting", "summit", "meetings", "phone",
-                                            NULL};
 
 /* Find the triggers of sentence [s0, s1); fills speaker/speech_at from speech verbs. */
 static size_t find_triggers(struct story_state *st, size_t s0, size_t s1, const struct span *spans,
@@ -1232,7 +1316,7 @@ static size_t find_triggers(struct story_state *st, size_t s0, size_t s1, const 
             i++;
             continue;
         }
-        if ((len = match_phrase(events, events->nominal_map, 'N', toks, i, s1, &v))) {
+        if ((len = match_phrase(st, events->nominal_map, 'N', i, s1, &v))) {
             struct trigger *tr = &trig[ntrig++];
             memset(tr, 0, sizeof(*tr));
             tr->b = i;
@@ -1242,11 +1326,11 @@ static size_t find_triggers(struct story_state *st, size_t s0, size_t s1, const 
             i += len;
             continue;
         }
-        if (key_in(&toks[i], meeting_nouns)) {
+        if (has_class(&toks[i], WL_MEETING_NOUNS)) {
             /* "a call was being planned soon between Xi and Biden": noun and "between" apart */
             char key[ND_EVTOK_KEYMAX + 16];
             for (size_t p = i + 1; p < s1 && p < i + 7; p++) {
-                if (key_in(&toks[p], clause_stops) || key_is(&toks[p], ","))
+                if (has_class(&toks[p], WL_CLAUSE_STOPS) || key_is(&toks[p], ","))
                     break;
                 if (!key_is(&toks[p], "between"))
                     continue;
@@ -1267,7 +1351,7 @@ static size_t find_triggers(struct story_state *st, size_t s0, size_t s1, const 
                 continue;
             }
         }
-        if ((len = match_phrase(events, events->verb_forms, 'V', toks, i, s1, &v))) {
+        if ((len = match_phrase(st, events->verb_forms, 'V', i, s1, &v))) {
             const struct verb *verb = &events->verbs[v];
             size_t nm = 0;
             const char *code;
@@ -1551,7 +1635,8 @@ json_t *nd_events_code(const struct nd_events *events, const char *text, size_t 
 
     if (!events || !text || !len)
         return out;
-    cap = len / 2 + 16 < MAX_TOKENS ? len / 2 + 16 : MAX_TOKENS;
+    /* prose runs at about one token per five bytes; a denser text is tokenized again, bigger */
+    cap = len / 4 + 64 < MAX_TOKENS ? len / 4 + 64 : MAX_TOKENS;
     st = calloc(1, sizeof(*st));
     starts = malloc(MAX_SENTENCES * sizeof(*starts));
     if (!st || !starts)
@@ -1565,6 +1650,35 @@ json_t *nd_events_code(const struct nd_events *events, const char *text, size_t 
     st->nmentions = st->mentions ? nmentions : 0;
     st->out = out;
     st->ntok = nd_evlex_tokenize(text, len, st->toks, cap);
+    if (st->ntok == cap && cap < MAX_TOKENS) {
+        size_t ncap = len + 16 < MAX_TOKENS ? len + 16 : MAX_TOKENS;
+        struct nd_evtok *nt = realloc(st->toks, ncap * sizeof(*nt));
+        if (!nt)
+            goto out;
+        st->toks = nt;
+        st->ntok = nd_evlex_tokenize(text, len, st->toks, ncap);
+    }
+    st->firsts = malloc((st->ntok + 1) * 3 * sizeof(*st->firsts));
+    if (!st->firsts)
+        goto out;
+    st->cps = st->firsts + st->ntok + 1;
+    size_t at = 0, cp = 0;
+    for (size_t i = 0; i < st->ntok; i++) {
+        struct nd_evtok *tok = &st->toks[i];
+        uint32_t idx;
+        st->firsts[i] = 0;
+        tok->cls = 0;
+        if (nd_evmap_get(events->first_len, tok->key, tok->keylen, &idx)) {
+            st->firsts[i] = events->finfo[idx].masks;
+            tok->cls = events->finfo[idx].cls;
+        }
+        for (; at < tok->start; at++)
+            cp += ((unsigned char)text[at] & 0xC0) != 0x80;
+        st->cps[2 * i] = (uint32_t)cp;
+        for (; at < tok->end; at++)
+            cp += ((unsigned char)text[at] & 0xC0) != 0x80;
+        st->cps[2 * i + 1] = (uint32_t)cp;
+    }
     nsent = nd_evlex_sentences(text, st->toks, st->ntok, starts, MAX_SENTENCES);
     for (size_t s = 0; s < nsent; s++) {
         size_t s0 = starts[s], s1 = s + 1 < nsent ? starts[s + 1] : st->ntok;
@@ -1572,8 +1686,10 @@ json_t *nd_events_code(const struct nd_events *events, const char *text, size_t 
             code_sentence(st, s0, s1);
     }
 out:
-    if (st)
+    if (st) {
         free(st->toks);
+        free(st->firsts);
+    }
     free(st);
     free(starts);
     return out;

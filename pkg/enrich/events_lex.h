@@ -24,6 +24,7 @@ struct nd_evtok {
     uint32_t start, end;            /* byte offsets in the text */
     uint16_t flags;
     uint8_t keylen;
+    uint32_t cls;                   /* word-class bits, filled by the event coder */
     char key[ND_EVTOK_KEYMAX];      /* lowercase, periods dropped; truncated to fit */
 };
 

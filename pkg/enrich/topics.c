@@ -40,7 +40,7 @@ struct nd_topics {
     size_t nterms;
     struct nd_evmap *term_map; /* term key -> first index in terms; a term may feed several topics */
     uint32_t *term_next;       /* chain of terms sharing a key */
-    struct nd_evmap *word_map; /* word -> row in lik */
+    struct nd_evmap *word_map; /* word -> row in lik + 1 (low 24 bits) | longest term it starts << 24 */
     float *lik;                /* NCLASS log-likelihoods per word */
     size_t nwords;
     float prior[NCLASS];
@@ -99,6 +99,16 @@ static enum nd_err model_load(struct nd_topics *topics, char *errstr, size_t err
                 tcap = ncap;
             }
             nd_evmap_get(topics->term_map, f[1], strlen(f[1]), &head);
+            {
+                const char *sp = strchr(f[1], ' ');
+                size_t flen = sp ? (size_t)(sp - f[1]) : strlen(f[1]);
+                uint32_t nw = 1, old = 0;
+                for (const char *q = f[1]; *q; q++)
+                    nw += *q == ' ';
+                nd_evmap_get(topics->word_map, f[1], flen, &old);
+                if (nw > (old >> 24) && nd_evmap_put(topics->word_map, f[1], flen, (old & 0xffffffu) | (nw << 24)))
+                    goto nomem;
+            }
             topics->terms[topics->nterms] = (struct term){.topic = (uint16_t)ti, .weight = strtof(f[3], NULL)};
             topics->term_next[topics->nterms] = head;
             if (nd_evmap_put(topics->term_map, f[1], strlen(f[1]), (uint32_t)topics->nterms++))
@@ -122,7 +132,9 @@ static enum nd_err model_load(struct nd_topics *topics, char *errstr, size_t err
             }
             for (int c = 0; c < NCLASS; c++)
                 topics->lik[topics->nwords * NCLASS + (size_t)c] = strtof(f[2 + c], NULL);
-            if (nd_evmap_put(topics->word_map, f[1], strlen(f[1]), (uint32_t)topics->nwords++))
+            uint32_t old = 0;
+            nd_evmap_get(topics->word_map, f[1], strlen(f[1]), &old);
+            if (nd_evmap_put(topics->word_map, f[1], strlen(f[1]), (old & 0xff000000u) | (uint32_t)(++topics->nwords)))
                 goto nomem;
         } else {
             goto bad;
@@ -219,10 +231,13 @@ static void score_text(const struct nd_topics *topics, const char *text, const s
         uint32_t v;
         if (!(toks[i].flags & ND_EVTOK_WORD))
             continue;
-        if (topics->has_nb && nd_evmap_get(topics->word_map, toks[i].key, toks[i].keylen, &v))
+        uint32_t w;
+        if (!nd_evmap_get(topics->word_map, toks[i].key, toks[i].keylen, &w))
+            continue;
+        if (topics->has_nb && (w & 0xffffffu))
             for (int c = 0; c < NCLASS; c++)
-                ll[c] += topics->lik[(size_t)v * NCLASS + (size_t)c];
-        for (size_t n = 3; n >= 1; n--) {
+                ll[c] += topics->lik[(size_t)((w & 0xffffffu) - 1) * NCLASS + (size_t)c];
+        for (size_t n = w >> 24; n >= 1; n--) {
             size_t len;
             if (i + n > ntok || !(len = nd_evlex_join(toks, i, n, phrase, sizeof(phrase))))
                 continue;
@@ -307,7 +322,8 @@ json_t *nd_topics_assign(const struct nd_topics *topics, const char *text, size_
 
     if (!topics || !text || !len)
         return out;
-    size_t cap = len / 2 + 16 < MAX_TOKENS ? len / 2 + 16 : MAX_TOKENS;
+    /* prose runs at about one token per five bytes: a denser text is scored on its first tokens */
+    size_t cap = len / 4 + 64 < MAX_TOKENS ? len / 4 + 64 : MAX_TOKENS;
     toks = malloc(cap * sizeof(*toks));
     sc = calloc(1, sizeof(*sc));
     if (!toks || !sc)
