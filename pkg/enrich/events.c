@@ -668,6 +668,12 @@ static int is_code3(const char *s)
     return s && s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z' && s[2] >= 'A' && s[2] <= 'Z';
 }
 
+/* International and non-state bodies: their members have no country of theirs. */
+static int is_body_code(const char *cc)
+{
+    return !strcmp(cc, "IGO") || !strcmp(cc, "NGO") || !strcmp(cc, "IMG") || !strcmp(cc, "MNC");
+}
+
 static int cap_word(const struct nd_evtok *tok)
 {
     return (tok->flags & ND_EVTOK_WORD) && (tok->flags & ND_EVTOK_CAP);
@@ -725,7 +731,8 @@ static size_t find_spans(struct story_state *st, size_t s0, size_t s1, struct sp
                     /* a named person or body: remembered by its first and last word */
                     sp.name = a->name;
                     person = 1;
-                    memcpy(sp.cc, a->cc, sizeof(sp.cc));
+                    if (!sp.cc[0]) /* a title's body wins: "NATO Secretary-General Mark Rutte" */
+                        memcpy(sp.cc, a->cc, sizeof(sp.cc));
                     for (size_t q = j; q < j + len; q++) {
                         uint32_t g;
                         size_t gl = match_phrase(st, events->agent_map, 'G', q, j + len, &g);
@@ -776,7 +783,18 @@ static size_t find_spans(struct story_state *st, size_t s0, size_t s1, struct sp
             size_t k = j;
             while (k < s1 && k - j < 3 && cap_word(&toks[k]) && !(toks[k].flags & ND_EVTOK_NL)) {
                 uint32_t v;
-                if (match_phrase(st, events->actor_map, 'A', k, s1, &v))
+                size_t plen = match_phrase(st, events->actor_map, 'A', k, s1, &v);
+                if (plen && k == j && events->actors[v].cc[0] &&
+                    (events->actors[v].kind == 'P' || (plen >= 2 && events->actors[v].sector[0]))) {
+                    /* "NATO Secretary-General Mark Rutte": the person, in the title's body */
+                    sp.name = events->actors[v].name;
+                    sp.name_b = sp.name_e = 0;
+                    person = 1;
+                    j = k + plen;
+                    k = j;
+                    break;
+                }
+                if (plen)
                     break;
                 k++;
             }
@@ -1222,7 +1240,11 @@ static int is_planned(const struct nd_evtok *toks, size_t s0, size_t s1, size_t 
         if (has_class(&toks[p], WL_CLAUSE_STOPS) || key_is(&toks[p], ","))
             break;
     }
-    if (nominal) /* "a call was being planned between ...", "a planned call" */
+    if (nominal == 'm') /* "a call ... was being planned", "a planned call": anywhere in the sentence */
+        for (size_t p = s0; p < s1; p++)
+            if (has_class(&toks[p], WL_PLAN_WORDS))
+                return 1;
+    if (nominal)
         for (size_t p = i > s0 + 6 ? i - 6 : s0; p < s1 && p < i + 6; p++)
             if (has_class(&toks[p], WL_PLAN_WORDS))
                 return 1;
@@ -1383,8 +1405,9 @@ static size_t find_triggers(struct story_state *st, size_t s0, size_t s1, const 
                 i += len;
                 continue;
             }
-            /* "was being planned" marks the meeting noun as planned; it is no event itself */
-            if (!strcmp(verb->lemma, "plan") || !strcmp(verb->lemma, "schedule")) {
+            /* "was being planned", "are expected to meet": markers of what follows, no events */
+            if (!strcmp(verb->lemma, "plan") || !strcmp(verb->lemma, "schedule") ||
+                has_class(&toks[i], WL_MODALS)) {
                 i += len;
                 continue;
             }
@@ -1425,10 +1448,10 @@ static void code_sentence(struct story_state *st, size_t s0, size_t s1)
         if (sp->cc[0] || sp->pron || sp->blocked || !sp->sector[0])
             continue;
         for (size_t q = k; q-- > 0 && !cc;)
-            if (spans[q].cc[0])
+            if (spans[q].cc[0] && !is_body_code(spans[q].cc))
                 cc = spans[q].cc;
         for (size_t q = k + 1; q < nspans && !cc; q++)
-            if (spans[q].cc[0])
+            if (spans[q].cc[0] && !is_body_code(spans[q].cc))
                 cc = spans[q].cc;
         if (!cc && st->last_subject.n)
             cc = st->last_subject.a[0].cc;
@@ -1466,7 +1489,7 @@ static void code_sentence(struct story_state *st, size_t s0, size_t s1)
         if (!tr->nominal && tr->b > s0 && key_is(&toks[tr->b - 1], "to")) {
             int governed = 0;
             for (size_t q = 0; q < t && !governed; q++)
-                governed = !trig[q].nominal && trig[q].e <= tr->b && trig[q].b >= cb;
+                governed = !trig[q].nominal && trig[q].e <= tr->b && trig[q].b >= cb && trig[q].e + 5 >= tr->b;
             if (governed) {
                 tr->governed = 1;
                 continue;
@@ -1484,7 +1507,7 @@ static void code_sentence(struct story_state *st, size_t s0, size_t s1)
                 if (!trig[q].dropped)
                     prev_verb = (int)q;
             }
-        planned = is_planned(toks, s0, s1, tr->b, tr->nominal != 0);
+        planned = is_planned(toks, s0, s1, tr->b, !tr->nominal ? 0 : !strncmp(code, "04", 2) ? 'm' : 'n');
 
         if (tr->nominal == 'p') {
             /* "a call between Xi and Biden": the pair, first as source */
@@ -1521,6 +1544,9 @@ static void code_sentence(struct story_state *st, size_t s0, size_t s1)
                 if (k >= 0)
                     group_of(spans, nspans, (size_t)k, pron, src);
             }
+            /* "will visit Germany for talks with Merz": the talks are the visitor's */
+            if (!src->n && tr->nominal && prev_verb >= 0)
+                *src = srcs[prev_verb];
             if (!src->n) {
                 k = subject_before(spans, nspans, barrier, tr->b, 0);
                 if (k >= 0)
