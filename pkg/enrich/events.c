@@ -13,6 +13,7 @@
 #include "enrich/events_lex.h"
 
 static const char *const *const *word_lists_ref(void);
+static const char *const *preps_ref(void);
 
 #define MODEL_CAP (64u << 20)
 #define MAX_PHRASE 8               /* longest dictionary phrase tried, in tokens */
@@ -31,6 +32,7 @@ struct verb {
 
 struct pattern {
     char code[6];
+    uint8_t content; /* has a word other than a preposition (else too vague to use without a parse) */
     uint16_t nwords;
     uint32_t words; /* index into words[] */
 };
@@ -224,6 +226,15 @@ static int add_pattern(struct nd_events *events, size_t *pcap, size_t *wcap, siz
     }
     if (!pat->nwords)
         return 0;
+    /* a bare preposition ("meet at") needs a parse to mean anything: such patterns are not used */
+    pat->content = 0;
+    for (uint16_t x = 0; x < pat->nwords && !pat->content; x++) {
+        const char *word = events->words[pat->words + x];
+        int prep = 0;
+        for (size_t y = 0; preps_ref()[y] && !prep; y++)
+            prep = !strcmp(word, preps_ref()[y]);
+        pat->content = !prep;
+    }
     /* index the pattern under (lemma, first word); a synset first word is indexed under each member */
     const char *w0 = events->words[first_word];
     uint32_t syn;
@@ -591,6 +602,11 @@ static const char *const *const word_lists[] = {preps, dets, quantities, collect
 static const char *const *const *word_lists_ref(void)
 {
     return word_lists;
+}
+
+static const char *const *preps_ref(void)
+{
+    return preps;
 }
 
 /* Longest dictionary phrase of `kind` starting at token i (within [i, end)). Returns its token
@@ -1032,6 +1048,10 @@ static const char *match_patterns(const struct nd_events *events, const char *le
         for (uint32_t l = head; l != UINT32_MAX; l = events->links[l].next) {
             const struct pattern *pat = &events->patterns[events->links[l].pattern];
             size_t w = 1, q = t + 1;
+            /* more words win, and a pattern starting right after the verb beats one far away */
+            long score = (long)pat->nwords * 4 - (long)(t - from);
+            if (!pat->content || (best && score <= best_score))
+                continue; /* vague, or cannot beat the best so far */
             while (w < pat->nwords && q < limit) {
                 const char *word = events->words[pat->words + w];
                 int ok;
@@ -1046,18 +1066,7 @@ static const char *match_patterns(const struct nd_events *events, const char *le
                     w++;
                 q++;
             }
-            int content = 0;
-            for (size_t x = 0; x < pat->nwords && !content; x++) {
-                const char *word = events->words[pat->words + x];
-                int prep = 0;
-                for (size_t y = 0; preps[y] && !prep; y++)
-                    prep = !strcmp(word, preps[y]);
-                content = !prep;
-            }
-            /* a bare preposition ("meet at") needs a parse to mean anything: not specific */
-            /* more words win, and a pattern starting right after the verb beats one far away */
-            long score = (long)pat->nwords * 4 - (long)(t - from);
-            if (w == pat->nwords && content && (!best || score > best_score)) {
+            if (w == pat->nwords && (!best || score > best_score)) {
                 best = pat->code;
                 best_n = pat->nwords;
                 best_score = score;
