@@ -540,7 +540,7 @@ struct story_state {
     size_t ntok;
     uint32_t *firsts; /* per token: packed longest phrase per dictionary (see note_first) */
     uint32_t *cps;    /* per token: code point offsets of start and end */
-    const struct nd_events_mention *mentions;
+    const struct nd_events_mention **sorted; /* the caller's mentions by start offset */
     size_t nmentions;
     struct memo memo[MAX_MEMO];
     size_t nmemo;
@@ -660,14 +660,23 @@ fill:
     m->name_e = sp->name_e;
 }
 
-/* The entity mention covering token i, if the caller gave mentions. */
+/* The entity mention starting at token i, if the caller gave mentions (sorted by start: binary
+ * search). */
 static const struct nd_events_mention *mention_at(const struct story_state *st, size_t i, size_t *ntoks,
                                                   size_t end)
 {
     const struct nd_evtok *tok = &st->toks[i];
-    for (size_t k = 0; k < st->nmentions; k++) {
-        const struct nd_events_mention *m = &st->mentions[k];
-        if (m->start == tok->start) {
+    size_t lo = 0, hi = st->nmentions;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (st->sorted[mid]->start < tok->start)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t k = lo; k < st->nmentions && st->sorted[k]->start == tok->start; k++) {
+        const struct nd_events_mention *m = st->sorted[k];
+        if (m->end > m->start) {
             size_t j = i;
             while (j < end && st->toks[j].end <= m->end)
                 j++;
@@ -715,7 +724,7 @@ static size_t find_spans(struct story_state *st, size_t s0, size_t s1, struct sp
             size_t len = 0;
             if (j >= s1)
                 break;
-            if (st->mentions) {
+            if (st->nmentions) {
                 const struct nd_events_mention *m = mention_at(st, j, &len, s1);
                 if (m) {
                     if (!sp.cc[0] && is_code3(m->country))
@@ -1660,6 +1669,13 @@ static void code_sentence(struct story_state *st, size_t s0, size_t s1)
         st->last_speaker.n = 0;
 }
 
+static int by_start(const void *a, const void *b)
+{
+    const struct nd_events_mention *x = *(const struct nd_events_mention *const *)a;
+    const struct nd_events_mention *y = *(const struct nd_events_mention *const *)b;
+    return x->start < y->start ? -1 : x->start > y->start;
+}
+
 json_t *nd_events_code(const struct nd_events *events, const char *text, size_t len,
                        const struct nd_events_mention *mentions, size_t nmentions)
 {
@@ -1681,8 +1697,15 @@ json_t *nd_events_code(const struct nd_events *events, const char *text, size_t 
         goto out;
     st->events = events;
     st->text = text;
-    st->mentions = mentions && nmentions ? mentions : NULL;
-    st->nmentions = st->mentions ? nmentions : 0;
+    if (mentions && nmentions) {
+        st->sorted = malloc(nmentions * sizeof(*st->sorted));
+        if (!st->sorted)
+            goto out;
+        for (size_t k = 0; k < nmentions; k++)
+            st->sorted[k] = &mentions[k];
+        qsort(st->sorted, nmentions, sizeof(*st->sorted), by_start);
+        st->nmentions = nmentions;
+    }
     st->out = out;
     st->ntok = nd_evlex_tokenize(text, len, st->toks, cap);
     if (st->ntok == cap && cap < MAX_TOKENS) {
@@ -1722,6 +1745,7 @@ json_t *nd_events_code(const struct nd_events *events, const char *text, size_t 
     }
 out:
     if (st) {
+        free(st->sorted);
         free(st->toks);
         free(st->firsts);
     }
