@@ -120,6 +120,11 @@ static void test_fixture_story(void **state)
     {
         assert_string_not_equal(json_string_value(json_object_get(json_object_get(ev, "trigger"), "text")), "condemn");
     }
+    /* the published story carries both annotations (DESIGN.md: subject, events) */
+    json_t *published = nd_story_to_json(story);
+    assert_true(json_array_size(json_object_get(published, "events")) > 0);
+    assert_true(json_array_size(json_object_get(published, "subject")) > 0);
+    json_decref(published);
     json_decref(expected);
     free(text);
     free(want);
