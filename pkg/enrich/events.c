@@ -1341,6 +1341,13 @@ static const struct group_ref *pronoun_ref(const struct story_state *st, const s
 
 
 /* Find the triggers of sentence [s0, s1); fills speaker/speech_at from speech verbs. */
+/* Modal words that are events themselves: a promise or an offer is an agreement (CAMEO 03). */
+static int is_commitment(const struct nd_evtok *tok)
+{
+    return key_is(tok, "offered") || key_is(tok, "pledged") || key_is(tok, "promised") || key_is(tok, "vowed") ||
+           key_is(tok, "proposed");
+}
+
 static size_t find_triggers(struct story_state *st, size_t s0, size_t s1, const struct span *spans,
                             size_t nspans, struct trigger *trig, size_t max, struct group_ref *speaker,
                             size_t *speech_at)
@@ -1425,7 +1432,7 @@ static size_t find_triggers(struct story_state *st, size_t s0, size_t s1, const 
             }
             /* "was being planned", "are expected to meet": markers of what follows, no events */
             if (!strcmp(verb->lemma, "plan") || !strcmp(verb->lemma, "schedule") ||
-                has_class(&toks[i], WL_MODALS)) {
+                (has_class(&toks[i], WL_MODALS) && !is_commitment(&toks[i]))) {
                 i += len;
                 continue;
             }
@@ -1507,7 +1514,7 @@ static void code_sentence(struct story_state *st, size_t s0, size_t s1)
         if (!tr->nominal && tr->b > s0 && key_is(&toks[tr->b - 1], "to")) {
             int governed = 0;
             for (size_t q = 0; q < t && !governed; q++)
-                governed = !trig[q].nominal && trig[q].e <= tr->b && trig[q].b >= cb && trig[q].e + 5 >= tr->b;
+                governed = trig[q].e <= tr->b && trig[q].b >= cb && trig[q].e + 5 >= tr->b;
             if (governed) {
                 tr->governed = 1;
                 continue;
