@@ -18,7 +18,6 @@ static const char *const *preps_ref(void);
 #define MODEL_CAP (64u << 20)
 #define MAX_PHRASE 8               /* longest dictionary phrase tried, in tokens */
 #define MAX_TOKENS 20000           /* tokens coded per story: a cap on work per story */
-#define MAX_SENTENCES 2000
 #define MAX_SPANS 256              /* actor chunks per sentence */
 #define MAX_MEMO 128               /* names remembered across a story */
 #define MAX_EVENTS 256             /* events per story */
@@ -1696,8 +1695,7 @@ json_t *nd_events_code(const struct nd_events *events, const char *text, size_t 
     /* prose runs at about one token per five bytes; a denser text is tokenized again, bigger */
     cap = len / 4 + 64 < MAX_TOKENS ? len / 4 + 64 : MAX_TOKENS;
     st = calloc(1, sizeof(*st));
-    starts = malloc(MAX_SENTENCES * sizeof(*starts));
-    if (!st || !starts)
+    if (!st)
         goto out;
     st->toks = malloc(cap * sizeof(*st->toks));
     if (!st->toks)
@@ -1723,10 +1721,12 @@ json_t *nd_events_code(const struct nd_events *events, const char *text, size_t 
         st->toks = nt;
         st->ntok = nd_evlex_tokenize(text, len, st->toks, ncap);
     }
-    st->firsts = malloc((st->ntok + 1) * 3 * sizeof(*st->firsts));
+    /* one block per story for the per-token arrays: phrase masks, code points, sentence starts */
+    st->firsts = malloc((st->ntok + 1) * 4 * sizeof(*st->firsts));
     if (!st->firsts)
         goto out;
     st->cps = st->firsts + st->ntok + 1;
+    starts = st->cps + 2 * (st->ntok + 1);
     size_t at = 0, cp = 0;
     for (size_t i = 0; i < st->ntok; i++) {
         struct nd_evtok *tok = &st->toks[i];
@@ -1744,7 +1744,7 @@ json_t *nd_events_code(const struct nd_events *events, const char *text, size_t 
             cp += ((unsigned char)text[at] & 0xC0) != 0x80;
         st->cps[2 * i + 1] = (uint32_t)cp;
     }
-    nsent = nd_evlex_sentences(text, st->toks, st->ntok, starts, MAX_SENTENCES);
+    nsent = nd_evlex_sentences(text, st->toks, st->ntok, starts, st->ntok + 1);
     for (size_t s = 0; s < nsent; s++) {
         size_t s0 = starts[s], s1 = s + 1 < nsent ? starts[s + 1] : st->ntok;
         if (s1 > s0)
@@ -1757,6 +1757,5 @@ out:
         free(st->firsts);
     }
     free(st);
-    free(starts);
     return out;
 }
