@@ -118,8 +118,8 @@ struct result {
 
 /* Medians over RUNS of `iters` stories each: text stage alone (the baseline), events, topics, and
  * the whole nd_enrich_story. */
-static struct result measure(struct nd_events *events, struct nd_topics *topics, struct nd_enrich *enrich,
-                             const char *text)
+static struct result measure(struct nd_events *events, struct nd_topics *topics,
+                             struct nd_enrich *enrich, const char *text)
 {
     const int iters = 300;
     size_t len = strlen(text);
@@ -170,9 +170,11 @@ static void report(const char *name, const struct result *r)
     printf("  text stage alone (baseline)     %8.1f us/story\n", r->text);
     printf("  events                          %8.1f us/story\n", r->events);
     printf("  topics                          %8.1f us/story\n", r->topics);
-    printf("  whole nd_enrich_story           %8.1f us/story  = %.0f stories/s per core (target >= 2000)\n",
+    printf("  whole nd_enrich_story           %8.1f us/story  = %.0f stories/s per core (target >= "
+           "2000)\n",
            r->all, 1e6 / r->all);
-    printf("  topics+events / text baseline   %8.0fx\n", (r->events + r->topics) / (r->text > 0 ? r->text : 1));
+    printf("  topics+events / text baseline   %8.0fx\n",
+           (r->events + r->topics) / (r->text > 0 ? r->text : 1));
 }
 
 int main(int argc, char **argv)
@@ -196,7 +198,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_events: %s\n", errstr);
         return 1;
     }
-    /* wire.txt is ordinary wire copy; story.txt is the unit-test fixture, an event in every sentence */
+    /* wire.txt is ordinary wire copy; story.txt is the unit-test fixture, an event in every
+     * sentence */
     char *wire = make_story(NEWSD_SOURCE_DIR "/tests/fixtures/events/wire.txt");
     char *dense = make_story(NEWSD_SOURCE_DIR "/tests/fixtures/events/story.txt");
     printf("bench_events: medians of %d runs, thread CPU time, one core\n", RUNS);

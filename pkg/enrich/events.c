@@ -16,12 +16,12 @@ static const char *const *const *word_lists_ref(void);
 static const char *const *preps_ref(void);
 
 #define MODEL_CAP (64u << 20)
-#define MAX_PHRASE 8               /* longest dictionary phrase tried, in tokens */
-#define MAX_TOKENS 20000           /* tokens coded per story: a cap on work per story */
-#define MAX_SPANS 256              /* actor chunks per sentence */
-#define MAX_MEMO 128               /* names remembered across a story */
-#define MAX_EVENTS 256             /* events per story */
-#define PATTERN_WINDOW 10          /* tokens after a verb a pattern may span */
+#define MAX_PHRASE 8      /* longest dictionary phrase tried, in tokens */
+#define MAX_TOKENS 20000  /* tokens coded per story: a cap on work per story */
+#define MAX_SPANS 256     /* actor chunks per sentence */
+#define MAX_MEMO 128      /* names remembered across a story */
+#define MAX_EVENTS 256    /* events per story */
+#define PATTERN_WINDOW 10 /* tokens after a verb a pattern may span */
 
 struct verb {
     const char *lemma;
@@ -31,7 +31,8 @@ struct verb {
 
 struct pattern {
     char code[6];
-    uint8_t content; /* has a word other than a preposition (else too vague to use without a parse) */
+    uint8_t
+        content; /* has a word other than a preposition (else too vague to use without a parse) */
     uint16_t nwords;
     uint32_t words; /* index into words[] */
 };
@@ -46,7 +47,7 @@ struct actor {
     const char *code; /* Phoenix code, "USAGOV" */
     char cc[4];       /* ISO alpha-3, "IGO", or "" for a non-actor ("Reuters") */
     char sector[4];
-    char kind;        /* C country/place, O organisation, P person */
+    char kind; /* C country/place, O organisation, P person */
 };
 
 struct synset {
@@ -94,8 +95,9 @@ struct nd_events {
     size_t nsyns;
     struct first_info *finfo;
     size_t nfinfo, finfo_cap;
-    struct nd_evmap *syn_names, *verb_forms, *verb_lemmas, *pat_index, *syn_members, *actor_map, *agent_map,
-        *nominal_map, *plover_map, *first_len; /* first token (prefixed by kind) -> longest phrase */
+    struct nd_evmap *syn_names, *verb_forms, *verb_lemmas, *pat_index, *syn_members, *actor_map,
+        *agent_map, *nominal_map, *plover_map,
+        *first_len; /* first token (prefixed by kind) -> longest phrase */
 };
 
 /* ---------- loading ---------- */
@@ -137,7 +139,8 @@ static struct first_info *first_info_of(struct nd_events *events, const char *ke
     uint32_t idx;
     if (nd_evmap_get(events->first_len, key, klen, &idx))
         return &events->finfo[idx];
-    events->finfo = grow_array(events->finfo, &events->finfo_cap, events->nfinfo, sizeof(*events->finfo));
+    events->finfo =
+        grow_array(events->finfo, &events->finfo_cap, events->nfinfo, sizeof(*events->finfo));
     if (!events->finfo || nd_evmap_put(events->first_len, key, klen, (uint32_t)events->nfinfo))
         return NULL;
     memset(&events->finfo[events->nfinfo], 0, sizeof(events->finfo[0]));
@@ -169,7 +172,8 @@ static void copy_code(char *dst, const char *src, size_t sz)
     dst[n] = '\0';
 }
 
-/* "a\x01b" into buf (size bufsz) without printf on the hot path. Returns the length, 0 if too long. */
+/* "a\x01b" into buf (size bufsz) without printf on the hot path. Returns the length, 0 if too long.
+ */
 static size_t join2(char *buf, size_t bufsz, const char *a, size_t alen, const char *b, size_t blen)
 {
     if (alen + blen + 2 > bufsz)
@@ -181,7 +185,8 @@ static size_t join2(char *buf, size_t bufsz, const char *a, size_t alen, const c
     return alen + 1 + blen;
 }
 
-static int index_pattern(struct nd_events *events, size_t *lcap, const char *lemma, const char *word)
+static int index_pattern(struct nd_events *events, size_t *lcap, const char *lemma,
+                         const char *word)
 {
     char key[256];
     uint32_t head = UINT32_MAX;
@@ -196,20 +201,22 @@ static int index_pattern(struct nd_events *events, size_t *lcap, const char *lem
     events->links = grow_array(events->links, lcap, events->nlinks, sizeof(*events->links));
     if (!events->links)
         return -1;
-    events->links[events->nlinks] = (struct link){.pattern = (uint32_t)events->npatterns, .next = head};
+    events->links[events->nlinks] =
+        (struct link){.pattern = (uint32_t)events->npatterns, .next = head};
     if (nd_evmap_put(events->pat_index, key, (size_t)n, (uint32_t)events->nlinks))
         return -1;
     events->nlinks++;
     return 0;
 }
 
-static int add_pattern(struct nd_events *events, size_t *pcap, size_t *wcap, size_t *lcap, char *lemma,
-                       const char *code, char *words)
+static int add_pattern(struct nd_events *events, size_t *pcap, size_t *wcap, size_t *lcap,
+                       char *lemma, const char *code, char *words)
 {
     struct pattern *pat;
     uint32_t first_word = (uint32_t)events->nwords;
     char *save = NULL;
-    events->patterns = grow_array(events->patterns, pcap, events->npatterns, sizeof(*events->patterns));
+    events->patterns =
+        grow_array(events->patterns, pcap, events->npatterns, sizeof(*events->patterns));
     if (!events->patterns)
         return -1;
     pat = &events->patterns[events->npatterns];
@@ -234,7 +241,8 @@ static int add_pattern(struct nd_events *events, size_t *pcap, size_t *wcap, siz
             prep = !strcmp(word, preps_ref()[y]);
         pat->content = !prep;
     }
-    /* index the pattern under (lemma, first word); a synset first word is indexed under each member */
+    /* index the pattern under (lemma, first word); a synset first word is indexed under each member
+     */
     const char *w0 = events->words[first_word];
     uint32_t syn;
     if (w0[0] == '&' && nd_evmap_get(events->syn_names, w0, strlen(w0), &syn)) {
@@ -261,12 +269,15 @@ static uint32_t sector_index(struct nd_events *events, size_t *cap, const char *
     return (uint32_t)events->nsectors++;
 }
 
-static const char *const speech_lemmas[] = {"say", "tell", "add", "state", "declare", "announce",
-                                            "insist", "note", "stress", "conclude", "reiterate", NULL};
+static const char *const speech_lemmas[] = {"say",     "tell",     "add",       "state",
+                                            "declare", "announce", "insist",    "note",
+                                            "stress",  "conclude", "reiterate", NULL};
 
 static enum nd_err model_load(struct nd_events *events, char *errstr, size_t errsz)
 {
-    size_t sycap = 0, vcap = 0, pcap = 0, wcap = 0, lcap = 0, acap = 0, scap = 0, ncap = 0, mcap = 0;
+    enum nd_err err = ND_OK;
+    size_t sycap = 0, vcap = 0, pcap = 0, wcap = 0, lcap = 0, acap = 0, scap = 0, ncap = 0,
+           mcap = 0;
     size_t lineno = 0;
     char *line = events->buf, *next;
 
@@ -283,46 +294,68 @@ static enum nd_err model_load(struct nd_events *events, char *errstr, size_t err
         nf = split_fields(line, f, 8);
         switch (line[0]) {
         case 'M':
-            if (nf < 4)
-                goto bad;
-            events->plovers = grow_array(events->plovers, &mcap, events->nplovers, sizeof(*events->plovers));
-            if (!events->plovers)
-                goto nomem;
+            if (nf < 4) {
+                err = ND_ERR_INVALID;
+                goto out;
+            }
+            events->plovers =
+                grow_array(events->plovers, &mcap, events->nplovers, sizeof(*events->plovers));
+            if (!events->plovers) {
+                err = ND_ERR_NOMEM;
+                goto out;
+            }
             copy_code(events->plovers[events->nplovers].code, f[1], 6);
             events->plovers[events->nplovers].type = f[2];
             events->plovers[events->nplovers].goldstein = strtof(f[3], NULL);
-            if (nd_evmap_put(events->plover_map, f[1], strlen(f[1]), (uint32_t)events->nplovers++))
-                goto nomem;
+            if (nd_evmap_put(events->plover_map, f[1], strlen(f[1]),
+                             (uint32_t)events->nplovers++)) {
+                err = ND_ERR_NOMEM;
+                goto out;
+            }
             break;
         case 'S': {
             char key[128];
             uint32_t count = 0;
-            if (nf < 3)
-                goto bad;
+            if (nf < 3) {
+                err = ND_ERR_INVALID;
+                goto out;
+            }
             events->syns = grow_array(events->syns, &sycap, events->nsyns, sizeof(*events->syns));
-            if (!events->syns)
-                goto nomem;
+            if (!events->syns) {
+                err = ND_ERR_NOMEM;
+                goto out;
+            }
             for (char *m = f[2], *bar; m; m = bar) {
                 bar = strchr(m, '|');
                 if (bar)
                     *bar++ = '\0';
                 int n = snprintf(key, sizeof(key), "%s\x01%s", f[1], m);
-                if (n > 0 && (size_t)n < sizeof(key) && nd_evmap_put(events->syn_members, key, (size_t)n, 1))
-                    goto nomem;
+                if (n > 0 && (size_t)n < sizeof(key) &&
+                    nd_evmap_put(events->syn_members, key, (size_t)n, 1)) {
+                    err = ND_ERR_NOMEM;
+                    goto out;
+                }
                 count++;
             }
             events->syns[events->nsyns] = (struct synset){.first = f[2], .n = count};
-            if (nd_evmap_put(events->syn_names, f[1], strlen(f[1]), (uint32_t)events->nsyns++))
-                goto nomem;
+            if (nd_evmap_put(events->syn_names, f[1], strlen(f[1]), (uint32_t)events->nsyns++)) {
+                err = ND_ERR_NOMEM;
+                goto out;
+            }
             break;
         }
         case 'D': {
             struct verb *verb;
-            if (nf < 3)
-                goto bad;
-            events->verbs = grow_array(events->verbs, &vcap, events->nverbs, sizeof(*events->verbs));
-            if (!events->verbs)
-                goto nomem;
+            if (nf < 3) {
+                err = ND_ERR_INVALID;
+                goto out;
+            }
+            events->verbs =
+                grow_array(events->verbs, &vcap, events->nverbs, sizeof(*events->verbs));
+            if (!events->verbs) {
+                err = ND_ERR_NOMEM;
+                goto out;
+            }
             verb = &events->verbs[events->nverbs];
             verb->lemma = f[1];
             copy_code(verb->code, f[2], sizeof(verb->code));
@@ -330,29 +363,45 @@ static enum nd_err model_load(struct nd_events *events, char *errstr, size_t err
             for (size_t i = 0; speech_lemmas[i]; i++)
                 if (!strcmp(f[1], speech_lemmas[i]))
                     verb->speech = 1;
-            if (nd_evmap_put(events->verb_lemmas, f[1], strlen(f[1]), (uint32_t)events->nverbs++))
-                goto nomem;
+            if (nd_evmap_put(events->verb_lemmas, f[1], strlen(f[1]), (uint32_t)events->nverbs++)) {
+                err = ND_ERR_NOMEM;
+                goto out;
+            }
             break;
         }
         case 'V':
-            if (nf < 3 || !nd_evmap_get(events->verb_lemmas, f[2], strlen(f[2]), &idx))
-                goto bad;
-            if (nd_evmap_put(events->verb_forms, f[1], strlen(f[1]), idx) || note_first(events, 'V', f[1]))
-                goto nomem;
+            if (nf < 3 || !nd_evmap_get(events->verb_lemmas, f[2], strlen(f[2]), &idx)) {
+                err = ND_ERR_INVALID;
+                goto out;
+            }
+            if (nd_evmap_put(events->verb_forms, f[1], strlen(f[1]), idx) ||
+                note_first(events, 'V', f[1])) {
+                err = ND_ERR_NOMEM;
+                goto out;
+            }
             break;
         case 'P':
-            if (nf < 4)
-                goto bad;
-            if (add_pattern(events, &pcap, &wcap, &lcap, f[1], f[2], f[3]))
-                goto nomem;
+            if (nf < 4) {
+                err = ND_ERR_INVALID;
+                goto out;
+            }
+            if (add_pattern(events, &pcap, &wcap, &lcap, f[1], f[2], f[3])) {
+                err = ND_ERR_NOMEM;
+                goto out;
+            }
             break;
         case 'A': {
             struct actor *actor;
-            if (nf < 6)
-                goto bad;
-            events->actors = grow_array(events->actors, &acap, events->nactors, sizeof(*events->actors));
-            if (!events->actors)
-                goto nomem;
+            if (nf < 6) {
+                err = ND_ERR_INVALID;
+                goto out;
+            }
+            events->actors =
+                grow_array(events->actors, &acap, events->nactors, sizeof(*events->actors));
+            if (!events->actors) {
+                err = ND_ERR_NOMEM;
+                goto out;
+            }
             actor = &events->actors[events->nactors];
             memset(actor, 0, sizeof(*actor));
             actor->name = f[5];
@@ -363,32 +412,47 @@ static enum nd_err model_load(struct nd_events *events, char *errstr, size_t err
             if (strlen(f[3]) >= 6)
                 snprintf(actor->sector, sizeof(actor->sector), "%.3s", f[3] + 3);
             if (nd_evmap_put(events->actor_map, f[1], strlen(f[1]), (uint32_t)events->nactors++) ||
-                note_first(events, 'A', f[1]))
-                goto nomem;
+                note_first(events, 'A', f[1])) {
+                err = ND_ERR_NOMEM;
+                goto out;
+            }
             break;
         }
         case 'G':
-            if (nf < 3)
-                goto bad;
+            if (nf < 3) {
+                err = ND_ERR_INVALID;
+                goto out;
+            }
             idx = sector_index(events, &scap, f[2]);
             if (idx == UINT32_MAX || nd_evmap_put(events->agent_map, f[1], strlen(f[1]), idx) ||
-                note_first(events, 'G', f[1]))
-                goto nomem;
+                note_first(events, 'G', f[1])) {
+                err = ND_ERR_NOMEM;
+                goto out;
+            }
             break;
         case 'N':
-            if (nf < 4)
-                goto bad;
-            events->nominals = grow_array(events->nominals, &ncap, events->nnominals, sizeof(*events->nominals));
-            if (!events->nominals)
-                goto nomem;
+            if (nf < 4) {
+                err = ND_ERR_INVALID;
+                goto out;
+            }
+            events->nominals =
+                grow_array(events->nominals, &ncap, events->nnominals, sizeof(*events->nominals));
+            if (!events->nominals) {
+                err = ND_ERR_NOMEM;
+                goto out;
+            }
             copy_code(events->nominals[events->nnominals].code, f[2], 6);
             events->nominals[events->nnominals].role = f[3][0] == 'p' ? 'p' : 'o';
-            if (nd_evmap_put(events->nominal_map, f[1], strlen(f[1]), (uint32_t)events->nnominals++) ||
-                note_first(events, 'N', f[1]))
-                goto nomem;
+            if (nd_evmap_put(events->nominal_map, f[1], strlen(f[1]),
+                             (uint32_t)events->nnominals++) ||
+                note_first(events, 'N', f[1])) {
+                err = ND_ERR_NOMEM;
+                goto out;
+            }
             break;
         default:
-            goto bad;
+            err = ND_ERR_INVALID;
+            goto out;
         }
     }
     if (!events->nverbs || !events->nactors || !events->nplovers) {
@@ -396,12 +460,12 @@ static enum nd_err model_load(struct nd_events *events, char *errstr, size_t err
         return ND_ERR_INVALID;
     }
     return ND_OK;
-bad:
-    snprintf(errstr, errsz, "events model: line %zu: malformed record", lineno);
-    return ND_ERR_INVALID;
-nomem:
-    snprintf(errstr, errsz, "events model: out of memory at line %zu", lineno);
-    return ND_ERR_NOMEM;
+out:
+    if (err == ND_ERR_INVALID)
+        snprintf(errstr, errsz, "events model: line %zu: malformed record", lineno);
+    else
+        snprintf(errstr, errsz, "events model: out of memory at line %zu", lineno);
+    return err;
 }
 
 struct nd_events *nd_events_new(const char *models_dir, char *errstr, size_t errsz)
@@ -411,7 +475,8 @@ struct nd_events *nd_events_new(const char *models_dir, char *errstr, size_t err
     size_t len = 0;
     enum nd_err err;
 
-    snprintf(path, sizeof(path), "%s/events.model", models_dir ? models_dir : NEWSD_SOURCE_DIR "/models");
+    snprintf(path, sizeof(path), "%s/events.model",
+             models_dir ? models_dir : NEWSD_SOURCE_DIR "/models");
     events = calloc(1, sizeof(*events));
     if (!events) {
         snprintf(errstr, errsz, "events model: out of memory");
@@ -420,7 +485,7 @@ struct nd_events *nd_events_new(const char *models_dir, char *errstr, size_t err
     err = nd_file_read(path, MODEL_CAP, &events->buf, &len);
     if (err) {
         snprintf(errstr, errsz, "events model %s: %s", path, nd_err_str(err));
-        goto fail;
+        goto out;
     }
     events->syn_names = nd_evmap_new(256);
     events->verb_forms = nd_evmap_new(16384);
@@ -432,14 +497,14 @@ struct nd_events *nd_events_new(const char *models_dir, char *errstr, size_t err
     events->nominal_map = nd_evmap_new(64);
     events->plover_map = nd_evmap_new(512);
     events->first_len = nd_evmap_new(40000);
-    if (!events->syn_names || !events->verb_forms || !events->verb_lemmas || !events->pat_index || !events->syn_members ||
-        !events->actor_map || !events->agent_map || !events->nominal_map || !events->plover_map ||
-        !events->first_len) {
+    if (!events->syn_names || !events->verb_forms || !events->verb_lemmas || !events->pat_index ||
+        !events->syn_members || !events->actor_map || !events->agent_map || !events->nominal_map ||
+        !events->plover_map || !events->first_len) {
         snprintf(errstr, errsz, "events model: out of memory");
-        goto fail;
+        goto out;
     }
     if (model_load(events, errstr, errsz) != ND_OK)
-        goto fail;
+        goto out;
     /* function-word classes share the per-token lookup with the phrase lengths: bits 16 and up */
     const char *const *const *lists = word_lists_ref();
     for (uint32_t k = 0; lists[k]; k++)
@@ -450,11 +515,11 @@ struct nd_events *nd_events_new(const char *models_dir, char *errstr, size_t err
                 fi->cls |= 1u << k;
             else {
                 snprintf(errstr, errsz, "events model: out of memory");
-                goto fail;
+                goto out;
             }
         }
     return events;
-fail:
+out:
     nd_events_destroy(events);
     return NULL;
 }
@@ -489,24 +554,24 @@ void nd_events_destroy(struct nd_events *events)
 
 size_t nd_events_model_size(const struct nd_events *events)
 {
-    return events->nverbs + events->npatterns + events->nactors + nd_evmap_count(events->agent_map) +
-           events->nnominals;
+    return events->nverbs + events->npatterns + events->nactors +
+           nd_evmap_count(events->agent_map) + events->nnominals;
 }
 
 /* ---------- coding ---------- */
 
 /* One actor chunk in a sentence: "U.S. Secretary of State Antony Blinken", "China", "they". */
 struct span {
-    uint32_t b, e;         /* token range [b, e) */
+    uint32_t b, e; /* token range [b, e) */
     char cc[4];
     char sector[4];
-    const char *name;      /* display name (model or text), may be NULL */
+    const char *name;        /* display name (model or text), may be NULL */
     uint32_t name_b, name_e; /* name taken from the text when name is NULL and name_e > name_b */
-    char pron;             /* 1: a pronoun to resolve */
-    char blocked;          /* a known non-actor ("Reuters"): occupies text, never source or target */
-    char possessive;       /* followed by 's */
-    const char *prep;      /* the preposition before it, or NULL */
-    uint16_t group;        /* coordinated chunks share a group id */
+    char pron;               /* 1: a pronoun to resolve */
+    char blocked;     /* a known non-actor ("Reuters"): occupies text, never source or target */
+    char possessive;  /* followed by 's */
+    const char *prep; /* the preposition before it, or NULL */
+    uint16_t group;   /* coordinated chunks share a group id */
 };
 
 struct memo {
@@ -551,52 +616,77 @@ struct story_state {
 };
 
 /* Token key equals a string literal (length first: most tokens differ there). */
-#define key_is(tok, lit) ((tok)->keylen == sizeof(lit) - 1 && !memcmp((tok)->key, lit, sizeof(lit) - 1))
+#define key_is(tok, lit)                                                                           \
+    ((tok)->keylen == sizeof(lit) - 1 && !memcmp((tok)->key, lit, sizeof(lit) - 1))
 
 /* The word lists below, in this order, are the bits of nd_evtok.cls. */
-enum word_list {WL_PREPS, WL_DETS, WL_QUANTITIES, WL_COLLECTIVES, WL_PRONOUNS, WL_BE_FORMS, WL_NEGATORS, WL_MODALS, WL_PLAN_WORDS, WL_CLAUSE_STOPS, WL_AUXILIARIES, WL_MEETING_NOUNS};
+enum word_list {
+    WL_PREPS,
+    WL_DETS,
+    WL_QUANTITIES,
+    WL_COLLECTIVES,
+    WL_PRONOUNS,
+    WL_BE_FORMS,
+    WL_NEGATORS,
+    WL_MODALS,
+    WL_PLAN_WORDS,
+    WL_CLAUSE_STOPS,
+    WL_AUXILIARIES,
+    WL_MEETING_NOUNS
+};
 
 #define has_class(tok, wl) (((tok)->cls >> (wl)) & 1u)
 
-static const char *const preps[] = {"of", "in", "at", "on", "to", "from", "with", "for", "by", "against",
-                                    "into", "over", "about", "between", "among", "toward", "towards",
-                                    "across", "near", "within", "during", "behind", "under", "despite",
-                                    "through", "after", "before", "than", "like", "amid", NULL};
-static const char *const dets[] = {"the", "a", "an", "its", "his", "her", "their", "our", "this", "these",
-                                   "those", "'s", "my", "your", "that", "any", "no", "every", "each", NULL};
-static const char *const quantities[] = {"thousands", "hundreds", "dozens", "tens", "millions", "scores", "group",
-                                        "groups", "number", "members", "supporters", "some", "many", "most",
-                                        "all", "one", "two", "three", "several", "majority", "band", NULL};
-static const char *const collectives[] = {"groups", "members", "leaders", "officials", "supporters", "activists",
-                                         "factions", "forces", "fighters", NULL};
+static const char *const preps[] = {
+    "of",      "in",      "at",     "on",     "to",     "from",    "with",  "for",
+    "by",      "against", "into",   "over",   "about",  "between", "among", "toward",
+    "towards", "across",  "near",   "within", "during", "behind",  "under", "despite",
+    "through", "after",   "before", "than",   "like",   "amid",    NULL};
+static const char *const dets[] = {"the",  "a",    "an",    "its",   "his",  "her", "their",
+                                   "our",  "this", "these", "those", "'s",   "my",  "your",
+                                   "that", "any",  "no",    "every", "each", NULL};
+static const char *const quantities[] = {
+    "thousands", "hundreds", "dozens",     "tens",     "millions", "scores", "group", "groups",
+    "number",    "members",  "supporters", "some",     "many",     "most",   "all",   "one",
+    "two",       "three",    "several",    "majority", "band",     NULL};
+static const char *const collectives[] = {"groups",     "members",   "leaders",  "officials",
+                                          "supporters", "activists", "factions", "forces",
+                                          "fighters",   NULL};
 static const char *const pronouns[] = {"he", "she", "it", "they", "we", NULL};
-static const char *const be_forms[] = {"is", "are", "was", "were", "be", "been", "being", "'s", NULL};
-static const char *const negators[] = {"not", "never", "n't", "no", "neither", "nor", "cannot", "prevent",
-                                       "avoid", "preventing", "avoiding", NULL};
-static const char *const modals[] = {"will", "would", "shall", "'ll", "going", "plans", "plan", "planned",
-                                     "planning", "intends", "intend", "expected", "scheduled", "set",
-                                     "willing", "ready", "hopes", "hope", "wants", "want", "aims", "seeks",
-                                     "offered", "pledged", "promised", "vowed", "proposed", NULL};
-static const char *const plan_words[] = {"planned", "planning", "plan", "plans", "scheduled", "expected",
-                                         "proposed", "upcoming", "possible", "will", "would", NULL};
-static const char *const clause_stops[] = {";", ":", "but", "while", "whereas", "although", "though",
-                                           "because", "despite", "which", "who", "when", "if", "unless",
-                                           NULL};
+static const char *const be_forms[] = {"is",   "are",   "was", "were", "be",
+                                       "been", "being", "'s",  NULL};
+static const char *const negators[] = {"not",     "never",      "n't",      "no",
+                                       "neither", "nor",        "cannot",   "prevent",
+                                       "avoid",   "preventing", "avoiding", NULL};
+static const char *const modals[] = {
+    "will",    "would",    "shall",   "'ll",      "going",    "plans",     "plan",
+    "planned", "planning", "intends", "intend",   "expected", "scheduled", "set",
+    "willing", "ready",    "hopes",   "hope",     "wants",    "want",      "aims",
+    "seeks",   "offered",  "pledged", "promised", "vowed",    "proposed",  NULL};
+static const char *const plan_words[] = {"planned",   "planning", "plan",     "plans",
+                                         "scheduled", "expected", "proposed", "upcoming",
+                                         "possible",  "will",     "would",    NULL};
+static const char *const clause_stops[] = {";",        ":",      "but",     "while",   "whereas",
+                                           "although", "though", "because", "despite", "which",
+                                           "who",      "when",   "if",      "unless",  NULL};
 
 static const char *const auxiliaries[] = {
-    "will", "would", "has", "have", "had", "is", "are", "was", "were", "did", "does", "do", "to", "can",
-    "could", "may", "might", "should", "must", "be", "been", "being", "not", "n't", "also", "then",
-    "again", "later", "earlier", "now", "still", "already", "just", "often", "never", "who", "that",
-    "which", "they", "he", "she", "it", "we", "i", "you", "officials", "government", "leaders", "today",
-    "yesterday", "tonight", "shall", "'ll", "once", "twice", "further", "formally", NULL};
-static const char *const meeting_nouns[] = {"call", "talks", "meeting", "summit", "meetings", "phone",
-                                            NULL};
+    "will",     "would",     "has",     "have",  "had",     "is",        "are",        "was",
+    "were",     "did",       "does",    "do",    "to",      "can",       "could",      "may",
+    "might",    "should",    "must",    "be",    "been",    "being",     "not",        "n't",
+    "also",     "then",      "again",   "later", "earlier", "now",       "still",      "already",
+    "just",     "often",     "never",   "who",   "that",    "which",     "they",       "he",
+    "she",      "it",        "we",      "i",     "you",     "officials", "government", "leaders",
+    "today",    "yesterday", "tonight", "shall", "'ll",     "once",      "twice",      "further",
+    "formally", NULL};
+static const char *const meeting_nouns[] = {"call",     "talks", "meeting", "summit",
+                                            "meetings", "phone", NULL};
 
 /* Every list above gets a bit; a token's bits are looked up once per story (nd_evtok.cls), so the
  * many "is this a preposition" questions cost a mask test, not string compares. */
-static const char *const *const word_lists[] = {preps, dets, quantities, collectives, pronouns, be_forms,
-                                                negators, modals, plan_words, clause_stops, auxiliaries,
-                                                meeting_nouns, NULL};
+static const char *const *const word_lists[] = {
+    preps,  dets,       quantities,   collectives, pronouns,      be_forms, negators,
+    modals, plan_words, clause_stops, auxiliaries, meeting_nouns, NULL};
 
 static const char *const *const *word_lists_ref(void)
 {
@@ -610,8 +700,8 @@ static const char *const *preps_ref(void)
 
 /* Longest dictionary phrase of `kind` starting at token i (within [i, end)). Returns its token
  * count and the value, or 0. */
-static size_t match_phrase(const struct story_state *st, const struct nd_evmap *map, char kind, size_t i,
-                           size_t end, uint32_t *value)
+static size_t match_phrase(const struct story_state *st, const struct nd_evmap *map, char kind,
+                           size_t i, size_t end, uint32_t *value)
 {
     char phrase[MAX_PHRASE * (ND_EVTOK_KEYMAX + 1) + 1];
     const struct nd_evtok *toks = st->toks;
@@ -661,8 +751,8 @@ fill:
 
 /* The entity mention starting at token i, if the caller gave mentions (sorted by start: binary
  * search). */
-static const struct nd_events_mention *mention_at(const struct story_state *st, size_t i, size_t *ntoks,
-                                                  size_t end)
+static const struct nd_events_mention *mention_at(const struct story_state *st, size_t i,
+                                                  size_t *ntoks, size_t end)
 {
     const struct nd_evtok *tok = &st->toks[i];
     size_t lo = 0, hi = st->nmentions;
@@ -689,7 +779,8 @@ static const struct nd_events_mention *mention_at(const struct story_state *st, 
 /* Three ASCII capitals ("CHN", "GOV"): what a code from outside must look like to be used. */
 static int is_code3(const char *s)
 {
-    return s && s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z' && s[2] >= 'A' && s[2] <= 'Z';
+    return s && s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z' && s[2] >= 'A' &&
+           s[2] <= 'Z';
 }
 
 /* International and non-state bodies: their members have no country of theirs. */
@@ -788,7 +879,8 @@ static size_t find_spans(struct story_state *st, size_t s0, size_t s1, struct sp
                 continue;
             }
             if (have && agent && !sp.cc[0] && j + 2 < s1 && has_class(&toks[j], WL_COLLECTIVES) &&
-                (key_is(&toks[j + 1], "of") || key_is(&toks[j + 1], "in") || key_is(&toks[j + 1], "from")))
+                (key_is(&toks[j + 1], "of") || key_is(&toks[j + 1], "in") ||
+                 key_is(&toks[j + 1], "from")))
                 j++; /* "opposition groups in Zimbabwe" */
             if (have && agent && !sp.cc[0] && j + 1 < s1 &&
                 (key_is(&toks[j], "of") || key_is(&toks[j], "in") || key_is(&toks[j], "from"))) {
@@ -872,7 +964,8 @@ static size_t find_spans(struct story_state *st, size_t s0, size_t s1, struct sp
         sp.b = (uint32_t)i;
         sp.e = (uint32_t)j;
         if (agent && sp.cc[0] && agent_end > i && (sp.name || sp.name_e > sp.name_b))
-            memo_add(st, toks[agent_end - 1].key, &sp); /* the title, for "the foreign minister" later */
+            memo_add(st, toks[agent_end - 1].key,
+                     &sp); /* the title, for "the foreign minister" later */
         if (sp.name && sp.cc[0] && sp.e - sp.b >= 2)
             memo_add(st, toks[sp.e - 1].key, &sp);
         if (j < s1 && key_is(&toks[j], "'s"))
@@ -883,7 +976,8 @@ static size_t find_spans(struct story_state *st, size_t s0, size_t s1, struct sp
                 p--;
             if (has_class(&toks[p], WL_PREPS) &&
                 !(key_is(&toks[p], "of") && p > s0 &&
-                  (has_class(&toks[p - 1], WL_QUANTITIES) || (toks[p - 1].key[0] >= '0' && toks[p - 1].key[0] <= '9'))))
+                  (has_class(&toks[p - 1], WL_QUANTITIES) ||
+                   (toks[p - 1].key[0] >= '0' && toks[p - 1].key[0] <= '9'))))
                 sp.prep = toks[p].key; /* "thousands of Iraqi Kurds" is no prepositional phrase */
         }
         /* coordination: "China and Brazil", "Iran, North Korea and China" */
@@ -923,8 +1017,8 @@ static int span_at(const struct span *spans, size_t nspans, size_t tok)
 }
 
 /* The actors of span k's coordinated group; a pronoun member takes the actors of `pron`. */
-static void group_of(const struct span *spans, size_t nspans, size_t k, const struct group_ref *pron,
-                     struct group_ref *g)
+static void group_of(const struct span *spans, size_t nspans, size_t k,
+                     const struct group_ref *pron, struct group_ref *g)
 {
     g->n = 0;
     for (size_t q = 0; q < nspans && g->n < 4; q++) {
@@ -952,7 +1046,8 @@ static void group_of(const struct span *spans, size_t nspans, size_t k, const st
 /* The subject of a trigger: the leftmost group in [after, before) outside a prepositional phrase
  * (SVO: the subject comes first; objects of earlier verbs are cut off by the caller's `after`).
  * Returns the index of the group's first span, or -1. */
-static int subject_before(const struct span *spans, size_t nspans, size_t after, size_t before, int nearest)
+static int subject_before(const struct span *spans, size_t nspans, size_t after, size_t before,
+                          int nearest)
 {
     int found = -1;
     for (size_t k = 0; k < nspans; k++) {
@@ -979,7 +1074,8 @@ static int subject_before(const struct span *spans, size_t nspans, size_t after,
 
 static int place_prep(const char *prep)
 {
-    static const char *const places[] = {"in", "at", "near", "during", "across", "into", "from", "inside",
+    static const char *const places[] = {"in",      "at",         "near", "during",
+                                         "across",  "into",       "from", "inside",
                                          "outside", "throughout", NULL};
     for (size_t i = 0; places[i]; i++)
         if (!strcmp(prep, places[i]))
@@ -987,10 +1083,10 @@ static int place_prep(const char *prep)
     return 0;
 }
 
-/* First group starting in [from, limit) that can be a target: not a place ("met Xi in Beijing"), not
- * the venue ("on the sidelines of the U.N. General Assembly"). */
-static int object_after(const struct nd_evtok *toks, const struct span *spans, size_t nspans, size_t from,
-                        size_t limit, int meeting)
+/* First group starting in [from, limit) that can be a target: not a place ("met Xi in Beijing"),
+ * not the venue ("on the sidelines of the U.N. General Assembly"). */
+static int object_after(const struct nd_evtok *toks, const struct span *spans, size_t nspans,
+                        size_t from, size_t limit, int meeting)
 {
     for (size_t k = 0; k < nspans; k++) {
         const struct span *sp = &spans[k];
@@ -1036,8 +1132,9 @@ static size_t clause_end(const struct nd_evtok *toks, size_t i, size_t s1)
 }
 
 /* Most specific pattern of a verb in the tokens after it: returns its code, or NULL. */
-static const char *match_patterns(const struct nd_events *events, const char *lemma, const struct nd_evtok *toks,
-                                  size_t from, size_t limit, size_t *nmatched)
+static const char *match_patterns(const struct nd_events *events, const char *lemma,
+                                  const struct nd_evtok *toks, size_t from, size_t limit,
+                                  size_t *nmatched)
 {
     char key[ND_EVTOK_KEYMAX * 2 + 64];
     const char *best = NULL;
@@ -1065,7 +1162,8 @@ static const char *match_patterns(const struct nd_events *events, const char *le
                 int ok;
                 if (word[0] == '&') {
                     uint32_t dummy;
-                    size_t kn = join2(key, sizeof(key), word, strlen(word), toks[q].key, toks[q].keylen);
+                    size_t kn =
+                        join2(key, sizeof(key), word, strlen(word), toks[q].key, toks[q].keylen);
                     ok = kn && nd_evmap_get(events->syn_members, key, kn, &dummy);
                 } else {
                     ok = !strcmp(word, toks[q].key);
@@ -1130,7 +1228,8 @@ static json_t *actor_json(const struct story_state *st, const struct actor_ref *
         uint32_t b = st->toks[a->b].start, e = st->toks[a->e - 1].end;
         json_object_set_new_nocheck(obj, "text", json_stringn(text + b, e - b));
         json_object_set_new_nocheck(obj, "start", json_integer((json_int_t)st->cps[2 * a->b]));
-        json_object_set_new_nocheck(obj, "end", json_integer((json_int_t)st->cps[2 * (a->e - 1) + 1]));
+        json_object_set_new_nocheck(obj, "end",
+                                    json_integer((json_int_t)st->cps[2 * (a->e - 1) + 1]));
     }
     return obj;
 }
@@ -1154,18 +1253,19 @@ static int same_group(const struct group_ref *a, const struct group_ref *b)
 }
 
 struct trigger {
-    size_t b, e;        /* token range */
+    size_t b, e; /* token range */
     char code[6];
-    int nominal;        /* 0 verb, 'o' or 'p' */
-    int pattern;        /* words matched by a pattern (0: the verb's default code) */
-    int dropped;        /* not emitted (negated, no actors) */
-    int governed;       /* an infinitive coded by the verb before it */
-    size_t pair_at;     /* "call ... between": the token after "between" */
-    char emitted[6];    /* the code it was emitted with */
+    int nominal;     /* 0 verb, 'o' or 'p' */
+    int pattern;     /* words matched by a pattern (0: the verb's default code) */
+    int dropped;     /* not emitted (negated, no actors) */
+    int governed;    /* an infinitive coded by the verb before it */
+    size_t pair_at;  /* "call ... between": the token after "between" */
+    char emitted[6]; /* the code it was emitted with */
 };
 
 /* Quoted segment [qb, qe) of tokens containing token i, if any. */
-static int quote_around(const struct nd_evtok *toks, size_t s0, size_t s1, size_t i, size_t *qb, size_t *qe)
+static int quote_around(const struct nd_evtok *toks, size_t s0, size_t s1, size_t i, size_t *qb,
+                        size_t *qe)
 {
     size_t open = SIZE_MAX;
     for (size_t p = s0; p < s1; p++) {
@@ -1190,9 +1290,9 @@ static int quote_around(const struct nd_evtok *toks, size_t s0, size_t s1, size_
     return 0;
 }
 
-static void emit(struct story_state *st, size_t s0, size_t s1, const struct trigger *tr, const char *code,
-                 const struct group_ref *src, const struct group_ref *tgt, int planned, int src_fallback,
-                 size_t qb, size_t qe)
+static void emit(struct story_state *st, size_t s0, size_t s1, const struct trigger *tr,
+                 const char *code, const struct group_ref *src, const struct group_ref *tgt,
+                 int planned, int src_fallback, size_t qb, size_t qe)
 {
     const struct plover *pl = plover_of(st->events, code);
     json_t *ev;
@@ -1200,8 +1300,8 @@ static void emit(struct story_state *st, size_t s0, size_t s1, const struct trig
     uint32_t tb = st->toks[tr->b].start, te = st->toks[tr->e - 1].end;
     if (!pl || st->nevents >= MAX_EVENTS)
         return;
-    /* keys and codes are ASCII constants: the _nocheck calls skip UTF-8 validation; text taken from the
-     * story is validated (json_stringn) */
+    /* keys and codes are ASCII constants: the _nocheck calls skip UTF-8 validation; text taken from
+     * the story is validated (json_stringn) */
     ev = json_object();
     json_object_set_new_nocheck(ev, "type", json_string_nocheck(pl->type));
     json_object_set_new_nocheck(ev, "cameo", json_string_nocheck(code));
@@ -1214,18 +1314,20 @@ static void emit(struct story_state *st, size_t s0, size_t s1, const struct trig
     json_t *trig = json_object();
     json_object_set_new_nocheck(trig, "text", json_stringn(st->text + tb, te - tb));
     json_object_set_new_nocheck(trig, "start", json_integer((json_int_t)st->cps[2 * tr->b]));
-    json_object_set_new_nocheck(trig, "end", json_integer((json_int_t)st->cps[2 * (tr->e - 1) + 1]));
+    json_object_set_new_nocheck(trig, "end",
+                                json_integer((json_int_t)st->cps[2 * (tr->e - 1) + 1]));
     json_object_set_new_nocheck(ev, "trigger", trig);
     if (qe > qb) {
         uint32_t b = st->toks[qb].start, e = st->toks[qe - 1].end;
         json_object_set_new_nocheck(ev, "quote", json_stringn(st->text + b, e - b));
     }
-    json_object_set_new_nocheck(ev, "status", json_string_nocheck(planned ? "planned" : "reported"));
+    json_object_set_new_nocheck(ev, "status",
+                                json_string_nocheck(planned ? "planned" : "reported"));
     json_object_set_new_nocheck(ev, "intensity", json_real(pl->goldstein));
     /* a specific pattern, the verb's own subject and a target raise it; later events in a sentence
      * are more often inside subordinate clauses */
-    conf = 0.5 + (tr->pattern ? 0.1 : 0.0) + (src->n ? (src_fallback ? 0.1 : 0.2) : 0.0) + (tgt->n ? 0.1 : 0.0) -
-           0.05 * (double)st->sentence_events;
+    conf = 0.5 + (tr->pattern ? 0.1 : 0.0) + (src->n ? (src_fallback ? 0.1 : 0.2) : 0.0) +
+           (tgt->n ? 0.1 : 0.0) - 0.05 * (double)st->sentence_events;
     json_object_set_new_nocheck(ev, "confidence", json_real(conf > 0.95 ? 0.95 : conf));
     json_array_append_new(st->out, ev);
     st->nevents++;
@@ -1257,7 +1359,8 @@ static int is_planned(const struct nd_evtok *toks, size_t s0, size_t s1, size_t 
         if (has_class(&toks[p], WL_CLAUSE_STOPS) || key_is(&toks[p], ","))
             break;
     }
-    if (nominal == 'm') /* "a call ... was being planned", "a planned call": anywhere in the sentence */
+    if (nominal ==
+        'm') /* "a call ... was being planned", "a planned call": anywhere in the sentence */
         for (size_t p = s0; p < s1; p++)
             if (has_class(&toks[p], WL_PLAN_WORDS))
                 return 1;
@@ -1272,8 +1375,9 @@ static int is_passive(const struct nd_evtok *toks, size_t s0, size_t s1, size_t 
 {
     const char *k = toks[i].key;
     size_t len = toks[i].keylen;
-    if (len < 3 || !(!strcmp(k + len - 2, "ed") || !strcmp(k + len - 2, "en") || !strcmp(k, "met") ||
-                     !strcmp(k, "held") || !strcmp(k, "hit") || !strcmp(k, "shot") || !strcmp(k, "struck")))
+    if (len < 3 ||
+        !(!strcmp(k + len - 2, "ed") || !strcmp(k + len - 2, "en") || !strcmp(k, "met") ||
+          !strcmp(k, "held") || !strcmp(k, "hit") || !strcmp(k, "shot") || !strcmp(k, "struck")))
         return 0;
     /* a participle right before its agent: "the meeting chaired by Wang" */
     if (i + 1 < s1 && key_is(&toks[i + 1], "by"))
@@ -1288,12 +1392,12 @@ static int is_passive(const struct nd_evtok *toks, size_t s0, size_t s1, size_t 
     return 0;
 }
 
-
-/* No tagger: a dictionary verb is read as a verb when what precedes it lets it be one (a subject, an
- * auxiliary, an adverb), or when it is a past form not right after a determiner or a preposition.
- * This keeps nouns such as "talks", "arms", "trade", "issues" from coding events. */
-static int verb_position(const struct nd_events *events, const struct nd_evtok *toks, const struct span *spans, size_t nspans, size_t s0,
-                         size_t i, const char *lemma)
+/* No tagger: a dictionary verb is read as a verb when what precedes it lets it be one (a subject,
+ * an auxiliary, an adverb), or when it is a past form not right after a determiner or a
+ * preposition. This keeps nouns such as "talks", "arms", "trade", "issues" from coding events. */
+static int verb_position(const struct nd_events *events, const struct nd_evtok *toks,
+                         const struct span *spans, size_t nspans, size_t s0, size_t i,
+                         const char *lemma)
 {
     const struct nd_evtok *prev;
     size_t len = toks[i].keylen;
@@ -1309,7 +1413,8 @@ static int verb_position(const struct nd_events *events, const struct nd_evtok *
                 !(len > 4 && !strcmp(toks[i].key + len - 3, "ing")));
     }
     int k = span_at(spans, nspans, i - 1);
-    if (k >= 0 && spans[k].b > s0 && has_class(&toks[spans[k].b - 1], WL_DETS) && !key_is(&toks[spans[k].b - 1], "the"))
+    if (k >= 0 && spans[k].b > s0 && has_class(&toks[spans[k].b - 1], WL_DETS) &&
+        !key_is(&toks[spans[k].b - 1], "the"))
         return 0; /* "a key U.S. ally": a noun after a modifier */
     if (k >= 0 || has_class(prev, WL_AUXILIARIES) || (cap_word(prev) && i - 1 > s0))
         return 1;
@@ -1318,13 +1423,15 @@ static int verb_position(const struct nd_events *events, const struct nd_evtok *
     if (len > 3 && !strcmp(toks[i].key + len - 2, "ed"))
         return 1;
     /* "a declaration demanding that": a participle after a noun */
-    if (len > 4 && !strcmp(toks[i].key + len - 3, "ing") && (prev->flags & ND_EVTOK_WORD) && !cap_word(prev) &&
+    if (len > 4 && !strcmp(toks[i].key + len - 3, "ing") && (prev->flags & ND_EVTOK_WORD) &&
+        !cap_word(prev) &&
         !nd_evmap_get(events->verb_forms, prev->key, prev->keylen, &(uint32_t){0}))
         return 1;
     /* "On Friday pressed", "this week said": a time phrase before the verb */
-    if (cap_word(prev) && (key_is(prev, "monday") || key_is(prev, "tuesday") || key_is(prev, "wednesday") ||
-                           key_is(prev, "thursday") || key_is(prev, "friday") || key_is(prev, "saturday") ||
-                           key_is(prev, "sunday")))
+    if (cap_word(prev) &&
+        (key_is(prev, "monday") || key_is(prev, "tuesday") || key_is(prev, "wednesday") ||
+         key_is(prev, "thursday") || key_is(prev, "friday") || key_is(prev, "saturday") ||
+         key_is(prev, "sunday")))
         return 1;
     return 0;
 }
@@ -1333,23 +1440,23 @@ static int verb_position(const struct nd_events *events, const struct nd_evtok *
  * previous sentence's subject. */
 /* What a pronoun subject stands for: after a speech verb in this sentence the speaker, else the
  * previous sentence's subject. */
-static const struct group_ref *pronoun_ref(const struct story_state *st, const struct group_ref *speaker)
+static const struct group_ref *pronoun_ref(const struct story_state *st,
+                                           const struct group_ref *speaker)
 {
     return speaker->n ? speaker : &st->last_subject;
 }
-
 
 /* Find the triggers of sentence [s0, s1); fills speaker/speech_at from speech verbs. */
 /* Modal words that are events themselves: a promise or an offer is an agreement (CAMEO 03). */
 static int is_commitment(const struct nd_evtok *tok)
 {
-    return key_is(tok, "offered") || key_is(tok, "pledged") || key_is(tok, "promised") || key_is(tok, "vowed") ||
-           key_is(tok, "proposed");
+    return key_is(tok, "offered") || key_is(tok, "pledged") || key_is(tok, "promised") ||
+           key_is(tok, "vowed") || key_is(tok, "proposed");
 }
 
 static size_t find_triggers(struct story_state *st, size_t s0, size_t s1, const struct span *spans,
-                            size_t nspans, struct trigger *trig, size_t max, struct group_ref *speaker,
-                            size_t *speech_at)
+                            size_t nspans, struct trigger *trig, size_t max,
+                            struct group_ref *speaker, size_t *speech_at)
 {
     const struct nd_events *events = st->events;
     const struct nd_evtok *toks = st->toks;
@@ -1381,7 +1488,8 @@ static size_t find_triggers(struct story_state *st, size_t s0, size_t s1, const 
                 if (!key_is(&toks[p], "between"))
                     continue;
                 int n = snprintf(key, sizeof(key), "%s between", toks[i].key);
-                if (n > 0 && (size_t)n < sizeof(key) && nd_evmap_get(events->nominal_map, key, (size_t)n, &v)) {
+                if (n > 0 && (size_t)n < sizeof(key) &&
+                    nd_evmap_get(events->nominal_map, key, (size_t)n, &v)) {
                     struct trigger *tr = &trig[ntrig++];
                     memset(tr, 0, sizeof(*tr));
                     tr->b = i;
@@ -1405,11 +1513,13 @@ static size_t find_triggers(struct story_state *st, size_t s0, size_t s1, const 
                 i += len;
                 continue;
             }
-            code = match_patterns(events, verb->lemma, toks, i + len,
-                                  i + len + PATTERN_WINDOW < s1 ? i + len + PATTERN_WINDOW : s1, &nm);
+            code =
+                match_patterns(events, verb->lemma, toks, i + len,
+                               i + len + PATTERN_WINDOW < s1 ? i + len + PATTERN_WINDOW : s1, &nm);
             /* CAMEO 01/02 (comments, appeals) are not PLOVER events: a verb that is an event by
              * itself ("demand") keeps its own code then */
-            if (!code || ((!strncmp(code, "01", 2) || !strncmp(code, "02", 2)) && strcmp(verb->code, "---"))) {
+            if (!code || ((!strncmp(code, "01", 2) || !strncmp(code, "02", 2)) &&
+                          strcmp(verb->code, "---"))) {
                 code = verb->code;
                 nm = 0;
             }
@@ -1417,7 +1527,8 @@ static size_t find_triggers(struct story_state *st, size_t s0, size_t s1, const 
                 /* a speech verb: its subject (or the name after it) is the sentence's speaker */
                 int k = subject_before(spans, nspans, clause_start(toks, s0, i), i, 1);
                 if (k < 0)
-                    k = object_after(toks, spans, nspans, i + len, i + len + 4 < s1 ? i + len + 4 : s1, 0);
+                    k = object_after(toks, spans, nspans, i + len,
+                                     i + len + 4 < s1 ? i + len + 4 : s1, 0);
                 if (k >= 0) {
                     struct group_ref g;
                     group_of(spans, nspans, (size_t)k, pronoun_ref(st, speaker), &g);
@@ -1463,9 +1574,9 @@ static void code_sentence(struct story_state *st, size_t s0, size_t s1)
 
     nspans = find_spans(st, s0, s1, spans);
     st->sentence_events = 0;
-    /* a title or body with no country ("President Bouteflicka", "the rebels") belongs, in wire copy,
-     * to the country the sentence is about: the nearest country before it, else after it, else the
-     * previous sentence's subject */
+    /* a title or body with no country ("President Bouteflicka", "the rebels") belongs, in wire
+     * copy, to the country the sentence is about: the nearest country before it, else after it,
+     * else the previous sentence's subject */
     for (size_t k = 0; k < nspans; k++) {
         struct span *sp = &spans[k];
         const char *cc = NULL;
@@ -1531,7 +1642,10 @@ static void code_sentence(struct story_state *st, size_t s0, size_t s1)
                 if (!trig[q].dropped)
                     prev_verb = (int)q;
             }
-        planned = is_planned(toks, s0, s1, tr->b, !tr->nominal ? 0 : !strncmp(code, "04", 2) ? 'm' : 'n');
+        planned = is_planned(toks, s0, s1, tr->b,
+                             !tr->nominal              ? 0
+                             : !strncmp(code, "04", 2) ? 'm'
+                                                       : 'n');
 
         if (tr->nominal == 'p') {
             /* "a call between Xi and Biden": the pair, first as source */
@@ -1584,14 +1698,17 @@ static void code_sentence(struct story_state *st, size_t s0, size_t s1)
                 /* past a news agency: "concerned by a Reuters report that Russia ..." */
                 for (size_t q = 0; q < nspans; q++)
                     if (spans[q].blocked && spans[q].b >= tr->e && spans[q].b < limit)
-                        k = object_after(toks, spans, nspans, spans[q].e, ce < tr->e + 10 ? ce : tr->e + 10, meeting);
+                        k = object_after(toks, spans, nspans, spans[q].e,
+                                         ce < tr->e + 10 ? ce : tr->e + 10, meeting);
             }
             if (k >= 0)
                 group_of(spans, nspans, (size_t)k, pron, &tgt);
         }
         /* "Blinken said it would ...": the speaker, when the verb follows the speech verb closely;
-         * a clause with a subject of its own ("said that this was helping") is not the speaker's act */
-        if (!src->n && speech_at != SIZE_MAX && speech_at < tr->b && (tr->nominal || tr->b <= speech_at + 4)) {
+         * a clause with a subject of its own ("said that this was helping") is not the speaker's
+         * act */
+        if (!src->n && speech_at != SIZE_MAX && speech_at < tr->b &&
+            (tr->nominal || tr->b <= speech_at + 4)) {
             *src = speaker;
             src_fallback = 1;
         }
@@ -1616,7 +1733,8 @@ static void code_sentence(struct story_state *st, size_t s0, size_t s1)
         /* a verb's bare default code without anyone acted upon is mostly noise ("wants",
          * "established"); protests, force postures and violence need no target */
         if (!tr->nominal && !tr->pattern && !tgt.n && !passive && !planned && !neg) {
-            static const char *const intransitive[] = {"03", "10", "11", "12", "13", "14", "15", "18", "19", "20", NULL};
+            static const char *const intransitive[] = {"03", "10", "11", "12", "13", "14",
+                                                       "15", "18", "19", "20", NULL};
             int ok = 0;
             for (size_t q = 0; intransitive[q] && !ok; q++)
                 ok = !strncmp(code, intransitive[q], 2);
@@ -1626,9 +1744,11 @@ static void code_sentence(struct story_state *st, size_t s0, size_t s1)
         int obliged = 0;
         for (size_t p = tr->b, n = 0; p-- > s0 && n < 3; n++)
             obliged |= key_is(&toks[p], "must") || key_is(&toks[p], "should") ||
-                       (key_is(&toks[p], "to") && p > s0 && (key_is(&toks[p - 1], "has") || key_is(&toks[p - 1], "have")));
+                       (key_is(&toks[p], "to") && p > s0 &&
+                        (key_is(&toks[p - 1], "has") || key_is(&toks[p - 1], "have")));
         if (obliged && speaker.n && speech_at < tr->b && !same_group(&speaker, src)) {
-            /* "Russia said Sudan must return the helicopter": the speaker demands it of the subject */
+            /* "Russia said Sudan must return the helicopter": the speaker demands it of the subject
+             */
             tgt = *src;
             *src = speaker;
             code = "100";
@@ -1636,19 +1756,23 @@ static void code_sentence(struct story_state *st, size_t s0, size_t s1)
         } else if (neg) {
             code = "120";
         } else if (planned) {
-            /* intent to cooperate is CAMEO 03 (AGREE); announced harm or a condition ("will withdraw
-             * unless") is a threat, CAMEO 13 */
+            /* intent to cooperate is CAMEO 03 (AGREE); announced harm or a condition ("will
+             * withdraw unless") is a threat, CAMEO 13 */
             const char *ic = intent_code(code);
             int conditional = 0;
             for (size_t p = s0; p < s1; p++)
                 conditional |= key_is(&toks[p], "unless") || key_is(&toks[p], "if");
             if (strncmp(code, "14", 2) >= 0 || (conditional && strncmp(code, "08", 2) >= 0))
-                code = !strncmp(code, "18", 2) || !strncmp(code, "19", 2) || !strncmp(code, "20", 2) ? "138"
-                       : !strncmp(code, "16", 2) ? "131" : !strncmp(code, "14", 2) ? "133" : "130";
+                code = !strncmp(code, "18", 2) || !strncmp(code, "19", 2) || !strncmp(code, "20", 2)
+                           ? "138"
+                       : !strncmp(code, "16", 2) ? "131"
+                       : !strncmp(code, "14", 2) ? "133"
+                                                 : "130";
             else if (ic)
                 code = ic;
         }
-        if (!(qe > qb) && !quote_around(toks, s0, s1, tr->b, &qb, &qe) && speaker.n && same_group(&speaker, src)) {
+        if (!(qe > qb) && !quote_around(toks, s0, s1, tr->b, &qb, &qe) && speaker.n &&
+            same_group(&speaker, src)) {
             /* the speaker's own quoted words in this sentence */
             for (size_t p = s0; p < s1; p++)
                 if (toks[p].flags & ND_EVTOK_QUOTE && quote_around(toks, s0, s1, p + 1, &qb, &qe))
@@ -1658,8 +1782,8 @@ static void code_sentence(struct story_state *st, size_t s0, size_t s1)
         /* "imposed sanctions on Iran": verb and noun name one event */
         int dup = 0;
         for (size_t q = 0; q < t && !dup; q++)
-            dup = !trig[q].dropped && !strncmp(trig[q].emitted, code, 2) && same_group(&srcs[q], src) &&
-                  same_group(&tgts[q], &tgt);
+            dup = !trig[q].dropped && !strncmp(trig[q].emitted, code, 2) &&
+                  same_group(&srcs[q], src) && same_group(&tgts[q], &tgt);
         tgts[t] = tgt;
         snprintf(tr->emitted, sizeof(tr->emitted), "%s", code);
         if (dup)

@@ -2,15 +2,16 @@
  * CAMEO code beside them.
  *
  * The knowledge (CAMEO verbs and patterns, Phoenix actors and agents, CAMEO->PLOVER, Goldstein-like
- * intensities) is compiled by scripts/build_events_model.py into models/events.model and loaded once
- * by nd_events_new; the loaded model is read-only, so any number of threads may code at once.
+ * intensities) is compiled by scripts/build_events_model.py into models/events.model and loaded
+ * once by nd_events_new; the loaded model is read-only, so any number of threads may code at once.
  *
  * The coder works without a parser: per sentence it finds actor chunks (country/adjective, title,
- * name: "Chinese Foreign Minister Wang Yi"), joins coordinated ones ("China and Brazil"), finds verb
- * and noun triggers, picks the most specific CAMEO pattern, then assigns source and target from
- * position, prepositions, passives ("chaired by"), possessives ("Zelenskiy's dismissal"), reported
- * speech ("Blinken said ...") and pronouns; negated triggers ("did not condemn") code nothing, and
- * intent or planning ("will meet", "a call was being planned") is kept apart as status "planned". */
+ * name: "Chinese Foreign Minister Wang Yi"), joins coordinated ones ("China and Brazil"), finds
+ * verb and noun triggers, picks the most specific CAMEO pattern, then assigns source and target
+ * from position, prepositions, passives ("chaired by"), possessives ("Zelenskiy's dismissal"),
+ * reported speech ("Blinken said ...") and pronouns; negated triggers ("did not condemn") code
+ * nothing, and intent or planning ("will meet", "a call was being planned") is kept apart as status
+ * "planned". */
 #ifndef ND_EVENTS_H
 #define ND_EVENTS_H
 

@@ -120,7 +120,8 @@ size_t nd_evlex_tokenize(const char *text, size_t len, struct nd_evtok *toks, si
                 }
                 break;
             }
-            if (p < end && *p == '.' && (internal_dot || (p - base - tok->start == 1 && uppers == 1)))
+            if (p < end && *p == '.' &&
+                (internal_dot || (p - base - tok->start == 1 && uppers == 1)))
                 p++; /* "U.S." and initials keep their period */
             tok->end = (uint32_t)(p - base);
             if (letters >= 2 && letters == uppers)
@@ -130,8 +131,8 @@ size_t nd_evlex_tokenize(const char *text, size_t len, struct nd_evtok *toks, si
             continue;
         }
         pl = apostrophe(p, end);
-        if (pl && p + pl < end && (p[pl] == 's' || p[pl] == 'S') && !is_word_byte(p + pl + 1, end) &&
-            n > 0 && toks[n - 1].end == tok->start) {
+        if (pl && p + pl < end && (p[pl] == 's' || p[pl] == 'S') &&
+            !is_word_byte(p + pl + 1, end) && n > 0 && toks[n - 1].end == tok->start) {
             tok->end = (uint32_t)(p + pl + 1 - base);
             memcpy(tok->key, "'s", 3);
             tok->keylen = 2;
@@ -168,9 +169,9 @@ size_t nd_evlex_tokenize(const char *text, size_t len, struct nd_evtok *toks, si
 }
 
 static const char *const abbrevs[] = {
-    "mr", "mrs", "ms", "dr", "gen", "sen", "rep", "gov", "lt", "col", "st", "prof", "sgt", "capt",
-    "maj", "adm", "jr", "sr", "inc", "corp", "co", "ltd", "no", "vs", "jan", "feb", "mar", "apr",
-    "aug", "sept", "sep", "oct", "nov", "dec", "rev", "pres", "amb", "cmdr", NULL,
+    "mr",   "mrs", "ms",  "dr",   "gen", "sen", "rep",  "gov", "lt",  "col",  "st",  "prof", "sgt",
+    "capt", "maj", "adm", "jr",   "sr",  "inc", "corp", "co",  "ltd", "no",   "vs",  "jan",  "feb",
+    "mar",  "apr", "aug", "sept", "sep", "oct", "nov",  "dec", "rev", "pres", "amb", "cmdr", NULL,
 };
 
 static int is_abbrev(const struct nd_evtok *tok)
@@ -181,12 +182,12 @@ static int is_abbrev(const struct nd_evtok *tok)
     return 0;
 }
 
-/* Cap on tokens per sentence: the coder's per-sentence work is quadratic in places, and a "sentence"
- * of thousands of tokens is a table or a broken page, not prose. */
+/* Cap on tokens per sentence: the coder's per-sentence work is quadratic in places, and a
+ * "sentence" of thousands of tokens is a table or a broken page, not prose. */
 #define SENTENCE_MAX_TOKENS 160
 
-size_t nd_evlex_sentences(const char *text, const struct nd_evtok *toks, size_t ntok, uint32_t *starts,
-                          size_t max)
+size_t nd_evlex_sentences(const char *text, const struct nd_evtok *toks, size_t ntok,
+                          uint32_t *starts, size_t max)
 {
     size_t n = 0, begin = 0;
     (void)text;
@@ -210,8 +211,10 @@ size_t nd_evlex_sentences(const char *text, const struct nd_evtok *toks, size_t 
             /* a closing quote right after the stop belongs to this sentence */
             if (split && (cur->flags & ND_EVTOK_QUOTE) && cur->start == prev->end)
                 split = 0;
-        } else if ((prev->flags & ND_EVTOK_QUOTE) && i >= 2 && !(toks[i - 2].flags & ND_EVTOK_WORD) &&
-                   (toks[i - 2].key[0] == '.' || toks[i - 2].key[0] == '!' || toks[i - 2].key[0] == '?') &&
+        } else if ((prev->flags & ND_EVTOK_QUOTE) && i >= 2 &&
+                   !(toks[i - 2].flags & ND_EVTOK_WORD) &&
+                   (toks[i - 2].key[0] == '.' || toks[i - 2].key[0] == '!' ||
+                    toks[i - 2].key[0] == '?') &&
                    prev->start == toks[i - 2].end && (cur->flags & ND_EVTOK_CAP))
             split = 1;
         if (split) {

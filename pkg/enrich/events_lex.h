@@ -1,9 +1,9 @@
 /* events_lex: the small lexical layer shared by topics.c and events.c (internal to pkg/enrich).
  *
- * A word tokenizer whose keys match scripts/build_events_model.py (lowercase ASCII, periods dropped,
- * "’" folded to "'", possessive "'s" split off), a sentence splitter for wire copy, and a string map
- * used for every dictionary. When the entities module's tokenizer lands, these stay as the fallback
- * the event coder uses on its own (fuzzing, tools). */
+ * A word tokenizer whose keys match scripts/build_events_model.py (lowercase ASCII, periods
+ * dropped, "’" folded to "'", possessive "'s" split off), a sentence splitter for wire copy, and a
+ * string map used for every dictionary. When the entities module's tokenizer lands, these stay as
+ * the fallback the event coder uses on its own (fuzzing, tools). */
 #ifndef ND_EVENTS_LEX_H
 #define ND_EVENTS_LEX_H
 
@@ -21,11 +21,11 @@ enum {
 };
 
 struct nd_evtok {
-    uint32_t start, end;            /* byte offsets in the text */
+    uint32_t start, end; /* byte offsets in the text */
     uint16_t flags;
     uint8_t keylen;
-    uint32_t cls;                   /* word-class bits, filled by the event coder */
-    char key[ND_EVTOK_KEYMAX];      /* lowercase, periods dropped; truncated to fit */
+    uint32_t cls;              /* word-class bits, filled by the event coder */
+    char key[ND_EVTOK_KEYMAX]; /* lowercase, periods dropped; truncated to fit */
 };
 
 /* Tokenize text[0..len) into toks (at most max). Returns the count; tokens past max are dropped
@@ -34,8 +34,8 @@ size_t nd_evlex_tokenize(const char *text, size_t len, struct nd_evtok *toks, si
 
 /* Sentence boundaries over tokens: fills starts[] with the index of each sentence's first token and
  * returns the number of sentences (at most max). */
-size_t nd_evlex_sentences(const char *text, const struct nd_evtok *toks, size_t ntok, uint32_t *starts,
-                          size_t max);
+size_t nd_evlex_sentences(const char *text, const struct nd_evtok *toks, size_t ntok,
+                          uint32_t *starts, size_t max);
 
 /* Byte offset -> Unicode code point offset, for the character offsets the JSON carries. */
 size_t nd_evlex_cp_offset(const char *text, size_t byte_off);

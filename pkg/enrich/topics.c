@@ -38,10 +38,12 @@ struct nd_topics {
     size_t ntopics;
     struct term *terms;
     size_t nterms;
-    struct nd_evmap *term_map; /* term key -> first index in terms; a term may feed several topics */
-    uint32_t *term_next;       /* chain of terms sharing a key */
-    struct nd_evmap *word_map; /* word -> row in lik + 1 (low 24 bits) | longest term it starts << 24 */
-    float *lik;                /* NCLASS log-likelihoods per word */
+    struct nd_evmap
+        *term_map;       /* term key -> first index in terms; a term may feed several topics */
+    uint32_t *term_next; /* chain of terms sharing a key */
+    struct nd_evmap
+        *word_map; /* word -> row in lik + 1 (low 24 bits) | longest term it starts << 24 */
+    float *lik;    /* NCLASS log-likelihoods per word */
     size_t nwords;
     float prior[NCLASS];
     int cls_topic[NCLASS];
@@ -58,6 +60,7 @@ static int topic_index(const struct nd_topics *topics, const char *code)
 
 static enum nd_err model_load(struct nd_topics *topics, char *errstr, size_t errsz)
 {
+    enum nd_err err = ND_OK;
     size_t tcap = 0, wcap = 0, lineno = 0;
     char *line = topics->buf, *next;
     for (; line && *line; line = next) {
@@ -84,17 +87,23 @@ static enum nd_err model_load(struct nd_topics *topics, char *errstr, size_t err
         } else if (line[0] == 'L' && nf >= 4) {
             int ti = topic_index(topics, f[2]);
             uint32_t head = UINT32_MAX;
-            if (ti < 0)
-                goto bad;
+            if (ti < 0) {
+                err = ND_ERR_INVALID;
+                goto out;
+            }
             if (topics->nterms >= tcap) {
                 size_t ncap = tcap ? tcap * 2 : 512;
                 struct term *nt = realloc(topics->terms, ncap * sizeof(*nt));
                 uint32_t *nn = nt ? realloc(topics->term_next, ncap * sizeof(*nn)) : NULL;
-                if (!nt)
-                    goto nomem;
+                if (!nt) {
+                    err = ND_ERR_NOMEM;
+                    goto out;
+                }
                 topics->terms = nt;
-                if (!nn)
-                    goto nomem;
+                if (!nn) {
+                    err = ND_ERR_NOMEM;
+                    goto out;
+                }
                 topics->term_next = nn;
                 tcap = ncap;
             }
@@ -106,17 +115,25 @@ static enum nd_err model_load(struct nd_topics *topics, char *errstr, size_t err
                 for (const char *q = f[1]; *q; q++)
                     nw += *q == ' ';
                 nd_evmap_get(topics->word_map, f[1], flen, &old);
-                if (nw > (old >> 24) && nd_evmap_put(topics->word_map, f[1], flen, (old & 0xffffffu) | (nw << 24)))
-                    goto nomem;
+                if (nw > (old >> 24) &&
+                    nd_evmap_put(topics->word_map, f[1], flen, (old & 0xffffffu) | (nw << 24))) {
+                    err = ND_ERR_NOMEM;
+                    goto out;
+                }
             }
-            topics->terms[topics->nterms] = (struct term){.topic = (uint16_t)ti, .weight = strtof(f[3], NULL)};
+            topics->terms[topics->nterms] =
+                (struct term){.topic = (uint16_t)ti, .weight = strtof(f[3], NULL)};
             topics->term_next[topics->nterms] = head;
-            if (nd_evmap_put(topics->term_map, f[1], strlen(f[1]), (uint32_t)topics->nterms++))
-                goto nomem;
+            if (nd_evmap_put(topics->term_map, f[1], strlen(f[1]), (uint32_t)topics->nterms++)) {
+                err = ND_ERR_NOMEM;
+                goto out;
+            }
         } else if (line[0] == 'B' && nf >= 1 + NCLASS) {
             for (int c = 0; c < NCLASS; c++)
-                if ((topics->cls_topic[c] = topic_index(topics, f[1 + c])) < 0)
-                    goto bad;
+                if ((topics->cls_topic[c] = topic_index(topics, f[1 + c])) < 0) {
+                    err = ND_ERR_INVALID;
+                    goto out;
+                }
             topics->has_nb = 1;
         } else if (line[0] == 'Q' && nf >= 1 + NCLASS) {
             for (int c = 0; c < NCLASS; c++)
@@ -125,8 +142,10 @@ static enum nd_err model_load(struct nd_topics *topics, char *errstr, size_t err
             if (topics->nwords >= wcap) {
                 size_t ncap = wcap ? wcap * 2 : 4096;
                 float *nl = realloc(topics->lik, ncap * NCLASS * sizeof(*nl));
-                if (!nl)
-                    goto nomem;
+                if (!nl) {
+                    err = ND_ERR_NOMEM;
+                    goto out;
+                }
                 topics->lik = nl;
                 wcap = ncap;
             }
@@ -134,10 +153,14 @@ static enum nd_err model_load(struct nd_topics *topics, char *errstr, size_t err
                 topics->lik[topics->nwords * NCLASS + (size_t)c] = strtof(f[2 + c], NULL);
             uint32_t old = 0;
             nd_evmap_get(topics->word_map, f[1], strlen(f[1]), &old);
-            if (nd_evmap_put(topics->word_map, f[1], strlen(f[1]), (old & 0xff000000u) | (uint32_t)(++topics->nwords)))
-                goto nomem;
+            if (nd_evmap_put(topics->word_map, f[1], strlen(f[1]),
+                             (old & 0xff000000u) | (uint32_t)(++topics->nwords))) {
+                err = ND_ERR_NOMEM;
+                goto out;
+            }
         } else {
-            goto bad;
+            err = ND_ERR_INVALID;
+            goto out;
         }
     }
     if (!topics->ntopics) {
@@ -145,12 +168,12 @@ static enum nd_err model_load(struct nd_topics *topics, char *errstr, size_t err
         return ND_ERR_INVALID;
     }
     return ND_OK;
-bad:
-    snprintf(errstr, errsz, "topics model: line %zu: malformed record", lineno);
-    return ND_ERR_INVALID;
-nomem:
-    snprintf(errstr, errsz, "topics model: out of memory at line %zu", lineno);
-    return ND_ERR_NOMEM;
+out:
+    if (err == ND_ERR_INVALID)
+        snprintf(errstr, errsz, "topics model: line %zu: malformed record", lineno);
+    else
+        snprintf(errstr, errsz, "topics model: out of memory at line %zu", lineno);
+    return err;
 }
 
 struct nd_topics *nd_topics_new(const char *models_dir, char *errstr, size_t errsz)
@@ -163,22 +186,23 @@ struct nd_topics *nd_topics_new(const char *models_dir, char *errstr, size_t err
         snprintf(errstr, errsz, "topics model: out of memory");
         return NULL;
     }
-    snprintf(path, sizeof(path), "%s/topics.model", models_dir ? models_dir : NEWSD_SOURCE_DIR "/models");
+    snprintf(path, sizeof(path), "%s/topics.model",
+             models_dir ? models_dir : NEWSD_SOURCE_DIR "/models");
     err = nd_file_read(path, MODEL_CAP, &topics->buf, &len);
     if (err) {
         snprintf(errstr, errsz, "topics model %s: %s", path, nd_err_str(err));
-        goto fail;
+        goto out;
     }
     topics->term_map = nd_evmap_new(1024);
     topics->word_map = nd_evmap_new(8192);
     if (!topics->term_map || !topics->word_map) {
         snprintf(errstr, errsz, "topics model: out of memory");
-        goto fail;
+        goto out;
     }
     if (model_load(topics, errstr, errsz) != ND_OK)
-        goto fail;
+        goto out;
     return topics;
-fail:
+out:
     nd_topics_destroy(topics);
     return NULL;
 }
@@ -220,8 +244,8 @@ static void add_evidence(struct evidence *ev, const char *s, size_t len)
 }
 
 /* Lexicon and classifier over the tokens. */
-static void score_text(const struct nd_topics *topics, const char *text, const struct nd_evtok *toks,
-                       size_t ntok, struct scoring *sc)
+static void score_text(const struct nd_topics *topics, const char *text,
+                       const struct nd_evtok *toks, size_t ntok, struct scoring *sc)
 {
     double ll[NCLASS];
     char phrase[3 * (ND_EVTOK_KEYMAX + 1) + 1];
@@ -247,7 +271,8 @@ static void score_text(const struct nd_topics *topics, const char *text, const s
                 const struct term *term = &topics->terms[t];
                 /* repeated mentions count, with diminishing returns (see the log below) */
                 sc->score[term->topic] += term->weight;
-                add_evidence(&sc->ev[term->topic], text + toks[i].start, toks[i + n - 1].end - toks[i].start);
+                add_evidence(&sc->ev[term->topic], text + toks[i].start,
+                             toks[i + n - 1].end - toks[i].start);
             }
             break;
         }
@@ -311,7 +336,8 @@ static int by_conf_desc(const void *a, const void *b)
     return x < y ? 1 : x > y ? -1 : 0;
 }
 
-json_t *nd_topics_assign(const struct nd_topics *topics, const char *text, size_t len, const json_t *events)
+json_t *nd_topics_assign(const struct nd_topics *topics, const char *text, size_t len,
+                         const json_t *events)
 {
     json_t *out = json_array(), *items[MAX_TOPICS];
     struct nd_evtok *toks = NULL;
@@ -341,7 +367,8 @@ json_t *nd_topics_assign(const struct nd_topics *topics, const char *text, size_
     /* a topic's evidence also speaks for its ancestors, half as loud per level */
     for (size_t t = topics->ntopics; t-- > 0;) {
         double carry = total[t] * 0.5;
-        for (int p = topics->topics[t].parent; p >= 0 && carry > 0.25; p = topics->topics[p].parent) {
+        for (int p = topics->topics[t].parent; p >= 0 && carry > 0.25;
+             p = topics->topics[p].parent) {
             total[p] += carry;
             carry *= 0.5;
             if (!sc->ev[p].n && sc->ev[t].n) /* evidence by way of the subtopic */
@@ -358,15 +385,17 @@ json_t *nd_topics_assign(const struct nd_topics *topics, const char *text, size_
             continue;
         if (total[t] <= 0)
             continue;
-        snprintf(uri, sizeof(uri), "http://cv.iptc.org/newscodes/mediatopic/%s", topics->topics[t].code);
+        snprintf(uri, sizeof(uri), "http://cv.iptc.org/newscodes/mediatopic/%s",
+                 topics->topics[t].code);
         ev = json_array();
         for (int k = 0; k < sc->ev[t].n; k++)
             json_array_append_new(ev, json_stringn(sc->ev[t].s[k], sc->ev[t].len[k]));
         for (int c = 0; c < NCLASS && topics->has_nb; c++)
             if (topics->cls_topic[c] == (int)t && sc->post[c] > 0.5)
                 json_array_append_new(ev, json_string("classifier"));
-        item = json_pack("{s:s,s:s,s:f,s:o}", "uri", uri, "name", topics->topics[t].name, "confidence",
-                         floor((1.0 - exp(-total[t] / 3.0)) * 1000.0 + 0.5) / 1000.0, "evidence", ev);
+        item =
+            json_pack("{s:s,s:s,s:f,s:o}", "uri", uri, "name", topics->topics[t].name, "confidence",
+                      floor((1.0 - exp(-total[t] / 3.0)) * 1000.0 + 0.5) / 1000.0, "evidence", ev);
         if (item)
             items[nitems++] = item;
     }

@@ -80,7 +80,8 @@ static void test_fixture_story(void **state)
     (void)state;
     assert_non_null(enrich);
     assert_int_equal(nd_file_read(NEWSD_FIXTURES "/events/story.txt", 1 << 20, &text, &len), ND_OK);
-    assert_int_equal(nd_file_read(NEWSD_FIXTURES "/events/expected.json", 1 << 20, &want, &len), ND_OK);
+    assert_int_equal(nd_file_read(NEWSD_FIXTURES "/events/expected.json", 1 << 20, &want, &len),
+                     ND_OK);
     expected = json_loads(want, 0, NULL);
     assert_non_null(expected);
     nd_story_set(&story->body_text, text);
@@ -97,28 +98,33 @@ static void test_fixture_story(void **state)
         const json_t *ev = find(got, type, src, tgt);
         if (!ev)
             fail_msg("expected %s %s -> %s (%s) not found", type, src, tgt ? tgt : "-", trigger);
-        assert_string_equal(json_string_value(json_object_get(json_object_get(ev, "trigger"), "text")), trigger);
+        assert_string_equal(
+            json_string_value(json_object_get(json_object_get(ev, "trigger"), "text")), trigger);
         if (status)
             assert_string_equal(json_string_value(json_object_get(ev, "status")), status);
-        /* every event carries the PLOVER type's CAMEO code, intensity, confidence and sentence span */
+        /* every event carries the PLOVER type's CAMEO code, intensity, confidence and sentence span
+         */
         assert_non_null(json_string_value(json_object_get(ev, "cameo")));
         assert_true(json_is_real(json_object_get(ev, "intensity")));
         double conf = json_real_value(json_object_get(ev, "confidence"));
         assert_true(conf > 0.0 && conf <= 1.0);
-        json_int_t sb = json_integer_value(json_object_get(json_object_get(ev, "sentence"), "start"));
+        json_int_t sb =
+            json_integer_value(json_object_get(json_object_get(ev, "sentence"), "start"));
         json_int_t se = json_integer_value(json_object_get(json_object_get(ev, "sentence"), "end"));
         assert_true(sb >= 0 && se > sb && (size_t)se <= strlen(story->body_text));
     }
     /* the person behind a title is named */
     const json_t *met = find(got, "CONSULT", "FRA", "IND");
-    assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(met, "source"), 0), "name")),
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(met, "source"), 0), "name")),
                         "Jean-Noel Barrot");
     /* "did not condemn" codes nothing */
     size_t k;
     const json_t *ev;
     json_array_foreach(got, k, ev)
     {
-        assert_string_not_equal(json_string_value(json_object_get(json_object_get(ev, "trigger"), "text")), "condemn");
+        assert_string_not_equal(
+            json_string_value(json_object_get(json_object_get(ev, "trigger"), "text")), "condemn");
     }
     /* the published story carries both annotations (DESIGN.md: subject, events) */
     json_t *published = nd_story_to_json(story);
@@ -140,8 +146,10 @@ static void test_sentence_span_is_the_sentence(void **state)
     (void)state;
     assert_non_null(ev);
     assert_true(has_code(json_object_get(ev, "source"), "KOR")); /* compound actor */
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(ev, "sentence"), "start")), 14);
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(ev, "sentence"), "end")), (json_int_t)strlen(text));
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(ev, "sentence"), "start")),
+                     14);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(ev, "sentence"), "end")),
+                     (json_int_t)strlen(text));
     json_decref(arr);
 }
 
@@ -162,12 +170,14 @@ static void test_negation(void **state)
 
 static void test_reported_speech_and_quote(void **state)
 {
-    json_t *arr = code("\xE2\x80\x9CWe strongly condemn Israel,\xE2\x80\x9D Iranian Foreign Minister Abbas "
-                       "Araqchi said on Sunday.");
+    json_t *arr =
+        code("\xE2\x80\x9CWe strongly condemn Israel,\xE2\x80\x9D Iranian Foreign Minister Abbas "
+             "Araqchi said on Sunday.");
     const json_t *ev = find(arr, "ACCUSE", "IRN", "ISR");
     (void)state;
     assert_non_null(ev);
-    assert_string_equal(json_string_value(json_object_get(ev, "quote")), "We strongly condemn Israel,");
+    assert_string_equal(json_string_value(json_object_get(ev, "quote")),
+                        "We strongly condemn Israel,");
     json_decref(arr);
     /* the speaker acts through "it" */
     arr = code("Syria says it is willing to withdraw its troops from neighboring Lebanon.");
@@ -183,11 +193,13 @@ static void test_passive_and_sidelines(void **state)
     (void)state;
     assert_non_null(find(arr, "ACCUSE", "IND", "CAN"));
     json_decref(arr);
-    arr = code("Turkish President Recep Tayyip Erdogan met Greek Prime Minister Kyriakos Mitsotakis on the sidelines "
+    arr = code("Turkish President Recep Tayyip Erdogan met Greek Prime Minister Kyriakos "
+               "Mitsotakis on the sidelines "
                "of the NATO summit in Vilnius.");
     const json_t *ev = find(arr, "CONSULT", "TUR", "GRC");
     assert_non_null(ev);
-    assert_int_equal(json_array_size(json_object_get(ev, "target")), 1); /* not NATO, not the city */
+    assert_int_equal(json_array_size(json_object_get(ev, "target")),
+                     1); /* not NATO, not the city */
     json_decref(arr);
 }
 
@@ -206,14 +218,25 @@ static void test_mentions_replace_dictionary(void **state)
     /* names the dictionary does not know, given by the entities stage */
     const char *text = "Zorblat met Quxley in Geneva.";
     struct nd_events_mention m[2] = {
-        {.start = 0, .end = 7, .type = "PERSON", .country = "FRA", .name = "Zorblat", .role = "GOV"},
-        {.start = 12, .end = 18, .type = "PERSON", .country = "BRA", .name = "Quxley", .role = "GOV"},
+        {.start = 0,
+         .end = 7,
+         .type = "PERSON",
+         .country = "FRA",
+         .name = "Zorblat",
+         .role = "GOV"},
+        {.start = 12,
+         .end = 18,
+         .type = "PERSON",
+         .country = "BRA",
+         .name = "Quxley",
+         .role = "GOV"},
     };
     json_t *arr = nd_events_code(events, text, strlen(text), m, 2);
     const json_t *ev = find(arr, "CONSULT", "FRA", "BRA");
     (void)state;
     assert_non_null(ev);
-    assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(ev, "target"), 0), "name")),
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(ev, "target"), 0), "name")),
                         "Quxley");
     json_decref(arr);
     arr = code(text);

@@ -66,19 +66,20 @@ static void test_diplomatic_story(void **state)
     (void)state;
     assert_int_equal(nd_file_read(NEWSD_FIXTURES "/events/story.txt", 1 << 20, &text, &len), ND_OK);
     arr = assign(text);
-    assert_non_null(find(arr, URI("11000000")));             /* politics and government */
-    assert_non_null(find(arr, URI("20000638")));             /* international relations */
-    const json_t *dip = find(arr, URI("20000639"));          /* diplomacy */
+    assert_non_null(find(arr, URI("11000000")));    /* politics and government */
+    assert_non_null(find(arr, URI("20000638")));    /* international relations */
+    const json_t *dip = find(arr, URI("20000639")); /* diplomacy */
     assert_non_null(dip);
     assert_string_equal(json_string_value(json_object_get(dip, "name")), "diplomacy");
-    assert_null(find(arr, URI("15000000")));                 /* not sport */
+    assert_null(find(arr, URI("15000000"))); /* not sport */
     json_array_foreach(arr, i, t)
     {
         double c = json_real_value(json_object_get(t, "confidence"));
         assert_true(c > 0.0 && c < 1.0 + 1e-9);
         assert_true(json_array_size(json_object_get(t, "evidence")) > 0);
         if (i > 0) /* most confident first */
-            assert_true(c <= json_real_value(json_object_get(json_array_get(arr, i - 1), "confidence")));
+            assert_true(c <=
+                        json_real_value(json_object_get(json_array_get(arr, i - 1), "confidence")));
     }
     json_decref(arr);
     free(text);
@@ -86,14 +87,16 @@ static void test_diplomatic_story(void **state)
 
 static void test_subtopics(void **state)
 {
-    json_t *arr = assign("Washington imposed new tariffs and export controls on Chinese chips, and the "
-                         "European Union announced sanctions against Iran. Tariffs on steel rose again.");
+    json_t *arr =
+        assign("Washington imposed new tariffs and export controls on Chinese chips, and the "
+               "European Union announced sanctions against Iran. Tariffs on steel rose again.");
     (void)state;
     assert_non_null(find(arr, URI("20000384"))); /* tariff */
     assert_non_null(find(arr, URI("20000642"))); /* economic sanction */
     json_decref(arr);
-    arr = assign("The peace talks stalled as the ceasefire collapsed and the war entered its third year; "
-                 "refugees fled the shelling and drones struck the capital.");
+    arr = assign(
+        "The peace talks stalled as the ceasefire collapsed and the war entered its third year; "
+        "refugees fled the shelling and drones struck the capital.");
     assert_non_null(find(arr, URI("20000073"))); /* peace process */
     assert_non_null(find(arr, URI("16000000"))); /* conflict, war and peace */
     json_decref(arr);
@@ -101,11 +104,13 @@ static void test_subtopics(void **state)
 
 static void test_sport(void **state)
 {
-    const char *text = "Arsenal beat Chelsea 2-1 in the league on Saturday. The coach praised his players "
-                       "after the match, and the team climbed to second in the championship table.";
+    const char *text =
+        "Arsenal beat Chelsea 2-1 in the league on Saturday. The coach praised his players "
+        "after the match, and the team climbed to second in the championship table.";
     json_t *arr = assign(text);
     (void)state;
-    assert_string_equal(json_string_value(json_object_get(json_array_get(arr, 0), "uri")), URI("15000000"));
+    assert_string_equal(json_string_value(json_object_get(json_array_get(arr, 0), "uri")),
+                        URI("15000000"));
     assert_string_equal(nd_topics_top_class(topics, text, strlen(text)), "15000000");
     json_decref(arr);
 }
