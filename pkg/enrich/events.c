@@ -1326,9 +1326,10 @@ static void emit(struct story_state *st, size_t s0, size_t s1, const struct trig
     json_object_set_new_nocheck(ev, "intensity", json_real(pl->goldstein));
     /* a specific pattern, the verb's own subject and a target raise it; later events in a sentence
      * are more often inside subordinate clauses */
-    conf = 0.5 + (tr->pattern ? 0.1 : 0.0) + (src->n ? (src_fallback ? 0.1 : 0.2) : 0.0) +
+    conf = (src->n ? (src_fallback ? 0.6 : 0.7) : 0.35) + (tr->pattern ? 0.1 : 0.0) +
            (tgt->n ? 0.1 : 0.0) - 0.05 * (double)st->sentence_events;
-    json_object_set_new_nocheck(ev, "confidence", json_real(conf > 0.95 ? 0.95 : conf));
+    conf = conf > 0.95 ? 0.95 : conf < 0.05 ? 0.05 : conf;
+    json_object_set_new_nocheck(ev, "confidence", json_real(conf));
     json_array_append_new(st->out, ev);
     st->nevents++;
     st->sentence_events++;
@@ -1728,7 +1729,9 @@ static void code_sentence(struct story_state *st, size_t s0, size_t s1)
             memcpy(tgt.a, src->a + 1, sizeof(src->a[0]) * (size_t)(src->n - 1));
             src->n = 1;
         }
-        if (!src->n)
+        /* an event needs an actor on one side at least; one with only a target ("Russian positions
+         * were shelled") is kept, its confidence says the source is missing */
+        if (!src->n && !tgt.n)
             continue;
         /* a verb's bare default code without anyone acted upon is mostly noise ("wants",
          * "established"); protests, force postures and violence need no target */
