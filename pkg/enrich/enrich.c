@@ -6,6 +6,8 @@
 
 #include "enrich/enrich_int.h"
 #include "enrich/entities.h"
+#include "enrich/events.h"
+#include "enrich/topics.h"
 
 struct nd_enrich *nd_enrich_new(const char *models_dir, char *errstr, size_t errsz)
 {
@@ -18,6 +20,10 @@ struct nd_enrich *nd_enrich_new(const char *models_dir, char *errstr, size_t err
         goto out;
     snprintf(path, sizeof(path), "%s/ner.bin", enrich->models_dir);
     if (!(enrich->tagger = nd_tagger_load(path, errstr, errsz)))
+        goto out;
+    if (!(enrich->events = nd_events_new(enrich->models_dir, errstr, errsz)))
+        goto out;
+    if (!(enrich->topics = nd_topics_new(enrich->models_dir, errstr, errsz)))
         goto out;
     ret = enrich;
     enrich = NULL;
@@ -32,8 +38,42 @@ void nd_enrich_destroy(struct nd_enrich *enrich)
         return;
     nd_tagger_destroy(enrich->tagger);
     nd_kb_destroy(enrich->kb);
+    nd_events_destroy(enrich->events);
+    nd_topics_destroy(enrich->topics);
     free(enrich->models_dir);
     free(enrich);
+}
+
+/* The entities' body mentions as the event coder's actors: who each mention is (country code, or
+ * IGO for international bodies) and whether it is a government actor. Caller frees the array. */
+static struct nd_events_mention *entity_mentions(const struct nd_entities *ents, size_t *n)
+{
+    size_t total = 0, k = 0;
+    struct nd_events_mention *out;
+
+    for (size_t i = 0; i < ents->nentities; i++)
+        total += ents->entities[i].nmentions;
+    out = nd_xcalloc(total ? total : 1, sizeof(*out));
+    for (size_t i = 0; i < ents->nentities; i++) {
+        const struct nd_entity *e = &ents->entities[i];
+        const char *kind = e->kind ? e->kind : "";
+        for (size_t m = 0; m < e->nmentions; m++) {
+            const struct nd_mention *mo = &e->mentions[m];
+            if (mo->field != ND_FIELD_BODY)
+                continue;
+            out[k].start = mo->start;
+            out[k].end = mo->end;
+            out[k].type = nd_ent_type_name(e->type);
+            out[k].country = !strcmp(kind, "igo") ? "IGO" : e->country[0] ? e->country : NULL;
+            out[k].name = e->name;
+            out[k].role = (!strcmp(kind, "official") || !strcmp(kind, "leader") || mo->metonym)
+                              ? "GOV"
+                              : NULL;
+            k++;
+        }
+    }
+    *n = k;
+    return out;
 }
 
 /* The stages, in order. Each later stage (topics, events) reads `ents` and adds its own member to
@@ -41,11 +81,23 @@ void nd_enrich_destroy(struct nd_enrich *enrich)
 enum nd_err nd_enrich_story(const struct nd_enrich *enrich, struct nd_story *story)
 {
     struct nd_entities ents;
+    struct nd_events_mention *mentions = NULL;
+    size_t nmentions = 0;
     enum nd_err err;
+    json_t *events;
 
     nd_enrich_text(story);
     err = nd_entities_find(enrich, story, &ents);
     json_object_set_new(story->annotations, "entities", nd_entities_to_json(&ents, story));
+    if (story->body_text) {
+        size_t len = strlen(story->body_text);
+        mentions = entity_mentions(&ents, &nmentions);
+        events = nd_events_code(enrich->events, story->body_text, len, mentions, nmentions);
+        json_object_set_new(story->annotations, "subject",
+                            nd_topics_assign(enrich->topics, story->body_text, len, events));
+        json_object_set_new(story->annotations, "events", events);
+    }
+    free(mentions);
     nd_entities_free(&ents);
     story->enriched_at_ms = nd_now_ms();
     /* odd text (too big for the tokeniser) still goes on, with no entities */

@@ -10,6 +10,8 @@ struct nd_enrich {
     char *models_dir;
     struct nd_kb *kb;           /* models/kb.tsv */
     struct nd_tagger *tagger;   /* models/ner.bin */
+    struct nd_events *events;   /* models/events.model */
+    struct nd_topics *topics;   /* models/topics.model, models/iptc_mediatopics.tsv */
 };
 
 #endif

@@ -1,0 +1,216 @@
+/* bench_events: cost of topics and events per 4 KB story, against the enrichment without them, and
+ * the whole enrichment's stories per second on one core. Prints medians; never pass/fail.
+ *
+ * Also the coder as a filter for the evaluation scripts (scripts/eval_events.py, eval_topics.py,
+ * check_seed.py): `bench_events --code [--models DIR]` reads JSON lines {"id": ..., "text": ...} on
+ * stdin and writes {"id": ..., "events": [...], "subject": [...]} per line. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/core.h"
+#include "enrich/enrich.h"
+#include "enrich/events.h"
+#include "enrich/topics.h"
+#include "story/story.h"
+
+#define RUNS 7
+#define LINE_CAP (4u << 20)
+
+/* CPU time of this thread: the machine is shared, and "per core" is what the target is about */
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof(*v), cmp_double);
+    return v[n / 2];
+}
+
+static int code_mode(const char *models)
+{
+    char errstr[512];
+    struct nd_events *events = nd_events_new(models, errstr, sizeof(errstr));
+    struct nd_topics *topics = events ? nd_topics_new(models, errstr, sizeof(errstr)) : NULL;
+    char *line = malloc(LINE_CAP);
+    int rc = 1;
+    if (!events || !topics || !line) {
+        fprintf(stderr, "bench_events: %s\n", errstr);
+        goto out;
+    }
+    while (fgets(line, LINE_CAP, stdin)) {
+        json_error_t jerr;
+        json_t *in = json_loads(line, 0, &jerr), *out, *evs;
+        const char *text;
+        if (!in || !(text = json_string_value(json_object_get(in, "text")))) {
+            fprintf(stderr, "bench_events: bad input line: %s\n", jerr.text);
+            json_decref(in);
+            continue;
+        }
+        /* the text stage first, as in the daemon: byline, dateline and credit are no actors */
+        struct nd_story *story = nd_story_new();
+        nd_story_set(&story->body_text, text);
+        nd_enrich_text(story);
+        text = story->body_text ? story->body_text : "";
+        size_t len = strlen(text);
+        evs = nd_events_code(events, text, len, NULL, 0);
+        out = json_object();
+        json_object_set(out, "id", json_object_get(in, "id"));
+        json_object_set_new(out, "subject", nd_topics_assign(topics, text, len, evs));
+        json_object_set_new(out, "events", evs);
+        const char *top = nd_topics_top_class(topics, text, len);
+        if (top)
+            json_object_set_new(out, "top_class", json_string(top));
+        char *s = json_dumps(out, JSON_COMPACT);
+        if (s)
+            puts(s);
+        free(s);
+        json_decref(out);
+        json_decref(in);
+        nd_story_destroy(story);
+    }
+    rc = 0;
+out:
+    free(line);
+    nd_topics_destroy(topics);
+    nd_events_destroy(events);
+    return rc;
+}
+
+/* A 4 KB story: the fixture story repeated and cut at a sentence end. */
+static char *make_story(const char *path)
+{
+    char *data = NULL, *story;
+    size_t len = 0, n = 0;
+    if (nd_file_read(path, 1 << 20, &data, &len) != ND_OK || !len) {
+        fprintf(stderr, "bench_events: cannot read %s\n", path);
+        exit(1);
+    }
+    story = malloc(4096 + len + 1);
+    while (n < 4096) {
+        memcpy(story + n, data, len);
+        n += len;
+    }
+    story[4096] = '\0';
+    char *dot = strrchr(story, '.');
+    if (dot)
+        dot[1] = '\0';
+    free(data);
+    return story;
+}
+
+struct result {
+    double text, events, topics, all;
+    size_t nev, len;
+};
+
+/* Medians over RUNS of `iters` stories each: text stage alone (the baseline), events, topics, and
+ * the whole nd_enrich_story. */
+static struct result measure(struct nd_events *events, struct nd_topics *topics,
+                             struct nd_enrich *enrich, const char *text)
+{
+    const int iters = 300;
+    size_t len = strlen(text);
+    double t_events[RUNS], t_topics[RUNS], t_text[RUNS], t_all[RUNS];
+    struct result res = {.len = len};
+    for (int r = 0; r < RUNS; r++) {
+        double t0 = now_s();
+        for (int i = 0; i < iters; i++) {
+            json_t *evs = nd_events_code(events, text, len, NULL, 0);
+            res.nev = json_array_size(evs);
+            json_decref(evs);
+        }
+        double t1 = now_s();
+        json_t *evs = nd_events_code(events, text, len, NULL, 0);
+        for (int i = 0; i < iters; i++)
+            json_decref(nd_topics_assign(topics, text, len, evs));
+        json_decref(evs);
+        double t2 = now_s();
+        for (int i = 0; i < iters; i++) {
+            struct nd_story *story = nd_story_new();
+            nd_story_set(&story->body_text, text);
+            nd_enrich_text(story);
+            nd_story_destroy(story);
+        }
+        double t3 = now_s();
+        for (int i = 0; i < iters; i++) {
+            struct nd_story *story = nd_story_new();
+            nd_story_set(&story->body_text, text);
+            nd_enrich_story(enrich, story);
+            nd_story_destroy(story);
+        }
+        double t4 = now_s();
+        t_events[r] = (t1 - t0) / iters * 1e6;
+        t_topics[r] = (t2 - t1) / iters * 1e6;
+        t_text[r] = (t3 - t2) / iters * 1e6;
+        t_all[r] = (t4 - t3) / iters * 1e6;
+    }
+    res.events = median(t_events, RUNS);
+    res.topics = median(t_topics, RUNS);
+    res.text = median(t_text, RUNS);
+    res.all = median(t_all, RUNS);
+    return res;
+}
+
+static void report(const char *name, const struct result *r)
+{
+    printf("%s: %zu bytes, %zu events\n", name, r->len, r->nev);
+    printf("  text stage alone (baseline)     %8.1f us/story\n", r->text);
+    printf("  events                          %8.1f us/story\n", r->events);
+    printf("  topics                          %8.1f us/story\n", r->topics);
+    printf("  whole nd_enrich_story           %8.1f us/story  = %.0f stories/s per core (target >= "
+           "2000)\n",
+           r->all, 1e6 / r->all);
+    printf("  topics+events / text baseline   %8.0fx\n",
+           (r->events + r->topics) / (r->text > 0 ? r->text : 1));
+}
+
+int main(int argc, char **argv)
+{
+    const char *models = NEWSD_SOURCE_DIR "/models";
+    char errstr[512];
+    int code = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--code"))
+            code = 1;
+        else if (!strcmp(argv[i], "--models") && i + 1 < argc)
+            models = argv[++i];
+    }
+    if (code)
+        return code_mode(models);
+
+    struct nd_events *events = nd_events_new(models, errstr, sizeof(errstr));
+    struct nd_topics *topics = events ? nd_topics_new(models, errstr, sizeof(errstr)) : NULL;
+    struct nd_enrich *enrich = topics ? nd_enrich_new(models, errstr, sizeof(errstr)) : NULL;
+    if (!enrich) {
+        fprintf(stderr, "bench_events: %s\n", errstr);
+        return 1;
+    }
+    /* wire.txt is ordinary wire copy; story.txt is the unit-test fixture, an event in every
+     * sentence */
+    char *wire = make_story(NEWSD_SOURCE_DIR "/tests/fixtures/events/wire.txt");
+    char *dense = make_story(NEWSD_SOURCE_DIR "/tests/fixtures/events/story.txt");
+    printf("bench_events: medians of %d runs, thread CPU time, one core\n", RUNS);
+    struct result rw = measure(events, topics, enrich, wire);
+    report("wire story (tests/fixtures/events/wire.txt to 4 KB)", &rw);
+    struct result rd = measure(events, topics, enrich, dense);
+    report("dense story (tests/fixtures/events/story.txt to 4 KB)", &rd);
+    nd_enrich_destroy(enrich);
+    nd_topics_destroy(topics);
+    nd_events_destroy(events);
+    free(wire);
+    free(dense);
+    return 0;
+}

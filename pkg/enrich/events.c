@@ -1,0 +1,1888 @@
+/* Event coder: see events.h for the method. The model file format is documented in
+ * scripts/build_events_model.py; each line is one record, tab-separated, kind first:
+ *   M code plover goldstein | S &synset members(|) | D lemma code | V form lemma
+ *   P lemma code words...   | A key country phoenix-code kind name | G key sector
+ *   N key code role */
+#include "enrich/events.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "enrich/events_lex.h"
+
+static const char *const *const *word_lists_ref(void);
+static const char *const *preps_ref(void);
+
+#define MODEL_CAP (64u << 20)
+#define MAX_PHRASE 8      /* longest dictionary phrase tried, in tokens */
+#define MAX_TOKENS 20000  /* tokens coded per story: a cap on work per story */
+#define MAX_SPANS 256     /* actor chunks per sentence */
+#define MAX_MEMO 128      /* names remembered across a story */
+#define MAX_EVENTS 256    /* events per story */
+#define PATTERN_WINDOW 10 /* tokens after a verb a pattern may span */
+
+struct verb {
+    const char *lemma;
+    char code[6];
+    uint8_t speech;
+};
+
+struct pattern {
+    char code[6];
+    uint8_t
+        content; /* has a word other than a preposition (else too vague to use without a parse) */
+    uint16_t nwords;
+    uint32_t words; /* index into words[] */
+};
+
+struct link {
+    uint32_t pattern;
+    uint32_t next; /* UINT32_MAX ends the chain */
+};
+
+struct actor {
+    const char *name;
+    const char *code; /* Phoenix code, "USAGOV" */
+    char cc[4];       /* ISO alpha-3, "IGO", or "" for a non-actor ("Reuters") */
+    char sector[4];
+    char kind; /* C country/place, O organisation, P person */
+};
+
+struct synset {
+    const char *first; /* members, NUL-separated and consecutive in the model buffer */
+    uint32_t n;
+};
+
+struct first_info {
+    uint32_t masks; /* 8 bits per dictionary: bit n-1 set when a phrase of n tokens starts here */
+    uint32_t cls;   /* word_lists bits, and PATTERN_START */
+};
+
+#define PATTERN_START (1u << 31)
+
+struct nominal {
+    char code[6];
+    char role; /* 'o' obj, 'p' pair */
+};
+
+struct plover {
+    char code[6];
+    const char *type;
+    float goldstein;
+};
+
+struct nd_events {
+    char *buf; /* the model file, fields NUL-terminated in place */
+    struct verb *verbs;
+    size_t nverbs;
+    struct pattern *patterns;
+    size_t npatterns;
+    const char **words;
+    size_t nwords;
+    struct link *links;
+    size_t nlinks;
+    struct actor *actors;
+    size_t nactors;
+    char (*sectors)[4];
+    size_t nsectors;
+    struct nominal *nominals;
+    size_t nnominals;
+    struct plover *plovers;
+    size_t nplovers;
+    struct synset *syns;
+    size_t nsyns;
+    struct first_info *finfo;
+    size_t nfinfo, finfo_cap;
+    struct nd_evmap *syn_names, *verb_forms, *verb_lemmas, *pat_index, *syn_members, *actor_map,
+        *agent_map, *nominal_map, *plover_map,
+        *first_len; /* first token (prefixed by kind) -> longest phrase */
+};
+
+/* ---------- loading ---------- */
+
+static int split_fields(char *line, char **f, int max)
+{
+    int n = 0;
+    f[n++] = line;
+    for (char *p = line; *p && n < max; p++)
+        if (*p == '\t') {
+            *p = '\0';
+            f[n++] = p + 1;
+        }
+    return n;
+}
+
+static void *grow_array(void *arr, size_t *cap, size_t n, size_t elem)
+{
+    if (n < *cap)
+        return arr;
+    size_t ncap = *cap ? *cap * 2 : 256;
+    void *p = realloc(arr, ncap * elem);
+    if (!p)
+        return NULL;
+    *cap = ncap;
+    return p;
+}
+
+/* What a token can start: for each dictionary (actors, agents, nominal triggers, verbs) a mask of
+ * the phrase lengths that begin with it, and its function-word classes. One lookup per token serves
+ * all of them, and a phrase is only joined and looked up at lengths that exist. */
+static int kind_shift(char kind)
+{
+    return kind == 'A' ? 0 : kind == 'G' ? 8 : kind == 'N' ? 16 : 24;
+}
+
+static struct first_info *first_info_of(struct nd_events *events, const char *key, size_t klen)
+{
+    uint32_t idx;
+    if (nd_evmap_get(events->first_len, key, klen, &idx))
+        return &events->finfo[idx];
+    events->finfo =
+        grow_array(events->finfo, &events->finfo_cap, events->nfinfo, sizeof(*events->finfo));
+    if (!events->finfo || nd_evmap_put(events->first_len, key, klen, (uint32_t)events->nfinfo))
+        return NULL;
+    memset(&events->finfo[events->nfinfo], 0, sizeof(events->finfo[0]));
+    return &events->finfo[events->nfinfo++];
+}
+
+static int note_first(struct nd_events *events, char kind, const char *key)
+{
+    const char *sp = strchr(key, ' ');
+    size_t flen = sp ? (size_t)(sp - key) : strlen(key);
+    uint32_t ntok = 1;
+    struct first_info *fi;
+    if (flen >= ND_EVTOK_KEYMAX)
+        return 0;
+    for (const char *p = key; *p; p++)
+        ntok += *p == ' ';
+    if (ntok > MAX_PHRASE)
+        return 0;
+    if (!(fi = first_info_of(events, key, flen)))
+        return -1;
+    fi->masks |= (1u << (ntok - 1)) << kind_shift(kind);
+    return 0;
+}
+
+static void copy_code(char *dst, const char *src, size_t sz)
+{
+    size_t n = strnlen(src, sz - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+/* "a\x01b" into buf (size bufsz) without printf on the hot path. Returns the length, 0 if too long.
+ */
+static size_t join2(char *buf, size_t bufsz, const char *a, size_t alen, const char *b, size_t blen)
+{
+    if (alen + blen + 2 > bufsz)
+        return 0;
+    memcpy(buf, a, alen);
+    buf[alen] = '\x01';
+    memcpy(buf + alen + 1, b, blen);
+    buf[alen + 1 + blen] = '\0';
+    return alen + 1 + blen;
+}
+
+static int index_pattern(struct nd_events *events, size_t *lcap, const char *lemma,
+                         const char *word)
+{
+    char key[256];
+    uint32_t head = UINT32_MAX;
+    int n = snprintf(key, sizeof(key), "%s\x01%s", lemma, word);
+    if (n <= 0 || (size_t)n >= sizeof(key))
+        return 0;
+    nd_evmap_get(events->pat_index, key, (size_t)n, &head);
+    struct first_info *fi = first_info_of(events, word, strlen(word));
+    if (!fi)
+        return -1;
+    fi->cls |= PATTERN_START; /* most words start no pattern: they skip the pattern lookup */
+    events->links = grow_array(events->links, lcap, events->nlinks, sizeof(*events->links));
+    if (!events->links)
+        return -1;
+    events->links[events->nlinks] =
+        (struct link){.pattern = (uint32_t)events->npatterns, .next = head};
+    if (nd_evmap_put(events->pat_index, key, (size_t)n, (uint32_t)events->nlinks))
+        return -1;
+    events->nlinks++;
+    return 0;
+}
+
+static int add_pattern(struct nd_events *events, size_t *pcap, size_t *wcap, size_t *lcap,
+                       char *lemma, const char *code, char *words)
+{
+    struct pattern *pat;
+    uint32_t first_word = (uint32_t)events->nwords;
+    char *save = NULL;
+    events->patterns =
+        grow_array(events->patterns, pcap, events->npatterns, sizeof(*events->patterns));
+    if (!events->patterns)
+        return -1;
+    pat = &events->patterns[events->npatterns];
+    copy_code(pat->code, code, sizeof(pat->code));
+    pat->words = first_word;
+    pat->nwords = 0;
+    for (char *w = strtok_r(words, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+        events->words = grow_array(events->words, wcap, events->nwords, sizeof(*events->words));
+        if (!events->words)
+            return -1;
+        events->words[events->nwords++] = w;
+        pat->nwords++;
+    }
+    if (!pat->nwords)
+        return 0;
+    /* a bare preposition ("meet at") needs a parse to mean anything: such patterns are not used */
+    pat->content = 0;
+    for (uint16_t x = 0; x < pat->nwords && !pat->content; x++) {
+        const char *word = events->words[pat->words + x];
+        int prep = 0;
+        for (size_t y = 0; preps_ref()[y] && !prep; y++)
+            prep = !strcmp(word, preps_ref()[y]);
+        pat->content = !prep;
+    }
+    /* index the pattern under (lemma, first word); a synset first word is indexed under each member
+     */
+    const char *w0 = events->words[first_word];
+    uint32_t syn;
+    if (w0[0] == '&' && nd_evmap_get(events->syn_names, w0, strlen(w0), &syn)) {
+        const char *m = events->syns[syn].first;
+        for (uint32_t k = 0; k < events->syns[syn].n; k++, m += strlen(m) + 1)
+            if (index_pattern(events, lcap, lemma, m))
+                return -1;
+    } else if (index_pattern(events, lcap, lemma, w0)) {
+        return -1;
+    }
+    events->npatterns++;
+    return 0;
+}
+
+static uint32_t sector_index(struct nd_events *events, size_t *cap, const char *sector)
+{
+    for (size_t i = 0; i < events->nsectors; i++)
+        if (!strncmp(events->sectors[i], sector, 3))
+            return (uint32_t)i;
+    events->sectors = grow_array(events->sectors, cap, events->nsectors, sizeof(*events->sectors));
+    if (!events->sectors)
+        return UINT32_MAX;
+    snprintf(events->sectors[events->nsectors], 4, "%.3s", sector);
+    return (uint32_t)events->nsectors++;
+}
+
+static const char *const speech_lemmas[] = {"say",     "tell",     "add",       "state",
+                                            "declare", "announce", "insist",    "note",
+                                            "stress",  "conclude", "reiterate", NULL};
+
+static enum nd_err model_load(struct nd_events *events, char *errstr, size_t errsz)
+{
+    enum nd_err err = ND_OK;
+    size_t sycap = 0, vcap = 0, pcap = 0, wcap = 0, lcap = 0, acap = 0, scap = 0, ncap = 0,
+           mcap = 0;
+    size_t lineno = 0;
+    char *line = events->buf, *next;
+
+    for (; line && *line; line = next) {
+        char *f[8];
+        int nf;
+        uint32_t idx;
+        lineno++;
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        if (line[0] == '#' || line[0] == '\0')
+            continue;
+        nf = split_fields(line, f, 8);
+        switch (line[0]) {
+        case 'M':
+            if (nf < 4) {
+                err = ND_ERR_INVALID;
+                goto out;
+            }
+            events->plovers =
+                grow_array(events->plovers, &mcap, events->nplovers, sizeof(*events->plovers));
+            if (!events->plovers) {
+                err = ND_ERR_NOMEM;
+                goto out;
+            }
+            copy_code(events->plovers[events->nplovers].code, f[1], 6);
+            events->plovers[events->nplovers].type = f[2];
+            events->plovers[events->nplovers].goldstein = strtof(f[3], NULL);
+            if (nd_evmap_put(events->plover_map, f[1], strlen(f[1]),
+                             (uint32_t)events->nplovers++)) {
+                err = ND_ERR_NOMEM;
+                goto out;
+            }
+            break;
+        case 'S': {
+            char key[128];
+            uint32_t count = 0;
+            if (nf < 3) {
+                err = ND_ERR_INVALID;
+                goto out;
+            }
+            events->syns = grow_array(events->syns, &sycap, events->nsyns, sizeof(*events->syns));
+            if (!events->syns) {
+                err = ND_ERR_NOMEM;
+                goto out;
+            }
+            for (char *m = f[2], *bar; m; m = bar) {
+                bar = strchr(m, '|');
+                if (bar)
+                    *bar++ = '\0';
+                int n = snprintf(key, sizeof(key), "%s\x01%s", f[1], m);
+                if (n > 0 && (size_t)n < sizeof(key) &&
+                    nd_evmap_put(events->syn_members, key, (size_t)n, 1)) {
+                    err = ND_ERR_NOMEM;
+                    goto out;
+                }
+                count++;
+            }
+            events->syns[events->nsyns] = (struct synset){.first = f[2], .n = count};
+            if (nd_evmap_put(events->syn_names, f[1], strlen(f[1]), (uint32_t)events->nsyns++)) {
+                err = ND_ERR_NOMEM;
+                goto out;
+            }
+            break;
+        }
+        case 'D': {
+            struct verb *verb;
+            if (nf < 3) {
+                err = ND_ERR_INVALID;
+                goto out;
+            }
+            events->verbs =
+                grow_array(events->verbs, &vcap, events->nverbs, sizeof(*events->verbs));
+            if (!events->verbs) {
+                err = ND_ERR_NOMEM;
+                goto out;
+            }
+            verb = &events->verbs[events->nverbs];
+            verb->lemma = f[1];
+            copy_code(verb->code, f[2], sizeof(verb->code));
+            verb->speech = 0;
+            for (size_t i = 0; speech_lemmas[i]; i++)
+                if (!strcmp(f[1], speech_lemmas[i]))
+                    verb->speech = 1;
+            if (nd_evmap_put(events->verb_lemmas, f[1], strlen(f[1]), (uint32_t)events->nverbs++)) {
+                err = ND_ERR_NOMEM;
+                goto out;
+            }
+            break;
+        }
+        case 'V':
+            if (nf < 3 || !nd_evmap_get(events->verb_lemmas, f[2], strlen(f[2]), &idx)) {
+                err = ND_ERR_INVALID;
+                goto out;
+            }
+            if (nd_evmap_put(events->verb_forms, f[1], strlen(f[1]), idx) ||
+                note_first(events, 'V', f[1])) {
+                err = ND_ERR_NOMEM;
+                goto out;
+            }
+            break;
+        case 'P':
+            if (nf < 4) {
+                err = ND_ERR_INVALID;
+                goto out;
+            }
+            if (add_pattern(events, &pcap, &wcap, &lcap, f[1], f[2], f[3])) {
+                err = ND_ERR_NOMEM;
+                goto out;
+            }
+            break;
+        case 'A': {
+            struct actor *actor;
+            if (nf < 6) {
+                err = ND_ERR_INVALID;
+                goto out;
+            }
+            events->actors =
+                grow_array(events->actors, &acap, events->nactors, sizeof(*events->actors));
+            if (!events->actors) {
+                err = ND_ERR_NOMEM;
+                goto out;
+            }
+            actor = &events->actors[events->nactors];
+            memset(actor, 0, sizeof(*actor));
+            actor->name = f[5];
+            actor->code = f[3];
+            actor->kind = f[4][0];
+            if (strcmp(f[3], "---"))
+                snprintf(actor->cc, sizeof(actor->cc), "%.3s", f[2]);
+            if (strlen(f[3]) >= 6)
+                snprintf(actor->sector, sizeof(actor->sector), "%.3s", f[3] + 3);
+            if (nd_evmap_put(events->actor_map, f[1], strlen(f[1]), (uint32_t)events->nactors++) ||
+                note_first(events, 'A', f[1])) {
+                err = ND_ERR_NOMEM;
+                goto out;
+            }
+            break;
+        }
+        case 'G':
+            if (nf < 3) {
+                err = ND_ERR_INVALID;
+                goto out;
+            }
+            idx = sector_index(events, &scap, f[2]);
+            if (idx == UINT32_MAX || nd_evmap_put(events->agent_map, f[1], strlen(f[1]), idx) ||
+                note_first(events, 'G', f[1])) {
+                err = ND_ERR_NOMEM;
+                goto out;
+            }
+            break;
+        case 'N':
+            if (nf < 4) {
+                err = ND_ERR_INVALID;
+                goto out;
+            }
+            events->nominals =
+                grow_array(events->nominals, &ncap, events->nnominals, sizeof(*events->nominals));
+            if (!events->nominals) {
+                err = ND_ERR_NOMEM;
+                goto out;
+            }
+            copy_code(events->nominals[events->nnominals].code, f[2], 6);
+            events->nominals[events->nnominals].role = f[3][0] == 'p' ? 'p' : 'o';
+            if (nd_evmap_put(events->nominal_map, f[1], strlen(f[1]),
+                             (uint32_t)events->nnominals++) ||
+                note_first(events, 'N', f[1])) {
+                err = ND_ERR_NOMEM;
+                goto out;
+            }
+            break;
+        default:
+            err = ND_ERR_INVALID;
+            goto out;
+        }
+    }
+    if (!events->nverbs || !events->nactors || !events->nplovers) {
+        snprintf(errstr, errsz, "events model: no verbs, actors or PLOVER table");
+        return ND_ERR_INVALID;
+    }
+    return ND_OK;
+out:
+    if (err == ND_ERR_INVALID)
+        snprintf(errstr, errsz, "events model: line %zu: malformed record", lineno);
+    else
+        snprintf(errstr, errsz, "events model: out of memory at line %zu", lineno);
+    return err;
+}
+
+struct nd_events *nd_events_new(const char *models_dir, char *errstr, size_t errsz)
+{
+    struct nd_events *events = NULL;
+    char path[4096];
+    size_t len = 0;
+    enum nd_err err;
+
+    snprintf(path, sizeof(path), "%s/events.model",
+             models_dir ? models_dir : NEWSD_SOURCE_DIR "/models");
+    events = calloc(1, sizeof(*events));
+    if (!events) {
+        snprintf(errstr, errsz, "events model: out of memory");
+        return NULL;
+    }
+    err = nd_file_read(path, MODEL_CAP, &events->buf, &len);
+    if (err) {
+        snprintf(errstr, errsz, "events model %s: %s", path, nd_err_str(err));
+        goto out;
+    }
+    events->syn_names = nd_evmap_new(256);
+    events->verb_forms = nd_evmap_new(16384);
+    events->verb_lemmas = nd_evmap_new(4096);
+    events->pat_index = nd_evmap_new(32768);
+    events->syn_members = nd_evmap_new(4096);
+    events->actor_map = nd_evmap_new(40000);
+    events->agent_map = nd_evmap_new(4096);
+    events->nominal_map = nd_evmap_new(64);
+    events->plover_map = nd_evmap_new(512);
+    events->first_len = nd_evmap_new(40000);
+    if (!events->syn_names || !events->verb_forms || !events->verb_lemmas || !events->pat_index ||
+        !events->syn_members || !events->actor_map || !events->agent_map || !events->nominal_map ||
+        !events->plover_map || !events->first_len) {
+        snprintf(errstr, errsz, "events model: out of memory");
+        goto out;
+    }
+    if (model_load(events, errstr, errsz) != ND_OK)
+        goto out;
+    /* function-word classes share the per-token lookup with the phrase lengths: bits 16 and up */
+    const char *const *const *lists = word_lists_ref();
+    for (uint32_t k = 0; lists[k]; k++)
+        for (size_t w = 0; lists[k][w]; w++) {
+            const char *word = lists[k][w];
+            struct first_info *fi = first_info_of(events, word, strlen(word));
+            if (fi)
+                fi->cls |= 1u << k;
+            else {
+                snprintf(errstr, errsz, "events model: out of memory");
+                goto out;
+            }
+        }
+    return events;
+out:
+    nd_events_destroy(events);
+    return NULL;
+}
+
+void nd_events_destroy(struct nd_events *events)
+{
+    if (!events)
+        return;
+    nd_evmap_destroy(events->syn_names);
+    nd_evmap_destroy(events->verb_forms);
+    nd_evmap_destroy(events->verb_lemmas);
+    nd_evmap_destroy(events->pat_index);
+    nd_evmap_destroy(events->syn_members);
+    nd_evmap_destroy(events->actor_map);
+    nd_evmap_destroy(events->agent_map);
+    nd_evmap_destroy(events->nominal_map);
+    nd_evmap_destroy(events->plover_map);
+    nd_evmap_destroy(events->first_len);
+    free(events->verbs);
+    free(events->patterns);
+    free(events->words);
+    free(events->links);
+    free(events->actors);
+    free(events->sectors);
+    free(events->nominals);
+    free(events->plovers);
+    free(events->syns);
+    free(events->finfo);
+    free(events->buf);
+    free(events);
+}
+
+size_t nd_events_model_size(const struct nd_events *events)
+{
+    return events->nverbs + events->npatterns + events->nactors +
+           nd_evmap_count(events->agent_map) + events->nnominals;
+}
+
+/* ---------- coding ---------- */
+
+/* One actor chunk in a sentence: "U.S. Secretary of State Antony Blinken", "China", "they". */
+struct span {
+    uint32_t b, e; /* token range [b, e) */
+    char cc[4];
+    char sector[4];
+    const char *name;        /* display name (model or text), may be NULL */
+    uint32_t name_b, name_e; /* name taken from the text when name is NULL and name_e > name_b */
+    char pron;               /* 1: a pronoun to resolve */
+    char blocked;     /* a known non-actor ("Reuters"): occupies text, never source or target */
+    char possessive;  /* followed by 's */
+    const char *prep; /* the preposition before it, or NULL */
+    uint16_t group;   /* coordinated chunks share a group id */
+};
+
+struct memo {
+    char key[ND_EVTOK_KEYMAX];
+    uint8_t keylen;
+    char cc[4];
+    char sector[4];
+    const char *name;
+    uint32_t name_b, name_e;
+};
+
+/* A resolved actor as the JSON shows it; text offsets point into the story. */
+struct actor_ref {
+    char cc[4];
+    char sector[4];
+    const char *name;
+    uint32_t name_b, name_e;
+    uint32_t b, e; /* token range of the mention */
+};
+
+struct group_ref {
+    struct actor_ref a[4];
+    int n;
+};
+
+struct story_state {
+    const struct nd_events *events;
+    const char *text;
+    struct nd_evtok *toks;
+    size_t ntok;
+    uint32_t *firsts; /* per token: packed longest phrase per dictionary (see note_first) */
+    uint32_t *cps;    /* per token: code point offsets of start and end */
+    const struct nd_events_mention **sorted; /* the caller's mentions by start offset */
+    size_t nmentions;
+    struct memo memo[MAX_MEMO];
+    size_t nmemo;
+    struct group_ref last_subject; /* the previous sentence's subject, for pronouns */
+    struct group_ref last_speaker;
+    json_t *out;
+    size_t nevents;
+    size_t sentence_events;
+};
+
+/* Token key equals a string literal (length first: most tokens differ there). */
+#define key_is(tok, lit)                                                                           \
+    ((tok)->keylen == sizeof(lit) - 1 && !memcmp((tok)->key, lit, sizeof(lit) - 1))
+
+/* The word lists below, in this order, are the bits of nd_evtok.cls. */
+enum word_list {
+    WL_PREPS,
+    WL_DETS,
+    WL_QUANTITIES,
+    WL_COLLECTIVES,
+    WL_PRONOUNS,
+    WL_BE_FORMS,
+    WL_NEGATORS,
+    WL_MODALS,
+    WL_PLAN_WORDS,
+    WL_CLAUSE_STOPS,
+    WL_AUXILIARIES,
+    WL_MEETING_NOUNS
+};
+
+#define has_class(tok, wl) (((tok)->cls >> (wl)) & 1u)
+
+static const char *const preps[] = {
+    "of",      "in",      "at",     "on",     "to",     "from",    "with",  "for",
+    "by",      "against", "into",   "over",   "about",  "between", "among", "toward",
+    "towards", "across",  "near",   "within", "during", "behind",  "under", "despite",
+    "through", "after",   "before", "than",   "like",   "amid",    NULL};
+static const char *const dets[] = {"the",  "a",    "an",    "its",   "his",  "her", "their",
+                                   "our",  "this", "these", "those", "'s",   "my",  "your",
+                                   "that", "any",  "no",    "every", "each", NULL};
+static const char *const quantities[] = {
+    "thousands", "hundreds", "dozens",     "tens",     "millions", "scores", "group", "groups",
+    "number",    "members",  "supporters", "some",     "many",     "most",   "all",   "one",
+    "two",       "three",    "several",    "majority", "band",     NULL};
+static const char *const collectives[] = {"groups",     "members",   "leaders",  "officials",
+                                          "supporters", "activists", "factions", "forces",
+                                          "fighters",   NULL};
+static const char *const pronouns[] = {"he", "she", "it", "they", "we", NULL};
+static const char *const be_forms[] = {"is",   "are",   "was", "were", "be",
+                                       "been", "being", "'s",  NULL};
+static const char *const negators[] = {"not",     "never",      "n't",      "no",
+                                       "neither", "nor",        "cannot",   "prevent",
+                                       "avoid",   "preventing", "avoiding", NULL};
+static const char *const modals[] = {
+    "will",    "would",    "shall",   "'ll",      "going",    "plans",     "plan",
+    "planned", "planning", "intends", "intend",   "expected", "scheduled", "set",
+    "willing", "ready",    "hopes",   "hope",     "wants",    "want",      "aims",
+    "seeks",   "offered",  "pledged", "promised", "vowed",    "proposed",  NULL};
+static const char *const plan_words[] = {"planned",   "planning", "plan",     "plans",
+                                         "scheduled", "expected", "proposed", "upcoming",
+                                         "possible",  "will",     "would",    NULL};
+static const char *const clause_stops[] = {";",        ":",      "but",     "while",   "whereas",
+                                           "although", "though", "because", "despite", "which",
+                                           "who",      "when",   "if",      "unless",  NULL};
+
+static const char *const auxiliaries[] = {
+    "will",     "would",     "has",     "have",  "had",     "is",        "are",        "was",
+    "were",     "did",       "does",    "do",    "to",      "can",       "could",      "may",
+    "might",    "should",    "must",    "be",    "been",    "being",     "not",        "n't",
+    "also",     "then",      "again",   "later", "earlier", "now",       "still",      "already",
+    "just",     "often",     "never",   "who",   "that",    "which",     "they",       "he",
+    "she",      "it",        "we",      "i",     "you",     "officials", "government", "leaders",
+    "today",    "yesterday", "tonight", "shall", "'ll",     "once",      "twice",      "further",
+    "formally", NULL};
+static const char *const meeting_nouns[] = {"call",     "talks", "meeting", "summit",
+                                            "meetings", "phone", NULL};
+
+/* Every list above gets a bit; a token's bits are looked up once per story (nd_evtok.cls), so the
+ * many "is this a preposition" questions cost a mask test, not string compares. */
+static const char *const *const word_lists[] = {
+    preps,  dets,       quantities,   collectives, pronouns,      be_forms, negators,
+    modals, plan_words, clause_stops, auxiliaries, meeting_nouns, NULL};
+
+static const char *const *const *word_lists_ref(void)
+{
+    return word_lists;
+}
+
+static const char *const *preps_ref(void)
+{
+    return preps;
+}
+
+/* Longest dictionary phrase of `kind` starting at token i (within [i, end)). Returns its token
+ * count and the value, or 0. */
+static size_t match_phrase(const struct story_state *st, const struct nd_evmap *map, char kind,
+                           size_t i, size_t end, uint32_t *value)
+{
+    char phrase[MAX_PHRASE * (ND_EVTOK_KEYMAX + 1) + 1];
+    const struct nd_evtok *toks = st->toks;
+    uint32_t mask = (st->firsts[i] >> kind_shift(kind)) & 0xff;
+    if (!mask)
+        return 0;
+    for (size_t n = MAX_PHRASE; n >= 1; n--) {
+        if (!(mask & (1u << (n - 1))) || n > end - i)
+            continue;
+        size_t len = nd_evlex_join(toks, i, n, phrase, sizeof(phrase));
+        if (len && nd_evmap_get(map, phrase, len, value))
+            return n;
+    }
+    return 0;
+}
+
+static const struct memo *memo_find(const struct story_state *st, const struct nd_evtok *tok)
+{
+    for (size_t k = st->nmemo; k-- > 0;)
+        if (st->memo[k].keylen == tok->keylen && !memcmp(st->memo[k].key, tok->key, tok->keylen))
+            return &st->memo[k];
+    return NULL;
+}
+
+static void memo_add(struct story_state *st, const char *key, const struct span *sp)
+{
+    struct memo *m;
+    if (!key[0] || !sp->cc[0])
+        return;
+    for (size_t k = 0; k < st->nmemo; k++)
+        if (!strcmp(st->memo[k].key, key)) {
+            m = &st->memo[k];
+            goto fill;
+        }
+    if (st->nmemo >= MAX_MEMO)
+        return;
+    m = &st->memo[st->nmemo++];
+fill:
+    copy_code(m->key, key, sizeof(m->key));
+    m->keylen = (uint8_t)strlen(m->key);
+    memcpy(m->cc, sp->cc, sizeof(m->cc));
+    memcpy(m->sector, sp->sector, sizeof(m->sector));
+    m->name = sp->name;
+    m->name_b = sp->name_b;
+    m->name_e = sp->name_e;
+}
+
+/* The entity mention starting at token i, if the caller gave mentions (sorted by start: binary
+ * search). */
+static const struct nd_events_mention *mention_at(const struct story_state *st, size_t i,
+                                                  size_t *ntoks, size_t end)
+{
+    const struct nd_evtok *tok = &st->toks[i];
+    size_t lo = 0, hi = st->nmentions;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (st->sorted[mid]->start < tok->start)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t k = lo; k < st->nmentions && st->sorted[k]->start == tok->start; k++) {
+        const struct nd_events_mention *m = st->sorted[k];
+        if (m->end > m->start) {
+            size_t j = i;
+            while (j < end && st->toks[j].end <= m->end)
+                j++;
+            *ntoks = j > i ? j - i : 1;
+            return m;
+        }
+    }
+    return NULL;
+}
+
+/* Three ASCII capitals ("CHN", "GOV"): what a code from outside must look like to be used. */
+static int is_code3(const char *s)
+{
+    return s && s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z' && s[2] >= 'A' &&
+           s[2] <= 'Z';
+}
+
+/* International and non-state bodies: their members have no country of theirs. */
+static int is_body_code(const char *cc)
+{
+    return !strcmp(cc, "IGO") || !strcmp(cc, "NGO") || !strcmp(cc, "IMG") || !strcmp(cc, "MNC");
+}
+
+static int cap_word(const struct nd_evtok *tok)
+{
+    return (tok->flags & ND_EVTOK_WORD) && (tok->flags & ND_EVTOK_CAP);
+}
+
+/* Find actor chunks in sentence [s0, s1). */
+static size_t find_spans(struct story_state *st, size_t s0, size_t s1, struct span *spans)
+{
+    const struct nd_events *events = st->events;
+    const struct nd_evtok *toks = st->toks;
+    size_t n = 0;
+    uint16_t group = 0;
+    size_t i = s0;
+
+    while (i < s1 && n < MAX_SPANS) {
+        struct span sp;
+        int have = 0, agent = 0, person = 0;
+        size_t agent_end = 0;
+        size_t j = i;
+        memset(&sp, 0, sizeof(sp));
+        for (;;) {
+            uint32_t v;
+            size_t len = 0;
+            if (j >= s1)
+                break;
+            if (st->nmentions) {
+                const struct nd_events_mention *m = mention_at(st, j, &len, s1);
+                if (m) {
+                    if (!sp.cc[0] && is_code3(m->country))
+                        memcpy(sp.cc, m->country, 3);
+                    if (!sp.sector[0] && is_code3(m->role))
+                        memcpy(sp.sector, m->role, 3);
+                    if (m->name && (!sp.name || (m->type && !strcmp(m->type, "PERSON"))))
+                        sp.name = m->name;
+                    j += len;
+                    have = 1;
+                    continue;
+                }
+            } else if ((cap_word(&toks[j]) || toks[j].flags & ND_EVTOK_ALLCAP) &&
+                       (len = match_phrase(st, events->actor_map, 'A', j, s1, &v))) {
+                const struct actor *a = &events->actors[v];
+                if (!a->cc[0]) {
+                    if (have)
+                        break;
+                    sp.blocked = 1;
+                    j += len;
+                    have = 1;
+                    break;
+                }
+                if (!sp.cc[0])
+                    memcpy(sp.cc, a->cc, sizeof(sp.cc));
+                if (a->sector[0] && !sp.sector[0])
+                    memcpy(sp.sector, a->sector, sizeof(sp.sector));
+                if (a->kind == 'P' || (len >= 2 && a->sector[0])) {
+                    /* a named person or body: remembered by its first and last word */
+                    sp.name = a->name;
+                    person = 1;
+                    if (!sp.cc[0]) /* a title's body wins: "NATO Secretary-General Mark Rutte" */
+                        memcpy(sp.cc, a->cc, sizeof(sp.cc));
+                    for (size_t q = j; q < j + len; q++) {
+                        uint32_t g;
+                        size_t gl = match_phrase(st, events->agent_map, 'G', q, j + len, &g);
+                        if (gl)
+                            q += gl - 1;
+                        else if (toks[q].flags & ND_EVTOK_CAP)
+                            memo_add(st, toks[q].key, &sp);
+                    }
+                } else if (a->kind == 'O' && !sp.name) {
+                    sp.name = a->name;
+                }
+                j += len;
+                have = 1;
+                continue;
+            }
+            if ((len = match_phrase(st, events->agent_map, 'G', j, s1, &v))) {
+                /* "the foreign minister" alone is an actor; "government" inside a longer noun
+                 * phrase is taken only next to a country */
+                memcpy(sp.sector, events->sectors[v], sizeof(sp.sector));
+                j += len;
+                agent_end = j;
+                have = agent = 1;
+                continue;
+            }
+            if (have && sp.cc[0] && j + 1 < s1 && key_is(&toks[j], "'s") &&
+                match_phrase(st, events->agent_map, 'G', j + 1, s1, &v)) {
+                /* "North Korea's foreign ministry": the body belongs to the country */
+                j++;
+                continue;
+            }
+            if (have && agent && !sp.cc[0] && j + 2 < s1 && has_class(&toks[j], WL_COLLECTIVES) &&
+                (key_is(&toks[j + 1], "of") || key_is(&toks[j + 1], "in") ||
+                 key_is(&toks[j + 1], "from")))
+                j++; /* "opposition groups in Zimbabwe" */
+            if (have && agent && !sp.cc[0] && j + 1 < s1 &&
+                (key_is(&toks[j], "of") || key_is(&toks[j], "in") || key_is(&toks[j], "from"))) {
+                size_t k = j + 1;
+                if (key_is(&toks[k], "the") && k + 1 < s1)
+                    k++;
+                if (cap_word(&toks[k]) && match_phrase(st, events->actor_map, 'A', k, s1, &v)) {
+                    j = k;
+                    continue;
+                }
+            }
+            break;
+        }
+        if (have && !sp.blocked && (agent || sp.sector[0] || person)) {
+            /* a title followed by a capitalised name: "Foreign Minister Wang Yi" */
+            size_t k = j;
+            while (k < s1 && k - j < 3 && cap_word(&toks[k]) && !(toks[k].flags & ND_EVTOK_NL)) {
+                uint32_t v;
+                size_t plen = match_phrase(st, events->actor_map, 'A', k, s1, &v);
+                if (plen && k == j && events->actors[v].cc[0] &&
+                    (events->actors[v].kind == 'P' || (plen >= 2 && events->actors[v].sector[0]))) {
+                    /* "NATO Secretary-General Mark Rutte": the person, in the title's body */
+                    sp.name = events->actors[v].name;
+                    sp.name_b = sp.name_e = 0;
+                    person = 1;
+                    j = k + plen;
+                    k = j;
+                    break;
+                }
+                if (plen)
+                    break;
+                k++;
+            }
+            if (k > j) {
+                sp.name = NULL;
+                sp.name_b = (uint32_t)j;
+                sp.name_e = (uint32_t)k;
+                for (size_t q = j; q < k; q++)
+                    memo_add(st, toks[q].key, &sp);
+                j = k;
+            }
+        }
+        if (!have) {
+            const struct memo *m;
+            if (cap_word(&toks[i]) && (m = memo_find(st, &toks[i]))) {
+                size_t k = i + 1;
+                while (k < s1 && cap_word(&toks[k]) && memo_find(st, &toks[k]) == m)
+                    k++;
+                memcpy(sp.cc, m->cc, sizeof(sp.cc));
+                memcpy(sp.sector, m->sector, sizeof(sp.sector));
+                sp.name = m->name;
+                sp.name_b = m->name_b;
+                sp.name_e = m->name_e;
+                j = k;
+                have = 1;
+            } else if (has_class(&toks[i], WL_PRONOUNS)) {
+                sp.pron = 1;
+                j = i + 1;
+                have = 1;
+            }
+        }
+        if (!have) {
+            i++;
+            continue;
+        }
+        if (!sp.cc[0] && !sp.pron && !sp.blocked) {
+            /* an agent alone: "the foreign minister", "police"; only a title seen with a country in
+             * this story gets one, else it is no actor */
+            if (!agent) {
+                i = j;
+                continue;
+            }
+            const struct memo *m = memo_find(st, &toks[j - 1]);
+            if (m) {
+                memcpy(sp.cc, m->cc, sizeof(sp.cc));
+                sp.name = m->name;
+                sp.name_b = m->name_b;
+                sp.name_e = m->name_e;
+            }
+        }
+        sp.b = (uint32_t)i;
+        sp.e = (uint32_t)j;
+        if (agent && sp.cc[0] && agent_end > i && (sp.name || sp.name_e > sp.name_b))
+            memo_add(st, toks[agent_end - 1].key,
+                     &sp); /* the title, for "the foreign minister" later */
+        if (sp.name && sp.cc[0] && sp.e - sp.b >= 2)
+            memo_add(st, toks[sp.e - 1].key, &sp);
+        if (j < s1 && key_is(&toks[j], "'s"))
+            sp.possessive = 1;
+        if (i > s0) {
+            size_t p = i - 1;
+            if (has_class(&toks[p], WL_DETS) && p > s0)
+                p--;
+            if (has_class(&toks[p], WL_PREPS) &&
+                !(key_is(&toks[p], "of") && p > s0 &&
+                  (has_class(&toks[p - 1], WL_QUANTITIES) ||
+                   (toks[p - 1].key[0] >= '0' && toks[p - 1].key[0] <= '9'))))
+                sp.prep = toks[p].key; /* "thousands of Iraqi Kurds" is no prepositional phrase */
+        }
+        /* coordination: "China and Brazil", "Iran, North Korea and China" */
+        if (n > 0 && !spans[n - 1].blocked && !sp.blocked) {
+            size_t gap_b = spans[n - 1].e + spans[n - 1].possessive, gap_e = i, ok = gap_e > gap_b;
+            for (size_t q = gap_b; q < gap_e && ok; q++)
+                ok = key_is(&toks[q], "and") || key_is(&toks[q], ",") || key_is(&toks[q], "the") ||
+                     key_is(&toks[q], "&");
+            /* a comma alone joins only inside a list that goes on: "Iran, North Korea and China",
+             * not "In talks with Barrot, Jaishankar raised" */
+            int has_and = 0;
+            for (size_t q = gap_b; q < gap_e; q++)
+                has_and |= key_is(&toks[q], "and") || key_is(&toks[q], "&");
+            if (ok && !has_and)
+                ok = j < s1 && (key_is(&toks[j], ",") || key_is(&toks[j], "and"));
+            if (ok && gap_e - gap_b <= 3 && !spans[n - 1].possessive) {
+                sp.group = spans[n - 1].group;
+                sp.prep = spans[n - 1].prep;
+            } else {
+                sp.group = ++group;
+            }
+        } else {
+            sp.group = ++group;
+        }
+        spans[n++] = sp;
+        i = j > i ? j : i + 1;
+    }
+    return n;
+}
+
+static int span_at(const struct span *spans, size_t nspans, size_t tok)
+{
+    for (size_t k = 0; k < nspans; k++)
+        if (tok >= spans[k].b && tok < spans[k].e)
+            return (int)k;
+    return -1;
+}
+
+/* The actors of span k's coordinated group; a pronoun member takes the actors of `pron`. */
+static void group_of(const struct span *spans, size_t nspans, size_t k,
+                     const struct group_ref *pron, struct group_ref *g)
+{
+    g->n = 0;
+    for (size_t q = 0; q < nspans && g->n < 4; q++) {
+        const struct span *sp = &spans[q];
+        if (sp->group != spans[k].group || sp->blocked)
+            continue;
+        if (sp->pron) {
+            for (int r = 0; pron && r < pron->n && g->n < 4; r++)
+                g->a[g->n++] = pron->a[r];
+            continue;
+        }
+        if (!sp->cc[0])
+            continue;
+        struct actor_ref *a = &g->a[g->n++];
+        memcpy(a->cc, sp->cc, sizeof(a->cc));
+        memcpy(a->sector, sp->sector, sizeof(a->sector));
+        a->name = sp->name;
+        a->name_b = sp->name_b;
+        a->name_e = sp->name_e;
+        a->b = sp->b;
+        a->e = sp->e;
+    }
+}
+
+/* The subject of a trigger: the leftmost group in [after, before) outside a prepositional phrase
+ * (SVO: the subject comes first; objects of earlier verbs are cut off by the caller's `after`).
+ * Returns the index of the group's first span, or -1. */
+static int subject_before(const struct span *spans, size_t nspans, size_t after, size_t before,
+                          int nearest)
+{
+    int found = -1;
+    for (size_t k = 0; k < nspans; k++) {
+        const struct span *sp = &spans[k];
+        if (sp->b < after || sp->blocked || sp->prep || (!sp->cc[0] && !sp->pron))
+            continue;
+        if (sp->e > before)
+            break;
+        if (k > 0 && spans[k - 1].group == sp->group && spans[k - 1].b >= after)
+            continue; /* not the group's first span */
+        if (sp->possessive) {
+            size_t last = k;
+            while (last + 1 < nspans && spans[last + 1].group == sp->group)
+                last++;
+            if (spans[last].e + 1 < before)
+                continue; /* "China's support ... X": the possessor is not the subject */
+        }
+        found = (int)k;
+        if (!nearest)
+            break;
+    }
+    return found;
+}
+
+static int place_prep(const char *prep)
+{
+    static const char *const places[] = {"in",      "at",         "near", "during",
+                                         "across",  "into",       "from", "inside",
+                                         "outside", "throughout", NULL};
+    for (size_t i = 0; places[i]; i++)
+        if (!strcmp(prep, places[i]))
+            return 1;
+    return 0;
+}
+
+/* First group starting in [from, limit) that can be a target: not a place ("met Xi in Beijing"),
+ * not the venue ("on the sidelines of the U.N. General Assembly"). */
+static int object_after(const struct nd_evtok *toks, const struct span *spans, size_t nspans,
+                        size_t from, size_t limit, int meeting)
+{
+    for (size_t k = 0; k < nspans; k++) {
+        const struct span *sp = &spans[k];
+        if (sp->b < from || sp->blocked || (!sp->cc[0] && !sp->pron))
+            continue;
+        if (sp->b >= limit)
+            break;
+        if (k > 0 && spans[k - 1].group == sp->group && spans[k - 1].b >= from)
+            continue;
+        if (meeting && sp->prep && place_prep(sp->prep))
+            continue;
+        if (sp->b > from && (key_is(&toks[sp->b - 1], "its") || key_is(&toks[sp->b - 1], "their") ||
+                             key_is(&toks[sp->b - 1], "his") || key_is(&toks[sp->b - 1], "her") ||
+                             key_is(&toks[sp->b - 1], "our")))
+            continue; /* "withdraw its troops": the actor's own, not a target */
+        if (sp->prep && !strcmp(sp->prep, "of") && sp->b >= 2) {
+            size_t p = sp->b - 1;
+            while (p > from && !key_is(&toks[p], "of"))
+                p--;
+            if (p >= 1 && (key_is(&toks[p - 1], "sidelines") || key_is(&toks[p - 1], "margins") ||
+                           key_is(&toks[p - 1], "side")))
+                continue;
+        }
+        return (int)k;
+    }
+    return -1;
+}
+
+static size_t clause_start(const struct nd_evtok *toks, size_t s0, size_t i)
+{
+    for (size_t p = i; p-- > s0;)
+        if (has_class(&toks[p], WL_CLAUSE_STOPS))
+            return p + 1;
+    return s0;
+}
+
+static size_t clause_end(const struct nd_evtok *toks, size_t i, size_t s1)
+{
+    for (size_t p = i; p < s1; p++)
+        if (has_class(&toks[p], WL_CLAUSE_STOPS) || key_is(&toks[p], "."))
+            return p;
+    return s1;
+}
+
+/* Most specific pattern of a verb in the tokens after it: returns its code, or NULL. */
+static const char *match_patterns(const struct nd_events *events, const char *lemma,
+                                  const struct nd_evtok *toks, size_t from, size_t limit,
+                                  size_t *nmatched)
+{
+    char key[ND_EVTOK_KEYMAX * 2 + 64];
+    const char *best = NULL;
+    size_t best_n = 0, lemma_len = strlen(lemma);
+    long best_score = 0;
+    for (size_t t = from; t < limit; t++) {
+        uint32_t head;
+        size_t n;
+        if (t > from + 8)
+            break; /* a pattern must start near its verb: words far off belong to other clauses */
+        if (!(toks[t].cls & PATTERN_START))
+            continue;
+        n = join2(key, sizeof(key), lemma, lemma_len, toks[t].key, toks[t].keylen);
+        if (!n || !nd_evmap_get(events->pat_index, key, n, &head))
+            continue;
+        for (uint32_t l = head; l != UINT32_MAX; l = events->links[l].next) {
+            const struct pattern *pat = &events->patterns[events->links[l].pattern];
+            size_t w = 1, q = t + 1;
+            /* more words win, and a pattern starting right after the verb beats one far away */
+            long score = (long)pat->nwords * 4 - (long)(t - from);
+            if (!pat->content || (best && score <= best_score))
+                continue; /* vague, or cannot beat the best so far */
+            while (w < pat->nwords && q < limit) {
+                const char *word = events->words[pat->words + w];
+                int ok;
+                if (word[0] == '&') {
+                    uint32_t dummy;
+                    size_t kn =
+                        join2(key, sizeof(key), word, strlen(word), toks[q].key, toks[q].keylen);
+                    ok = kn && nd_evmap_get(events->syn_members, key, kn, &dummy);
+                } else {
+                    ok = !strcmp(word, toks[q].key);
+                }
+                if (ok)
+                    w++;
+                q++;
+            }
+            if (w == pat->nwords && (!best || score > best_score)) {
+                best = pat->code;
+                best_n = pat->nwords;
+                best_score = score;
+            }
+        }
+    }
+    *nmatched = best_n;
+    return best;
+}
+
+static const struct plover *plover_of(const struct nd_events *events, const char *code)
+{
+    uint32_t v;
+    char c[6];
+    snprintf(c, sizeof(c), "%s", code);
+    for (size_t len = strlen(c); len >= 2; len--)
+        if (nd_evmap_get(events->plover_map, c, len, &v))
+            return &events->plovers[v];
+    return NULL;
+}
+
+/* Intent to do X is CAMEO 03x (PLOVER AGREE): "willing to withdraw", "a call was being planned". */
+static const char *intent_code(const char *code)
+{
+    if (!strncmp(code, "04", 2))
+        return "036";
+    if (!strncmp(code, "05", 2))
+        return "032";
+    if (!strncmp(code, "06", 2))
+        return "031";
+    if (!strncmp(code, "07", 2))
+        return "033";
+    if (!strncmp(code, "08", 2))
+        return "035";
+    return NULL;
+}
+
+static json_t *actor_json(const struct story_state *st, const struct actor_ref *a)
+{
+    json_t *obj = json_object();
+    const char *text = st->text;
+    /* codes are three ASCII capitals (checked where they come in): no UTF-8 check needed */
+    json_object_set_new_nocheck(obj, "code", json_string_nocheck(a->cc));
+    if (a->sector[0])
+        json_object_set_new_nocheck(obj, "sector", json_string_nocheck(a->sector));
+    if (a->name)
+        json_object_set_new_nocheck(obj, "name", json_string(a->name));
+    else if (a->name_e > a->name_b && a->name_e <= st->ntok) {
+        uint32_t b = st->toks[a->name_b].start, e = st->toks[a->name_e - 1].end;
+        json_object_set_new_nocheck(obj, "name", json_stringn(text + b, e - b));
+    }
+    if (a->e > a->b) {
+        uint32_t b = st->toks[a->b].start, e = st->toks[a->e - 1].end;
+        json_object_set_new_nocheck(obj, "text", json_stringn(text + b, e - b));
+        json_object_set_new_nocheck(obj, "start", json_integer((json_int_t)st->cps[2 * a->b]));
+        json_object_set_new_nocheck(obj, "end",
+                                    json_integer((json_int_t)st->cps[2 * (a->e - 1) + 1]));
+    }
+    return obj;
+}
+
+static json_t *group_json(const struct story_state *st, const struct group_ref *g)
+{
+    json_t *arr = json_array();
+    for (int k = 0; k < g->n; k++)
+        json_array_append_new(arr, actor_json(st, &g->a[k]));
+    return arr;
+}
+
+static int same_group(const struct group_ref *a, const struct group_ref *b)
+{
+    if (a->n != b->n || !a->n)
+        return 0;
+    for (int k = 0; k < a->n; k++)
+        if (strcmp(a->a[k].cc, b->a[k].cc) || a->a[k].b != b->a[k].b)
+            return 0;
+    return 1;
+}
+
+struct trigger {
+    size_t b, e; /* token range */
+    char code[6];
+    int nominal;     /* 0 verb, 'o' or 'p' */
+    int pattern;     /* words matched by a pattern (0: the verb's default code) */
+    int dropped;     /* not emitted (negated, no actors) */
+    int governed;    /* an infinitive coded by the verb before it */
+    size_t pair_at;  /* "call ... between": the token after "between" */
+    char emitted[6]; /* the code it was emitted with */
+};
+
+/* Quoted segment [qb, qe) of tokens containing token i, if any. */
+static int quote_around(const struct nd_evtok *toks, size_t s0, size_t s1, size_t i, size_t *qb,
+                        size_t *qe)
+{
+    size_t open = SIZE_MAX;
+    for (size_t p = s0; p < s1; p++) {
+        if (!(toks[p].flags & ND_EVTOK_QUOTE))
+            continue;
+        if (open == SIZE_MAX) {
+            open = p;
+        } else {
+            if (i > open && i < p) {
+                *qb = open + 1;
+                *qe = p;
+                return 1;
+            }
+            open = SIZE_MAX;
+        }
+    }
+    if (open != SIZE_MAX && i > open) { /* a quote running to the end of the sentence */
+        *qb = open + 1;
+        *qe = s1;
+        return 1;
+    }
+    return 0;
+}
+
+static void emit(struct story_state *st, size_t s0, size_t s1, const struct trigger *tr,
+                 const char *code, const struct group_ref *src, const struct group_ref *tgt,
+                 int planned, int src_fallback, size_t qb, size_t qe)
+{
+    const struct plover *pl = plover_of(st->events, code);
+    json_t *ev;
+    double conf;
+    uint32_t tb = st->toks[tr->b].start, te = st->toks[tr->e - 1].end;
+    if (!pl || st->nevents >= MAX_EVENTS)
+        return;
+    /* keys and codes are ASCII constants: the _nocheck calls skip UTF-8 validation; text taken from
+     * the story is validated (json_stringn) */
+    ev = json_object();
+    json_object_set_new_nocheck(ev, "type", json_string_nocheck(pl->type));
+    json_object_set_new_nocheck(ev, "cameo", json_string_nocheck(code));
+    json_object_set_new_nocheck(ev, "source", group_json(st, src));
+    json_object_set_new_nocheck(ev, "target", group_json(st, tgt));
+    json_t *span = json_object();
+    json_object_set_new_nocheck(span, "start", json_integer((json_int_t)st->cps[2 * s0]));
+    json_object_set_new_nocheck(span, "end", json_integer((json_int_t)st->cps[2 * (s1 - 1) + 1]));
+    json_object_set_new_nocheck(ev, "sentence", span);
+    json_t *trig = json_object();
+    json_object_set_new_nocheck(trig, "text", json_stringn(st->text + tb, te - tb));
+    json_object_set_new_nocheck(trig, "start", json_integer((json_int_t)st->cps[2 * tr->b]));
+    json_object_set_new_nocheck(trig, "end",
+                                json_integer((json_int_t)st->cps[2 * (tr->e - 1) + 1]));
+    json_object_set_new_nocheck(ev, "trigger", trig);
+    if (qe > qb) {
+        uint32_t b = st->toks[qb].start, e = st->toks[qe - 1].end;
+        json_object_set_new_nocheck(ev, "quote", json_stringn(st->text + b, e - b));
+    }
+    json_object_set_new_nocheck(ev, "status",
+                                json_string_nocheck(planned ? "planned" : "reported"));
+    json_object_set_new_nocheck(ev, "intensity", json_real(pl->goldstein));
+    /* a specific pattern, the verb's own subject and a target raise it; later events in a sentence
+     * are more often inside subordinate clauses */
+    conf = (src->n ? (src_fallback ? 0.6 : 0.7) : 0.35) + (tr->pattern ? 0.1 : 0.0) +
+           (tgt->n ? 0.1 : 0.0) - 0.05 * (double)st->sentence_events;
+    conf = conf > 0.95 ? 0.95 : conf < 0.05 ? 0.05 : conf;
+    json_object_set_new_nocheck(ev, "confidence", json_real(conf));
+    json_array_append_new(st->out, ev);
+    st->nevents++;
+    st->sentence_events++;
+}
+
+static int negated(const struct nd_evtok *toks, size_t s0, size_t i)
+{
+    for (size_t p = i, k = 0; p-- > s0 && k < 4; k++) {
+        const char *key = toks[p].key;
+        size_t len = toks[p].keylen;
+        if (has_class(&toks[p], WL_NEGATORS) || (len > 3 && !strcmp(key + len - 3, "n't")))
+            return 1;
+        if ((key_is(&toks[p], "to") && p > s0 &&
+             (!strncmp(toks[p - 1].key, "declin", 6) || !strncmp(toks[p - 1].key, "refus", 5) ||
+              !strncmp(toks[p - 1].key, "fail", 4))))
+            return 1;
+        if (has_class(&toks[p], WL_CLAUSE_STOPS) || key_is(&toks[p], ","))
+            break;
+    }
+    return 0;
+}
+
+static int is_planned(const struct nd_evtok *toks, size_t s0, size_t s1, size_t i, int nominal)
+{
+    for (size_t p = i, k = 0; p-- > s0 && k < 4; k++) {
+        if (has_class(&toks[p], WL_MODALS))
+            return 1;
+        if (has_class(&toks[p], WL_CLAUSE_STOPS) || key_is(&toks[p], ","))
+            break;
+    }
+    if (nominal ==
+        'm') /* "a call ... was being planned", "a planned call": anywhere in the sentence */
+        for (size_t p = s0; p < s1; p++)
+            if (has_class(&toks[p], WL_PLAN_WORDS))
+                return 1;
+    if (nominal)
+        for (size_t p = i > s0 + 6 ? i - 6 : s0; p < s1 && p < i + 6; p++)
+            if (has_class(&toks[p], WL_PLAN_WORDS))
+                return 1;
+    return 0;
+}
+
+static int is_passive(const struct nd_evtok *toks, size_t s0, size_t s1, size_t i)
+{
+    const char *k = toks[i].key;
+    size_t len = toks[i].keylen;
+    if (len < 3 ||
+        !(!strcmp(k + len - 2, "ed") || !strcmp(k + len - 2, "en") || !strcmp(k, "met") ||
+          !strcmp(k, "held") || !strcmp(k, "hit") || !strcmp(k, "shot") || !strcmp(k, "struck")))
+        return 0;
+    /* a participle right before its agent: "the meeting chaired by Wang" */
+    if (i + 1 < s1 && key_is(&toks[i + 1], "by"))
+        return 1;
+    for (size_t p = i, n = 0; p-- > s0 && n < 3; n++) {
+        if (has_class(&toks[p], WL_BE_FORMS))
+            return 1;
+        size_t pl = toks[p].keylen;
+        if (!(pl > 2 && !strcmp(toks[p].key + pl - 2, "ly")))
+            return 0;
+    }
+    return 0;
+}
+
+/* No tagger: a dictionary verb is read as a verb when what precedes it lets it be one (a subject,
+ * an auxiliary, an adverb), or when it is a past form not right after a determiner or a
+ * preposition. This keeps nouns such as "talks", "arms", "trade", "issues" from coding events. */
+static int verb_position(const struct nd_events *events, const struct nd_evtok *toks,
+                         const struct span *spans, size_t nspans, size_t s0, size_t i,
+                         const char *lemma)
+{
+    const struct nd_evtok *prev;
+    size_t len = toks[i].keylen;
+    if (i == s0)
+        return 0;
+    prev = &toks[i - 1];
+    if (has_class(prev, WL_DETS) || (has_class(prev, WL_PREPS) && !key_is(prev, "to")))
+        return 0;
+    if (key_is(prev, "and")) {
+        /* "urged X and denounced Y", not "ties and arms" */
+        return (len > 3 && !strcmp(toks[i].key + len - 2, "ed")) ||
+               (strcmp(toks[i].key, lemma) && toks[i].key[len - 1] != 's' &&
+                !(len > 4 && !strcmp(toks[i].key + len - 3, "ing")));
+    }
+    int k = span_at(spans, nspans, i - 1);
+    if (k >= 0 && spans[k].b > s0 && has_class(&toks[spans[k].b - 1], WL_DETS) &&
+        !key_is(&toks[spans[k].b - 1], "the"))
+        return 0; /* "a key U.S. ally": a noun after a modifier */
+    if (k >= 0 || has_class(prev, WL_AUXILIARIES) || (cap_word(prev) && i - 1 > s0))
+        return 1;
+    if (prev->keylen > 3 && !strcmp(prev->key + prev->keylen - 2, "ly"))
+        return 1;
+    if (len > 3 && !strcmp(toks[i].key + len - 2, "ed"))
+        return 1;
+    /* "a declaration demanding that": a participle after a noun */
+    if (len > 4 && !strcmp(toks[i].key + len - 3, "ing") && (prev->flags & ND_EVTOK_WORD) &&
+        !cap_word(prev) &&
+        !nd_evmap_get(events->verb_forms, prev->key, prev->keylen, &(uint32_t){0}))
+        return 1;
+    /* "On Friday pressed", "this week said": a time phrase before the verb */
+    if (cap_word(prev) &&
+        (key_is(prev, "monday") || key_is(prev, "tuesday") || key_is(prev, "wednesday") ||
+         key_is(prev, "thursday") || key_is(prev, "friday") || key_is(prev, "saturday") ||
+         key_is(prev, "sunday")))
+        return 1;
+    return 0;
+}
+
+/* Resolve a pronoun subject: after a speech verb in this sentence it is the speaker, else the
+ * previous sentence's subject. */
+/* What a pronoun subject stands for: after a speech verb in this sentence the speaker, else the
+ * previous sentence's subject. */
+static const struct group_ref *pronoun_ref(const struct story_state *st,
+                                           const struct group_ref *speaker)
+{
+    return speaker->n ? speaker : &st->last_subject;
+}
+
+/* Find the triggers of sentence [s0, s1); fills speaker/speech_at from speech verbs. */
+/* Modal words that are events themselves: a promise or an offer is an agreement (CAMEO 03). */
+static int is_commitment(const struct nd_evtok *tok)
+{
+    return key_is(tok, "offered") || key_is(tok, "pledged") || key_is(tok, "promised") ||
+           key_is(tok, "vowed") || key_is(tok, "proposed");
+}
+
+static size_t find_triggers(struct story_state *st, size_t s0, size_t s1, const struct span *spans,
+                            size_t nspans, struct trigger *trig, size_t max,
+                            struct group_ref *speaker, size_t *speech_at)
+{
+    const struct nd_events *events = st->events;
+    const struct nd_evtok *toks = st->toks;
+    size_t ntrig = 0;
+
+    for (size_t i = s0; i < s1 && ntrig < max;) {
+        uint32_t v;
+        size_t len;
+        if (!(toks[i].flags & ND_EVTOK_WORD) || span_at(spans, nspans, i) >= 0) {
+            i++;
+            continue;
+        }
+        if ((len = match_phrase(st, events->nominal_map, 'N', i, s1, &v))) {
+            struct trigger *tr = &trig[ntrig++];
+            memset(tr, 0, sizeof(*tr));
+            tr->b = i;
+            tr->e = i + len;
+            copy_code(tr->code, events->nominals[v].code, sizeof(tr->code));
+            tr->nominal = events->nominals[v].role;
+            i += len;
+            continue;
+        }
+        if (has_class(&toks[i], WL_MEETING_NOUNS)) {
+            /* "a call was being planned soon between Xi and Biden": noun and "between" apart */
+            char key[ND_EVTOK_KEYMAX + 16];
+            for (size_t p = i + 1; p < s1 && p < i + 7; p++) {
+                if (has_class(&toks[p], WL_CLAUSE_STOPS) || key_is(&toks[p], ","))
+                    break;
+                if (!key_is(&toks[p], "between"))
+                    continue;
+                int n = snprintf(key, sizeof(key), "%s between", toks[i].key);
+                if (n > 0 && (size_t)n < sizeof(key) &&
+                    nd_evmap_get(events->nominal_map, key, (size_t)n, &v)) {
+                    struct trigger *tr = &trig[ntrig++];
+                    memset(tr, 0, sizeof(*tr));
+                    tr->b = i;
+                    tr->e = i + 1;
+                    tr->pair_at = p + 1;
+                    copy_code(tr->code, events->nominals[v].code, sizeof(tr->code));
+                    tr->nominal = 'p';
+                }
+                break;
+            }
+            if (ntrig && trig[ntrig - 1].b == i) {
+                i++;
+                continue;
+            }
+        }
+        if ((len = match_phrase(st, events->verb_forms, 'V', i, s1, &v))) {
+            const struct verb *verb = &events->verbs[v];
+            size_t nm = 0;
+            const char *code;
+            if (!verb_position(events, toks, spans, nspans, s0, i, verb->lemma)) {
+                i += len;
+                continue;
+            }
+            code =
+                match_patterns(events, verb->lemma, toks, i + len,
+                               i + len + PATTERN_WINDOW < s1 ? i + len + PATTERN_WINDOW : s1, &nm);
+            /* CAMEO 01/02 (comments, appeals) are not PLOVER events: a verb that is an event by
+             * itself ("demand") keeps its own code then */
+            if (!code || ((!strncmp(code, "01", 2) || !strncmp(code, "02", 2)) &&
+                          strcmp(verb->code, "---"))) {
+                code = verb->code;
+                nm = 0;
+            }
+            if (verb->speech) {
+                /* a speech verb: its subject (or the name after it) is the sentence's speaker */
+                int k = subject_before(spans, nspans, clause_start(toks, s0, i), i, 1);
+                if (k < 0)
+                    k = object_after(toks, spans, nspans, i + len,
+                                     i + len + 4 < s1 ? i + len + 4 : s1, 0);
+                if (k >= 0) {
+                    struct group_ref g;
+                    group_of(spans, nspans, (size_t)k, pronoun_ref(st, speaker), &g);
+                    if (g.n) {
+                        *speaker = g;
+                        *speech_at = i;
+                    }
+                }
+                i += len;
+                continue;
+            }
+            /* "was being planned", "are expected to meet": markers of what follows, no events */
+            if (!strcmp(verb->lemma, "plan") || !strcmp(verb->lemma, "schedule") ||
+                (has_class(&toks[i], WL_MODALS) && !is_commitment(&toks[i]))) {
+                i += len;
+                continue;
+            }
+            if (strcmp(code, "---") && strncmp(code, "01", 2) && strncmp(code, "02", 2)) {
+                struct trigger *tr = &trig[ntrig++];
+                memset(tr, 0, sizeof(*tr));
+                tr->b = i;
+                tr->e = i + len;
+                copy_code(tr->code, code, sizeof(tr->code));
+                tr->pattern = (int)nm;
+            }
+            i += len;
+            continue;
+        }
+        i++;
+    }
+    return ntrig;
+}
+
+static void code_sentence(struct story_state *st, size_t s0, size_t s1)
+{
+    const struct nd_evtok *toks = st->toks;
+    struct span spans[MAX_SPANS];
+    struct trigger trig[64];
+    struct group_ref srcs[64], tgts[64];
+    size_t nspans, ntrig;
+    struct group_ref speaker = {.n = 0}, subject = {.n = 0};
+    size_t speech_at = SIZE_MAX;
+
+    nspans = find_spans(st, s0, s1, spans);
+    st->sentence_events = 0;
+    /* a title or body with no country ("President Bouteflicka", "the rebels") belongs, in wire
+     * copy, to the country the sentence is about: the nearest country before it, else after it,
+     * else the previous sentence's subject */
+    for (size_t k = 0; k < nspans; k++) {
+        struct span *sp = &spans[k];
+        const char *cc = NULL;
+        if (sp->cc[0] || sp->pron || sp->blocked || !sp->sector[0])
+            continue;
+        for (size_t q = k; q-- > 0 && !cc;)
+            if (spans[q].cc[0] && !is_body_code(spans[q].cc))
+                cc = spans[q].cc;
+        for (size_t q = k + 1; q < nspans && !cc; q++)
+            if (spans[q].cc[0] && !is_body_code(spans[q].cc))
+                cc = spans[q].cc;
+        if (!cc && st->last_subject.n)
+            cc = st->last_subject.a[0].cc;
+        if (cc)
+            memcpy(sp->cc, cc, sizeof(sp->cc));
+    }
+    ntrig = find_triggers(st, s0, s1, spans, nspans, trig, 64, &speaker, &speech_at);
+
+    /* the sentence's grammatical subject: first group outside a prepositional phrase */
+    for (size_t k = 0; k < nspans && !subject.n; k++) {
+        if (spans[k].blocked || spans[k].prep || spans[k].possessive)
+            continue;
+        group_of(spans, nspans, k, pronoun_ref(st, &speaker), &subject);
+    }
+
+    for (size_t t = 0; t < ntrig; t++) {
+        struct trigger *tr = &trig[t];
+        struct group_ref *src = &srcs[t], tgt = {.n = 0};
+        const char *code = tr->code;
+        int planned, src_fallback = 0, k, passive = 0;
+        size_t cb = clause_start(toks, s0, tr->b), ce = clause_end(toks, tr->e, s1), qb = 0, qe = 0;
+        const struct group_ref *pron = pronoun_ref(st, &speaker);
+        int meeting = !strncmp(code, "03", 2) || !strncmp(code, "04", 2);
+
+        src->n = 0;
+        tgts[t].n = 0;
+        tr->dropped = 1;
+        int neg = negated(toks, s0, tr->b);
+        /* "will not accept", "did not agree": refusing cooperation is a rejection (CAMEO 12);
+         * "did not condemn" is no event */
+        if (neg && (strncmp(code, "03", 2) < 0 || strncmp(code, "08", 2) > 0))
+            continue;
+        /* "agreed to set up", "urged the U.S. to remove": an infinitive after a verb of the same
+         * clause is that verb's complement, coded by it */
+        if (!tr->nominal && tr->b > s0 && key_is(&toks[tr->b - 1], "to")) {
+            int governed = 0;
+            for (size_t q = 0; q < t && !governed; q++)
+                governed = trig[q].e <= tr->b && trig[q].b >= cb && trig[q].e + 5 >= tr->b;
+            if (governed) {
+                tr->governed = 1;
+                continue;
+            }
+        }
+        if (speech_at != SIZE_MAX && speech_at < tr->b && cb <= speech_at)
+            cb = speech_at + 1;
+        /* "X urged Y ... and denounced Z": Y is the first verb's object, not this one's subject */
+        size_t barrier = cb;
+        int prev_verb = -1;
+        for (size_t q = 0; q < t; q++)
+            if (!trig[q].nominal && trig[q].e <= tr->b && trig[q].e >= cb &&
+                (!trig[q].dropped || trig[q].governed)) {
+                barrier = trig[q].e;
+                if (!trig[q].dropped)
+                    prev_verb = (int)q;
+            }
+        planned = is_planned(toks, s0, s1, tr->b,
+                             !tr->nominal              ? 0
+                             : !strncmp(code, "04", 2) ? 'm'
+                                                       : 'n');
+
+        if (tr->nominal == 'p') {
+            /* "a call between Xi and Biden": the pair, first as source */
+            k = object_after(toks, spans, nspans, tr->pair_at ? tr->pair_at : tr->e, ce, 1);
+            if (k >= 0) {
+                struct group_ref g;
+                group_of(spans, nspans, (size_t)k, pron, &g);
+                if (g.n >= 2) {
+                    src->n = 1;
+                    src->a[0] = g.a[0];
+                    tgt.n = g.n - 1;
+                    memcpy(tgt.a, g.a + 1, sizeof(g.a[0]) * (size_t)(g.n - 1));
+                } else {
+                    tgt = g;
+                }
+            }
+        } else if (!tr->nominal && is_passive(toks, s0, s1, tr->b)) {
+            /* "the meeting chaired by Wang and Amorim": the agent after "by" is the source */
+            passive = 1;
+            for (size_t p = tr->e; p < ce && p < tr->e + 3; p++)
+                if (key_is(&toks[p], "by")) {
+                    k = object_after(toks, spans, nspans, p + 1, ce, 0);
+                    if (k >= 0)
+                        group_of(spans, nspans, (size_t)k, pron, src);
+                    break;
+                }
+            k = subject_before(spans, nspans, barrier, tr->b, 0);
+            if (k >= 0)
+                group_of(spans, nspans, (size_t)k, pron, &tgt);
+        } else {
+            /* possessor of a nominal trigger: "Zelenskiy's dismissal of" */
+            if (tr->nominal && tr->b >= 2 && key_is(&toks[tr->b - 1], "'s")) {
+                k = span_at(spans, nspans, tr->b - 2);
+                if (k >= 0)
+                    group_of(spans, nspans, (size_t)k, pron, src);
+            }
+            /* "will visit Germany for talks with Merz": the talks are the visitor's */
+            if (!src->n && tr->nominal && prev_verb >= 0)
+                *src = srcs[prev_verb];
+            if (!src->n) {
+                k = subject_before(spans, nspans, barrier, tr->b, 0);
+                if (k >= 0)
+                    group_of(spans, nspans, (size_t)k, pron, src);
+            }
+            if (!src->n && prev_verb >= 0)
+                *src = srcs[prev_verb];
+            size_t limit = tr->nominal ? tr->e + 4 : tr->e + 12;
+            k = object_after(toks, spans, nspans, tr->e, ce < limit ? ce : limit, meeting);
+            if (k < 0 && tr->nominal) {
+                /* past a news agency: "concerned by a Reuters report that Russia ..." */
+                for (size_t q = 0; q < nspans; q++)
+                    if (spans[q].blocked && spans[q].b >= tr->e && spans[q].b < limit)
+                        k = object_after(toks, spans, nspans, spans[q].e,
+                                         ce < tr->e + 10 ? ce : tr->e + 10, meeting);
+            }
+            if (k >= 0)
+                group_of(spans, nspans, (size_t)k, pron, &tgt);
+        }
+        /* "Blinken said it would ...": the speaker, when the verb follows the speech verb closely;
+         * a clause with a subject of its own ("said that this was helping") is not the speaker's
+         * act */
+        if (!src->n && speech_at != SIZE_MAX && speech_at < tr->b &&
+            (tr->nominal || tr->b <= speech_at + 4)) {
+            *src = speaker;
+            src_fallback = 1;
+        }
+        if (!src->n && tr->nominal && subject.n && !same_group(&subject, &tgt)) {
+            *src = subject;
+            src_fallback = 1;
+        }
+        if (!src->n && quote_around(toks, s0, s1, tr->b, &qb, &qe) && st->last_speaker.n) {
+            *src = st->last_speaker;
+            src_fallback = 1;
+        }
+        if (same_group(src, &tgt))
+            tgt.n = 0;
+        /* "he and Wang discussed": a consultation between the members of one compound subject */
+        if (!tgt.n && !passive && src->n >= 2 && !strncmp(code, "04", 2)) {
+            tgt.n = src->n - 1;
+            memcpy(tgt.a, src->a + 1, sizeof(src->a[0]) * (size_t)(src->n - 1));
+            src->n = 1;
+        }
+        /* an event needs an actor on one side at least; one with only a target ("Russian positions
+         * were shelled") is kept, its confidence says the source is missing */
+        if (!src->n && !tgt.n)
+            continue;
+        /* a verb's bare default code without anyone acted upon is mostly noise ("wants",
+         * "established"); protests, force postures and violence need no target */
+        if (!tr->nominal && !tr->pattern && !tgt.n && !passive && !planned && !neg) {
+            static const char *const intransitive[] = {"03", "10", "11", "12", "13", "14",
+                                                       "15", "18", "19", "20", NULL};
+            int ok = 0;
+            for (size_t q = 0; intransitive[q] && !ok; q++)
+                ok = !strncmp(code, intransitive[q], 2);
+            if (!ok)
+                continue;
+        }
+        int obliged = 0;
+        for (size_t p = tr->b, n = 0; p-- > s0 && n < 3; n++)
+            obliged |= key_is(&toks[p], "must") || key_is(&toks[p], "should") ||
+                       (key_is(&toks[p], "to") && p > s0 &&
+                        (key_is(&toks[p - 1], "has") || key_is(&toks[p - 1], "have")));
+        if (obliged && speaker.n && speech_at < tr->b && !same_group(&speaker, src)) {
+            /* "Russia said Sudan must return the helicopter": the speaker demands it of the subject
+             */
+            tgt = *src;
+            *src = speaker;
+            code = "100";
+            src_fallback = 0;
+        } else if (neg) {
+            code = "120";
+        } else if (planned) {
+            /* intent to cooperate is CAMEO 03 (AGREE); announced harm or a condition ("will
+             * withdraw unless") is a threat, CAMEO 13 */
+            const char *ic = intent_code(code);
+            int conditional = 0;
+            for (size_t p = s0; p < s1; p++)
+                conditional |= key_is(&toks[p], "unless") || key_is(&toks[p], "if");
+            if (strncmp(code, "14", 2) >= 0 || (conditional && strncmp(code, "08", 2) >= 0))
+                code = !strncmp(code, "18", 2) || !strncmp(code, "19", 2) || !strncmp(code, "20", 2)
+                           ? "138"
+                       : !strncmp(code, "16", 2) ? "131"
+                       : !strncmp(code, "14", 2) ? "133"
+                                                 : "130";
+            else if (ic)
+                code = ic;
+        }
+        if (!(qe > qb) && !quote_around(toks, s0, s1, tr->b, &qb, &qe) && speaker.n &&
+            same_group(&speaker, src)) {
+            /* the speaker's own quoted words in this sentence */
+            for (size_t p = s0; p < s1; p++)
+                if (toks[p].flags & ND_EVTOK_QUOTE && quote_around(toks, s0, s1, p + 1, &qb, &qe))
+                    break;
+        }
+        tr->dropped = 0;
+        /* "imposed sanctions on Iran": verb and noun name one event */
+        int dup = 0;
+        for (size_t q = 0; q < t && !dup; q++)
+            dup = !trig[q].dropped && !strncmp(trig[q].emitted, code, 2) &&
+                  same_group(&srcs[q], src) && same_group(&tgts[q], &tgt);
+        tgts[t] = tgt;
+        snprintf(tr->emitted, sizeof(tr->emitted), "%s", code);
+        if (dup)
+            continue;
+        emit(st, s0, s1, tr, code, src, &tgt, planned, src_fallback, qb, qe);
+    }
+
+    if (subject.n)
+        st->last_subject = subject;
+    if (speaker.n)
+        st->last_speaker = speaker;
+    else if (!(toks[s0].flags & ND_EVTOK_QUOTE))
+        st->last_speaker.n = 0;
+}
+
+static int by_start(const void *a, const void *b)
+{
+    const struct nd_events_mention *x = *(const struct nd_events_mention *const *)a;
+    const struct nd_events_mention *y = *(const struct nd_events_mention *const *)b;
+    return x->start < y->start ? -1 : x->start > y->start;
+}
+
+json_t *nd_events_code(const struct nd_events *events, const char *text, size_t len,
+                       const struct nd_events_mention *mentions, size_t nmentions)
+{
+    struct story_state *st = NULL;
+    uint32_t *starts = NULL;
+    size_t cap, nsent;
+    json_t *out = json_array();
+
+    if (!events || !text || !len)
+        return out;
+    /* prose runs at about one token per five bytes; a denser text is tokenized again, bigger */
+    cap = len / 4 + 64 < MAX_TOKENS ? len / 4 + 64 : MAX_TOKENS;
+    st = calloc(1, sizeof(*st));
+    if (!st)
+        goto out;
+    st->toks = malloc(cap * sizeof(*st->toks));
+    if (!st->toks)
+        goto out;
+    st->events = events;
+    st->text = text;
+    if (mentions && nmentions) {
+        st->sorted = malloc(nmentions * sizeof(*st->sorted));
+        if (!st->sorted)
+            goto out;
+        for (size_t k = 0; k < nmentions; k++)
+            st->sorted[k] = &mentions[k];
+        qsort(st->sorted, nmentions, sizeof(*st->sorted), by_start);
+        st->nmentions = nmentions;
+    }
+    st->out = out;
+    st->ntok = nd_evlex_tokenize(text, len, st->toks, cap);
+    if (st->ntok == cap && cap < MAX_TOKENS) {
+        size_t ncap = len + 16 < MAX_TOKENS ? len + 16 : MAX_TOKENS;
+        struct nd_evtok *nt = realloc(st->toks, ncap * sizeof(*nt));
+        if (!nt)
+            goto out;
+        st->toks = nt;
+        st->ntok = nd_evlex_tokenize(text, len, st->toks, ncap);
+    }
+    /* one block per story for the per-token arrays: phrase masks, code points, sentence starts */
+    st->firsts = malloc((st->ntok + 1) * 4 * sizeof(*st->firsts));
+    if (!st->firsts)
+        goto out;
+    st->cps = st->firsts + st->ntok + 1;
+    starts = st->cps + 2 * (st->ntok + 1);
+    size_t at = 0, cp = 0;
+    for (size_t i = 0; i < st->ntok; i++) {
+        struct nd_evtok *tok = &st->toks[i];
+        uint32_t idx;
+        st->firsts[i] = 0;
+        tok->cls = 0;
+        if (nd_evmap_get(events->first_len, tok->key, tok->keylen, &idx)) {
+            st->firsts[i] = events->finfo[idx].masks;
+            tok->cls = events->finfo[idx].cls;
+        }
+        for (; at < tok->start; at++)
+            cp += ((unsigned char)text[at] & 0xC0) != 0x80;
+        st->cps[2 * i] = (uint32_t)cp;
+        for (; at < tok->end; at++)
+            cp += ((unsigned char)text[at] & 0xC0) != 0x80;
+        st->cps[2 * i + 1] = (uint32_t)cp;
+    }
+    nsent = nd_evlex_sentences(text, st->toks, st->ntok, starts, st->ntok + 1);
+    for (size_t s = 0; s < nsent; s++) {
+        size_t s0 = starts[s], s1 = s + 1 < nsent ? starts[s + 1] : st->ntok;
+        if (s1 > s0)
+            code_sentence(st, s0, s1);
+    }
+out:
+    if (st) {
+        free(st->sorted);
+        free(st->toks);
+        free(st->firsts);
+    }
+    free(st);
+    return out;
+}

@@ -1,0 +1,46 @@
+/* events: sentence-level diplomatic event coding (who did what to whom), PLOVER types with the
+ * CAMEO code beside them.
+ *
+ * The knowledge (CAMEO verbs and patterns, Phoenix actors and agents, CAMEO->PLOVER, Goldstein-like
+ * intensities) is compiled by scripts/build_events_model.py into models/events.model and loaded
+ * once by nd_events_new; the loaded model is read-only, so any number of threads may code at once.
+ *
+ * The coder works without a parser: per sentence it finds actor chunks (country/adjective, title,
+ * name: "Chinese Foreign Minister Wang Yi"), joins coordinated ones ("China and Brazil"), finds
+ * verb and noun triggers, picks the most specific CAMEO pattern, then assigns source and target
+ * from position, prepositions, passives ("chaired by"), possessives ("Zelenskiy's dismissal"),
+ * reported speech ("Blinken said ...") and pronouns; negated triggers ("did not condemn") code
+ * nothing, and intent or planning ("will meet", "a call was being planned") is kept apart as status
+ * "planned". */
+#ifndef ND_EVENTS_H
+#define ND_EVENTS_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+struct nd_events;
+
+/* Load <models_dir>/events.model. NULL with errstr filled when it is missing or malformed. */
+struct nd_events *nd_events_new(const char *models_dir, char *errstr, size_t errsz);
+void nd_events_destroy(struct nd_events *events);
+
+/* An entity mention found by the entities stage. When the caller has them, they replace the coder's
+ * own dictionary lookup of actors (titles and agents are still read from the text). */
+struct nd_events_mention {
+    size_t start, end;   /* byte offsets in the text */
+    const char *type;    /* "PERSON", "ORG", "GPE", "LOC", "NORP" */
+    const char *country; /* ISO 3166 alpha-3 (or "IGO" for international bodies), may be NULL */
+    const char *name;    /* canonical name, may be NULL */
+    const char *role;    /* sector such as "GOV", "MIL", may be NULL */
+};
+
+/* Code the events of text[0..len) (UTF-8). mentions may be NULL. Returns a new JSON array (never
+ * NULL) of event objects: type, cameo, source[], target[], sentence {start,end}, trigger, quote,
+ * status, intensity, confidence. Offsets in the JSON are Unicode code points. Thread-safe. */
+json_t *nd_events_code(const struct nd_events *events, const char *text, size_t len,
+                       const struct nd_events_mention *mentions, size_t nmentions);
+
+/* Count of dictionary entries, for logs and tests. */
+size_t nd_events_model_size(const struct nd_events *events);
+
+#endif

@@ -1,0 +1,58 @@
+/* events_lex: the small lexical layer shared by topics.c and events.c (internal to pkg/enrich).
+ *
+ * A word tokenizer whose keys match scripts/build_events_model.py (lowercase ASCII, periods
+ * dropped, "’" folded to "'", possessive "'s" split off), a sentence splitter for wire copy, and a
+ * string map used for every dictionary. When the entities module's tokenizer lands, these stay as
+ * the fallback the event coder uses on its own (fuzzing, tools). */
+#ifndef ND_EVENTS_LEX_H
+#define ND_EVENTS_LEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ND_EVTOK_KEYMAX 40
+
+enum {
+    ND_EVTOK_WORD = 1 << 0,   /* letters/digits (else punctuation) */
+    ND_EVTOK_CAP = 1 << 1,    /* first letter upper-case */
+    ND_EVTOK_QUOTE = 1 << 2,  /* a double quote, straight or curly */
+    ND_EVTOK_NL = 1 << 3,     /* a line break precedes this token */
+    ND_EVTOK_ALLCAP = 1 << 4, /* two or more letters, all upper-case */
+};
+
+struct nd_evtok {
+    uint32_t start, end; /* byte offsets in the text */
+    uint16_t flags;
+    uint8_t keylen;
+    uint32_t cls;              /* word-class bits, filled by the event coder */
+    char key[ND_EVTOK_KEYMAX]; /* lowercase, periods dropped; truncated to fit */
+};
+
+/* Tokenize text[0..len) into toks (at most max). Returns the count; tokens past max are dropped
+ * (the caller's cap on work per story). */
+size_t nd_evlex_tokenize(const char *text, size_t len, struct nd_evtok *toks, size_t max);
+
+/* Sentence boundaries over tokens: fills starts[] with the index of each sentence's first token and
+ * returns the number of sentences (at most max). */
+size_t nd_evlex_sentences(const char *text, const struct nd_evtok *toks, size_t ntok,
+                          uint32_t *starts, size_t max);
+
+/* Byte offset -> Unicode code point offset, for the character offsets the JSON carries. */
+size_t nd_evlex_cp_offset(const char *text, size_t byte_off);
+
+/* String map: key bytes -> uint32 value. Keys are copied into the map's own arena. Not thread-safe
+ * for writes; concurrent reads are fine once built. */
+struct nd_evmap;
+struct nd_evmap *nd_evmap_new(size_t expected);
+void nd_evmap_destroy(struct nd_evmap *map);
+/* Insert or overwrite. Returns 0, or -1 when out of memory. */
+int nd_evmap_put(struct nd_evmap *map, const char *key, size_t klen, uint32_t value);
+/* 1 and *value when found, else 0. */
+int nd_evmap_get(const struct nd_evmap *map, const char *key, size_t klen, uint32_t *value);
+size_t nd_evmap_count(const struct nd_evmap *map);
+
+/* Join the keys of toks[i..i+n) with single spaces into buf (size bufsz). Returns the length, or 0
+ * when it does not fit. */
+size_t nd_evlex_join(const struct nd_evtok *toks, size_t i, size_t n, char *buf, size_t bufsz);
+
+#endif

@@ -1,0 +1,441 @@
+/* Topic assignment: see topics.h. Model records (tab-separated, kind first):
+ *   T code level parent name | L term code weight | B five class codes | Q five log priors
+ *   W word five log-likelihoods */
+#include "enrich/topics.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "enrich/events_lex.h"
+
+#define MODEL_CAP (16u << 20)
+#define MAX_TOPICS 256
+#define MAX_TERMS 4096
+#define NCLASS 5
+#define MAX_TOKENS 20000
+#define MAX_OUT 10
+#define MAX_EVIDENCE 4
+#define THRESHOLD 1.3 /* compressed score for a topic to be assigned: one clear subtopic term */
+
+struct topic {
+    char code[9];
+    int level;
+    int parent; /* index or -1 */
+    const char *name;
+};
+
+struct term {
+    uint16_t topic;
+    float weight;
+};
+
+struct nd_topics {
+    char *buf;
+    struct topic topics[MAX_TOPICS];
+    size_t ntopics;
+    struct term *terms;
+    size_t nterms;
+    struct nd_evmap
+        *term_map;       /* term key -> first index in terms; a term may feed several topics */
+    uint32_t *term_next; /* chain of terms sharing a key */
+    struct nd_evmap
+        *word_map; /* word -> row in lik + 1 (low 24 bits) | longest term it starts << 24 */
+    float *lik;    /* NCLASS log-likelihoods per word */
+    size_t nwords;
+    float prior[NCLASS];
+    int cls_topic[NCLASS];
+    int has_nb;
+};
+
+static int topic_index(const struct nd_topics *topics, const char *code)
+{
+    for (size_t i = 0; i < topics->ntopics; i++)
+        if (!strcmp(topics->topics[i].code, code))
+            return (int)i;
+    return -1;
+}
+
+static enum nd_err model_load(struct nd_topics *topics, char *errstr, size_t errsz)
+{
+    enum nd_err err = ND_OK;
+    size_t tcap = 0, wcap = 0, lineno = 0;
+    char *line = topics->buf, *next;
+    for (; line && *line; line = next) {
+        char *f[8];
+        int nf = 0;
+        lineno++;
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        if (line[0] == '#' || !line[0])
+            continue;
+        f[nf++] = line;
+        for (char *p = line; *p && nf < 8; p++)
+            if (*p == '\t') {
+                *p = '\0';
+                f[nf++] = p + 1;
+            }
+        if (line[0] == 'T' && nf >= 5 && topics->ntopics < MAX_TOPICS) {
+            struct topic *t = &topics->topics[topics->ntopics++];
+            snprintf(t->code, sizeof(t->code), "%s", f[1]);
+            t->level = atoi(f[2]);
+            t->parent = strcmp(f[3], "-") ? topic_index(topics, f[3]) : -1;
+            t->name = f[4];
+        } else if (line[0] == 'L' && nf >= 4) {
+            int ti = topic_index(topics, f[2]);
+            uint32_t head = UINT32_MAX;
+            if (ti < 0) {
+                err = ND_ERR_INVALID;
+                goto out;
+            }
+            if (topics->nterms >= tcap) {
+                size_t ncap = tcap ? tcap * 2 : 512;
+                struct term *nt = realloc(topics->terms, ncap * sizeof(*nt));
+                uint32_t *nn = nt ? realloc(topics->term_next, ncap * sizeof(*nn)) : NULL;
+                if (!nt) {
+                    err = ND_ERR_NOMEM;
+                    goto out;
+                }
+                topics->terms = nt;
+                if (!nn) {
+                    err = ND_ERR_NOMEM;
+                    goto out;
+                }
+                topics->term_next = nn;
+                tcap = ncap;
+            }
+            nd_evmap_get(topics->term_map, f[1], strlen(f[1]), &head);
+            {
+                const char *sp = strchr(f[1], ' ');
+                size_t flen = sp ? (size_t)(sp - f[1]) : strlen(f[1]);
+                uint32_t nw = 1, old = 0;
+                for (const char *q = f[1]; *q; q++)
+                    nw += *q == ' ';
+                nd_evmap_get(topics->word_map, f[1], flen, &old);
+                if (nw > (old >> 24) &&
+                    nd_evmap_put(topics->word_map, f[1], flen, (old & 0xffffffu) | (nw << 24))) {
+                    err = ND_ERR_NOMEM;
+                    goto out;
+                }
+            }
+            topics->terms[topics->nterms] =
+                (struct term){.topic = (uint16_t)ti, .weight = strtof(f[3], NULL)};
+            topics->term_next[topics->nterms] = head;
+            if (nd_evmap_put(topics->term_map, f[1], strlen(f[1]), (uint32_t)topics->nterms++)) {
+                err = ND_ERR_NOMEM;
+                goto out;
+            }
+        } else if (line[0] == 'B' && nf >= 1 + NCLASS) {
+            for (int c = 0; c < NCLASS; c++)
+                if ((topics->cls_topic[c] = topic_index(topics, f[1 + c])) < 0) {
+                    err = ND_ERR_INVALID;
+                    goto out;
+                }
+            topics->has_nb = 1;
+        } else if (line[0] == 'Q' && nf >= 1 + NCLASS) {
+            for (int c = 0; c < NCLASS; c++)
+                topics->prior[c] = strtof(f[1 + c], NULL);
+        } else if (line[0] == 'W' && nf >= 2 + NCLASS) {
+            if (topics->nwords >= wcap) {
+                size_t ncap = wcap ? wcap * 2 : 4096;
+                float *nl = realloc(topics->lik, ncap * NCLASS * sizeof(*nl));
+                if (!nl) {
+                    err = ND_ERR_NOMEM;
+                    goto out;
+                }
+                topics->lik = nl;
+                wcap = ncap;
+            }
+            for (int c = 0; c < NCLASS; c++)
+                topics->lik[topics->nwords * NCLASS + (size_t)c] = strtof(f[2 + c], NULL);
+            uint32_t old = 0;
+            nd_evmap_get(topics->word_map, f[1], strlen(f[1]), &old);
+            if (nd_evmap_put(topics->word_map, f[1], strlen(f[1]),
+                             (old & 0xff000000u) | (uint32_t)(++topics->nwords))) {
+                err = ND_ERR_NOMEM;
+                goto out;
+            }
+        } else {
+            err = ND_ERR_INVALID;
+            goto out;
+        }
+    }
+    if (!topics->ntopics) {
+        snprintf(errstr, errsz, "topics model: no topics");
+        return ND_ERR_INVALID;
+    }
+    return ND_OK;
+out:
+    if (err == ND_ERR_INVALID)
+        snprintf(errstr, errsz, "topics model: line %zu: malformed record", lineno);
+    else
+        snprintf(errstr, errsz, "topics model: out of memory at line %zu", lineno);
+    return err;
+}
+
+struct nd_topics *nd_topics_new(const char *models_dir, char *errstr, size_t errsz)
+{
+    char path[4096];
+    size_t len;
+    enum nd_err err;
+    struct nd_topics *topics = calloc(1, sizeof(*topics));
+    if (!topics) {
+        snprintf(errstr, errsz, "topics model: out of memory");
+        return NULL;
+    }
+    snprintf(path, sizeof(path), "%s/topics.model",
+             models_dir ? models_dir : NEWSD_SOURCE_DIR "/models");
+    err = nd_file_read(path, MODEL_CAP, &topics->buf, &len);
+    if (err) {
+        snprintf(errstr, errsz, "topics model %s: %s", path, nd_err_str(err));
+        goto out;
+    }
+    topics->term_map = nd_evmap_new(1024);
+    topics->word_map = nd_evmap_new(8192);
+    if (!topics->term_map || !topics->word_map) {
+        snprintf(errstr, errsz, "topics model: out of memory");
+        goto out;
+    }
+    if (model_load(topics, errstr, errsz) != ND_OK)
+        goto out;
+    return topics;
+out:
+    nd_topics_destroy(topics);
+    return NULL;
+}
+
+void nd_topics_destroy(struct nd_topics *topics)
+{
+    if (!topics)
+        return;
+    nd_evmap_destroy(topics->term_map);
+    nd_evmap_destroy(topics->word_map);
+    free(topics->terms);
+    free(topics->term_next);
+    free(topics->lik);
+    free(topics->buf);
+    free(topics);
+}
+
+struct evidence {
+    const char *s[MAX_EVIDENCE];
+    size_t len[MAX_EVIDENCE];
+    int n;
+};
+
+struct scoring {
+    double score[MAX_TOPICS];
+    struct evidence ev[MAX_TOPICS];
+    double post[NCLASS];
+};
+
+static void add_evidence(struct evidence *ev, const char *s, size_t len)
+{
+    for (int k = 0; k < ev->n; k++)
+        if (ev->len[k] == len && !strncasecmp(ev->s[k], s, len))
+            return;
+    if (ev->n < MAX_EVIDENCE) {
+        ev->s[ev->n] = s;
+        ev->len[ev->n++] = len;
+    }
+}
+
+/* Lexicon and classifier over the tokens. */
+static void score_text(const struct nd_topics *topics, const char *text,
+                       const struct nd_evtok *toks, size_t ntok, struct scoring *sc)
+{
+    double ll[NCLASS];
+    char phrase[3 * (ND_EVTOK_KEYMAX + 1) + 1];
+    for (int c = 0; c < NCLASS; c++)
+        ll[c] = topics->prior[c];
+    for (size_t i = 0; i < ntok; i++) {
+        uint32_t v;
+        if (!(toks[i].flags & ND_EVTOK_WORD))
+            continue;
+        uint32_t w;
+        if (!nd_evmap_get(topics->word_map, toks[i].key, toks[i].keylen, &w))
+            continue;
+        if (topics->has_nb && (w & 0xffffffu))
+            for (int c = 0; c < NCLASS; c++)
+                ll[c] += topics->lik[(size_t)((w & 0xffffffu) - 1) * NCLASS + (size_t)c];
+        for (size_t n = w >> 24; n >= 1; n--) {
+            size_t len;
+            if (i + n > ntok || !(len = nd_evlex_join(toks, i, n, phrase, sizeof(phrase))))
+                continue;
+            if (!nd_evmap_get(topics->term_map, phrase, len, &v))
+                continue;
+            for (uint32_t t = v; t != UINT32_MAX; t = topics->term_next[t]) {
+                const struct term *term = &topics->terms[t];
+                /* repeated mentions count, with diminishing returns (see the log below) */
+                sc->score[term->topic] += term->weight;
+                add_evidence(&sc->ev[term->topic], text + toks[i].start,
+                             toks[i + n - 1].end - toks[i].start);
+            }
+            break;
+        }
+    }
+    if (topics->has_nb) {
+        double m = ll[0], z = 0;
+        for (int c = 1; c < NCLASS; c++)
+            m = ll[c] > m ? ll[c] : m;
+        for (int c = 0; c < NCLASS; c++)
+            z += exp(ll[c] - m);
+        for (int c = 0; c < NCLASS; c++)
+            sc->post[c] = exp(ll[c] - m) / z;
+    }
+}
+
+/* Coded events are entity evidence: two countries meeting is international relations. */
+static void score_events(const struct nd_topics *topics, const json_t *events, struct scoring *sc)
+{
+    size_t i;
+    const json_t *ev;
+    int ir = topic_index(topics, "20000638"), dip = topic_index(topics, "20000639"),
+        conflict = topic_index(topics, "20000056"), sanction = topic_index(topics, "20000642"),
+        aid = topic_index(topics, "20000643");
+    json_array_foreach(events, i, ev)
+    {
+        const char *type = json_string_value(json_object_get(ev, "type"));
+        const char *cameo = json_string_value(json_object_get(ev, "cameo"));
+        const json_t *src = json_object_get(ev, "source"), *tgt = json_object_get(ev, "target");
+        const char *sc_cc = json_string_value(json_object_get(json_array_get(src, 0), "code"));
+        const char *tg_cc = json_string_value(json_object_get(json_array_get(tgt, 0), "code"));
+        int target;
+        if (!type)
+            continue;
+        if (!strcmp(type, "CONSULT") || !strcmp(type, "AGREE") || !strcmp(type, "SUPPORT") ||
+            !strcmp(type, "REJECT") || !strcmp(type, "ACCUSE") || !strcmp(type, "REQUEST"))
+            target = dip;
+        else if (!strcmp(type, "ASSAULT") || !strcmp(type, "MOBILIZE"))
+            target = conflict;
+        else if (!strcmp(type, "SANCTION") || (cameo && !strncmp(cameo, "163", 3)))
+            target = sanction;
+        else if (!strcmp(type, "AID"))
+            target = aid;
+        else
+            target = -1;
+        int international = sc_cc && tg_cc && strcmp(sc_cc, tg_cc);
+        if (target >= 0 && international) {
+            sc->score[target] += 0.75;
+            add_evidence(&sc->ev[target], type, strlen(type));
+        }
+        if (ir >= 0 && international) {
+            sc->score[ir] += 0.5;
+            add_evidence(&sc->ev[ir], "events between countries", 24);
+        }
+    }
+}
+
+static int by_conf_desc(const void *a, const void *b)
+{
+    double x = json_real_value(json_object_get(*(json_t *const *)a, "confidence"));
+    double y = json_real_value(json_object_get(*(json_t *const *)b, "confidence"));
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+json_t *nd_topics_assign(const struct nd_topics *topics, const char *text, size_t len,
+                         const json_t *events)
+{
+    json_t *out = json_array(), *items[MAX_TOPICS];
+    struct nd_evtok *toks = NULL;
+    struct scoring *sc = NULL;
+    double total[MAX_TOPICS];
+    size_t ntok, nitems = 0;
+    int best_top = -1;
+
+    if (!topics || !text || !len)
+        return out;
+    /* prose runs at about one token per five bytes: a denser text is scored on its first tokens */
+    size_t cap = len / 4 + 64 < MAX_TOKENS ? len / 4 + 64 : MAX_TOKENS;
+    toks = malloc(cap * sizeof(*toks));
+    sc = calloc(1, sizeof(*sc));
+    if (!toks || !sc)
+        goto out;
+    ntok = nd_evlex_tokenize(text, len, toks, cap);
+    score_text(topics, text, toks, ntok, sc);
+    if (events)
+        score_events(topics, events, sc);
+    /* lexicon sums grow with length: compress, then add the classifier's posterior */
+    for (size_t t = 0; t < topics->ntopics; t++)
+        total[t] = sc->score[t] > 0 ? 2.0 * log1p(sc->score[t]) : 0;
+    if (topics->has_nb)
+        for (int c = 0; c < NCLASS; c++)
+            total[topics->cls_topic[c]] += 3.0 * sc->post[c];
+    /* a topic's evidence also speaks for its ancestors, half as loud per level */
+    for (size_t t = topics->ntopics; t-- > 0;) {
+        double carry = total[t] * 0.5;
+        for (int p = topics->topics[t].parent; p >= 0 && carry > 0.25;
+             p = topics->topics[p].parent) {
+            total[p] += carry;
+            carry *= 0.5;
+            if (!sc->ev[p].n && sc->ev[t].n) /* evidence by way of the subtopic */
+                add_evidence(&sc->ev[p], topics->topics[t].name, strlen(topics->topics[t].name));
+        }
+    }
+    for (size_t t = 0; t < topics->ntopics; t++)
+        if (topics->topics[t].level == 1 && (best_top < 0 || total[t] > total[best_top]))
+            best_top = (int)t;
+    for (size_t t = 0; t < topics->ntopics && nitems < MAX_TOPICS; t++) {
+        char uri[64];
+        json_t *ev, *item;
+        if (total[t] < THRESHOLD && (int)t != best_top)
+            continue;
+        if (total[t] <= 0)
+            continue;
+        snprintf(uri, sizeof(uri), "http://cv.iptc.org/newscodes/mediatopic/%s",
+                 topics->topics[t].code);
+        ev = json_array();
+        for (int k = 0; k < sc->ev[t].n; k++)
+            json_array_append_new(ev, json_stringn(sc->ev[t].s[k], sc->ev[t].len[k]));
+        for (int c = 0; c < NCLASS && topics->has_nb; c++)
+            if (topics->cls_topic[c] == (int)t && sc->post[c] > 0.5)
+                json_array_append_new(ev, json_string("classifier"));
+        item =
+            json_pack("{s:s,s:s,s:f,s:o}", "uri", uri, "name", topics->topics[t].name, "confidence",
+                      floor((1.0 - exp(-total[t] / 3.0)) * 1000.0 + 0.5) / 1000.0, "evidence", ev);
+        if (item)
+            items[nitems++] = item;
+    }
+    qsort(items, nitems, sizeof(items[0]), by_conf_desc);
+    for (size_t k = 0; k < nitems; k++) {
+        if (k < MAX_OUT)
+            json_array_append_new(out, items[k]);
+        else
+            json_decref(items[k]);
+    }
+out:
+    free(toks);
+    free(sc);
+    return out;
+}
+
+const char *nd_topics_top_class(const struct nd_topics *topics, const char *text, size_t len)
+{
+    struct nd_evtok *toks;
+    struct scoring *sc;
+    const char *best = NULL;
+    if (!topics || !topics->has_nb || !text)
+        return NULL;
+    size_t cap = len / 2 + 16 < MAX_TOKENS ? len / 2 + 16 : MAX_TOKENS;
+    toks = malloc(cap * sizeof(*toks));
+    sc = calloc(1, sizeof(*sc));
+    if (toks && sc) {
+        size_t ntok = nd_evlex_tokenize(text, len, toks, cap);
+        double bestv = -1;
+        score_text(topics, text, toks, ntok, sc);
+        for (int c = 0; c < NCLASS; c++) {
+            int t = topics->cls_topic[c];
+            double v = 3.0 * sc->post[c] + (sc->score[t] > 0 ? 2.0 * log1p(sc->score[t]) : 0);
+            if (v > bestv) {
+                bestv = v;
+                best = topics->topics[t].code;
+            }
+        }
+    }
+    free(toks);
+    free(sc);
+    return best;
+}

@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""Evaluate the event coder on the PLOVER gold-standard records (../shared/data/plover/).
+
+For each gold sentence the coder's main event (highest confidence, first on ties) is compared with
+the gold record: event type (gold labels of the 2016 file mapped to the 2021 names the coder uses:
+DEMAND->REQUEST, DISAPPROVE->ACCUSE, FIGHT->ASSAULT, INVESTIGATE->ACCUSE as in CAMEO2PLOVER-2021),
+source country (any predicted source code among the gold source codes) and target country (same, over
+records with a gold target). A sentence with no event counts as wrong on all three.
+
+The records are split in two by position: even ones are "dev" (looked at while writing the coder),
+odd ones "held-out" (never inspected); both are printed, with the whole set.
+
+Usage: python3 scripts/eval_events.py [--bin build/bench/bench_events] [--data ../shared/data] [-v]
+Skips (exit 0) when the reference data is absent.
+"""
+import argparse
+import collections
+import json
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LABEL = {"DEMAND": "REQUEST", "DISAPPROVE": "ACCUSE", "FIGHT": "ASSAULT", "INVESTIGATE": "ACCUSE"}
+CODE_FIX = {"JAP": "JPN", "ITL": "ITA", "KSV": "XKX", "YUG": "SRB", "SCG": "SRB", "USR": "RUS",
+            "SUN": "RUS", "DDR": "DEU"}
+
+
+def codes(actors):
+    if not isinstance(actors, list):
+        return set()
+    out = set()
+    for a in actors:
+        c = (a.get("code") or "")[:3]
+        if c:
+            out.add(CODE_FIX.get(c, c))
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--bin", default=os.path.join(ROOT, "build", "bench", "bench_events"))
+    ap.add_argument("--data", default=os.path.join(ROOT, "..", "shared", "data"))
+    ap.add_argument("-v", action="store_true", help="print dev-set errors")
+    args = ap.parse_args()
+    path = os.path.join(args.data, "plover", "PLOVER_GSR_CAMEO.txt")
+    if not os.path.exists(path):
+        print("skipped: no %s" % path)
+        return 0
+    gold = [r for r in json.load(open(path, encoding="utf-8")) if r.get("event") != "DOCUMENT" and r.get("text")]
+    inp = "".join(json.dumps({"id": i, "text": r["text"]}) + "\n" for i, r in enumerate(gold))
+    res = subprocess.run([args.bin, "--code"], input=inp, capture_output=True, text=True, check=True)
+    pred = {}
+    for line in res.stdout.splitlines():
+        d = json.loads(line)
+        pred[d["id"]] = d["events"]
+
+    stats = {name: collections.Counter() for name in ("dev", "held-out", "all")}
+    per_type = collections.defaultdict(collections.Counter)
+    for i, r in enumerate(gold):
+        evs = pred.get(i, [])
+        main_ev = max(evs, key=lambda e: e["confidence"]) if evs else None
+        gtype = LABEL.get(r["event"], r["event"])
+        gsrc, gtgt = codes(r.get("source")), codes(r.get("target"))
+        ok_type = bool(main_ev) and main_ev["type"] == gtype
+        ok_src = bool(main_ev) and bool(codes(main_ev["source"]) & gsrc)
+        ok_tgt = bool(main_ev) and bool(codes(main_ev["target"]) & gtgt)
+        split = "dev" if i % 2 == 0 else "held-out"
+        for name in (split, "all"):
+            s = stats[name]
+            s["n"] += 1
+            s["type"] += ok_type
+            s["coded"] += bool(main_ev)
+            if gsrc:
+                s["n_src"] += 1
+                s["src"] += ok_src
+            if gtgt:
+                s["n_tgt"] += 1
+                s["tgt"] += ok_tgt
+        per_type[gtype]["n"] += 1
+        per_type[gtype]["ok"] += ok_type
+        if args.v and split == "dev" and not (ok_type and ok_src):
+            print("%-28s gold %-9s %s->%s | got %s %s->%s\n    %s" % (
+                r["id"], gtype, sorted(gsrc), sorted(gtgt),
+                main_ev["type"] if main_ev else "-", sorted(codes(main_ev["source"])) if main_ev else "",
+                sorted(codes(main_ev["target"])) if main_ev else "", r["text"][:160]))
+    print("PLOVER gold records: %d sentences (%s)" % (len(gold), os.path.relpath(path, ROOT)))
+    print("%-9s %6s %9s %11s %11s %11s" % ("split", "n", "coded", "type acc", "source acc", "target acc"))
+    for name in ("dev", "held-out", "all"):
+        s = stats[name]
+        print("%-9s %6d %8.1f%% %10.1f%% %10.1f%% %10.1f%%" % (
+            name, s["n"], 100 * s["coded"] / s["n"], 100 * s["type"] / s["n"],
+            100 * s["src"] / max(1, s["n_src"]), 100 * s["tgt"] / max(1, s["n_tgt"])))
+    print("per type (all): " + ", ".join("%s %d/%d" % (t, c["ok"], c["n"]) for t, c in sorted(per_type.items())))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,48 @@
+/* libFuzzer harness: the event coder and topic assignment on arbitrary bytes must never crash, leak
+ * or read out of bounds; whatever comes back must be a JSON array. Models load once. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "enrich/events.h"
+#include "enrich/topics.h"
+
+static struct nd_events *events;
+static struct nd_topics *topics;
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    char errstr[256];
+    (void)argc;
+    (void)argv;
+    events = nd_events_new(NEWSD_SOURCE_DIR "/models", errstr, sizeof(errstr));
+    topics = nd_topics_new(NEWSD_SOURCE_DIR "/models", errstr, sizeof(errstr));
+    if (!events || !topics) {
+        fprintf(stderr, "fuzz_events: %s\n", errstr);
+        abort();
+    }
+    return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    /* the coder takes a length, not a C string: no NUL is added, so reads past `size` show up */
+    char *text = malloc(size ? size : 1);
+    if (!text)
+        return 0;
+    memcpy(text, data, size);
+    json_t *evs = nd_events_code(events, text, size, NULL, 0);
+    if (!json_is_array(evs))
+        abort();
+    json_t *subject = nd_topics_assign(topics, text, size, evs);
+    if (!json_is_array(subject))
+        abort();
+    json_decref(subject);
+    json_decref(evs);
+    free(text);
+    return 0;
+}

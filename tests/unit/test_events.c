@@ -1,0 +1,298 @@
+/* Event coder: the fixture story (tests/fixtures/events/, a wire story written for this test) must
+ * yield each expected event with its actors; negation, quotes, passives, planning, entity mentions
+ * and bad input are checked one by one. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "enrich/enrich.h"
+#include "enrich/events.h"
+#include "story/story.h"
+
+#define MODELS NEWSD_SOURCE_DIR "/models"
+
+static struct nd_events *events;
+
+static int setup(void **state)
+{
+    char errstr[256];
+    (void)state;
+    events = nd_events_new(MODELS, errstr, sizeof(errstr));
+    if (!events)
+        fprintf(stderr, "%s\n", errstr);
+    return events ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    nd_events_destroy(events);
+    return 0;
+}
+
+static json_t *code(const char *text)
+{
+    return nd_events_code(events, text, strlen(text), NULL, 0);
+}
+
+static int has_code(const json_t *actors, const char *cc)
+{
+    size_t i;
+    const json_t *a;
+    json_array_foreach(actors, i, a)
+    {
+        if (!strcmp(json_string_value(json_object_get(a, "code")), cc))
+            return 1;
+    }
+    return 0;
+}
+
+/* The first event of `type` with source `src` (and target `tgt` unless NULL), or NULL. */
+static const json_t *find(const json_t *arr, const char *type, const char *src, const char *tgt)
+{
+    size_t i;
+    const json_t *ev;
+    json_array_foreach(arr, i, ev)
+    {
+        if (strcmp(json_string_value(json_object_get(ev, "type")), type))
+            continue;
+        if (src && !has_code(json_object_get(ev, "source"), src))
+            continue;
+        if (tgt && !has_code(json_object_get(ev, "target"), tgt))
+            continue;
+        return ev;
+    }
+    return NULL;
+}
+
+static void test_fixture_story(void **state)
+{
+    char errstr[256], *text = NULL, *want = NULL;
+    size_t len, i;
+    json_t *expected, *got, *exp;
+    struct nd_enrich *enrich = nd_enrich_new(MODELS, errstr, sizeof(errstr));
+    struct nd_story *story = nd_story_new();
+    (void)state;
+    assert_non_null(enrich);
+    assert_int_equal(nd_file_read(NEWSD_FIXTURES "/events/story.txt", 1 << 20, &text, &len), ND_OK);
+    assert_int_equal(nd_file_read(NEWSD_FIXTURES "/events/expected.json", 1 << 20, &want, &len),
+                     ND_OK);
+    expected = json_loads(want, 0, NULL);
+    assert_non_null(expected);
+    nd_story_set(&story->body_text, text);
+    assert_int_equal(nd_enrich_story(enrich, story), ND_OK);
+    got = json_object_get(story->annotations, "events");
+    assert_true(json_array_size(got) > 0);
+    json_array_foreach(expected, i, exp)
+    {
+        const char *type = json_string_value(json_object_get(exp, "type"));
+        const char *src = json_string_value(json_object_get(exp, "source"));
+        const char *tgt = json_string_value(json_object_get(exp, "target"));
+        const char *trigger = json_string_value(json_object_get(exp, "trigger"));
+        const char *status = json_string_value(json_object_get(exp, "status"));
+        const json_t *ev = find(got, type, src, tgt);
+        if (!ev)
+            fail_msg("expected %s %s -> %s (%s) not found", type, src, tgt ? tgt : "-", trigger);
+        assert_string_equal(
+            json_string_value(json_object_get(json_object_get(ev, "trigger"), "text")), trigger);
+        if (status)
+            assert_string_equal(json_string_value(json_object_get(ev, "status")), status);
+        /* every event carries the PLOVER type's CAMEO code, intensity, confidence and sentence span
+         */
+        assert_non_null(json_string_value(json_object_get(ev, "cameo")));
+        assert_true(json_is_real(json_object_get(ev, "intensity")));
+        double conf = json_real_value(json_object_get(ev, "confidence"));
+        assert_true(conf > 0.0 && conf <= 1.0);
+        json_int_t sb =
+            json_integer_value(json_object_get(json_object_get(ev, "sentence"), "start"));
+        json_int_t se = json_integer_value(json_object_get(json_object_get(ev, "sentence"), "end"));
+        assert_true(sb >= 0 && se > sb && (size_t)se <= strlen(story->body_text));
+    }
+    /* the person behind a title is named */
+    const json_t *met = find(got, "CONSULT", "FRA", "IND");
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(met, "source"), 0), "name")),
+                        "Jean-Noel Barrot");
+    /* "did not condemn" codes nothing */
+    size_t k;
+    const json_t *ev;
+    json_array_foreach(got, k, ev)
+    {
+        assert_string_not_equal(
+            json_string_value(json_object_get(json_object_get(ev, "trigger"), "text")), "condemn");
+    }
+    /* the published story carries both annotations (DESIGN.md: subject, events) */
+    json_t *published = nd_story_to_json(story);
+    assert_true(json_array_size(json_object_get(published, "events")) > 0);
+    assert_true(json_array_size(json_object_get(published, "subject")) > 0);
+    json_decref(published);
+    json_decref(expected);
+    free(text);
+    free(want);
+    nd_story_destroy(story);
+    nd_enrich_destroy(enrich);
+}
+
+static void test_sentence_span_is_the_sentence(void **state)
+{
+    const char *text = "Markets rose. Japan and South Korea signed an agreement on Monday.";
+    json_t *arr = code(text);
+    const json_t *ev = find(arr, "SUPPORT", "JPN", NULL);
+    (void)state;
+    assert_non_null(ev);
+    assert_true(has_code(json_object_get(ev, "source"), "KOR")); /* compound actor */
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(ev, "sentence"), "start")),
+                     14);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(ev, "sentence"), "end")),
+                     (json_int_t)strlen(text));
+    json_decref(arr);
+}
+
+static void test_negation(void **state)
+{
+    json_t *arr = code("Germany did not condemn Russia on Monday.");
+    (void)state;
+    assert_null(find(arr, "ACCUSE", NULL, NULL));
+    json_decref(arr);
+    arr = code("Germany condemned Russia on Monday.");
+    assert_non_null(find(arr, "ACCUSE", "DEU", "RUS"));
+    json_decref(arr);
+    /* refusing to cooperate is a rejection */
+    arr = code("Syria said it will not accept any more refugees from Iraq.");
+    assert_non_null(find(arr, "REJECT", "SYR", NULL));
+    json_decref(arr);
+}
+
+static void test_reported_speech_and_quote(void **state)
+{
+    json_t *arr =
+        code("\xE2\x80\x9CWe strongly condemn Israel,\xE2\x80\x9D Iranian Foreign Minister Abbas "
+             "Araqchi said on Sunday.");
+    const json_t *ev = find(arr, "ACCUSE", "IRN", "ISR");
+    (void)state;
+    assert_non_null(ev);
+    assert_string_equal(json_string_value(json_object_get(ev, "quote")),
+                        "We strongly condemn Israel,");
+    json_decref(arr);
+    /* the speaker acts through "it" */
+    arr = code("Syria says it is willing to withdraw its troops from neighboring Lebanon.");
+    ev = find(arr, "AGREE", "SYR", "LBN");
+    assert_non_null(ev);
+    assert_string_equal(json_string_value(json_object_get(ev, "status")), "planned");
+    json_decref(arr);
+}
+
+static void test_passive_and_sidelines(void **state)
+{
+    json_t *arr = code("Canada was sharply criticised by India on Friday.");
+    (void)state;
+    assert_non_null(find(arr, "ACCUSE", "IND", "CAN"));
+    json_decref(arr);
+    arr = code("Turkish President Recep Tayyip Erdogan met Greek Prime Minister Kyriakos "
+               "Mitsotakis on the sidelines "
+               "of the NATO summit in Vilnius.");
+    const json_t *ev = find(arr, "CONSULT", "TUR", "GRC");
+    assert_non_null(ev);
+    assert_int_equal(json_array_size(json_object_get(ev, "target")),
+                     1); /* not NATO, not the city */
+    json_decref(arr);
+}
+
+static void test_title_resolved_later(void **state)
+{
+    json_t *arr = code("Chinese Foreign Minister Wang Yi arrived in Berlin on Monday. "
+                       "Wang met German officials. The foreign minister praised Germany.");
+    (void)state;
+    const json_t *ev = find(arr, "SUPPORT", "CHN", "DEU");
+    assert_non_null(ev);
+    json_decref(arr);
+}
+
+static void test_mentions_replace_dictionary(void **state)
+{
+    /* names the dictionary does not know, given by the entities stage */
+    const char *text = "Zorblat met Quxley in Geneva.";
+    struct nd_events_mention m[2] = {
+        {.start = 0,
+         .end = 7,
+         .type = "PERSON",
+         .country = "FRA",
+         .name = "Zorblat",
+         .role = "GOV"},
+        {.start = 12,
+         .end = 18,
+         .type = "PERSON",
+         .country = "BRA",
+         .name = "Quxley",
+         .role = "GOV"},
+    };
+    json_t *arr = nd_events_code(events, text, strlen(text), m, 2);
+    const json_t *ev = find(arr, "CONSULT", "FRA", "BRA");
+    (void)state;
+    assert_non_null(ev);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(ev, "target"), 0), "name")),
+                        "Quxley");
+    json_decref(arr);
+    arr = code(text);
+    assert_int_equal(json_array_size(arr), 0);
+    json_decref(arr);
+}
+
+static void test_bad_input(void **state)
+{
+    char junk[4096];
+    json_t *arr;
+    (void)state;
+    arr = nd_events_code(events, NULL, 0, NULL, 0);
+    assert_int_equal(json_array_size(arr), 0);
+    json_decref(arr);
+    arr = nd_events_code(NULL, "x", 1, NULL, 0);
+    assert_int_equal(json_array_size(arr), 0);
+    json_decref(arr);
+    for (size_t i = 0; i < sizeof(junk); i++)
+        junk[i] = (char)((i * 131 + 7) & 0xff);
+    arr = nd_events_code(events, junk, sizeof(junk), NULL, 0);
+    assert_non_null(arr);
+    json_decref(arr);
+    /* one endless "sentence" of actors is capped, not quadratic */
+    size_t n = 200000;
+    char *big = malloc(n + 1);
+    for (size_t i = 0; i < n; i += 8)
+        memcpy(big + i, "China , ", 8);
+    big[n] = '\0';
+    arr = nd_events_code(events, big, n, NULL, 0);
+    assert_non_null(arr);
+    json_decref(arr);
+    free(big);
+}
+
+static void test_missing_model(void **state)
+{
+    char errstr[256] = "";
+    (void)state;
+    assert_null(nd_events_new("/nonexistent", errstr, sizeof(errstr)));
+    assert_non_null(strstr(errstr, "events.model"));
+    nd_events_destroy(NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fixture_story),
+        cmocka_unit_test(test_sentence_span_is_the_sentence),
+        cmocka_unit_test(test_negation),
+        cmocka_unit_test(test_reported_speech_and_quote),
+        cmocka_unit_test(test_passive_and_sidelines),
+        cmocka_unit_test(test_title_resolved_later),
+        cmocka_unit_test(test_mentions_replace_dictionary),
+        cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_missing_model),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,139 @@
+/* Topics: IPTC Media Topic URIs, names, confidences and evidence for a diplomatic story, a sports
+ * story, empty text; the model must load and fail cleanly when missing. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "enrich/events.h"
+#include "enrich/topics.h"
+
+#define MODELS NEWSD_SOURCE_DIR "/models"
+#define URI(code) "http://cv.iptc.org/newscodes/mediatopic/" code
+
+static struct nd_topics *topics;
+static struct nd_events *events;
+
+static int setup(void **state)
+{
+    char errstr[256];
+    (void)state;
+    topics = nd_topics_new(MODELS, errstr, sizeof(errstr));
+    events = topics ? nd_events_new(MODELS, errstr, sizeof(errstr)) : NULL;
+    if (!events)
+        fprintf(stderr, "%s\n", errstr);
+    return events ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    nd_topics_destroy(topics);
+    nd_events_destroy(events);
+    return 0;
+}
+
+static const json_t *find(const json_t *arr, const char *uri)
+{
+    size_t i;
+    const json_t *t;
+    json_array_foreach(arr, i, t)
+    {
+        if (!strcmp(json_string_value(json_object_get(t, "uri")), uri))
+            return t;
+    }
+    return NULL;
+}
+
+static json_t *assign(const char *text)
+{
+    json_t *evs = nd_events_code(events, text, strlen(text), NULL, 0);
+    json_t *arr = nd_topics_assign(topics, text, strlen(text), evs);
+    json_decref(evs);
+    return arr;
+}
+
+static void test_diplomatic_story(void **state)
+{
+    char *text = NULL;
+    size_t len, i;
+    json_t *arr;
+    const json_t *t;
+    (void)state;
+    assert_int_equal(nd_file_read(NEWSD_FIXTURES "/events/story.txt", 1 << 20, &text, &len), ND_OK);
+    arr = assign(text);
+    assert_non_null(find(arr, URI("11000000")));    /* politics and government */
+    assert_non_null(find(arr, URI("20000638")));    /* international relations */
+    const json_t *dip = find(arr, URI("20000639")); /* diplomacy */
+    assert_non_null(dip);
+    assert_string_equal(json_string_value(json_object_get(dip, "name")), "diplomacy");
+    assert_null(find(arr, URI("15000000"))); /* not sport */
+    json_array_foreach(arr, i, t)
+    {
+        double c = json_real_value(json_object_get(t, "confidence"));
+        assert_true(c > 0.0 && c < 1.0 + 1e-9);
+        assert_true(json_array_size(json_object_get(t, "evidence")) > 0);
+        if (i > 0) /* most confident first */
+            assert_true(c <=
+                        json_real_value(json_object_get(json_array_get(arr, i - 1), "confidence")));
+    }
+    json_decref(arr);
+    free(text);
+}
+
+static void test_subtopics(void **state)
+{
+    json_t *arr =
+        assign("Washington imposed new tariffs and export controls on Chinese chips, and the "
+               "European Union announced sanctions against Iran. Tariffs on steel rose again.");
+    (void)state;
+    assert_non_null(find(arr, URI("20000384"))); /* tariff */
+    assert_non_null(find(arr, URI("20000642"))); /* economic sanction */
+    json_decref(arr);
+    arr = assign(
+        "The peace talks stalled as the ceasefire collapsed and the war entered its third year; "
+        "refugees fled the shelling and drones struck the capital.");
+    assert_non_null(find(arr, URI("20000073"))); /* peace process */
+    assert_non_null(find(arr, URI("16000000"))); /* conflict, war and peace */
+    json_decref(arr);
+}
+
+static void test_sport(void **state)
+{
+    const char *text =
+        "Arsenal beat Chelsea 2-1 in the league on Saturday. The coach praised his players "
+        "after the match, and the team climbed to second in the championship table.";
+    json_t *arr = assign(text);
+    (void)state;
+    assert_string_equal(json_string_value(json_object_get(json_array_get(arr, 0), "uri")),
+                        URI("15000000"));
+    assert_string_equal(nd_topics_top_class(topics, text, strlen(text)), "15000000");
+    json_decref(arr);
+}
+
+static void test_empty_and_missing(void **state)
+{
+    char errstr[256] = "";
+    json_t *arr = nd_topics_assign(topics, "", 0, NULL);
+    (void)state;
+    assert_int_equal(json_array_size(arr), 0);
+    json_decref(arr);
+    assert_null(nd_topics_new("/nonexistent", errstr, sizeof(errstr)));
+    assert_non_null(strstr(errstr, "topics.model"));
+    nd_topics_destroy(NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_diplomatic_story),
+        cmocka_unit_test(test_subtopics),
+        cmocka_unit_test(test_sport),
+        cmocka_unit_test(test_empty_and_missing),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
