@@ -30,6 +30,21 @@ static const char *str(const json_t *obj, const char *key)
     return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
+/* "USA+CHN" from an event's actor array; "-" when empty. */
+static void actors(const json_t *arr, char *out, size_t outsz)
+{
+    size_t i, n = 0;
+    const json_t *a;
+    out[0] = '\0';
+    json_array_foreach(arr, i, a) {
+        const char *code = str(a, "code");
+        if (code && n + strlen(code) + 2 < outsz)
+            n += (size_t)snprintf(out + n, outsz - n, "%s%s", n ? "+" : "", code);
+    }
+    if (!n)
+        snprintf(out, outsz, "-");
+}
+
 static void print_wrapped(const char *text, size_t max, const char *indent)
 {
     size_t col = 0, n = 0;
@@ -98,14 +113,26 @@ static void show_story(struct view *view, const rd_kafka_message_t *msg)
     }
     if ((arr = json_object_get(doc, "subject")) && json_array_size(arr)) {
         printf("   %stopics:%s ", b, r);
-        json_array_foreach(arr, i, it) printf("%s%s", i ? ", " : "", str(it, "name") ? str(it, "name") : "?");
+        json_array_foreach(arr, i, it) {
+            if (i >= 5)
+                break;
+            printf("%s%s", i ? ", " : "", str(it, "name") ? str(it, "name") : "?");
+        }
         printf("\n");
     }
     if ((arr = json_object_get(doc, "events")) && json_array_size(arr)) {
         json_array_foreach(arr, i, it) {
-            printf("   %sevent:%s %s %s -> %s\n", b, r, str(it, "type") ? str(it, "type") : "?",
-                   str(it, "source") ? str(it, "source") : "?",
-                   str(it, "target") ? str(it, "target") : "?");
+            char src[64], tgt[64];
+            if (i >= 6) {
+                printf("   %s(%zu more events)%s\n", d, json_array_size(arr) - i, r);
+                break;
+            }
+            actors(json_object_get(it, "source"), src, sizeof(src));
+            actors(json_object_get(it, "target"), tgt, sizeof(tgt));
+            printf("   %sevent:%s %-9s %s %s -> %s%s%s\n", b, r, str(it, "type") ? str(it, "type") : "?",
+                   str(it, "cameo") ? str(it, "cameo") : "", src, tgt,
+                   str(it, "status") && !strcmp(str(it, "status"), "planned") ? " (planned)" : "",
+                   "");
         }
     }
     if (str(doc, "creditline"))
