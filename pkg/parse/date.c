@@ -310,7 +310,7 @@ static int parse_rfc822(const char *p, struct parsed *t, const char **why)
         p = skip_ws(p);
         /* ctime: Mon D HH:MM:SS [zone] YYYY */
         save = p;
-        if (isdigit((unsigned char)p[0]) && (p[1] == ':' || p[2] == ':')) {
+        if (isdigit((unsigned char)p[0]) && (p[1] == ':' || (p[1] && p[2] == ':'))) {
             const char *zs, *ze;
             if (!parse_clock(&p, t, why))
                 return 0;

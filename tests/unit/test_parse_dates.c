@@ -123,6 +123,15 @@ static void test_rejections(void **state)
     reject("2026-11-28T09:12:00Z trailing", "unexpected text");
     reject("Sat, 28 Nov 2026 09:12:00 GMT and more", "unexpected text");
     reject("Sat, 28 Nov 202 09:12:00 GMT", "year");
+    /* a day and a lone digit at the very end of the text: nothing is read past the end */
+    {
+        char edge[128];
+        memset(edge, ' ', sizeof(edge));
+        memcpy(edge, "may 1", 5);
+        edge[sizeof(edge) - 2] = '2';
+        edge[sizeof(edge) - 1] = '\0';
+        reject(edge, "");
+    }
     {
         char big[300];
         memset(big, '9', sizeof(big) - 1);
