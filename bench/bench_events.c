@@ -112,7 +112,8 @@ static char *make_story(const char *path)
 }
 
 struct result {
-    double text, events, topics, all;
+    double text, events, topics, all; /* medians */
+    double all_min;                   /* the best run: a core nobody else is using */
     size_t nev, len;
 };
 
@@ -161,6 +162,7 @@ static struct result measure(struct nd_events *events, struct nd_topics *topics,
     res.topics = median(t_topics, RUNS);
     res.text = median(t_text, RUNS);
     res.all = median(t_all, RUNS);
+    res.all_min = t_all[0]; /* median() sorted it */
     return res;
 }
 
@@ -173,6 +175,8 @@ static void report(const char *name, const struct result *r)
     printf("  whole nd_enrich_story           %8.1f us/story  = %.0f stories/s per core (target >= "
            "2000)\n",
            r->all, 1e6 / r->all);
+    printf("  whole, best of %d runs           %8.1f us/story  = %.0f stories/s per core\n", RUNS,
+           r->all_min, 1e6 / r->all_min);
     printf("  topics+events / text baseline   %8.0fx\n",
            (r->events + r->topics) / (r->text > 0 ? r->text : 1));
 }

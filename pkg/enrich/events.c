@@ -597,6 +597,15 @@ struct group_ref {
     int n;
 };
 
+#define MAX_ACTOR_CACHE 64
+
+struct actor_cache {
+    uint32_t b, e, name_b;
+    char cc[4], sector[4];
+    const char *name;
+    json_t *obj;
+};
+
 struct story_state {
     const struct nd_events *events;
     const char *text;
@@ -611,6 +620,8 @@ struct story_state {
     struct group_ref last_subject; /* the previous sentence's subject, for pronouns */
     struct group_ref last_speaker;
     json_t *out;
+    struct actor_cache actor_cache[MAX_ACTOR_CACHE];
+    size_t nactor_cache;
     size_t nevents;
     size_t sentence_events;
 };
@@ -1210,7 +1221,34 @@ static const char *intent_code(const char *code)
     return NULL;
 }
 
-static json_t *actor_json(const struct story_state *st, const struct actor_ref *a)
+static json_t *build_actor_json(const struct story_state *st, const struct actor_ref *a);
+
+/* An actor's JSON object; a mention that is source or target of several events is built once and
+ * shared (jansson counts references), which halves the allocations of an event-dense story. */
+static json_t *actor_json(struct story_state *st, const struct actor_ref *a)
+{
+    for (size_t k = 0; k < st->nactor_cache; k++) {
+        const struct actor_cache *c = &st->actor_cache[k];
+        if (c->b == a->b && c->e == a->e && c->name == a->name && c->name_b == a->name_b &&
+            !memcmp(c->cc, a->cc, sizeof(c->cc)) &&
+            !memcmp(c->sector, a->sector, sizeof(c->sector)))
+            return json_incref(c->obj);
+    }
+    json_t *obj = build_actor_json(st, a);
+    if (obj && st->nactor_cache < MAX_ACTOR_CACHE) {
+        struct actor_cache *c = &st->actor_cache[st->nactor_cache++];
+        c->b = a->b;
+        c->e = a->e;
+        c->name = a->name;
+        c->name_b = a->name_b;
+        memcpy(c->cc, a->cc, sizeof(c->cc));
+        memcpy(c->sector, a->sector, sizeof(c->sector));
+        c->obj = obj; /* borrowed: the events array holds the references */
+    }
+    return obj;
+}
+
+static json_t *build_actor_json(const struct story_state *st, const struct actor_ref *a)
 {
     json_t *obj = json_object();
     const char *text = st->text;
@@ -1234,7 +1272,7 @@ static json_t *actor_json(const struct story_state *st, const struct actor_ref *
     return obj;
 }
 
-static json_t *group_json(const struct story_state *st, const struct group_ref *g)
+static json_t *group_json(struct story_state *st, const struct group_ref *g)
 {
     json_t *arr = json_array();
     for (int k = 0; k < g->n; k++)

@@ -25,7 +25,11 @@ struct nd_events *nd_events_new(const char *models_dir, char *errstr, size_t err
 void nd_events_destroy(struct nd_events *events);
 
 /* An entity mention found by the entities stage. When the caller has them, they replace the coder's
- * own dictionary lookup of actors (titles and agents are still read from the text). */
+ * own dictionary lookup of actors (titles and agents are still read from the text). From the
+ * entities module: one per body mention, byte offsets, the entity's type name, its country ("IGO"
+ * when its kind is an international organisation, NULL when unknown), its canonical name. `role` is
+ * used only when it is a three-letter sector code ("GOV", "MIL"); a title such as "Secretary of
+ * State" is left to the coder, which reads titles from the text. */
 struct nd_events_mention {
     size_t start, end;   /* byte offsets in the text */
     const char *type;    /* "PERSON", "ORG", "GPE", "LOC", "NORP" */
