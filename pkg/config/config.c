@@ -65,6 +65,16 @@ static const struct key_def config_keys[] = {
      "Item ids remembered per feed to emit only new items."},
     {"fetch.user_agent", KT_STR, "newsd/" NEWSD_VERSION " (+https://github.com/newsd)",
      C(fetch_user_agent), 0, 0, "User-Agent header."},
+    {"fetch.ca_file", KT_STR, "", C(fetch_ca_file), 0, 0,
+     "PEM file of CA certificates trusted for https feeds; empty uses the system store. Verification "
+     "is always on."},
+    {"fetch.stall_timeout_s", KT_INT, "15", C(fetch_stall_timeout_s), 1, 600,
+     "A response that arrives slower than 64 bytes/s for this long is cut off (s)."},
+    {"consume.topics", KT_STR, "", C(consume_topics), 0, 0,
+     "Comma-separated Kafka topics of raw stories (ninjs or JSON story objects) to consume; empty "
+     "turns the Kafka source off."},
+    {"consume.group_id", KT_STR, "newsd-consume", C(consume_group_id), 0, 0,
+     "Consumer group of the Kafka source; instances sharing it share the topics' partitions."},
     {"pipeline.queue_capacity", KT_INT, "1024", C(queue_capacity), 1, 1000000,
      "Stories held between two stages; a full queue pauses the stage before it."},
     {"pipeline.enrich_threads", KT_INT, "0", C(enrich_threads), 0, 256,
