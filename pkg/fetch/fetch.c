@@ -66,6 +66,7 @@ struct feed {
     size_t heap_pos;
     enum feed_state state;
     int unstable_guids;
+    int ttl_s; /* RSS <ttl> of the last parsed body: it holds while the body does not change */
     /* (canonical URL, GUID) hashes of the last parsed poll, sorted by URL: GUID churn detection */
     struct pair *last;
     size_t nlast;
@@ -940,8 +941,7 @@ static int handle_body(struct nd_fetch *fetch, struct feed *feed, struct xfer *x
         nd_log_kv(ND_LOG_INFO, MOD, kv, "feed %s: %d repairs while parsing%s%s", feed->conf->id,
                   res.repairs, res.notes ? ": " : "", res.notes ? res.notes : "");
     }
-    if (res.ttl_s > x->max_age_s)
-        x->max_age_s = res.ttl_s; /* RSS <ttl>: a freshness hint like max-age */
+    feed->ttl_s = res.ttl_s;
     if (!feed->unstable_guids && feed->nlast)
         switched = detect_unstable(fetch, feed, &res);
     pairs = build_pairs(feed, &res, &npairs);
@@ -1122,7 +1122,7 @@ static void complete(struct nd_fetch *fetch, CURL *easy, CURLcode code)
         }
         if (ok)
             feed->stats.last_error = NULL;
-        hint = x->max_age_s;
+        hint = x->max_age_s > feed->ttl_s ? x->max_age_s : feed->ttl_s;
         if (x->expires_s > 0 && x->date_s > 0 && x->expires_s - x->date_s > hint)
             hint = x->expires_s - x->date_s;
         retry = x->retry_after_s < 0 ? -x->retry_after_s - server_now : x->retry_after_s;
