@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "consume/consume.h"
 #include "enrich/enrich.h"
 #include "fetch/fetch.h"
 #include "queue/queue.h"
@@ -22,6 +23,9 @@ struct nd_daemon {
     pthread_t workers[MAX_WORKERS];
     int nworkers;
     pthread_t publisher;
+    struct nd_consume *consume; /* raw stories from Kafka, when consume.topics is set */
+    pthread_t consumer;
+    volatile sig_atomic_t *stop;
     int exit_status;
 };
 
@@ -48,6 +52,34 @@ static void *enrich_main(void *arg)
             nd_error(MOD, "story %s dropped at shutdown: publish queue closed", story->id);
             nd_story_destroy(story);
         }
+    }
+    return NULL;
+}
+
+/* Raw stories from Kafka join the fetched queue; a full queue blocks this thread, so it stops reading
+ * (backpressure). An offset is stored only once its story is in the queue. */
+static void *consume_main(void *arg)
+{
+    struct nd_daemon *daemon = arg;
+    struct nd_consume_pos pos;
+    struct nd_story *story;
+    char errstr[512];
+
+    while (!*daemon->stop) {
+        enum nd_err err = nd_consume_poll(daemon->consume, 200, &story, &pos, errstr, sizeof(errstr));
+        if (err == ND_ERR_INVALID) {
+            nd_warn(MOD, "raw story skipped: %s", errstr);
+            nd_consume_done(daemon->consume, &pos);
+        }
+        if (err != ND_OK)
+            continue;
+        while ((err = nd_queue_push(daemon->fetched, story, 200)) == ND_ERR_AGAIN && !*daemon->stop)
+            ;
+        if (err != ND_OK) {
+            nd_story_destroy(story); /* stopping: not stored, so read again after the restart */
+            break;
+        }
+        nd_consume_done(daemon->consume, &pos);
     }
     return NULL;
 }
@@ -103,6 +135,9 @@ struct nd_daemon *nd_daemon_new(const struct nd_daemon_opts *opts, char *errstr,
     daemon->fetched = nd_queue_new((size_t)conf->queue_capacity);
     daemon->enriched = nd_queue_new((size_t)conf->queue_capacity);
     daemon->fetch = nd_fetch_new(conf, emit_story, daemon);
+    if (conf->consume_topics && *conf->consume_topics &&
+        !(daemon->consume = nd_consume_new(conf, opts->kafka_extra, opts->nkafka_extra, errstr, errsz)))
+        goto fail;
     return daemon;
 fail:
     nd_daemon_destroy(daemon);
@@ -122,6 +157,12 @@ int nd_daemon_run(struct nd_daemon *daemon, volatile sig_atomic_t *stop)
         if (pthread_create(&daemon->workers[daemon->nworkers], NULL, enrich_main, daemon) == 0)
             daemon->nworkers++;
     pthread_create(&daemon->publisher, NULL, publish_main, daemon);
+    daemon->stop = stop;
+    if (daemon->consume && pthread_create(&daemon->consumer, NULL, consume_main, daemon) != 0) {
+        nd_error(MOD, "cannot start the Kafka source thread; consume.topics are not read");
+        nd_consume_destroy(daemon->consume);
+        daemon->consume = NULL;
+    }
     nd_info(MOD, "newsd %s running: %zu feeds, %d enrich workers, brokers %s", NEWSD_VERSION,
             daemon->conf->nfeeds, daemon->nworkers, daemon->conf->kafka_brokers);
 
@@ -129,6 +170,8 @@ int nd_daemon_run(struct nd_daemon *daemon, volatile sig_atomic_t *stop)
         nd_fetch_run(daemon->fetch, 200);
 
     nd_info(MOD, "stopping: draining queues and flushing the producer");
+    if (daemon->consume)
+        pthread_join(daemon->consumer, NULL);
     nd_queue_close(daemon->fetched);
     for (int i = 0; i < daemon->nworkers; i++)
         pthread_join(daemon->workers[i], NULL);
@@ -144,6 +187,7 @@ void nd_daemon_destroy(struct nd_daemon *daemon)
     if (!daemon)
         return;
     nd_fetch_destroy(daemon->fetch);
+    nd_consume_destroy(daemon->consume);
     if (daemon->fetched)
         nd_queue_destroy(daemon->fetched, story_free);
     if (daemon->enriched)
