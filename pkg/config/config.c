@@ -86,7 +86,9 @@ static const struct key_def config_keys[] = {
 
 static const struct key_def feed_keys[] = {
     {"id", KT_STR, NULL, F(id), 0, 0, "Feed id: stable, unique; keys its state and story ids."},
-    {"url", KT_STR, NULL, F(url), 0, 0, "http(s):// or file:// URL of the feed."},
+    {"url", KT_STR, NULL, F(url), 0, 0,
+     "http(s):// or file:// URL of the feed. `${VAR}` in it is read from the environment at request "
+     "time (an API key in the query); logs and stories show the URL as configured."},
     {"interval_s", KT_INT, "0", F(interval_s), 0, 86400,
      "Poll interval (s); 0 takes fetch.default_interval_s."},
     {"fulltext", KT_BOOL, "false", F(fulltext), 0, 0,
@@ -504,6 +506,7 @@ void nd_config_print_doc(FILE *out)
                  "rejects stops startup with the property named.\n\n"
                  "## Feeds\n\n`feeds:` is a list; each feed is a mapping of:\n\n");
     doc_table(out, feed_keys, NKEYS(feed_keys), 0);
-    fprintf(out, "| `headers` | mapping | | Extra request headers. A value `${VAR}` is read from the "
-                 "environment at request time and never logged. |\n");
+    fprintf(out, "| `headers` | mapping | | Extra request headers. `${VAR}` in a value (\"Bearer "
+                 "${WIRE_TOKEN}\") is read from the environment at request time and never logged; a "
+                 "feed whose variable is unset is not polled and reports reason `config`. |\n");
 }
