@@ -726,6 +726,10 @@ static void start_xfer(struct nd_fetch *fetch, struct xfer *x)
     curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
     curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
+    /* Trust the CA bundle only, not also a CA directory: libcurl caches a parsed bundle in the multi
+     * handle (CURLOPT_CA_CACHE_TIMEOUT) but not when a CA path is set, and OpenSSL 3 takes ~200 ms of
+     * this thread to parse the system bundle: per TLS connection, every other feed would wait. */
+    curl_easy_setopt(easy, CURLOPT_CAPATH, NULL);
     if (conf->fetch_ca_file && *conf->fetch_ca_file)
         curl_easy_setopt(easy, CURLOPT_CAINFO, conf->fetch_ca_file);
     x->easy = easy;
