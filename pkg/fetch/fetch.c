@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "fetch/seen.h"
 #include "parse/parse.h"
@@ -22,6 +25,8 @@
  *  - A finished poll's new stories wait in the feed's batch until every fulltext article of the batch
  *    is fetched and emit accepted them all; only then does the feed go back to the heap (and the state
  *    callback run), so a poll's stories and its state move downstream together.
+ *  - Transfers are driven with libcurl's socket interface over our own epoll set: a wakeup touches
+ *    only the sockets that are ready, where curl_multi_perform would visit every transfer in flight.
  * Everything a request needs (curl handle, headers, body buffer, new validators) lives in the xfer and
  * is freed when it ends, so an idle feed costs its struct, its validators and its seen set. */
 
@@ -87,6 +92,8 @@ struct nd_fetch {
     nd_fetch_extract_fn extract_fn;
     void *extract_opaque;
     CURLM *multi;
+    int epfd, evfd;     /* epoll set of curl's sockets, and the eventfd nd_fetch_wakeup writes */
+    int64_t curl_due;   /* when curl wants its timeout handled (monotonic ms); -1 none */
     struct feed *feeds;
     size_t nfeeds;
     struct feed **heap;
@@ -320,6 +327,34 @@ long nd_fetch_feed_index(const struct nd_fetch *fetch, const char *feed_id)
     return -1;
 }
 
+static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+    struct nd_fetch *fetch = userp;
+    struct epoll_event ev = {0};
+    (void)easy;
+    if (what == CURL_POLL_REMOVE) {
+        epoll_ctl(fetch->epfd, EPOLL_CTL_DEL, fd, NULL);
+        curl_multi_assign(fetch->multi, fd, NULL);
+        return 0;
+    }
+    ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0) | (what & CURL_POLL_OUT ? EPOLLOUT : 0);
+    ev.data.fd = fd;
+    /* a socket curl reuses may or may not still be in the set: try both ways */
+    if (epoll_ctl(fetch->epfd, socketp ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) != 0)
+        epoll_ctl(fetch->epfd, socketp ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &ev);
+    if (!socketp)
+        curl_multi_assign(fetch->multi, fd, fetch);
+    return 0;
+}
+
+static int on_timer(CURLM *multi, long timeout_ms, void *userp)
+{
+    struct nd_fetch *fetch = userp;
+    (void)multi;
+    fetch->curl_due = timeout_ms < 0 ? -1 : nd_mono_ms() + timeout_ms;
+    return 0;
+}
+
 struct nd_fetch *nd_fetch_new(const struct nd_config *conf, nd_fetch_emit_fn emit, void *opaque)
 {
     struct nd_fetch *fetch = nd_xcalloc(1, sizeof(*fetch));
@@ -331,6 +366,19 @@ struct nd_fetch *nd_fetch_new(const struct nd_config *conf, nd_fetch_emit_fn emi
     fetch->emit = emit;
     fetch->opaque = opaque;
     fetch->multi = curl_multi_init();
+    fetch->epfd = epoll_create1(EPOLL_CLOEXEC);
+    fetch->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (fetch->epfd < 0 || fetch->evfd < 0)
+        abort(); /* out of file descriptors at start: nothing sensible to do */
+    {
+        struct epoll_event ev = {.events = EPOLLIN, .data.fd = fetch->evfd};
+        epoll_ctl(fetch->epfd, EPOLL_CTL_ADD, fetch->evfd, &ev);
+    }
+    fetch->curl_due = -1;
+    curl_multi_setopt(fetch->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+    curl_multi_setopt(fetch->multi, CURLMOPT_SOCKETDATA, fetch);
+    curl_multi_setopt(fetch->multi, CURLMOPT_TIMERFUNCTION, on_timer);
+    curl_multi_setopt(fetch->multi, CURLMOPT_TIMERDATA, fetch);
     curl_multi_setopt(fetch->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)conf->fetch_max_parallel);
     curl_multi_setopt(fetch->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)conf->fetch_per_host);
     /* Keep idle connections for reuse, but not one per feed: thousands of hosts would hold thousands
@@ -429,6 +477,8 @@ void nd_fetch_destroy(struct nd_fetch *fetch)
     free(fetch->ids);
     free(fetch->feeds);
     curl_multi_cleanup(fetch->multi);
+    close(fetch->epfd);
+    close(fetch->evfd);
     free(fetch);
 }
 
@@ -1160,14 +1210,49 @@ static void complete(struct nd_fetch *fetch, CURL *easy, CURLcode code)
     xfer_free(fetch, x);
 }
 
-static void drive(struct nd_fetch *fetch)
+static void read_done(struct nd_fetch *fetch)
 {
-    int running = 0, left;
+    int left;
     CURLMsg *msg;
-    curl_multi_perform(fetch->multi, &running);
     while ((msg = curl_multi_info_read(fetch->multi, &left)))
         if (msg->msg == CURLMSG_DONE)
             complete(fetch, msg->easy_handle, msg->data.result);
+}
+
+/* Let curl handle its timeouts (new transfers start this way too) when they are due. */
+static void drive_timers(struct nd_fetch *fetch)
+{
+    int running;
+    while (fetch->curl_due >= 0 && fetch->curl_due <= nd_mono_ms()) {
+        fetch->curl_due = -1;
+        curl_multi_socket_action(fetch->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+        read_done(fetch);
+    }
+}
+
+/* Wait up to wait_ms for sockets and hand what is ready to curl. */
+static void drive_sockets(struct nd_fetch *fetch, int wait_ms)
+{
+    struct epoll_event evs[64];
+    int n = epoll_wait(fetch->epfd, evs, 64, wait_ms), running;
+    for (int i = 0; i < n; i++) {
+        int fd = evs[i].data.fd, mask = 0;
+        if (fd == fetch->evfd) {
+            uint64_t v;
+            if (read(fd, &v, sizeof(v)) < 0) {
+                /* nothing to read: another wakeup drained it first */
+            }
+            continue;
+        }
+        if (evs[i].events & EPOLLIN)
+            mask |= CURL_CSELECT_IN;
+        if (evs[i].events & EPOLLOUT)
+            mask |= CURL_CSELECT_OUT;
+        if (evs[i].events & (EPOLLERR | EPOLLHUP))
+            mask |= CURL_CSELECT_ERR;
+        curl_multi_socket_action(fetch->multi, fd, mask, &running);
+    }
+    read_done(fetch);
 }
 
 void nd_fetch_run(struct nd_fetch *fetch, int timeout_ms)
@@ -1184,7 +1269,7 @@ void nd_fetch_run(struct nd_fetch *fetch, int timeout_ms)
                 feed_queue(fetch, heap_pop(fetch));
             start_ready(fetch);
         }
-        drive(fetch);
+        drive_timers(fetch);
         now = nd_mono_ms();
         if (now >= deadline || atomic_load(&fetch->woken))
             break;
@@ -1195,9 +1280,9 @@ void nd_fetch_run(struct nd_fetch *fetch, int timeout_ms)
             wake = now;
         else if (fetch->nheap && fetch->heap[0]->due_ms < wake)
             wake = fetch->heap[0]->due_ms;
-        if (wake > now)
-            curl_multi_poll(fetch->multi, NULL, 0, (int)(wake - now), NULL);
-        drive(fetch);
+        if (fetch->curl_due >= 0 && fetch->curl_due < wake)
+            wake = fetch->curl_due;
+        drive_sockets(fetch, wake > now ? (int)(wake - now) : 0);
         if (atomic_load(&fetch->woken))
             break;
     }
@@ -1205,8 +1290,11 @@ void nd_fetch_run(struct nd_fetch *fetch, int timeout_ms)
 
 void nd_fetch_wakeup(struct nd_fetch *fetch)
 {
+    uint64_t one = 1;
     atomic_store(&fetch->woken, 1);
-    curl_multi_wakeup(fetch->multi);
+    if (write(fetch->evfd, &one, sizeof(one)) < 0) {
+        /* the counter is full: a wakeup is pending anyway */
+    }
 }
 
 void nd_fetch_poll_all_now(struct nd_fetch *fetch)
