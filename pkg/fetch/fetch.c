@@ -417,15 +417,22 @@ static void feed_clear_pending(struct nd_fetch *fetch, struct feed *feed)
     feed->npending = feed->ipending = feed->nbatch = 0;
 }
 
-static void xfer_free(struct nd_fetch *fetch, struct xfer *x)
+/* Free a transfer; its host reference is the caller's business. */
+static void xfer_release(struct xfer *x)
 {
     curl_slist_free_all(x->headers);
     nd_buf_free(&x->body);
     free(x->etag);
     free(x->last_modified);
     free(x->url);
-    host_unref(fetch, x->host);
     free(x);
+}
+
+static void xfer_free(struct nd_fetch *fetch, struct xfer *x)
+{
+    struct host *host = x->host;
+    xfer_release(x);
+    host_unref(fetch, host);
 }
 
 void nd_fetch_destroy(struct nd_fetch *fetch)
@@ -443,15 +450,7 @@ void nd_fetch_destroy(struct nd_fetch *fetch)
         for (struct host *h = fetch->hosts[b]; h; h = h->hnext)
             for (x = h->qhead; x; x = next) {
                 next = x->qnext;
-                /* the host outlives this loop: feeds still hold references */
-                x->host->refs--;
-                x->host = NULL;
-                curl_slist_free_all(x->headers);
-                nd_buf_free(&x->body);
-                free(x->etag);
-                free(x->last_modified);
-                free(x->url);
-                free(x);
+                xfer_release(x); /* hosts are all freed below */
             }
     for (size_t i = 0; i < fetch->nfeeds; i++) {
         struct feed *feed = &fetch->feeds[i];
@@ -1239,9 +1238,8 @@ static void drive_sockets(struct nd_fetch *fetch, int wait_ms)
         int fd = evs[i].data.fd, mask = 0;
         if (fd == fetch->evfd) {
             uint64_t v;
-            if (read(fd, &v, sizeof(v)) < 0) {
-                /* nothing to read: another wakeup drained it first */
-            }
+            ssize_t r = read(fd, &v, sizeof(v)); /* EAGAIN: drained already; either way awake */
+            (void)r;
             continue;
         }
         if (evs[i].events & EPOLLIN)
@@ -1291,10 +1289,10 @@ void nd_fetch_run(struct nd_fetch *fetch, int timeout_ms)
 void nd_fetch_wakeup(struct nd_fetch *fetch)
 {
     uint64_t one = 1;
+    ssize_t r;
     atomic_store(&fetch->woken, 1);
-    if (write(fetch->evfd, &one, sizeof(one)) < 0) {
-        /* the counter is full: a wakeup is pending anyway */
-    }
+    r = write(fetch->evfd, &one, sizeof(one)); /* EAGAIN: a wakeup is pending anyway */
+    (void)r;
 }
 
 void nd_fetch_poll_all_now(struct nd_fetch *fetch)
