@@ -104,6 +104,16 @@ static const struct key_def config_keys[] = {
         "Item ids remembered per feed to emit only new items."),
     STR("fetch.user_agent", "newsd/" NEWSD_VERSION " (+https://github.com/newsd)",
         C(fetch_user_agent), 1, "User-Agent header."),
+    STR("fetch.ca_file", "", C(fetch_ca_file), 0,
+        "PEM file of CA certificates trusted for https feeds; empty uses the system store. "
+        "Verification is always on."),
+    INT("fetch.stall_timeout_s", "15", C(fetch_stall_timeout_s), 1, 600,
+        "A response that arrives slower than 64 bytes/s for this long is cut off (s)."),
+    STR("consume.topics", "", C(consume_topics), 0,
+        "Comma-separated Kafka topics of raw stories (ninjs or JSON story objects) to consume; "
+        "empty turns the Kafka source off."),
+    STR("consume.group_id", "newsd-consume", C(consume_group_id), 1,
+        "Consumer group of the Kafka source; instances sharing it share the topics' partitions."),
     INT("pipeline.queue_capacity", "1024", C(queue_capacity), 1, 1000000,
         "Stories held between two stages; a full queue pauses the stage before it."),
     INT("pipeline.enrich_threads", "0", C(enrich_threads), 0, 256,
@@ -119,15 +129,18 @@ static const struct key_def config_keys[] = {
 
 static const struct key_def feed_keys[] = {
     STR("id", NULL, F(id), 1, "Feed id: stable, unique; keys its state and story ids."),
-    URL("url", NULL, F(url), "http|https|file", "http(s):// or file:// URL of the feed."),
+    URL("url", NULL, F(url), "http|https|file",
+        "http(s):// or file:// URL of the feed. `${VAR}` in it is read from the environment at "
+        "request time (an API key in the query); logs and stories show the URL as configured."),
     INT("interval_s", "0", F(interval_s), 0, 86400,
         "Poll interval (s); 0 takes fetch.default_interval_s."),
     BOOL("fulltext", "false", F(fulltext),
          "Fetch the article page of items that carry only a summary."),
     ENUM("format", "auto", F(format), "auto|rss|atom|jsonfeed|ninjs", "Feed format; auto detects it."),
     MAP("headers", F(headers), F(nheaders),
-        "Extra request headers. A value `${VAR}` is read from the environment at request time and "
-        "never logged."),
+        "Extra request headers. `${VAR}` in a value (\"Bearer ${WIRE_TOKEN}\") is read from the "
+        "environment at request time and never logged; a feed whose variable is unset is not "
+        "polled and reports reason `config`."),
 };
 
 #define NKEYS(t) (sizeof(t) / sizeof((t)[0]))

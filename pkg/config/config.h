@@ -63,6 +63,11 @@ struct nd_config {
     int fetch_backoff_max_s;
     int fetch_recent_ids;
     char *fetch_user_agent;
+    char *fetch_ca_file;
+    int fetch_stall_timeout_s;
+    /* consume: raw stories from Kafka topics */
+    char *consume_topics;
+    char *consume_group_id;
     /* pipeline */
     int queue_capacity;
     int enrich_threads;

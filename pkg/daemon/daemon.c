@@ -8,9 +8,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "consume/consume.h"
 #include "enrich/enrich.h"
 #include "fetch/fetch.h"
 #include "metrics/metrics.h"
+#include "parse/parse.h"
 #include "publish/state.h"
 #include "queue/queue.h"
 #include "server/server.h"
@@ -52,16 +54,23 @@ struct snapshot {
 };
 
 /* Messages from the sources to the publish thread that bypass enrich: a source unit opens (before
- * its first story enters the pipeline) and closes (with its story count and feed state). */
-enum ctl_op { CTL_OPEN = 1, CTL_CLOSE };
+ * its first story enters the pipeline) and closes (with its story count and feed state); an input
+ * that can never be processed goes to the dead-letter topic inside its unit. */
+enum ctl_op { CTL_OPEN = 1, CTL_CLOSE, CTL_DEADLETTER };
 
 struct ctl {
     enum ctl_op op;
     uint64_t seq;
     enum nd_unit_kind kind;
-    char *feed_id;
-    json_t *state;
+    char *feed_id;          /* OPEN of a feed unit */
+    char *topic;            /* OPEN of a Kafka unit: the consumed record's position */
+    int32_t partition;
+    int64_t offset;
+    json_t *state;          /* CLOSE */
     size_t nstories;
+    char *source, *stage, *error; /* DEADLETTER */
+    void *payload;
+    size_t len;
 };
 
 struct nd_daemon {
@@ -87,6 +96,9 @@ struct nd_daemon {
     int nworkers;
     pthread_t publisher;
     int publisher_started;
+    struct nd_consume *consume; /* raw stories from Kafka, when consume.topics is set */
+    pthread_t consumer;
+    int consumer_started;
     int exit_status;
     /* health and metrics */
     struct nd_server *server;
@@ -103,7 +115,12 @@ static void ctl_free(void *p)
     if (!ctl)
         return;
     free(ctl->feed_id);
+    free(ctl->topic);
     json_decref(ctl->state);
+    free(ctl->source);
+    free(ctl->stage);
+    free(ctl->error);
+    free(ctl->payload);
     free(ctl);
 }
 
@@ -113,19 +130,62 @@ static void story_free(void *p)
 }
 
 /* Open a unit: its sequence number and its OPEN message are ordered under one lock, so the publish
- * thread sees OPENs in sequence order whatever thread the source runs on. */
-static uint64_t unit_open(struct nd_daemon *daemon, enum nd_unit_kind kind, const char *feed_id)
+ * thread sees OPENs in sequence order whatever thread the source runs on. Takes ctl. */
+static uint64_t unit_open_ctl(struct nd_daemon *daemon, struct ctl *ctl)
 {
-    struct ctl *ctl = nd_xcalloc(1, sizeof(*ctl));
     uint64_t seq;
     ctl->op = CTL_OPEN;
-    ctl->kind = kind;
-    ctl->feed_id = nd_strdup(feed_id);
     pthread_mutex_lock(&daemon->unit_lock);
     seq = ctl->seq = ++daemon->next_unit;
     nd_queue_push(daemon->control, ctl, -1);
     pthread_mutex_unlock(&daemon->unit_lock);
     return seq;
+}
+
+static uint64_t unit_open(struct nd_daemon *daemon, enum nd_unit_kind kind, const char *feed_id)
+{
+    struct ctl *ctl = nd_xcalloc(1, sizeof(*ctl));
+    ctl->kind = kind;
+    ctl->feed_id = nd_strdup(feed_id);
+    return unit_open_ctl(daemon, ctl);
+}
+
+static uint64_t unit_open_record(struct nd_daemon *daemon, const struct nd_consume_pos *pos)
+{
+    struct ctl *ctl = nd_xcalloc(1, sizeof(*ctl));
+    ctl->kind = ND_UNIT_KAFKA;
+    ctl->topic = nd_strdup(pos->topic);
+    ctl->partition = pos->partition;
+    ctl->offset = pos->offset;
+    return unit_open_ctl(daemon, ctl);
+}
+
+/* Close unit seq: it has nstories stories; state (stolen, may be NULL) is written with them. */
+static void unit_close(struct nd_daemon *daemon, uint64_t seq, size_t nstories, json_t *state)
+{
+    struct ctl *ctl = nd_xcalloc(1, sizeof(*ctl));
+    ctl->op = CTL_CLOSE;
+    ctl->seq = seq;
+    ctl->state = state;
+    ctl->nstories = nstories;
+    nd_queue_push(daemon->control, ctl, -1);
+}
+
+static void control_deadletter(struct nd_daemon *daemon, uint64_t seq, const char *source,
+                               const char *stage, const char *error, const void *payload, size_t len)
+{
+    struct ctl *ctl = nd_xcalloc(1, sizeof(*ctl));
+    ctl->op = CTL_DEADLETTER;
+    ctl->seq = seq;
+    ctl->source = nd_strdup(source);
+    ctl->stage = nd_strdup(stage);
+    ctl->error = nd_strdup(error);
+    if (payload && len) {
+        ctl->payload = nd_xmalloc(len);
+        memcpy(ctl->payload, payload, len);
+        ctl->len = len;
+    }
+    nd_queue_push(daemon->control, ctl, -1);
 }
 
 static enum nd_err emit_story(void *opaque, struct nd_story *story)
@@ -147,19 +207,31 @@ static void emit_state(void *opaque, const char *feed_id, json_t *state, size_t 
 {
     struct nd_daemon *daemon = opaque;
     json_t *open = json_object_get(daemon->open_units, feed_id);
-    struct ctl *ctl;
 
     if (!open) {
         json_decref(state);
         return;
     }
-    ctl = nd_xcalloc(1, sizeof(*ctl));
-    ctl->op = CTL_CLOSE;
-    ctl->seq = (uint64_t)json_integer_value(open);
-    ctl->state = state;
-    ctl->nstories = nstories;
-    nd_queue_push(daemon->control, ctl, -1);
+    unit_close(daemon, (uint64_t)json_integer_value(open), nstories, state);
     json_object_del(daemon->open_units, feed_id);
+}
+
+/* fulltext feeds: the main text of an article page, boilerplate removed (pkg/parse). */
+static char *extract_article(void *opaque, const char *html, size_t len, const char *url)
+{
+    struct nd_article art;
+    char errstr[256] = "", *text = NULL;
+    (void)opaque;
+    if (nd_html_extract(html, len, NULL, &art, errstr, sizeof(errstr)) == ND_OK && art.text &&
+        *art.text) {
+        text = art.text;
+        art.text = NULL;
+    } else {
+        const char *kv[] = {"url", url, NULL};
+        nd_log_kv(ND_LOG_DEBUG, MOD, kv, "no main text in the article page: %s", errstr);
+    }
+    nd_article_free(&art);
+    return text;
 }
 
 static double mono_seconds(void)
@@ -190,10 +262,14 @@ static void apply_control(struct nd_daemon *daemon)
     struct ctl *ctl;
     while ((ctl = nd_queue_pop(daemon->control, 0))) {
         if (ctl->op == CTL_OPEN) {
-            nd_publish_unit_open(daemon->pub, ctl->seq, ctl->kind, ctl->feed_id, NULL, -1, -1);
-        } else {
+            nd_publish_unit_open(daemon->pub, ctl->seq, ctl->kind, ctl->feed_id, ctl->topic,
+                                 ctl->partition, ctl->offset);
+        } else if (ctl->op == CTL_CLOSE) {
             nd_publish_unit_close(daemon->pub, ctl->seq, ctl->nstories, ctl->state);
             ctl->state = NULL;
+        } else {
+            nd_publish_deadletter(daemon->pub, ctl->seq, ctl->source, ctl->stage, ctl->error,
+                                  ctl->payload, ctl->len);
         }
         ctl_free(ctl);
     }
@@ -220,6 +296,48 @@ static void check_kafka(struct nd_daemon *daemon, int64_t *next_check)
     if (up != atomic_exchange(&daemon->kafka_up, up))
         nd_log(up ? ND_LOG_INFO : ND_LOG_WARN, MOD, "kafka %s", up ? "reachable again" : "not reachable");
     *next_check = nd_mono_ms() + (up ? KAFKA_CHECK_UP_MS : KAFKA_CHECK_DOWN_MS);
+}
+
+/* Raw stories from Kafka. Each record is a source unit of its own: opened with its position, its
+ * story pushed into the pipeline (a full queue blocks this thread: backpressure), then closed. With
+ * transactions its offset is committed in the transaction that holds its story; without, it is
+ * stored once the story is queued (at least once). A record that is not a story is dead-lettered in
+ * its unit, so its offset advances with the dead letter. */
+static void *consume_main(void *arg)
+{
+    struct nd_daemon *daemon = arg;
+    struct nd_consume_pos pos;
+    struct nd_story *story;
+    char errstr[512];
+    int transactional = daemon->conf->kafka_transactions;
+
+    while (!*daemon->stop) {
+        enum nd_err err = nd_consume_poll(daemon->consume, 200, &story, &pos, errstr, sizeof(errstr));
+        uint64_t seq;
+        if (err != ND_OK && err != ND_ERR_INVALID)
+            continue;
+        seq = unit_open_record(daemon, &pos);
+        if (err == ND_ERR_INVALID) {
+            control_deadletter(daemon, seq, pos.topic, "consume", errstr, pos.bad, pos.bad_len);
+            free(pos.bad);
+            unit_close(daemon, seq, 0, NULL);
+            if (!transactional)
+                nd_consume_done(daemon->consume, &pos);
+            continue;
+        }
+        story->unit = seq;
+        while ((err = nd_queue_push(daemon->fetched, story, 200)) == ND_ERR_AGAIN && !*daemon->stop)
+            ;
+        if (err != ND_OK) {
+            /* stopping: its unit never closes, so nothing of it commits; read again after restart */
+            nd_story_destroy(story);
+            break;
+        }
+        unit_close(daemon, seq, 1, NULL);
+        if (!transactional)
+            nd_consume_done(daemon->consume, &pos);
+    }
+    return NULL;
 }
 
 static void *publish_main(void *arg)
@@ -606,13 +724,17 @@ struct nd_daemon *nd_daemon_new(const struct nd_daemon_opts *opts, char *errstr,
     daemon->enriched = nd_queue_new((size_t)conf->queue_capacity);
     daemon->control = nd_queue_new(CONTROL_CAPACITY);
     daemon->fetch = nd_fetch_new(conf, emit_story, daemon);
-    nd_fetch_set_state_cb(daemon->fetch, emit_state);
+    nd_fetch_set_state_cb(daemon->fetch, emit_state, daemon);
+    nd_fetch_set_extractor(daemon->fetch, extract_article, NULL);
     /* Serving from the start: while newsd waits for Kafka, /healthz says alive, /readyz not ready. */
     if (conf->server_port > 0) {
         struct nd_server_handlers h = {.metrics = metrics_cb, .ready = ready_cb, .opaque = daemon};
         if (!(daemon->server = nd_server_new(conf->server_bind, conf->server_port, &h, errstr, errsz)))
             goto fail;
     }
+    if (conf->consume_topics && *conf->consume_topics &&
+        !(daemon->consume = nd_consume_new(conf, opts->kafka_extra, opts->nkafka_extra, errstr, errsz)))
+        goto fail;
     return daemon;
 fail:
     nd_daemon_destroy(daemon);
@@ -656,6 +778,15 @@ int nd_daemon_run(struct nd_daemon *daemon, volatile sig_atomic_t *stop)
     nd_info(MOD, "newsd %s running: %zu feeds, %d enrich workers, brokers %s, transactions %s",
             NEWSD_VERSION, daemon->conf->nfeeds, daemon->nworkers, daemon->conf->kafka_brokers,
             daemon->conf->kafka_transactions ? "on" : "off");
+    if (daemon->consume) {
+        /* consume-transform-produce: offsets go to our transactions under the group's metadata */
+        if (daemon->conf->kafka_transactions)
+            nd_publish_set_consumer(daemon->pub, nd_consume_kafka(daemon->consume));
+        if (pthread_create(&daemon->consumer, NULL, consume_main, daemon) == 0)
+            daemon->consumer_started = 1;
+        else
+            nd_error(MOD, "cannot start the Kafka source thread; consume.topics are not read");
+    }
 
     if (daemon->conf->reload_watch_file && daemon->config_path &&
         !(daemon->watch = nd_config_watch_new(daemon->config_path, errstr, sizeof(errstr))))
@@ -681,6 +812,9 @@ int nd_daemon_run(struct nd_daemon *daemon, volatile sig_atomic_t *stop)
     nd_info(MOD, "stopping: draining queues and committing the open transaction");
     snapshot_set_running(daemon, 0);
     atomic_store(&daemon->stages_running, 0);
+    if (daemon->consumer_started)
+        pthread_join(daemon->consumer, NULL);
+    daemon->consumer_started = 0;
     nd_queue_close(daemon->fetched);
     for (int i = 0; i < daemon->nworkers; i++)
         pthread_join(daemon->workers[i], NULL);
@@ -700,6 +834,7 @@ void nd_daemon_destroy(struct nd_daemon *daemon)
     /* first: no scrape may reach the stages while they go */
     nd_server_destroy(daemon->server);
     nd_fetch_destroy(daemon->fetch);
+    nd_consume_destroy(daemon->consume);
     if (daemon->fetched)
         nd_queue_destroy(daemon->fetched, story_free);
     if (daemon->enriched)

@@ -28,7 +28,7 @@ struct nd_publish {
     int ready;
     struct nd_ledger *ledger;
     struct nd_publish_stats stats;
-    rd_kafka_consumer_group_metadata_t *cgmd;
+    rd_kafka_t *consumer;   /* the Kafka source, for its group metadata */
 
     /* the open transaction */
     int txn_open;
@@ -195,8 +195,6 @@ void nd_publish_destroy(struct nd_publish *pub)
         nd_story_destroy(pub->deferred[i]);
     free(pub->deferred);
     nd_ledger_destroy(pub->ledger);
-    if (pub->cgmd)
-        rd_kafka_consumer_group_metadata_destroy(pub->cgmd);
     for (size_t i = 0; i < pub->nextra; i++) {
         free(pub->extra[i].key);
         free(pub->extra[i].value);
@@ -517,11 +515,9 @@ void nd_publish_deadletter(struct nd_publish *pub, uint64_t unit, const char *so
             error ? error : "");
 }
 
-void nd_publish_set_group_metadata(struct nd_publish *pub, void *cgmd)
+void nd_publish_set_consumer(struct nd_publish *pub, void *consumer)
 {
-    if (pub->cgmd)
-        rd_kafka_consumer_group_metadata_destroy(pub->cgmd);
-    pub->cgmd = cgmd;
+    pub->consumer = consumer;
 }
 
 /* --- units and commits ----------------------------------------------------------------------- */
@@ -596,11 +592,15 @@ static enum nd_err commit(struct nd_publish *pub)
                 return ND_ERR_AGAIN;
         } else {
             if (pub->offsets && pub->offsets->cnt) {
-                if (!pub->cgmd) {
-                    nd_error(MOD, "consumed offsets but no consumer group metadata");
+                if (!pub->consumer) {
+                    nd_error(MOD, "consumed offsets but no consumer to commit them for");
                 } else {
-                    error = rd_kafka_send_offsets_to_transaction(pub->rk, pub->offsets, pub->cgmd,
+                    /* the group's current generation: a stale one would be fenced */
+                    rd_kafka_consumer_group_metadata_t *cgmd =
+                        rd_kafka_consumer_group_metadata(pub->consumer);
+                    error = rd_kafka_send_offsets_to_transaction(pub->rk, pub->offsets, cgmd,
                                                                  op_timeout(pub));
+                    rd_kafka_consumer_group_metadata_destroy(cgmd);
                 }
             }
             if (!error)

@@ -57,9 +57,9 @@ void nd_publish_story(struct nd_publish *pub, struct nd_story *story);
 void nd_publish_deadletter(struct nd_publish *pub, uint64_t unit, const char *source,
                            const char *stage, const char *error, const void *payload, size_t len);
 
-/* The consumer group metadata of the Kafka source (rd_kafka_consumer_group_metadata_t *), for
- * consume-transform-produce. Ownership passes to publish. */
-void nd_publish_set_group_metadata(struct nd_publish *pub, void *cgmd);
+/* The Kafka source's consumer (rd_kafka_t *), for consume-transform-produce: each commit sends the
+ * consumed offsets with the group's current metadata. Not owned; must outlive publish's use. */
+void nd_publish_set_consumer(struct nd_publish *pub, void *consumer);
 
 /* Serve delivery reports, write the states of completed units, and commit when the batch is due
  * (kafka.commit_records, kafka.commit_interval_ms) or flush_now is set. */

@@ -268,3 +268,150 @@ def rss(items, title="Test feed", ttl=None):
         out.append("</item>")
     out.append("</channel></rss>")
     return "\n".join(out)
+
+
+# --- fetch tests: scripted HTTP servers and a config builder with every fetch knob ---------------
+
+class ScriptServer:
+    """A loopback HTTP/1.1 server (optionally TLS) whose paths run scripts: a route is a function
+    route(handler) that writes the whole response through the BaseHTTPRequestHandler it gets
+    (send_response, wfile, ...), so a test can answer slowly, endlessly, or not at all.
+    Records (monotonic time, path, headers) of every request and the most requests it served at once."""
+
+    def __init__(self, tls_context=None, host="127.0.0.1"):
+        self.routes = {}
+        self.requests = []
+        self.lock = threading.Lock()
+        self.active = 0
+        self.max_active = 0
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def handle_one_request(self):
+                try:
+                    super().handle_one_request()
+                except (ConnectionError, OSError):
+                    self.close_connection = True
+
+            def do_GET(self):
+                with server.lock:
+                    server.requests.append((time.monotonic(), self.path, dict(self.headers)))
+                    route = server.routes.get(self.path)
+                    server.active += 1
+                    server.max_active = max(server.max_active, server.active)
+                try:
+                    if route is None:
+                        self.send_response(404)
+                        self.send_header("Content-Length", "0")
+                        self.end_headers()
+                    else:
+                        route(self)
+                finally:
+                    with server.lock:
+                        server.active -= 1
+
+        self.httpd = http.server.ThreadingHTTPServer((host, 0), Handler)
+        self.httpd.daemon_threads = True
+        if tls_context is not None:
+            self.httpd.socket = tls_context.wrap_socket(self.httpd.socket, server_side=True)
+        self.port = self.httpd.server_address[1]
+        self.scheme = "https" if tls_context is not None else "http"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, path, host="127.0.0.1"):
+        return f"{self.scheme}://{host}:{self.port}{path}"
+
+    def route(self, path, fn):
+        with self.lock:
+            self.routes[path] = fn
+
+    def static(self, path, body, headers=None, status=200):
+        """A fixed response; honours If-None-Match against an ETag in headers."""
+        if isinstance(body, str):
+            body = body.encode()
+        headers = {"Content-Type": "application/rss+xml"} if headers is None else headers
+
+        def fn(h):
+            etag = headers.get("ETag")
+            if etag and h.headers.get("If-None-Match") == etag:
+                h.send_response(304)
+                h.send_header("ETag", etag)
+                h.send_header("Content-Length", "0")
+                h.end_headers()
+                return
+            h.send_response(status)
+            for k, v in headers.items():
+                h.send_header(k, v)
+            h.send_header("Content-Length", str(len(body)))
+            h.end_headers()
+            h.wfile.write(body)
+        self.route(path, fn)
+
+    def log(self, path):
+        """[(monotonic time, headers)] of the requests for path."""
+        with self.lock:
+            return [(t, hd) for t, p, hd in self.requests if p == path]
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def script_server():
+    servers = []
+
+    def make(**kw):
+        s = ScriptServer(**kw)
+        servers.append(s)
+        return s
+
+    yield make
+    for s in servers:
+        s.close()
+
+
+def fetch_config(brokers, topics, feeds, fetch=None, extra=""):
+    """Like base_config, with fetch.* keys (dict) and per-feed keys: interval_s, fulltext, headers."""
+    f = {"min_interval_s": 1}
+    f.update(fetch or {})
+    lines = ["log_level: debug", "kafka:", f"  brokers: {brokers}", "  linger_ms: 5", "  topics:"]
+    lines += [f"    {k}: {v}" for k, v in topics.items()]
+    lines += ["fetch:"] + [f"  {k}: {json.dumps(v)}" for k, v in f.items()]
+    lines += ["server:", "  port: 0", "feeds:"]
+    for feed in feeds:
+        lines.append(f"  - id: {feed['id']}")
+        lines.append(f"    url: {json.dumps(feed['url'])}")
+        lines.append(f"    interval_s: {feed.get('interval_s', 1)}")
+        if feed.get("fulltext"):
+            lines.append("    fulltext: true")
+        if feed.get("headers"):
+            lines.append("    headers:")
+            lines += [f"      {k}: {json.dumps(v)}" for k, v in feed["headers"].items()]
+    return "\n".join(lines) + "\n" + extra
+
+
+def feed_errors(daemon, feed, reason=None):
+    """Log lines reporting a reason for a feed (the fetch module's per-feed error lines)."""
+    return [l for l in daemon.log_lines()
+            if l.get("module") == "fetch" and l.get("feed") == feed and "reason" in l
+            and (reason is None or l["reason"] == reason)]
+
+
+def rss_bytes(n, prefix="g", title="Item"):
+    return rss([{"guid": f"{prefix}{i}", "title": f"{title} {i}", "link": f"http://example.org/{prefix}{i}",
+                 "description": f"BERLIN (Wire) - {title} number {i} happened today."} for i in range(n)]).encode()
+
+
+def pid_rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
