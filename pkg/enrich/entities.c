@@ -909,45 +909,47 @@ json_t *nd_entities_to_json(const struct nd_entities *ents, const struct nd_stor
     const char *body = story->body_text ? story->body_text : "";
     const char *headline = story->headline ? story->headline : "";
     json_t *arr = json_array();
+    /* keys are ASCII literals: the _nocheck setters skip re-validating them (this runs per mention)
+     */
     for (size_t i = 0; i < ents->nentities; i++) {
         const struct nd_entity *e = &ents->entities[i];
         json_t *obj = json_object(), *ids = json_object(), *ms = json_array();
         int country_like = e->country[0] && (e->type == ND_ENT_GPE || e->type == ND_ENT_NORP) &&
                            e->kind && (!strcmp(e->kind, "country") || !strcmp(e->kind, "norp"));
-        json_object_set_new(obj, "type", json_string(nd_ent_type_name(e->type)));
-        json_object_set_new(obj, "name", json_string(e->name ? e->name : ""));
+        json_object_set_new_nocheck(obj, "type", json_string(nd_ent_type_name(e->type)));
+        json_object_set_new_nocheck(obj, "name", json_string(e->name ? e->name : ""));
         if (country_like)
-            json_object_set_new(ids, "iso3166", json_string(e->country));
+            json_object_set_new_nocheck(ids, "iso3166", json_string(e->country));
         if (e->wikidata)
-            json_object_set_new(ids, "wikidata", json_string(e->wikidata));
+            json_object_set_new_nocheck(ids, "wikidata", json_string(e->wikidata));
         if (e->kb_id)
-            json_object_set_new(ids, "kb", json_string(e->kb_id));
-        json_object_set_new(obj, "ids", ids);
+            json_object_set_new_nocheck(ids, "kb", json_string(e->kb_id));
+        json_object_set_new_nocheck(obj, "ids", ids);
         if (e->kind)
-            json_object_set_new(obj, "kind", json_string(e->kind));
+            json_object_set_new_nocheck(obj, "kind", json_string(e->kind));
         if (e->role)
-            json_object_set_new(obj, "role", json_string(e->role));
+            json_object_set_new_nocheck(obj, "role", json_string(e->role));
         if (e->country[0] && !country_like)
-            json_object_set_new(obj, "country", json_string(e->country));
-        json_object_set_new(obj, "salience", json_real(e->salience));
+            json_object_set_new_nocheck(obj, "country", json_string(e->country));
+        json_object_set_new_nocheck(obj, "salience", json_real(e->salience));
         for (size_t k = 0; k < e->nmentions; k++) {
             const struct nd_mention *m = &e->mentions[k];
             json_t *mo = json_object();
-            json_object_set_new(mo, "start", json_integer(m->cstart));
-            json_object_set_new(mo, "end", json_integer(m->cend));
-            json_object_set_new(
+            json_object_set_new_nocheck(mo, "start", json_integer(m->cstart));
+            json_object_set_new_nocheck(mo, "end", json_integer(m->cend));
+            json_object_set_new_nocheck(
                 mo, "text",
                 json_stringn(m->field == ND_FIELD_HEADLINE ? headline + m->start : body + m->start,
                              m->end - m->start));
             if (m->field == ND_FIELD_HEADLINE)
-                json_object_set_new(mo, "field", json_string("headline"));
+                json_object_set_new_nocheck(mo, "field", json_string("headline"));
             if (m->metonym)
-                json_object_set_new(mo, "metonym", json_true());
+                json_object_set_new_nocheck(mo, "metonym", json_true());
             if (m->resolved)
-                json_object_set_new(mo, "resolved", json_true());
+                json_object_set_new_nocheck(mo, "resolved", json_true());
             json_array_append_new(ms, mo);
         }
-        json_object_set_new(obj, "mentions", ms);
+        json_object_set_new_nocheck(obj, "mentions", ms);
         json_array_append_new(arr, obj);
     }
     return arr;
