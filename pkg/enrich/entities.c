@@ -259,6 +259,14 @@ static int link_span(struct work *w, struct cand *c)
     const struct nd_kb *kb = w->enrich->kb;
     const struct nd_kb_entry *e = nd_kb_get(kb, c->kb);
 
+    if (!e && c->count == 1 && c->type != ND_ENT_PERSON) {
+        /* a known leader's surname the tagger took for something else ("helping Putin continue") */
+        int p = nd_kb_surname_entry(kb, w->t[c->first].h);
+        if (p >= 0) {
+            c->kb = p;
+            e = nd_kb_get(kb, p);
+        }
+    }
     if (!e) {
         /* MISC the KB does not know (events, products, "Cold War") is none of our types */
         if (c->type == ND_ENT_NORP)

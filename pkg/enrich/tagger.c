@@ -258,6 +258,9 @@ enum tmpl {
     T_LEN,
     T_GAZW,
     T_DOCW,
+    T_CAP3,
+    T_LWSP,
+    T_LMSW,
 };
 
 #define FNV_OFF 0xcbf29ce484222325ull
@@ -577,6 +580,10 @@ static size_t ctx_feats(const struct doc *d, size_t i, size_t b, size_t e, uint6
         if (gp1 & (1u << k))
             out[n++] = mix(T_GAZP1, k);
     }
+    out[n++] = mix(T_CAP3, (uint64_t)((i > b ? d->f[i - 1].upper + 1 : 0) * 9 + (f->upper + 1) * 3 +
+                                      (i + 1 < e ? d->f[i + 1].upper + 1 : 0)));
+    out[n++] = mix(T_LWSP, mix(f->lw, ssp1));
+    out[n++] = mix(T_LMSW, mix(lwm1, f->ss));
     out[n++] = mix(T_DOC, mix(mix(f->doccase, f->first), mix(f->allcaps, f->ss)));
     if (f->allcaps || f->first)
         out[n++] = mix(T_DOCW, mix(f->doccase, f->lw));
