@@ -508,6 +508,8 @@ static enum nd_err build_entities(struct work *w, struct nd_entities *ents)
                     g = imap_get(&bykb, (uint64_t)e + 1, -1);
                 }
             }
+            if (g < 0 && ne >= ND_ENT_MAX_ENTITIES)
+                continue; /* c->group stays -1: left out */
             if (g < 0) {
                 const struct nd_kb_entry *ke = nd_kb_get(kb, c->kb);
                 struct nd_entity *e = nd_xcalloc(1, sizeof(*e));
@@ -559,6 +561,11 @@ static enum nd_err build_entities(struct work *w, struct nd_entities *ents)
         if (c->group < 0 || !c->count)
             continue;
         e = eb[c->group].e;
+        a = &w->t[c->first];
+        if (e->mention_total++ >= ND_ENT_MAX_MENTIONS) {
+            eb[c->group].score += a->field == ND_FIELD_HEADLINE ? 3.0 : 1.0;
+            continue;
+        }
         if (e->nmentions == eb[c->group].mcap) {
             size_t ncap = eb[c->group].mcap ? eb[c->group].mcap * 2 : 4;
             m = realloc(e->mentions, ncap * sizeof(*m));
@@ -570,7 +577,6 @@ static enum nd_err build_entities(struct work *w, struct nd_entities *ents)
             eb[c->group].mcap = ncap;
         }
         m = &e->mentions[e->nmentions++];
-        a = &w->t[c->first];
         z = &w->t[c->first + c->count - 1];
         /* character offsets: candidates come in text order, so count forward from the last one */
         if (a->field != cfield || a->start < cbyte) {
@@ -958,6 +964,9 @@ json_t *nd_entities_to_json(const struct nd_entities *ents, const struct nd_stor
             json_array_append_new(ms, mo);
         }
         json_object_set_new_nocheck(obj, "mentions", ms);
+        if (e->mention_total > e->nmentions)
+            json_object_set_new_nocheck(obj, "mention_count",
+                                        json_integer((json_int_t)e->mention_total));
         json_array_append_new(arr, obj);
     }
     return arr;

@@ -57,10 +57,16 @@ struct nd_entity {
     /* What the entity is in the knowledge base: "country", "capital", "city", "igo", "official",
      * "leader", "norp", ... or NULL when the tagger found it and the KB does not know it. */
     const char *kind;
-    double salience; /* 0..1, headline and lead mentions weigh more */
-    struct nd_mention *mentions;
+    double salience;             /* 0..1, headline and lead mentions weigh more */
+    struct nd_mention *mentions; /* in text order, at most ND_ENT_MAX_MENTIONS */
     size_t nmentions;
+    size_t mention_total; /* all mentions, counted past the cap too (salience uses them all) */
 };
+
+/* Caps so a hostile or enormous story cannot make the output grow without bound: mentions kept per
+ * entity, and entities per story (the rest of the story's names are left out). */
+#define ND_ENT_MAX_MENTIONS 1000
+#define ND_ENT_MAX_ENTITIES 2000
 
 struct nd_entities {
     struct nd_entity *entities; /* ordered by first mention, headline first */

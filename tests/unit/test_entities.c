@@ -235,6 +235,29 @@ static void enrich_text(const char *body, size_t len)
     nd_story_destroy(story);
 }
 
+/* A 5 MB story of the same sentence: every count capped, salience still from all mentions. */
+static void test_caps(void **state)
+{
+    size_t big = 5u << 20;
+    struct nd_story *story = nd_story_new();
+    struct nd_entities ents;
+    (void)state;
+    story->body_text = malloc(big + 1);
+    for (size_t i = 0; i < big; i++)
+        story->body_text[i] = "Blinken met Wang Yi in Beijing. "[i % 32];
+    story->body_text[big] = '\0';
+    nd_enrich_text(story);
+    assert_int_equal(nd_entities_find(enrich, story, &ents), ND_OK);
+    assert_true(ents.nentities >= 2 && ents.nentities <= ND_ENT_MAX_ENTITIES);
+    for (size_t i = 0; i < ents.nentities; i++) {
+        assert_true(ents.entities[i].nmentions <= ND_ENT_MAX_MENTIONS);
+        assert_true(ents.entities[i].mention_total >= ents.entities[i].nmentions);
+    }
+    assert_int_equal(ents.entities[0].mention_total, big / 32);
+    nd_entities_free(&ents);
+    nd_story_destroy(story);
+}
+
 static void test_odd_input(void **state)
 {
     size_t big = 5u << 20;
@@ -338,9 +361,13 @@ static void test_tag_conll_layout(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_fixture_story),     cmocka_unit_test(test_headline_weighs_more),
-        cmocka_unit_test(test_entities_api),      cmocka_unit_test(test_odd_input),
-        cmocka_unit_test(test_enrich_file_lines), cmocka_unit_test(test_tag_conll_layout),
+        cmocka_unit_test(test_fixture_story),
+        cmocka_unit_test(test_headline_weighs_more),
+        cmocka_unit_test(test_entities_api),
+        cmocka_unit_test(test_odd_input),
+        cmocka_unit_test(test_caps),
+        cmocka_unit_test(test_enrich_file_lines),
+        cmocka_unit_test(test_tag_conll_layout),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
