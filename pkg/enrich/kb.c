@@ -389,6 +389,23 @@ int nd_kb_match(const struct nd_kb *kb, const uint64_t *h, size_t n, size_t i, s
     return best;
 }
 
+static void hmap_prefetch(const struct hmap *m, uint64_t key)
+{
+    key = fix0(key);
+    __builtin_prefetch(&m->s[(size_t)(key ^ (key >> 29)) & m->mask]);
+}
+
+void nd_kb_prefetch(const struct nd_kb *kb, uint64_t h)
+{
+    uint64_t first;
+    if (!kb)
+        return;
+    first = phrase_step(0, h);
+    hmap_prefetch(&kb->names, h);
+    hmap_prefetch(&kb->phrases, first);
+    hmap_prefetch(&kb->gaz, first);
+}
+
 int nd_kb_gaz_match(const struct nd_kb *kb, const uint64_t *h, size_t n, size_t i, size_t *len)
 {
     uint64_t acc = 0;

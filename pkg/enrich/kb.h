@@ -50,6 +50,9 @@ int nd_kb_lookup(const struct nd_kb *kb, const uint64_t *h, size_t n);
 /* A person entry with this surname (unique in the KB), or -1. */
 int nd_kb_surname_entry(const struct nd_kb *kb, uint64_t h);
 int nd_kb_is_given(const struct nd_kb *kb, uint64_t h);
+/* Hint that the name and phrase tables will be asked about token hash h soon (a cache prefetch;
+ * callers walking many tokens issue it a few tokens ahead). */
+void nd_kb_prefetch(const struct nd_kb *kb, uint64_t h);
 /* Both answers in one lookup: ND_KB_GIVEN | ND_KB_SURNAME. */
 #define ND_KB_GIVEN 1u
 #define ND_KB_SURNAME 2u

@@ -422,6 +422,8 @@ struct doc {
     const struct vent **vents; /* tagging only: each token's vocabulary entry, NULL when unknown */
 };
 
+#define PF_DIST 8
+
 static enum nd_err doc_prepare(struct doc *d, const struct nd_kb *kb, struct nd_ner_tok *toks,
                                size_t n, const struct nd_tagger *tagger)
 {
@@ -441,41 +443,62 @@ static enum nd_err doc_prepare(struct doc *d, const struct nd_kb *kb, struct nd_
         err = ND_ERR_NOMEM;
         goto out;
     }
-    for (size_t i = 0; i < n; i++) {
-        struct tokf *f = &d->f[i];
-        const struct vent *v = NULL;
-        int up, all;
-        f->ex = fnv(FNV_OFF, (const unsigned char *)toks[i].s, toks[i].len);
-        if (tagger && (v = vocab_get(tagger, f->ex))) {
-            d->vents[i] = v;
-            f->lw = v->lw;
-            f->sh = v->sh;
-            f->ss = v->ss;
-            up = v->up;
-            all = v->all;
-        } else {
-            f->lw = toks[i].lw ? toks[i].lw : nd_kb_tokhash(toks[i].s, toks[i].len);
-            shapes(toks[i].s, toks[i].len, &f->sh, &f->ss, &up, &all);
+    /* Four stages a few tokens apart, so each table probe was prefetched by an earlier stage: the
+     * tables are megabytes and every probe would otherwise wait for memory. A: hash the token and
+     * prefetch its vocabulary slot; B: find its vocabulary entry and prefetch it; C: read hashes
+     * and shapes, prefetch the KB name and phrase slots; D: the KB lookups and case evidence. */
+    for (size_t i = 0; i < n + 3 * PF_DIST; i++) {
+        size_t a = i, b = i - PF_DIST, c = i - 2 * PF_DIST, dd = i - 3 * PF_DIST;
+        if (a < n) {
+            d->f[a].ex = fnv(FNV_OFF, (const unsigned char *)toks[a].s, toks[a].len);
+            if (tagger)
+                __builtin_prefetch(
+                    &tagger->vslots[(size_t)(d->f[a].ex ^ (d->f[a].ex >> 29)) & tagger->vmask]);
         }
-        h[i] = f->lw;
-        f->upper = (uint8_t)up;
-        f->allcaps = (uint8_t)(all && toks[i].len > 1);
-        f->first = toks[i].sent_start || i == 0;
-        if (kb) {
-            unsigned nf = nd_kb_name_flags(kb, f->lw);
-            if (nf & ND_KB_GIVEN)
-                f->gaz |= G_GIVEN;
-            if (nf & ND_KB_SURNAME)
-                f->gaz |= G_SURNAME;
+        if (i >= PF_DIST && b < n && tagger) {
+            const struct vent *v = vocab_get(tagger, d->f[b].ex);
+            d->vents[b] = v;
+            if (v)
+                __builtin_prefetch(v);
         }
-        /* case evidence: only from tokens not at a sentence start and not in an all-caps run */
-        if (!f->first && !f->allcaps) {
-            size_t s = docmap_slot(&d->dm, f->lw);
-            unsigned char c0 = (unsigned char)toks[i].s[0];
-            if (up && toks[i].len)
-                d->dm.vals[s] |= DC_CAP_MID;
-            else if (c0 >= 'a' && c0 <= 'z')
-                d->dm.vals[s] |= DC_LOWER;
+        if (i >= 2 * PF_DIST && c < n) {
+            struct tokf *f = &d->f[c];
+            const struct vent *v = tagger ? d->vents[c] : NULL;
+            int up, all;
+            if (v) {
+                f->lw = v->lw;
+                f->sh = v->sh;
+                f->ss = v->ss;
+                up = v->up;
+                all = v->all;
+            } else {
+                f->lw = toks[c].lw ? toks[c].lw : nd_kb_tokhash(toks[c].s, toks[c].len);
+                shapes(toks[c].s, toks[c].len, &f->sh, &f->ss, &up, &all);
+            }
+            h[c] = f->lw;
+            f->upper = (uint8_t)up;
+            f->allcaps = (uint8_t)(all && toks[c].len > 1);
+            f->first = toks[c].sent_start || c == 0;
+            nd_kb_prefetch(kb, f->lw);
+        }
+        if (i >= 3 * PF_DIST && dd < n) {
+            struct tokf *f = &d->f[dd];
+            if (kb) {
+                unsigned nf = nd_kb_name_flags(kb, f->lw);
+                if (nf & ND_KB_GIVEN)
+                    f->gaz |= G_GIVEN;
+                if (nf & ND_KB_SURNAME)
+                    f->gaz |= G_SURNAME;
+            }
+            /* case evidence: only from tokens not at a sentence start and not in an all-caps run */
+            if (!f->first && !f->allcaps) {
+                size_t s = docmap_slot(&d->dm, f->lw);
+                unsigned char c0 = (unsigned char)toks[dd].s[0];
+                if (f->upper && toks[dd].len)
+                    d->dm.vals[s] |= DC_CAP_MID;
+                else if (c0 >= 'a' && c0 <= 'z')
+                    d->dm.vals[s] |= DC_LOWER;
+            }
         }
     }
     for (size_t i = 0; i < n; i++)
