@@ -713,6 +713,26 @@ enum nd_err nd_tagger_tag(const struct nd_tagger *tagger, const struct nd_kb *kb
         int32_t sc[NL];
         uint64_t lf[8];
         size_t nl;
+        if (i + 6 < n) {
+            /* six tokens ahead: pull in that word's vector rows, or for a word outside the
+             * vocabulary the weight slots its vector will be summed from */
+            const struct vent *v = d.vents[i + 6];
+            if (v) {
+                for (size_t off = 0; off < sizeof(*v); off += 64)
+                    __builtin_prefetch((const char *)v + off);
+            } else {
+                uint64_t f[32];
+                const struct tokf *t = &d.f[i + 6];
+                size_t nf = word_feats((const unsigned char *)toks[i + 6].s, toks[i + 6].len, t->ex,
+                                       t->lw, t->sh, t->ss, f);
+                for (size_t k = 0; k < nf; k++)
+                    rt_prefetch(tagger, f[k]);
+                rt_prefetch(tagger, mix(T_LWM1, t->lw));
+                rt_prefetch(tagger, mix(T_LWP1, t->lw));
+                rt_prefetch(tagger, mix(T_LWM2, t->lw));
+                rt_prefetch(tagger, mix(T_LWP2, t->lw));
+            }
+        }
         while (ready < n && ready <= i + 2) {
             const struct vent *v = d.vents[ready];
             if (!v) {
@@ -732,6 +752,8 @@ enum nd_err nd_tagger_tag(const struct nd_tagger *tagger, const struct nd_kb *kb
             nnext = ctx_feats(&d, i + 1, nb, ne, next);
             for (size_t k = 0; k < nnext; k++)
                 rt_prefetch(tagger, next[k]);
+            /* the word-with-previous-label row, guessing the commonest previous label (O) */
+            rt_prefetch(tagger, mix(T_T1W, mix(0, d.f[i + 1].lw)));
         }
         if (toks[i].sent_start || i == 0)
             p1 = p2 = 0;
