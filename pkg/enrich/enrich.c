@@ -111,8 +111,8 @@ int nd_enrich_file(const struct nd_enrich *enrich, const char *path, FILE *out, 
         lineno++;
         if (e > p && strspn(data + p, " \t\r") < e - p) {
             if (!(obj = json_loadb(data + p, e - p, JSON_REJECT_DUPLICATES, &jerr))) {
-                fprintf(errout, "newsd enrich: %s:%zu: invalid JSON: %s (column %d)\n", name,
-                        lineno, jerr.text, jerr.column);
+                fprintf(errout, "newsd enrich: %s:%zu: invalid JSON: %s (column %d)\n", name, lineno,
+                        jerr.text, jerr.column);
                 nerr++;
             } else if (!(story = nd_story_from_json(obj, errstr, sizeof(errstr)))) {
                 fprintf(errout, "newsd enrich: %s:%zu: %s\n", name, lineno, errstr);

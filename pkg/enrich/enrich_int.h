@@ -8,8 +8,8 @@
 
 struct nd_enrich {
     char *models_dir;
-    struct nd_kb *kb;         /* models/kb.tsv */
-    struct nd_tagger *tagger; /* models/ner.bin */
+    struct nd_kb *kb;           /* models/kb.tsv */
+    struct nd_tagger *tagger;   /* models/ner.bin */
 };
 
 #endif
