@@ -82,7 +82,8 @@ static struct nd_ner_tok *conll_tokens(char *text, size_t len, size_t *n)
         if (!strncmp(line, "-DOCSTART-", 10))
             continue;
         sp = memchr(line, ' ', (size_t)(nl - line));
-        toks[*n] = (struct nd_ner_tok){line, (uint32_t)((sp ? sp : nl) - line), (uint8_t)start, 0, 0};
+        toks[*n] =
+            (struct nd_ner_tok){line, (uint32_t)((sp ? sp : nl) - line), (uint8_t)start, 0, 0};
         (*n)++;
         start = 0;
     }
@@ -97,8 +98,9 @@ static struct nd_ner_tok *text_tokens(const char *text, size_t *n)
     nd_tokenize(text, strlen(text), &tk);
     toks = malloc((tk.ntokens + 1) * sizeof(*toks));
     for (size_t i = 0; i < tk.ntokens; i++)
-        toks[i] = (struct nd_ner_tok){text + tk.tokens[i].start, tk.tokens[i].end - tk.tokens[i].start,
-                                      (uint8_t)((tk.tokens[i].flags & ND_TOK_SENT_START) != 0), 0, 0};
+        toks[i] =
+            (struct nd_ner_tok){text + tk.tokens[i].start, tk.tokens[i].end - tk.tokens[i].start,
+                                (uint8_t)((tk.tokens[i].flags & ND_TOK_SENT_START) != 0), 0, 0};
     *n = tk.ntokens;
     nd_tokens_free(&tk);
     return toks;
@@ -224,11 +226,14 @@ int main(void)
     }
 
     printf("bench_enrich (one thread, per CPU-second; median of %d runs)\n", RUNS);
-    printf("  tagging:  %.0f tokens/s   [%s, %zu tokens]  baseline tokenise %.0f tokens/s  ratio %.2f\n",
+    printf("  tagging:  %.0f tokens/s   [%s, %zu tokens]  baseline tokenise %.0f tokens/s  ratio "
+           "%.2f\n",
            median(tag), tagsrc, ntok, median(tokb), median(tag) / median(tokb));
-    printf("  enrich:   %.0f stories/s  [%zu x %s]  baseline text stage %.0f stories/s  ratio %.2f\n",
-           median(enr), nst, storysrc, median(txt), median(enr) / median(txt));
-    printf("  memory:   RSS %.1f MB with models loaded (%.1f MB before loading; kb + tagger loaded twice: "
+    printf(
+        "  enrich:   %.0f stories/s  [%zu x %s]  baseline text stage %.0f stories/s  ratio %.2f\n",
+        median(enr), nst, storysrc, median(txt), median(enr) / median(txt));
+    printf("  memory:   RSS %.1f MB with models loaded (%.1f MB before loading; kb + tagger loaded "
+           "twice: "
            "once for the tagging run, once inside nd_enrich)\n",
            (double)rss1 / 1024, (double)rss0 / 1024);
     for (size_t i = 0; i < nst; i++)

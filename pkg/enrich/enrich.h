@@ -1,8 +1,8 @@
 /* enrich: turns a parsed story into an enriched one: clean text with dateline, byline and credit
  * split off; later entities, topics, events and near-duplicate fingerprints.
  *
- * An nd_enrich holds the loaded models; it is read-only after nd_enrich_new, so any number of worker
- * threads may call nd_enrich_story on it at once. */
+ * An nd_enrich holds the loaded models; it is read-only after nd_enrich_new, so any number of
+ * worker threads may call nd_enrich_story on it at once. */
 #ifndef ND_ENRICH_H
 #define ND_ENRICH_H
 
@@ -14,11 +14,12 @@ struct nd_enrich;
 struct nd_enrich *nd_enrich_new(const char *models_dir, char *errstr, size_t errsz);
 void nd_enrich_destroy(struct nd_enrich *enrich);
 
-/* Enrich one story in place. Thread-safe. Never fails on odd text: a story that yields nothing still
- * goes on, with empty annotations. */
+/* Enrich one story in place. Thread-safe. Never fails on odd text: a story that yields nothing
+ * still goes on, with empty annotations. */
 enum nd_err nd_enrich_story(const struct nd_enrich *enrich, struct nd_story *story);
 
-/* Text stage alone: normalise headline and body_text and split off dateline, byline and credit line. */
+/* Text stage alone: normalise headline and body_text and split off dateline, byline and credit
+ * line. */
 void nd_enrich_text(struct nd_story *story);
 
 /* Normalised copy of s (caller frees; NULL for NULL): valid UTF-8 (bad bytes become U+FFFD), HTML
@@ -26,9 +27,9 @@ void nd_enrich_text(struct nd_story *story);
  * blank line in a row, no zero-width characters. oneline: line breaks become spaces. */
 char *nd_text_normalize(const char *s, int oneline);
 
-/* `newsd enrich FILE`: a file starting with '{' holds JSON story objects one per line, anything else
- * is one plain-text story; "-" reads stdin. Prints one enriched story JSON per line to out, in input
- * order; a bad line gets a message naming file and line on errout and the next lines still go
+/* `newsd enrich FILE`: a file starting with '{' holds JSON story objects one per line, anything
+ * else is one plain-text story; "-" reads stdin. Prints one enriched story JSON per line to out, in
+ * input order; a bad line gets a message naming file and line on errout and the next lines still go
  * through. Returns the number of errors. Files over ND_ENRICH_FILE_MAX bytes are refused. */
 #include <stdio.h>
 #define ND_ENRICH_FILE_MAX (256u << 20)

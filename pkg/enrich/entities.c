@@ -1,5 +1,5 @@
-/* Entities: tagger spans and knowledge-base matches merged, typed, linked, resolved within the story,
- * and scored.
+/* Entities: tagger spans and knowledge-base matches merged, typed, linked, resolved within the
+ * story, and scored.
  *
  * Order of work for one story:
  *   1. tokenise headline and body; tag them as one document (headline first) so document-level
@@ -11,7 +11,8 @@
  *      not used as places ("Beijing says") stand for the country's government;
  *   4. people get role and country from the words before them ("U.S. Secretary of State Antony
  *      Blinken"); later short forms ("Blinken", "Wang") and "the minister" resolve to them;
- *   5. mentions are grouped into entities and salience is computed (headline and lead weigh more). */
+ *   5. mentions are grouped into entities and salience is computed (headline and lead weigh more).
+ */
 #include "enrich/entities.h"
 
 #include <ctype.h>
@@ -35,21 +36,21 @@ struct wtok {
     const char *text; /* the field's text */
     uint32_t start, end;
     uint32_t flags;
-    uint8_t field;    /* ND_FIELD_BODY or ND_FIELD_HEADLINE */
-    uint32_t bodyix;  /* index in ents->tokens for body tokens */
-    uint32_t sent;    /* sentence index (body) */
-    uint64_t h;       /* nd_kb_tokhash */
+    uint8_t field;   /* ND_FIELD_BODY or ND_FIELD_HEADLINE */
+    uint32_t bodyix; /* index in ents->tokens for body tokens */
+    uint32_t sent;   /* sentence index (body) */
+    uint64_t h;      /* nd_kb_tokhash */
 };
 
 /* A candidate mention before grouping. */
 struct cand {
     size_t first, count; /* in wtok */
     enum nd_ent_type type;
-    int kb;              /* KB entry or -1 */
-    int group;           /* entity index after grouping */
+    int kb;    /* KB entry or -1 */
+    int group; /* entity index after grouping */
     unsigned metonym : 1, resolved : 1;
     float confidence;
-    const char *role_b;  /* role text found before a person: [role_b, role_e) */
+    const char *role_b; /* role text found before a person: [role_b, role_e) */
     const char *role_e;
     size_t ref;          /* 1 + first token of the mention this one refers to ("the minister") */
     const char *known_b; /* the role of the person a short form refers to (for "the minister") */
@@ -110,7 +111,8 @@ static int *imap_slot(struct imap *m, uint64_t key, int *found)
 {
     size_t i;
     key = key ? key : 1;
-    for (i = (size_t)(key ^ (key >> 31)) & m->mask; m->keys[i] && m->keys[i] != key; i = (i + 1) & m->mask)
+    for (i = (size_t)(key ^ (key >> 31)) & m->mask; m->keys[i] && m->keys[i] != key;
+         i = (i + 1) & m->mask)
         ;
     *found = m->keys[i] == key;
     m->keys[i] = key;
@@ -144,9 +146,10 @@ static int tok_upper(const struct wtok *t)
     return (t->flags & ND_TOK_UPPER) != 0;
 }
 
-/* ---- stage 1: tokens and tags ------------------------------------------------------------------ */
-static enum nd_err add_field(struct work *w, const char *text, const struct nd_tokens *toks, int field,
-                             size_t *cap)
+/* ---- stage 1: tokens and tags ------------------------------------------------------------------
+ */
+static enum nd_err add_field(struct work *w, const char *text, const struct nd_tokens *toks,
+                             int field, size_t *cap)
 {
     for (size_t i = 0; i < toks->ntokens; i++) {
         if (w->n == *cap) {
@@ -192,12 +195,15 @@ static enum nd_err tag_all(struct work *w, uint8_t **labels)
     return err;
 }
 
-/* ---- stage 2 and 3: spans, types, links -------------------------------------------------------- */
-static const char *const loc_words[] = {"Sea", "Ocean", "River", "Mountains", "Mount", "Gulf",
-                                        "Strait", "Lake", "Valley", "Peninsula", "Desert", "Island",
-                                        "Islands", "Coast", "Region", "Bay", "Channel", "Plateau"};
+/* ---- stage 2 and 3: spans, types, links --------------------------------------------------------
+ */
+static const char *const loc_words[] = {"Sea",    "Ocean",   "River",   "Mountains", "Mount",
+                                        "Gulf",   "Strait",  "Lake",    "Valley",    "Peninsula",
+                                        "Desert", "Island",  "Islands", "Coast",     "Region",
+                                        "Bay",    "Channel", "Plateau"};
 
-static enum nd_ent_type type_of_tagger_span(const struct work *w, size_t first, size_t count, int tl)
+static enum nd_ent_type type_of_tagger_span(const struct work *w, size_t first, size_t count,
+                                            int tl)
 {
     switch (tl) {
     case 1:
@@ -232,8 +238,9 @@ static int kb_lookup_span(const struct work *w, size_t first, size_t count)
 /* Words after which a place name is a place, not an actor. */
 static int locative(const struct wtok *t)
 {
-    static const char *const preps[] = {"in", "at", "from", "to", "near", "outside", "across", "into",
-                                        "via", "around", "throughout", "inside", "toward", "towards"};
+    static const char *const preps[] = {"in",         "at",     "from",   "to",     "near",
+                                        "outside",    "across", "into",   "via",    "around",
+                                        "throughout", "inside", "toward", "towards"};
     for (size_t k = 0; k < sizeof(preps) / sizeof(preps[0]); k++)
         if (tok_is(t, preps[k]))
             return 1;
@@ -252,6 +259,14 @@ static int link_span(struct work *w, struct cand *c)
     const struct nd_kb *kb = w->enrich->kb;
     const struct nd_kb_entry *e = nd_kb_get(kb, c->kb);
 
+    if (!e && c->count == 1 && c->type != ND_ENT_PERSON) {
+        /* a known leader's surname the tagger took for something else ("helping Putin continue") */
+        int p = nd_kb_surname_entry(kb, w->t[c->first].h);
+        if (p >= 0) {
+            c->kb = p;
+            e = nd_kb_get(kb, p);
+        }
+    }
     if (!e) {
         /* MISC the KB does not know (events, products, "Cold War") is none of our types */
         if (c->type == ND_ENT_NORP)
@@ -323,20 +338,36 @@ static void add_kb_matches(struct work *w, int *owner)
     free(h);
 }
 
-/* ---- stage 4: roles and short forms ------------------------------------------------------------ */
-static const char *const role_heads[] = {
-    "president", "minister", "secretary", "adviser", "advisor", "chancellor", "premier", "king",
-    "queen", "prince", "ambassador", "envoy", "spokesman", "spokeswoman", "spokesperson", "leader",
-    "governor", "senator", "general", "commander", "chief", "director", "chairman", "chairwoman",
-    "head", "secretary-general", "mayor", "representative", "official", "diplomat", "negotiator",
-    "lawmaker", "emir", "sheikh", "ayatollah", "speaker", "counterpart"};
+/* ---- stage 4: roles and short forms ------------------------------------------------------------
+ */
+static const char *const role_heads[] = {"president",    "minister",
+                                         "secretary",    "adviser",
+                                         "advisor",      "chancellor",
+                                         "premier",      "king",
+                                         "queen",        "prince",
+                                         "ambassador",   "envoy",
+                                         "spokesman",    "spokeswoman",
+                                         "spokesperson", "leader",
+                                         "governor",     "senator",
+                                         "general",      "commander",
+                                         "chief",        "director",
+                                         "chairman",     "chairwoman",
+                                         "head",         "secretary-general",
+                                         "mayor",        "representative",
+                                         "official",     "diplomat",
+                                         "negotiator",   "lawmaker",
+                                         "emir",         "sheikh",
+                                         "ayatollah",    "speaker",
+                                         "counterpart"};
 static const char *const role_mods[] = {
-    "foreign", "defence", "defense", "prime", "deputy", "vice", "state", "national", "security",
-    "policy", "of", "interior", "finance", "trade", "economy", "top", "senior", "chief", "former",
-    "acting", "supreme", "affairs", "external", "home", "justice", "energy", "health", "army",
-    "military", "navy", "intelligence", "first", "assistant", "under", "special", "presidential",
-    "the", "and", "for", "treasury", "commerce", "cabinet", "economic", "armed", "forces", "staff",
-    "joint", "general", "council", "un", "nato", "eu", "office", "press"};
+    "foreign",      "defence",  "defense",      "prime",   "deputy",    "vice",     "state",
+    "national",     "security", "policy",       "of",      "interior",  "finance",  "trade",
+    "economy",      "top",      "senior",       "chief",   "former",    "acting",   "supreme",
+    "affairs",      "external", "home",         "justice", "energy",    "health",   "army",
+    "military",     "navy",     "intelligence", "first",   "assistant", "under",    "special",
+    "presidential", "the",      "and",          "for",     "treasury",  "commerce", "cabinet",
+    "economic",     "armed",    "forces",       "staff",   "joint",     "general",  "council",
+    "un",           "nato",     "eu",           "office",  "press"};
 
 static int in_list(const struct wtok *t, const char *const *list, size_t n)
 {
@@ -377,7 +408,8 @@ static void find_role(struct work *w, struct cand *c, const int *cand_at)
     }
 }
 
-/* ---- grouping into entities -------------------------------------------------------------------- */
+/* ---- grouping into entities --------------------------------------------------------------------
+ */
 static char *span_text(const struct work *w, size_t first, size_t count)
 {
     const struct wtok *a = &w->t[first], *b = &w->t[first + count - 1];
@@ -476,6 +508,8 @@ static enum nd_err build_entities(struct work *w, struct nd_entities *ents)
                     g = imap_get(&bykb, (uint64_t)e + 1, -1);
                 }
             }
+            if (g < 0 && ne >= ND_ENT_MAX_ENTITIES)
+                continue; /* c->group stays -1: left out */
             if (g < 0) {
                 const struct nd_kb_entry *ke = nd_kb_get(kb, c->kb);
                 struct nd_entity *e = nd_xcalloc(1, sizeof(*e));
@@ -527,6 +561,11 @@ static enum nd_err build_entities(struct work *w, struct nd_entities *ents)
         if (c->group < 0 || !c->count)
             continue;
         e = eb[c->group].e;
+        a = &w->t[c->first];
+        if (e->mention_total++ >= ND_ENT_MAX_MENTIONS) {
+            eb[c->group].score += a->field == ND_FIELD_HEADLINE ? 3.0 : 1.0;
+            continue;
+        }
         if (e->nmentions == eb[c->group].mcap) {
             size_t ncap = eb[c->group].mcap ? eb[c->group].mcap * 2 : 4;
             m = realloc(e->mentions, ncap * sizeof(*m));
@@ -538,7 +577,6 @@ static enum nd_err build_entities(struct work *w, struct nd_entities *ents)
             eb[c->group].mcap = ncap;
         }
         m = &e->mentions[e->nmentions++];
-        a = &w->t[c->first];
         z = &w->t[c->first + c->count - 1];
         /* character offsets: candidates come in text order, so count forward from the last one */
         if (a->field != cfield || a->start < cbyte) {
@@ -642,8 +680,13 @@ static void add_short_forms(struct work *w, const int *cand_at)
             (w->t[i].flags & ND_TOK_ALLCAPS && w->t[i].end - w->t[i].start < 3))
             continue;
         if ((ci = imap_get(&names, w->t[i].h, -1)) >= 0 && (size_t)ci < nc0 && w->c[ci].first < i) {
-            struct cand c = {.first = i, .count = 1, .type = ND_ENT_PERSON, .kb = -1,
-                             .confidence = 0.7f, .resolved = 1, .known_b = w->c[ci].known_b,
+            struct cand c = {.first = i,
+                             .count = 1,
+                             .type = ND_ENT_PERSON,
+                             .kb = -1,
+                             .confidence = 0.7f,
+                             .resolved = 1,
+                             .known_b = w->c[ci].known_b,
                              .known_e = w->c[ci].known_e};
             if (push_cand(w, c))
                 break;
@@ -653,7 +696,8 @@ static void add_short_forms(struct work *w, const int *cand_at)
 
     /* "the minister": the person with that title who was last written about; within that sentence
      * the first one named (the subject, usually). Short forms count, through the role they refer
-     * to. Candidates are sorted by position: walk back from the phrase, a bounded number of steps. */
+     * to. Candidates are sorted by position: walk back from the phrase, a bounded number of steps.
+     */
     for (size_t i = 1, lo = 0; i < w->n; i++) {
         const struct wtok *t = &w->t[i];
         size_t hl = t->end - t->start, best = (size_t)-1, steps = 0;
@@ -709,7 +753,8 @@ enum nd_err nd_entities_find(const struct nd_enrich *enrich, const struct nd_sto
     w.story = story;
     if ((err = nd_tokenize(body, strlen(body), &ents->tokens)) != ND_OK)
         goto out;
-    if (story->headline && (err = nd_tokenize(story->headline, strlen(story->headline), &head)) != ND_OK)
+    if (story->headline &&
+        (err = nd_tokenize(story->headline, strlen(story->headline), &head)) != ND_OK)
         goto out;
     if ((err = add_field(&w, story->headline, &head, ND_FIELD_HEADLINE, &tcap)) != ND_OK)
         goto out;
@@ -756,7 +801,9 @@ enum nd_err nd_entities_find(const struct nd_enrich *enrich, const struct nd_sto
             j = z;
         }
         {
-            struct cand c = {.first = i, .count = j - i, .type = type_of_tagger_span(&w, i, j - i, tl),
+            struct cand c = {.first = i,
+                             .count = j - i,
+                             .type = type_of_tagger_span(&w, i, j - i, tl),
                              .confidence = 0.8f};
             c.kb = kb_lookup_span(&w, i, j - i);
             if (push_cand(&w, c)) {
@@ -814,7 +861,8 @@ enum nd_err nd_entities_find(const struct nd_enrich *enrich, const struct nd_sto
             c->known_e = w.c[k].known_e;
         }
         if (c->known_b && c->count >= 2)
-            for (size_t j = c->first; j < c->first + c->count && used * 2 < known.mask; j++, used++) {
+            for (size_t j = c->first; j < c->first + c->count && used * 2 < known.mask;
+                 j++, used++) {
                 int *slot = imap_slot(&known, w.t[j].h, &found);
                 if (!found)
                     *slot = (int)ci;
@@ -875,44 +923,50 @@ json_t *nd_entities_to_json(const struct nd_entities *ents, const struct nd_stor
     const char *body = story->body_text ? story->body_text : "";
     const char *headline = story->headline ? story->headline : "";
     json_t *arr = json_array();
+    /* keys are ASCII literals: the _nocheck setters skip re-validating them (this runs per mention)
+     */
     for (size_t i = 0; i < ents->nentities; i++) {
         const struct nd_entity *e = &ents->entities[i];
         json_t *obj = json_object(), *ids = json_object(), *ms = json_array();
         int country_like = e->country[0] && (e->type == ND_ENT_GPE || e->type == ND_ENT_NORP) &&
                            e->kind && (!strcmp(e->kind, "country") || !strcmp(e->kind, "norp"));
-        json_object_set_new(obj, "type", json_string(nd_ent_type_name(e->type)));
-        json_object_set_new(obj, "name", json_string(e->name ? e->name : ""));
+        json_object_set_new_nocheck(obj, "type", json_string(nd_ent_type_name(e->type)));
+        json_object_set_new_nocheck(obj, "name", json_string(e->name ? e->name : ""));
         if (country_like)
-            json_object_set_new(ids, "iso3166", json_string(e->country));
+            json_object_set_new_nocheck(ids, "iso3166", json_string(e->country));
         if (e->wikidata)
-            json_object_set_new(ids, "wikidata", json_string(e->wikidata));
+            json_object_set_new_nocheck(ids, "wikidata", json_string(e->wikidata));
         if (e->kb_id)
-            json_object_set_new(ids, "kb", json_string(e->kb_id));
-        json_object_set_new(obj, "ids", ids);
+            json_object_set_new_nocheck(ids, "kb", json_string(e->kb_id));
+        json_object_set_new_nocheck(obj, "ids", ids);
         if (e->kind)
-            json_object_set_new(obj, "kind", json_string(e->kind));
+            json_object_set_new_nocheck(obj, "kind", json_string(e->kind));
         if (e->role)
-            json_object_set_new(obj, "role", json_string(e->role));
+            json_object_set_new_nocheck(obj, "role", json_string(e->role));
         if (e->country[0] && !country_like)
-            json_object_set_new(obj, "country", json_string(e->country));
-        json_object_set_new(obj, "salience", json_real(e->salience));
+            json_object_set_new_nocheck(obj, "country", json_string(e->country));
+        json_object_set_new_nocheck(obj, "salience", json_real(e->salience));
         for (size_t k = 0; k < e->nmentions; k++) {
             const struct nd_mention *m = &e->mentions[k];
             json_t *mo = json_object();
-            json_object_set_new(mo, "start", json_integer(m->cstart));
-            json_object_set_new(mo, "end", json_integer(m->cend));
-            json_object_set_new(mo, "text", json_stringn(m->field == ND_FIELD_HEADLINE ? headline + m->start
-                                                                                      : body + m->start,
-                                                         m->end - m->start));
+            json_object_set_new_nocheck(mo, "start", json_integer(m->cstart));
+            json_object_set_new_nocheck(mo, "end", json_integer(m->cend));
+            json_object_set_new_nocheck(
+                mo, "text",
+                json_stringn(m->field == ND_FIELD_HEADLINE ? headline + m->start : body + m->start,
+                             m->end - m->start));
             if (m->field == ND_FIELD_HEADLINE)
-                json_object_set_new(mo, "field", json_string("headline"));
+                json_object_set_new_nocheck(mo, "field", json_string("headline"));
             if (m->metonym)
-                json_object_set_new(mo, "metonym", json_true());
+                json_object_set_new_nocheck(mo, "metonym", json_true());
             if (m->resolved)
-                json_object_set_new(mo, "resolved", json_true());
+                json_object_set_new_nocheck(mo, "resolved", json_true());
             json_array_append_new(ms, mo);
         }
-        json_object_set_new(obj, "mentions", ms);
+        json_object_set_new_nocheck(obj, "mentions", ms);
+        if (e->mention_total > e->nmentions)
+            json_object_set_new_nocheck(obj, "mention_count",
+                                        json_integer((json_int_t)e->mention_total));
         json_array_append_new(arr, obj);
     }
     return arr;

@@ -91,7 +91,8 @@ static int hmap_get(const struct hmap *m, uint64_t key, int32_t *val)
     }
 }
 
-/* FNV-1a over the normalised bytes: cheap and inlined, which matters since every token is hashed. */
+/* FNV-1a over the normalised bytes: cheap and inlined, which matters since every token is hashed.
+ */
 #define FNV_OFF 0xcbf29ce484222325ull
 #define FNV_PRIME 0x100000001b3ull
 
@@ -121,8 +122,8 @@ uint64_t nd_kb_tokhash(const char *s, size_t len)
     {
         utf8proc_uint8_t *out = NULL;
         utf8proc_ssize_t n = utf8proc_map(p, (utf8proc_ssize_t)len, &out,
-                                          UTF8PROC_DECOMPOSE | UTF8PROC_STRIPMARK | UTF8PROC_CASEFOLD |
-                                              UTF8PROC_COMPOSE);
+                                          UTF8PROC_DECOMPOSE | UTF8PROC_STRIPMARK |
+                                              UTF8PROC_CASEFOLD | UTF8PROC_COMPOSE);
         if (n < 0) {
             /* invalid UTF-8: hash the raw bytes, lower-cased where ASCII */
             for (i = 0; i < len; i++) {
@@ -270,7 +271,9 @@ struct nd_kb *nd_kb_load(const char *path, char *errstr, size_t errsz)
             continue;
         nf = split_tabs(line, f, 9);
         if ((f[0][0] == 'P' || f[0][0] == 'O' || f[0][0] == 'L') && f[0][1] == '\0' && nf == 2) {
-            enum nd_ent_type t = f[0][0] == 'P' ? ND_ENT_PERSON : f[0][0] == 'O' ? ND_ENT_ORG : ND_ENT_GPE;
+            enum nd_ent_type t = f[0][0] == 'P'   ? ND_ENT_PERSON
+                                 : f[0][0] == 'O' ? ND_ENT_ORG
+                                                  : ND_ENT_GPE;
             index_phrase(&kb->gaz, f[1], strlen(f[1]), (int)t);
             continue;
         }
@@ -317,7 +320,8 @@ struct nd_kb *nd_kb_load(const char *path, char *errstr, size_t errsz)
             if (e->type == ND_ENT_PERSON) {
                 const char *sp = strrchr(e->canonical, ' ');
                 if (sp) {
-                    int32_t *slot = hmap_slot(&kb->surname_ents, nd_kb_tokhash(sp + 1, strlen(sp + 1)), 1);
+                    int32_t *slot =
+                        hmap_slot(&kb->surname_ents, nd_kb_tokhash(sp + 1, strlen(sp + 1)), 1);
                     if (slot)
                         *slot = *slot ? -3 : idx + 1;
                 }
@@ -383,6 +387,23 @@ int nd_kb_match(const struct nd_kb *kb, const uint64_t *h, size_t n, size_t i, s
         }
     }
     return best;
+}
+
+static void hmap_prefetch(const struct hmap *m, uint64_t key)
+{
+    key = fix0(key);
+    __builtin_prefetch(&m->s[(size_t)(key ^ (key >> 29)) & m->mask]);
+}
+
+void nd_kb_prefetch(const struct nd_kb *kb, uint64_t h)
+{
+    uint64_t first;
+    if (!kb)
+        return;
+    first = phrase_step(0, h);
+    hmap_prefetch(&kb->names, h);
+    hmap_prefetch(&kb->phrases, first);
+    hmap_prefetch(&kb->gaz, first);
 }
 
 int nd_kb_gaz_match(const struct nd_kb *kb, const uint64_t *h, size_t n, size_t i, size_t *len)

@@ -1,14 +1,15 @@
 /* Averaged-perceptron NER tagger: features, greedy decoding, training, model file, CoNLL I/O.
  *
- * Features are 64-bit hashes of (template, value); the model maps each hash to 9 label weights. Tagging
- * a token is: hash ~35 features, add their weight rows, add the previous-label rows, take the best
- * label that keeps IOB2 valid. Training is the same loop with perceptron updates and weight averaging
- * (Collins 2002), learning from its own predicted history so training and tagging see the same inputs.
+ * Features are 64-bit hashes of (template, value); the model maps each hash to 9 label weights.
+ * Tagging a token is: hash ~35 features, add their weight rows, add the previous-label rows, take
+ * the best label that keeps IOB2 valid. Training is the same loop with perceptron updates and
+ * weight averaging (Collins 2002), learning from its own predicted history so training and tagging
+ * see the same inputs.
  *
  * Model file (little-endian): "NDNER1\0\0", u32 nlabels, u32 nrows, f32 scale, u32 zero, then nrows
  * of (u64 key, i16 w[nlabels]), then u32 nwords and nwords of (u16 len, bytes): the training
- * vocabulary, for which the loader pre-sums weight rows (struct vent). Weights are averaged, pruned of
- * rows too small to change a decision, and quantised to int16. */
+ * vocabulary, for which the loader pre-sums weight rows (struct vent). Weights are averaged, pruned
+ * of rows too small to change a decision, and quantised to int16. */
 #include "enrich/tagger.h"
 
 #include <math.h>
@@ -45,7 +46,8 @@ static int allowed(int prev, int l)
     return prev != 0 && ltype(prev) == ltype(l);
 }
 
-/* ---- weight table: open addressing, key -> row -------------------------------------------------- */
+/* ---- weight table: open addressing, key -> row --------------------------------------------------
+ */
 struct wtab {
     uint64_t *keys;
     uint32_t *rows;
@@ -153,7 +155,7 @@ struct rslot {
  * case, -1 and +1 by its shape). A known word then costs one lookup instead of nineteen. */
 enum { V_SELF, V_M1, V_P1, V_M2, V_P2, V_SM1, V_SP1, V_N };
 struct vent {
-    uint64_t key; /* fnv of the exact token */
+    uint64_t key;        /* fnv of the exact token */
     uint64_t lw, sh, ss; /* its lower-case hash and shapes, so a known word is not re-read */
     uint8_t up, all;
     int32_t v[V_N][NL];
@@ -169,9 +171,9 @@ struct nd_tagger {
     uint64_t *filter;
     int32_t trans[NL][NL][NL]; /* [p2][p1][label]: T_T1 + T_T2 rows */
     struct vent *vocab;
-    uint32_t *vslots;          /* open addressing: 1 + index into vocab, 0 empty */
+    uint32_t *vslots; /* open addressing: 1 + index into vocab, 0 empty */
     size_t nvocab, vmask;
-    int32_t edge[V_N][NL];     /* BOS/EOS neighbour rows, at the same V_ indexes */
+    int32_t edge[V_N][NL]; /* BOS/EOS neighbour rows, at the same V_ indexes */
 };
 
 static int rt_maybe(const struct nd_tagger *t, uint64_t key)
@@ -218,11 +220,47 @@ static const struct vent *vocab_get(const struct nd_tagger *t, uint64_t key)
     return NULL;
 }
 
-/* ---- features ------------------------------------------------------------------------------------ */
+/* ---- features
+ * ------------------------------------------------------------------------------------ */
 enum tmpl {
-    T_BIAS = 1, T_W, T_LW, T_P1, T_P2, T_P3, T_P4, T_S1, T_S2, T_S3, T_S4, T_SH, T_SS, T_LWM1, T_LWP1,
-    T_LWM2, T_LWP2, T_SSM1, T_SSP1, T_BIM, T_BIP, T_SH3, T_FIRST, T_GAZ, T_GAZM1, T_GAZP1, T_DOC,
-    T_HIST, T_T1, T_T2, T_T1W, T_T1S, T_LEN, T_GAZW, T_DOCW,
+    T_BIAS = 1,
+    T_W,
+    T_LW,
+    T_P1,
+    T_P2,
+    T_P3,
+    T_P4,
+    T_S1,
+    T_S2,
+    T_S3,
+    T_S4,
+    T_SH,
+    T_SS,
+    T_LWM1,
+    T_LWP1,
+    T_LWM2,
+    T_LWP2,
+    T_SSM1,
+    T_SSP1,
+    T_BIM,
+    T_BIP,
+    T_SH3,
+    T_FIRST,
+    T_GAZ,
+    T_GAZM1,
+    T_GAZP1,
+    T_DOC,
+    T_HIST,
+    T_T1,
+    T_T2,
+    T_T1W,
+    T_T1S,
+    T_LEN,
+    T_GAZW,
+    T_DOCW,
+    T_CAP3,
+    T_LWSP,
+    T_LMSW,
 };
 
 #define FNV_OFF 0xcbf29ce484222325ull
@@ -268,7 +306,10 @@ static void shapes(const char *s, size_t len, uint64_t *longh, uint64_t *shorth,
         unsigned char c = p[i], k;
         size_t step = 1;
         if (c < 0x80) {
-            k = (c >= 'A' && c <= 'Z') ? 'X' : (c >= 'a' && c <= 'z') ? 'x' : (c >= '0' && c <= '9') ? 'd' : c;
+            k = (c >= 'A' && c <= 'Z')   ? 'X'
+                : (c >= 'a' && c <= 'z') ? 'x'
+                : (c >= '0' && c <= '9') ? 'd'
+                                         : c;
         } else {
             utf8proc_int32_t cp;
             utf8proc_ssize_t l = utf8proc_iterate(p + i, (utf8proc_ssize_t)(len - i), &cp);
@@ -277,9 +318,10 @@ static void shapes(const char *s, size_t len, uint64_t *longh, uint64_t *shorth,
             } else {
                 utf8proc_category_t cat = utf8proc_category(cp);
                 step = (size_t)l;
-                k = (cat == UTF8PROC_CATEGORY_LU || cat == UTF8PROC_CATEGORY_LT) ? 'X'
+                k = (cat == UTF8PROC_CATEGORY_LU || cat == UTF8PROC_CATEGORY_LT)   ? 'X'
                     : (cat == UTF8PROC_CATEGORY_LL || cat == UTF8PROC_CATEGORY_LO) ? 'x'
-                    : cat == UTF8PROC_CATEGORY_ND ? 'd' : 'o';
+                    : cat == UTF8PROC_CATEGORY_ND                                  ? 'd'
+                                                                                   : 'o';
             }
         }
         up += k == 'X';
@@ -380,8 +422,10 @@ struct doc {
     const struct vent **vents; /* tagging only: each token's vocabulary entry, NULL when unknown */
 };
 
-static enum nd_err doc_prepare(struct doc *d, const struct nd_kb *kb, struct nd_ner_tok *toks, size_t n,
-                               const struct nd_tagger *tagger)
+#define PF_DIST 8
+
+static enum nd_err doc_prepare(struct doc *d, const struct nd_kb *kb, struct nd_ner_tok *toks,
+                               size_t n, const struct nd_tagger *tagger)
 {
     uint64_t *h = NULL;
     enum nd_err err = ND_OK;
@@ -399,41 +443,62 @@ static enum nd_err doc_prepare(struct doc *d, const struct nd_kb *kb, struct nd_
         err = ND_ERR_NOMEM;
         goto out;
     }
-    for (size_t i = 0; i < n; i++) {
-        struct tokf *f = &d->f[i];
-        const struct vent *v = NULL;
-        int up, all;
-        f->ex = fnv(FNV_OFF, (const unsigned char *)toks[i].s, toks[i].len);
-        if (tagger && (v = vocab_get(tagger, f->ex))) {
-            d->vents[i] = v;
-            f->lw = v->lw;
-            f->sh = v->sh;
-            f->ss = v->ss;
-            up = v->up;
-            all = v->all;
-        } else {
-            f->lw = toks[i].lw ? toks[i].lw : nd_kb_tokhash(toks[i].s, toks[i].len);
-            shapes(toks[i].s, toks[i].len, &f->sh, &f->ss, &up, &all);
+    /* Four stages a few tokens apart, so each table probe was prefetched by an earlier stage: the
+     * tables are megabytes and every probe would otherwise wait for memory. A: hash the token and
+     * prefetch its vocabulary slot; B: find its vocabulary entry and prefetch it; C: read hashes
+     * and shapes, prefetch the KB name and phrase slots; D: the KB lookups and case evidence. */
+    for (size_t i = 0; i < n + 3 * PF_DIST; i++) {
+        size_t a = i, b = i - PF_DIST, c = i - 2 * PF_DIST, dd = i - 3 * PF_DIST;
+        if (a < n) {
+            d->f[a].ex = fnv(FNV_OFF, (const unsigned char *)toks[a].s, toks[a].len);
+            if (tagger)
+                __builtin_prefetch(
+                    &tagger->vslots[(size_t)(d->f[a].ex ^ (d->f[a].ex >> 29)) & tagger->vmask]);
         }
-        h[i] = f->lw;
-        f->upper = (uint8_t)up;
-        f->allcaps = (uint8_t)(all && toks[i].len > 1);
-        f->first = toks[i].sent_start || i == 0;
-        if (kb) {
-            unsigned nf = nd_kb_name_flags(kb, f->lw);
-            if (nf & ND_KB_GIVEN)
-                f->gaz |= G_GIVEN;
-            if (nf & ND_KB_SURNAME)
-                f->gaz |= G_SURNAME;
+        if (i >= PF_DIST && b < n && tagger) {
+            const struct vent *v = vocab_get(tagger, d->f[b].ex);
+            d->vents[b] = v;
+            if (v)
+                __builtin_prefetch(v);
         }
-        /* case evidence: only from tokens not at a sentence start and not in an all-caps run */
-        if (!f->first && !f->allcaps) {
-            size_t s = docmap_slot(&d->dm, f->lw);
-            unsigned char c0 = (unsigned char)toks[i].s[0];
-            if (up && toks[i].len)
-                d->dm.vals[s] |= DC_CAP_MID;
-            else if (c0 >= 'a' && c0 <= 'z')
-                d->dm.vals[s] |= DC_LOWER;
+        if (i >= 2 * PF_DIST && c < n) {
+            struct tokf *f = &d->f[c];
+            const struct vent *v = tagger ? d->vents[c] : NULL;
+            int up, all;
+            if (v) {
+                f->lw = v->lw;
+                f->sh = v->sh;
+                f->ss = v->ss;
+                up = v->up;
+                all = v->all;
+            } else {
+                f->lw = toks[c].lw ? toks[c].lw : nd_kb_tokhash(toks[c].s, toks[c].len);
+                shapes(toks[c].s, toks[c].len, &f->sh, &f->ss, &up, &all);
+            }
+            h[c] = f->lw;
+            f->upper = (uint8_t)up;
+            f->allcaps = (uint8_t)(all && toks[c].len > 1);
+            f->first = toks[c].sent_start || c == 0;
+            nd_kb_prefetch(kb, f->lw);
+        }
+        if (i >= 3 * PF_DIST && dd < n) {
+            struct tokf *f = &d->f[dd];
+            if (kb) {
+                unsigned nf = nd_kb_name_flags(kb, f->lw);
+                if (nf & ND_KB_GIVEN)
+                    f->gaz |= G_GIVEN;
+                if (nf & ND_KB_SURNAME)
+                    f->gaz |= G_SURNAME;
+            }
+            /* case evidence: only from tokens not at a sentence start and not in an all-caps run */
+            if (!f->first && !f->allcaps) {
+                size_t s = docmap_slot(&d->dm, f->lw);
+                unsigned char c0 = (unsigned char)toks[dd].s[0];
+                if (f->upper && toks[dd].len)
+                    d->dm.vals[s] |= DC_CAP_MID;
+                else if (c0 >= 'a' && c0 <= 'z')
+                    d->dm.vals[s] |= DC_LOWER;
+            }
         }
     }
     for (size_t i = 0; i < n; i++)
@@ -454,7 +519,8 @@ static enum nd_err doc_prepare(struct doc *d, const struct nd_kb *kb, struct nd_
                     k += len;
                 } else if (d->f[k].upper && (e = nd_kb_gaz_match(kb, h, end, k, &len)) >= 0) {
                     for (size_t j = 0; j < len; j++)
-                        d->f[k + j].gaz |= gaz_bits_for((enum nd_ent_type)e, j == 0) << G_PHRASE_SHIFT;
+                        d->f[k + j].gaz |= gaz_bits_for((enum nd_ent_type)e, j == 0)
+                                           << G_PHRASE_SHIFT;
                     k += len;
                 } else {
                     k++;
@@ -537,6 +603,10 @@ static size_t ctx_feats(const struct doc *d, size_t i, size_t b, size_t e, uint6
         if (gp1 & (1u << k))
             out[n++] = mix(T_GAZP1, k);
     }
+    out[n++] = mix(T_CAP3, (uint64_t)((i > b ? d->f[i - 1].upper + 1 : 0) * 9 + (f->upper + 1) * 3 +
+                                      (i + 1 < e ? d->f[i + 1].upper + 1 : 0)));
+    out[n++] = mix(T_LWSP, mix(f->lw, ssp1));
+    out[n++] = mix(T_LMSW, mix(lwm1, f->ss));
     out[n++] = mix(T_DOC, mix(mix(f->doccase, f->first), mix(f->allcaps, f->ss)));
     if (f->allcaps || f->first)
         out[n++] = mix(T_DOCW, mix(f->doccase, f->lw));
@@ -626,14 +696,15 @@ enum nd_err nd_tagger_tag(const struct nd_tagger *tagger, const struct nd_kb *kb
     enum nd_err err;
     size_t b = 0, e = 0, nb = 0, ne = 0, ncur = 0, nnext = 0, ready = 0;
     int p1 = 0, p2 = 0;
-    /* the word vectors of tokens i-2 .. i+2, by position mod RING; unknown words computed into oov */
+    /* the word vectors of tokens i-2 .. i+2, by position mod RING; unknown words computed into oov
+     */
     const struct vent *vp[RING];
     struct vent oov[RING];
 
     if ((err = doc_prepare(&d, kb, toks, n, tagger)) != ND_OK)
         return err;
-    /* Context features of token i+1 are computed and their slots prefetched while token i is scored:
-     * the lookups are memory-bound, and this overlaps them. */
+    /* Context features of token i+1 are computed and their slots prefetched while token i is
+     * scored: the lookups are memory-bound, and this overlaps them. */
     if (n) {
         sent_bounds(&d, 0, &b, &e);
         ncur = ctx_feats(&d, 0, b, e, cur);
@@ -642,6 +713,26 @@ enum nd_err nd_tagger_tag(const struct nd_tagger *tagger, const struct nd_kb *kb
         int32_t sc[NL];
         uint64_t lf[8];
         size_t nl;
+        if (i + 6 < n) {
+            /* six tokens ahead: pull in that word's vector rows, or for a word outside the
+             * vocabulary the weight slots its vector will be summed from */
+            const struct vent *v = d.vents[i + 6];
+            if (v) {
+                for (size_t off = 0; off < sizeof(*v); off += 64)
+                    __builtin_prefetch((const char *)v + off);
+            } else {
+                uint64_t f[32];
+                const struct tokf *t = &d.f[i + 6];
+                size_t nf = word_feats((const unsigned char *)toks[i + 6].s, toks[i + 6].len, t->ex,
+                                       t->lw, t->sh, t->ss, f);
+                for (size_t k = 0; k < nf; k++)
+                    rt_prefetch(tagger, f[k]);
+                rt_prefetch(tagger, mix(T_LWM1, t->lw));
+                rt_prefetch(tagger, mix(T_LWP1, t->lw));
+                rt_prefetch(tagger, mix(T_LWM2, t->lw));
+                rt_prefetch(tagger, mix(T_LWP2, t->lw));
+            }
+        }
         while (ready < n && ready <= i + 2) {
             const struct vent *v = d.vents[ready];
             if (!v) {
@@ -661,6 +752,8 @@ enum nd_err nd_tagger_tag(const struct nd_tagger *tagger, const struct nd_kb *kb
             nnext = ctx_feats(&d, i + 1, nb, ne, next);
             for (size_t k = 0; k < nnext; k++)
                 rt_prefetch(tagger, next[k]);
+            /* the word-with-previous-label row, guessing the commonest previous label (O) */
+            rt_prefetch(tagger, mix(T_T1W, mix(0, d.f[i + 1].lw)));
         }
         if (toks[i].sent_start || i == 0)
             p1 = p2 = 0;
@@ -711,7 +804,8 @@ enum nd_err nd_tagger_tag(const struct nd_tagger *tagger, const struct nd_kb *kb
     return ND_OK;
 }
 
-/* ---- model file ---------------------------------------------------------------------------------- */
+/* ---- model file
+ * ---------------------------------------------------------------------------------- */
 struct nd_tagger *nd_tagger_load(const char *path, char *errstr, size_t errsz)
 {
     char *data = NULL;
@@ -763,8 +857,8 @@ struct nd_tagger *nd_tagger_load(const char *path, char *errstr, size_t errsz)
             snprintf(errstr, errsz, "%s: corrupt model (zero key)", path);
             goto out;
         }
-        for (i = (size_t)(key ^ (key >> 31)) & tagger->mask; tagger->slots[i].key && tagger->slots[i].key != key;
-             i = (i + 1) & tagger->mask)
+        for (i = (size_t)(key ^ (key >> 31)) & tagger->mask;
+             tagger->slots[i].key && tagger->slots[i].key != key; i = (i + 1) & tagger->mask)
             ;
         tagger->slots[i].key = key;
         memcpy(tagger->slots[i].w, data + off + 8, sizeof(tagger->slots[i].w));
@@ -805,7 +899,8 @@ struct nd_tagger *nd_tagger_load(const char *path, char *errstr, size_t errsz)
             ex = fnv(FNV_OFF, (const unsigned char *)data + off, wl);
             lw = nd_kb_tokhash(data + off, wl);
             shapes(data + off, wl, &sh, &ss, &up, &all);
-            for (i = (size_t)(ex ^ (ex >> 29)) & tagger->vmask; tagger->vslots[i]; i = (i + 1) & tagger->vmask)
+            for (i = (size_t)(ex ^ (ex >> 29)) & tagger->vmask; tagger->vslots[i];
+                 i = (i + 1) & tagger->vmask)
                 ;
             compute_vent(tagger, data + off, wl, ex, lw, sh, ss, &tagger->vocab[tagger->nvocab]);
             tagger->vocab[tagger->nvocab].up = (uint8_t)up;
@@ -850,7 +945,8 @@ void nd_tagger_destroy(struct nd_tagger *tagger)
     free(tagger);
 }
 
-/* ---- CoNLL reading ------------------------------------------------------------------------------- */
+/* ---- CoNLL reading
+ * ------------------------------------------------------------------------------- */
 enum nd_err nd_conll_read(char *text, size_t len, int with_labels, nd_conll_doc_fn fn, void *arg,
                           char *errstr, size_t errsz)
 {
@@ -915,11 +1011,12 @@ out:
     return err;
 }
 
-/* ---- training ------------------------------------------------------------------------------------ */
+/* ---- training
+ * ------------------------------------------------------------------------------------ */
 struct trainer {
-    struct wtab tab;   /* current weights */
-    float *tot;        /* accumulated weights for averaging, per row */
-    uint32_t *ts;      /* time of the last change, per row */
+    struct wtab tab; /* current weights */
+    float *tot;      /* accumulated weights for averaging, per row */
+    uint32_t *ts;    /* time of the last change, per row */
     size_t tcap;
     uint32_t clock;
     struct nd_ner_tok **docs;
@@ -951,7 +1048,8 @@ static enum nd_err collect_vocab(struct trainer *tr)
             size_t k;
             if (t->len > 255)
                 continue;
-            for (k = (size_t)(h ^ (h >> 29)) & (cap - 1); seen[k] && seen[k] != h; k = (k + 1) & (cap - 1))
+            for (k = (size_t)(h ^ (h >> 29)) & (cap - 1); seen[k] && seen[k] != h;
+                 k = (k + 1) & (cap - 1))
                 ;
             if (seen[k])
                 continue;
@@ -1199,7 +1297,8 @@ out:
     return err;
 }
 
-/* ---- CoNLL tagging ------------------------------------------------------------------------------- */
+/* ---- CoNLL tagging
+ * ------------------------------------------------------------------------------- */
 static void print_segment(const char *text, size_t from, size_t to, const struct nd_ner_tok *toks,
                           FILE *out)
 {
@@ -1222,8 +1321,8 @@ static void print_segment(const char *text, size_t from, size_t to, const struct
     }
 }
 
-enum nd_err nd_tagger_conll(const struct nd_tagger *tagger, const struct nd_kb *kb, const char *text,
-                            size_t len, FILE *out, char *errstr, size_t errsz)
+enum nd_err nd_tagger_conll(const struct nd_tagger *tagger, const struct nd_kb *kb,
+                            const char *text, size_t len, FILE *out, char *errstr, size_t errsz)
 {
     struct nd_ner_tok *toks = NULL;
     size_t n = 0, cap = 0, p = 0, seg = 0, lineno = 0;

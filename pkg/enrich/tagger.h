@@ -1,8 +1,9 @@
-/* tagger: the statistical named-entity tagger. An averaged perceptron over IOB2 labels (PER, ORG, LOC,
- * MISC, as CoNLL-2003), decoded greedily left to right with the two previous labels as features.
- * Features: the word, its lower case, prefixes and suffixes, word shape, neighbouring words and shapes
- * within the sentence, knowledge-base gazetteer matches (countries, cities, organisations, names),
- * document-level case evidence, and the labels the same word got earlier in the document.
+/* tagger: the statistical named-entity tagger. An averaged perceptron over IOB2 labels (PER, ORG,
+ * LOC, MISC, as CoNLL-2003), decoded greedily left to right with the two previous labels as
+ * features. Features: the word, its lower case, prefixes and suffixes, word shape, neighbouring
+ * words and shapes within the sentence, knowledge-base gazetteer matches (countries, cities,
+ * organisations, names), document-level case evidence, and the labels the same word got earlier in
+ * the document.
  *
  * A model is trained by nd_tagger_train (`newsd train-ner`) and saved as a compact binary file
  * (models/ner.bin). A loaded tagger is read-only: any number of threads may tag with it. */
@@ -39,8 +40,8 @@ void nd_tagger_destroy(struct nd_tagger *tagger);
 enum nd_err nd_tagger_tag(const struct nd_tagger *tagger, const struct nd_kb *kb,
                           struct nd_ner_tok *toks, size_t n);
 
-/* Train on a CoNLL file (documents split by -DOCSTART-) and write the model to out_path. Progress on
- * log. Returns ND_OK or an error with errstr filled. */
+/* Train on a CoNLL file (documents split by -DOCSTART-) and write the model to out_path. Progress
+ * on log. Returns ND_OK or an error with errstr filled. */
 enum nd_err nd_tagger_train(const char *conll_path, const struct nd_kb *kb, const char *out_path,
                             int epochs, FILE *log, char *errstr, size_t errsz);
 
@@ -50,9 +51,9 @@ typedef enum nd_err (*nd_conll_doc_fn)(struct nd_ner_tok *toks, size_t n, void *
 enum nd_err nd_conll_read(char *text, size_t len, int with_labels, nd_conll_doc_fn fn, void *arg,
                           char *errstr, size_t errsz);
 
-/* Tag CoNLL text (token in the first column) and write "token<TAB>label" lines to out, keeping blank
- * lines; -DOCSTART- lines are written as "-DOCSTART-<TAB>O" and start a new document. */
-enum nd_err nd_tagger_conll(const struct nd_tagger *tagger, const struct nd_kb *kb, const char *text,
-                            size_t len, FILE *out, char *errstr, size_t errsz);
+/* Tag CoNLL text (token in the first column) and write "token<TAB>label" lines to out, keeping
+ * blank lines; -DOCSTART- lines are written as "-DOCSTART-<TAB>O" and start a new document. */
+enum nd_err nd_tagger_conll(const struct nd_tagger *tagger, const struct nd_kb *kb,
+                            const char *text, size_t len, FILE *out, char *errstr, size_t errsz);
 
 #endif

@@ -1,14 +1,14 @@
 /* Text stage: normalisation, then wire-copy structure.
  *
- * Normalisation makes every later offset meaningful and every later stage simpler: bytes that are not
- * UTF-8 become U+FFFD, HTML remnants (tags, character references) become text, the text is put in
- * Unicode NFC, line ends become \n, spaces (NBSP, thin spaces, tabs) become one ASCII space, zero-width
- * characters and soft hyphens go, and blank-line runs shrink to one blank line. Typographic quotes,
- * apostrophes and dashes are kept as written; the tokeniser understands them.
+ * Normalisation makes every later offset meaningful and every later stage simpler: bytes that are
+ * not UTF-8 become U+FFFD, HTML remnants (tags, character references) become text, the text is put
+ * in Unicode NFC, line ends become \n, spaces (NBSP, thin spaces, tabs) become one ASCII space,
+ * zero-width characters and soft hyphens go, and blank-line runs shrink to one blank line.
+ * Typographic quotes, apostrophes and dashes are kept as written; the tokeniser understands them.
  *
- * Structure: byline ("By A, B and C"), dateline ("NEW YORK (Reuters) -"), and the credit line at the
- * end ("(Reporting by ...; Editing by ...)") are kept as fields and removed from the body so their
- * names are not taken for actors of the story. */
+ * Structure: byline ("By A, B and C"), dateline ("NEW YORK (Reuters) -"), and the credit line at
+ * the end ("(Reporting by ...; Editing by ...)") are kept as fields and removed from the body so
+ * their names are not taken for actors of the story. */
 #include "enrich/enrich.h"
 
 #include <ctype.h>
@@ -21,23 +21,24 @@ static const struct {
     const char *name;
     const char *utf8;
 } html_refs[] = {
-    {"amp", "&"},          {"lt", "<"},           {"gt", ">"},           {"quot", "\""},
-    {"apos", "'"},         {"nbsp", " "},         {"mdash", "\u2014"},   {"ndash", "\u2013"},
-    {"hellip", "\u2026"},  {"lsquo", "\u2018"},   {"rsquo", "\u2019"},   {"ldquo", "\u201c"},
-    {"rdquo", "\u201d"},   {"laquo", "\u00ab"},   {"raquo", "\u00bb"},   {"eacute", "\u00e9"},
-    {"egrave", "\u00e8"},  {"aacute", "\u00e1"},  {"oacute", "\u00f3"},  {"uuml", "\u00fc"},
-    {"ouml", "\u00f6"},    {"auml", "\u00e4"},    {"ccedil", "\u00e7"},  {"ntilde", "\u00f1"},
-    {"iacute", "\u00ed"},  {"uacute", "\u00fa"},  {"euro", "\u20ac"},    {"pound", "\u00a3"},
-    {"copy", "\u00a9"},    {"reg", "\u00ae"},     {"deg", "\u00b0"},     {"shy", ""},
-    {"zwj", ""},           {"zwnj", ""},          {"thinsp", " "},       {"ensp", " "},
+    {"amp", "&"},         {"lt", "<"},          {"gt", ">"},          {"quot", "\""},
+    {"apos", "'"},        {"nbsp", " "},        {"mdash", "\u2014"},  {"ndash", "\u2013"},
+    {"hellip", "\u2026"}, {"lsquo", "\u2018"},  {"rsquo", "\u2019"},  {"ldquo", "\u201c"},
+    {"rdquo", "\u201d"},  {"laquo", "\u00ab"},  {"raquo", "\u00bb"},  {"eacute", "\u00e9"},
+    {"egrave", "\u00e8"}, {"aacute", "\u00e1"}, {"oacute", "\u00f3"}, {"uuml", "\u00fc"},
+    {"ouml", "\u00f6"},   {"auml", "\u00e4"},   {"ccedil", "\u00e7"}, {"ntilde", "\u00f1"},
+    {"iacute", "\u00ed"}, {"uacute", "\u00fa"}, {"euro", "\u20ac"},   {"pound", "\u00a3"},
+    {"copy", "\u00a9"},   {"reg", "\u00ae"},    {"deg", "\u00b0"},    {"shy", ""},
+    {"zwj", ""},          {"zwnj", ""},         {"thinsp", " "},      {"ensp", " "},
     {"emsp", " "},
 };
 
 /* Tags whose end is a paragraph break. */
 static int block_tag(const char *name, size_t n)
 {
-    static const char *const tags[] = {"p", "br", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6",
-                                       "tr", "blockquote", "ul", "ol", "table", "section", "article"};
+    static const char *const tags[] = {"p",  "br", "div",   "li",      "h1",     "h2",
+                                       "h3", "h4", "h5",    "h6",      "tr",     "blockquote",
+                                       "ul", "ol", "table", "section", "article"};
     for (size_t i = 0; i < sizeof(tags) / sizeof(tags[0]); i++)
         if (strlen(tags[i]) == n && !strncasecmp(tags[i], name, n))
             return 1;
@@ -92,7 +93,8 @@ static char *decode_html(const char *s, size_t len)
                     }
                 } else {
                     for (size_t k = 0; k < sizeof(html_refs) / sizeof(html_refs[0]); k++)
-                        if (strlen(html_refs[k].name) == nlen && !strncmp(html_refs[k].name, name, nlen)) {
+                        if (strlen(html_refs[k].name) == nlen &&
+                            !strncmp(html_refs[k].name, name, nlen)) {
                             nd_buf_append(&b, html_refs[k].utf8, strlen(html_refs[k].utf8));
                             done = 1;
                             break;
@@ -113,8 +115,8 @@ static char *decode_html(const char *s, size_t len)
             i = j;
         } else {
             utf8proc_int32_t cp;
-            utf8proc_ssize_t n = utf8proc_iterate((const utf8proc_uint8_t *)s + i,
-                                                  (utf8proc_ssize_t)(len - i), &cp);
+            utf8proc_ssize_t n =
+                utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(len - i), &cp);
             if (n <= 0) {
                 put_cp(&b, 0xFFFD);
                 i++;
@@ -137,7 +139,8 @@ static char *squeeze(const char *s, int oneline)
     nd_buf_init(&b, len + 16);
     while (i < len) {
         utf8proc_int32_t cp;
-        utf8proc_ssize_t n = utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(len - i), &cp);
+        utf8proc_ssize_t n =
+            utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(len - i), &cp);
         utf8proc_category_t cat;
         if ((unsigned char)s[i] > ' ' && (unsigned char)s[i] < 0x7f) {
             /* a run of visible ASCII: no classification needed */
@@ -170,7 +173,8 @@ static char *squeeze(const char *s, int oneline)
             continue;
         }
         cat = utf8proc_category(cp);
-        if (cp == 0xAD || cp == 0x200B || cp == 0x200C || cp == 0x200D || cp == 0xFEFF || cp == 0x2060)
+        if (cp == 0xAD || cp == 0x200B || cp == 0x200C || cp == 0x200D || cp == 0xFEFF ||
+            cp == 0x2060)
             continue;
         if (cp == ' ' || cp == '\t' || cat == UTF8PROC_CATEGORY_ZS) {
             pending_space = 1;
@@ -257,7 +261,8 @@ static const char *split_dateline(struct nd_story *story, const char *p)
     const char *q = p, *place_end, *dash;
     int upper = 0;
 
-    while (*q && (isupper((unsigned char)*q) || *q == ' ' || *q == '.' || *q == '\'' || *q == '-')) {
+    while (*q &&
+           (isupper((unsigned char)*q) || *q == ' ' || *q == '.' || *q == '\'' || *q == '-')) {
         if (isupper((unsigned char)*q))
             upper++;
         if (*q == '-' && (q[1] == ' ' || q[1] == '\0' || q[-1] == ' '))
@@ -305,8 +310,9 @@ static const char *split_dateline(struct nd_story *story, const char *p)
 /* The credit line without brackets, "Reporting by A; Editing by B", as the whole last line. */
 static int bare_credit(const char *line)
 {
-    static const char *const starts[] = {"Reporting by ", "Additional reporting by ", "Writing by ",
-                                         "Editing by ", "Compiled by ", "Reporting and writing by "};
+    static const char *const starts[] = {"Reporting by ", "Additional reporting by ",
+                                         "Writing by ",   "Editing by ",
+                                         "Compiled by ",  "Reporting and writing by "};
     for (size_t i = 0; i < sizeof(starts) / sizeof(starts[0]); i++)
         if (!strncasecmp(line, starts[i], strlen(starts[i])))
             return 1;

@@ -1,12 +1,14 @@
 /* Newswire tokeniser and sentence splitter.
  *
  * One left-to-right pass over bytes. ASCII takes a fast path; other code points are classified with
- * utf8proc (letters and digits make words, Unicode punctuation is split off). A byte that is not valid
- * UTF-8 is treated as a letter of its own, so junk still yields tokens and offsets stay in bounds.
+ * utf8proc (letters and digits make words, Unicode punctuation is split off). A byte that is not
+ * valid UTF-8 is treated as a letter of its own, so junk still yields tokens and offsets stay in
+ * bounds.
  *
- * Periods are the hard part: "U.S." and "Gov." keep their period, "3.5" is one number, "..." and "…"
- * are one token, and a sentence ends at . ! ? or an ellipsis when what follows looks like a new
- * sentence (capital letter, digit, opening quote) and the period was not a title's ("Mr. Smith"). */
+ * Periods are the hard part: "U.S." and "Gov." keep their period, "3.5" is one number, "..." and
+ * "…" are one token, and a sentence ends at . ! ? or an ellipsis when what follows looks like a new
+ * sentence (capital letter, digit, opening quote) and the period was not a title's ("Mr. Smith").
+ */
 #include "enrich/tokenize.h"
 
 #include <stdlib.h>
@@ -93,27 +95,28 @@ static struct cp classify(const unsigned char *s, size_t n)
     return c;
 }
 
-/* Words whose trailing period is part of them. `title` ones never end a sentence ("Gov. Newsom"). */
+/* Words whose trailing period is part of them. `title` ones never end a sentence ("Gov. Newsom").
+ */
 static const struct abbrev {
     const char *word;
     int title;
 } abbrevs[] = {
-    {"Mr", 1},    {"Mrs", 1},  {"Ms", 1},   {"Dr", 1},    {"Prof", 1},  {"Gov", 1},   {"Sen", 1},
-    {"Rep", 1},   {"Gen", 1},  {"Lt", 1},   {"Col", 1},   {"Maj", 1},   {"Capt", 1},  {"Cmdr", 1},
-    {"Adm", 1},   {"Sgt", 1},  {"Cpl", 1},  {"Pres", 1},  {"Amb", 1},   {"Rev", 1},   {"Fr", 1},
-    {"Hon", 1},   {"Sr", 0},   {"Jr", 0},   {"St", 1},    {"Mt", 1},    {"Ft", 1},    {"No", 1},
-    {"Nos", 1},   {"vs", 1},   {"v", 1},    {"etc", 0},   {"approx", 1}, {"Inc", 0},  {"Corp", 0},
-    {"Ltd", 0},   {"Co", 0},   {"Cos", 0},  {"Bros", 0},  {"Plc", 0},   {"Dept", 1},  {"Univ", 1},
-    {"Assn", 1},  {"Jan", 0},  {"Feb", 0},  {"Mar", 0},   {"Apr", 0},   {"Jun", 0},   {"Jul", 0},
-    {"Aug", 0},   {"Sep", 0},  {"Sept", 0}, {"Oct", 0},   {"Nov", 0},   {"Dec", 0},   {"Mon", 0},
-    {"Tue", 0},   {"Tues", 0}, {"Wed", 0},  {"Thu", 0},   {"Thur", 0},  {"Thurs", 0}, {"Fri", 0},
-    {"Sat", 0},   {"Sun", 0},  {"Ala", 0},  {"Ariz", 0},  {"Ark", 0},   {"Calif", 0}, {"Colo", 0},
-    {"Conn", 0},  {"Del", 0},  {"Fla", 0},  {"Ga", 0},    {"Ill", 0},   {"Ind", 0},   {"Kan", 0},
-    {"Ky", 0},    {"La", 0},   {"Md", 0},   {"Mass", 0},  {"Mich", 0},  {"Minn", 0},  {"Miss", 0},
-    {"Mo", 0},    {"Mont", 0}, {"Neb", 0},  {"Nev", 0},   {"Okla", 0},  {"Ore", 0},   {"Pa", 0},
-    {"Tenn", 0},  {"Tex", 0},  {"Va", 0},   {"Vt", 0},    {"Wash", 0},  {"Wis", 0},   {"Wyo", 0},
-    {"a.m", 0},   {"p.m", 0},  {"e.g", 1},  {"i.e", 1},   {"cf", 1},    {"est", 0},   {"fig", 1},
-    {"Fig", 1},   {"Ave", 0},  {"Blvd", 0}, {"Rd", 0},    {"approx", 1}, {"Ph.D", 0}, {"Nos", 1},
+    {"Mr", 1},   {"Mrs", 1},  {"Ms", 1},   {"Dr", 1},   {"Prof", 1},   {"Gov", 1},   {"Sen", 1},
+    {"Rep", 1},  {"Gen", 1},  {"Lt", 1},   {"Col", 1},  {"Maj", 1},    {"Capt", 1},  {"Cmdr", 1},
+    {"Adm", 1},  {"Sgt", 1},  {"Cpl", 1},  {"Pres", 1}, {"Amb", 1},    {"Rev", 1},   {"Fr", 1},
+    {"Hon", 1},  {"Sr", 0},   {"Jr", 0},   {"St", 1},   {"Mt", 1},     {"Ft", 1},    {"No", 1},
+    {"Nos", 1},  {"vs", 1},   {"v", 1},    {"etc", 0},  {"approx", 1}, {"Inc", 0},   {"Corp", 0},
+    {"Ltd", 0},  {"Co", 0},   {"Cos", 0},  {"Bros", 0}, {"Plc", 0},    {"Dept", 1},  {"Univ", 1},
+    {"Assn", 1}, {"Jan", 0},  {"Feb", 0},  {"Mar", 0},  {"Apr", 0},    {"Jun", 0},   {"Jul", 0},
+    {"Aug", 0},  {"Sep", 0},  {"Sept", 0}, {"Oct", 0},  {"Nov", 0},    {"Dec", 0},   {"Mon", 0},
+    {"Tue", 0},  {"Tues", 0}, {"Wed", 0},  {"Thu", 0},  {"Thur", 0},   {"Thurs", 0}, {"Fri", 0},
+    {"Sat", 0},  {"Sun", 0},  {"Ala", 0},  {"Ariz", 0}, {"Ark", 0},    {"Calif", 0}, {"Colo", 0},
+    {"Conn", 0}, {"Del", 0},  {"Fla", 0},  {"Ga", 0},   {"Ill", 0},    {"Ind", 0},   {"Kan", 0},
+    {"Ky", 0},   {"La", 0},   {"Md", 0},   {"Mass", 0}, {"Mich", 0},   {"Minn", 0},  {"Miss", 0},
+    {"Mo", 0},   {"Mont", 0}, {"Neb", 0},  {"Nev", 0},  {"Okla", 0},   {"Ore", 0},   {"Pa", 0},
+    {"Tenn", 0}, {"Tex", 0},  {"Va", 0},   {"Vt", 0},   {"Wash", 0},   {"Wis", 0},   {"Wyo", 0},
+    {"a.m", 0},  {"p.m", 0},  {"e.g", 1},  {"i.e", 1},  {"cf", 1},     {"est", 0},   {"fig", 1},
+    {"Fig", 1},  {"Ave", 0},  {"Blvd", 0}, {"Rd", 0},   {"approx", 1}, {"Ph.D", 0},  {"Nos", 1},
 };
 
 /* 0: not an abbreviation; 1: abbreviation that may end a sentence; 2: title (never ends one). */
@@ -131,15 +134,17 @@ static int abbrev_kind(const char *s, size_t n)
     return 0;
 }
 
-/* Words that start sentences: after "U.S." a capitalised common word ends the sentence, a capitalised
- * name ("U.S. Senate") does not. */
+/* Words that start sentences: after "U.S." a capitalised common word ends the sentence, a
+ * capitalised name ("U.S. Senate") does not. */
 static int sentence_starter(const char *s, size_t n)
 {
     static const char *const words[] = {
-        "The", "A", "An", "He", "She", "It", "They", "We", "I", "This", "That", "These", "Those", "But",
-        "And", "In", "On", "At", "For", "If", "When", "While", "After", "Before", "Asked", "His", "Her",
-        "Their", "Its", "There", "Some", "Many", "Officials", "However", "Meanwhile", "Last", "Earlier",
-        "Later", "Also", "As", "So", "Yet", "Since", "Still", "Now", "Both", "Such",
+        "The",       "A",       "An",        "He",    "She",     "It",    "They",  "We",
+        "I",         "This",    "That",      "These", "Those",   "But",   "And",   "In",
+        "On",        "At",      "For",       "If",    "When",    "While", "After", "Before",
+        "Asked",     "His",     "Her",       "Their", "Its",     "There", "Some",  "Many",
+        "Officials", "However", "Meanwhile", "Last",  "Earlier", "Later", "Also",  "As",
+        "So",        "Yet",     "Since",     "Still", "Now",     "Both",  "Such",
     };
     for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
         if (strlen(words[i]) == n && !memcmp(words[i], s, n))
@@ -245,13 +250,15 @@ static size_t scan_word(const unsigned char *s, size_t n, size_t p, uint32_t *fl
             }
             /* O'Brien stays whole; "China's" and "doesn't" split as CoNLL (Penn) text does:
              * China|'s, does|n't */
-            if ((b == '\'' || (clen == 3 && s[p] == 0xE2 && s[p + 1] == 0x80 && s[p + 2] == 0x99)) &&
+            if ((b == '\'' ||
+                 (clen == 3 && s[p] == 0xE2 && s[p + 1] == 0x80 && s[p + 2] == 0x99)) &&
                 next.cls == C_ALPHA && !digits_only) {
                 size_t q = p + clen;
                 int possessive = (s[q] == 's' || s[q] == 'S') &&
                                  (q + 1 >= n || !is_wordish(classify(s + q + 1, n - q - 1).cls));
                 if ((s[q] == 't' || s[q] == 'T') && (s[p - 1] == 'n' || s[p - 1] == 'N') &&
-                    p - 1 > start && (q + 1 >= n || !is_wordish(classify(s + q + 1, n - q - 1).cls))) {
+                    p - 1 > start &&
+                    (q + 1 >= n || !is_wordish(classify(s + q + 1, n - q - 1).cls))) {
                     p--; /* the word ends before "n't", which the next scan takes whole */
                     break;
                 }
@@ -312,7 +319,8 @@ enum nd_err nd_tokenize(const char *text, size_t len, struct nd_tokens *toks)
         if (is_wordish(c.cls)) {
             end = scan_word(s, len, p, &flags);
             /* A trailing period: part of an abbreviation, or a sentence end. */
-            if (end < len && s[end] == '.' && !(end + 2 < len && s[end + 1] == '.' && s[end + 2] == '.')) {
+            if (end < len && s[end] == '.' &&
+                !(end + 2 < len && s[end + 1] == '.' && s[end + 2] == '.')) {
                 int kind = abbrev_kind(text + start, end - start);
                 if (kind) {
                     flags |= ND_TOK_ABBREV;
@@ -325,7 +333,8 @@ enum nd_err nd_tokenize(const char *text, size_t len, struct nd_tokens *toks)
                             q++;
                         if (q < len && s[q] >= 'A' && s[q] <= 'Z') {
                             size_t e = q;
-                            while (e < len && ((s[e] >= 'a' && s[e] <= 'z') || (s[e] >= 'A' && s[e] <= 'Z')))
+                            while (e < len &&
+                                   ((s[e] >= 'a' && s[e] <= 'z') || (s[e] >= 'A' && s[e] <= 'Z')))
                                 e++;
                             if (sentence_starter(text + q, e - q))
                                 abbrev_break = 1;
@@ -346,7 +355,7 @@ enum nd_err nd_tokenize(const char *text, size_t len, struct nd_tokens *toks)
         } else if (c.cls == C_ELLIPSIS) {
             end = p + (size_t)c.len;
             flags |= ND_TOK_PUNCT;
-        } else if (s[p] == '.' ) {
+        } else if (s[p] == '.') {
             end = p + 1;
             while (end < len && s[end] == '.' && end - start < ND_TOKEN_MAX_BYTES)
                 end++;
@@ -365,8 +374,9 @@ enum nd_err nd_tokenize(const char *text, size_t len, struct nd_tokens *toks)
 
         /* Sentence boundary: decided at the first token after a terminator. Closing quotes and
          * brackets right after the terminator stay in the sentence they close. */
-        if (break_next && !(flags & ND_TOK_QUOTE && toks->ntokens &&
-                            toks->tokens[toks->ntokens - 1].end == start) &&
+        if (break_next &&
+            !(flags & ND_TOK_QUOTE && toks->ntokens &&
+              toks->tokens[toks->ntokens - 1].end == start) &&
             !(s[start] == ')' || s[start] == ']')) {
             if ((flags & (ND_TOK_UPPER | ND_TOK_NUMBER)) || (flags & ND_TOK_QUOTE) ||
                 s[start] == '(' || s[start] == '[')

@@ -1,9 +1,10 @@
 /* tokenize: newswire tokeniser and sentence splitter over UTF-8 text, with byte offsets.
  *
- * Handles abbreviations (U.S., U.N., Gov., Jan.), initials ("J. R. Smith"), decimals and percentages
- * ("3.5%", "1,200"), quotes (straight and typographic), ellipses ("..." and "…"), dashes, hyphenated
- * names ("Saint-Denis"). Invalid UTF-8 bytes are kept inside tokens, never read past the end.
- * Pure functions: no state, safe from any thread. */
+ * Handles abbreviations (U.S., U.N., Gov., Jan.), initials ("J. R. Smith"), decimals and
+ * percentages
+ * ("3.5%", "1,200"), quotes (straight and typographic), ellipses ("..." and "…"), dashes,
+ * hyphenated names ("Saint-Denis"). Invalid UTF-8 bytes are kept inside tokens, never read past the
+ * end. Pure functions: no state, safe from any thread. */
 #ifndef ND_TOKENIZE_H
 #define ND_TOKENIZE_H
 
@@ -40,7 +41,8 @@ struct nd_tokens {
 };
 
 /* Caps: text longer than ND_TOKENIZE_MAX_BYTES is refused with ND_ERR_TOOBIG, a token is cut at
- * ND_TOKEN_MAX_BYTES (the rest starts a new token) so one giant "word" cannot blow feature buffers. */
+ * ND_TOKEN_MAX_BYTES (the rest starts a new token) so one giant "word" cannot blow feature buffers.
+ */
 #define ND_TOKENIZE_MAX_BYTES (64u << 20)
 #define ND_TOKEN_MAX_BYTES 256u
 
@@ -48,8 +50,9 @@ struct nd_tokens {
 enum nd_err nd_tokenize(const char *text, size_t len, struct nd_tokens *out);
 void nd_tokens_free(struct nd_tokens *toks);
 
-/* Count UTF-8 characters (code points; an invalid byte counts as one) in text[0..len). Used to turn
- * byte offsets into the character offsets published in JSON. */
+/* Count UTF-8 characters (code points: bytes that are not continuation bytes) in text[0..len). Used
+ * to turn byte offsets into the character offsets published in JSON; exact for valid UTF-8, which
+ * the text stage guarantees for body_text and headline. */
 size_t nd_utf8_chars(const char *text, size_t len);
 
 #endif

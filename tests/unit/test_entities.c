@@ -41,8 +41,8 @@ static struct nd_story *fixture_story(const char *headline)
     char *data;
     size_t len;
     struct nd_story *story = nd_story_new();
-    assert_int_equal(nd_file_read(NEWSD_FIXTURES "/enrich/wire-lavrov-fidan.txt", 1 << 20, &data, &len),
-                     ND_OK);
+    assert_int_equal(
+        nd_file_read(NEWSD_FIXTURES "/enrich/wire-lavrov-fidan.txt", 1 << 20, &data, &len), ND_OK);
     nd_story_set(&story->body_text, data);
     nd_story_set(&story->headline, headline);
     free(data);
@@ -53,9 +53,8 @@ static json_t *entity_named(json_t *ents, const char *name)
 {
     size_t i;
     json_t *e;
-    json_array_foreach(ents, i, e)
-        if (!strcmp(json_string_value(json_object_get(e, "name")), name))
-            return e;
+    json_array_foreach(
+        ents, i, e) if (!strcmp(json_string_value(json_object_get(e, "name")), name)) return e;
     return NULL;
 }
 
@@ -75,10 +74,10 @@ static int has_mention(json_t *e, const char *text, int want_metonym)
 {
     size_t i;
     json_t *m;
-    json_array_foreach(json_object_get(e, "mentions"), i, m)
-        if (!strcmp(str(m, "text"), text) &&
-            (want_metonym < 0 || json_is_true(json_object_get(m, "metonym")) == want_metonym))
-            return 1;
+    json_array_foreach(json_object_get(e, "mentions"), i,
+                       m) if (!strcmp(str(m, "text"), text) &&
+                              (want_metonym < 0 || json_is_true(json_object_get(m, "metonym")) ==
+                                                       want_metonym)) return 1;
     return 0;
 }
 
@@ -161,13 +160,17 @@ static void test_fixture_story(void **state)
     assert_true(has_mention(e, "Syrians", -1));
 
     /* every mention's offsets are character offsets into body_text that spell its text */
-    json_array_foreach(ents, i, e) {
+    json_array_foreach(ents, i, e)
+    {
         json_t *m;
         double sal = json_real_value(json_object_get(e, "salience"));
         assert_true(sal > 0 && sal <= 1.0);
-        json_array_foreach(json_object_get(e, "mentions"), k, m) {
-            size_t s = byte_at(story->body_text, (size_t)json_integer_value(json_object_get(m, "start")));
-            size_t t = byte_at(story->body_text, (size_t)json_integer_value(json_object_get(m, "end")));
+        json_array_foreach(json_object_get(e, "mentions"), k, m)
+        {
+            size_t s =
+                byte_at(story->body_text, (size_t)json_integer_value(json_object_get(m, "start")));
+            size_t t =
+                byte_at(story->body_text, (size_t)json_integer_value(json_object_get(m, "end")));
             assert_int_equal(t - s, strlen(str(m, "text")));
             assert_memory_equal(story->body_text + s, str(m, "text"), t - s);
         }
@@ -188,8 +191,8 @@ static void test_headline_weighs_more(void **state)
     assert_int_equal(nd_enrich_story(enrich, story), ND_OK);
     ents = json_object_get(story->annotations, "entities");
     assert_non_null(e = entity_named(ents, "NATO"));
-    json_array_foreach(json_object_get(e, "mentions"), i, m)
-        in_headline += !strcmp(str(m, "field"), "headline");
+    json_array_foreach(json_object_get(e, "mentions"), i, m) in_headline +=
+        !strcmp(str(m, "field"), "headline");
     assert_int_equal(in_headline, 1);
     /* NATO, once in the body, now outweighs Ukraine (twice in the body and once as Kyiv) */
     assert_true(json_real_value(json_object_get(e, "salience")) >
@@ -208,7 +211,8 @@ static void test_entities_api(void **state)
     assert_int_equal(nd_entities_find(enrich, story, &ents), ND_OK);
     assert_true(ents.tokens.nsentences >= 8);
     p = strstr(story->body_text, "Moscow");
-    e = nd_entities_at(&ents, (uint32_t)(p - story->body_text), (uint32_t)(p - story->body_text + 6));
+    e = nd_entities_at(&ents, (uint32_t)(p - story->body_text),
+                       (uint32_t)(p - story->body_text + 6));
     assert_non_null(e);
     assert_string_equal(e->country, "RUS");
     assert_int_equal(e->type, ND_ENT_GPE);
@@ -228,6 +232,29 @@ static void enrich_text(const char *body, size_t len)
     story->body_text[len] = '\0';
     assert_int_equal(nd_enrich_story(enrich, story), ND_OK);
     assert_true(json_is_array(json_object_get(story->annotations, "entities")));
+    nd_story_destroy(story);
+}
+
+/* A 5 MB story of the same sentence: every count capped, salience still from all mentions. */
+static void test_caps(void **state)
+{
+    size_t big = 5u << 20;
+    struct nd_story *story = nd_story_new();
+    struct nd_entities ents;
+    (void)state;
+    story->body_text = malloc(big + 1);
+    for (size_t i = 0; i < big; i++)
+        story->body_text[i] = "Blinken met Wang Yi in Beijing. "[i % 32];
+    story->body_text[big] = '\0';
+    nd_enrich_text(story);
+    assert_int_equal(nd_entities_find(enrich, story, &ents), ND_OK);
+    assert_true(ents.nentities >= 2 && ents.nentities <= ND_ENT_MAX_ENTITIES);
+    for (size_t i = 0; i < ents.nentities; i++) {
+        assert_true(ents.entities[i].nmentions <= ND_ENT_MAX_MENTIONS);
+        assert_true(ents.entities[i].mention_total >= ents.entities[i].nmentions);
+    }
+    assert_int_equal(ents.entities[0].mention_total, big / 32);
+    nd_entities_free(&ents);
     nd_story_destroy(story);
 }
 
@@ -285,9 +312,10 @@ static void test_enrich_file_lines(void **state)
  * and the obvious names tagged. */
 static void test_tag_conll_layout(void **state)
 {
-    const char *in = "-DOCSTART- -X- -X- O\n\nGerman JJ B-NP B-MISC\nChancellor NNP I-NP O\n"
-                     "Helmut NNP I-NP B-PER\nKohl NNP I-NP I-PER\nvisited VBD B-VP O\n"
-                     "Paris NNP B-NP B-LOC\n. . O O\n\n-DOCSTART- -X- -X- O\n\nReuters NNP B-NP B-ORG\n";
+    const char *in =
+        "-DOCSTART- -X- -X- O\n\nGerman JJ B-NP B-MISC\nChancellor NNP I-NP O\n"
+        "Helmut NNP I-NP B-PER\nKohl NNP I-NP I-PER\nvisited VBD B-VP O\n"
+        "Paris NNP B-NP B-LOC\n. . O O\n\n-DOCSTART- -X- -X- O\n\nReuters NNP B-NP B-ORG\n";
     char errstr[256], path[4096], *out = NULL, *line, *save = NULL;
     size_t outlen = 0, nin = 0, nout = 0;
     struct nd_kb *kb;
@@ -300,7 +328,8 @@ static void test_tag_conll_layout(void **state)
     snprintf(path, sizeof(path), "%s/models/ner.bin", NEWSD_SOURCE_DIR);
     assert_non_null(tagger = nd_tagger_load(path, errstr, sizeof(errstr)));
     os = open_memstream(&out, &outlen);
-    assert_int_equal(nd_tagger_conll(tagger, kb, in, strlen(in), os, errstr, sizeof(errstr)), ND_OK);
+    assert_int_equal(nd_tagger_conll(tagger, kb, in, strlen(in), os, errstr, sizeof(errstr)),
+                     ND_OK);
     fclose(os);
     for (const char *p = in; *p; p++)
         nin += *p == '\n';
@@ -336,6 +365,7 @@ int main(void)
         cmocka_unit_test(test_headline_weighs_more),
         cmocka_unit_test(test_entities_api),
         cmocka_unit_test(test_odd_input),
+        cmocka_unit_test(test_caps),
         cmocka_unit_test(test_enrich_file_lines),
         cmocka_unit_test(test_tag_conll_layout),
     };

@@ -25,7 +25,8 @@ static char *render(const char *text)
         assert_true(t->start < t->end);
         assert_true(t->end <= strlen(text));
         if (i)
-            n += (size_t)snprintf(out + n, cap - n, "%s", (t->flags & ND_TOK_SENT_START) ? " || " : "|");
+            n += (size_t)snprintf(out + n, cap - n, "%s",
+                                  (t->flags & ND_TOK_SENT_START) ? " || " : "|");
         n += (size_t)snprintf(out + n, cap - n, "%.*s", (int)(t->end - t->start), text + t->start);
     }
     nd_tokens_free(&toks);
@@ -128,8 +129,10 @@ static void test_normalize(void **state)
 {
     char *s;
     (void)state;
-    s = nd_text_normalize("<p>Caf\x65\xCC\x81 &amp; <b>bar</b></p><p>Line&nbsp;two&#8230;\r\n\r\n\r\nend"
-                          "\xE2\x80\x8B \xff</p>", 0);
+    s = nd_text_normalize(
+        "<p>Caf\x65\xCC\x81 &amp; <b>bar</b></p><p>Line&nbsp;two&#8230;\r\n\r\n\r\nend"
+        "\xE2\x80\x8B \xff</p>",
+        0);
     /* NFC composes e + combining acute; tags become breaks; references decoded; bad byte U+FFFD */
     assert_string_equal(s, "Caf\xC3\xA9 & bar\nLine two\xE2\x80\xA6\n\nend \xEF\xBF\xBD");
     free(s);
