@@ -189,6 +189,8 @@ def base_config(brokers, topics, feeds, extra=""):
         "kafka:",
         f"  brokers: {brokers}",
         "  linger_ms: 5",
+        # one transactional id per test (restarts within a test reuse it, as a real restart does)
+        f"  transactional_id: newsd-{topics['stories'].split('.')[0]}",
         "  topics:",
     ] + [f"    {k}: {v}" for k, v in topics.items()] + [
         "fetch:",
@@ -381,7 +383,8 @@ def fetch_config(brokers, topics, feeds, fetch=None, extra=""):
     """Like base_config, with fetch.* keys (dict) and per-feed keys: interval_s, fulltext, headers."""
     f = {"min_interval_s": 1}
     f.update(fetch or {})
-    lines = ["log_level: debug", "kafka:", f"  brokers: {brokers}", "  linger_ms: 5", "  topics:"]
+    lines = ["log_level: debug", "kafka:", f"  brokers: {brokers}", "  linger_ms: 5",
+             f"  transactional_id: newsd-{topics['stories'].split('.')[0]}", "  topics:"]
     lines += [f"    {k}: {v}" for k, v in topics.items()]
     lines += ["fetch:"] + [f"  {k}: {json.dumps(v)}" for k, v in f.items()]
     lines += ["server:", "  port: 0", "feeds:"]

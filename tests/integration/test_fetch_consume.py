@@ -1,7 +1,8 @@
 """Kafka as a source: raw stories (ninjs and plain JSON story objects) produced to a topic are consumed
 by newsd as a consumer group and come out enriched on the stories topic, through a queue of one slot
-(backpressure, no loss). A record that is not a story is skipped with a warning. Offsets are committed
-on shutdown, so a restart in the same group reads only what is new."""
+(backpressure, no loss). A record that is not a story goes to the dead-letter topic with the error,
+source and stage in headers, and the records after it still flow. Offsets are committed in the same
+transaction as the stories, so a restart in the same group reads only what is new, exactly once."""
 import json
 import uuid
 
@@ -50,8 +51,13 @@ def test_raw_stories_from_kafka(brokers, topics, script_server, run_daemon, read
     plain = next(d for d in docs if d["headline"] == "Plain story 0")
     assert plain["provenance"]["feed"] == "partner-feed"
     assert len({d["id"] for d in docs}) == 21
-    skipped = [l for l in daemon.log_lines() if "raw story skipped" in l.get("msg", "")]
-    assert len(skipped) == 2
+    dl = reader(topics["deadletter"]).wait_count(2, 30)
+    bad = {m.value(): {k: v.decode() for k, v in m.headers()} for m in dl}
+    assert set(bad) == {b"{not json", json.dumps({"headline": "no body"}).encode()}
+    for h in bad.values():
+        assert h["newsd_stage"] == "consume" and h["newsd_source"] == raw
+        assert h["ce_type"] == "io.newsd.deadletter.v1" and h["newsd_error"]
+    assert "not JSON" in bad[b"{not json"]["newsd_error"]
     assert daemon.stop() == 0
 
     # Same group again: only the one new record is read. (The control feed's item comes again: feed
@@ -65,4 +71,10 @@ def test_raw_stories_from_kafka(brokers, topics, script_server, run_daemon, read
     wait_for(lambda: len(from_kafka()) >= 21, 90, "the late story")
     r.poll(3)
     assert [d["headline"] for d in from_kafka()][20:] == ["Late story"]
+    # exactly once across the restart: no story twice, no dead letter twice
+    assert len({m.key() for m in r.records}) == len(r.records)
+    d2 = reader(topics["deadletter"])
+    d2.wait_count(2, 10)
+    d2.poll(2)
+    assert len(d2.records) == 2
     assert daemon.stop() == 0
