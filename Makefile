@@ -29,9 +29,10 @@ demo: build
 	./$(BUILD)/newsd demo
 
 # One ctest run: unit tests, integration tests against a real Kafka broker, the same two suites built
-# with ASan+UBSan, and a short run of every fuzz harness. It ends with ctest's summary.
+# with ASan+UBSan, and a short run of every fuzz harness. It ends with ctest's summary. Integration
+# tests mostly wait on servers and timers, so one more job than cores keeps both cores busy.
 test: build asan fuzz
-	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	@cd $(BUILD) && ctest --output-on-failure -j $$(( $(JOBS) + 1 ))
 
 bench: build
 	@for b in $(BUILD)/bench/bench_*; do [ -x "$$b" ] && echo "== $$b" && "$$b"; done; true

@@ -209,12 +209,18 @@ def base_config(brokers, topics, feeds, extra=""):
 class TopicReader:
     """Reads a topic from the beginning with read_committed, accumulating records."""
 
-    def __init__(self, brokers, topic):
+    def __init__(self, brokers, topic, wait_topic=0):
         self.c = Consumer({"bootstrap.servers": brokers, "group.id": "test-" + uuid.uuid4().hex,
                            "auto.offset.reset": "earliest", "isolation.level": "read_committed",
                            "enable.auto.commit": False})
-        md = self.c.list_topics(topic, timeout=10)
-        parts = md.topics[topic].partitions
+        # a topic the daemon creates on its first write: wait for it to exist
+        deadline = time.monotonic() + wait_topic * SLOW
+        while True:
+            md = self.c.list_topics(topic, timeout=10)
+            parts = md.topics[topic].partitions
+            if parts or time.monotonic() >= deadline:
+                break
+            time.sleep(0.5)
         self.c.assign([TopicPartition(topic, p, 0) for p in parts])
         self.records = []
 

@@ -10,7 +10,7 @@ import signal
 import subprocess
 import time
 
-from conftest import BROKER_DIR, SLOW, base_config, rss, wait_for
+from conftest import SLOW, TopicReader, base_config, rss, wait_for
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BROKER_SH = os.path.join(HERE, "..", "kafka", "broker.sh")
@@ -86,31 +86,51 @@ def test_sigterm_in_flight_then_resume(brokers, topics, feed_server, run_daemon,
     assert d2.stop() == 0
 
 
-def test_broker_away_for_30_seconds(brokers, topics, feed_server, run_daemon, reader):
+def test_broker_away_for_30_seconds(tmp_path, feed_server, run_daemon):
+    """Its own broker, so taking it away does not disturb the tests running beside it."""
+    bdir = str(tmp_path / "kafka")
+    subprocess.run([BROKER_SH, "start", bdir], check=True, stdout=subprocess.DEVNULL)
+    try:
+        with open(os.path.join(bdir, "bootstrap")) as f:
+            own = f.read().strip()
+        _broker_away(own, bdir, feed_server, run_daemon)
+    finally:
+        subprocess.run([BROKER_SH, "stop", bdir], check=False, stdout=subprocess.DEVNULL)
+
+
+def _broker_away(brokers, bdir, feed_server, run_daemon):
+    topics = {k: f"away.{v}" for k, v in {
+        "stories": "news.stories.v1", "events": "news.events.v1", "alerts": "news.alerts.v1",
+        "deadletter": "news.deadletter.v1", "state": "newsd.state.v1"}.items()}
     feeds = make_feeds(feed_server, 5, 200, prefix="b")
     cfg = base_config(brokers, topics, feeds).replace("log_level: debug", "log_level: info")
-    r = reader(topics["stories"])
     d = run_daemon(cfg)
-    wait_for(lambda: len(set(keys_seen(r))) >= 1000, 90, "the first 1000 stories")
-
-    subprocess.run([BROKER_SH, "pause", BROKER_DIR], check=True)
+    r = TopicReader(brokers, topics["stories"], wait_topic=60)
     try:
-        # new items arrive while the broker is away
-        more = make_feeds(feed_server, 5, 300, prefix="b")  # same feeds, 100 more items each
-        del more
-        rss_kb = []
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            with open(f"/proc/{d.proc.pid}/status") as f:
-                for line in f:
-                    if line.startswith("VmRSS:"):
-                        rss_kb.append(int(line.split()[1]))
-            assert d.proc.poll() is None, "newsd must keep running while the broker is away"
-            time.sleep(1)
+        wait_for(lambda: len(set(keys_seen(r))) >= 1000, 90, "the first 1000 stories")
+
+        subprocess.run([BROKER_SH, "pause", bdir], check=True)
+        try:
+            # new items arrive while the broker is away: the same feeds, 100 more items each
+            make_feeds(feed_server, 5, 300, prefix="b")
+            rss_kb = []
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                with open(f"/proc/{d.proc.pid}/status") as f:
+                    for line in f:
+                        if line.startswith("VmRSS:"):
+                            rss_kb.append(int(line.split()[1]))
+                assert d.proc.poll() is None, "newsd must keep running while the broker is away"
+                time.sleep(1)
+        finally:
+            subprocess.run([BROKER_SH, "resume", bdir], check=True)
+        # memory stayed bounded: no growth beyond a few tens of MB over the outage
+        assert max(rss_kb) - min(rss_kb) < 64 * 1024, f"RSS grew from {min(rss_kb)} to {max(rss_kb)} kB"
+        r2 = TopicReader(brokers, topics["stories"], wait_topic=60)
+        try:
+            assert_exactly_once(r2, 1500, 240)
+        finally:
+            r2.close()
+        assert d.stop() == 0
     finally:
-        subprocess.run([BROKER_SH, "resume", BROKER_DIR], check=True)
-    # memory stayed bounded: no growth beyond a few tens of MB over the outage
-    assert max(rss_kb) - min(rss_kb) < 64 * 1024, f"RSS grew from {min(rss_kb)} to {max(rss_kb)} kB"
-    r2 = reader(topics["stories"])
-    assert_exactly_once(r2, 1500, 240)
-    assert d.stop() == 0
+        r.close()
