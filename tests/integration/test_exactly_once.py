@@ -10,7 +10,7 @@ import signal
 import subprocess
 import time
 
-from conftest import SLOW, TopicReader, base_config, rss, wait_for
+from conftest import SANITIZED, SLOW, TopicReader, base_config, rss, wait_for
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BROKER_SH = os.path.join(HERE, "..", "kafka", "broker.sh")
@@ -124,8 +124,10 @@ def _broker_away(brokers, bdir, feed_server, run_daemon):
                 time.sleep(1)
         finally:
             subprocess.run([BROKER_SH, "resume", bdir], check=True)
-        # memory stayed bounded: no growth beyond a few tens of MB over the outage
-        assert max(rss_kb) - min(rss_kb) < 64 * 1024, f"RSS grew from {min(rss_kb)} to {max(rss_kb)} kB"
+        # memory stayed bounded: no growth beyond a few tens of MB over the outage. (Under ASan the
+        # allocator's quarantine makes RSS meaningless; LeakSanitizer checks memory there.)
+        if not SANITIZED:
+            assert max(rss_kb) - rss_kb[0] < 64 * 1024, f"RSS grew from {rss_kb[0]} to {max(rss_kb)} kB"
         r2 = TopicReader(brokers, topics["stories"], wait_topic=60)
         try:
             assert_exactly_once(r2, 1500, 240)
