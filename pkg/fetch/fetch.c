@@ -1153,9 +1153,10 @@ static void complete(struct nd_fetch *fetch, CURL *easy, CURLcode code)
             free(feed->last_modified);
             feed->last_modified = NULL;
             if (x->last_modified) {
-                const char *why;
+                const char *why = NULL;
                 int64_t lm = nd_parse_date(x->last_modified, &why);
-                if (lm > server_now + FUTURE_SLACK_S) {
+                /* the date parser itself refuses dates far ahead (0 with a reason) */
+                if (lm > server_now + FUTURE_SLACK_S || (!lm && why && strstr(why, "future"))) {
                     char detail[200];
                     snprintf(detail, sizeof(detail), "Last-Modified %.60s is in the future; not sent back",
                              x->last_modified);
