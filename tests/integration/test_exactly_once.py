@@ -136,3 +136,24 @@ def _broker_away(brokers, bdir, feed_server, run_daemon):
         assert d.stop() == 0
     finally:
         r.close()
+
+
+def test_fenced_producer_is_recreated(brokers, topics, feed_server, run_daemon, reader):
+    """A fatal producer error (here: another producer takes our transactional id and fences us) does
+    not end the daemon and loses nothing: the producer is recreated, the open batch redone."""
+    from confluent_kafka import Producer
+    feeds = make_feeds(feed_server, 4, 250, prefix="z")
+    cfg = base_config(brokers, topics, feeds).replace("log_level: debug", "log_level: info")
+    txn_id = f"newsd-{topics['stories'].split('.')[0]}"
+    r = reader(topics["stories"])
+    d = run_daemon(cfg)
+    wait_for(lambda: len(set(keys_seen(r))) >= 100, 90, "the first stories")
+    # the intruder: same transactional id, so the broker bumps the epoch and fences the daemon
+    intruder = Producer({"bootstrap.servers": brokers, "transactional.id": txn_id})
+    intruder.init_transactions(30)
+    make_feeds(feed_server, 4, 300, prefix="z")  # 50 more items per feed keep the daemon producing
+    assert_exactly_once(r, 1200, 180)
+    assert d.proc.poll() is None, "the daemon survived the fatal error"
+    logs = d.log_lines()
+    assert any("fatal producer error" in l.get("msg", "") or "fenced" in l.get("msg", "") for l in logs)
+    assert d.stop() == 0
