@@ -77,6 +77,28 @@ static const struct key_def config_keys[] = {
      "Stories held between two stages; a full queue pauses the stage before it."},
     {"pipeline.enrich_threads", KT_INT, "0", C(enrich_threads), 0, 256,
      "Enrichment worker threads; 0 means one per core."},
+    {"alerts.window_s", KT_INT, "86400", C(alerts_window_s), 60, 2592000,
+     "A development stays open this long after its last story (s)."},
+    {"alerts.dedup_distance", KT_INT, "3", C(alerts_dedup_distance), 0, 7,
+     "SimHash Hamming distance at which two stories are near-duplicates."},
+    {"alerts.dedup_capacity", KT_INT, "100000", C(alerts_dedup_capacity), 16, 10000000,
+     "Recent story fingerprints kept for near-duplicate detection."},
+    {"alerts.developments_max", KT_INT, "100000", C(alerts_developments_max), 16, 10000000,
+     "Developments kept; the least recently active are forgotten first."},
+    {"alerts.corroboration", KT_INT, "3", C(alerts_corroboration), 2, 1000,
+     "Sources (feeds) carrying a development at which it escalates once."},
+    {"alerts.escalate_intensity", KT_INT, "2", C(alerts_escalate_intensity), 1, 20,
+     "Rise of the strongest |intensity| (Goldstein scale) that counts as an escalation."},
+    {"alerts.restore", KT_BOOL, "true", C(alerts_restore), 0, 0,
+     "At start, rebuild developments from the alerts of the last alerts.window_s."},
+    {"alerts.webhook_group", KT_STR, "newsd-webhooks", C(alerts_webhook_group), 0, 0,
+     "Consumer group of the webhook dispatcher (its offsets record what was delivered)."},
+    {"alerts.webhook_timeout_ms", KT_INT, "10000", C(alerts_webhook_timeout_ms), 100, 120000,
+     "Timeout of one webhook POST (ms)."},
+    {"alerts.webhook_retry_max_s", KT_INT, "60", C(alerts_webhook_retry_max_s), 1, 3600,
+     "Cap of the exponential backoff between failed webhook POSTs (s)."},
+    {"alerts.webhook_max_age_s", KT_INT, "3600", C(alerts_webhook_max_age_s), 60, 604800,
+     "Alerts older than this are not sent to webhooks (a first start does not replay history)."},
     {"server.bind", KT_STR, "0.0.0.0", C(server_bind), 0, 0, "Address of the health/metrics server."},
     {"server.port", KT_INT, "8080", C(server_port), 0, 65535,
      "Port of /healthz, /readyz, /metrics; 0 turns the server off."},
@@ -209,6 +231,7 @@ void nd_config_destroy(struct nd_config *conf)
     for (size_t i = 0; i < conf->nfeeds; i++)
         feed_free(&conf->feeds[i]);
     free(conf->feeds);
+    json_decref(conf->desks);
     free(conf->path);
     free(conf);
 }
@@ -338,6 +361,115 @@ static void load_feed(struct loader *ld, yaml_node_t *node)
                    ld->conf->feeds[i].line);
 }
 
+/* --- desks: kept as JSON for pkg/alert ------------------------------------------------------- */
+
+#define DESKS_DEPTH_MAX 32
+#define DESKS_FILE_MAX (4u << 20)
+
+/* A YAML node as JSON: scalars as strings, and every mapping with "@file", "@line" and "@lines"
+ * (the line of each key) so the alert module reports errors as FILE:LINE. */
+static json_t *node_json(struct loader *ld, yaml_document_t *doc, yaml_node_t *node,
+                         const char *file, int depth)
+{
+    json_t *out, *lines;
+    if (!node)
+        return json_null();
+    if (depth > DESKS_DEPTH_MAX) {
+        report(ld, node, "desks: nested too deeply");
+        return json_null();
+    }
+    switch (node->type) {
+    case YAML_SCALAR_NODE:
+        return json_stringn((const char *)node->data.scalar.value, node->data.scalar.length);
+    case YAML_SEQUENCE_NODE:
+        out = json_array();
+        for (yaml_node_item_t *it = node->data.sequence.items.start;
+             it < node->data.sequence.items.top; it++)
+            json_array_append_new(out, node_json(ld, doc, yaml_document_get_node(doc, *it), file,
+                                                 depth + 1));
+        return out;
+    case YAML_MAPPING_NODE:
+        out = json_object();
+        lines = json_object();
+        json_object_set_new(out, "@file", json_string(file));
+        json_object_set_new(out, "@line", json_integer((json_int_t)node->start_mark.line + 1));
+        for (yaml_node_pair_t *p = node->data.mapping.pairs.start; p < node->data.mapping.pairs.top;
+             p++) {
+            yaml_node_t *kn = yaml_document_get_node(doc, p->key);
+            const char *name = scalar(kn);
+            if (!name) {
+                report(ld, kn, "desks: keys must be strings");
+                continue;
+            }
+            json_object_set_new(lines, name, json_integer((json_int_t)kn->start_mark.line + 1));
+            json_object_set_new(out, name, node_json(ld, doc, yaml_document_get_node(doc, p->value),
+                                                     file, depth + 1));
+        }
+        json_object_set_new(out, "@lines", lines);
+        return out;
+    default:
+        return json_null();
+    }
+}
+
+/* `desks: FILE`: the list (or a mapping with `desks:`) from another YAML file, relative to the
+ * config file. Errors in it name that file. */
+static void load_desks_file(struct loader *ld, yaml_node_t *node, const char *rel)
+{
+    char path[4096], *data = NULL;
+    const char *slash = strrchr(ld->name, '/');
+    size_t len;
+    yaml_parser_t parser;
+    yaml_document_t doc;
+    yaml_node_t *root;
+    struct loader sub = {.conf = ld->conf, .name = path, .errors = ld->errors};
+    enum nd_err err;
+
+    if (rel[0] == '/' || !slash)
+        snprintf(path, sizeof(path), "%s", rel);
+    else
+        snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - ld->name), ld->name, rel);
+    if ((err = nd_file_read(path, DESKS_FILE_MAX, &data, &len)) != ND_OK) {
+        report(ld, node, "desks: cannot read %s: %s", path, nd_err_str(err));
+        return;
+    }
+    yaml_parser_initialize(&parser);
+    yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
+    if (!yaml_parser_load(&parser, &doc)) {
+        ld->nerr++;
+        if (ld->errors)
+            fprintf(ld->errors, "%s:%lu:%lu: YAML error: %s\n", path,
+                    (unsigned long)parser.problem_mark.line + 1,
+                    (unsigned long)parser.problem_mark.column + 1,
+                    parser.problem ? parser.problem : "malformed document");
+        yaml_parser_delete(&parser);
+        free(data);
+        return;
+    }
+    root = yaml_document_get_root_node(&doc);
+    json_decref(ld->conf->desks);
+    ld->conf->desks = NULL;
+    if (root && root->type == YAML_MAPPING_NODE) {
+        /* a mapping holding `desks:` */
+        for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
+             p++) {
+            const char *name = scalar(yaml_document_get_node(&doc, p->key));
+            if (name && !strcmp(name, "desks"))
+                ld->conf->desks = node_json(&sub, &doc, yaml_document_get_node(&doc, p->value),
+                                            path, 0);
+            else
+                report(&sub, yaml_document_get_node(&doc, p->key),
+                       "unknown key \"%s\" (a desks file holds `desks:`)", name ? name : "?");
+        }
+    } else if (root) {
+        ld->conf->desks = node_json(&sub, &doc, root, path, 0);
+    }
+    ld->nerr += sub.nerr;
+    yaml_document_delete(&doc);
+    yaml_parser_delete(&parser);
+    free(data);
+}
+
 /* Walk a mapping, building dotted key names. */
 static void load_mapping(struct loader *ld, yaml_node_t *node, const char *prefix)
 {
@@ -361,6 +493,15 @@ static void load_mapping(struct loader *ld, yaml_node_t *node, const char *prefi
             for (yaml_node_item_t *it = vn->data.sequence.items.start;
                  it < vn->data.sequence.items.top; it++)
                 load_feed(ld, yaml_document_get_node(&ld->doc, *it));
+            continue;
+        }
+        if (!strcmp(full, "desks")) {
+            if (scalar(vn)) {
+                load_desks_file(ld, vn, scalar(vn));
+            } else {
+                json_decref(ld->conf->desks);
+                ld->conf->desks = node_json(ld, &ld->doc, vn, ld->name, 0);
+            }
             continue;
         }
         if (!strncmp(full, "kafka.properties.", 17)) {

@@ -32,6 +32,9 @@ struct nd_daemon {
     struct nd_fetch *fetch;
     struct nd_enrich *enrich;
     struct nd_publish *pub;
+    struct nd_alert *alert;     /* runs inside the publish thread (publish hook) */
+    struct nd_desks *desks;
+    struct nd_webhook *webhook; /* when some desk has a webhook */
     struct nd_queue *fetched;  /* fetch -> enrich */
     struct nd_queue *enriched; /* enrich -> publish */
     struct nd_queue *control;  /* sources -> publish: unit open/close */
@@ -169,6 +172,7 @@ struct nd_daemon *nd_daemon_new(const struct nd_daemon_opts *opts, char *errstr,
 {
     struct nd_daemon *daemon = nd_xcalloc(1, sizeof(*daemon));
     const struct nd_config *conf = opts->conf;
+    struct nd_alert_opts alert_opts;
 
     daemon->conf = conf;
     pthread_mutex_init(&daemon->unit_lock, NULL);
@@ -177,6 +181,11 @@ struct nd_daemon *nd_daemon_new(const struct nd_daemon_opts *opts, char *errstr,
         goto fail;
     if (!(daemon->pub = nd_publish_new(conf, opts->kafka_extra, opts->nkafka_extra, errstr, errsz)))
         goto fail;
+    nd_alert_opts_from_config(&alert_opts, conf);
+    daemon->alert = nd_alert_new(&alert_opts);
+    daemon->desks = opts->desks;
+    nd_alert_set_desks(daemon->alert, nd_desks_ref(daemon->desks));
+    nd_publish_set_story_hook(daemon->pub, nd_alert_publish_hook, daemon->alert);
     daemon->fetched = nd_queue_new((size_t)conf->queue_capacity);
     daemon->enriched = nd_queue_new((size_t)conf->queue_capacity);
     daemon->control = nd_queue_new(CONTROL_CAPACITY);
@@ -184,8 +193,34 @@ struct nd_daemon *nd_daemon_new(const struct nd_daemon_opts *opts, char *errstr,
     nd_fetch_set_state_cb(daemon->fetch, emit_state);
     return daemon;
 fail:
+    nd_desks_destroy(opts->desks);
     nd_daemon_destroy(daemon);
     return NULL;
+}
+
+static void start_webhooks(struct nd_daemon *daemon)
+{
+    char errstr[512];
+    if (daemon->webhook || !nd_desks_have_webhooks(daemon->desks))
+        return;
+    daemon->webhook = nd_webhook_new(daemon->conf, nd_desks_ref(daemon->desks), errstr,
+                                     sizeof(errstr));
+    if (!daemon->webhook)
+        nd_error(MOD, "%s; alerts stay on Kafka only", errstr);
+    else if (nd_webhook_start(daemon->webhook) != ND_OK)
+        nd_error(MOD, "the webhook dispatcher did not start; alerts stay on Kafka only");
+}
+
+void nd_daemon_set_desks(struct nd_daemon *daemon, struct nd_desks *desks)
+{
+    nd_desks_destroy(daemon->desks);
+    daemon->desks = desks;
+    nd_alert_set_desks(daemon->alert, nd_desks_ref(desks));
+    if (daemon->webhook)
+        nd_webhook_set_desks(daemon->webhook, nd_desks_ref(desks));
+    else if (daemon->publisher_started)
+        start_webhooks(daemon);
+    nd_info(MOD, "desks: %zu", nd_desks_count(desks));
 }
 
 static void restore_one(void *opaque, const char *feed_id, const json_t *state)
@@ -213,6 +248,16 @@ int nd_daemon_run(struct nd_daemon *daemon, volatile sig_atomic_t *stop)
         return *stop ? 0 : 1;
     }
     nd_info(MOD, "restored the state of %d feeds from %s", restored, daemon->conf->topic_state);
+    if (daemon->conf->alerts_restore && nd_desks_count(daemon->desks)) {
+        /* developments and what each desk was told, so a restart does not alert twice */
+        restored = nd_alert_restore(daemon->alert, daemon->conf, stop, errstr, sizeof(errstr));
+        if (restored < 0)
+            nd_warn(MOD, "%s; developments start afresh", errstr);
+        else
+            nd_info(MOD, "restored %d alerts of the last %d s from %s", restored,
+                    daemon->conf->alerts_window_s, daemon->conf->topic_alerts);
+    }
+    start_webhooks(daemon);
 
     if (n <= 0)
         n = (int)sysconf(_SC_NPROCESSORS_ONLN);
@@ -241,6 +286,9 @@ int nd_daemon_run(struct nd_daemon *daemon, volatile sig_atomic_t *stop)
     if (daemon->publisher_started)
         pthread_join(daemon->publisher, NULL);
     daemon->publisher_started = 0;
+    /* undelivered webhook alerts stay uncommitted in the consumer group: sent after a restart */
+    nd_webhook_destroy(daemon->webhook);
+    daemon->webhook = NULL;
     nd_info(MOD, "stopped");
     return daemon->exit_status;
 }
@@ -256,7 +304,10 @@ void nd_daemon_destroy(struct nd_daemon *daemon)
         nd_queue_destroy(daemon->enriched, story_free);
     if (daemon->control)
         nd_queue_destroy(daemon->control, ctl_free);
+    nd_webhook_destroy(daemon->webhook);
     nd_publish_destroy(daemon->pub);
+    nd_alert_destroy(daemon->alert);
+    nd_desks_destroy(daemon->desks);
     nd_enrich_destroy(daemon->enrich);
     json_decref(daemon->open_units);
     pthread_mutex_destroy(&daemon->unit_lock);

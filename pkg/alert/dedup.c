@@ -1,0 +1,221 @@
+/* Near-duplicates: SimHash fingerprints and a bounded index of recent ones.
+ *
+ * SimHash (Charikar; Manku et al., "Detecting near-duplicates for web crawling", 2007): each word
+ * 3-shingle of the lower-cased text is hashed to 64 bits, every bit votes +1/-1, and the sign of
+ * each bit's sum is the fingerprint. Copies and light rewrites of a story differ in a few bits.
+ *
+ * The index finds any stored fingerprint within Hamming distance k without a scan: the 64 bits are
+ * cut into k+1 blocks, and by pigeonhole two fingerprints within distance k agree exactly on at
+ * least one block. So each block has a hash table of the entries with that block value, and a
+ * lookup compares only the entries sharing one of its k+1 block values. The entries live in a ring:
+ * when it is full the oldest is unlinked and forgotten, which bounds memory whatever the load. */
+#include "alert/alert_int.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SHINGLE 3
+#define TEXT_MAX (32u << 10) /* the lead of a story decides; long tails add cost, not signal */
+#define MAX_BLOCKS 8
+#define BUCKET_BITS 16
+
+static uint64_t word_hash(const char *w, size_t n)
+{
+    return nd_hash64(w, n, 0x5eed);
+}
+
+uint64_t nd_simhash(const char *text, size_t len)
+{
+    int votes[64] = {0};
+    uint64_t ring[SHINGLE] = {0}, fp = 0;
+    size_t nwords = 0, i = 0;
+    char word[64];
+
+    if (len > TEXT_MAX)
+        len = TEXT_MAX;
+    while (i < len) {
+        size_t n = 0;
+        while (i < len && !(isalnum((unsigned char)text[i]) || (unsigned char)text[i] >= 0x80))
+            i++;
+        while (i < len && (isalnum((unsigned char)text[i]) || (unsigned char)text[i] >= 0x80)) {
+            if (n < sizeof(word))
+                word[n++] = (char)tolower((unsigned char)text[i]);
+            i++;
+        }
+        if (!n)
+            break;
+        ring[nwords % SHINGLE] = word_hash(word, n);
+        nwords++;
+        if (nwords >= SHINGLE) {
+            /* order matters in a shingle: combine the last three word hashes positionally */
+            uint64_t parts[SHINGLE];
+            for (size_t k = 0; k < SHINGLE; k++)
+                parts[k] = ring[(nwords - SHINGLE + k) % SHINGLE];
+            uint64_t h = nd_hash64(parts, sizeof(parts), 0x5d1);
+            for (int b = 0; b < 64; b++)
+                votes[b] += (h >> b) & 1 ? 1 : -1;
+        }
+    }
+    if (nwords < SHINGLE) {
+        /* too short for shingles: the words themselves vote */
+        for (size_t k = 0; k < nwords; k++)
+            for (int b = 0; b < 64; b++)
+                votes[b] += (ring[k] >> b) & 1 ? 1 : -1;
+    }
+    for (int b = 0; b < 64; b++)
+        if (votes[b] > 0)
+            fp |= (uint64_t)1 << b;
+    return fp;
+}
+
+int nd_hamming(uint64_t a, uint64_t b)
+{
+    return __builtin_popcountll(a ^ b);
+}
+
+struct entry {
+    uint64_t fp;
+    int64_t time_ms;
+    char story_id[17];
+    char dev_id[24];
+    int32_t next[MAX_BLOCKS], prev[MAX_BLOCKS];
+    int used;
+};
+
+struct nd_dedup {
+    struct entry *ring;
+    size_t capacity, count, head; /* head: the slot written next */
+    int distance, nblocks;
+    int shift[MAX_BLOCKS], width[MAX_BLOCKS];
+    int32_t *buckets[MAX_BLOCKS];
+};
+
+struct nd_dedup *nd_dedup_new(size_t capacity, int distance)
+{
+    struct nd_dedup *dedup = nd_xcalloc(1, sizeof(*dedup));
+    int start = 0;
+    if (distance < 0)
+        distance = 0;
+    if (distance > MAX_BLOCKS - 1)
+        distance = MAX_BLOCKS - 1;
+    if (capacity < 16)
+        capacity = 16;
+    dedup->capacity = capacity;
+    dedup->distance = distance;
+    dedup->nblocks = distance + 1;
+    dedup->ring = nd_xcalloc(capacity, sizeof(*dedup->ring));
+    for (int b = 0; b < dedup->nblocks; b++) {
+        /* blocks cover all 64 bits; the last one takes the remainder */
+        int w = b == dedup->nblocks - 1 ? 64 - start : 64 / dedup->nblocks;
+        dedup->shift[b] = start;
+        dedup->width[b] = w;
+        start += w;
+        dedup->buckets[b] = malloc(sizeof(int32_t) << BUCKET_BITS);
+        if (!dedup->buckets[b])
+            abort();
+        memset(dedup->buckets[b], 0xff, sizeof(int32_t) << BUCKET_BITS); /* all -1 */
+    }
+    return dedup;
+}
+
+void nd_dedup_destroy(struct nd_dedup *dedup)
+{
+    if (!dedup)
+        return;
+    for (int b = 0; b < dedup->nblocks; b++)
+        free(dedup->buckets[b]);
+    free(dedup->ring);
+    free(dedup);
+}
+
+static uint32_t bucket_of(const struct nd_dedup *dedup, int b, uint64_t fp)
+{
+    uint64_t v = dedup->width[b] == 64 ? fp : (fp >> dedup->shift[b]) & ((1ULL << dedup->width[b]) - 1);
+    /* block values of wide blocks are mixed down to the table size */
+    v ^= v >> 29;
+    v *= 0xbf58476d1ce4e5b9ULL;
+    v ^= v >> 32;
+    return (uint32_t)(v & ((1u << BUCKET_BITS) - 1));
+}
+
+static uint64_t block_of(const struct nd_dedup *dedup, int b, uint64_t fp)
+{
+    return dedup->width[b] == 64 ? fp : (fp >> dedup->shift[b]) & ((1ULL << dedup->width[b]) - 1);
+}
+
+static void unlink_entry(struct nd_dedup *dedup, int32_t idx)
+{
+    struct entry *e = &dedup->ring[idx];
+    for (int b = 0; b < dedup->nblocks; b++) {
+        if (e->prev[b] >= 0)
+            dedup->ring[e->prev[b]].next[b] = e->next[b];
+        else
+            dedup->buckets[b][bucket_of(dedup, b, e->fp)] = e->next[b];
+        if (e->next[b] >= 0)
+            dedup->ring[e->next[b]].prev[b] = e->prev[b];
+    }
+    e->used = 0;
+    dedup->count--;
+}
+
+void nd_dedup_add(struct nd_dedup *dedup, uint64_t fp, const char *story_id, const char *dev_id,
+                  int64_t time_ms)
+{
+    int32_t idx = (int32_t)dedup->head;
+    struct entry *e = &dedup->ring[idx];
+    if (e->used)
+        unlink_entry(dedup, idx);
+    memset(e, 0, sizeof(*e));
+    e->fp = fp;
+    e->time_ms = time_ms;
+    snprintf(e->story_id, sizeof(e->story_id), "%s", story_id ? story_id : "");
+    snprintf(e->dev_id, sizeof(e->dev_id), "%s", dev_id ? dev_id : "");
+    e->used = 1;
+    for (int b = 0; b < dedup->nblocks; b++) {
+        int32_t *head = &dedup->buckets[b][bucket_of(dedup, b, fp)];
+        e->prev[b] = -1;
+        e->next[b] = *head;
+        if (*head >= 0)
+            dedup->ring[*head].prev[b] = idx;
+        *head = idx;
+    }
+    dedup->count++;
+    dedup->head = (dedup->head + 1) % dedup->capacity;
+}
+
+int nd_dedup_find(const struct nd_dedup *dedup, uint64_t fp, const char *story_id, int64_t min_ms,
+                  struct nd_dedup_hit *hit)
+{
+    int best = dedup->distance + 1;
+    const struct entry *found = NULL;
+    for (int b = 0; b < dedup->nblocks; b++) {
+        uint64_t want = block_of(dedup, b, fp);
+        for (int32_t i = dedup->buckets[b][bucket_of(dedup, b, fp)]; i >= 0;
+             i = dedup->ring[i].next[b]) {
+            const struct entry *e = &dedup->ring[i];
+            int d;
+            if (block_of(dedup, b, e->fp) != want || e->time_ms < min_ms)
+                continue;
+            if (story_id && !strcmp(e->story_id, story_id))
+                continue; /* a new version of the same story is not a copy of another */
+            d = nd_hamming(fp, e->fp);
+            /* the nearest wins; among equals the oldest, the original */
+            if (d < best || (d == best && found && e->time_ms < found->time_ms)) {
+                best = d;
+                found = e;
+            }
+        }
+    }
+    if (!found)
+        return 0;
+    memcpy(hit->story_id, found->story_id, sizeof(hit->story_id));
+    memcpy(hit->dev_id, found->dev_id, sizeof(hit->dev_id));
+    hit->distance = best;
+    return 1;
+}
+
+size_t nd_dedup_count(const struct nd_dedup *dedup)
+{
+    return dedup->count;
+}
