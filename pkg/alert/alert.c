@@ -133,11 +133,14 @@ static void event_phrase(struct nd_buf *out, const json_t *event)
 }
 
 static char *why_sentence(const char *title, const struct nd_dev *dev, const json_t *story,
-                          const json_t *event, const json_t *escalation, const json_t *matched)
+                          const json_t *event, const json_t *escalation, const json_t *matched,
+                          const json_t *matched_events)
 {
     struct nd_buf out;
     json_t *v;
     size_t i, nsources = dev->st.sources.n;
+    int corroborated = 0;
+    const char *sep = " Matched on ";
 
     nd_buf_init(&out, 4096);
     nd_buf_appendf(&out, "%s: %s — ", title, escalation ? "escalation" : "new development");
@@ -147,19 +150,20 @@ static char *why_sentence(const char *title, const struct nd_dev *dev, const jso
         const char *headline = str(story, "headline");
         nd_buf_appendf(&out, "\"%.200s\"", headline ? headline : "untitled story");
     }
-    json_array_foreach(escalation, i, v)
+    json_array_foreach(escalation, i, v) {
         nd_buf_appendf(&out, "; %s", json_string_value(v));
+        corroborated |= !strncmp(json_string_value(v), "corroborated", 12);
+    }
     if (!escalation || !dev->st.heads_of_state) {
         if (dev->st.heads_of_state)
             nd_buf_appendf(&out, "; heads of state involved");
         else if (dev->st.foreign_ministers)
             nd_buf_appendf(&out, "; foreign ministers involved");
     }
-    nd_buf_appendf(&out, "; %zu source%s.", nsources ? nsources : 1, nsources == 1 ? "" : "s");
-    if (json_array_size(json_object_get(matched, "countries")) ||
-        json_array_size(json_object_get(matched, "keywords")) ||
-        json_array_size(json_object_get(matched, "topics"))) {
-        const char *sep = " Matched on ";
+    if (!corroborated)
+        nd_buf_appendf(&out, "; %zu source%s", nsources ? nsources : 1, nsources == 1 ? "" : "s");
+    nd_buf_appendf(&out, ".");
+    {
         json_array_foreach(json_object_get(matched, "countries"), i, v) {
             nd_buf_appendf(&out, "%s%s", sep, nd_country_name(json_string_value(v)));
             sep = ", ";
@@ -172,7 +176,25 @@ static char *why_sentence(const char *title, const struct nd_dev *dev, const jso
             nd_buf_appendf(&out, "%s\"%s\"", sep, json_string_value(v));
             sep = ", ";
         }
-        nd_buf_appendf(&out, ".");
+        json_array_foreach(matched_events, i, v) {
+            if (i >= 3)
+                break;
+            nd_buf_appendf(&out, "%s%s %.1f", sep, str(v, "type") ? str(v, "type") : "event",
+                           json_number_value(json_object_get(v, "intensity")));
+            sep = ", ";
+        }
+        json_array_foreach(json_object_get(matched, "feeds"), i, v) {
+            nd_buf_appendf(&out, "%sfeed %s", sep, json_string_value(v));
+            sep = ", ";
+        }
+        json_array_foreach(json_object_get(matched, "entities"), i, v) {
+            if (i >= 3)
+                break;
+            nd_buf_appendf(&out, "%s%s", sep, str(v, "name") ? str(v, "name") : "entity");
+            sep = ", ";
+        }
+        if (strcmp(sep, " Matched on "))
+            nd_buf_appendf(&out, ".");
     }
     return nd_buf_steal(&out, NULL);
 }
@@ -203,7 +225,7 @@ static json_t *notable_entities(const struct nd_facts *facts, const json_t *matc
         json_array_foreach(json_object_get(matched, "countries"), j, c)
             keep |= iso && !strcmp(iso, json_string_value(c));
         if (keep && json_array_size(out) < LIST_MAX)
-            json_array_append(out, e);
+            json_array_append_new(out, nd_entity_brief(e));
     }
     return out;
 }
@@ -229,10 +251,11 @@ static json_t *build_alert(const struct nd_desk *desk, const struct nd_dev *dev,
     entities = json_object_get(matched, "entities")
                    ? capped(json_object_get(matched, "entities"), LIST_MAX)
                    : notable_entities(facts, matched);
+    event = principal(events);
+    why = why_sentence(desk->title, dev, facts->doc, event, escalation, matched,
+                       json_object_get(matched, "events"));
     json_object_del(matched, "events");
     json_object_del(matched, "entities");
-    event = principal(events);
-    why = why_sentence(desk->title, dev, facts->doc, event, escalation, matched);
 
     json_object_set_new(doc, "id", json_string(id));
     json_object_set_new(doc, "desk", json_string(desk->name));

@@ -49,7 +49,7 @@ int nd_desks_have_webhooks(const struct nd_desks *desks);
 
 struct nd_alert_opts {
     int64_t window_ms;          /* a development stays open this long after its last story */
-    int dedup_distance;         /* SimHash Hamming distance of near-duplicates (0..7) */
+    int dedup_distance;         /* SimHash Hamming distance of near-duplicates (0..15) */
     size_t dedup_capacity;      /* recent fingerprints kept */
     size_t developments_max;    /* developments kept */
     int corroboration;          /* sources at which corroboration escalates (and makes URGENT) */

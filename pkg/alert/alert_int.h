@@ -114,6 +114,8 @@ void nd_facts_free(struct nd_facts *facts);
 /* 1 when the entity is a head of state or government / a foreign minister. */
 int nd_entity_is_leader(const json_t *entity);
 int nd_entity_is_foreign_minister(const json_t *entity);
+/* The entity without its mentions: what an alert quotes. New reference. */
+json_t *nd_entity_brief(const json_t *entity);
 
 /* 1 when the desk matches; *matched (new object) says by what: countries, entities, events (the
  * matching event objects), topics, keywords, feeds. */
@@ -121,7 +123,7 @@ int nd_desk_match(const struct nd_desk *desk, const struct nd_facts *facts, json
 
 /* --- near-duplicates (dedup.c) ------------------------------------------------------------------ */
 
-/* 64-bit SimHash of word 3-shingles (word unigrams for texts under 3 words). */
+/* 64-bit SimHash of the content words of a text and the pairs of consecutive ones. */
 uint64_t nd_simhash(const char *text, size_t len);
 int nd_hamming(uint64_t a, uint64_t b);
 

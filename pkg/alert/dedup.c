@@ -1,8 +1,9 @@
 /* Near-duplicates: SimHash fingerprints and a bounded index of recent ones.
  *
- * SimHash (Charikar; Manku et al., "Detecting near-duplicates for web crawling", 2007): each word
- * 3-shingle of the lower-cased text is hashed to 64 bits, every bit votes +1/-1, and the sign of
- * each bit's sum is the fingerprint. Copies and light rewrites of a story differ in a few bits.
+ * SimHash (Charikar; Manku et al., "Detecting near-duplicates for web crawling", 2007): each
+ * feature of the lower-cased text (content words and pairs of them) is hashed to 64 bits, every bit
+ * votes +1/-1, and the sign of each bit's sum is the fingerprint. Copies and rewrites of a story
+ * differ in a few bits; stories that merely share a subject differ in many.
  *
  * The index finds any stored fingerprint within Hamming distance k without a scan: the 64 bits are
  * cut into k+1 blocks, and by pigeonhole two fingerprints within distance k agree exactly on at
@@ -15,20 +16,44 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SHINGLE 3
 #define TEXT_MAX (32u << 10) /* the lead of a story decides; long tails add cost, not signal */
-#define MAX_BLOCKS 8
+#define MAX_BLOCKS 16
 #define BUCKET_BITS 16
 
-static uint64_t word_hash(const char *w, size_t n)
+/* Words that carry no content: a rewrite changes them freely, so they do not vote. */
+static const char *const stopwords[] = {
+    "the", "and", "for", "that", "with", "was", "were", "are", "has", "have", "had", "not", "but",
+    "his", "her", "its", "their", "they", "them", "this", "these", "those", "from", "which", "who",
+    "will", "would", "said", "says", "say", "also", "been", "into", "after", "over", "about",
+    "than", "then", "there", "when", "what", "while", "where", "more", "most", "other", "some",
+    "such", "only", "can", "could", "may", "might", "should", "our", "out", "one", "two", "new",
+    "all", "any", "both", "each", "few", "own", "same", "very", "just", "did", "does", "being",
+    "upon", "during", "before", "under", "again", "further", "once", "here", "why", "how", "you",
+    "your", "she", "him", "told", "tuesday", "monday", "wednesday", "thursday", "friday",
+    "saturday", "sunday", "reuters", "news", "agency", NULL};
+
+static int is_stopword(const char *w, size_t n)
 {
-    return nd_hash64(w, n, 0x5eed);
+    if (n < 3)
+        return 1;
+    for (int i = 0; stopwords[i]; i++)
+        if (strlen(stopwords[i]) == n && !memcmp(stopwords[i], w, n))
+            return 1;
+    return 0;
 }
 
+static void vote(int votes[64], uint64_t h)
+{
+    for (int b = 0; b < 64; b++)
+        votes[b] += (h >> b) & 1 ? 1 : -1;
+}
+
+/* Features are the content words and the pairs of consecutive content words: words keep a
+ * reworded story close to its original, pairs keep two stories on one subject apart. */
 uint64_t nd_simhash(const char *text, size_t len)
 {
     int votes[64] = {0};
-    uint64_t ring[SHINGLE] = {0}, fp = 0;
+    uint64_t prev = 0, fp = 0;
     size_t nwords = 0, i = 0;
     char word[64];
 
@@ -36,6 +61,7 @@ uint64_t nd_simhash(const char *text, size_t len)
         len = TEXT_MAX;
     while (i < len) {
         size_t n = 0;
+        uint64_t h;
         while (i < len && !(isalnum((unsigned char)text[i]) || (unsigned char)text[i] >= 0x80))
             i++;
         while (i < len && (isalnum((unsigned char)text[i]) || (unsigned char)text[i] >= 0x80)) {
@@ -43,25 +69,15 @@ uint64_t nd_simhash(const char *text, size_t len)
                 word[n++] = (char)tolower((unsigned char)text[i]);
             i++;
         }
-        if (!n)
-            break;
-        ring[nwords % SHINGLE] = word_hash(word, n);
-        nwords++;
-        if (nwords >= SHINGLE) {
-            /* order matters in a shingle: combine the last three word hashes positionally */
-            uint64_t parts[SHINGLE];
-            for (size_t k = 0; k < SHINGLE; k++)
-                parts[k] = ring[(nwords - SHINGLE + k) % SHINGLE];
-            uint64_t h = nd_hash64(parts, sizeof(parts), 0x5d1);
-            for (int b = 0; b < 64; b++)
-                votes[b] += (h >> b) & 1 ? 1 : -1;
+        if (!n || is_stopword(word, n))
+            continue;
+        h = nd_hash64(word, n, 0x5eed);
+        vote(votes, h);
+        if (nwords++) {
+            uint64_t pair[2] = {prev, h};
+            vote(votes, nd_hash64(pair, sizeof(pair), 0x5d1));
         }
-    }
-    if (nwords < SHINGLE) {
-        /* too short for shingles: the words themselves vote */
-        for (size_t k = 0; k < nwords; k++)
-            for (int b = 0; b < 64; b++)
-                votes[b] += (ring[k] >> b) & 1 ? 1 : -1;
+        prev = h;
     }
     for (int b = 0; b < 64; b++)
         if (votes[b] > 0)

@@ -682,7 +682,7 @@ static int entity_is(const json_t *entity, const char *want)
     return str(entity, "name") && !strcasecmp(str(entity, "name"), want);
 }
 
-static json_t *entity_brief(const json_t *entity)
+json_t *nd_entity_brief(const json_t *entity)
 {
     json_t *out = json_object();
     static const char *const keys[] = {"type", "name", "ids", "kind", "role", "country",
@@ -732,7 +732,7 @@ static int cond_holds(const struct nd_cond *cond, const struct nd_facts *facts, 
         json_array_foreach(facts->entities, i, e) {
             for (size_t k = 0; k < cond->entities.n; k++) {
                 if (entity_is(e, cond->entities.v[k])) {
-                    note(matched, "entities", entity_brief(e));
+                    note(matched, "entities", nd_entity_brief(e));
                     found = 1;
                 }
             }

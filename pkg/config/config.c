@@ -79,7 +79,7 @@ static const struct key_def config_keys[] = {
      "Enrichment worker threads; 0 means one per core."},
     {"alerts.window_s", KT_INT, "86400", C(alerts_window_s), 60, 2592000,
      "A development stays open this long after its last story (s)."},
-    {"alerts.dedup_distance", KT_INT, "3", C(alerts_dedup_distance), 0, 7,
+    {"alerts.dedup_distance", KT_INT, "6", C(alerts_dedup_distance), 0, 15,
      "SimHash Hamming distance at which two stories are near-duplicates."},
     {"alerts.dedup_capacity", KT_INT, "100000", C(alerts_dedup_capacity), 16, 10000000,
      "Recent story fingerprints kept for near-duplicate detection."},
