@@ -300,8 +300,12 @@ json_t *nd_alert_story(struct nd_alert *alert, struct nd_story *story, int64_t n
     alert->stats.stories++;
     nd_facts_init(&facts, doc);
     nd_buf_init(&text, 64u << 10);
-    nd_buf_appendf(&text, "%s\n%s", story->headline ? story->headline : "",
-                   story->body_text ? story->body_text : "");
+    if (story->headline)
+        nd_buf_append(&text, story->headline, strnlen(story->headline, 4096));
+    nd_buf_append(&text, "\n", 1);
+    /* past the cap the rest of the body is left out: the lead decides */
+    if (story->body_text)
+        nd_buf_append(&text, story->body_text, strnlen(story->body_text, (64u << 10) - text.len - 1));
     fp = nd_simhash(text.data ? text.data : "", text.len);
     nd_buf_free(&text);
 

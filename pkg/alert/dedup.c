@@ -13,6 +13,7 @@
 #include "alert/alert_int.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,42 +21,94 @@
 #define MAX_BLOCKS 16
 #define BUCKET_BITS 16
 
-/* Words that carry no content: a rewrite changes them freely, so they do not vote. */
-static const char *const stopwords[] = {
-    "the", "and", "for", "that", "with", "was", "were", "are", "has", "have", "had", "not", "but",
-    "his", "her", "its", "their", "they", "them", "this", "these", "those", "from", "which", "who",
-    "will", "would", "said", "says", "say", "also", "been", "into", "after", "over", "about",
-    "than", "then", "there", "when", "what", "while", "where", "more", "most", "other", "some",
-    "such", "only", "can", "could", "may", "might", "should", "our", "out", "one", "two", "new",
-    "all", "any", "both", "each", "few", "own", "same", "very", "just", "did", "does", "being",
-    "upon", "during", "before", "under", "again", "further", "once", "here", "why", "how", "you",
-    "your", "she", "him", "told", "tuesday", "monday", "wednesday", "thursday", "friday",
-    "saturday", "sunday", "reuters", "news", "agency", NULL};
+/* Words that carry no content: a rewrite changes them freely, so they do not vote. Sorted by
+ * length, then compared only against words of the same length. */
+#define W(s) {s, sizeof(s) - 1}
+static const struct stopword {
+    const char *w;
+    size_t n;
+} stopwords[] = {
+    W("the"), W("and"), W("for"), W("was"), W("are"), W("has"), W("had"), W("not"), W("but"),
+    W("his"), W("her"), W("its"), W("who"), W("can"), W("may"), W("our"), W("out"), W("one"),
+    W("two"), W("new"), W("all"), W("any"), W("few"), W("own"), W("did"), W("why"), W("how"),
+    W("you"), W("she"), W("him"), W("that"), W("with"), W("were"), W("have"), W("they"),
+    W("them"), W("this"), W("from"), W("will"), W("said"), W("says"), W("say"), W("also"),
+    W("been"), W("into"), W("over"), W("than"), W("then"), W("when"), W("what"), W("more"),
+    W("most"), W("some"), W("such"), W("only"), W("both"), W("each"), W("same"), W("very"),
+    W("just"), W("does"), W("upon"), W("once"), W("here"), W("your"), W("told"), W("news"),
+    W("their"), W("these"), W("those"), W("which"), W("would"), W("after"), W("about"),
+    W("there"), W("while"), W("where"), W("other"), W("could"), W("might"), W("being"),
+    W("under"), W("again"), W("friday"), W("monday"), W("sunday"), W("should"), W("during"),
+    W("before"), W("further"), W("reuters"), W("agency"), W("tuesday"), W("thursday"),
+    W("saturday"), W("wednesday"),
+};
+#undef W
 
 static int is_stopword(const char *w, size_t n)
 {
     if (n < 3)
         return 1;
-    for (int i = 0; stopwords[i]; i++)
-        if (strlen(stopwords[i]) == n && !memcmp(stopwords[i], w, n))
+    if (n > 9)
+        return 0;
+    for (size_t i = 0; i < sizeof(stopwords) / sizeof(*stopwords); i++)
+        if (stopwords[i].n == n && stopwords[i].w[0] == w[0] && !memcmp(stopwords[i].w, w, n))
             return 1;
     return 0;
 }
 
-static void vote(int votes[64], uint64_t h)
+/* Votes are counted eight bit positions at a time: spread[v] holds the 8 bits of byte v in the 8
+ * bytes of a word, so adding it counts 8 positions at once in 8-bit lanes, flushed to the 32-bit
+ * totals before a lane can overflow. Most of the stage's time is here. */
+static uint64_t spread[256];
+
+static void spread_init(void)
 {
-    for (int b = 0; b < 64; b++)
-        votes[b] += (h >> b) & 1 ? 1 : -1;
+    for (int v = 0; v < 256; v++) {
+        uint64_t x = 0;
+        for (int b = 0; b < 8; b++)
+            if (v & (1 << b))
+                x |= (uint64_t)1 << (8 * b);
+        spread[v] = x;
+    }
+}
+
+struct votes {
+    uint64_t lanes[8]; /* lanes[k] byte b: votes of bit 8k+b since the last flush */
+    uint32_t ones[64];
+    uint32_t pending, total;
+};
+
+static void votes_flush(struct votes *v)
+{
+    for (int k = 0; k < 8; k++) {
+        for (int b = 0; b < 8; b++)
+            v->ones[8 * k + b] += (uint32_t)((v->lanes[k] >> (8 * b)) & 0xff);
+        v->lanes[k] = 0;
+    }
+    v->pending = 0;
+}
+
+static void vote(struct votes *v, uint64_t h)
+{
+    for (int k = 0; k < 8; k++)
+        v->lanes[k] += spread[(h >> (8 * k)) & 0xff];
+    v->total++;
+    if (++v->pending == 255)
+        votes_flush(v);
 }
 
 /* Features are the content words and the pairs of consecutive content words: words keep a
  * reworded story close to its original, pairs keep two stories on one subject apart. */
 uint64_t nd_simhash(const char *text, size_t len)
 {
-    int votes[64] = {0};
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    struct votes votes;
     uint64_t prev = 0, fp = 0;
     size_t nwords = 0, i = 0;
     char word[64];
+
+    pthread_once(&once, spread_init);
+    memset(&votes, 0, sizeof(votes));
 
     if (len > TEXT_MAX)
         len = TEXT_MAX;
@@ -72,15 +125,16 @@ uint64_t nd_simhash(const char *text, size_t len)
         if (!n || is_stopword(word, n))
             continue;
         h = nd_hash64(word, n, 0x5eed);
-        vote(votes, h);
+        vote(&votes, h);
         if (nwords++) {
             uint64_t pair[2] = {prev, h};
-            vote(votes, nd_hash64(pair, sizeof(pair), 0x5d1));
+            vote(&votes, nd_hash64(pair, sizeof(pair), 0x5d1));
         }
         prev = h;
     }
+    votes_flush(&votes);
     for (int b = 0; b < 64; b++)
-        if (votes[b] > 0)
+        if (2 * votes.ones[b] > votes.total)
             fp |= (uint64_t)1 << b;
     return fp;
 }

@@ -619,7 +619,13 @@ void nd_facts_init(struct nd_facts *facts, const json_t *doc)
         }
     }
     nd_buf_init(&text, TEXT_MAX);
-    nd_buf_appendf(&text, " %s \n %s ", headline ? headline : "", body ? body : "");
+    nd_buf_append(&text, " ", 1);
+    if (headline)
+        nd_buf_append(&text, headline, strnlen(headline, TEXT_MAX / 2));
+    nd_buf_append(&text, " \n ", 3);
+    if (body)
+        nd_buf_append(&text, body, strnlen(body, TEXT_MAX - text.len - 2));
+    nd_buf_append(&text, " ", 1);
     for (size_t k = 0; k < text.len; k++)
         text.data[k] = (char)tolower((unsigned char)text.data[k]);
     facts->text = text.len ? nd_buf_steal(&text, NULL) : nd_strdup("");
