@@ -285,9 +285,29 @@ static json_t *build_alert(const struct nd_desk *desk, const struct nd_dev *dev,
     return doc;
 }
 
+/* What matching reads of a story, without encoding all of it: the text, its provenance, and the
+ * annotations by reference. */
+static json_t *story_view(const struct nd_story *story)
+{
+    json_t *doc = json_object(), *prov = json_object(), *value;
+    const char *key;
+    if (story->headline)
+        json_object_set_new(doc, "headline", json_string(story->headline));
+    if (story->body_text)
+        json_object_set_new(doc, "body_text", json_string(story->body_text));
+    if (story->feed_id)
+        json_object_set_new(prov, "feed", json_string(story->feed_id));
+    if (story->url)
+        json_object_set_new(prov, "url", json_string(story->url));
+    json_object_set_new(doc, "provenance", prov);
+    json_object_foreach(story->annotations, key, value)
+        json_object_set(doc, key, value);
+    return doc;
+}
+
 json_t *nd_alert_story(struct nd_alert *alert, struct nd_story *story, int64_t now_ms)
 {
-    json_t *alerts = json_array(), *doc = nd_story_to_json(story), *dedup;
+    json_t *alerts = json_array(), *doc = story_view(story), *dedup;
     struct nd_facts facts;
     struct nd_dedup_hit hit;
     struct nd_dev *dev = NULL;

@@ -21,8 +21,8 @@
 #define MAX_BLOCKS 16
 #define BUCKET_BITS 16
 
-/* Words that carry no content: a rewrite changes them freely, so they do not vote. Sorted by
- * length, then compared only against words of the same length. */
+/* Words that carry no content: a rewrite changes them freely, so they do not vote. A word's hash,
+ * computed anyway, is looked up among theirs. */
 #define W(s) {s, sizeof(s) - 1}
 static const struct stopword {
     const char *w;
@@ -44,16 +44,23 @@ static const struct stopword {
 };
 #undef W
 
-static int is_stopword(const char *w, size_t n)
+#define NSTOP (sizeof(stopwords) / sizeof(*stopwords))
+static uint64_t stop_hashes[NSTOP]; /* sorted: a word's hash, already needed, finds it */
+
+static int cmp_u64(const void *a, const void *b)
 {
-    if (n < 3)
-        return 1;
-    if (n > 9)
-        return 0;
-    for (size_t i = 0; i < sizeof(stopwords) / sizeof(*stopwords); i++)
-        if (stopwords[i].n == n && stopwords[i].w[0] == w[0] && !memcmp(stopwords[i].w, w, n))
-            return 1;
-    return 0;
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static uint64_t word_hash(const char *w, size_t n)
+{
+    return nd_hash64(w, n, 0x5eed);
+}
+
+static int is_stopword(uint64_t h, size_t n)
+{
+    return n < 3 || (n <= 9 && bsearch(&h, stop_hashes, NSTOP, sizeof(h), cmp_u64));
 }
 
 /* Votes are counted eight bit positions at a time: spread[v] holds the 8 bits of byte v in the 8
@@ -61,8 +68,11 @@ static int is_stopword(const char *w, size_t n)
  * totals before a lane can overflow. Most of the stage's time is here. */
 static uint64_t spread[256];
 
-static void spread_init(void)
+static void tables_init(void)
 {
+    for (size_t i = 0; i < NSTOP; i++)
+        stop_hashes[i] = word_hash(stopwords[i].w, stopwords[i].n);
+    qsort(stop_hashes, NSTOP, sizeof(*stop_hashes), cmp_u64);
     for (int v = 0; v < 256; v++) {
         uint64_t x = 0;
         for (int b = 0; b < 8; b++)
@@ -107,7 +117,7 @@ uint64_t nd_simhash(const char *text, size_t len)
     size_t nwords = 0, i = 0;
     char word[64];
 
-    pthread_once(&once, spread_init);
+    pthread_once(&once, tables_init);
     memset(&votes, 0, sizeof(votes));
 
     if (len > TEXT_MAX)
@@ -122,9 +132,11 @@ uint64_t nd_simhash(const char *text, size_t len)
                 word[n++] = (char)tolower((unsigned char)text[i]);
             i++;
         }
-        if (!n || is_stopword(word, n))
+        if (!n)
             continue;
-        h = nd_hash64(word, n, 0x5eed);
+        h = word_hash(word, n);
+        if (is_stopword(h, n))
+            continue;
         vote(&votes, h);
         if (nwords++) {
             uint64_t pair[2] = {prev, h};
@@ -149,8 +161,21 @@ struct entry {
     int64_t time_ms;
     char story_id[17];
     char dev_id[24];
-    int32_t next[MAX_BLOCKS], prev[MAX_BLOCKS];
     int used;
+};
+
+/* A bucket: the fingerprints (and ring slots) of the entries with one block value, contiguous so a
+ * lookup scans them without chasing pointers. Entries the ring has overwritten are dropped lazily
+ * whenever the bucket is scanned or added to, so a bucket never holds more than its live entries
+ * plus those evicted since it was last touched. */
+struct cand {
+    uint64_t fp;
+    int32_t slot;
+};
+
+struct bucket {
+    struct cand *v;
+    uint32_t n, cap;
 };
 
 struct nd_dedup {
@@ -158,7 +183,8 @@ struct nd_dedup {
     size_t capacity, count, head; /* head: the slot written next */
     int distance, nblocks;
     int shift[MAX_BLOCKS], width[MAX_BLOCKS];
-    int32_t *buckets[MAX_BLOCKS];
+    uint32_t nbuckets[MAX_BLOCKS];
+    struct bucket *buckets[MAX_BLOCKS];
 };
 
 struct nd_dedup *nd_dedup_new(size_t capacity, int distance)
@@ -181,10 +207,8 @@ struct nd_dedup *nd_dedup_new(size_t capacity, int distance)
         dedup->shift[b] = start;
         dedup->width[b] = w;
         start += w;
-        dedup->buckets[b] = malloc(sizeof(int32_t) << BUCKET_BITS);
-        if (!dedup->buckets[b])
-            abort();
-        memset(dedup->buckets[b], 0xff, sizeof(int32_t) << BUCKET_BITS); /* all -1 */
+        dedup->nbuckets[b] = w < BUCKET_BITS ? 1u << w : 1u << BUCKET_BITS;
+        dedup->buckets[b] = nd_xcalloc(dedup->nbuckets[b], sizeof(struct bucket));
     }
     return dedup;
 }
@@ -193,20 +217,13 @@ void nd_dedup_destroy(struct nd_dedup *dedup)
 {
     if (!dedup)
         return;
-    for (int b = 0; b < dedup->nblocks; b++)
+    for (int b = 0; b < dedup->nblocks; b++) {
+        for (uint32_t k = 0; k < dedup->nbuckets[b]; k++)
+            free(dedup->buckets[b][k].v);
         free(dedup->buckets[b]);
+    }
     free(dedup->ring);
     free(dedup);
-}
-
-static uint32_t bucket_of(const struct nd_dedup *dedup, int b, uint64_t fp)
-{
-    uint64_t v = dedup->width[b] == 64 ? fp : (fp >> dedup->shift[b]) & ((1ULL << dedup->width[b]) - 1);
-    /* block values of wide blocks are mixed down to the table size */
-    v ^= v >> 29;
-    v *= 0xbf58476d1ce4e5b9ULL;
-    v ^= v >> 32;
-    return (uint32_t)(v & ((1u << BUCKET_BITS) - 1));
 }
 
 static uint64_t block_of(const struct nd_dedup *dedup, int b, uint64_t fp)
@@ -214,28 +231,41 @@ static uint64_t block_of(const struct nd_dedup *dedup, int b, uint64_t fp)
     return dedup->width[b] == 64 ? fp : (fp >> dedup->shift[b]) & ((1ULL << dedup->width[b]) - 1);
 }
 
-static void unlink_entry(struct nd_dedup *dedup, int32_t idx)
+static struct bucket *bucket_of(const struct nd_dedup *dedup, int b, uint64_t fp)
 {
-    struct entry *e = &dedup->ring[idx];
-    for (int b = 0; b < dedup->nblocks; b++) {
-        if (e->prev[b] >= 0)
-            dedup->ring[e->prev[b]].next[b] = e->next[b];
-        else
-            dedup->buckets[b][bucket_of(dedup, b, e->fp)] = e->next[b];
-        if (e->next[b] >= 0)
-            dedup->ring[e->next[b]].prev[b] = e->prev[b];
+    uint64_t v = block_of(dedup, b, fp);
+    if (dedup->width[b] > BUCKET_BITS) {
+        /* wide blocks are mixed down to the table size */
+        v ^= v >> 29;
+        v *= 0xbf58476d1ce4e5b9ULL;
+        v ^= v >> 32;
     }
-    e->used = 0;
-    dedup->count--;
+    return &dedup->buckets[b][v & (dedup->nbuckets[b] - 1)];
+}
+
+static int live(const struct nd_dedup *dedup, const struct cand *c)
+{
+    const struct entry *e = &dedup->ring[c->slot];
+    return e->used && e->fp == c->fp;
+}
+
+/* Drop candidates whose ring slot was overwritten. */
+static void compact(const struct nd_dedup *dedup, struct bucket *bk)
+{
+    uint32_t keep = 0;
+    for (uint32_t i = 0; i < bk->n; i++)
+        if (live(dedup, &bk->v[i]))
+            bk->v[keep++] = bk->v[i];
+    bk->n = keep;
 }
 
 void nd_dedup_add(struct nd_dedup *dedup, uint64_t fp, const char *story_id, const char *dev_id,
                   int64_t time_ms)
 {
-    int32_t idx = (int32_t)dedup->head;
-    struct entry *e = &dedup->ring[idx];
+    int32_t slot = (int32_t)dedup->head;
+    struct entry *e = &dedup->ring[slot];
     if (e->used)
-        unlink_entry(dedup, idx);
+        dedup->count--; /* its candidates go stale and are dropped when their buckets are touched */
     memset(e, 0, sizeof(*e));
     e->fp = fp;
     e->time_ms = time_ms;
@@ -243,12 +273,18 @@ void nd_dedup_add(struct nd_dedup *dedup, uint64_t fp, const char *story_id, con
     snprintf(e->dev_id, sizeof(e->dev_id), "%s", dev_id ? dev_id : "");
     e->used = 1;
     for (int b = 0; b < dedup->nblocks; b++) {
-        int32_t *head = &dedup->buckets[b][bucket_of(dedup, b, fp)];
-        e->prev[b] = -1;
-        e->next[b] = *head;
-        if (*head >= 0)
-            dedup->ring[*head].prev[b] = idx;
-        *head = idx;
+        struct bucket *bk = bucket_of(dedup, b, fp);
+        /* before growing, drop what went stale: a bucket stays within twice its live entries */
+        if (bk->n == bk->cap) {
+            compact(dedup, bk);
+            if (bk->n * 2 >= bk->cap) {
+                bk->cap = bk->cap ? bk->cap * 2 : 8;
+                bk->v = realloc(bk->v, bk->cap * sizeof(*bk->v));
+                if (!bk->v)
+                    abort();
+            }
+        }
+        bk->v[bk->n++] = (struct cand){fp, slot};
     }
     dedup->count++;
     dedup->head = (dedup->head + 1) % dedup->capacity;
@@ -260,18 +296,21 @@ int nd_dedup_find(const struct nd_dedup *dedup, uint64_t fp, const char *story_i
     int best = dedup->distance + 1;
     const struct entry *found = NULL;
     for (int b = 0; b < dedup->nblocks; b++) {
+        const struct bucket *bk = bucket_of(dedup, b, fp);
         uint64_t want = block_of(dedup, b, fp);
-        for (int32_t i = dedup->buckets[b][bucket_of(dedup, b, fp)]; i >= 0;
-             i = dedup->ring[i].next[b]) {
-            const struct entry *e = &dedup->ring[i];
-            int d;
-            if (block_of(dedup, b, e->fp) != want || e->time_ms < min_ms)
+        for (uint32_t i = 0; i < bk->n; i++) {
+            const struct cand *c = &bk->v[i];
+            const struct entry *e;
+            int d = nd_hamming(fp, c->fp);
+            if (d > best || block_of(dedup, b, c->fp) != want || !live(dedup, c))
+                continue;
+            e = &dedup->ring[c->slot];
+            if (e->time_ms < min_ms)
                 continue;
             if (story_id && !strcmp(e->story_id, story_id))
                 continue; /* a new version of the same story is not a copy of another */
-            d = nd_hamming(fp, e->fp);
             /* the nearest wins; among equals the oldest, the original */
-            if (d < best || (d == best && found && e->time_ms < found->time_ms)) {
+            if (d < best || (found && e->time_ms < found->time_ms)) {
                 best = d;
                 found = e;
             }
