@@ -90,9 +90,15 @@ static void print_alert(const json_t *alert, int color)
     if (color)
         on = !strcmp(prio, "FLASH") ? "\033[1;41;97m" : !strcmp(prio, "URGENT") ? "\033[1;33m"
                                                                                   : "\033[2m";
+    char today[40], when[40];
     nd_time_rfc3339(t / 1000, ts, sizeof(ts));
-    /* 2026-11-29T01:23:45Z -> 01:23:45, the date only when it is not today */
-    printf("%s%-7s%s %s  %s%s%s\n        %s\n", on, prio, off, ts + 11, color ? "\033[1m" : "",
+    nd_time_rfc3339(nd_now_ms() / 1000, today, sizeof(today));
+    /* 2026-11-29T01:23:45Z: the time of day, with the date only when it is not today */
+    if (!strncmp(ts, today, 10))
+        snprintf(when, sizeof(when), "%s", ts + 11);
+    else
+        snprintf(when, sizeof(when), "%.10s %s", ts, ts + 11);
+    printf("%s%-7s%s %s  %s%s%s\n        %s\n", on, prio, off, when, color ? "\033[1m" : "",
            str(alert, "headline"), off, str(alert, "why"));
     fflush(stdout);
 }

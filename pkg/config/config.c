@@ -645,4 +645,7 @@ void nd_config_print_doc(FILE *out)
     doc_table(out, feed_keys, NKEYS(feed_keys), 0);
     fprintf(out, "| `headers` | mapping | | Extra request headers. A value `${VAR}` is read from the "
                  "environment at request time and never logged. |\n");
+    fprintf(out, "\n## Desks\n\n`desks:` is a list of desks, or the name of a YAML file holding "
+                 "it (relative to the config file). Their rules, priorities and webhooks are "
+                 "described in docs/ALERTS.md; `newsd check-config` validates them too.\n");
 }

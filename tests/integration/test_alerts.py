@@ -13,12 +13,13 @@ of these texts must leave those annotations as they are or produce equivalent on
 import http.server
 import json
 import os
+import subprocess
 import threading
 import uuid
 
 import jsonschema
 
-from conftest import base_config, wait_for
+from conftest import NEWSD_BIN, base_config, wait_for
 
 HERE = os.path.dirname(__file__)
 SOURCE = os.environ.get("NEWSD_SOURCE_DIR", os.path.join(HERE, "../.."))
@@ -223,6 +224,17 @@ def test_desks_get_each_development_once(brokers, topics, feed_server, run_daemo
     assert "heads of state now involved" in asia[2]["why"]
     assert all(a["development"]["id"] == dev for a in asia)
     assert got["europe"][0]["development"]["id"] != dev
+
+    # the terminal view: priority, time, headline, why
+    out = subprocess.run([NEWSD_BIN, "alerts", "--desk", "asia-pacific", "--brokers", brokers,
+                          "--topic", topics["alerts"], "--from-beginning", "--count", "3"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert len(lines) == 6
+    assert lines[0].startswith("URGENT ") and "US and China hold talks in Beijing" in lines[0]
+    assert lines[1].strip() == asia[0]["why"]
+    assert lines[5].strip() == asia[2]["why"]
 
     # the webhook was down (503) the whole time; it comes back and gets every alert
     wait_for(lambda: hook.refused.get("/asia", 0) >= 2, 30, "retried POSTs while the hook is down")
