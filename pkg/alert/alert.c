@@ -579,7 +579,8 @@ int nd_alert_restore(struct nd_alert *alert, const struct nd_config *conf,
         rd_kafka_message_destroy(msg);
     }
     /* partitions interleave: apply oldest first so each development ends as it was last sent */
-    qsort(docs, ndocs, sizeof(*docs), by_time);
+    if (ndocs)
+        qsort(docs, ndocs, sizeof(*docs), by_time);
     for (size_t i = 0; i < ndocs; i++)
         nd_alert_restore_record(alert, docs[i], now);
     applied = (int)ndocs;
