@@ -147,8 +147,15 @@ static char *why_sentence(const char *title, const struct nd_dev *dev, const jso
     if (event) {
         event_phrase(&out, event);
     } else {
-        const char *headline = str(story, "headline");
-        nd_buf_appendf(&out, "\"%.200s\"", headline ? headline : "untitled story");
+        const char *headline = str(story, "headline") ? str(story, "headline") : "untitled story";
+        size_t n = strlen(headline);
+        if (n > 200) {
+            /* cut on a character boundary: the sentence must stay valid UTF-8 */
+            n = 200;
+            while (n > 0 && ((unsigned char)headline[n] & 0xc0) == 0x80)
+                n--;
+        }
+        nd_buf_appendf(&out, "\"%.*s\"", (int)n, headline);
     }
     json_array_foreach(escalation, i, v) {
         nd_buf_appendf(&out, "; %s", json_string_value(v));

@@ -603,7 +603,8 @@ void nd_facts_init(struct nd_facts *facts, const json_t *doc)
     }
     json_array_foreach(facts->events, i, e) {
         double intensity = json_number_value(json_object_get(e, "intensity"));
-        if (str(e, "type"))
+        /* only known types: the set lives on in developments, so it must stay small */
+        if (nd_plover_known(str(e, "type")))
             nd_strs_add_unique(&facts->types, str(e, "type"));
         if (fabs(intensity) > facts->max_mag) {
             facts->max_mag = fabs(intensity);

@@ -209,6 +209,49 @@ static void test_withheld_story_never_alerts(void **state)
     nd_alert_destroy(alert);
 }
 
+/* No coded event: the story and its copies are a development of their own; the sentence quotes the
+ * headline, cut on a character boundary. */
+static void test_story_without_events(void **state)
+{
+    struct nd_alert_opts opts = {.window_ms = HOUR, .dedup_distance = 6, .dedup_capacity = 100,
+                                 .developments_max = 100, .corroboration = 3,
+                                 .escalate_intensity = 2};
+    struct nd_alert *alert = nd_alert_new(&opts);
+    struct nd_story *story = nd_story_new();
+    struct nd_buf headline;
+    json_t *alerts;
+    const char *why;
+    int nerr = 0;
+    (void)state;
+    nd_alert_set_desks(alert, desks_from_yaml("desks:\n - name: trade\n   title: Trade\n"
+                                              "   match: {any: [{keywords: [tariffs]}]}\n",
+                                              stderr, &nerr));
+    nd_buf_init(&headline, 4096);
+    nd_buf_appendf(&headline, "Tariffs ");
+    for (int i = 0; i < 150; i++)
+        nd_buf_appendf(&headline, "\xc3\xa9"); /* é: 2 bytes each, the 200-byte cut falls inside */
+    story->headline = nd_buf_steal(&headline, NULL);
+    nd_story_set(&story->body_text, "New tariffs on steel were announced.");
+    nd_story_set(&story->feed_id, "wire-x");
+    nd_story_set(&story->guid, "no-events");
+    nd_story_assign_id(story);
+    alerts = nd_alert_story(alert, story, T0);
+    assert_int_equal(json_array_size(alerts), 1);
+    why = json_string_value(json_object_get(json_array_get(alerts, 0), "why"));
+    assert_non_null(why); /* jansson refuses invalid UTF-8: a bad cut would leave no sentence */
+    assert_non_null(strstr(why, "Trade: new development — \"Tariffs "));
+    assert_non_null(strstr(why, "Matched on \"tariffs\"."));
+    assert_true(json_is_true(json_object_get(json_object_get(story->annotations, "dedup"),
+                                             "is_new_development")));
+    json_decref(alerts);
+    /* the same again: nothing */
+    alerts = nd_alert_story(alert, story, T0 + MIN);
+    assert_int_equal(json_array_size(alerts), 0);
+    json_decref(alerts);
+    nd_story_destroy(story);
+    nd_alert_destroy(alert);
+}
+
 static void test_development_eviction_is_bounded(void **state)
 {
     struct nd_devs *devs = nd_devs_new(20, HOUR);
@@ -232,6 +275,7 @@ int main(void)
         cmocka_unit_test(test_one_development_alerts_once_then_on_escalation),
         cmocka_unit_test(test_desk_swap_and_no_desks),
         cmocka_unit_test(test_withheld_story_never_alerts),
+        cmocka_unit_test(test_story_without_events),
         cmocka_unit_test(test_development_eviction_is_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
