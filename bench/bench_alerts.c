@@ -37,13 +37,13 @@ static struct nd_story *stories[N];
 static atomic_int received;
 
 static const char *const countries[][2] = {
-    {"CHN", "China"}, {"USA", "United States"}, {"DEU", "Germany"}, {"FRA", "France"},
-    {"JPN", "Japan"}, {"IRN", "Iran"},          {"BRA", "Brazil"},  {"IND", "India"},
-    {"RUS", "Russia"}, {"GBR", "United Kingdom"}, {"ISR", "Israel"}, {"MEX", "Mexico"}};
+    {"CHN", "China"},  {"USA", "United States"},  {"DEU", "Germany"}, {"FRA", "France"},
+    {"JPN", "Japan"},  {"IRN", "Iran"},           {"BRA", "Brazil"},  {"IND", "India"},
+    {"RUS", "Russia"}, {"GBR", "United Kingdom"}, {"ISR", "Israel"},  {"MEX", "Mexico"}};
 /* Words are made of three syllables: 8,000 of them, so texts differ the way real stories do. */
-static const char *const syllables[] = {"ka", "to", "mi", "ran", "sel", "bor", "ve", "lin", "gra",
-                                        "dos", "pe", "nu", "tar", "shi", "mo", "cle", "fa", "rix",
-                                        "du", "wen"};
+static const char *const syllables[] = {"ka",  "to",  "mi",  "ran", "sel", "bor", "ve",
+                                        "lin", "gra", "dos", "pe",  "nu",  "tar", "shi",
+                                        "mo",  "cle", "fa",  "rix", "du",  "wen"};
 
 static int alerting(int i)
 {
@@ -368,12 +368,14 @@ int main(int argc, char **argv)
         snprintf(brokers, sizeof(brokers), "%s", argv[1]);
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
-    printf("bench_alerts: broker %s, %d stories/s for %d s; desks: deploy/desks.yaml + a catch-all\n",
-           brokers, RATE, SECONDS);
+    printf(
+        "bench_alerts: broker %s, %d stories/s for %d s; desks: deploy/desks.yaml + a catch-all\n",
+        brokers, RATE, SECONDS);
     stage_cost();
     for (every = 1; every <= 10; every += 9) {
-        printf("  %s\n", every == 1 ? "every story is a new development (about 2.8 alerts each):"
-                                    : "1 story in 10 is a new development, the others match no desk:");
+        printf("  %s\n", every == 1
+                             ? "every story is a new development (about 2.8 alerts each):"
+                             : "1 story in 10 is a new development, the others match no desk:");
         for (size_t k = 0; k < sizeof(intervals) / sizeof(*intervals); k++) {
             double v50[RUNS], v99[RUNS], w50[RUNS], w99[RUNS];
             for (int r = 0; r < RUNS; r++) {

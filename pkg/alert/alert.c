@@ -102,7 +102,8 @@ static const json_t *principal(const json_t *events)
     const json_t *best = NULL, *e;
     double best_score = -1;
     size_t i;
-    json_array_foreach(events, i, e) {
+    json_array_foreach(events, i, e)
+    {
         double conf = json_is_number(json_object_get(e, "confidence"))
                           ? json_number_value(json_object_get(e, "confidence"))
                           : 0.5;
@@ -157,7 +158,8 @@ static char *why_sentence(const char *title, const struct nd_dev *dev, const jso
         }
         nd_buf_appendf(&out, "\"%.*s\"", (int)n, headline);
     }
-    json_array_foreach(escalation, i, v) {
+    json_array_foreach(escalation, i, v)
+    {
         nd_buf_appendf(&out, "; %s", json_string_value(v));
         corroborated |= !strncmp(json_string_value(v), "corroborated", 12);
     }
@@ -171,30 +173,36 @@ static char *why_sentence(const char *title, const struct nd_dev *dev, const jso
         nd_buf_appendf(&out, "; %zu source%s", nsources ? nsources : 1, nsources == 1 ? "" : "s");
     nd_buf_appendf(&out, ".");
     {
-        json_array_foreach(json_object_get(matched, "countries"), i, v) {
+        json_array_foreach(json_object_get(matched, "countries"), i, v)
+        {
             nd_buf_appendf(&out, "%s%s", sep, nd_country_name(json_string_value(v)));
             sep = ", ";
         }
-        json_array_foreach(json_object_get(matched, "topics"), i, v) {
+        json_array_foreach(json_object_get(matched, "topics"), i, v)
+        {
             nd_buf_appendf(&out, "%stopic %s", sep, json_string_value(v));
             sep = ", ";
         }
-        json_array_foreach(json_object_get(matched, "keywords"), i, v) {
+        json_array_foreach(json_object_get(matched, "keywords"), i, v)
+        {
             nd_buf_appendf(&out, "%s\"%s\"", sep, json_string_value(v));
             sep = ", ";
         }
-        json_array_foreach(matched_events, i, v) {
+        json_array_foreach(matched_events, i, v)
+        {
             if (i >= 3)
                 break;
             nd_buf_appendf(&out, "%s%s %.1f", sep, str(v, "type") ? str(v, "type") : "event",
                            json_number_value(json_object_get(v, "intensity")));
             sep = ", ";
         }
-        json_array_foreach(json_object_get(matched, "feeds"), i, v) {
+        json_array_foreach(json_object_get(matched, "feeds"), i, v)
+        {
             nd_buf_appendf(&out, "%sfeed %s", sep, json_string_value(v));
             sep = ", ";
         }
-        json_array_foreach(json_object_get(matched, "entities"), i, v) {
+        json_array_foreach(json_object_get(matched, "entities"), i, v)
+        {
             if (i >= 3)
                 break;
             nd_buf_appendf(&out, "%s%s", sep, str(v, "name") ? str(v, "name") : "entity");
@@ -212,7 +220,8 @@ static json_t *capped(const json_t *arr, size_t max)
 {
     json_t *out = json_array(), *v;
     size_t i;
-    json_array_foreach(arr, i, v) {
+    json_array_foreach(arr, i, v)
+    {
         if (i >= max)
             break;
         json_array_append(out, v);
@@ -226,11 +235,12 @@ static json_t *notable_entities(const struct nd_facts *facts, const json_t *matc
 {
     json_t *out = json_array(), *e, *c;
     size_t i, j;
-    json_array_foreach(facts->entities, i, e) {
+    json_array_foreach(facts->entities, i, e)
+    {
         int keep = nd_entity_is_leader(e) || nd_entity_is_foreign_minister(e);
         const char *iso = str(json_object_get(e, "ids"), "iso3166");
-        json_array_foreach(json_object_get(matched, "countries"), j, c)
-            keep |= iso && !strcmp(iso, json_string_value(c));
+        json_array_foreach(json_object_get(matched, "countries"), j, c) keep |=
+            iso && !strcmp(iso, json_string_value(c));
         if (keep && json_array_size(out) < LIST_MAX)
             json_array_append_new(out, nd_entity_brief(e));
     }
@@ -239,8 +249,8 @@ static json_t *notable_entities(const struct nd_facts *facts, const json_t *matc
 
 static json_t *build_alert(const struct nd_desk *desk, const struct nd_dev *dev,
                            const struct nd_story *story, const struct nd_facts *facts,
-                           json_t *matched, json_t *escalation, enum nd_priority prio,
-                           uint64_t fp, int64_t now_ms)
+                           json_t *matched, json_t *escalation, enum nd_priority prio, uint64_t fp,
+                           int64_t now_ms)
 {
     json_t *doc = json_object(), *events, *entities, *link;
     char id[40], hex[17], ts[40], *why;
@@ -253,8 +263,9 @@ static json_t *build_alert(const struct nd_desk *desk, const struct nd_dev *dev,
     snprintf(id, sizeof(id), "alert-%s", hex);
     nd_time_rfc3339(now_ms / 1000, ts, sizeof(ts));
 
-    events = json_object_get(matched, "events") ? capped(json_object_get(matched, "events"), LIST_MAX)
-                                                : capped(facts->events, LIST_MAX);
+    events = json_object_get(matched, "events")
+                 ? capped(json_object_get(matched, "events"), LIST_MAX)
+                 : capped(facts->events, LIST_MAX);
     entities = json_object_get(matched, "entities")
                    ? capped(json_object_get(matched, "entities"), LIST_MAX)
                    : notable_entities(facts, matched);
@@ -307,8 +318,7 @@ static json_t *story_view(const struct nd_story *story)
     if (story->url)
         json_object_set_new(prov, "url", json_string(story->url));
     json_object_set_new(doc, "provenance", prov);
-    json_object_foreach(story->annotations, key, value)
-        json_object_set(doc, key, value);
+    json_object_foreach(story->annotations, key, value) json_object_set(doc, key, value);
     return doc;
 }
 
@@ -332,7 +342,8 @@ json_t *nd_alert_story(struct nd_alert *alert, struct nd_story *story, int64_t n
     nd_buf_append(&text, "\n", 1);
     /* past the cap the rest of the body is left out: the lead decides */
     if (story->body_text)
-        nd_buf_append(&text, story->body_text, strnlen(story->body_text, (64u << 10) - text.len - 1));
+        nd_buf_append(&text, story->body_text,
+                      strnlen(story->body_text, (64u << 10) - text.len - 1));
     fp = nd_simhash(text.data ? text.data : "", text.len);
     nd_buf_free(&text);
 
@@ -421,8 +432,7 @@ void nd_alert_publish_hook(void *opaque, struct nd_publish *pub, struct nd_story
     struct nd_alert *alert = opaque;
     json_t *alerts = nd_alert_story(alert, story, nd_now_ms()), *doc;
     size_t i;
-    json_array_foreach(alerts, i, doc)
-        nd_publish_alert(pub, story->unit, str(doc, "desk"), doc);
+    json_array_foreach(alerts, i, doc) nd_publish_alert(pub, story->unit, str(doc, "desk"), doc);
     json_decref(alerts);
 }
 
@@ -433,9 +443,8 @@ static void strs_from(struct nd_strs *s, const json_t *arr)
     json_t *v;
     size_t i;
     nd_strs_free(s);
-    json_array_foreach(arr, i, v)
-        if (json_is_string(v))
-            nd_strs_add_unique(s, json_string_value(v));
+    json_array_foreach(arr, i, v) if (json_is_string(v))
+        nd_strs_add_unique(s, json_string_value(v));
 }
 
 void nd_alert_restore_record(struct nd_alert *alert, const json_t *doc, int64_t now_ms)

@@ -4,8 +4,8 @@
  * transaction that carries the story (nd_alert_publish_hook): it fingerprints the story (SimHash),
  * links it to a near-duplicate and to a development, fills the story's `dedup` annotation, matches
  * it against every desk, and produces one alert per desk for a new development or an escalation of
- * one. So an alert is committed exactly when its story is, and the stage's state is rebuilt at start
- * from the committed alerts (nd_alert_restore).
+ * one. So an alert is committed exactly when its story is, and the stage's state is rebuilt at
+ * start from the committed alerts (nd_alert_restore).
  *
  * Webhooks are delivered by a separate consumer of the alerts topic (nd_webhook_*): it commits its
  * offsets only after a POST (or a digest covering it) succeeded, so an endpoint that is down for
@@ -38,22 +38,24 @@ struct nd_desks;
  * NULL json gives an empty set. Every problem is reported as "FILE:LINE: message" to `errors` (may
  * be NULL) and counted in *nerr; the result is NULL when there was any. models_dir: where
  * iptc_mediatopics.tsv may be (NULL: only topic URIs and the built-in top-level topics). */
-struct nd_desks *nd_desks_load(const json_t *desks, const char *models_dir, FILE *errors, int *nerr);
+struct nd_desks *nd_desks_load(const json_t *desks, const char *models_dir, FILE *errors,
+                               int *nerr);
 struct nd_desks *nd_desks_ref(struct nd_desks *desks);
 void nd_desks_destroy(struct nd_desks *desks);
 size_t nd_desks_count(const struct nd_desks *desks);
 /* 1 when some desk has a webhook. */
 int nd_desks_have_webhooks(const struct nd_desks *desks);
 
-/* --- the alert stage --------------------------------------------------------------------------- */
+/* --- the alert stage ---------------------------------------------------------------------------
+ */
 
 struct nd_alert_opts {
-    int64_t window_ms;          /* a development stays open this long after its last story */
-    int dedup_distance;         /* SimHash Hamming distance of near-duplicates (0..15) */
-    size_t dedup_capacity;      /* recent fingerprints kept */
-    size_t developments_max;    /* developments kept */
-    int corroboration;          /* sources at which corroboration escalates (and makes URGENT) */
-    double escalate_intensity;  /* |intensity| rise that counts as an escalation */
+    int64_t window_ms;         /* a development stays open this long after its last story */
+    int dedup_distance;        /* SimHash Hamming distance of near-duplicates (0..15) */
+    size_t dedup_capacity;     /* recent fingerprints kept */
+    size_t developments_max;   /* developments kept */
+    int corroboration;         /* sources at which corroboration escalates (and makes URGENT) */
+    double escalate_intensity; /* |intensity| rise that counts as an escalation */
 };
 void nd_alert_opts_from_config(struct nd_alert_opts *opts, const struct nd_config *conf);
 
@@ -84,8 +86,8 @@ void nd_alert_restore_record(struct nd_alert *alert, const json_t *doc, int64_t 
 int nd_alert_restore(struct nd_alert *alert, const struct nd_config *conf,
                      volatile sig_atomic_t *stop, char *errstr, size_t errsz);
 
-/* The publish hook (publish.h, nd_publish_set_story_hook) with an nd_alert as opaque: runs the story
- * through the stage and produces its alerts in the story's transaction. */
+/* The publish hook (publish.h, nd_publish_set_story_hook) with an nd_alert as opaque: runs the
+ * story through the stage and produces its alerts in the story's transaction. */
 void nd_alert_publish_hook(void *opaque, struct nd_publish *pub, struct nd_story *story);
 
 void nd_alert_get_stats(const struct nd_alert *alert, struct nd_alert_stats *stats);

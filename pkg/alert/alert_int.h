@@ -6,7 +6,8 @@
 
 #include "alert/alert.h"
 
-/* --- reference tables (ref.c, iso3166.c) --------------------------------------------------------- */
+/* --- reference tables (ref.c, iso3166.c) ---------------------------------------------------------
+ */
 
 struct nd_country {
     const char *code; /* ISO 3166-1 alpha-3 */
@@ -42,7 +43,7 @@ struct nd_strs {
     char **v;
     size_t n, cap;
 };
-void nd_strs_add(struct nd_strs *s, const char *value);      /* appends a copy */
+void nd_strs_add(struct nd_strs *s, const char *value);       /* appends a copy */
 int nd_strs_add_unique(struct nd_strs *s, const char *value); /* 1 when it was new */
 int nd_strs_has(const struct nd_strs *s, const char *value);
 void nd_strs_copy(struct nd_strs *dst, const struct nd_strs *src);
@@ -61,7 +62,7 @@ struct nd_cond {
     struct nd_strs feeds;         /* source feed ids, any */
     struct nd_strs keywords;      /* lower-cased words or phrases, any */
     int has_min_intensity;
-    double min_intensity;         /* |intensity| of some event at least this */
+    double min_intensity; /* |intensity| of some event at least this */
     int line;
 };
 
@@ -73,7 +74,7 @@ struct nd_hook_conf {
 };
 
 struct nd_prio_rules {
-    enum nd_priority min;          /* alerts below are not sent to this desk */
+    enum nd_priority min; /* alerts below are not sent to this desk */
     struct nd_strs flash_types, urgent_types;
     double flash_intensity, urgent_intensity;
     int flash_sources, urgent_sources;
@@ -98,16 +99,16 @@ struct nd_desks {
 
 /* What a story says, extracted once for matching every desk. */
 struct nd_facts {
-    const json_t *doc;     /* the story JSON (borrowed) */
+    const json_t *doc;        /* the story JSON (borrowed) */
     struct nd_strs countries; /* involved: event actors, country entities, officials' countries */
     struct nd_strs event_countries;
     const json_t *entities, *events, *subject; /* arrays from the story (borrowed, may be NULL) */
     const char *feed;
-    char *text;            /* headline + body, lower-cased, for keywords */
-    double max_mag;        /* largest |intensity| of an event */
-    double max_intensity;  /* that event's signed intensity */
+    char *text;           /* headline + body, lower-cased, for keywords */
+    double max_mag;       /* largest |intensity| of an event */
+    double max_intensity; /* that event's signed intensity */
     int heads_of_state, foreign_ministers;
-    struct nd_strs types;  /* PLOVER types of the events */
+    struct nd_strs types; /* PLOVER types of the events */
 };
 void nd_facts_init(struct nd_facts *facts, const json_t *doc);
 void nd_facts_free(struct nd_facts *facts);
@@ -121,7 +122,8 @@ json_t *nd_entity_brief(const json_t *entity);
  * matching event objects), topics, keywords, feeds. */
 int nd_desk_match(const struct nd_desk *desk, const struct nd_facts *facts, json_t **matched);
 
-/* --- near-duplicates (dedup.c) ------------------------------------------------------------------ */
+/* --- near-duplicates (dedup.c) ------------------------------------------------------------------
+ */
 
 /* 64-bit SimHash of the content words of a text and the pairs of consecutive ones. */
 uint64_t nd_simhash(const char *text, size_t len);
@@ -135,7 +137,8 @@ struct nd_dedup_hit {
     char dev_id[24];
     int distance;
 };
-/* The nearest fingerprint within the distance seen since min_ms from another story; 1 when found. */
+/* The nearest fingerprint within the distance seen since min_ms from another story; 1 when found.
+ */
 int nd_dedup_find(const struct nd_dedup *dedup, uint64_t fp, const char *story_id, int64_t min_ms,
                   struct nd_dedup_hit *hit);
 /* Remember a fingerprint; the oldest is forgotten when the index is full. */
@@ -143,7 +146,8 @@ void nd_dedup_add(struct nd_dedup *dedup, uint64_t fp, const char *story_id, con
                   int64_t time_ms);
 size_t nd_dedup_count(const struct nd_dedup *dedup);
 
-/* --- developments (develop.c) ------------------------------------------------------------------- */
+/* --- developments (develop.c) -------------------------------------------------------------------
+ */
 
 struct nd_dev_state {
     struct nd_strs actors, types, sources;
@@ -219,9 +223,9 @@ int64_t nd_ratelimit_wait(struct nd_ratelimit *rl, int64_t now_ms);
 enum nd_outbox_action { ND_OUTBOX_IDLE, ND_OUTBOX_WAIT, ND_OUTBOX_SEND_ONE, ND_OUTBOX_SEND_DIGEST };
 struct nd_outbox {
     struct nd_ratelimit rl;
-    int64_t retry_at_ms;   /* backoff after a failure */
+    int64_t retry_at_ms; /* backoff after a failure */
     int failures;
-    int limited;           /* tokens ran out with alerts still queued: the next send is a digest */
+    int limited; /* tokens ran out with alerts still queued: the next send is a digest */
 };
 enum nd_outbox_action nd_outbox_next(struct nd_outbox *box, size_t queued, size_t max_digest,
                                      int64_t now_ms, size_t *count, int64_t *wait_ms);

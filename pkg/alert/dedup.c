@@ -23,24 +23,29 @@
 
 /* Words that carry no content: a rewrite changes them freely, so they do not vote. A word's hash,
  * computed anyway, is looked up among theirs. */
+/* clang-format off */
 #define W(s) {s, sizeof(s) - 1}
+/* clang-format on */
 static const struct stopword {
     const char *w;
     size_t n;
 } stopwords[] = {
-    W("the"), W("and"), W("for"), W("was"), W("are"), W("has"), W("had"), W("not"), W("but"),
-    W("his"), W("her"), W("its"), W("who"), W("can"), W("may"), W("our"), W("out"), W("one"),
-    W("two"), W("new"), W("all"), W("any"), W("few"), W("own"), W("did"), W("why"), W("how"),
-    W("you"), W("she"), W("him"), W("that"), W("with"), W("were"), W("have"), W("they"),
-    W("them"), W("this"), W("from"), W("will"), W("said"), W("says"), W("say"), W("also"),
-    W("been"), W("into"), W("over"), W("than"), W("then"), W("when"), W("what"), W("more"),
-    W("most"), W("some"), W("such"), W("only"), W("both"), W("each"), W("same"), W("very"),
-    W("just"), W("does"), W("upon"), W("once"), W("here"), W("your"), W("told"), W("news"),
-    W("their"), W("these"), W("those"), W("which"), W("would"), W("after"), W("about"),
-    W("there"), W("while"), W("where"), W("other"), W("could"), W("might"), W("being"),
-    W("under"), W("again"), W("friday"), W("monday"), W("sunday"), W("should"), W("during"),
-    W("before"), W("further"), W("reuters"), W("agency"), W("tuesday"), W("thursday"),
-    W("saturday"), W("wednesday"),
+    W("the"),     W("and"),    W("for"),     W("was"),      W("are"),      W("has"),
+    W("had"),     W("not"),    W("but"),     W("his"),      W("her"),      W("its"),
+    W("who"),     W("can"),    W("may"),     W("our"),      W("out"),      W("one"),
+    W("two"),     W("new"),    W("all"),     W("any"),      W("few"),      W("own"),
+    W("did"),     W("why"),    W("how"),     W("you"),      W("she"),      W("him"),
+    W("that"),    W("with"),   W("were"),    W("have"),     W("they"),     W("them"),
+    W("this"),    W("from"),   W("will"),    W("said"),     W("says"),     W("say"),
+    W("also"),    W("been"),   W("into"),    W("over"),     W("than"),     W("then"),
+    W("when"),    W("what"),   W("more"),    W("most"),     W("some"),     W("such"),
+    W("only"),    W("both"),   W("each"),    W("same"),     W("very"),     W("just"),
+    W("does"),    W("upon"),   W("once"),    W("here"),     W("your"),     W("told"),
+    W("news"),    W("their"),  W("these"),   W("those"),    W("which"),    W("would"),
+    W("after"),   W("about"),  W("there"),   W("while"),    W("where"),    W("other"),
+    W("could"),   W("might"),  W("being"),   W("under"),    W("again"),    W("friday"),
+    W("monday"),  W("sunday"), W("should"),  W("during"),   W("before"),   W("further"),
+    W("reuters"), W("agency"), W("tuesday"), W("thursday"), W("saturday"), W("wednesday"),
 };
 #undef W
 

@@ -67,7 +67,8 @@ static int get_list(struct loader *ld, const json_t *obj, const char *key, struc
         report(ld, key_line(obj, key), "%s: expected a value or a list of values", key);
         return -1;
     }
-    json_array_foreach(v, i, item) {
+    json_array_foreach(v, i, item)
+    {
         if (!json_is_string(item)) {
             report(ld, key_line(obj, key), "%s: item %zu is not a plain value", key, i + 1);
             return -1;
@@ -132,7 +133,8 @@ static void load_cond(struct loader *ld, const json_t *obj, struct nd_cond *cond
         report(ld, cond->line, "a condition must be a mapping (countries, entities, topics, ...)");
         return;
     }
-    json_object_foreach((json_t *)obj, key, v) {
+    json_object_foreach((json_t *)obj, key, v)
+    {
         if (is_meta(key))
             continue;
         if (!strcmp(key, "countries")) {
@@ -174,7 +176,8 @@ static void load_cond(struct loader *ld, const json_t *obj, struct nd_cond *cond
                         if (e[n] || n > 4)
                             report(ld, key_line(obj, key),
                                    "events: \"%s\" is not a CAMEO code prefix (digits, e.g. 04 or "
-                                   "042)", e);
+                                   "042)",
+                                   e);
                         else
                             nd_strs_add(&cond->cameo, e);
                     } else if (nd_plover_known(e)) {
@@ -184,7 +187,8 @@ static void load_cond(struct loader *ld, const json_t *obj, struct nd_cond *cond
                                "events: unknown PLOVER event type \"%s\" (AGREE, CONSULT, SUPPORT, "
                                "CONCEDE, COOPERATE, AID, RETREAT, REQUEST, DEMAND, ACCUSE, "
                                "DISAPPROVE, REJECT, THREATEN, SANCTION, PROTEST, MOBILIZE, COERCE, "
-                               "ASSAULT) or CAMEO code prefix", e);
+                               "ASSAULT) or CAMEO code prefix",
+                               e);
                     }
                 }
             }
@@ -194,7 +198,8 @@ static void load_cond(struct loader *ld, const json_t *obj, struct nd_cond *cond
         } else {
             report(ld, key_line(obj, key),
                    "unknown condition \"%s\" (countries, countries_all, entities, topics, events, "
-                   "min_intensity, feeds, keywords)", key);
+                   "min_intensity, feeds, keywords)",
+                   key);
         }
     }
     nd_strs_free(&raw);
@@ -217,7 +222,8 @@ static void load_conds(struct loader *ld, const json_t *match, const char *key,
         return;
     }
     *conds = nd_xcalloc(json_array_size(list) + 1, sizeof(**conds));
-    json_array_foreach(list, i, item) {
+    json_array_foreach(list, i, item)
+    {
         load_cond(ld, item, &(*conds)[i]);
         (*n)++;
     }
@@ -272,7 +278,8 @@ static void load_priority(struct loader *ld, const json_t *obj, struct nd_prio_r
         report(ld, line_of(obj), "priority: expected a mapping");
         return;
     }
-    json_object_foreach((json_t *)obj, key, v) {
+    json_object_foreach((json_t *)obj, key, v)
+    {
         if (is_meta(key))
             continue;
         if (!strcmp(key, "min")) {
@@ -295,7 +302,8 @@ static void load_priority(struct loader *ld, const json_t *obj, struct nd_prio_r
         } else {
             report(ld, key_line(obj, key),
                    "priority: unknown key \"%s\" (min, flash_types, urgent_types, flash_intensity, "
-                   "urgent_intensity, flash_sources, urgent_sources)", key);
+                   "urgent_intensity, flash_sources, urgent_sources)",
+                   key);
         }
     }
 }
@@ -311,7 +319,8 @@ static void load_hook(struct loader *ld, const json_t *obj, struct nd_hook_conf 
         report(ld, line_of(obj), "webhooks: each webhook must be a mapping with a url");
         return;
     }
-    json_object_foreach((json_t *)obj, key, v) {
+    json_object_foreach((json_t *)obj, key, v)
+    {
         if (is_meta(key))
             continue;
         if (!strcmp(key, "url") && json_is_string(v)) {
@@ -363,7 +372,8 @@ static void load_desk(struct loader *ld, const json_t *obj, struct nd_desk *desk
         report(ld, desk->line, "desks: each desk must be a mapping with a name and match rules");
         return;
     }
-    json_object_foreach((json_t *)obj, key, v) {
+    json_object_foreach((json_t *)obj, key, v)
+    {
         if (is_meta(key))
             continue;
         if (!strcmp(key, "name")) {
@@ -384,7 +394,8 @@ static void load_desk(struct loader *ld, const json_t *obj, struct nd_desk *desk
                 report(ld, key_line(obj, key), "match: expected a mapping of any, all, none");
                 continue;
             }
-            json_object_foreach(v, mk, mv) {
+            json_object_foreach(v, mk, mv)
+            {
                 if (is_meta(mk))
                     continue;
                 if (!strcmp(mk, "any"))
@@ -406,7 +417,8 @@ static void load_desk(struct loader *ld, const json_t *obj, struct nd_desk *desk
                 continue;
             }
             desk->hooks = nd_xcalloc(json_array_size(v) + 1, sizeof(*desk->hooks));
-            json_array_foreach(v, i, item) {
+            json_array_foreach(v, i, item)
+            {
                 load_hook(ld, item, &desk->hooks[i]);
                 desk->nhooks++;
             }
@@ -470,7 +482,8 @@ struct nd_desks *nd_desks_load(const json_t *conf, const char *models_dir, FILE 
         goto out;
     ld.topics = nd_topics_load(models_dir);
     desks->desks = nd_xcalloc(json_array_size(conf), sizeof(*desks->desks));
-    json_array_foreach(conf, i, item) {
+    json_array_foreach(conf, i, item)
+    {
         struct nd_desk *desk = &desks->desks[desks->n++];
         load_desk(&ld, item, desk);
         for (size_t j = 0; desk->name && j + 1 < desks->n; j++)
@@ -552,10 +565,14 @@ static int role_has(const char *role, const char *const *words)
 
 int nd_entity_is_foreign_minister(const json_t *entity)
 {
-    static const char *const roles[] = {"foreign minister", "foreign secretary",
-                                        "secretary of state", "minister of foreign affairs",
-                                        "minister for foreign affairs", "external affairs minister",
-                                        "minister of external affairs", NULL};
+    static const char *const roles[] = {"foreign minister",
+                                        "foreign secretary",
+                                        "secretary of state",
+                                        "minister of foreign affairs",
+                                        "minister for foreign affairs",
+                                        "external affairs minister",
+                                        "minister of external affairs",
+                                        NULL};
     const char *kind = str(entity, "kind");
     if (kind && (!strcmp(kind, "foreign_minister") || !strcmp(kind, "foreign-minister")))
         return 1;
@@ -564,11 +581,12 @@ int nd_entity_is_foreign_minister(const json_t *entity)
 
 int nd_entity_is_leader(const json_t *entity)
 {
-    static const char *const roles[] = {"president", "prime minister", "king", "queen", "emperor",
-                                        "chancellor", "premier", "supreme leader", "emir", "sultan",
-                                        "head of state", "head of government", NULL};
+    static const char *const roles[] = {
+        "president", "prime minister", "king", "queen",  "emperor",       "chancellor",
+        "premier",   "supreme leader", "emir", "sultan", "head of state", "head of government",
+        NULL};
     static const char *const not_roles[] = {"vice president", "vice-president", "deputy",
-                                            "vice premier", "former", NULL};
+                                            "vice premier",   "former",         NULL};
     const char *kind = str(entity, "kind"), *role = str(entity, "role");
     if (kind && (!strcmp(kind, "leader") || !strcmp(kind, "head_of_state")))
         return 1;
@@ -591,7 +609,8 @@ void nd_facts_init(struct nd_facts *facts, const json_t *doc)
     facts->events = json_object_get(doc, "events");
     facts->subject = json_object_get(doc, "subject");
     facts->feed = str(json_object_get(doc, "provenance"), "feed");
-    json_array_foreach(facts->entities, i, e) {
+    json_array_foreach(facts->entities, i, e)
+    {
         if (actor_country(str(json_object_get(e, "ids"), "iso3166"), code))
             nd_strs_add_unique(&facts->countries, code);
         if (actor_country(str(e, "country"), code))
@@ -601,7 +620,8 @@ void nd_facts_init(struct nd_facts *facts, const json_t *doc)
         if (nd_entity_is_foreign_minister(e))
             facts->foreign_ministers = 1;
     }
-    json_array_foreach(facts->events, i, e) {
+    json_array_foreach(facts->events, i, e)
+    {
         double intensity = json_number_value(json_object_get(e, "intensity"));
         /* only known types: the set lives on in developments, so it must stay small */
         if (nd_plover_known(str(e, "type")))
@@ -611,7 +631,8 @@ void nd_facts_init(struct nd_facts *facts, const json_t *doc)
             facts->max_intensity = intensity;
         }
         for (int side = 0; side < 2; side++) {
-            json_array_foreach(json_object_get(e, side ? "target" : "source"), j, actor) {
+            json_array_foreach(json_object_get(e, side ? "target" : "source"), j, actor)
+            {
                 if (actor_country(str(actor, "code"), code)) {
                     nd_strs_add_unique(&facts->countries, code);
                     nd_strs_add_unique(&facts->event_countries, code);
@@ -653,7 +674,8 @@ static void note(json_t *matched, const char *what, json_t *value)
         arr = json_array();
         json_object_set_new(matched, what, arr);
     }
-    json_array_foreach(arr, i, v) {
+    json_array_foreach(arr, i, v)
+    {
         if (json_equal(v, value)) {
             json_decref(value);
             return;
@@ -682,7 +704,8 @@ static int entity_is(const json_t *entity, const char *want)
     json_t *ids = json_object_get(entity, "ids");
     const char *key;
     json_t *v;
-    json_object_foreach(ids, key, v) {
+    json_object_foreach(ids, key, v)
+    {
         if (json_is_string(v) && !strcmp(json_string_value(v), want))
             return 1;
     }
@@ -692,8 +715,8 @@ static int entity_is(const json_t *entity, const char *want)
 json_t *nd_entity_brief(const json_t *entity)
 {
     json_t *out = json_object();
-    static const char *const keys[] = {"type", "name", "ids", "kind", "role", "country",
-                                       "salience", NULL};
+    static const char *const keys[] = {"type", "name",    "ids",      "kind",
+                                       "role", "country", "salience", NULL};
     for (int i = 0; keys[i]; i++)
         if (json_object_get(entity, keys[i]))
             json_object_set(out, keys[i], json_object_get(entity, keys[i]));
@@ -736,7 +759,8 @@ static int cond_holds(const struct nd_cond *cond, const struct nd_facts *facts, 
         note(matched, "countries", json_string(cond->countries_all.v[i]));
     if (cond->entities.n) {
         found = 0;
-        json_array_foreach(facts->entities, i, e) {
+        json_array_foreach(facts->entities, i, e)
+        {
             for (size_t k = 0; k < cond->entities.n; k++) {
                 if (entity_is(e, cond->entities.v[k])) {
                     note(matched, "entities", nd_entity_brief(e));
@@ -749,7 +773,8 @@ static int cond_holds(const struct nd_cond *cond, const struct nd_facts *facts, 
     }
     if (cond->topics.n) {
         found = 0;
-        json_array_foreach(facts->subject, i, e) {
+        json_array_foreach(facts->subject, i, e)
+        {
             const char *uri = str(e, "uri");
             if (uri && nd_strs_has(&cond->topics, uri)) {
                 note(matched, "topics", json_string(uri));
@@ -761,7 +786,8 @@ static int cond_holds(const struct nd_cond *cond, const struct nd_facts *facts, 
     }
     if (cond->plover.n || cond->cameo.n || cond->has_min_intensity) {
         found = 0;
-        json_array_foreach(facts->events, i, e) {
+        json_array_foreach(facts->events, i, e)
+        {
             if ((cond->plover.n || cond->cameo.n) && !event_type_matches(cond, e))
                 continue;
             if (cond->has_min_intensity &&
@@ -798,9 +824,9 @@ static void merge(json_t *into, json_t *from)
     const char *key;
     json_t *arr, *v;
     size_t i;
-    json_object_foreach(from, key, arr) {
-        json_array_foreach(arr, i, v)
-            note(into, key, json_incref(v));
+    json_object_foreach(from, key, arr)
+    {
+        json_array_foreach(arr, i, v) note(into, key, json_incref(v));
     }
 }
 

@@ -5,8 +5,8 @@
  * open development with its key (one whose last story is within the window), or the development of
  * the story it is a near-duplicate of; otherwise it opens a new one. The development accumulates
  * actors, event types, the strongest intensity, whether heads of state or foreign ministers are
- * involved, and its sources (feeds). Each desk keeps a mark: the development as that desk last heard
- * of it; an escalation is the development having grown past the mark. */
+ * involved, and its sources (feeds). Each desk keeps a mark: the development as that desk last
+ * heard of it; an escalation is the development having grown past the mark. */
 #include "alert/alert_int.h"
 
 #include <math.h>
@@ -183,7 +183,8 @@ char *nd_dev_key(const struct nd_facts *facts)
     char *codes[2] = {NULL, NULL}, buf[256];
     int ncodes = 0;
 
-    json_array_foreach(facts->events, i, e) {
+    json_array_foreach(facts->events, i, e)
+    {
         double conf = json_is_number(json_object_get(e, "confidence"))
                           ? json_number_value(json_object_get(e, "confidence"))
                           : 0.5;
@@ -195,7 +196,8 @@ char *nd_dev_key(const struct nd_facts *facts)
     if (!best)
         return NULL;
     for (int side = 0; side < 2 && ncodes < 2; side++) {
-        json_array_foreach(json_object_get(best, side ? "target" : "source"), j, actor) {
+        json_array_foreach(json_object_get(best, side ? "target" : "source"), j, actor)
+        {
             const char *code = json_string_value(json_object_get(actor, "code"));
             char c[4];
             if (!code || strlen(code) < 3)

@@ -72,9 +72,9 @@ json_t *nd_alert_slack(json_t *const *alerts, size_t n)
         if (n > DIGEST_LINES)
             nd_buf_appendf(&text, "… and %zu more\n", n - DIGEST_LINES);
     }
-    msg = json_pack("{s:s, s:[{s:s, s:{s:s, s:s}}]}", "text", text.data ? text.data : "",
-                    "blocks", "type", "section", "text", "type", "mrkdwn", "text",
-                    text.data ? text.data : "");
+    msg =
+        json_pack("{s:s, s:[{s:s, s:{s:s, s:s}}]}", "text", text.data ? text.data : "", "blocks",
+                  "type", "section", "text", "type", "mrkdwn", "text", text.data ? text.data : "");
     nd_buf_free(&text);
     return msg;
 }
@@ -88,8 +88,9 @@ static void print_alert(const json_t *alert, int color)
     json_int_t t = json_integer_value(json_object_get(alert, "time_ms"));
     char ts[40];
     if (color)
-        on = !strcmp(prio, "FLASH") ? "\033[1;41;97m" : !strcmp(prio, "URGENT") ? "\033[1;33m"
-                                                                                  : "\033[2m";
+        on = !strcmp(prio, "FLASH")    ? "\033[1;41;97m"
+             : !strcmp(prio, "URGENT") ? "\033[1;33m"
+                                       : "\033[2m";
     char today[40], when[40];
     nd_time_rfc3339(t / 1000, ts, sizeof(ts));
     nd_time_rfc3339(nd_now_ms() / 1000, today, sizeof(today));
@@ -125,13 +126,26 @@ int nd_alert_view_main(int argc, char **argv, volatile sig_atomic_t *stop)
     optind = 1;
     while ((opt = getopt_long(argc, argv, "d:b:t:c:fn:", longopts, NULL)) != -1) {
         switch (opt) {
-        case 'd': desk = optarg; break;
-        case 'b': brokers = optarg; break;
-        case 't': topic = optarg; break;
-        case 'c': config = optarg; break;
-        case 'f': from_beginning = 1; break;
-        case 'n': count = atoi(optarg); break;
-        default: goto usage;
+        case 'd':
+            desk = optarg;
+            break;
+        case 'b':
+            brokers = optarg;
+            break;
+        case 't':
+            topic = optarg;
+            break;
+        case 'c':
+            config = optarg;
+            break;
+        case 'f':
+            from_beginning = 1;
+            break;
+        case 'n':
+            count = atoi(optarg);
+            break;
+        default:
+            goto usage;
         }
     }
     if (!desk)
@@ -163,8 +177,8 @@ int nd_alert_view_main(int argc, char **argv, volatile sig_atomic_t *stop)
     rkt = rd_kafka_topic_new(rk, topic, NULL);
     /* the topic may not exist yet: wait for it, it appears with the first alert */
     while (!*stop) {
-        if (!rd_kafka_metadata(rk, 0, rkt, &md, 5000) && md->topic_cnt == 1 &&
-            !md->topics[0].err && md->topics[0].partition_cnt > 0)
+        if (!rd_kafka_metadata(rk, 0, rkt, &md, 5000) && md->topic_cnt == 1 && !md->topics[0].err &&
+            md->topics[0].partition_cnt > 0)
             break;
         if (md)
             rd_kafka_metadata_destroy(md);

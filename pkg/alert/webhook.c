@@ -20,11 +20,12 @@
 
 #define MOD "webhook"
 #define MAX_DIGEST 100
-#define PENDING_MAX 10000      /* alerts held in memory; consumption pauses above it */
+#define PENDING_MAX 10000 /* alerts held in memory; consumption pauses above it */
 #define COMMIT_EVERY_MS 500
 #define BACKOFF_MIN_MS 1000
 
-/* --- rate limit and outbox decisions (pure, unit-tested) ---------------------------------------- */
+/* --- rate limit and outbox decisions (pure, unit-tested) ----------------------------------------
+ */
 
 void nd_ratelimit_init(struct nd_ratelimit *rl, int rate_per_min, int burst, int64_t now_ms)
 {
@@ -318,7 +319,8 @@ static const struct nd_desk *desk_find(const struct nd_desks *desks, const char 
     return NULL;
 }
 
-/* New desks: outboxes of webhooks no longer configured are given up (their alerts count as done). */
+/* New desks: outboxes of webhooks no longer configured are given up (their alerts count as done).
+ */
 static void apply_swap(struct nd_webhook *hook)
 {
     struct nd_desks *old = NULL;
@@ -447,17 +449,18 @@ static void send_from(struct nd_webhook *hook, struct outq *q, size_t count, int
         for (size_t i = 0; i < n; i++)
             json_array_append(arr, docs[i]);
         const char *title = n ? json_string_value(json_object_get(docs[0], "desk_title")) : NULL;
-        body = json_pack("{s:s, s:s, s:s, s:I, s:o}", "type", "digest", "desk", q->desk,
-                         "desk_title", title ? title : q->desk, "count", (json_int_t)n, "alerts",
-                         arr);
+        body =
+            json_pack("{s:s, s:s, s:s, s:I, s:o}", "type", "digest", "desk", q->desk, "desk_title",
+                      title ? title : q->desk, "count", (json_int_t)n, "alerts", arr);
     }
     text = json_dumps(body, JSON_COMPACT);
-    ok = text && post(hook, q, text, n ? json_string_value(json_object_get(docs[0], "id")) : NULL,
-                      n);
+    ok = text &&
+         post(hook, q, text, n ? json_string_value(json_object_get(docs[0], "id")) : NULL, n);
     free(text);
     json_decref(body);
     free(docs);
-    nd_outbox_done(&q->box, ok, nd_mono_ms(), (int64_t)hook->conf->alerts_webhook_retry_max_s * 1000);
+    nd_outbox_done(&q->box, ok, nd_mono_ms(),
+                   (int64_t)hook->conf->alerts_webhook_retry_max_s * 1000);
     if (!ok)
         return;
     for (size_t i = 0; i < count; i++) {

@@ -24,9 +24,12 @@ static struct nd_alert *stage(void)
     static struct nd_alert *alert;
     if (!alert) {
         /* small bounds: state carries over between inputs, memory must not */
-        struct nd_alert_opts opts = {.window_ms = 3600000, .dedup_distance = 6,
-                                     .dedup_capacity = 256, .developments_max = 256,
-                                     .corroboration = 3, .escalate_intensity = 2};
+        struct nd_alert_opts opts = {.window_ms = 3600000,
+                                     .dedup_distance = 6,
+                                     .dedup_capacity = 256,
+                                     .developments_max = 256,
+                                     .corroboration = 3,
+                                     .escalate_intensity = 2};
         struct nd_config *conf = nd_config_new();
         int nerr = nd_config_load_string(conf, desks_yaml, sizeof(desks_yaml) - 1, "fuzz", NULL);
         alert = nd_alert_new(&opts);
@@ -58,7 +61,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 json_object_set(story->annotations, keys[k], json_object_get(doc, keys[k]));
         for (int round = 0; round < 2; round++) {
             alerts = nd_alert_story(stage(), story, now += 1000);
-            json_array_foreach(alerts, i, a) {
+            json_array_foreach(alerts, i, a)
+            {
                 char *text = json_dumps(a, JSON_COMPACT);
                 if (!text || !json_string_value(json_object_get(a, "why")))
                     abort();

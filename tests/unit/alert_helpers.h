@@ -73,7 +73,8 @@ static inline void alert_desks(const json_t *alerts, char *out, size_t outsz)
     size_t n = 0, i;
     json_t *a;
     out[0] = '\0';
-    json_array_foreach(alerts, i, a) {
+    json_array_foreach(alerts, i, a)
+    {
         if (n < 64)
             names[n++] = json_string_value(json_object_get(a, "desk"));
     }

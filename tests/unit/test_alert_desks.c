@@ -57,8 +57,8 @@ static void test_countries_any_all_none(void **state)
                          "     any: [{countries: [USA]}]\n",
                          "talks-a", NULL));
     /* an official's affiliation counts: Germany story has no US official */
-    assert_false(matches("desks:\n - name: d\n   match: {any: [{countries: [USA]}]}\n",
-                         "unrelated", NULL));
+    assert_false(
+        matches("desks:\n - name: d\n   match: {any: [{countries: [USA]}]}\n", "unrelated", NULL));
 }
 
 static void test_entities_topics_events_feeds_keywords(void **state)
@@ -76,41 +76,41 @@ static void test_entities_topics_events_feeds_keywords(void **state)
     json_decref(ev);
     assert_true(matches("desks:\n - name: d\n   match: {any: [{entities: [antony blinken]}]}\n",
                         "talks-a", NULL));
-    assert_false(matches("desks:\n - name: d\n   match: {any: [{entities: [Q15031]}]}\n",
-                         "talks-a", NULL));
+    assert_false(
+        matches("desks:\n - name: d\n   match: {any: [{entities: [Q15031]}]}\n", "talks-a", NULL));
     /* topics by name, code and URI */
-    assert_true(matches("desks:\n - name: d\n   match: {any: [{topics: [Politics]}]}\n", "talks-a",
-                        NULL));
+    assert_true(
+        matches("desks:\n - name: d\n   match: {any: [{topics: [Politics]}]}\n", "talks-a", NULL));
     assert_true(matches("desks:\n - name: d\n   match: {any: [{topics: ['11000000']}]}\n",
                         "talks-a", NULL));
     assert_true(matches("desks:\n - name: d\n   match: {any: [{topics: "
                         "['http://cv.iptc.org/newscodes/mediatopic/11000000']}]}\n",
                         "talks-a", NULL));
     /* PLOVER types and CAMEO prefixes */
-    assert_true(matches("desks:\n - name: d\n   match: {any: [{events: [CONSULT]}]}\n", "talks-a",
-                        NULL));
-    assert_true(matches("desks:\n - name: d\n   match: {any: [{events: ['11']}]}\n", "escalation",
-                        NULL));
-    assert_false(matches("desks:\n - name: d\n   match: {any: [{events: ['11']}]}\n", "talks-a",
-                         NULL));
+    assert_true(
+        matches("desks:\n - name: d\n   match: {any: [{events: [CONSULT]}]}\n", "talks-a", NULL));
+    assert_true(
+        matches("desks:\n - name: d\n   match: {any: [{events: ['11']}]}\n", "escalation", NULL));
+    assert_false(
+        matches("desks:\n - name: d\n   match: {any: [{events: ['11']}]}\n", "talks-a", NULL));
     /* minimum intensity is on |intensity|, and with a type both must hold on one event */
-    assert_true(matches("desks:\n - name: d\n   match: {any: [{min_intensity: 4}]}\n",
-                        "escalation", NULL));
-    assert_false(matches("desks:\n - name: d\n   match: {any: [{min_intensity: 4}]}\n", "talks-a",
-                         NULL));
+    assert_true(
+        matches("desks:\n - name: d\n   match: {any: [{min_intensity: 4}]}\n", "escalation", NULL));
+    assert_false(
+        matches("desks:\n - name: d\n   match: {any: [{min_intensity: 4}]}\n", "talks-a", NULL));
     assert_false(matches("desks:\n - name: d\n   match: {any: [{events: [CONSULT], "
                          "min_intensity: 4}]}\n",
                          "escalation", NULL));
     /* feeds */
     assert_true(matches("desks:\n - name: d\n   match: {any: [{feeds: [wire-c, wire-a]}]}\n",
                         "talks-a", NULL));
-    assert_false(matches("desks:\n - name: d\n   match: {any: [{feeds: [wire-b]}]}\n", "talks-a",
-                         NULL));
+    assert_false(
+        matches("desks:\n - name: d\n   match: {any: [{feeds: [wire-b]}]}\n", "talks-a", NULL));
     /* keywords: whole words and phrases, any case */
     assert_true(matches("desks:\n - name: d\n   match: {any: [{keywords: [export controls]}]}\n",
                         "talks-a", NULL));
-    assert_false(matches("desks:\n - name: d\n   match: {any: [{keywords: [port]}]}\n", "talks-a",
-                         NULL));
+    assert_false(
+        matches("desks:\n - name: d\n   match: {any: [{keywords: [port]}]}\n", "talks-a", NULL));
     /* keys of one condition must all hold */
     assert_false(matches("desks:\n - name: d\n   match: {any: [{countries: [CHN], feeds: "
                          "[wire-b]}]}\n",
@@ -119,17 +119,17 @@ static void test_entities_topics_events_feeds_keywords(void **state)
 
 static void test_errors_name_file_and_line(void **state)
 {
-    const char *yaml = "kafka:\n  brokers: x\n"                    /* 1-2 */
-                       "desks:\n"                                  /* 3 */
-                       "  - name: asia\n"                          /* 4 */
-                       "    match:\n"                              /* 5 */
-                       "      any:\n"                              /* 6 */
-                       "        - countries: [CHN, usa]\n"         /* 7 */
-                       "          events: [MEET]\n"                /* 8 */
-                       "          topics: [cooking]\n"             /* 9 */
-                       "          colour: blue\n"                  /* 10 */
-                       "    sound: loud\n"                         /* 11 */
-                       "  - name: asia\n";                         /* 12 */
+    const char *yaml = "kafka:\n  brokers: x\n"            /* 1-2 */
+                       "desks:\n"                          /* 3 */
+                       "  - name: asia\n"                  /* 4 */
+                       "    match:\n"                      /* 5 */
+                       "      any:\n"                      /* 6 */
+                       "        - countries: [CHN, usa]\n" /* 7 */
+                       "          events: [MEET]\n"        /* 8 */
+                       "          topics: [cooking]\n"     /* 9 */
+                       "          colour: blue\n"          /* 10 */
+                       "    sound: loud\n"                 /* 11 */
+                       "  - name: asia\n";                 /* 12 */
     char *out = NULL;
     size_t len = 0;
     FILE *errors = open_memstream(&out, &len);

@@ -14,9 +14,12 @@
 
 static struct nd_alert *stage(void)
 {
-    struct nd_alert_opts opts = {.window_ms = 24 * HOUR, .dedup_distance = 6,
-                                 .dedup_capacity = 1000, .developments_max = 1000,
-                                 .corroboration = 3, .escalate_intensity = 2};
+    struct nd_alert_opts opts = {.window_ms = 24 * HOUR,
+                                 .dedup_distance = 6,
+                                 .dedup_capacity = 1000,
+                                 .developments_max = 1000,
+                                 .corroboration = 3,
+                                 .escalate_intensity = 2};
     struct nd_alert *alert = nd_alert_new(&opts);
     nd_alert_set_desks(alert, fixture_desks());
     return alert;
@@ -42,7 +45,8 @@ static const json_t *for_desk(const json_t *alerts, const char *desk)
 {
     size_t i;
     json_t *a;
-    json_array_foreach(alerts, i, a) {
+    json_array_foreach(alerts, i, a)
+    {
         if (!strcmp(sget(a, "desk"), desk))
             return a;
     }
@@ -148,8 +152,7 @@ static void test_one_development_alerts_once_then_on_escalation(void **state)
         size_t i;
         json_t *doc;
         struct nd_alert_stats stats;
-        json_array_foreach(all, i, doc)
-            nd_alert_restore_record(again, doc, T0 + 2 * HOUR);
+        json_array_foreach(all, i, doc) nd_alert_restore_record(again, doc, T0 + 2 * HOUR);
         nd_alert_get_stats(again, &stats);
         assert_int_equal(stats.restored, json_array_size(all));
         /* the copy fetched again after the restart: still a copy, still silent */
@@ -174,8 +177,11 @@ static void test_one_development_alerts_once_then_on_escalation(void **state)
 
 static void test_desk_swap_and_no_desks(void **state)
 {
-    struct nd_alert_opts opts = {.window_ms = HOUR, .dedup_distance = 6, .dedup_capacity = 100,
-                                 .developments_max = 100, .corroboration = 3,
+    struct nd_alert_opts opts = {.window_ms = HOUR,
+                                 .dedup_distance = 6,
+                                 .dedup_capacity = 100,
+                                 .developments_max = 100,
+                                 .corroboration = 3,
                                  .escalate_intensity = 2};
     struct nd_alert *alert = nd_alert_new(&opts);
     json_t *alerts, *dedup;
@@ -213,8 +219,11 @@ static void test_withheld_story_never_alerts(void **state)
  * headline, cut on a character boundary. */
 static void test_story_without_events(void **state)
 {
-    struct nd_alert_opts opts = {.window_ms = HOUR, .dedup_distance = 6, .dedup_capacity = 100,
-                                 .developments_max = 100, .corroboration = 3,
+    struct nd_alert_opts opts = {.window_ms = HOUR,
+                                 .dedup_distance = 6,
+                                 .dedup_capacity = 100,
+                                 .developments_max = 100,
+                                 .corroboration = 3,
                                  .escalate_intensity = 2};
     struct nd_alert *alert = nd_alert_new(&opts);
     struct nd_story *story = nd_story_new();
@@ -241,8 +250,8 @@ static void test_story_without_events(void **state)
     assert_non_null(why); /* jansson refuses invalid UTF-8: a bad cut would leave no sentence */
     assert_non_null(strstr(why, "Trade: new development — \"Tariffs "));
     assert_non_null(strstr(why, "Matched on \"tariffs\"."));
-    assert_true(json_is_true(json_object_get(json_object_get(story->annotations, "dedup"),
-                                             "is_new_development")));
+    assert_true(json_is_true(
+        json_object_get(json_object_get(story->annotations, "dedup"), "is_new_development")));
     json_decref(alerts);
     /* the same again: nothing */
     alerts = nd_alert_story(alert, story, T0 + MIN);

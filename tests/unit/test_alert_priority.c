@@ -94,8 +94,11 @@ static void test_desk_rules(void **state)
  * becomes urgent. */
 static void test_minimum_priority_defers_the_first_alert(void **state)
 {
-    struct nd_alert_opts opts = {.window_ms = 3600000, .dedup_distance = 6, .dedup_capacity = 100,
-                                 .developments_max = 100, .corroboration = 3,
+    struct nd_alert_opts opts = {.window_ms = 3600000,
+                                 .dedup_distance = 6,
+                                 .dedup_capacity = 100,
+                                 .developments_max = 100,
+                                 .corroboration = 3,
                                  .escalate_intensity = 2};
     struct nd_alert *alert = nd_alert_new(&opts);
     int nerr = 0;

@@ -114,8 +114,8 @@ static void test_digest_is_capped(void **state)
 static void test_slack_message(void **state)
 {
     json_t *a = json_pack("{s:s, s:s, s:s, s:s, s:s}", "priority", "FLASH", "headline",
-                          "Talks <collapse> & fail", "why", "Asia-Pacific: new development",
-                          "url", "https://example.org/x", "desk_title", "Asia-Pacific");
+                          "Talks <collapse> & fail", "why", "Asia-Pacific: new development", "url",
+                          "https://example.org/x", "desk_title", "Asia-Pacific");
     json_t *msg = nd_alert_slack(&a, 1), *list[3] = {a, a, a};
     const char *text = json_string_value(json_object_get(msg, "text"));
     char *line;
@@ -125,8 +125,8 @@ static void test_slack_message(void **state)
     assert_non_null(json_object_get(json_array_get(json_object_get(msg, "blocks"), 0), "text"));
     json_decref(msg);
     msg = nd_alert_slack(list, 3);
-    assert_non_null(strstr(json_string_value(json_object_get(msg, "text")),
-                           "Asia-Pacific: 3 alerts"));
+    assert_non_null(
+        strstr(json_string_value(json_object_get(msg, "text")), "Asia-Pacific: 3 alerts"));
     json_decref(msg);
     line = nd_alert_text(a);
     assert_string_equal(line, "FLASH Asia-Pacific: new development");
