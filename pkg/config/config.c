@@ -496,7 +496,10 @@ static void load_mapping(struct loader *ld, yaml_node_t *node, const char *prefi
             continue;
         }
         if (!strcmp(full, "desks")) {
-            if (scalar(vn)) {
+            if (scalar(vn) && !*scalar(vn)) {
+                json_decref(ld->conf->desks); /* `desks:` with nothing: no desks */
+                ld->conf->desks = NULL;
+            } else if (scalar(vn)) {
                 load_desks_file(ld, vn, scalar(vn));
             } else {
                 json_decref(ld->conf->desks);

@@ -193,6 +193,24 @@ static void test_shipped_desks_are_valid(void **state)
     nd_config_destroy(conf);
 }
 
+static void test_empty_and_missing_desks(void **state)
+{
+    struct nd_config *conf = nd_config_new();
+    struct nd_desks *desks;
+    int nerr = 0;
+    (void)state;
+    assert_int_equal(nd_config_load_string(conf, "desks:\n", 7, "t.yaml", NULL), 0);
+    desks = nd_desks_load(conf->desks, NULL, NULL, &nerr);
+    assert_int_equal(nerr, 0);
+    assert_int_equal(nd_desks_count(desks), 0);
+    nd_desks_destroy(desks);
+    /* a desks file that is not there is an error of the config, with its line */
+    assert_int_equal(nd_config_load_string(conf, "log_level: info\ndesks: none.yaml\n", 34,
+                                           "/tmp/t.yaml", NULL),
+                     1);
+    nd_config_destroy(conf);
+}
+
 static void test_leaders_and_ministers(void **state)
 {
     json_t *e;
@@ -223,6 +241,7 @@ int main(void)
         cmocka_unit_test(test_errors_name_file_and_line),
         cmocka_unit_test(test_topic_table_from_models),
         cmocka_unit_test(test_shipped_desks_are_valid),
+        cmocka_unit_test(test_empty_and_missing_desks),
         cmocka_unit_test(test_leaders_and_ministers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
