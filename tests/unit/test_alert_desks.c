@@ -205,9 +205,9 @@ static void test_empty_and_missing_desks(void **state)
     assert_int_equal(nd_desks_count(desks), 0);
     nd_desks_destroy(desks);
     /* a desks file that is not there is an error of the config, with its line */
-    assert_int_equal(nd_config_load_string(conf, "log_level: info\ndesks: none.yaml\n", 34,
-                                           "/tmp/t.yaml", NULL),
-                     1);
+    assert_int_equal(
+        nd_config_load_string(conf, "log_level: info\ndesks: none.yaml\n", 34, "/tmp/t.yaml", NULL),
+        1);
     nd_config_destroy(conf);
 }
 
