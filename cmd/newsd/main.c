@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "alert/alert.h"
 #include "config/config.h"
 #include "core/core.h"
 #include "daemon/daemon.h"
@@ -87,6 +88,13 @@ static int cmd_run(int argc, char **argv)
                                   .reload = &reload_flag,
                                   .models_dir = default_path("NEWSD_MODELS", "models",
                                                              "/usr/share/newsd/models")};
+    int nerr = 0;
+    opts.desks = nd_desks_load(conf->desks, opts.models_dir, stderr, &nerr);
+    if (nerr) {
+        fprintf(stderr, "newsd: %s: the desks have errors; not starting\n", path);
+        nd_config_destroy(conf);
+        return 1;
+    }
     install_signals();
     if (!(daemon = nd_daemon_new(&opts, errstr, sizeof(errstr)))) {
         nd_error("main", "%s", errstr);
@@ -236,12 +244,18 @@ static int cmd_check_config(int argc, char **argv)
         fprintf(stderr, "usage: newsd check-config FILE\n");
         return 2;
     }
+    struct nd_desks *desks;
     conf = nd_config_new();
     nerr = nd_config_load(conf, argv[1], stdout);
+    desks = nd_desks_load(conf->desks, default_path("NEWSD_MODELS", "models",
+                                                    "/usr/share/newsd/models"),
+                          stdout, &nerr);
     if (nerr == 0)
-        printf("%s: valid (%zu feeds)\n", argv[1], conf->nfeeds);
+        printf("%s: valid (%zu feeds, %zu desks)\n", argv[1], conf->nfeeds,
+               nd_desks_count(desks));
     else
         printf("%s: %d error%s\n", argv[1], nerr, nerr == 1 ? "" : "s");
+    nd_desks_destroy(desks);
     nd_config_destroy(conf);
     return nerr == 0 ? 0 : 1;
 }
@@ -275,6 +289,12 @@ static int cmd_healthcheck(int argc, char **argv)
         return 1;
     }
     return 0;
+}
+
+static int cmd_alerts(int argc, char **argv)
+{
+    install_signals();
+    return nd_alert_view_main(argc, argv, &stop_flag);
 }
 
 static int cmd_config_doc(int argc, char **argv)
@@ -401,6 +421,7 @@ static const struct command {
     {"enrich", cmd_enrich, "enrich [FILE...]       enrich stories (JSON lines or one text file)"},
     {"tag", cmd_tag, "tag --conll            tag CoNLL tokens on stdin: token<TAB>IOB2 label"},
     {"train-ner", cmd_train_ner, "train-ner [--data F]   train models/ner.bin on CoNLL-2003 train.txt"},
+    {"alerts", cmd_alerts, "alerts --desk NAME     tail a desk's alerts [--brokers B] [--from-beginning]"},
     {"check-config", cmd_check_config, "check-config FILE      validate a config file"},
     {"healthcheck", cmd_healthcheck, "healthcheck [-c FILE|URL]  exit 0 when /healthz answers (default port $NEWSD_SERVER_PORT or 8080)"},
     {"config-doc", cmd_config_doc, "config-doc             print the configuration reference"},

@@ -118,6 +118,28 @@ static const struct key_def config_keys[] = {
         "Stories held between two stages; a full queue pauses the stage before it."),
     INT("pipeline.enrich_threads", "0", C(enrich_threads), 0, 256,
         "Enrichment worker threads; 0 means one per core."),
+    INT("alerts.window_s", "86400", C(alerts_window_s), 60, 2592000,
+        "A development stays open this long after its last story (s)."),
+    INT("alerts.dedup_distance", "6", C(alerts_dedup_distance), 0, 15,
+        "SimHash Hamming distance at which two stories are near-duplicates."),
+    INT("alerts.dedup_capacity", "100000", C(alerts_dedup_capacity), 16, 10000000,
+        "Recent story fingerprints kept for near-duplicate detection."),
+    INT("alerts.developments_max", "100000", C(alerts_developments_max), 16, 10000000,
+        "Developments kept; the least recently active are forgotten first."),
+    INT("alerts.corroboration", "3", C(alerts_corroboration), 2, 1000,
+        "Sources (feeds) carrying a development at which it escalates once."),
+    INT("alerts.escalate_intensity", "2", C(alerts_escalate_intensity), 1, 20,
+        "Rise of the strongest |intensity| (Goldstein scale) that counts as an escalation."),
+    BOOL("alerts.restore", "true", C(alerts_restore),
+         "At start, rebuild developments from the alerts of the last alerts.window_s."),
+    STR("alerts.webhook_group", "newsd-webhooks", C(alerts_webhook_group), 1,
+        "Consumer group of the webhook dispatcher (its offsets record what was delivered)."),
+    INT("alerts.webhook_timeout_ms", "10000", C(alerts_webhook_timeout_ms), 100, 120000,
+        "Timeout of one webhook POST (ms)."),
+    INT("alerts.webhook_retry_max_s", "60", C(alerts_webhook_retry_max_s), 1, 3600,
+        "Cap of the exponential backoff between failed webhook POSTs (s)."),
+    INT("alerts.webhook_max_age_s", "3600", C(alerts_webhook_max_age_s), 60, 604800,
+        "Alerts older than this are not sent to webhooks (a first start does not replay history)."),
     ADDR("server.bind", "0.0.0.0", C(server_bind),
          "Numeric address the health/metrics server listens on (0.0.0.0, ::, 127.0.0.1)."),
     INT("server.port", "8080", C(server_port), 0, 65535,
@@ -404,6 +426,7 @@ void nd_config_destroy(struct nd_config *conf)
             free_fields(list_elem(conf, l, i), l->keys, l->nkeys);
         free(list_items(conf, l));
     }
+    json_decref(conf->desks);
     free(conf->path);
     free(conf);
 }
@@ -646,6 +669,115 @@ static void load_elem(struct loader *ld, const struct list_def *l, yaml_node_t *
 }
 
 /* Walk a mapping, building dotted key names. */
+/* --- desks: kept as JSON for pkg/alert ------------------------------------------------------- */
+
+#define DESKS_DEPTH_MAX 32
+#define DESKS_FILE_MAX (4u << 20)
+
+/* A YAML node as JSON: scalars as strings, and every mapping with "@file", "@line" and "@lines"
+ * (the line of each key) so the alert module reports errors as FILE:LINE. */
+static json_t *node_json(struct loader *ld, yaml_document_t *doc, yaml_node_t *node,
+                         const char *file, int depth)
+{
+    json_t *out, *lines;
+    if (!node)
+        return json_null();
+    if (depth > DESKS_DEPTH_MAX) {
+        report(ld, node, "desks: nested too deeply");
+        return json_null();
+    }
+    switch (node->type) {
+    case YAML_SCALAR_NODE:
+        return json_stringn((const char *)node->data.scalar.value, node->data.scalar.length);
+    case YAML_SEQUENCE_NODE:
+        out = json_array();
+        for (yaml_node_item_t *it = node->data.sequence.items.start;
+             it < node->data.sequence.items.top; it++)
+            json_array_append_new(out, node_json(ld, doc, yaml_document_get_node(doc, *it), file,
+                                                 depth + 1));
+        return out;
+    case YAML_MAPPING_NODE:
+        out = json_object();
+        lines = json_object();
+        json_object_set_new(out, "@file", json_string(file));
+        json_object_set_new(out, "@line", json_integer((json_int_t)node->start_mark.line + 1));
+        for (yaml_node_pair_t *p = node->data.mapping.pairs.start; p < node->data.mapping.pairs.top;
+             p++) {
+            yaml_node_t *kn = yaml_document_get_node(doc, p->key);
+            const char *name = scalar(kn);
+            if (!name) {
+                report(ld, kn, "desks: keys must be strings");
+                continue;
+            }
+            json_object_set_new(lines, name, json_integer((json_int_t)kn->start_mark.line + 1));
+            json_object_set_new(out, name, node_json(ld, doc, yaml_document_get_node(doc, p->value),
+                                                     file, depth + 1));
+        }
+        json_object_set_new(out, "@lines", lines);
+        return out;
+    default:
+        return json_null();
+    }
+}
+
+/* `desks: FILE`: the list (or a mapping with `desks:`) from another YAML file, relative to the
+ * config file. Errors in it name that file. */
+static void load_desks_file(struct loader *ld, yaml_node_t *node, const char *rel)
+{
+    char path[4096], *data = NULL;
+    const char *slash = strrchr(ld->name, '/');
+    size_t len;
+    yaml_parser_t parser;
+    yaml_document_t doc;
+    yaml_node_t *root;
+    struct loader sub = {.conf = ld->conf, .name = path, .errors = ld->errors};
+    enum nd_err err;
+
+    if (rel[0] == '/' || !slash)
+        snprintf(path, sizeof(path), "%s", rel);
+    else
+        snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - ld->name), ld->name, rel);
+    if ((err = nd_file_read(path, DESKS_FILE_MAX, &data, &len)) != ND_OK) {
+        report(ld, node, "desks: cannot read %s: %s", path, nd_err_str(err));
+        return;
+    }
+    yaml_parser_initialize(&parser);
+    yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
+    if (!yaml_parser_load(&parser, &doc)) {
+        ld->nerr++;
+        if (ld->errors)
+            fprintf(ld->errors, "%s:%lu:%lu: YAML error: %s\n", path,
+                    (unsigned long)parser.problem_mark.line + 1,
+                    (unsigned long)parser.problem_mark.column + 1,
+                    parser.problem ? parser.problem : "malformed document");
+        yaml_parser_delete(&parser);
+        free(data);
+        return;
+    }
+    root = yaml_document_get_root_node(&doc);
+    json_decref(ld->conf->desks);
+    ld->conf->desks = NULL;
+    if (root && root->type == YAML_MAPPING_NODE) {
+        /* a mapping holding `desks:` */
+        for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
+             p++) {
+            const char *name = scalar(yaml_document_get_node(&doc, p->key));
+            if (name && !strcmp(name, "desks"))
+                ld->conf->desks = node_json(&sub, &doc, yaml_document_get_node(&doc, p->value),
+                                            path, 0);
+            else
+                report(&sub, yaml_document_get_node(&doc, p->key),
+                       "unknown key \"%s\" (a desks file holds `desks:`)", name ? name : "?");
+        }
+    } else if (root) {
+        ld->conf->desks = node_json(&sub, &doc, root, path, 0);
+    }
+    ld->nerr += sub.nerr;
+    yaml_document_delete(&doc);
+    yaml_parser_delete(&parser);
+    free(data);
+}
+
 static void load_mapping(struct loader *ld, yaml_node_t *node, const char *prefix, int depth)
 {
     for (yaml_node_pair_t *p = node->data.mapping.pairs.start; p < node->data.mapping.pairs.top; p++) {
@@ -665,6 +797,16 @@ static void load_mapping(struct loader *ld, yaml_node_t *node, const char *prefi
         if (duplicate_key(ld, node, p))
             continue;
         snprintf(full, sizeof(full), "%s%s%s", prefix, *prefix ? "." : "", name);
+        if (!strcmp(full, "desks")) {
+            json_decref(ld->conf->desks);
+            ld->conf->desks = NULL;
+            if (scalar(vn) && *scalar(vn))
+                load_desks_file(ld, vn, scalar(vn));
+            else if (!scalar(vn))
+                ld->conf->desks = node_json(ld, &ld->doc, vn, ld->name, 0);
+            /* `desks:` with nothing: no desks */
+            continue;
+        }
         if (!*prefix && (l = find_list(full))) {
             if (vn->type == YAML_SCALAR_NODE && !*scalar(vn))
                 continue; /* "feeds:" with nothing after it: an empty list */
@@ -982,6 +1124,9 @@ void nd_config_print_doc(FILE *out)
                 l->name, l->name, l->max_items, l->doc);
         doc_table(out, l->keys, l->nkeys, 0);
     }
+    fprintf(out, "\n## Desks\n\n`desks:` is a list of desks, or the name of a YAML file holding "
+                 "it (relative to the config file). Their rules, priorities and webhooks are "
+                 "described in docs/ALERTS.md; `newsd check-config` validates them too.\n");
     fprintf(out, "\n## Reload\n\nOn SIGHUP (and, with `reload.watch_file`, when the file changes) "
                  "newsd reads the file again. When it is valid the lists "
                  "above are applied (`feeds`: new feeds start, removed feeds stop, feeds that stay "

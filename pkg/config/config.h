@@ -13,6 +13,7 @@
 #ifndef ND_CONFIG_H
 #define ND_CONFIG_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -76,6 +77,22 @@ struct nd_config {
     int server_port;
     /* reload */
     int reload_watch_file;
+    /* alerts */
+    int alerts_window_s;
+    int alerts_dedup_distance;
+    int alerts_dedup_capacity;
+    int alerts_developments_max;
+    int alerts_corroboration;
+    int alerts_escalate_intensity;
+    int alerts_restore;
+    char *alerts_webhook_group;
+    int alerts_webhook_timeout_ms;
+    int alerts_webhook_retry_max_s;
+    int alerts_webhook_max_age_s;
+    /* The `desks:` section as JSON, validated by pkg/alert (nd_desks_load); NULL when absent.
+     * Every object carries "@file", "@line" and "@lines" (key -> line) for FILE:LINE errors.
+     * `desks: FILE` loads the list from FILE (relative to the config file). */
+    json_t *desks;
     /* feeds */
     struct nd_feed_conf *feeds;
     size_t nfeeds;

@@ -78,6 +78,7 @@ struct nd_daemon {
     struct nd_config *feeds_conf;  /* owned: the reloaded config whose feeds fetch polls (or NULL) */
     struct nd_config *next_conf;   /* owned: a valid reloaded config fetch has not taken yet */
     const char *config_path;
+    char *models_dir;              /* for the desks' topic table on reload */
     volatile sig_atomic_t *reload;
     volatile sig_atomic_t *stop;
     struct nd_config_watch *watch; /* reload.watch_file */
@@ -85,6 +86,9 @@ struct nd_daemon {
     struct nd_fetch *fetch;
     struct nd_enrich *enrich;
     struct nd_publish *pub;
+    struct nd_alert *alert;     /* runs inside the publish thread (publish hook) */
+    struct nd_desks *desks;
+    struct nd_webhook *webhook; /* when some desk has a webhook */
     struct nd_queue *fetched;  /* fetch -> enrich */
     struct nd_queue *enriched; /* enrich -> publish */
     struct nd_queue *control;  /* sources -> publish: unit open/close */
@@ -639,8 +643,12 @@ static void reload_begin(struct nd_daemon *daemon)
     size_t errlen = 0;
     FILE *mem = open_memstream(&errs, &errlen);
     int nerr = nd_config_load(conf, daemon->config_path, mem);
+    struct nd_desks *desks = NULL;
     enum nd_log_level level;
 
+    /* the desks are part of what a reload applies: a desk with errors rejects the whole file */
+    if (!nerr)
+        desks = nd_desks_load(conf->desks, daemon->models_dir, mem, &nerr);
     if (mem)
         fclose(mem);
     if (nerr) {
@@ -649,9 +657,12 @@ static void reload_begin(struct nd_daemon *daemon)
                   "reload rejected: %d error%s; the running configuration stays", nerr,
                   nerr == 1 ? "" : "s");
         atomic_fetch_add(&daemon->reloads_failed, 1);
+        nd_desks_destroy(desks);
         nd_config_destroy(conf);
         goto out;
     }
+    /* desks apply at once: the alert stage takes the new set between two stories */
+    nd_daemon_set_desks(daemon, desks);
     if (nd_config_restart_needed(daemon->conf, conf, key, sizeof(key)))
         nd_log_kv(ND_LOG_WARN, "config", kv,
                   "reload: %s (and maybe more) changed; only feeds and log_level are applied "
@@ -705,6 +716,7 @@ struct nd_daemon *nd_daemon_new(const struct nd_daemon_opts *opts, char *errstr,
 {
     struct nd_daemon *daemon = nd_xcalloc(1, sizeof(*daemon));
     const struct nd_config *conf = opts->conf;
+    struct nd_alert_opts alert_opts;
 
     daemon->conf = conf;
     daemon->config_path = opts->config_path;
@@ -716,10 +728,16 @@ struct nd_daemon *nd_daemon_new(const struct nd_daemon_opts *opts, char *errstr,
     daemon->open_units = json_object();
     daemon->enrich_hist =
         nd_metrics_hist_new(enrich_bounds, sizeof(enrich_bounds) / sizeof(*enrich_bounds));
+    daemon->models_dir = nd_strdup(opts->models_dir);
     if (!(daemon->enrich = nd_enrich_new(opts->models_dir, errstr, errsz)))
         goto fail;
     if (!(daemon->pub = nd_publish_new(conf, opts->kafka_extra, opts->nkafka_extra, errstr, errsz)))
         goto fail;
+    nd_alert_opts_from_config(&alert_opts, conf);
+    daemon->alert = nd_alert_new(&alert_opts);
+    daemon->desks = opts->desks;
+    nd_alert_set_desks(daemon->alert, nd_desks_ref(daemon->desks));
+    nd_publish_set_story_hook(daemon->pub, nd_alert_publish_hook, daemon->alert);
     daemon->fetched = nd_queue_new((size_t)conf->queue_capacity);
     daemon->enriched = nd_queue_new((size_t)conf->queue_capacity);
     daemon->control = nd_queue_new(CONTROL_CAPACITY);
@@ -737,8 +755,34 @@ struct nd_daemon *nd_daemon_new(const struct nd_daemon_opts *opts, char *errstr,
         goto fail;
     return daemon;
 fail:
+    nd_desks_destroy(opts->desks);
     nd_daemon_destroy(daemon);
     return NULL;
+}
+
+static void start_webhooks(struct nd_daemon *daemon)
+{
+    char errstr[512];
+    if (daemon->webhook || !nd_desks_have_webhooks(daemon->desks))
+        return;
+    daemon->webhook = nd_webhook_new(daemon->conf, nd_desks_ref(daemon->desks), errstr,
+                                     sizeof(errstr));
+    if (!daemon->webhook)
+        nd_error(MOD, "%s; alerts stay on Kafka only", errstr);
+    else if (nd_webhook_start(daemon->webhook) != ND_OK)
+        nd_error(MOD, "the webhook dispatcher did not start; alerts stay on Kafka only");
+}
+
+void nd_daemon_set_desks(struct nd_daemon *daemon, struct nd_desks *desks)
+{
+    nd_desks_destroy(daemon->desks);
+    daemon->desks = desks;
+    nd_alert_set_desks(daemon->alert, nd_desks_ref(desks));
+    if (daemon->webhook)
+        nd_webhook_set_desks(daemon->webhook, nd_desks_ref(desks));
+    else if (daemon->publisher_started)
+        start_webhooks(daemon);
+    nd_info(MOD, "desks: %zu", nd_desks_count(desks));
 }
 
 int nd_daemon_run(struct nd_daemon *daemon, volatile sig_atomic_t *stop)
@@ -761,6 +805,16 @@ int nd_daemon_run(struct nd_daemon *daemon, volatile sig_atomic_t *stop)
     }
     atomic_store(&daemon->state_restored, 1);
     nd_info(MOD, "restored the state of %d feeds from %s", restored, daemon->conf->topic_state);
+    if (daemon->conf->alerts_restore && nd_desks_count(daemon->desks)) {
+        /* developments and what each desk was told, so a restart does not alert twice */
+        restored = nd_alert_restore(daemon->alert, daemon->conf, stop, errstr, sizeof(errstr));
+        if (restored < 0)
+            nd_warn(MOD, "%s; developments start afresh", errstr);
+        else
+            nd_info(MOD, "restored %d alerts of the last %d s from %s", restored,
+                    daemon->conf->alerts_window_s, daemon->conf->topic_alerts);
+    }
+    start_webhooks(daemon);
 
     if (n <= 0)
         n = (int)sysconf(_SC_NPROCESSORS_ONLN);
@@ -823,6 +877,9 @@ int nd_daemon_run(struct nd_daemon *daemon, volatile sig_atomic_t *stop)
     if (daemon->publisher_started)
         pthread_join(daemon->publisher, NULL);
     daemon->publisher_started = 0;
+    /* undelivered webhook alerts stay uncommitted in the consumer group: sent after a restart */
+    nd_webhook_destroy(daemon->webhook);
+    daemon->webhook = NULL;
     nd_info(MOD, "stopped");
     return daemon->exit_status;
 }
@@ -841,10 +898,14 @@ void nd_daemon_destroy(struct nd_daemon *daemon)
         nd_queue_destroy(daemon->enriched, story_free);
     if (daemon->control)
         nd_queue_destroy(daemon->control, ctl_free);
+    nd_webhook_destroy(daemon->webhook);
     nd_publish_destroy(daemon->pub);
+    nd_alert_destroy(daemon->alert);
+    nd_desks_destroy(daemon->desks);
     nd_enrich_destroy(daemon->enrich);
     nd_metrics_hist_destroy(daemon->enrich_hist);
     json_decref(daemon->open_units);
+    free(daemon->models_dir);
     pthread_mutex_destroy(&daemon->unit_lock);
     for (size_t i = 0; i < daemon->snap.nfeeds; i++)
         free(daemon->snap.feeds[i].id);

@@ -15,6 +15,7 @@
 
 #include <signal.h>
 
+#include "alert/alert.h"
 #include "config/config.h"
 #include "publish/publish.h"
 
@@ -27,12 +28,17 @@ struct nd_daemon_opts {
     const struct nd_kv *kafka_extra; /* extra librdkafka properties (the demo's mock cluster) */
     size_t nkafka_extra;
     const char *models_dir;
+    struct nd_desks *desks; /* validated desks (alert.h) or NULL; the daemon takes the reference */
 };
 
 struct nd_daemon *nd_daemon_new(const struct nd_daemon_opts *opts, char *errstr, size_t errsz);
 /* Runs until *stop becomes non-zero (set from a signal handler). Returns the process exit status. */
 int nd_daemon_run(struct nd_daemon *daemon, volatile sig_atomic_t *stop);
 void nd_daemon_destroy(struct nd_daemon *daemon);
+
+/* Swap the desks (a reload): takes the reference. Stories already past the alert stage keep the
+ * decision they got; the next one sees the new desks. Call from the thread running the daemon. */
+void nd_daemon_set_desks(struct nd_daemon *daemon, struct nd_desks *desks);
 
 /* `newsd demo`: mock Kafka cluster, bundled feeds, a terminal view of each story. */
 int nd_demo_main(const char *feeds_dir, int seconds, volatile sig_atomic_t *stop);

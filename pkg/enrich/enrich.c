@@ -78,6 +78,16 @@ static struct nd_events_mention *entity_mentions(const struct nd_entities *ents,
 
 /* The stages, in order. Each later stage (topics, events) reads `ents` and adds its own member to
  * story->annotations beside "entities". */
+/* A story that arrives already annotated (a ninjs item from an upstream newsd or a partner carrying
+ * entities, events or subject) keeps what it has: those came from a source that knew better. */
+static void keep_or_set(json_t *annotations, const char *key, json_t *value)
+{
+    if (json_object_get(annotations, key))
+        json_decref(value);
+    else
+        json_object_set_new(annotations, key, value);
+}
+
 enum nd_err nd_enrich_story(const struct nd_enrich *enrich, struct nd_story *story)
 {
     struct nd_entities ents;
@@ -88,14 +98,14 @@ enum nd_err nd_enrich_story(const struct nd_enrich *enrich, struct nd_story *sto
 
     nd_enrich_text(story);
     err = nd_entities_find(enrich, story, &ents);
-    json_object_set_new(story->annotations, "entities", nd_entities_to_json(&ents, story));
+    keep_or_set(story->annotations, "entities", nd_entities_to_json(&ents, story));
     if (story->body_text) {
         size_t len = strlen(story->body_text);
         mentions = entity_mentions(&ents, &nmentions);
         events = nd_events_code(enrich->events, story->body_text, len, mentions, nmentions);
-        json_object_set_new(story->annotations, "subject",
-                            nd_topics_assign(enrich->topics, story->body_text, len, events));
-        json_object_set_new(story->annotations, "events", events);
+        keep_or_set(story->annotations, "subject",
+                    nd_topics_assign(enrich->topics, story->body_text, len, events));
+        keep_or_set(story->annotations, "events", events);
     }
     free(mentions);
     nd_entities_free(&ents);

@@ -100,6 +100,28 @@ static char *located_of(const json_t *v)
     return NULL;
 }
 
+/* Items that already carry enrichment in newsd's own shape (stories of another newsd re-ingested,
+ * a partner's enriched wire, test feeds) keep it: ninjs `subject`, and `entities` and `events`,
+ * when they are arrays of objects. Capped like every input. */
+#define ENRICHMENT_MAX_ITEMS 1000
+
+static void keep_enrichment(struct nd_story *story, const json_t *item)
+{
+    static const char *const keys[] = {"subject", "entities", "events", NULL};
+    for (int i = 0; keys[i]; i++) {
+        json_t *v = json_object_get(item, keys[i]), *e;
+        size_t k;
+        int ok = json_is_array(v) && json_array_size(v) <= ENRICHMENT_MAX_ITEMS;
+        json_array_foreach(v, k, e)
+            ok &= json_is_object(e);
+        if (!ok)
+            continue;
+        if (!story->annotations)
+            story->annotations = json_object();
+        json_object_set_new(story->annotations, keys[i], json_deep_copy(v));
+    }
+}
+
 static struct nd_story *parse_item(const json_t *item)
 {
     struct nd_story *story = nd_story_new();
@@ -187,6 +209,7 @@ static struct nd_story *parse_item(const json_t *item)
             best = str(item, "url");
         nd_story_set(&story->url, best);
     }
+    keep_enrichment(story, item);
     return story;
 }
 

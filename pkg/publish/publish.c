@@ -45,6 +45,8 @@ struct nd_publish {
     int fatal;        /* the producer raised a fatal error: recreate it */
     volatile sig_atomic_t *give_up; /* before the first start: stop waiting for the broker */
     int64_t deadline_ms;            /* at shutdown: stop retrying after this (monotonic) */
+    nd_publish_story_hook hook;     /* the alert stage */
+    void *hook_opaque;
 };
 
 /* --- producer lifecycle ---------------------------------------------------------------------- */
@@ -432,11 +434,15 @@ static char *dump(const json_t *doc, size_t *len)
 
 static void produce_story(struct nd_publish *pub, struct nd_story *story)
 {
-    json_t *doc = nd_story_to_json(story), *events, *ev;
+    json_t *doc, *events, *ev, *dedup;
     char ce_id[64], source[512], *value;
     size_t len, i;
     const char *dev_id = NULL;
-    json_t *dedup = json_object_get(doc, "dedup");
+
+    if (pub->hook)
+        pub->hook(pub->hook_opaque, pub, story);
+    doc = nd_story_to_json(story);
+    dedup = json_object_get(doc, "dedup");
 
     snprintf(ce_id, sizeof(ce_id), "%s-v%d", story->id, story->version);
     snprintf(source, sizeof(source), "/newsd/feeds/%s", story->feed_id ? story->feed_id : "-");
@@ -485,6 +491,31 @@ void nd_publish_story(struct nd_publish *pub, struct nd_story *story)
         return;
     }
     produce_story(pub, story);
+}
+
+void nd_publish_set_story_hook(struct nd_publish *pub, nd_publish_story_hook hook, void *opaque)
+{
+    pub->hook = hook;
+    pub->hook_opaque = opaque;
+}
+
+void nd_publish_alert(struct nd_publish *pub, uint64_t unit, const char *desk, const json_t *doc)
+{
+    const char *id = json_string_value(json_object_get(doc, "id"));
+    char source[256], *value;
+    size_t len;
+
+    snprintf(source, sizeof(source), "/newsd/desks/%s", desk ? desk : "-");
+    /* alerts are read by people and webhooks: 6 significant digits say "0.8", not
+     * "0.80000000000000004", and cost less to print */
+    if (!(value = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6))))
+        abort();
+    len = strlen(value);
+    add_record(pub, pub->conf->topic_alerts, desk ? desk : "-", value, len,
+               ce_headers(id ? id : "alert", source, ND_CE_TYPE_ALERT,
+                          json_string_value(json_object_get(doc, "story_id"))),
+               unit);
+    pub->stats.alerts++;
 }
 
 void nd_publish_deadletter(struct nd_publish *pub, uint64_t unit, const char *source,

@@ -25,7 +25,7 @@
 struct nd_publish;
 
 struct nd_publish_stats {
-    uint64_t stories, events, states, deadletters; /* records produced (redos not counted twice) */
+    uint64_t stories, events, states, deadletters, alerts; /* records produced (redos not counted twice) */
     uint64_t delivered, delivery_errors;
     uint64_t commits, aborts, retries, fatal_recreates;
     uint64_t queue_full;
@@ -51,6 +51,16 @@ void nd_publish_unit_close(struct nd_publish *pub, uint64_t seq, size_t nstories
 
 /* Produce a story and its events in the open transaction. Takes ownership of the story. */
 void nd_publish_story(struct nd_publish *pub, struct nd_story *story);
+
+/* Called on the publish thread for each story just before it is encoded and produced, when it
+ * enters the transaction that will carry it: the hook may add annotations to the story (the alert
+ * stage fills `dedup`) and produce records that must commit with it (nd_publish_alert). */
+typedef void (*nd_publish_story_hook)(void *opaque, struct nd_publish *pub, struct nd_story *story);
+void nd_publish_set_story_hook(struct nd_publish *pub, nd_publish_story_hook hook, void *opaque);
+
+/* An alert for a desk in the open transaction, keyed by desk, as part of source unit `unit` (the
+ * story's), so it commits exactly when the story does. doc is encoded here, not stolen. */
+void nd_publish_alert(struct nd_publish *pub, uint64_t unit, const char *desk, const json_t *doc);
 
 /* An input that can never be processed: to the dead-letter topic with error, source and stage in
  * headers. payload is copied (capped at 1 MiB). unit: its source unit, or 0. */
@@ -82,5 +92,6 @@ int nd_publish_broker_reachable(struct nd_publish *pub, int timeout_ms);
 #define ND_CE_TYPE_EVENT "io.newsd.event.v1"
 #define ND_CE_TYPE_STATE "io.newsd.feedstate.v1"
 #define ND_CE_TYPE_DEADLETTER "io.newsd.deadletter.v1"
+#define ND_CE_TYPE_ALERT "io.newsd.alert.v1"
 
 #endif

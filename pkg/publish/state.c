@@ -26,7 +26,7 @@ static rd_kafka_t *client_new(const struct nd_config *conf, rd_kafka_type_t type
         (rd_kafka_conf_set(kconf, "group.id", "newsd-state-restore", kerr, sizeof(kerr)) ||
          rd_kafka_conf_set(kconf, "enable.auto.commit", "false", kerr, sizeof(kerr)) ||
          rd_kafka_conf_set(kconf, "enable.partition.eof", "true", kerr, sizeof(kerr)) ||
-         rd_kafka_conf_set(kconf, "isolation.level", getenv("XISO") ? getenv("XISO") : "read_committed", kerr, sizeof(kerr))))
+         rd_kafka_conf_set(kconf, "isolation.level", "read_committed", kerr, sizeof(kerr))))
         goto fail;
     if ((rk = rd_kafka_new(type, kconf, kerr, sizeof(kerr))))
         return rk;
