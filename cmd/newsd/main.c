@@ -109,21 +109,31 @@ static int cmd_run(int argc, char **argv)
 
 static int cmd_demo(int argc, char **argv)
 {
-    const char *feeds = default_path("NEWSD_DEMO_FEEDS", "deploy/demo/feeds",
-                                     "/usr/share/newsd/demo/feeds");
+    char feeds[4096], desks[4096], models[4096];
     int seconds = 0, opt;
-    static const struct option longopts[] = {
-        {"feeds", required_argument, NULL, 'f'}, {"seconds", required_argument, NULL, 's'}, {0}};
-    while ((opt = getopt_long(argc, argv, "f:s:", longopts, NULL)) != -1) {
+    static const struct option longopts[] = {{"feeds", required_argument, NULL, 'f'},
+                                             {"desks", required_argument, NULL, 'd'},
+                                             {"seconds", required_argument, NULL, 's'},
+                                             {0}};
+    /* default_path returns a static buffer: copy each before the next call */
+    snprintf(feeds, sizeof(feeds), "%s",
+             default_path("NEWSD_DEMO_FEEDS", "deploy/demo/feeds", "/usr/share/newsd/demo/feeds"));
+    snprintf(desks, sizeof(desks), "%s",
+             default_path("NEWSD_DEMO_DESKS", "deploy/desks.yaml", "/usr/share/newsd/desks.yaml"));
+    snprintf(models, sizeof(models), "%s",
+             default_path("NEWSD_MODELS", "models", "/usr/share/newsd/models"));
+    while ((opt = getopt_long(argc, argv, "f:d:s:", longopts, NULL)) != -1) {
         if (opt == 'f')
-            feeds = optarg;
+            snprintf(feeds, sizeof(feeds), "%s", optarg);
+        else if (opt == 'd')
+            snprintf(desks, sizeof(desks), "%s", optarg);
         else if (opt == 's')
             seconds = atoi(optarg);
         else
             return 2;
     }
     install_signals();
-    return nd_demo_main(feeds, seconds, &stop_flag);
+    return nd_demo_main(feeds, desks, models, seconds, &stop_flag);
 }
 
 static int cmd_parse(int argc, char **argv)
@@ -415,7 +425,7 @@ static const struct command {
     const char *usage;
 } commands[] = {
     {"run", cmd_run, "run -c FILE            the daemon"},
-    {"demo", cmd_demo, "demo [--seconds N]     embedded broker, sample feeds, terminal view"},
+    {"demo", cmd_demo, "demo [--seconds N] [--feeds DIR] [--desks FILE]  embedded broker, sample feeds, desks, terminal view"},
     {"parse", cmd_parse, "parse FILE|-           print a feed's items as story JSON, one per line"},
     {"extract", cmd_extract, "extract [--json] PAGE  print the main text of an article page"},
     {"enrich", cmd_enrich, "enrich [FILE...]       enrich stories (JSON lines or one text file)"},

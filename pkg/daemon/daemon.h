@@ -40,7 +40,9 @@ void nd_daemon_destroy(struct nd_daemon *daemon);
  * decision they got; the next one sees the new desks. Call from the thread running the daemon. */
 void nd_daemon_set_desks(struct nd_daemon *daemon, struct nd_desks *desks);
 
-/* `newsd demo`: mock Kafka cluster, bundled feeds, a terminal view of each story. */
-int nd_demo_main(const char *feeds_dir, int seconds, volatile sig_atomic_t *stop);
+/* `newsd demo`: mock Kafka cluster, bundled feeds and desks, a terminal view of each story and alert.
+ * desks_path may be NULL (no desks). Runs until *stop, or for `seconds` when > 0. */
+int nd_demo_main(const char *feeds_dir, const char *desks_path, const char *models_dir, int seconds,
+                 volatile sig_atomic_t *stop);
 
 #endif

@@ -3,6 +3,8 @@
  * bundled sample feeds, and a terminal view that reads each story back from the broker. */
 #include "daemon/daemon.h"
 
+#include "alert/alert.h"
+
 #include <dirent.h>
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
@@ -18,6 +20,8 @@
 struct view {
     char brokers[256];
     const char *topic;
+    const char *alerts_topic;
+    unsigned long alerts;
     volatile sig_atomic_t *stop;
     volatile int done;
     int color;
@@ -142,6 +146,26 @@ static void show_story(struct view *view, const rd_kafka_message_t *msg)
     json_decref(doc);
 }
 
+/* What a desk would see: priority, desk, why. */
+static void show_alert(struct view *view, const rd_kafka_message_t *msg)
+{
+    json_t *doc = json_loadb(msg->payload, msg->len, 0, NULL);
+    const char *pri = str(doc, "priority") ? str(doc, "priority") : "?";
+    const char *color = !view->color               ? ""
+                        : !strcmp(pri, "FLASH")    ? "\033[1;31m"
+                        : !strcmp(pri, "URGENT")   ? "\033[1;33m"
+                                                   : "\033[1;32m";
+    if (!doc)
+        return;
+    view->alerts++;
+    printf("%s▶ ALERT %-7s%s desk %s%s%s: %s\n\n", color, pri, view->color ? "\033[0m" : "",
+           view->color ? "\033[1m" : "",
+           str(doc, "desk_title") ? str(doc, "desk_title") : str(doc, "desk") ? str(doc, "desk") : "?",
+           view->color ? "\033[0m" : "", str(doc, "why") ? str(doc, "why") : "");
+    fflush(stdout);
+    json_decref(doc);
+}
+
 static void *view_main(void *arg)
 {
     struct view *view = arg;
@@ -162,16 +186,21 @@ static void *view_main(void *arg)
     }
     rd_kafka_poll_set_consumer(rk);
     /* assign, not subscribe: no group rebalance to wait for before the first story shows */
-    parts = rd_kafka_topic_partition_list_new(DEMO_PARTITIONS);
-    for (int p = 0; p < DEMO_PARTITIONS; p++)
+    parts = rd_kafka_topic_partition_list_new(2 * DEMO_PARTITIONS);
+    for (int p = 0; p < DEMO_PARTITIONS; p++) {
         rd_kafka_topic_partition_list_add(parts, view->topic, p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+        rd_kafka_topic_partition_list_add(parts, view->alerts_topic, p)->offset =
+            RD_KAFKA_OFFSET_BEGINNING;
+    }
     rd_kafka_assign(rk, parts);
     rd_kafka_topic_partition_list_destroy(parts);
     while (!view->done) {
         rd_kafka_message_t *msg = rd_kafka_consumer_poll(rk, 200);
         if (!msg)
             continue;
-        if (!msg->err)
+        if (!msg->err && !strcmp(rd_kafka_topic_name(msg->rkt), view->alerts_topic))
+            show_alert(view, msg);
+        else if (!msg->err)
             show_story(view, msg);
         rd_kafka_message_destroy(msg);
     }
@@ -194,6 +223,20 @@ static void *timer_main(void *arg)
         usleep(50 * 1000);
     *timer->stop = 1;
     return NULL;
+}
+
+/* The desks file through the config loader (FILE:LINE errors), then validated by pkg/alert. */
+static int load_desks(struct nd_config *conf, const char *path, const char *models_dir,
+                      struct nd_desks **desks)
+{
+    char yaml[4200];
+    int nerr, n = snprintf(yaml, sizeof(yaml), "desks: \"%s\"\n", path);
+    nerr = nd_config_load_string(conf, yaml, (size_t)n, "demo", stderr);
+    if (!nerr)
+        *desks = nd_desks_load(conf->desks, models_dir, stderr, &nerr);
+    if (nerr)
+        fprintf(stderr, "newsd demo: %s has errors\n", path);
+    return nerr;
 }
 
 static int add_feeds(struct nd_config *conf, const char *dir)
@@ -219,7 +262,8 @@ static int add_feeds(struct nd_config *conf, const char *dir)
     return added;
 }
 
-int nd_demo_main(const char *feeds_dir, int seconds, volatile sig_atomic_t *stop)
+int nd_demo_main(const char *feeds_dir, const char *desks_path, const char *models_dir, int seconds,
+                 volatile sig_atomic_t *stop)
 {
     char errstr[512], abs_dir[4096];
     rd_kafka_conf_t *kconf = rd_kafka_conf_new();
@@ -274,12 +318,15 @@ int nd_demo_main(const char *feeds_dir, int seconds, volatile sig_atomic_t *stop
            view.brokers, view.brokers, conf->topic_stories, nfeeds, abs_dir);
     fflush(stdout);
 
-    struct nd_daemon_opts opts = {.conf = conf};
+    struct nd_daemon_opts opts = {.conf = conf, .models_dir = models_dir};
+    if (desks_path && load_desks(conf, desks_path, models_dir, &opts.desks) != 0)
+        goto out;
     if (!(daemon = nd_daemon_new(&opts, errstr, sizeof(errstr)))) {
         fprintf(stderr, "newsd demo: %s\n", errstr);
         goto out;
     }
     view.topic = conf->topic_stories;
+    view.alerts_topic = conf->topic_alerts;
     if (pthread_create(&view_thread, NULL, view_main, &view) == 0)
         view_started = 1;
 
@@ -292,7 +339,8 @@ int nd_demo_main(const char *feeds_dir, int seconds, volatile sig_atomic_t *stop
     status = nd_daemon_run(daemon, stop);
     /* give the view a moment to print the last records */
     usleep(500 * 1000);
-    printf("newsd demo: stopped after showing %lu stories\n", view.shown);
+    printf("newsd demo: stopped after showing %lu stories and %lu alerts\n", view.shown,
+           view.alerts);
 out:
     if (timer_started) {
         timer.done = 1;
