@@ -17,7 +17,7 @@ static const char *const *preps_ref(void);
 
 #define MODEL_CAP (64u << 20)
 #define MAX_PHRASE 8      /* longest dictionary phrase tried, in tokens */
-#define MAX_TOKENS 20000  /* tokens coded per story: a cap on work per story */
+#define MAX_TOKENS ND_EVLEX_MAX_TOKENS
 #define MAX_SPANS 256     /* actor chunks per sentence */
 #define MAX_MEMO 128      /* names remembered across a story */
 #define MAX_EVENTS 256    /* events per story */
@@ -1850,21 +1850,34 @@ static int by_start(const void *a, const void *b)
 json_t *nd_events_code(const struct nd_events *events, const char *text, size_t len,
                        const struct nd_events_mention *mentions, size_t nmentions)
 {
-    struct story_state *st = NULL;
-    uint32_t *starts = NULL;
-    size_t cap, nsent;
-    json_t *out = json_array();
+    struct nd_evtok *toks = NULL;
+    size_t ntok;
+    json_t *out;
 
     if (!events || !text || !len)
+        return json_array();
+    ntok = nd_evlex_tokenize_alloc(text, len, MAX_TOKENS, &toks);
+    out = nd_events_code_tokens(events, text, toks, ntok, mentions, nmentions);
+    free(toks);
+    return out;
+}
+
+json_t *nd_events_code_tokens(const struct nd_events *events, const char *text,
+                              struct nd_evtok *toks, size_t ntok,
+                              const struct nd_events_mention *mentions, size_t nmentions)
+{
+    struct story_state *st = NULL;
+    uint32_t *starts = NULL;
+    size_t nsent;
+    json_t *out = json_array();
+
+    if (!events || !text || !toks || !ntok)
         return out;
-    /* prose runs at about one token per five bytes; a denser text is tokenized again, bigger */
-    cap = len / 4 + 64 < MAX_TOKENS ? len / 4 + 64 : MAX_TOKENS;
     st = calloc(1, sizeof(*st));
     if (!st)
         goto out;
-    st->toks = malloc(cap * sizeof(*st->toks));
-    if (!st->toks)
-        goto out;
+    st->toks = toks;
+    st->ntok = ntok;
     st->events = events;
     st->text = text;
     if (mentions && nmentions) {
@@ -1877,15 +1890,6 @@ json_t *nd_events_code(const struct nd_events *events, const char *text, size_t 
         st->nmentions = nmentions;
     }
     st->out = out;
-    st->ntok = nd_evlex_tokenize(text, len, st->toks, cap);
-    if (st->ntok == cap && cap < MAX_TOKENS) {
-        size_t ncap = len + 16 < MAX_TOKENS ? len + 16 : MAX_TOKENS;
-        struct nd_evtok *nt = realloc(st->toks, ncap * sizeof(*nt));
-        if (!nt)
-            goto out;
-        st->toks = nt;
-        st->ntok = nd_evlex_tokenize(text, len, st->toks, ncap);
-    }
     /* one block per story for the per-token arrays: phrase masks, code points, sentence starts */
     st->firsts = malloc((st->ntok + 1) * 4 * sizeof(*st->firsts));
     if (!st->firsts)
@@ -1918,7 +1922,6 @@ json_t *nd_events_code(const struct nd_events *events, const char *text, size_t 
 out:
     if (st) {
         free(st->sorted);
-        free(st->toks);
         free(st->firsts);
     }
     free(st);

@@ -168,6 +168,29 @@ size_t nd_evlex_tokenize(const char *text, size_t len, struct nd_evtok *toks, si
     return n;
 }
 
+size_t nd_evlex_tokenize_alloc(const char *text, size_t len, size_t max, struct nd_evtok **out)
+{
+    size_t cap = len / 4 + 64 < max ? len / 4 + 64 : max, n;
+    struct nd_evtok *toks = malloc(cap * sizeof(*toks));
+
+    *out = NULL;
+    if (!toks)
+        return 0;
+    n = nd_evlex_tokenize(text, len, toks, cap);
+    if (n == cap && cap < max) {
+        size_t ncap = len + 16 < max ? len + 16 : max;
+        struct nd_evtok *nt = realloc(toks, ncap * sizeof(*nt));
+        if (!nt) {
+            free(toks);
+            return 0;
+        }
+        toks = nt;
+        n = nd_evlex_tokenize(text, len, toks, ncap);
+    }
+    *out = toks;
+    return n;
+}
+
 static const char *const abbrevs[] = {
     "mr",   "mrs", "ms",  "dr",   "gen", "sen", "rep",  "gov", "lt",  "col",  "st",  "prof", "sgt",
     "capt", "maj", "adm", "jr",   "sr",  "inc", "corp", "co",  "ltd", "no",   "vs",  "jan",  "feb",
