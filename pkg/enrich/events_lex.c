@@ -97,11 +97,15 @@ size_t nd_evlex_tokenize(const char *text, size_t len, struct nd_evtok *toks, si
             if (*p >= 'A' && *p <= 'Z')
                 tok->flags |= ND_EVTOK_CAP;
             for (;;) {
-                while (is_word_byte(p, end)) {
-                    if (*p >= 'A' && *p <= 'Z')
-                        uppers++, letters++;
-                    else if (*p >= 'a' && *p <= 'z')
+                /* the run of word bytes (is_word_byte, with ASCII decided inline: this loop reads
+                 * every byte of the story) */
+                while (p < end) {
+                    if (*p >= 'a' && *p <= 'z')
                         letters++;
+                    else if (*p >= 'A' && *p <= 'Z')
+                        uppers++, letters++;
+                    else if (*p < 0x80 ? !is_ascii_alnum(*p) : utf8_punct(p, end) != 0)
+                        break;
                     p++;
                 }
                 if (p < end && (*p == '.' || *p == '-') && is_word_byte(p + 1, end)) {
