@@ -376,6 +376,7 @@ static void shapes(const char *s, size_t len, uint64_t *longh, uint64_t *shorth,
 struct tokf {
     uint64_t ex, lw, sh, ss;
     uint32_t gaz;
+    uint32_t dslot; /* the word's docmap slot (the map never grows once prepared) */
     uint8_t upper, allcaps, first, doccase;
 };
 
@@ -520,7 +521,7 @@ static enum nd_err doc_prepare(struct doc *d, const struct nd_kb *kb, struct nd_
         }
     }
     for (size_t i = 0; i < n; i++)
-        d->f[i].doccase = d->dm.vals[docmap_slot(&d->dm, d->f[i].lw)];
+        d->f[i].doccase = d->dm.vals[d->f[i].dslot = (uint32_t)docmap_slot(&d->dm, d->f[i].lw)];
     /* gazetteer phrases, longest match, within sentences, first token capitalised */
     if (kb) {
         size_t i = 0;
@@ -661,7 +662,7 @@ static void add_row(float *sc, const float *w)
 static size_t label_features(const struct doc *d, size_t i, size_t b, int p1, int p2, uint64_t *out)
 {
     size_t n = 0;
-    uint8_t hist = d->dm.hist[docmap_slot((struct docmap *)&d->dm, d->f[i].lw)];
+    uint8_t hist = d->dm.hist[d->f[i].dslot];
     (void)b;
     out[n++] = mix(T_T1, (uint64_t)p1);
     out[n++] = mix(T_T2, (uint64_t)(p2 * 16 + p1));
@@ -683,7 +684,7 @@ static int best_label(const float *sc, int prev)
 static void note_history(struct doc *d, size_t i, int label)
 {
     if (label)
-        d->dm.hist[docmap_slot(&d->dm, d->f[i].lw)] = (uint8_t)ltype(label);
+        d->dm.hist[d->f[i].dslot] = (uint8_t)ltype(label);
 }
 
 static void compute_vent(const struct nd_tagger *t, const char *str, size_t len, uint64_t ex,
