@@ -7,6 +7,7 @@
 #include "enrich/enrich_int.h"
 #include "enrich/entities.h"
 #include "enrich/events.h"
+#include "enrich/events_lex.h"
 #include "enrich/topics.h"
 
 struct nd_enrich *nd_enrich_new(const char *models_dir, char *errstr, size_t errsz)
@@ -92,6 +93,7 @@ enum nd_err nd_enrich_story(const struct nd_enrich *enrich, struct nd_story *sto
 {
     struct nd_entities ents;
     struct nd_events_mention *mentions = NULL;
+    struct nd_evtok *toks = NULL;
     size_t nmentions = 0;
     enum nd_err err;
     json_t *events;
@@ -101,13 +103,18 @@ enum nd_err nd_enrich_story(const struct nd_enrich *enrich, struct nd_story *sto
     keep_or_set(story->annotations, "entities", nd_entities_to_json(&ents, story));
     if (story->body_text) {
         size_t len = strlen(story->body_text);
+        /* the event coder and topics read the same word tokens: made once */
+        size_t ntok = nd_evlex_tokenize_alloc(story->body_text, len, ND_EVLEX_MAX_TOKENS, &toks);
         mentions = entity_mentions(&ents, &nmentions);
-        events = nd_events_code(enrich->events, story->body_text, len, mentions, nmentions);
+        events = nd_events_code_tokens(enrich->events, story->body_text, toks, ntok, mentions,
+                                       nmentions);
         keep_or_set(story->annotations, "subject",
-                    nd_topics_assign(enrich->topics, story->body_text, len, events));
+                    nd_topics_assign_tokens(enrich->topics, story->body_text, len, toks, ntok,
+                                            events));
         keep_or_set(story->annotations, "events", events);
     }
     free(mentions);
+    free(toks);
     nd_entities_free(&ents);
     story->enriched_at_ms = nd_now_ms();
     /* odd text (too big for the tokeniser) still goes on, with no entities */

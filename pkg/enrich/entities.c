@@ -303,10 +303,15 @@ static void add_kb_matches(struct work *w, int *owner)
     for (size_t i = 0; i < w->n;) {
         size_t len = 0, end = i;
         int e, keep = 1;
+        /* a match starts capitalised: most tokens go before the window is measured */
+        if (!tok_upper(&w->t[i])) {
+            i++;
+            continue;
+        }
         /* phrases do not cross the headline/body boundary */
         while (end < w->n && w->t[end].field == w->t[i].field && end - i < 16)
             end++;
-        if (!tok_upper(&w->t[i]) || (e = nd_kb_match(kb, h, end, i, &len)) < 0 ||
+        if ((e = nd_kb_match(kb, h, end, i, &len)) < 0 ||
             (!tok_upper(&w->t[i + len - 1]) && !(w->t[i + len - 1].flags & ND_TOK_NUMBER))) {
             i++;
             continue;

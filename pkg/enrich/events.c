@@ -17,7 +17,7 @@ static const char *const *preps_ref(void);
 
 #define MODEL_CAP (64u << 20)
 #define MAX_PHRASE 8      /* longest dictionary phrase tried, in tokens */
-#define MAX_TOKENS 20000  /* tokens coded per story: a cap on work per story */
+#define MAX_TOKENS ND_EVLEX_MAX_TOKENS
 #define MAX_SPANS 256     /* actor chunks per sentence */
 #define MAX_MEMO 128      /* names remembered across a story */
 #define MAX_EVENTS 256    /* events per story */
@@ -606,6 +606,17 @@ struct actor_cache {
     json_t *obj;
 };
 
+#define MAX_CODE_CACHE 32
+
+/* A CAMEO code's PLOVER entry and JSON values (type, cameo, intensity), looked up and built once
+ * per story: an event-dense story repeats a handful of codes. The cache owns one reference to each
+ * value; every event that uses them takes another. */
+struct code_cache {
+    char code[6];
+    const struct plover *pl;
+    json_t *type, *cameo, *intensity;
+};
+
 struct story_state {
     const struct nd_events *events;
     const char *text;
@@ -622,6 +633,9 @@ struct story_state {
     json_t *out;
     struct actor_cache actor_cache[MAX_ACTOR_CACHE];
     size_t nactor_cache;
+    struct code_cache code_cache[MAX_CODE_CACHE];
+    size_t ncode_cache;
+    json_t *status[2]; /* "reported", "planned", shared like the code values */
     size_t nevents;
     size_t sentence_events;
 };
@@ -1328,21 +1342,60 @@ static int quote_around(const struct nd_evtok *toks, size_t s0, size_t s1, size_
     return 0;
 }
 
+/* The story's cache entry for code, made on first use; NULL when the cache is full or the code too
+ * long to be a key (the caller then builds the values itself). */
+static const struct code_cache *code_values(struct story_state *st, const char *code)
+{
+    struct code_cache *c;
+    if (strlen(code) >= sizeof(c->code))
+        return NULL;
+    for (size_t k = 0; k < st->ncode_cache; k++)
+        if (!strcmp(st->code_cache[k].code, code))
+            return &st->code_cache[k];
+    if (st->ncode_cache == MAX_CODE_CACHE)
+        return NULL;
+    c = &st->code_cache[st->ncode_cache++];
+    memcpy(c->code, code, strlen(code) + 1);
+    c->pl = plover_of(st->events, code);
+    /* codes are ASCII and PLOVER types model constants: no UTF-8 check needed */
+    c->type = c->pl ? json_string_nocheck(c->pl->type) : NULL;
+    c->cameo = c->pl ? json_string_nocheck(code) : NULL;
+    c->intensity = c->pl ? json_real(c->pl->goldstein) : NULL;
+    return c;
+}
+
+static void code_cache_free(struct story_state *st)
+{
+    for (size_t k = 0; k < st->ncode_cache; k++) {
+        json_decref(st->code_cache[k].type);
+        json_decref(st->code_cache[k].cameo);
+        json_decref(st->code_cache[k].intensity);
+    }
+    json_decref(st->status[0]);
+    json_decref(st->status[1]);
+}
+
 static void emit(struct story_state *st, size_t s0, size_t s1, const struct trigger *tr,
                  const char *code, const struct group_ref *src, const struct group_ref *tgt,
                  int planned, int src_fallback, size_t qb, size_t qe)
 {
-    const struct plover *pl = plover_of(st->events, code);
+    const struct code_cache *cv = code_values(st, code);
+    const struct plover *pl = cv ? cv->pl : plover_of(st->events, code);
     json_t *ev;
     double conf;
     uint32_t tb = st->toks[tr->b].start, te = st->toks[tr->e - 1].end;
+    int pk = planned != 0;
     if (!pl || st->nevents >= MAX_EVENTS)
         return;
+    if (!st->status[pk])
+        st->status[pk] = json_string_nocheck(pk ? "planned" : "reported");
     /* keys and codes are ASCII constants: the _nocheck calls skip UTF-8 validation; text taken from
      * the story is validated (json_stringn) */
     ev = json_object();
-    json_object_set_new_nocheck(ev, "type", json_string_nocheck(pl->type));
-    json_object_set_new_nocheck(ev, "cameo", json_string_nocheck(code));
+    json_object_set_new_nocheck(ev, "type",
+                                cv ? json_incref(cv->type) : json_string_nocheck(pl->type));
+    json_object_set_new_nocheck(ev, "cameo",
+                                cv ? json_incref(cv->cameo) : json_string_nocheck(code));
     json_object_set_new_nocheck(ev, "source", group_json(st, src));
     json_object_set_new_nocheck(ev, "target", group_json(st, tgt));
     json_t *span = json_object();
@@ -1359,9 +1412,9 @@ static void emit(struct story_state *st, size_t s0, size_t s1, const struct trig
         uint32_t b = st->toks[qb].start, e = st->toks[qe - 1].end;
         json_object_set_new_nocheck(ev, "quote", json_stringn(st->text + b, e - b));
     }
-    json_object_set_new_nocheck(ev, "status",
-                                json_string_nocheck(planned ? "planned" : "reported"));
-    json_object_set_new_nocheck(ev, "intensity", json_real(pl->goldstein));
+    json_object_set_new_nocheck(ev, "status", json_incref(st->status[pk]));
+    json_object_set_new_nocheck(ev, "intensity",
+                                cv ? json_incref(cv->intensity) : json_real(pl->goldstein));
     /* a specific pattern, the verb's own subject and a target raise it; later events in a sentence
      * are more often inside subordinate clauses */
     conf = (src->n ? (src_fallback ? 0.6 : 0.7) : 0.35) + (tr->pattern ? 0.1 : 0.0) +
@@ -1850,21 +1903,34 @@ static int by_start(const void *a, const void *b)
 json_t *nd_events_code(const struct nd_events *events, const char *text, size_t len,
                        const struct nd_events_mention *mentions, size_t nmentions)
 {
-    struct story_state *st = NULL;
-    uint32_t *starts = NULL;
-    size_t cap, nsent;
-    json_t *out = json_array();
+    struct nd_evtok *toks = NULL;
+    size_t ntok;
+    json_t *out;
 
     if (!events || !text || !len)
+        return json_array();
+    ntok = nd_evlex_tokenize_alloc(text, len, MAX_TOKENS, &toks);
+    out = nd_events_code_tokens(events, text, toks, ntok, mentions, nmentions);
+    free(toks);
+    return out;
+}
+
+json_t *nd_events_code_tokens(const struct nd_events *events, const char *text,
+                              struct nd_evtok *toks, size_t ntok,
+                              const struct nd_events_mention *mentions, size_t nmentions)
+{
+    struct story_state *st = NULL;
+    uint32_t *starts = NULL;
+    size_t nsent;
+    json_t *out = json_array();
+
+    if (!events || !text || !toks || !ntok)
         return out;
-    /* prose runs at about one token per five bytes; a denser text is tokenized again, bigger */
-    cap = len / 4 + 64 < MAX_TOKENS ? len / 4 + 64 : MAX_TOKENS;
     st = calloc(1, sizeof(*st));
     if (!st)
         goto out;
-    st->toks = malloc(cap * sizeof(*st->toks));
-    if (!st->toks)
-        goto out;
+    st->toks = toks;
+    st->ntok = ntok;
     st->events = events;
     st->text = text;
     if (mentions && nmentions) {
@@ -1877,15 +1943,6 @@ json_t *nd_events_code(const struct nd_events *events, const char *text, size_t 
         st->nmentions = nmentions;
     }
     st->out = out;
-    st->ntok = nd_evlex_tokenize(text, len, st->toks, cap);
-    if (st->ntok == cap && cap < MAX_TOKENS) {
-        size_t ncap = len + 16 < MAX_TOKENS ? len + 16 : MAX_TOKENS;
-        struct nd_evtok *nt = realloc(st->toks, ncap * sizeof(*nt));
-        if (!nt)
-            goto out;
-        st->toks = nt;
-        st->ntok = nd_evlex_tokenize(text, len, st->toks, ncap);
-    }
     /* one block per story for the per-token arrays: phrase masks, code points, sentence starts */
     st->firsts = malloc((st->ntok + 1) * 4 * sizeof(*st->firsts));
     if (!st->firsts)
@@ -1917,8 +1974,8 @@ json_t *nd_events_code(const struct nd_events *events, const char *text, size_t 
     }
 out:
     if (st) {
+        code_cache_free(st);
         free(st->sorted);
-        free(st->toks);
         free(st->firsts);
     }
     free(st);

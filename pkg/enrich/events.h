@@ -44,6 +44,14 @@ struct nd_events_mention {
 json_t *nd_events_code(const struct nd_events *events, const char *text, size_t len,
                        const struct nd_events_mention *mentions, size_t nmentions);
 
+/* As nd_events_code, over the text's tokens from nd_evlex_tokenize_alloc (events_lex.h), so the
+ * caller can share one tokenization with topics; the coder fills the tokens' word-class bits
+ * (cls) and reads nothing else of them but what the tokenizer wrote. */
+struct nd_evtok;
+json_t *nd_events_code_tokens(const struct nd_events *events, const char *text,
+                              struct nd_evtok *toks, size_t ntok,
+                              const struct nd_events_mention *mentions, size_t nmentions);
+
 /* Count of dictionary entries, for logs and tests. */
 size_t nd_events_model_size(const struct nd_events *events);
 

@@ -97,11 +97,15 @@ size_t nd_evlex_tokenize(const char *text, size_t len, struct nd_evtok *toks, si
             if (*p >= 'A' && *p <= 'Z')
                 tok->flags |= ND_EVTOK_CAP;
             for (;;) {
-                while (is_word_byte(p, end)) {
-                    if (*p >= 'A' && *p <= 'Z')
-                        uppers++, letters++;
-                    else if (*p >= 'a' && *p <= 'z')
+                /* the run of word bytes (is_word_byte, with ASCII decided inline: this loop reads
+                 * every byte of the story) */
+                while (p < end) {
+                    if (*p >= 'a' && *p <= 'z')
                         letters++;
+                    else if (*p >= 'A' && *p <= 'Z')
+                        uppers++, letters++;
+                    else if (*p < 0x80 ? !is_ascii_alnum(*p) : utf8_punct(p, end) != 0)
+                        break;
                     p++;
                 }
                 if (p < end && (*p == '.' || *p == '-') && is_word_byte(p + 1, end)) {
@@ -165,6 +169,29 @@ size_t nd_evlex_tokenize(const char *text, size_t len, struct nd_evtok *toks, si
         tok->end = (uint32_t)(p - base);
         n++;
     }
+    return n;
+}
+
+size_t nd_evlex_tokenize_alloc(const char *text, size_t len, size_t max, struct nd_evtok **out)
+{
+    size_t cap = len / 4 + 64 < max ? len / 4 + 64 : max, n;
+    struct nd_evtok *toks = malloc(cap * sizeof(*toks));
+
+    *out = NULL;
+    if (!toks)
+        return 0;
+    n = nd_evlex_tokenize(text, len, toks, cap);
+    if (n == cap && cap < max) {
+        size_t ncap = len + 16 < max ? len + 16 : max;
+        struct nd_evtok *nt = realloc(toks, ncap * sizeof(*nt));
+        if (!nt) {
+            free(toks);
+            return 0;
+        }
+        toks = nt;
+        n = nd_evlex_tokenize(text, len, toks, ncap);
+    }
+    *out = toks;
     return n;
 }
 

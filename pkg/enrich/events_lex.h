@@ -11,6 +11,8 @@
 #include <stdint.h>
 
 #define ND_EVTOK_KEYMAX 40
+/* Tokens coded or scored per story: a cap on the work per story. */
+#define ND_EVLEX_MAX_TOKENS 20000
 
 enum {
     ND_EVTOK_WORD = 1 << 0,   /* letters/digits (else punctuation) */
@@ -31,6 +33,13 @@ struct nd_evtok {
 /* Tokenize text[0..len) into toks (at most max). Returns the count; tokens past max are dropped
  * (the caller's cap on work per story). */
 size_t nd_evlex_tokenize(const char *text, size_t len, struct nd_evtok *toks, size_t max);
+
+/* Tokenize text[0..len) into a new array (*out, caller frees) of at most max tokens. The array is
+ * sized for prose (about one token per four bytes) and a denser text is tokenized again, bigger.
+ * A shorter cap taken later is a prefix of the same tokens (a token depends only on the text before
+ * it), so the event coder and topics share one array. Returns the count; 0 and *out NULL when out
+ * of memory. */
+size_t nd_evlex_tokenize_alloc(const char *text, size_t len, size_t max, struct nd_evtok **out);
 
 /* Sentence boundaries over tokens: fills starts[] with the index of each sentence's first token and
  * returns the number of sentences (at most max). */

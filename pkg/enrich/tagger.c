@@ -201,12 +201,30 @@ static void rt_prefetch(const struct nd_tagger *t, uint64_t key)
         __builtin_prefetch(&t->slots[(size_t)(key ^ (key >> 31)) & t->mask]);
 }
 
+/* A score row is nine labels: eight in a loop of fixed count, which the compiler turns into vector
+ * adds, and the ninth alone (a loop of nine stays scalar). Tagging is a few dozen of these adds per
+ * token, the most of its instructions. */
+_Static_assert(NL == 9, "score rows are added as 8 + 1 lanes");
+
+static void add_w16(int32_t *restrict acc, const int16_t *restrict w)
+{
+    for (int c = 0; c < 8; c++)
+        acc[c] += w[c];
+    acc[8] += w[8];
+}
+
+static void add_w32(int32_t *restrict acc, const int32_t *restrict w)
+{
+    for (int c = 0; c < 8; c++)
+        acc[c] += w[c];
+    acc[8] += w[8];
+}
+
 static void rt_addrow(const struct nd_tagger *t, int32_t *acc, uint64_t key)
 {
     const int16_t *w = rt_get(t, key);
     if (w)
-        for (int c = 0; c < NL; c++)
-            acc[c] += w[c];
+        add_w16(acc, w);
 }
 
 static const struct vent *vocab_get(const struct nd_tagger *t, uint64_t key)
@@ -358,6 +376,7 @@ static void shapes(const char *s, size_t len, uint64_t *longh, uint64_t *shorth,
 struct tokf {
     uint64_t ex, lw, sh, ss;
     uint32_t gaz;
+    uint32_t dslot; /* the word's docmap slot (the map never grows once prepared) */
     uint8_t upper, allcaps, first, doccase;
 };
 
@@ -502,7 +521,7 @@ static enum nd_err doc_prepare(struct doc *d, const struct nd_kb *kb, struct nd_
         }
     }
     for (size_t i = 0; i < n; i++)
-        d->f[i].doccase = d->dm.vals[docmap_slot(&d->dm, d->f[i].lw)];
+        d->f[i].doccase = d->dm.vals[d->f[i].dslot = (uint32_t)docmap_slot(&d->dm, d->f[i].lw)];
     /* gazetteer phrases, longest match, within sentences, first token capitalised */
     if (kb) {
         size_t i = 0;
@@ -593,7 +612,9 @@ static size_t ctx_feats(const struct doc *d, size_t i, size_t b, size_t e, uint6
     out[n++] = mix(T_BIP, mix(f->lw, lwp1));
     out[n++] = mix(T_SH3, mix(mix(ssm1, f->ss), ssp1));
     out[n++] = mix(T_FIRST, mix(f->first, f->ss));
-    for (unsigned k = 0; k < G_NBITS; k++) {
+    /* most tokens have no gazetteer bit at all: visit only the set ones, in ascending order */
+    for (uint32_t any = (f->gaz | gm1 | gp1) & ((1u << G_NBITS) - 1); any; any &= any - 1) {
+        unsigned k = (unsigned)__builtin_ctz(any);
         if (f->gaz & (1u << k)) {
             out[n++] = mix(T_GAZ, k);
             out[n++] = mix(T_GAZW, mix(k, f->ss));
@@ -641,7 +662,7 @@ static void add_row(float *sc, const float *w)
 static size_t label_features(const struct doc *d, size_t i, size_t b, int p1, int p2, uint64_t *out)
 {
     size_t n = 0;
-    uint8_t hist = d->dm.hist[docmap_slot((struct docmap *)&d->dm, d->f[i].lw)];
+    uint8_t hist = d->dm.hist[d->f[i].dslot];
     (void)b;
     out[n++] = mix(T_T1, (uint64_t)p1);
     out[n++] = mix(T_T2, (uint64_t)(p2 * 16 + p1));
@@ -663,7 +684,7 @@ static int best_label(const float *sc, int prev)
 static void note_history(struct doc *d, size_t i, int label)
 {
     if (label)
-        d->dm.hist[docmap_slot(&d->dm, d->f[i].lw)] = (uint8_t)ltype(label);
+        d->dm.hist[d->f[i].dslot] = (uint8_t)ltype(label);
 }
 
 static void compute_vent(const struct nd_tagger *t, const char *str, size_t len, uint64_t ex,
@@ -769,8 +790,7 @@ enum nd_err nd_tagger_tag(const struct nd_tagger *tagger, const struct nd_kb *kb
                 i + 1 < e ? vp[(i + 1) % RING]->v[V_SP1] : tagger->edge[V_SP1],
             };
             for (int k = 0; k < V_N; k++)
-                for (int c = 0; c < NL; c++)
-                    sc[c] += rows[k][c];
+                add_w32(sc, rows[k]);
         }
         nl = label_features(&d, i, b, p1, p2, lf);
         for (size_t k = 2; k < nl; k++) /* T_T1 and T_T2 are in trans */
@@ -778,8 +798,7 @@ enum nd_err nd_tagger_tag(const struct nd_tagger *tagger, const struct nd_kb *kb
         for (size_t k = 0; k < ncur; k++) {
             const int16_t *w = rt_get(tagger, cur[k]);
             if (w)
-                for (int c = 0; c < NL; c++)
-                    sc[c] += w[c];
+                add_w16(sc, w);
         }
         {
             int best = -1;

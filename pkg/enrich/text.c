@@ -139,8 +139,7 @@ static char *squeeze(const char *s, int oneline)
     nd_buf_init(&b, len + 16);
     while (i < len) {
         utf8proc_int32_t cp;
-        utf8proc_ssize_t n =
-            utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(len - i), &cp);
+        utf8proc_ssize_t n;
         utf8proc_category_t cat;
         if ((unsigned char)s[i] > ' ' && (unsigned char)s[i] < 0x7f) {
             /* a run of visible ASCII: no classification needed */
@@ -158,6 +157,7 @@ static char *squeeze(const char *s, int oneline)
             i = j;
             continue;
         }
+        n = utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(len - i), &cp);
         if (n <= 0) { /* cannot happen after pass 1; keep going */
             i++;
             continue;

@@ -123,7 +123,8 @@ static const struct abbrev {
 static int abbrev_kind(const char *s, size_t n)
 {
     for (size_t i = 0; i < sizeof(abbrevs) / sizeof(abbrevs[0]); i++)
-        if (strlen(abbrevs[i].word) == n && !memcmp(abbrevs[i].word, s, n))
+        if (abbrevs[i].word[0] == s[0] && strlen(abbrevs[i].word) == n &&
+            !memcmp(abbrevs[i].word, s, n))
             return abbrevs[i].title ? 2 : 1;
     /* A single capital letter is an initial: "John F. Kennedy". */
     if (n == 1 && s[0] >= 'A' && s[0] <= 'Z')

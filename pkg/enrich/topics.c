@@ -15,7 +15,7 @@
 #define MAX_TOPICS 256
 #define MAX_TERMS 4096
 #define NCLASS 5
-#define MAX_TOKENS 20000
+#define MAX_TOKENS ND_EVLEX_MAX_TOKENS
 #define MAX_OUT 10
 #define MAX_EVIDENCE 4
 #define THRESHOLD 1.3 /* compressed score for a topic to be assigned: one clear subtopic term */
@@ -339,22 +339,36 @@ static int by_conf_desc(const void *a, const void *b)
 json_t *nd_topics_assign(const struct nd_topics *topics, const char *text, size_t len,
                          const json_t *events)
 {
-    json_t *out = json_array(), *items[MAX_TOPICS];
     struct nd_evtok *toks = NULL;
-    struct scoring *sc = NULL;
-    double total[MAX_TOPICS];
-    size_t ntok, nitems = 0;
-    int best_top = -1;
+    size_t ntok;
+    json_t *out;
 
     if (!topics || !text || !len)
+        return json_array();
+    ntok = nd_evlex_tokenize_alloc(text, len, MAX_TOKENS, &toks);
+    out = nd_topics_assign_tokens(topics, text, len, toks, ntok, events);
+    free(toks);
+    return out;
+}
+
+json_t *nd_topics_assign_tokens(const struct nd_topics *topics, const char *text, size_t len,
+                                const struct nd_evtok *toks, size_t ntok, const json_t *events)
+{
+    json_t *out = json_array(), *items[MAX_TOPICS];
+    struct scoring *sc = NULL;
+    double total[MAX_TOPICS];
+    size_t nitems = 0;
+    int best_top = -1;
+
+    if (!topics || !text || !len || !toks)
         return out;
     /* prose runs at about one token per five bytes: a denser text is scored on its first tokens */
     size_t cap = len / 4 + 64 < MAX_TOKENS ? len / 4 + 64 : MAX_TOKENS;
-    toks = malloc(cap * sizeof(*toks));
+    if (ntok > cap)
+        ntok = cap;
     sc = calloc(1, sizeof(*sc));
-    if (!toks || !sc)
+    if (!sc)
         goto out;
-    ntok = nd_evlex_tokenize(text, len, toks, cap);
     score_text(topics, text, toks, ntok, sc);
     if (events)
         score_events(topics, events, sc);
@@ -407,7 +421,6 @@ json_t *nd_topics_assign(const struct nd_topics *topics, const char *text, size_
             json_decref(items[k]);
     }
 out:
-    free(toks);
     free(sc);
     return out;
 }

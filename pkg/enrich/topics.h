@@ -23,6 +23,12 @@ void nd_topics_destroy(struct nd_topics *topics);
 json_t *nd_topics_assign(const struct nd_topics *topics, const char *text, size_t len,
                          const json_t *events);
 
+/* As nd_topics_assign, over the text's tokens from nd_evlex_tokenize_alloc (events_lex.h): the
+ * enrich stage tokenizes once for the event coder and topics. */
+struct nd_evtok;
+json_t *nd_topics_assign_tokens(const struct nd_topics *topics, const char *text, size_t len,
+                                const struct nd_evtok *toks, size_t ntok, const json_t *events);
+
 /* The best of the classifier's top-level classes (an IPTC code such as "04000000") for text, or
  * NULL when the model has no classifier: the number scripts/eval_topics.py checks against BBC
  * labels. */
