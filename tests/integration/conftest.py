@@ -209,11 +209,12 @@ def base_config(brokers, topics, feeds, extra=""):
 class TopicReader:
     """Reads a topic from the beginning with read_committed, accumulating records."""
 
-    def __init__(self, brokers, topic, wait_topic=0):
+    def __init__(self, brokers, topic, wait_topic=30):
         self.c = Consumer({"bootstrap.servers": brokers, "group.id": "test-" + uuid.uuid4().hex,
                            "auto.offset.reset": "earliest", "isolation.level": "read_committed",
                            "enable.auto.commit": False})
-        # a topic the daemon creates on its first write: wait for it to exist
+        # a topic just created (its metadata may not have spread yet) or one the daemon creates on
+        # its first write: wait until it has partitions, or a reader would silently read nothing
         deadline = time.monotonic() + wait_topic * SLOW
         while True:
             md = self.c.list_topics(topic, timeout=10)
