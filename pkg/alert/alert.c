@@ -4,6 +4,7 @@
  * near-duplicate index and the developments with each desk's mark) is rebuilt at start from the
  * committed alerts, which carry the development as it was when they were sent. */
 #include "alert/alert_int.h"
+#include "kafka/kafka.h"
 
 #include <librdkafka/rdkafka.h>
 #include <math.h>
@@ -486,31 +487,6 @@ static int by_time(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static rd_kafka_t *consumer_new(const struct nd_config *conf, char *errstr, size_t errsz)
-{
-    rd_kafka_conf_t *kconf = rd_kafka_conf_new();
-    rd_kafka_t *rk;
-    char kerr[512];
-    if (rd_kafka_conf_set(kconf, "bootstrap.servers", conf->kafka_brokers, kerr, sizeof(kerr)) ||
-        rd_kafka_conf_set(kconf, "client.id", conf->kafka_client_id, kerr, sizeof(kerr)) ||
-        rd_kafka_conf_set(kconf, "group.id", "newsd-alert-restore", kerr, sizeof(kerr)) ||
-        rd_kafka_conf_set(kconf, "enable.auto.commit", "false", kerr, sizeof(kerr)) ||
-        rd_kafka_conf_set(kconf, "enable.partition.eof", "true", kerr, sizeof(kerr)) ||
-        rd_kafka_conf_set(kconf, "isolation.level", "read_committed", kerr, sizeof(kerr)) ||
-        rd_kafka_conf_set(kconf, "log_level", "3", kerr, sizeof(kerr)))
-        goto fail;
-    for (size_t i = 0; i < conf->nkafka_props; i++)
-        if (rd_kafka_conf_set(kconf, conf->kafka_props[i].key, conf->kafka_props[i].value, kerr,
-                              sizeof(kerr)))
-            goto fail;
-    if ((rk = rd_kafka_new(RD_KAFKA_CONSUMER, kconf, kerr, sizeof(kerr))))
-        return rk;
-fail:
-    snprintf(errstr, errsz, "alert restore: %s", kerr);
-    rd_kafka_conf_destroy(kconf);
-    return NULL;
-}
-
 int nd_alert_restore(struct nd_alert *alert, const struct nd_config *conf,
                      volatile sig_atomic_t *stop, char *errstr, size_t errsz)
 {
@@ -524,7 +500,12 @@ int nd_alert_restore(struct nd_alert *alert, const struct nd_config *conf,
     int nparts, eofs = 0, applied = -1, warned = 0;
     rd_kafka_resp_err_t err;
 
-    if (!(rk = consumer_new(conf, errstr, errsz)))
+    if (!(rk = nd_kafka_consumer_new(
+              conf,
+              (const char *const[]){"group.id", "newsd-alert-restore", "enable.auto.commit",
+                                    "false", "enable.partition.eof", "true", "isolation.level",
+                                    "read_committed", NULL},
+              "alert restore", errstr, errsz)))
         goto out;
     rkt = rd_kafka_topic_new(rk, conf->topic_alerts, NULL);
     for (;;) {

@@ -11,6 +11,7 @@
  * queued as one digest message, so a burst of alerts costs the endpoint a bounded number of
  * messages and nothing is dropped. */
 #include "alert/alert_int.h"
+#include "kafka/kafka.h"
 
 #include <curl/curl.h>
 #include <librdkafka/rdkafka.h>
@@ -161,31 +162,6 @@ struct nd_webhook {
     int64_t last_commit_ms;
 };
 
-static rd_kafka_t *consumer_new(const struct nd_config *conf, char *errstr, size_t errsz)
-{
-    rd_kafka_conf_t *kconf = rd_kafka_conf_new();
-    rd_kafka_t *rk;
-    char kerr[512];
-    if (rd_kafka_conf_set(kconf, "bootstrap.servers", conf->kafka_brokers, kerr, sizeof(kerr)) ||
-        rd_kafka_conf_set(kconf, "client.id", conf->kafka_client_id, kerr, sizeof(kerr)) ||
-        rd_kafka_conf_set(kconf, "group.id", conf->alerts_webhook_group, kerr, sizeof(kerr)) ||
-        rd_kafka_conf_set(kconf, "enable.auto.commit", "false", kerr, sizeof(kerr)) ||
-        rd_kafka_conf_set(kconf, "auto.offset.reset", "earliest", kerr, sizeof(kerr)) ||
-        rd_kafka_conf_set(kconf, "isolation.level", "read_committed", kerr, sizeof(kerr)) ||
-        rd_kafka_conf_set(kconf, "log_level", "3", kerr, sizeof(kerr)))
-        goto fail;
-    for (size_t i = 0; i < conf->nkafka_props; i++)
-        if (rd_kafka_conf_set(kconf, conf->kafka_props[i].key, conf->kafka_props[i].value, kerr,
-                              sizeof(kerr)))
-            goto fail;
-    if ((rk = rd_kafka_new(RD_KAFKA_CONSUMER, kconf, kerr, sizeof(kerr))))
-        return rk;
-fail:
-    snprintf(errstr, errsz, "webhooks: %s", kerr);
-    rd_kafka_conf_destroy(kconf);
-    return NULL;
-}
-
 struct nd_webhook *nd_webhook_new(const struct nd_config *conf, struct nd_desks *desks,
                                   char *errstr, size_t errsz)
 {
@@ -193,7 +169,13 @@ struct nd_webhook *nd_webhook_new(const struct nd_config *conf, struct nd_desks 
     hook->conf = conf;
     hook->desks = desks;
     pthread_mutex_init(&hook->lock, NULL);
-    if (!(hook->rk = consumer_new(conf, errstr, errsz)) || !(hook->curl = curl_easy_init())) {
+    if (!(hook->rk = nd_kafka_consumer_new(
+              conf,
+              (const char *const[]){"group.id", conf->alerts_webhook_group, "enable.auto.commit",
+                                    "false", "auto.offset.reset", "earliest", "isolation.level",
+                                    "read_committed", NULL},
+              "webhooks", errstr, errsz)) ||
+        !(hook->curl = curl_easy_init())) {
         if (hook->rk && !hook->curl)
             snprintf(errstr, errsz, "webhooks: cannot create a curl handle");
         nd_webhook_destroy(hook);

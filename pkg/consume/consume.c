@@ -1,5 +1,7 @@
 #include "consume/consume.h"
 
+#include "kafka/kafka.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,16 +36,6 @@ static int set_prop(rd_kafka_conf_t *kconf, const char *key, const char *value, 
 }
 
 /* Producer-only passthrough properties would make librdkafka warn at every start. */
-static int producer_only(const char *key)
-{
-    static const char *const keys[] = {"acks", "linger.ms", "compression.type", "enable.idempotence",
-                                       "message.timeout.ms", "transactional.id", "batch.size",
-                                       "queue.buffering.max.messages", "queue.buffering.max.ms", NULL};
-    for (size_t i = 0; keys[i]; i++)
-        if (!strcmp(key, keys[i]))
-            return 1;
-    return 0;
-}
 
 static rd_kafka_topic_partition_list_t *topic_list(const char *topics)
 {
@@ -89,7 +81,7 @@ struct nd_consume *nd_consume_new(const struct nd_config *conf, const struct nd_
         set_prop(kconf, "enable.auto.commit", "true", errstr, errsz))
         goto out;
     for (size_t i = 0; i < conf->nkafka_props; i++)
-        if (!producer_only(conf->kafka_props[i].key) &&
+        if (!nd_kafka_producer_only(conf->kafka_props[i].key) &&
             set_prop(kconf, conf->kafka_props[i].key, conf->kafka_props[i].value, errstr, errsz))
             goto out;
     for (size_t i = 0; i < nextra; i++)

@@ -1,40 +1,13 @@
 #include "publish/state.h"
 
+#include "kafka/kafka.h"
+
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define MOD "state"
-
-static rd_kafka_t *client_new(const struct nd_config *conf, rd_kafka_type_t type, char *errstr,
-                              size_t errsz)
-{
-    rd_kafka_conf_t *kconf = rd_kafka_conf_new();
-    rd_kafka_t *rk;
-    char kerr[512];
-
-    if (rd_kafka_conf_set(kconf, "bootstrap.servers", conf->kafka_brokers, kerr, sizeof(kerr)) ||
-        rd_kafka_conf_set(kconf, "client.id", conf->kafka_client_id, kerr, sizeof(kerr)) ||
-        rd_kafka_conf_set(kconf, "log_level", "3", kerr, sizeof(kerr)))
-        goto fail;
-    for (size_t i = 0; i < conf->nkafka_props; i++)
-        if (rd_kafka_conf_set(kconf, conf->kafka_props[i].key, conf->kafka_props[i].value, kerr,
-                              sizeof(kerr)))
-            goto fail;
-    if (type == RD_KAFKA_CONSUMER &&
-        (rd_kafka_conf_set(kconf, "group.id", "newsd-state-restore", kerr, sizeof(kerr)) ||
-         rd_kafka_conf_set(kconf, "enable.auto.commit", "false", kerr, sizeof(kerr)) ||
-         rd_kafka_conf_set(kconf, "enable.partition.eof", "true", kerr, sizeof(kerr)) ||
-         rd_kafka_conf_set(kconf, "isolation.level", "read_committed", kerr, sizeof(kerr))))
-        goto fail;
-    if ((rk = rd_kafka_new(type, kconf, kerr, sizeof(kerr))))
-        return rk;
-fail:
-    snprintf(errstr, errsz, "state restore: %s", kerr);
-    rd_kafka_conf_destroy(kconf);
-    return NULL;
-}
 
 /* Create the topic compacted; an existing one is left as it is. */
 static void ensure_topic(rd_kafka_t *rk, const char *topic)
@@ -53,7 +26,8 @@ static void ensure_topic(rd_kafka_t *rk, const char *topic)
     if ((ev = rd_kafka_queue_poll(q, 10000))) {
         const rd_kafka_CreateTopics_result_t *res = rd_kafka_event_CreateTopics_result(ev);
         size_t n = 0;
-        const rd_kafka_topic_result_t **tr = res ? rd_kafka_CreateTopics_result_topics(res, &n) : NULL;
+        const rd_kafka_topic_result_t **tr =
+            res ? rd_kafka_CreateTopics_result_topics(res, &n) : NULL;
         if (n && rd_kafka_topic_result_error(tr[0]) &&
             rd_kafka_topic_result_error(tr[0]) != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
             nd_warn(MOD, "creating %s: %s", topic, rd_kafka_topic_result_error_string(tr[0]));
@@ -77,7 +51,12 @@ int nd_state_restore(const struct nd_config *conf, nd_state_fn fn, void *opaque,
     const char *key;
     json_t *value;
 
-    if (!(rk = client_new(conf, RD_KAFKA_CONSUMER, errstr, errsz)))
+    if (!(rk = nd_kafka_consumer_new(
+              conf,
+              (const char *const[]){"group.id", "newsd-state-restore", "enable.auto.commit",
+                                    "false", "enable.partition.eof", "true", "isolation.level",
+                                    "read_committed", NULL},
+              "state restore", errstr, errsz)))
         goto out;
     rkt = rd_kafka_topic_new(rk, conf->topic_state, NULL);
     /* wait for the broker: metadata for our topic */
@@ -146,7 +125,8 @@ int nd_state_restore(const struct nd_config *conf, nd_state_fn fn, void *opaque,
         rd_kafka_message_destroy(msg);
     }
     restored = 0;
-    json_object_foreach(latest, key, value) {
+    json_object_foreach(latest, key, value)
+    {
         fn(opaque, key, value);
         restored++;
     }

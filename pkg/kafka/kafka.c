@@ -1,0 +1,50 @@
+#include "kafka/kafka.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int nd_kafka_producer_only(const char *key)
+{
+    static const char *const keys[] = {"acks",
+                                       "linger.ms",
+                                       "compression.type",
+                                       "enable.idempotence",
+                                       "message.timeout.ms",
+                                       "transactional.id",
+                                       "batch.size",
+                                       "queue.buffering.max.messages",
+                                       "queue.buffering.max.ms",
+                                       NULL};
+    for (size_t i = 0; keys[i]; i++)
+        if (!strcmp(key, keys[i]))
+            return 1;
+    return 0;
+}
+
+rd_kafka_t *nd_kafka_consumer_new(const struct nd_config *conf, const char *const *props,
+                                  const char *what, char *errstr, size_t errsz)
+{
+    rd_kafka_conf_t *kconf = rd_kafka_conf_new();
+    rd_kafka_t *rk;
+    char kerr[512];
+
+    if (rd_kafka_conf_set(kconf, "bootstrap.servers", conf->kafka_brokers, kerr, sizeof(kerr)) ||
+        rd_kafka_conf_set(kconf, "client.id", conf->kafka_client_id, kerr, sizeof(kerr)) ||
+        rd_kafka_conf_set(kconf, "log_level", "3", kerr, sizeof(kerr)))
+        goto fail;
+    for (; props && props[0] && props[1]; props += 2)
+        if (rd_kafka_conf_set(kconf, props[0], props[1], kerr, sizeof(kerr)))
+            goto fail;
+    for (size_t i = 0; i < conf->nkafka_props; i++)
+        if (!nd_kafka_producer_only(conf->kafka_props[i].key) &&
+            rd_kafka_conf_set(kconf, conf->kafka_props[i].key, conf->kafka_props[i].value, kerr,
+                              sizeof(kerr)))
+            goto fail;
+    /* rd_kafka_new takes the conf only on success */
+    if ((rk = rd_kafka_new(RD_KAFKA_CONSUMER, kconf, kerr, sizeof(kerr))))
+        return rk;
+fail:
+    snprintf(errstr, errsz, "%s: %s", what, kerr);
+    rd_kafka_conf_destroy(kconf);
+    return NULL;
+}

@@ -1,0 +1,20 @@
+/* kafka: librdkafka clients made from newsd's configuration, so every consumer newsd opens (state
+ * restore, alert restore, webhook dispatcher, the Kafka source) sees the same brokers, client id and
+ * `kafka.properties.*` (security settings above all). */
+#ifndef ND_KAFKA_H
+#define ND_KAFKA_H
+
+#include <librdkafka/rdkafka.h>
+
+#include "config/config.h"
+
+/* 1 for librdkafka properties that only a producer understands (a consumer would warn about them). */
+int nd_kafka_producer_only(const char *key);
+
+/* A consumer: bootstrap.servers and client.id from conf, then `props` (NULL-terminated key, value
+ * pairs: group.id, isolation.level, ...), then conf's kafka.properties.* except producer-only ones.
+ * NULL with "what: reason" in errstr (`what` names the caller in the message). */
+rd_kafka_t *nd_kafka_consumer_new(const struct nd_config *conf, const char *const *props,
+                                  const char *what, char *errstr, size_t errsz);
+
+#endif
