@@ -491,13 +491,11 @@ int nd_alert_restore(struct nd_alert *alert, const struct nd_config *conf,
                      volatile sig_atomic_t *stop, char *errstr, size_t errsz)
 {
     rd_kafka_t *rk = NULL;
-    rd_kafka_topic_t *rkt = NULL;
-    const rd_kafka_metadata_t *md = NULL;
     rd_kafka_topic_partition_list_t *parts = NULL;
     json_t **docs = NULL;
     size_t ndocs = 0, cap = 0;
     int64_t now = nd_now_ms(), since = now - alert->opts.window_ms;
-    int nparts, eofs = 0, applied = -1, warned = 0;
+    int nparts, eofs = 0, applied = -1;
     rd_kafka_resp_err_t err;
 
     if (!(rk = nd_kafka_consumer_new(
@@ -507,32 +505,17 @@ int nd_alert_restore(struct nd_alert *alert, const struct nd_config *conf,
                                     "read_committed", NULL},
               "alert restore", errstr, errsz)))
         goto out;
-    rkt = rd_kafka_topic_new(rk, conf->topic_alerts, NULL);
-    for (;;) {
-        err = rd_kafka_metadata(rk, 0, rkt, &md, 5000);
-        if (!err && md->topic_cnt == 1 && !md->topics[0].err && md->topics[0].partition_cnt > 0)
-            break;
-        if (!err && md->topic_cnt == 1 &&
-            md->topics[0].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
-            applied = 0; /* never written: nothing to restore */
-            goto out;
-        }
-        if (md)
-            rd_kafka_metadata_destroy(md);
-        md = NULL;
-        if (!warned++)
-            nd_warn(MOD, "waiting for Kafka to read %s: %s", conf->topic_alerts,
-                    rd_kafka_err2str(err));
-        if (stop && *stop) {
-            snprintf(errstr, errsz, "stopped while waiting for Kafka");
-            goto out;
-        }
+    switch (nd_kafka_topic_partitions(rk, conf->topic_alerts, MOD, stop, &parts, errstr, errsz)) {
+    case 0:
+        applied = 0; /* never written: nothing to restore */
+        goto out;
+    case -1:
+        goto out;
     }
-    nparts = md->topics[0].partition_cnt;
-    parts = rd_kafka_topic_partition_list_new(nparts);
+    nparts = parts->cnt;
     for (int p = 0; p < nparts; p++)
-        rd_kafka_topic_partition_list_add(parts, conf->topic_alerts, md->topics[0].partitions[p].id)
-            ->offset = since; /* a timestamp, which offsets_for_times turns into offsets */
+        parts->elems[p].offset =
+            since; /* a timestamp, which offsets_for_times turns into offsets */
     if ((err = rd_kafka_offsets_for_times(rk, parts, 10000))) {
         snprintf(errstr, errsz, "alert restore: offsets_for_times on %s: %s", conf->topic_alerts,
                  rd_kafka_err2str(err));
@@ -587,10 +570,6 @@ out:
     free(docs);
     if (parts)
         rd_kafka_topic_partition_list_destroy(parts);
-    if (md)
-        rd_kafka_metadata_destroy(md);
-    if (rkt)
-        rd_kafka_topic_destroy(rkt);
     if (rk) {
         rd_kafka_consumer_close(rk);
         rd_kafka_destroy(rk);

@@ -1,5 +1,7 @@
 #include "kafka/kafka.h"
 
+#include "core/core.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -47,4 +49,43 @@ fail:
     snprintf(errstr, errsz, "%s: %s", what, kerr);
     rd_kafka_conf_destroy(kconf);
     return NULL;
+}
+
+int nd_kafka_topic_partitions(rd_kafka_t *rk, const char *topic, const char *what,
+                              volatile sig_atomic_t *stop, rd_kafka_topic_partition_list_t **parts,
+                              char *errstr, size_t errsz)
+{
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+    const rd_kafka_metadata_t *md = NULL;
+    int ret = -1, warned = 0;
+
+    *parts = NULL;
+    for (;;) {
+        rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, rkt, &md, 5000);
+        if (!err && md->topic_cnt == 1 && !md->topics[0].err && md->topics[0].partition_cnt > 0) {
+            *parts = rd_kafka_topic_partition_list_new(md->topics[0].partition_cnt);
+            for (int p = 0; p < md->topics[0].partition_cnt; p++)
+                rd_kafka_topic_partition_list_add(*parts, topic, md->topics[0].partitions[p].id);
+            ret = 1;
+            break;
+        }
+        if (!err && md->topic_cnt == 1 &&
+            md->topics[0].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+            ret = 0;
+            break;
+        }
+        if (md)
+            rd_kafka_metadata_destroy(md);
+        md = NULL;
+        if (!warned++)
+            nd_warn(what, "waiting for Kafka to read %s: %s", topic, rd_kafka_err2str(err));
+        if (stop && *stop) {
+            snprintf(errstr, errsz, "stopped while waiting for Kafka");
+            break;
+        }
+    }
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(rkt);
+    return ret;
 }

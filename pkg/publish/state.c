@@ -43,11 +43,9 @@ int nd_state_restore(const struct nd_config *conf, nd_state_fn fn, void *opaque,
                      volatile sig_atomic_t *give_up, char *errstr, size_t errsz)
 {
     rd_kafka_t *rk = NULL;
-    const rd_kafka_metadata_t *md = NULL;
-    rd_kafka_topic_t *rkt = NULL;
     rd_kafka_topic_partition_list_t *parts = NULL;
     json_t *latest = json_object();
-    int nparts = 0, eofs = 0, restored = -1, warned = 0;
+    int nparts = 0, eofs = 0, restored = -1;
     const char *key;
     json_t *value;
 
@@ -58,37 +56,19 @@ int nd_state_restore(const struct nd_config *conf, nd_state_fn fn, void *opaque,
                                     "read_committed", NULL},
               "state restore", errstr, errsz)))
         goto out;
-    rkt = rd_kafka_topic_new(rk, conf->topic_state, NULL);
-    /* wait for the broker: metadata for our topic */
-    for (;;) {
-        rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, rkt, &md, 5000);
-        if (!err && md->topic_cnt == 1 && !md->topics[0].err)
-            break;
-        if (!err && md->topic_cnt == 1 &&
-            md->topics[0].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
-            /* never written: nothing to restore; create it compacted before the first write
-             * auto-creates it with the broker's default (delete) policy */
-            ensure_topic(rk, conf->topic_state);
-            restored = 0;
-            goto out;
-        }
-        if (md) {
-            rd_kafka_metadata_destroy(md);
-            md = NULL;
-        }
-        if (!warned++)
-            nd_warn(MOD, "waiting for Kafka at %s to read %s: %s", conf->kafka_brokers,
-                    conf->topic_state, rd_kafka_err2str(err));
-        if (give_up && *give_up) {
-            snprintf(errstr, errsz, "stopped while waiting for Kafka");
-            goto out;
-        }
+    switch (nd_kafka_topic_partitions(rk, conf->topic_state, MOD, give_up, &parts, errstr, errsz)) {
+    case 0:
+        /* never written: nothing to restore; create it compacted before the first write
+         * auto-creates it with the broker's default (delete) policy */
+        ensure_topic(rk, conf->topic_state);
+        restored = 0;
+        goto out;
+    case -1:
+        goto out;
     }
-    nparts = md->topics[0].partition_cnt;
-    parts = rd_kafka_topic_partition_list_new(nparts);
+    nparts = parts->cnt;
     for (int p = 0; p < nparts; p++)
-        rd_kafka_topic_partition_list_add(parts, conf->topic_state, md->topics[0].partitions[p].id)
-            ->offset = RD_KAFKA_OFFSET_BEGINNING;
+        parts->elems[p].offset = RD_KAFKA_OFFSET_BEGINNING;
     rd_kafka_assign(rk, parts);
     while (eofs < nparts) {
         rd_kafka_message_t *msg = rd_kafka_consumer_poll(rk, 500);
@@ -133,10 +113,6 @@ int nd_state_restore(const struct nd_config *conf, nd_state_fn fn, void *opaque,
 out:
     if (parts)
         rd_kafka_topic_partition_list_destroy(parts);
-    if (md)
-        rd_kafka_metadata_destroy(md);
-    if (rkt)
-        rd_kafka_topic_destroy(rkt);
     if (rk) {
         rd_kafka_consumer_close(rk);
         rd_kafka_destroy(rk);
