@@ -864,6 +864,8 @@ int nd_daemon_run(struct nd_daemon *daemon, volatile sig_atomic_t *stop)
     }
 
     nd_info(MOD, "stopping: draining queues and committing the open transaction");
+    /* whatever the broker does, the commit gives up at the deadline and the threads drain */
+    nd_publish_set_deadline(daemon->pub, nd_mono_ms() + daemon->conf->kafka_flush_timeout_ms);
     snapshot_set_running(daemon, 0);
     atomic_store(&daemon->stages_running, 0);
     if (daemon->consumer_started)

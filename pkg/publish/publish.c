@@ -1,6 +1,7 @@
 #include "publish/publish.h"
 
 #include <librdkafka/rdkafka.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,7 +45,9 @@ struct nd_publish {
     size_t ndeferred, deferred_cap;
     int fatal;        /* the producer raised a fatal error: recreate it */
     volatile sig_atomic_t *give_up; /* before the first start: stop waiting for the broker */
-    int64_t deadline_ms;            /* at shutdown: stop retrying after this (monotonic) */
+    /* at shutdown: stop retrying after this (monotonic ms; 0 none). Set by the daemon's thread
+     * when stopping begins, read by the publish thread inside its retry loops. */
+    _Atomic int64_t deadline_ms;
     nd_publish_story_hook hook;     /* the alert stage */
     void *hook_opaque;
 };
@@ -209,8 +212,9 @@ void nd_publish_destroy(struct nd_publish *pub)
  * they stop at the deadline, and before the first start when the daemon is asked to stop. */
 static int giving_up(const struct nd_publish *pub)
 {
-    if (pub->deadline_ms)
-        return nd_mono_ms() >= pub->deadline_ms;
+    int64_t deadline = atomic_load(&pub->deadline_ms);
+    if (deadline)
+        return nd_mono_ms() >= deadline;
     return !pub->ready && pub->give_up && *pub->give_up;
 }
 
@@ -218,9 +222,10 @@ static int giving_up(const struct nd_publish *pub)
 static int op_timeout(const struct nd_publish *pub)
 {
     int64_t left;
-    if (!pub->deadline_ms)
+    int64_t deadline = atomic_load(&pub->deadline_ms);
+    if (!deadline)
         return 30000;
-    left = pub->deadline_ms - nd_mono_ms();
+    left = deadline - nd_mono_ms();
     return left < 100 ? 100 : left > 30000 ? 30000 : (int)left;
 }
 
@@ -308,6 +313,8 @@ static enum nd_err produce_record(struct nd_publish *pub, const struct record *r
             rd_kafka_poll(pub->rk, 100);
             if (pub->fatal)
                 return ND_ERR_FATAL;
+            if (giving_up(pub))
+                return ND_ERR_INVALID; /* stopping with the broker away: the batch is aborted */
             continue;
         }
         if (err == RD_KAFKA_RESP_ERR__FATAL || pub->fatal)
@@ -699,7 +706,10 @@ enum nd_err nd_publish_finish(struct nd_publish *pub, int timeout_ms)
     size_t keep = 0;
     uint64_t oldest;
 
-    pub->deadline_ms = deadline;
+    /* an earlier deadline (stopping began with nd_publish_set_deadline) stands */
+    if (!atomic_load(&pub->deadline_ms) || atomic_load(&pub->deadline_ms) > deadline)
+        atomic_store(&pub->deadline_ms, deadline);
+    deadline = atomic_load(&pub->deadline_ms);
     /* Let complete units commit; stop waiting for the ones that cannot complete any more. */
     while (nd_mono_ms() < deadline && (pub->txn_open || pub->ndeferred)) {
         nd_publish_tick(pub, 1);
@@ -739,6 +749,11 @@ enum nd_err nd_publish_finish(struct nd_publish *pub, int timeout_ms)
                  "the committed feed state on the next start",
             nd_ledger_count(pub->ledger));
     return ND_OK;
+}
+
+void nd_publish_set_deadline(struct nd_publish *pub, int64_t deadline_ms)
+{
+    atomic_store(&pub->deadline_ms, deadline_ms);
 }
 
 size_t nd_publish_backlog(const struct nd_publish *pub)

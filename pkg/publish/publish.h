@@ -79,6 +79,10 @@ void nd_publish_tick(struct nd_publish *pub, int flush_now);
  * are aborted, never half-written. ND_OK when everything complete was committed. */
 enum nd_err nd_publish_finish(struct nd_publish *pub, int timeout_ms);
 
+/* Stopping has begun: retries (commits, a broker that is away) give up at deadline_ms (monotonic),
+ * so shutdown ends within kafka.flush_timeout_ms. The only call here that another thread may make. */
+void nd_publish_set_deadline(struct nd_publish *pub, int64_t deadline_ms);
+
 /* Records in the open transaction, stories held back until the next one, open units. */
 size_t nd_publish_backlog(const struct nd_publish *pub);
 void nd_publish_get_stats(const struct nd_publish *pub, struct nd_publish_stats *stats);
