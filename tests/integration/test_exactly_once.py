@@ -157,3 +157,33 @@ def test_fenced_producer_is_recreated(brokers, topics, feed_server, run_daemon, 
     logs = d.log_lines()
     assert any("fatal producer error" in l.get("msg", "") or "fenced" in l.get("msg", "") for l in logs)
     assert d.stop() == 0
+
+
+def test_sigterm_with_the_broker_gone(tmp_path, feed_server, run_daemon):
+    """SIGTERM while the broker is gone for good: the open transaction is given up at
+    kafka.flush_timeout_ms and the daemon exits 0, instead of retrying the commit forever."""
+    bdir = str(tmp_path / "kafka")
+    subprocess.run([BROKER_SH, "start", bdir], check=True, stdout=subprocess.DEVNULL)
+    try:
+        with open(os.path.join(bdir, "bootstrap")) as f:
+            own = f.read().strip()
+        topics = {k: f"gone.{v}" for k, v in {
+            "stories": "news.stories.v1", "events": "news.events.v1", "alerts": "news.alerts.v1",
+            "deadletter": "news.deadletter.v1", "state": "newsd.state.v1"}.items()}
+        feeds = make_feeds(feed_server, 2, 50, prefix="g")
+        cfg = base_config(own, topics, feeds).replace("log_level: debug", "log_level: info")
+        cfg = cfg.replace("kafka:\n", "kafka:\n  flush_timeout_ms: 3000\n", 1)
+        d = run_daemon(cfg)
+        r = TopicReader(own, topics["stories"], wait_topic=60)
+        try:
+            wait_for(lambda: len(keys_seen(r)) >= 100, 90, "the first stories")
+        finally:
+            r.close()
+        subprocess.run([BROKER_SH, "stop", bdir], check=True, stdout=subprocess.DEVNULL)
+        make_feeds(feed_server, 2, 80, prefix="g")  # new items that can only wait for the broker
+        time.sleep(3 * SLOW)  # let them reach the open transaction (waits on nothing observable)
+        start = time.monotonic()
+        assert d.stop(signal.SIGTERM, timeout=60) == 0
+        assert time.monotonic() - start < 40 * SLOW, "shutdown is bounded by the flush timeout"
+    finally:
+        subprocess.run([BROKER_SH, "stop", bdir], check=False, stdout=subprocess.DEVNULL)
