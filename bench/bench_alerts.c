@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_broker.h"
 #include "alert/alert.h"
 #include "publish/publish.h"
 
@@ -340,7 +341,7 @@ static double stage_cost(void)
 
 int main(int argc, char **argv)
 {
-    char dir[] = "/tmp/newsd-bench-kafka-XXXXXX", cmd[8192];
+    char dir[64];
     int own_broker = argc < 2;
 
     if (argc > 1 && !strcmp(argv[1], "--stage-only")) {
@@ -353,17 +354,8 @@ int main(int argc, char **argv)
     double p50, p99, b50, b99, rate;
 
     if (own_broker) {
-        FILE *fp;
-        if (!mkdtemp(dir))
+        if (bench_broker_start(dir, sizeof(dir), brokers, sizeof(brokers)) != 0)
             return 1;
-        snprintf(cmd, sizeof(cmd), "%s/tests/kafka/broker.sh start %s >&2", NEWSD_SOURCE_DIR, dir);
-        if (system(cmd) != 0)
-            return 1;
-        snprintf(cmd, sizeof(cmd), "%s/bootstrap", dir);
-        if (!(fp = fopen(cmd, "r")) || !fgets(brokers, sizeof(brokers), fp))
-            return 1;
-        fclose(fp);
-        brokers[strcspn(brokers, "\n")] = '\0';
     } else {
         snprintf(brokers, sizeof(brokers), "%s", argv[1]);
     }
@@ -389,11 +381,7 @@ int main(int argc, char **argv)
                    intervals[k], p50, p99, rate, b50, b99, b99 > 0 ? p99 / b99 : 0);
         }
     }
-    if (own_broker) {
-        snprintf(cmd, sizeof(cmd), "%s/tests/kafka/broker.sh stop %s >&2; rm -rf %s",
-                 NEWSD_SOURCE_DIR, dir, dir);
-        if (system(cmd) != 0)
-            return 1;
-    }
+    if (own_broker && bench_broker_stop(dir) != 0)
+        return 1;
     return 0;
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bench_broker.h"
 #include "publish/publish.h"
 
 #define RUNS 3
@@ -191,23 +192,14 @@ static void latency(int rate, int seconds, int body_bytes, double *p50, double *
 
 int main(int argc, char **argv)
 {
-    char dir[] = "/tmp/newsd-bench-kafka-XXXXXX", cmd[8192];
+    char dir[64];
     int own_broker = argc < 2;
     double txn[RUNS], idem[RUNS], txn1k[RUNS], big[RUNS], p50, p99;
     const int n = 20000;
 
     if (own_broker) {
-        FILE *fp;
-        if (!mkdtemp(dir))
+        if (bench_broker_start(dir, sizeof(dir), brokers, sizeof(brokers)) != 0)
             return 1;
-        snprintf(cmd, sizeof(cmd), "%s/tests/kafka/broker.sh start %s >&2", NEWSD_SOURCE_DIR, dir);
-        if (system(cmd) != 0)
-            return 1;
-        snprintf(cmd, sizeof(cmd), "%s/bootstrap", dir);
-        if (!(fp = fopen(cmd, "r")) || !fgets(brokers, sizeof(brokers), fp))
-            return 1;
-        fclose(fp);
-        brokers[strcspn(brokers, "\n")] = '\0';
     } else {
         snprintf(brokers, sizeof(brokers), "%s", argv[1]);
     }
@@ -233,11 +225,7 @@ int main(int argc, char **argv)
     latency(1000, 10, 4000, &p50, &p99);
     printf("  latency story -> committed at 1,000 stories/s (commit every 100 ms or 1000 records): "
            "p50 %.0f ms, p99 %.0f ms\n", p50, p99);
-    if (own_broker) {
-        snprintf(cmd, sizeof(cmd), "%s/tests/kafka/broker.sh stop %s >&2; rm -rf %s", NEWSD_SOURCE_DIR,
-                 dir, dir);
-        if (system(cmd) != 0)
-            return 1;
-    }
+    if (own_broker && bench_broker_stop(dir) != 0)
+        return 1;
     return 0;
 }
