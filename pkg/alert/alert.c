@@ -22,7 +22,13 @@ struct nd_alert {
     struct nd_desks *desks;
     struct nd_dedup *dedup;
     struct nd_devs *devs;
+    pthread_mutex_t stats_lock; /* the metrics thread reads what the publish thread counts */
     struct nd_alert_stats stats;
+    struct desk_count {
+        char *desk;
+        uint64_t alerts;
+    } *per_desk;
+    size_t ndesks;
 };
 
 const char *nd_priority_str(enum nd_priority prio)
@@ -45,6 +51,7 @@ struct nd_alert *nd_alert_new(const struct nd_alert_opts *opts)
     struct nd_alert *alert = nd_xcalloc(1, sizeof(*alert));
     alert->opts = *opts;
     pthread_mutex_init(&alert->lock, NULL);
+    pthread_mutex_init(&alert->stats_lock, NULL);
     alert->dedup = nd_dedup_new(opts->dedup_capacity, opts->dedup_distance);
     alert->devs = nd_devs_new(opts->developments_max, opts->window_ms);
     return alert;
@@ -57,7 +64,11 @@ void nd_alert_destroy(struct nd_alert *alert)
     nd_desks_destroy(alert->desks);
     nd_dedup_destroy(alert->dedup);
     nd_devs_destroy(alert->devs);
+    for (size_t i = 0; i < alert->ndesks; i++)
+        free(alert->per_desk[i].desk);
+    free(alert->per_desk);
     pthread_mutex_destroy(&alert->lock);
+    pthread_mutex_destroy(&alert->stats_lock);
     free(alert);
 }
 
@@ -71,9 +82,47 @@ void nd_alert_set_desks(struct nd_alert *alert, struct nd_desks *desks)
     nd_desks_destroy(old);
 }
 
-void nd_alert_get_stats(const struct nd_alert *alert, struct nd_alert_stats *stats)
+void nd_alert_get_stats(struct nd_alert *alert, struct nd_alert_stats *stats)
 {
+    pthread_mutex_lock(&alert->stats_lock);
     *stats = alert->stats;
+    pthread_mutex_unlock(&alert->stats_lock);
+}
+
+void nd_alert_desk_counts(struct nd_alert *alert, nd_alert_count_fn fn, void *opaque)
+{
+    pthread_mutex_lock(&alert->stats_lock);
+    for (size_t i = 0; i < alert->ndesks; i++)
+        fn(opaque, alert->per_desk[i].desk, alert->per_desk[i].alerts);
+    pthread_mutex_unlock(&alert->stats_lock);
+}
+
+/* Add one story's counts (and one alert per desk named) under the stats lock. A desk keeps its
+ * counter after a reload drops it: Prometheus counters do not go back. */
+static void count(struct nd_alert *alert, const struct nd_alert_stats *d, const char **desks,
+                  size_t n)
+{
+    pthread_mutex_lock(&alert->stats_lock);
+    alert->stats.stories += d->stories;
+    alert->stats.duplicates += d->duplicates;
+    alert->stats.developments += d->developments;
+    alert->stats.alerts += d->alerts;
+    alert->stats.escalations += d->escalations;
+    alert->stats.restored += d->restored;
+    for (size_t k = 0; k < n; k++) {
+        size_t i = 0;
+        while (i < alert->ndesks && strcmp(alert->per_desk[i].desk, desks[k]))
+            i++;
+        if (i == alert->ndesks) {
+            alert->per_desk = realloc(alert->per_desk, (i + 1) * sizeof(*alert->per_desk));
+            if (!alert->per_desk)
+                abort();
+            alert->per_desk[i] = (struct desk_count){nd_strdup(desks[k]), 0};
+            alert->ndesks++;
+        }
+        alert->per_desk[i].alerts++;
+    }
+    pthread_mutex_unlock(&alert->stats_lock);
 }
 
 /* --- the sentence ----------------------------------------------------------------------------- */
@@ -329,13 +378,15 @@ json_t *nd_alert_story(struct nd_alert *alert, struct nd_story *story, int64_t n
     struct nd_facts facts;
     struct nd_dedup_hit hit;
     struct nd_dev *dev = NULL;
-    struct nd_desks *desks;
+    struct nd_desks *desks = NULL;
     struct nd_buf text;
     uint64_t fp;
     int dup, created = 0;
     char hex[17], *key = NULL;
+    struct nd_alert_stats d = {.stories = 1};
+    const char **named = NULL;
+    size_t nnamed = 0;
 
-    alert->stats.stories++;
     nd_facts_init(&facts, doc);
     nd_buf_init(&text, 64u << 10);
     if (story->headline)
@@ -364,7 +415,7 @@ json_t *nd_alert_story(struct nd_alert *alert, struct nd_story *story, int64_t n
     if (!dev) {
         dev = nd_devs_create(alert->devs, key, story->id, now_ms);
         created = 1;
-        alert->stats.developments++;
+        d.developments++;
     }
     nd_dev_update(dev, &facts, story->id, dup, now_ms);
     /* a copy is filed under its original, so copies of copies still point at the first one */
@@ -381,7 +432,7 @@ json_t *nd_alert_story(struct nd_alert *alert, struct nd_story *story, int64_t n
     json_object_set_new(story->annotations, "dedup", dedup);
 
     if (dup) {
-        alert->stats.duplicates++;
+        d.duplicates++;
         goto out; /* a desk never hears of a copy */
     }
     if (story->pubstatus != ND_PUBSTATUS_USABLE)
@@ -390,6 +441,8 @@ json_t *nd_alert_story(struct nd_alert *alert, struct nd_story *story, int64_t n
     pthread_mutex_lock(&alert->lock);
     desks = nd_desks_ref(alert->desks);
     pthread_mutex_unlock(&alert->lock);
+    if (desks)
+        named = nd_xcalloc(desks->n ? desks->n : 1, sizeof(*named));
     for (size_t i = 0; desks && i < desks->n; i++) {
         const struct nd_desk *desk = &desks->desks[i];
         struct nd_dev_mark *mark;
@@ -413,15 +466,18 @@ json_t *nd_alert_story(struct nd_alert *alert, struct nd_story *story, int64_t n
             json_array_append_new(alerts, build_alert(desk, dev, story, &facts, matched, escalation,
                                                       prio, fp, now_ms));
             nd_dev_mark_set(dev, desk->name);
-            alert->stats.alerts++;
+            named[nnamed++] = desk->name;
+            d.alerts++;
             if (escalation)
-                alert->stats.escalations++;
+                d.escalations++;
         }
         json_decref(escalation);
         json_decref(matched);
     }
-    nd_desks_destroy(desks);
 out:
+    count(alert, &d, named, nnamed);
+    free(named);
+    nd_desks_destroy(desks);
     free(key);
     nd_facts_free(&facts);
     json_decref(doc);
@@ -477,7 +533,7 @@ void nd_alert_restore_record(struct nd_alert *alert, const json_t *doc, int64_t 
     nd_dev_mark_set(dev, desk);
     if (fp && strlen(fp) == 16)
         nd_dedup_add(alert->dedup, strtoull(fp, NULL, 16), story_id, id, t);
-    alert->stats.restored++;
+    count(alert, &(struct nd_alert_stats){.restored = 1}, NULL, 0);
 }
 
 static int by_time(const void *a, const void *b)

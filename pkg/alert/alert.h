@@ -90,7 +90,12 @@ int nd_alert_restore(struct nd_alert *alert, const struct nd_config *conf,
  * story through the stage and produces its alerts in the story's transaction. */
 void nd_alert_publish_hook(void *opaque, struct nd_publish *pub, struct nd_story *story);
 
-void nd_alert_get_stats(const struct nd_alert *alert, struct nd_alert_stats *stats);
+/* Counters since start; thread-safe (the metrics thread reads them). */
+void nd_alert_get_stats(struct nd_alert *alert, struct nd_alert_stats *stats);
+/* Alerts emitted per desk since start: fn once per desk that has had one, under the stats lock (fn
+ * must not call back into the stage). Desks removed by a reload keep their count. */
+typedef void (*nd_alert_count_fn)(void *opaque, const char *desk, uint64_t alerts);
+void nd_alert_desk_counts(struct nd_alert *alert, nd_alert_count_fn fn, void *opaque);
 
 /* --- deliveries ------------------------------------------------------------------------------- */
 
@@ -110,6 +115,13 @@ struct nd_webhook *nd_webhook_new(const struct nd_config *conf, struct nd_desks 
 enum nd_err nd_webhook_start(struct nd_webhook *hook);
 /* Swap the desks (takes the reference); thread-safe. */
 void nd_webhook_set_desks(struct nd_webhook *hook, struct nd_desks *desks);
+/* POSTs by outcome (a digest is one POST), alerts given up after REJECT_ATTEMPTS permanent 4xx
+ * answers, and alerts waiting for delivery. Thread-safe. */
+struct nd_webhook_stats {
+    uint64_t delivered, failed, rejected, dropped;
+    size_t pending;
+};
+void nd_webhook_get_stats(struct nd_webhook *hook, struct nd_webhook_stats *stats);
 /* Stop the thread (pending alerts stay uncommitted in Kafka for the next start) and free. */
 void nd_webhook_destroy(struct nd_webhook *hook);
 

@@ -9,13 +9,20 @@
  * Each webhook has an outbox: a FIFO of alerts, a token bucket (rate_per_min, burst) and a backoff.
  * Alerts go one by one while tokens last; when they run out, the next token carries everything
  * queued as one digest message, so a burst of alerts costs the endpoint a bounded number of
- * messages and nothing is dropped. */
+ * messages and nothing is dropped.
+ *
+ * A webhook that answers a permanent client error (4xx other than 408, 425 and 429: the receiver
+ * read the request and refuses it) gets the same message REJECT_ATTEMPTS times with backoff, in
+ * case a deploy was in progress; then the message is given up with an error log and a metric, so
+ * one alert a receiver will never take does not hold back every alert after it. The alert stays
+ * in the alerts topic for a replay. */
 #include "alert/alert_int.h"
 #include "kafka/kafka.h"
 
 #include <curl/curl.h>
 #include <librdkafka/rdkafka.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +31,7 @@
 #define PENDING_MAX 10000 /* alerts held in memory; consumption pauses above it */
 #define COMMIT_EVERY_MS 500
 #define BACKOFF_MIN_MS 1000
+#define REJECT_ATTEMPTS 3
 
 /* --- rate limit and outbox decisions (pure, unit-tested) ----------------------------------------
  */
@@ -140,7 +148,8 @@ struct outq {
     struct nd_outbox box;
     struct pending **v;
     size_t head, n, cap;
-    int alive; /* still configured */
+    int alive;   /* still configured */
+    int rejects; /* consecutive permanent refusals of the message at the head */
 };
 
 struct nd_webhook {
@@ -160,7 +169,17 @@ struct nd_webhook {
     size_t pending;
     int paused, dirty;
     int64_t last_commit_ms;
+    atomic_uint_fast64_t posts[3], dropped; /* by enum post_result; read by the metrics thread */
+    atomic_size_t npending;
 };
+
+enum post_result { POST_DELIVERED, POST_FAILED, POST_REJECTED };
+
+/* 4xx is the receiver's final word, except timeouts, "too early" and rate limits. */
+static int permanent(long code)
+{
+    return code >= 400 && code <= 499 && code != 408 && code != 425 && code != 429;
+}
 
 struct nd_webhook *nd_webhook_new(const struct nd_config *conf, struct nd_desks *desks,
                                   char *errstr, size_t errsz)
@@ -368,8 +387,8 @@ static size_t discard(char *ptr, size_t size, size_t nmemb, void *userdata)
     return size * nmemb;
 }
 
-static int post(struct nd_webhook *hook, struct outq *q, const char *body, const char *alert_id,
-                size_t count)
+static enum post_result post(struct nd_webhook *hook, struct outq *q, const char *body,
+                             const char *alert_id, size_t count)
 {
     struct curl_slist *hdrs = NULL;
     char h[256];
@@ -399,22 +418,27 @@ static int post(struct nd_webhook *hook, struct outq *q, const char *body, const
     if (rc != CURLE_OK) {
         nd_warn(MOD, "desk %s: POST %s: %s (retrying with backoff)", q->desk, q->url,
                 curl_easy_strerror(rc));
-        return 0;
+        return POST_FAILED;
+    }
+    if (permanent(code)) {
+        nd_warn(MOD, "desk %s: POST %s: HTTP %ld, refused (attempt %d of %d)", q->desk, q->url,
+                code, q->rejects + 1, REJECT_ATTEMPTS);
+        return POST_REJECTED;
     }
     if (code < 200 || code > 299) {
         nd_warn(MOD, "desk %s: POST %s: HTTP %ld (retrying with backoff)", q->desk, q->url, code);
-        return 0;
+        return POST_FAILED;
     }
     nd_debug(MOD, "desk %s: delivered %zu alert%s to %s", q->desk, count, count == 1 ? "" : "s",
              q->url);
-    return 1;
+    return POST_DELIVERED;
 }
 
 static void send_from(struct nd_webhook *hook, struct outq *q, size_t count, int digest)
 {
     json_t **docs = nd_xcalloc(count, sizeof(*docs)), *body;
     char *text;
-    int ok;
+    enum post_result res = POST_FAILED;
     size_t n = 0;
 
     for (size_t i = 0; i < count; i++) {
@@ -436,15 +460,24 @@ static void send_from(struct nd_webhook *hook, struct outq *q, size_t count, int
                       title ? title : q->desk, "count", (json_int_t)n, "alerts", arr);
     }
     text = json_dumps(body, JSON_COMPACT);
-    ok = text &&
-         post(hook, q, text, n ? json_string_value(json_object_get(docs[0], "id")) : NULL, n);
+    if (text)
+        res = post(hook, q, text, n ? json_string_value(json_object_get(docs[0], "id")) : NULL, n);
     free(text);
     json_decref(body);
     free(docs);
-    nd_outbox_done(&q->box, ok, nd_mono_ms(),
+    atomic_fetch_add(&hook->posts[res], 1);
+    if (res == POST_REJECTED && ++q->rejects >= REJECT_ATTEMPTS) {
+        nd_error(MOD, "desk %s: %s refused %zu alert%s %d times; giving %s up (still in %s)",
+                 q->desk, q->url, count, count == 1 ? "" : "s", q->rejects,
+                 count == 1 ? "it" : "them", hook->conf->topic_alerts);
+        atomic_fetch_add(&hook->dropped, count);
+        res = POST_DELIVERED; /* done with it: the next message starts without backoff */
+    }
+    nd_outbox_done(&q->box, res == POST_DELIVERED, nd_mono_ms(),
                    (int64_t)hook->conf->alerts_webhook_retry_max_s * 1000);
-    if (!ok)
+    if (res != POST_DELIVERED)
         return;
+    q->rejects = 0;
     for (size_t i = 0; i < count; i++) {
         pending_done(hook, q->v[q->head]);
         q->head = (q->head + 1) % q->cap;
@@ -540,6 +573,7 @@ static void *webhook_main(void *arg)
             msg = hook->pending < PENDING_MAX ? rd_kafka_consumer_poll(hook->rk, 0) : NULL;
         }
         sleep_ms = dispatch(hook);
+        atomic_store(&hook->npending, hook->pending);
         if (hook->dirty && nd_mono_ms() - hook->last_commit_ms >= COMMIT_EVERY_MS)
             commit(hook, 0);
     }
@@ -567,6 +601,15 @@ enum nd_err nd_webhook_start(struct nd_webhook *hook)
     nd_info(MOD, "delivering alerts of %s to webhooks (consumer group %s)",
             hook->conf->topic_alerts, hook->conf->alerts_webhook_group);
     return ND_OK;
+}
+
+void nd_webhook_get_stats(struct nd_webhook *hook, struct nd_webhook_stats *stats)
+{
+    stats->delivered = atomic_load(&hook->posts[POST_DELIVERED]);
+    stats->failed = atomic_load(&hook->posts[POST_FAILED]);
+    stats->rejected = atomic_load(&hook->posts[POST_REJECTED]);
+    stats->dropped = atomic_load(&hook->dropped);
+    stats->pending = atomic_load(&hook->npending);
 }
 
 void nd_webhook_destroy(struct nd_webhook *hook)

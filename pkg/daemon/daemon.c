@@ -89,6 +89,7 @@ struct nd_daemon {
     struct nd_alert *alert;     /* runs inside the publish thread (publish hook) */
     struct nd_desks *desks;
     struct nd_webhook *webhook; /* when some desk has a webhook */
+    pthread_mutex_t hook_lock;  /* the pointer above, against a scrape reading its stats */
     struct nd_queue *fetched;  /* fetch -> enrich */
     struct nd_queue *enriched; /* enrich -> publish */
     struct nd_queue *control;  /* sources -> publish: unit open/close */
@@ -538,6 +539,56 @@ static void write_kafka_metrics(struct nd_buf *buf, const struct snapshot *snap)
           (double)snap->backlog);
 }
 
+static void desk_alerts(void *opaque, const char *desk, uint64_t alerts)
+{
+    nd_metrics_sample(opaque, "newsd_alerts_total", (const char *[]){"desk", desk, NULL},
+                      (double)alerts);
+}
+
+static void write_alert_metrics(struct nd_daemon *daemon, struct nd_buf *buf)
+{
+    struct nd_alert_stats st;
+    struct nd_webhook_stats wh = {0};
+
+    nd_alert_get_stats(daemon->alert, &st);
+    nd_metrics_family(buf, "newsd_alerts_total", ND_METRICS_COUNTER,
+                      "Alerts emitted per desk (samples from a desk's first alert).");
+    nd_alert_desk_counts(daemon->alert, desk_alerts, buf);
+    nd_metrics_family(buf, "newsd_alert_stage_total", ND_METRICS_COUNTER,
+                      "The alert stage: stories seen, near-duplicates, new developments, "
+                      "escalations alerted, alerts restored at start.");
+    nd_metrics_sample(buf, "newsd_alert_stage_total", (const char *[]){"event", "stories", NULL},
+                      (double)st.stories);
+    nd_metrics_sample(buf, "newsd_alert_stage_total", (const char *[]){"event", "duplicates", NULL},
+                      (double)st.duplicates);
+    nd_metrics_sample(buf, "newsd_alert_stage_total",
+                      (const char *[]){"event", "developments", NULL}, (double)st.developments);
+    nd_metrics_sample(buf, "newsd_alert_stage_total",
+                      (const char *[]){"event", "escalations", NULL}, (double)st.escalations);
+    nd_metrics_sample(buf, "newsd_alert_stage_total", (const char *[]){"event", "restored", NULL},
+                      (double)st.restored);
+
+    pthread_mutex_lock(&daemon->hook_lock);
+    if (daemon->webhook)
+        nd_webhook_get_stats(daemon->webhook, &wh);
+    pthread_mutex_unlock(&daemon->hook_lock);
+    nd_metrics_family(buf, "newsd_webhook_posts_total", ND_METRICS_COUNTER,
+                      "Webhook POSTs by result (a digest is one POST): delivered, failed (to be "
+                      "retried), rejected (permanent 4xx).");
+    nd_metrics_sample(buf, "newsd_webhook_posts_total", (const char *[]){"result", "delivered", NULL},
+                      (double)wh.delivered);
+    nd_metrics_sample(buf, "newsd_webhook_posts_total", (const char *[]){"result", "failed", NULL},
+                      (double)wh.failed);
+    nd_metrics_sample(buf, "newsd_webhook_posts_total", (const char *[]){"result", "rejected", NULL},
+                      (double)wh.rejected);
+    counter(buf, "newsd_webhook_dropped_total",
+            "Alerts given up after a webhook refused them with a permanent 4xx "
+            "repeatedly (they stay in the alerts topic).",
+            (double)wh.dropped);
+    gauge(buf, "newsd_webhook_pending", "Alerts read from the alerts topic and not yet delivered.",
+          (double)wh.pending);
+}
+
 static void metrics_cb(void *opaque, struct nd_buf *buf)
 {
     struct nd_daemon *daemon = opaque;
@@ -596,8 +647,7 @@ static void metrics_cb(void *opaque, struct nd_buf *buf)
                       (double)nd_queue_capacity(daemon->control));
     nd_metrics_hist_write(buf, "newsd_enrich_duration_seconds", "Time to enrich one story.",
                           daemon->enrich_hist);
-    nd_metrics_family(buf, "newsd_alerts_total", ND_METRICS_COUNTER,
-                      "Alerts emitted per desk (no samples until desks exist).");
+    write_alert_metrics(daemon, buf);
     nd_metrics_family(buf, "newsd_config_reloads_total", ND_METRICS_COUNTER,
                       "Configuration reloads (SIGHUP) by result.");
     nd_metrics_sample(buf, "newsd_config_reloads_total", (const char *[]){"result", "applied", NULL},
@@ -723,6 +773,7 @@ struct nd_daemon *nd_daemon_new(const struct nd_daemon_opts *opts, char *errstr,
     daemon->reload = opts->reload;
     daemon->started_ms = nd_now_ms();
     pthread_mutex_init(&daemon->unit_lock, NULL);
+    pthread_mutex_init(&daemon->hook_lock, NULL);
     pthread_mutex_init(&daemon->snap.lock, NULL);
     pthread_cond_init(&daemon->snap.cond, NULL);
     daemon->open_units = json_object();
@@ -762,15 +813,28 @@ fail:
 
 static void start_webhooks(struct nd_daemon *daemon)
 {
+    struct nd_webhook *hook;
     char errstr[512];
     if (daemon->webhook || !nd_desks_have_webhooks(daemon->desks))
         return;
-    daemon->webhook = nd_webhook_new(daemon->conf, nd_desks_ref(daemon->desks), errstr,
-                                     sizeof(errstr));
-    if (!daemon->webhook)
+    hook = nd_webhook_new(daemon->conf, nd_desks_ref(daemon->desks), errstr, sizeof(errstr));
+    if (!hook)
         nd_error(MOD, "%s; alerts stay on Kafka only", errstr);
-    else if (nd_webhook_start(daemon->webhook) != ND_OK)
+    else if (nd_webhook_start(hook) != ND_OK)
         nd_error(MOD, "the webhook dispatcher did not start; alerts stay on Kafka only");
+    pthread_mutex_lock(&daemon->hook_lock);
+    daemon->webhook = hook;
+    pthread_mutex_unlock(&daemon->hook_lock);
+}
+
+static void stop_webhooks(struct nd_daemon *daemon)
+{
+    struct nd_webhook *hook;
+    pthread_mutex_lock(&daemon->hook_lock);
+    hook = daemon->webhook;
+    daemon->webhook = NULL;
+    pthread_mutex_unlock(&daemon->hook_lock);
+    nd_webhook_destroy(hook);
 }
 
 void nd_daemon_set_desks(struct nd_daemon *daemon, struct nd_desks *desks)
@@ -880,8 +944,7 @@ int nd_daemon_run(struct nd_daemon *daemon, volatile sig_atomic_t *stop)
         pthread_join(daemon->publisher, NULL);
     daemon->publisher_started = 0;
     /* undelivered webhook alerts stay uncommitted in the consumer group: sent after a restart */
-    nd_webhook_destroy(daemon->webhook);
-    daemon->webhook = NULL;
+    stop_webhooks(daemon);
     nd_info(MOD, "stopped");
     return daemon->exit_status;
 }
@@ -900,7 +963,7 @@ void nd_daemon_destroy(struct nd_daemon *daemon)
         nd_queue_destroy(daemon->enriched, story_free);
     if (daemon->control)
         nd_queue_destroy(daemon->control, ctl_free);
-    nd_webhook_destroy(daemon->webhook);
+    stop_webhooks(daemon);
     nd_publish_destroy(daemon->pub);
     nd_alert_destroy(daemon->alert);
     nd_desks_destroy(daemon->desks);
@@ -909,6 +972,7 @@ void nd_daemon_destroy(struct nd_daemon *daemon)
     json_decref(daemon->open_units);
     free(daemon->models_dir);
     pthread_mutex_destroy(&daemon->unit_lock);
+    pthread_mutex_destroy(&daemon->hook_lock);
     for (size_t i = 0; i < daemon->snap.nfeeds; i++)
         free(daemon->snap.feeds[i].id);
     free(daemon->snap.feeds);

@@ -42,12 +42,15 @@ def ninjs(items):
 
 
 class Hook:
-    """A loopback webhook receiver: up (200), down (503) or closed (connection refused)."""
+    """A loopback webhook receiver: up (200), down (503) or closed (connection refused); in mode
+    "picky" it answers 422 to every POST of the first alert id it sees and 200 to the others."""
 
     def __init__(self, port=0):
         self.lock = threading.Lock()
         self.posts = []      # (path, body) accepted
         self.refused = {}    # path -> 503 answers given
+        self.unwanted = None  # picky: the alert id answered 422
+        self.rejections = 0
         self.mode = "up"
         hook = self
 
@@ -59,13 +62,20 @@ class Hook:
 
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                alert_id = self.headers.get("X-Newsd-Alert-Id")
                 with hook.lock:
                     down = hook.mode == "down"
-                    if down:
+                    if hook.mode == "picky" and hook.unwanted in (None, alert_id):
+                        hook.unwanted = alert_id
+                        hook.rejections += 1
+                        status = 422
+                    elif down:
                         hook.refused[self.path] = hook.refused.get(self.path, 0) + 1
+                        status = 503
                     else:
                         hook.posts.append((self.path, json.loads(body), dict(self.headers)))
-                self.send_response(503 if down else 200)
+                        status = 200
+                self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
@@ -296,3 +306,60 @@ def test_desks_get_each_development_once(brokers, topics, feed_server, run_daemo
     finally:
         hook.close()
     assert daemon.stop() == 0
+
+
+def test_webhook_gives_up_on_a_permanent_refusal(brokers, topics, feed_server, run_daemon, reader):
+    """A receiver that answers 422 to one alert must not hold back the alerts after it: the refused
+    alert is tried a few times, given up with an error and a metric, and the next one arrives."""
+    from test_ops import free_port, http_get, parse_metrics, value, with_server
+
+    hook = Hook()
+    hook.set_mode("picky")
+    feed_server.set("/a.json", ninjs([]), {"Content-Type": "application/json"})
+    port = free_port()
+    cfg = with_server(base_config(brokers, topics,
+                                  [{"id": "wire-a", "url": feed_server.url("/a.json")}],
+                                  desks_yaml(hook.url(), "hooks-" + uuid.uuid4().hex[:8])), port)
+    daemon = run_daemon(cfg)
+    alerts = reader(topics["alerts"])
+    try:
+        first = fixture("talks-a", "a-1")
+        feed_server.set("/a.json", ninjs([first]), {"Content-Type": "application/json"})
+        wait_for(lambda: hook.rejections >= 3, 60, "three refused POSTs of the first alert")
+        second = fixture("escalation", "a-2", headline="China threatens Japan over islands",
+                         body_text="China threatened Japan with countermeasures over a dispute "
+                                   "about islands in the East China Sea, its defence ministry said.",
+                         entities=[{"type": "GPE", "name": "China", "ids": {"iso3166": "CHN"},
+                                    "kind": "country"},
+                                   {"type": "GPE", "name": "Japan", "ids": {"iso3166": "JPN"},
+                                    "kind": "country"}],
+                         events=[{"type": "THREATEN", "cameo": "13", "source": [{"code": "CHN"}],
+                                  "target": [{"code": "JPN"}], "intensity": -6.0,
+                                  "confidence": 0.9}])
+        feed_server.set("/a.json", ninjs([first, second]), {"Content-Type": "application/json"})
+
+        def asia():
+            return [doc for doc in (json.loads(m.value()) for m in alerts.poll(0.2))
+                    if doc["desk"] == "asia-pacific"]
+        wait_for(lambda: len(asia()) >= 2, 60, "two asia-pacific alerts")
+        refused, later = asia()[0]["id"], asia()[1]["id"]
+        assert hook.unwanted == refused, "the first alert was the refused one"
+        wait_for(lambda: later in hook.alert_ids("/asia"), 60, "the next alert, past the refused one")
+        assert refused not in hook.alert_ids("/asia")
+        assert hook.rejections == 3, "a refused alert is tried three times, then given up"
+        assert any(l.get("level") == "error" and "giving it up" in l.get("msg", "")
+                   for l in daemon.log_lines())
+
+        status, text = http_get(port, "/metrics")
+        assert status == 200, text
+        types, samples = parse_metrics(text)
+        assert types["newsd_alerts_total"] == "counter"
+        assert value(samples, "newsd_alerts_total", desk="asia-pacific") == 2
+        assert value(samples, "newsd_webhook_posts_total", result="rejected") == 3
+        assert value(samples, "newsd_webhook_posts_total", result="delivered") >= 1
+        assert value(samples, "newsd_webhook_dropped_total") == 1
+        assert value(samples, "newsd_alert_stage_total", event="stories") == 2
+        assert value(samples, "newsd_alert_stage_total", event="developments") == 2
+        assert daemon.stop() == 0
+    finally:
+        hook.close()
