@@ -16,7 +16,7 @@ static const char *const *const *word_lists_ref(void);
 static const char *const *preps_ref(void);
 
 #define MODEL_CAP (64u << 20)
-#define MAX_PHRASE 8      /* longest dictionary phrase tried, in tokens */
+#define MAX_PHRASE 8 /* longest dictionary phrase tried, in tokens */
 #define MAX_TOKENS ND_EVLEX_MAX_TOKENS
 #define MAX_SPANS 256     /* actor chunks per sentence */
 #define MAX_MEMO 128      /* names remembered across a story */
@@ -1313,6 +1313,9 @@ struct trigger {
     int governed;    /* an infinitive coded by the verb before it */
     size_t pair_at;  /* "call ... between": the token after "between" */
     char emitted[6]; /* the code it was emitted with */
+    /* a dictionary verb in a place a noun could be ("the talks"): coded only when the sentence
+     * has no event otherwise (the relaxed pass of code_sentence) */
+    const struct verb *weak;
 };
 
 /* Quoted segment [qb, qe) of tokens containing token i, if any. */
@@ -1375,9 +1378,11 @@ static void code_cache_free(struct story_state *st)
     json_decref(st->status[1]);
 }
 
+/* doubt: 0 when the verb's own subject is the source; each fallback taken (source from the
+ * speaker or the sentence, relaxed pass, implied target) adds one and lowers the confidence. */
 static void emit(struct story_state *st, size_t s0, size_t s1, const struct trigger *tr,
                  const char *code, const struct group_ref *src, const struct group_ref *tgt,
-                 int planned, int src_fallback, size_t qb, size_t qe)
+                 int planned, int doubt, size_t qb, size_t qe)
 {
     const struct code_cache *cv = code_values(st, code);
     const struct plover *pl = cv ? cv->pl : plover_of(st->events, code);
@@ -1417,8 +1422,8 @@ static void emit(struct story_state *st, size_t s0, size_t s1, const struct trig
                                 cv ? json_incref(cv->intensity) : json_real(pl->goldstein));
     /* a specific pattern, the verb's own subject and a target raise it; later events in a sentence
      * are more often inside subordinate clauses */
-    conf = (src->n ? (src_fallback ? 0.6 : 0.7) : 0.35) + (tr->pattern ? 0.1 : 0.0) +
-           (tgt->n ? 0.1 : 0.0) - 0.05 * (double)st->sentence_events;
+    conf = (src->n ? 0.7 : 0.35) - 0.1 * doubt + (tr->pattern ? 0.1 : 0.0) + (tgt->n ? 0.1 : 0.0) -
+           0.05 * (double)st->sentence_events;
     conf = conf > 0.95 ? 0.95 : conf < 0.05 ? 0.05 : conf;
     json_object_set_new_nocheck(ev, "confidence", json_real(conf));
     json_array_append_new(st->out, ev);
@@ -1602,6 +1607,14 @@ static size_t find_triggers(struct story_state *st, size_t s0, size_t s1, const 
             size_t nm = 0;
             const char *code;
             if (!verb_position(events, toks, spans, nspans, s0, i, verb->lemma)) {
+                if (!verb->speech && strcmp(verb->lemma, "plan") &&
+                    strcmp(verb->lemma, "schedule") && !has_class(&toks[i], WL_MODALS)) {
+                    struct trigger *tr = &trig[ntrig++];
+                    memset(tr, 0, sizeof(*tr));
+                    tr->b = i;
+                    tr->e = i + len;
+                    tr->weak = verb;
+                }
                 i += len;
                 continue;
             }
@@ -1694,195 +1707,242 @@ static void code_sentence(struct story_state *st, size_t s0, size_t s1)
         group_of(spans, nspans, k, pronoun_ref(st, &speaker), &subject);
     }
 
-    for (size_t t = 0; t < ntrig; t++) {
-        struct trigger *tr = &trig[t];
-        struct group_ref *src = &srcs[t], tgt = {.n = 0};
-        const char *code = tr->code;
-        int planned, src_fallback = 0, k, passive = 0;
-        size_t cb = clause_start(toks, s0, tr->b), ce = clause_end(toks, tr->e, s1), qb = 0, qe = 0;
-        const struct group_ref *pron = pronoun_ref(st, &speaker);
-        int meeting = !strncmp(code, "03", 2) || !strncmp(code, "04", 2);
+    /* Pass 0 codes what the rules are sure of. A sentence left without an event gets a relaxed
+     * pass at lower confidence: verbs in noun-like positions, a bare verb without a target, the
+     * sentence's first actor as the source when the verb has none of its own (wire copy leads with
+     * the actor). */
+    for (int relaxed = 0; relaxed < 2; relaxed++) {
+        if (relaxed && (st->sentence_events || !ntrig))
+            break;
+        for (size_t t = 0; t < ntrig; t++) {
+            struct trigger *tr = &trig[t];
+            struct group_ref *src = &srcs[t], tgt = {.n = 0};
+            const char *code = tr->code;
+            int planned, src_fallback = 0, k, passive = 0, tgt_implied = 0;
 
-        src->n = 0;
-        tgts[t].n = 0;
-        tr->dropped = 1;
-        int neg = negated(toks, s0, tr->b);
-        /* "will not accept", "did not agree": refusing cooperation is a rejection (CAMEO 12);
-         * "did not condemn" is no event */
-        if (neg && (strncmp(code, "03", 2) < 0 || strncmp(code, "08", 2) > 0))
-            continue;
-        /* "agreed to set up", "urged the U.S. to remove": an infinitive after a verb of the same
-         * clause is that verb's complement, coded by it */
-        if (!tr->nominal && tr->b > s0 && key_is(&toks[tr->b - 1], "to")) {
-            int governed = 0;
-            for (size_t q = 0; q < t && !governed; q++)
-                governed = trig[q].e <= tr->b && trig[q].b >= cb && trig[q].e + 5 >= tr->b;
-            if (governed) {
-                tr->governed = 1;
+            tr->dropped = 1;
+            tr->governed = 0;
+            src->n = 0;
+            tgts[t].n = 0;
+            if (tr->weak) {
+                size_t nm = 0;
+                if (!relaxed)
+                    continue;
+                code =
+                    match_patterns(st->events, tr->weak->lemma, toks, tr->e,
+                                   tr->e + PATTERN_WINDOW < s1 ? tr->e + PATTERN_WINDOW : s1, &nm);
+                if (!code || ((!strncmp(code, "01", 2) || !strncmp(code, "02", 2)) &&
+                              strcmp(tr->weak->code, "---"))) {
+                    code = tr->weak->code;
+                    nm = 0;
+                }
+                if (!strcmp(code, "---") || !strncmp(code, "01", 2) || !strncmp(code, "02", 2))
+                    continue;
+                copy_code(tr->code, code, sizeof(tr->code));
+                tr->pattern = (int)nm;
+            }
+            size_t cb = clause_start(toks, s0, tr->b), ce = clause_end(toks, tr->e, s1), qb = 0,
+                   qe = 0;
+            const struct group_ref *pron = pronoun_ref(st, &speaker);
+            int meeting = !strncmp(code, "03", 2) || !strncmp(code, "04", 2);
+
+            int neg = negated(toks, s0, tr->b);
+            /* "will not accept", "did not agree": refusing cooperation is a rejection (CAMEO 12);
+             * "did not condemn" is no event */
+            if (neg && (strncmp(code, "03", 2) < 0 || strncmp(code, "08", 2) > 0))
                 continue;
+            /* "agreed to set up", "urged the U.S. to remove": an infinitive after a verb of the
+             * same clause is that verb's complement, coded by it */
+            if (!tr->nominal && tr->b > s0 && key_is(&toks[tr->b - 1], "to")) {
+                int governed = 0;
+                for (size_t q = 0; q < t && !governed; q++)
+                    governed = !trig[q].weak && trig[q].e <= tr->b && trig[q].b >= cb &&
+                               trig[q].e + 5 >= tr->b;
+                if (governed) {
+                    tr->governed = 1;
+                    continue;
+                }
             }
-        }
-        if (speech_at != SIZE_MAX && speech_at < tr->b && cb <= speech_at)
-            cb = speech_at + 1;
-        /* "X urged Y ... and denounced Z": Y is the first verb's object, not this one's subject */
-        size_t barrier = cb;
-        int prev_verb = -1;
-        for (size_t q = 0; q < t; q++)
-            if (!trig[q].nominal && trig[q].e <= tr->b && trig[q].e >= cb &&
-                (!trig[q].dropped || trig[q].governed)) {
-                barrier = trig[q].e;
-                if (!trig[q].dropped)
-                    prev_verb = (int)q;
-            }
-        planned = is_planned(toks, s0, s1, tr->b,
-                             !tr->nominal              ? 0
-                             : !strncmp(code, "04", 2) ? 'm'
-                                                       : 'n');
+            if (speech_at != SIZE_MAX && speech_at < tr->b && cb <= speech_at)
+                cb = speech_at + 1;
+            /* "X urged Y ... and denounced Z": Y is the first verb's object, not this one's subject
+             */
+            size_t barrier = cb;
+            int prev_verb = -1;
+            for (size_t q = 0; q < t; q++)
+                if (!trig[q].nominal && trig[q].e <= tr->b && trig[q].e >= cb &&
+                    (!trig[q].dropped || trig[q].governed)) {
+                    barrier = trig[q].e;
+                    if (!trig[q].dropped)
+                        prev_verb = (int)q;
+                }
+            planned = is_planned(toks, s0, s1, tr->b,
+                                 !tr->nominal              ? 0
+                                 : !strncmp(code, "04", 2) ? 'm'
+                                                           : 'n');
 
-        if (tr->nominal == 'p') {
-            /* "a call between Xi and Biden": the pair, first as source */
-            k = object_after(toks, spans, nspans, tr->pair_at ? tr->pair_at : tr->e, ce, 1);
-            if (k >= 0) {
-                struct group_ref g;
-                group_of(spans, nspans, (size_t)k, pron, &g);
-                if (g.n >= 2) {
-                    src->n = 1;
-                    src->a[0] = g.a[0];
-                    tgt.n = g.n - 1;
-                    memcpy(tgt.a, g.a + 1, sizeof(g.a[0]) * (size_t)(g.n - 1));
-                } else {
-                    tgt = g;
+            if (tr->nominal == 'p') {
+                /* "a call between Xi and Biden": the pair, first as source */
+                k = object_after(toks, spans, nspans, tr->pair_at ? tr->pair_at : tr->e, ce, 1);
+                if (k >= 0) {
+                    struct group_ref g;
+                    group_of(spans, nspans, (size_t)k, pron, &g);
+                    if (g.n >= 2) {
+                        src->n = 1;
+                        src->a[0] = g.a[0];
+                        tgt.n = g.n - 1;
+                        memcpy(tgt.a, g.a + 1, sizeof(g.a[0]) * (size_t)(g.n - 1));
+                    } else {
+                        tgt = g;
+                    }
                 }
-            }
-        } else if (!tr->nominal && is_passive(toks, s0, s1, tr->b)) {
-            /* "the meeting chaired by Wang and Amorim": the agent after "by" is the source */
-            passive = 1;
-            for (size_t p = tr->e; p < ce && p < tr->e + 3; p++)
-                if (key_is(&toks[p], "by")) {
-                    k = object_after(toks, spans, nspans, p + 1, ce, 0);
-                    if (k >= 0)
-                        group_of(spans, nspans, (size_t)k, pron, src);
-                    break;
-                }
-            k = subject_before(spans, nspans, barrier, tr->b, 0);
-            if (k >= 0)
-                group_of(spans, nspans, (size_t)k, pron, &tgt);
-        } else {
-            /* possessor of a nominal trigger: "Zelenskiy's dismissal of" */
-            if (tr->nominal && tr->b >= 2 && key_is(&toks[tr->b - 1], "'s")) {
-                k = span_at(spans, nspans, tr->b - 2);
-                if (k >= 0)
-                    group_of(spans, nspans, (size_t)k, pron, src);
-            }
-            /* "will visit Germany for talks with Merz": the talks are the visitor's */
-            if (!src->n && tr->nominal && prev_verb >= 0)
-                *src = srcs[prev_verb];
-            if (!src->n) {
+            } else if (!tr->nominal && is_passive(toks, s0, s1, tr->b)) {
+                /* "the meeting chaired by Wang and Amorim": the agent after "by" is the source */
+                passive = 1;
+                for (size_t p = tr->e; p < ce && p < tr->e + 3; p++)
+                    if (key_is(&toks[p], "by")) {
+                        k = object_after(toks, spans, nspans, p + 1, ce, 0);
+                        if (k >= 0)
+                            group_of(spans, nspans, (size_t)k, pron, src);
+                        break;
+                    }
                 k = subject_before(spans, nspans, barrier, tr->b, 0);
                 if (k >= 0)
-                    group_of(spans, nspans, (size_t)k, pron, src);
+                    group_of(spans, nspans, (size_t)k, pron, &tgt);
+            } else {
+                /* possessor of a nominal trigger: "Zelenskiy's dismissal of" */
+                if (tr->nominal && tr->b >= 2 && key_is(&toks[tr->b - 1], "'s")) {
+                    k = span_at(spans, nspans, tr->b - 2);
+                    if (k >= 0)
+                        group_of(spans, nspans, (size_t)k, pron, src);
+                }
+                /* "will visit Germany for talks with Merz": the talks are the visitor's */
+                if (!src->n && tr->nominal && prev_verb >= 0)
+                    *src = srcs[prev_verb];
+                if (!src->n) {
+                    k = subject_before(spans, nspans, barrier, tr->b, 0);
+                    if (k >= 0)
+                        group_of(spans, nspans, (size_t)k, pron, src);
+                }
+                if (!src->n && prev_verb >= 0)
+                    *src = srcs[prev_verb];
+                size_t limit = tr->nominal ? tr->e + 4 : tr->e + 12;
+                k = object_after(toks, spans, nspans, tr->e, ce < limit ? ce : limit, meeting);
+                if (k < 0 && tr->nominal) {
+                    /* past a news agency: "concerned by a Reuters report that Russia ..." */
+                    for (size_t q = 0; q < nspans; q++)
+                        if (spans[q].blocked && spans[q].b >= tr->e && spans[q].b < limit)
+                            k = object_after(toks, spans, nspans, spans[q].e,
+                                             ce < tr->e + 10 ? ce : tr->e + 10, meeting);
+                }
+                if (k >= 0)
+                    group_of(spans, nspans, (size_t)k, pron, &tgt);
             }
-            if (!src->n && prev_verb >= 0)
-                *src = srcs[prev_verb];
-            size_t limit = tr->nominal ? tr->e + 4 : tr->e + 12;
-            k = object_after(toks, spans, nspans, tr->e, ce < limit ? ce : limit, meeting);
-            if (k < 0 && tr->nominal) {
-                /* past a news agency: "concerned by a Reuters report that Russia ..." */
-                for (size_t q = 0; q < nspans; q++)
-                    if (spans[q].blocked && spans[q].b >= tr->e && spans[q].b < limit)
-                        k = object_after(toks, spans, nspans, spans[q].e,
-                                         ce < tr->e + 10 ? ce : tr->e + 10, meeting);
+            /* "Blinken said it would ...": the speaker, when the verb follows the speech verb
+             * closely; a clause with a subject of its own ("said that this was helping") is not the
+             * speaker's act */
+            if (!src->n && speech_at != SIZE_MAX && speech_at < tr->b &&
+                (tr->nominal || tr->b <= speech_at + 4)) {
+                *src = speaker;
+                src_fallback = 1;
             }
-            if (k >= 0)
-                group_of(spans, nspans, (size_t)k, pron, &tgt);
-        }
-        /* "Blinken said it would ...": the speaker, when the verb follows the speech verb closely;
-         * a clause with a subject of its own ("said that this was helping") is not the speaker's
-         * act */
-        if (!src->n && speech_at != SIZE_MAX && speech_at < tr->b &&
-            (tr->nominal || tr->b <= speech_at + 4)) {
-            *src = speaker;
-            src_fallback = 1;
-        }
-        if (!src->n && tr->nominal && subject.n && !same_group(&subject, &tgt)) {
-            *src = subject;
-            src_fallback = 1;
-        }
-        if (!src->n && quote_around(toks, s0, s1, tr->b, &qb, &qe) && st->last_speaker.n) {
-            *src = st->last_speaker;
-            src_fallback = 1;
-        }
-        if (same_group(src, &tgt))
-            tgt.n = 0;
-        /* "he and Wang discussed": a consultation between the members of one compound subject */
-        if (!tgt.n && !passive && src->n >= 2 && !strncmp(code, "04", 2)) {
-            tgt.n = src->n - 1;
-            memcpy(tgt.a, src->a + 1, sizeof(src->a[0]) * (size_t)(src->n - 1));
-            src->n = 1;
-        }
-        /* an event needs an actor on one side at least; one with only a target ("Russian positions
-         * were shelled") is kept, its confidence says the source is missing */
-        if (!src->n && !tgt.n)
-            continue;
-        /* a verb's bare default code without anyone acted upon is mostly noise ("wants",
-         * "established"); protests, force postures and violence need no target */
-        if (!tr->nominal && !tr->pattern && !tgt.n && !passive && !planned && !neg) {
-            static const char *const intransitive[] = {"03", "10", "11", "12", "13", "14",
-                                                       "15", "18", "19", "20", NULL};
-            int ok = 0;
-            for (size_t q = 0; intransitive[q] && !ok; q++)
-                ok = !strncmp(code, intransitive[q], 2);
-            if (!ok)
-                continue;
-        }
-        int obliged = 0;
-        for (size_t p = tr->b, n = 0; p-- > s0 && n < 3; n++)
-            obliged |= key_is(&toks[p], "must") || key_is(&toks[p], "should") ||
-                       (key_is(&toks[p], "to") && p > s0 &&
-                        (key_is(&toks[p - 1], "has") || key_is(&toks[p - 1], "have")));
-        if (obliged && speaker.n && speech_at < tr->b && !same_group(&speaker, src)) {
-            /* "Russia said Sudan must return the helicopter": the speaker demands it of the subject
+            if (!src->n && tr->nominal && subject.n && !same_group(&subject, &tgt)) {
+                *src = subject;
+                src_fallback = 1;
+            }
+            if (!src->n && quote_around(toks, s0, s1, tr->b, &qb, &qe) && st->last_speaker.n) {
+                *src = st->last_speaker;
+                src_fallback = 1;
+            }
+            if (!src->n && relaxed) {
+                for (size_t q = 0; q < nspans && !src->n; q++) {
+                    if (spans[q].blocked || spans[q].b >= tr->b ||
+                        (q > 0 && spans[q - 1].group == spans[q].group))
+                        continue;
+                    group_of(spans, nspans, q, pron, src);
+                    if (same_group(src, &tgt))
+                        src->n = 0;
+                }
+                src_fallback = 1;
+            }
+            if (same_group(src, &tgt))
+                tgt.n = 0;
+            /* "he and Wang discussed": a consultation between the members of one compound subject
              */
-            tgt = *src;
-            *src = speaker;
-            code = "100";
-            src_fallback = 0;
-        } else if (neg) {
-            code = "120";
-        } else if (planned) {
-            /* intent to cooperate is CAMEO 03 (AGREE); announced harm or a condition ("will
-             * withdraw unless") is a threat, CAMEO 13 */
-            const char *ic = intent_code(code);
-            int conditional = 0;
-            for (size_t p = s0; p < s1; p++)
-                conditional |= key_is(&toks[p], "unless") || key_is(&toks[p], "if");
-            if (strncmp(code, "14", 2) >= 0 || (conditional && strncmp(code, "08", 2) >= 0))
-                code = !strncmp(code, "18", 2) || !strncmp(code, "19", 2) || !strncmp(code, "20", 2)
-                           ? "138"
-                       : !strncmp(code, "16", 2) ? "131"
-                       : !strncmp(code, "14", 2) ? "133"
-                                                 : "130";
-            else if (ic)
-                code = ic;
+            if (!tgt.n && !passive && src->n >= 2 && !strncmp(code, "04", 2)) {
+                tgt.n = src->n - 1;
+                memcpy(tgt.a, src->a + 1, sizeof(src->a[0]) * (size_t)(src->n - 1));
+                src->n = 1;
+            }
+            /* an event needs an actor on one side at least; one with only a target ("Russian
+             * positions were shelled") is kept, its confidence says the source is missing */
+            if (!src->n && !tgt.n)
+                continue;
+            /* a verb's bare default code without anyone acted upon is mostly noise ("wants",
+             * "established"); protests, force postures and violence need no target */
+            if (!relaxed && !tr->nominal && !tr->pattern && !tgt.n && !passive && !planned &&
+                !neg) {
+                static const char *const intransitive[] = {"03", "10", "11", "12", "13", "14",
+                                                           "15", "18", "19", "20", NULL};
+                int ok = 0;
+                for (size_t q = 0; intransitive[q] && !ok; q++)
+                    ok = !strncmp(code, intransitive[q], 2);
+                if (!ok)
+                    continue;
+            }
+            int obliged = 0;
+            for (size_t p = tr->b, n = 0; p-- > s0 && n < 3; n++)
+                obliged |= key_is(&toks[p], "must") || key_is(&toks[p], "should") ||
+                           (key_is(&toks[p], "to") && p > s0 &&
+                            (key_is(&toks[p - 1], "has") || key_is(&toks[p - 1], "have")));
+            if (obliged && speaker.n && speech_at < tr->b && !same_group(&speaker, src)) {
+                /* "Russia said Sudan must return the helicopter": the speaker demands it of the
+                 * subject
+                 */
+                tgt = *src;
+                *src = speaker;
+                code = "100";
+                src_fallback = 0;
+            } else if (neg) {
+                code = "120";
+            } else if (planned) {
+                /* intent to cooperate is CAMEO 03 (AGREE); announced harm or a condition ("will
+                 * withdraw unless") is a threat, CAMEO 13 */
+                const char *ic = intent_code(code);
+                int conditional = 0;
+                for (size_t p = s0; p < s1; p++)
+                    conditional |= key_is(&toks[p], "unless") || key_is(&toks[p], "if");
+                if (strncmp(code, "14", 2) >= 0 || (conditional && strncmp(code, "08", 2) >= 0))
+                    code = !strncmp(code, "18", 2) || !strncmp(code, "19", 2) ||
+                                   !strncmp(code, "20", 2)
+                               ? "138"
+                           : !strncmp(code, "16", 2) ? "131"
+                           : !strncmp(code, "14", 2) ? "133"
+                                                     : "130";
+                else if (ic)
+                    code = ic;
+            }
+            if (!(qe > qb) && !quote_around(toks, s0, s1, tr->b, &qb, &qe) && speaker.n &&
+                same_group(&speaker, src)) {
+                /* the speaker's own quoted words in this sentence */
+                for (size_t p = s0; p < s1; p++)
+                    if (toks[p].flags & ND_EVTOK_QUOTE &&
+                        quote_around(toks, s0, s1, p + 1, &qb, &qe))
+                        break;
+            }
+            tr->dropped = 0;
+            /* "imposed sanctions on Iran": verb and noun name one event */
+            int dup = 0;
+            for (size_t q = 0; q < t && !dup; q++)
+                dup = !trig[q].dropped && !strncmp(trig[q].emitted, code, 2) &&
+                      same_group(&srcs[q], src) && same_group(&tgts[q], &tgt);
+            tgts[t] = tgt;
+            snprintf(tr->emitted, sizeof(tr->emitted), "%s", code);
+            if (dup)
+                continue;
+            emit(st, s0, s1, tr, code, src, &tgt, planned, src_fallback + relaxed + tgt_implied, qb,
+                 qe);
         }
-        if (!(qe > qb) && !quote_around(toks, s0, s1, tr->b, &qb, &qe) && speaker.n &&
-            same_group(&speaker, src)) {
-            /* the speaker's own quoted words in this sentence */
-            for (size_t p = s0; p < s1; p++)
-                if (toks[p].flags & ND_EVTOK_QUOTE && quote_around(toks, s0, s1, p + 1, &qb, &qe))
-                    break;
-        }
-        tr->dropped = 0;
-        /* "imposed sanctions on Iran": verb and noun name one event */
-        int dup = 0;
-        for (size_t q = 0; q < t && !dup; q++)
-            dup = !trig[q].dropped && !strncmp(trig[q].emitted, code, 2) &&
-                  same_group(&srcs[q], src) && same_group(&tgts[q], &tgt);
-        tgts[t] = tgt;
-        snprintf(tr->emitted, sizeof(tr->emitted), "%s", code);
-        if (dup)
-            continue;
-        emit(st, s0, s1, tr, code, src, &tgt, planned, src_fallback, qb, qe);
     }
 
     if (subject.n)
