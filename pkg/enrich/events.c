@@ -1423,7 +1423,7 @@ static void emit(struct story_state *st, size_t s0, size_t s1, const struct trig
     /* a specific pattern, the verb's own subject and a target raise it; later events in a sentence
      * are more often inside subordinate clauses */
     conf = (src->n ? 0.7 : 0.35) - 0.1 * doubt + (tr->pattern ? 0.1 : 0.0) + (tgt->n ? 0.1 : 0.0) -
-           0.05 * (double)st->sentence_events;
+           0.12 * (double)st->sentence_events;
     conf = conf > 0.95 ? 0.95 : conf < 0.05 ? 0.05 : conf;
     json_object_set_new_nocheck(ev, "confidence", json_real(conf));
     json_array_append_new(st->out, ev);
