@@ -1667,6 +1667,29 @@ static size_t find_triggers(struct story_state *st, size_t s0, size_t s1, const 
     return ntrig;
 }
 
+/* The threat code for the event of an infinitive right after trigger t ("sworn to fight"), when
+ * that event is harm (CAMEO 15 to 20); NULL otherwise. */
+static const char *harmful_complement(const struct nd_evtok *toks, const struct trigger *trig,
+                                      size_t ntrig, size_t t, size_t ce)
+{
+    for (size_t u = t + 1; u < ntrig; u++) {
+        const struct trigger *c = &trig[u];
+        if (c->b >= ce || c->b > trig[t].e + 5)
+            break;
+        if (c->nominal || c->weak || !key_is(&toks[c->b - 1], "to"))
+            continue;
+        if (!strncmp(c->code, "18", 2) || !strncmp(c->code, "19", 2) ||
+            !strncmp(c->code, "20", 2))
+            return "138";
+        if (!strncmp(c->code, "16", 2))
+            return "131";
+        if (!strncmp(c->code, "15", 2) || !strncmp(c->code, "17", 2))
+            return "130";
+        return NULL;
+    }
+    return NULL;
+}
+
 static void code_sentence(struct story_state *st, size_t s0, size_t s1)
 {
     const struct nd_evtok *toks = st->toks;
@@ -1718,6 +1741,7 @@ static void code_sentence(struct story_state *st, size_t s0, size_t s1)
             struct trigger *tr = &trig[t];
             struct group_ref *src = &srcs[t], tgt = {.n = 0};
             const char *code = tr->code;
+            const char *harm;
             int planned, src_fallback = 0, k, passive = 0, tgt_implied = 0;
 
             tr->dropped = 1;
@@ -1905,6 +1929,11 @@ static void code_sentence(struct story_state *st, size_t s0, size_t s1)
                 src_fallback = 0;
             } else if (neg) {
                 code = "120";
+            } else if (!tr->nominal && (!strncmp(code, "03", 2) || !strcmp(code, "110")) &&
+                       (harm = harmful_complement(toks, trig, ntrig, t, ce))) {
+                /* "vowed to fight", "has sworn to attack", "pledged to boycott": a commitment to
+                 * harm is a threat (CAMEO 13) */
+                code = harm;
             } else if (planned) {
                 /* intent to cooperate is CAMEO 03 (AGREE); announced harm or a condition ("will
                  * withdraw unless") is a threat, CAMEO 13 */
