@@ -61,6 +61,37 @@ struct first_info {
 };
 
 #define PATTERN_START (1u << 31)
+#define PATTERN_PLURAL (1u << 30) /* the singular of this word starts a pattern */
+
+/* English plural of a pattern noun into buf: "border" -> "borders", "crisis" -> none. Returns 1
+ * when made. */
+static int plural_key(const char *word, char *buf, size_t bufsz)
+{
+    size_t n = strlen(word);
+    if (n < 3 || n + 3 > bufsz || word[0] == '&' || strchr(word, ' '))
+        return 0;
+    memcpy(buf, word, n + 1);
+    if (word[n - 1] == 's' || word[n - 1] == 'x' || (n > 2 && !strcmp(word + n - 2, "ch")) ||
+        (n > 2 && !strcmp(word + n - 2, "sh")))
+        memcpy(buf + n, "es", 3);
+    else if (word[n - 1] == 'y' && !strchr("aeiou", word[n - 2]))
+        memcpy(buf + n - 1, "ies", 4);
+    else
+        memcpy(buf + n, "s", 2);
+    return 1;
+}
+
+/* Does token key k (length kl) equal word w or its plural? */
+static int word_or_plural(const char *w, const char *k, size_t kl)
+{
+    char pl[ND_EVTOK_KEYMAX + 4];
+    size_t wl = strlen(w);
+    if (wl == kl)
+        return !memcmp(w, k, kl);
+    if (kl < wl + 1 || kl > wl + 2 || !plural_key(w, pl, sizeof(pl)))
+        return 0;
+    return strlen(pl) == kl && !memcmp(pl, k, kl);
+}
 
 struct nominal {
     char code[6];
@@ -198,6 +229,13 @@ static int index_pattern(struct nd_events *events, size_t *lcap, const char *lem
     if (!fi)
         return -1;
     fi->cls |= PATTERN_START; /* most words start no pattern: they skip the pattern lookup */
+    char plural[ND_EVTOK_KEYMAX + 4];
+    if (plural_key(word, plural, sizeof(plural))) {
+        /* "opened its borders" matches "open border": the plural finds the singular's chain */
+        if (!(fi = first_info_of(events, plural, strlen(plural))))
+            return -1;
+        fi->cls |= PATTERN_PLURAL;
+    }
     events->links = grow_array(events->links, lcap, events->nlinks, sizeof(*events->links));
     if (!events->links)
         return -1;
@@ -1170,11 +1208,29 @@ static const char *match_patterns(const struct nd_events *events, const char *le
         size_t n;
         if (t > from + 8)
             break; /* a pattern must start near its verb: words far off belong to other clauses */
-        if (!(toks[t].cls & PATTERN_START))
+        if (!(toks[t].cls & (PATTERN_START | PATTERN_PLURAL)))
             continue;
-        n = join2(key, sizeof(key), lemma, lemma_len, toks[t].key, toks[t].keylen);
-        if (!n || !nd_evmap_get(events->pat_index, key, n, &head))
-            continue;
+        n = 0;
+        if (toks[t].cls & PATTERN_START)
+            n = join2(key, sizeof(key), lemma, lemma_len, toks[t].key, toks[t].keylen);
+        if (!n || !nd_evmap_get(events->pat_index, key, n, &head)) {
+            /* a plural: "borders" -> "border", "boxes" -> "box", "parties" -> "party" */
+            char sing[ND_EVTOK_KEYMAX + 2];
+            size_t kl = toks[t].keylen;
+            int found = 0;
+            if (!(toks[t].cls & PATTERN_PLURAL) || kl < 4)
+                continue;
+            for (int form = 0; form < 3 && !found; form++) {
+                size_t sl = form == 0 ? kl - 1 : form == 1 ? kl - 2 : kl - 3;
+                memcpy(sing, toks[t].key, sl);
+                if (form == 2)
+                    sing[sl++] = 'y';
+                n = join2(key, sizeof(key), lemma, lemma_len, sing, sl);
+                found = n && nd_evmap_get(events->pat_index, key, n, &head);
+            }
+            if (!found)
+                continue;
+        }
         for (uint32_t l = head; l != UINT32_MAX; l = events->links[l].next) {
             const struct pattern *pat = &events->patterns[events->links[l].pattern];
             size_t w = 1, q = t + 1;
@@ -1191,7 +1247,7 @@ static const char *match_patterns(const struct nd_events *events, const char *le
                         join2(key, sizeof(key), word, strlen(word), toks[q].key, toks[q].keylen);
                     ok = kn && nd_evmap_get(events->syn_members, key, kn, &dummy);
                 } else {
-                    ok = !strcmp(word, toks[q].key);
+                    ok = word_or_plural(word, toks[q].key, toks[q].keylen);
                 }
                 if (ok)
                     w++;
@@ -1678,8 +1734,7 @@ static const char *harmful_complement(const struct nd_evtok *toks, const struct 
             break;
         if (c->nominal || c->weak || !key_is(&toks[c->b - 1], "to"))
             continue;
-        if (!strncmp(c->code, "18", 2) || !strncmp(c->code, "19", 2) ||
-            !strncmp(c->code, "20", 2))
+        if (!strncmp(c->code, "18", 2) || !strncmp(c->code, "19", 2) || !strncmp(c->code, "20", 2))
             return "138";
         if (!strncmp(c->code, "16", 2))
             return "131";
