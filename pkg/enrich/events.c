@@ -628,6 +628,7 @@ struct actor_ref {
     const char *name;
     uint32_t name_b, name_e;
     uint32_t b, e; /* token range of the mention */
+    int implied;   /* not named in the sentence: the source's own country (a domestic act) */
 };
 
 struct group_ref {
@@ -639,6 +640,7 @@ struct group_ref {
 
 struct actor_cache {
     uint32_t b, e, name_b;
+    int implied;
     char cc[4], sector[4];
     const char *name;
     json_t *obj;
@@ -1103,6 +1105,7 @@ static void group_of(const struct span *spans, size_t nspans, size_t k,
         a->name_e = sp->name_e;
         a->b = sp->b;
         a->e = sp->e;
+        a->implied = 0;
     }
 }
 
@@ -1300,7 +1303,7 @@ static json_t *actor_json(struct story_state *st, const struct actor_ref *a)
     for (size_t k = 0; k < st->nactor_cache; k++) {
         const struct actor_cache *c = &st->actor_cache[k];
         if (c->b == a->b && c->e == a->e && c->name == a->name && c->name_b == a->name_b &&
-            !memcmp(c->cc, a->cc, sizeof(c->cc)) &&
+            c->implied == a->implied && !memcmp(c->cc, a->cc, sizeof(c->cc)) &&
             !memcmp(c->sector, a->sector, sizeof(c->sector)))
             return json_incref(c->obj);
     }
@@ -1311,6 +1314,7 @@ static json_t *actor_json(struct story_state *st, const struct actor_ref *a)
         c->e = a->e;
         c->name = a->name;
         c->name_b = a->name_b;
+        c->implied = a->implied;
         memcpy(c->cc, a->cc, sizeof(c->cc));
         memcpy(c->sector, a->sector, sizeof(c->sector));
         c->obj = obj; /* borrowed: the events array holds the references */
@@ -1332,6 +1336,8 @@ static json_t *build_actor_json(const struct story_state *st, const struct actor
         uint32_t b = st->toks[a->name_b].start, e = st->toks[a->name_e - 1].end;
         json_object_set_new_nocheck(obj, "name", json_stringn(text + b, e - b));
     }
+    if (a->implied)
+        json_object_set_new_nocheck(obj, "implied", json_true());
     if (a->e > a->b) {
         uint32_t b = st->toks[a->b].start, e = st->toks[a->e - 1].end;
         json_object_set_new_nocheck(obj, "text", json_stringn(text + b, e - b));
@@ -1968,6 +1974,26 @@ static void code_sentence(struct story_state *st, size_t s0, size_t s1)
                     ok = !strncmp(code, intransitive[q], 2);
                 if (!ok)
                     continue;
+            }
+            if (!tgt.n && src->n && !is_body_code(src->a[0].cc)) {
+                /* no one acted upon by name: a state's act lands where it happens ("lifted a state
+                 * of emergency in West Darfur"), else at home ("the army holds civilians") */
+                for (size_t q = 0; q < nspans && !tgt.n; q++) {
+                    const struct span *sp = &spans[q];
+                    if (sp->blocked || !sp->cc[0] || !sp->prep || !place_prep(sp->prep) ||
+                        is_body_code(sp->cc) || (q > 0 && spans[q - 1].group == sp->group))
+                        continue;
+                    group_of(spans, nspans, q, pron, &tgt);
+                    if (same_group(src, &tgt))
+                        tgt.n = 0;
+                }
+                if (!tgt.n) {
+                    memset(&tgt.a[0], 0, sizeof(tgt.a[0]));
+                    memcpy(tgt.a[0].cc, src->a[0].cc, sizeof(tgt.a[0].cc));
+                    tgt.a[0].implied = 1;
+                    tgt.n = 1;
+                }
+                tgt_implied = tgt.n > 0;
             }
             int obliged = 0;
             for (size_t p = tr->b, n = 0; p-- > s0 && n < 3; n++)
