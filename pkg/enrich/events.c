@@ -678,6 +678,7 @@ struct story_state {
     json_t *status[2]; /* "reported", "planned", shared like the code values */
     size_t nevents;
     size_t sentence_events;
+    json_t *sentence_obj; /* the current sentence's span, borrowed from its first event */
 };
 
 /* Token key equals a string literal (length first: most tokens differ there). */
@@ -1271,7 +1272,7 @@ static const struct plover *plover_of(const struct nd_events *events, const char
 {
     uint32_t v;
     char c[6];
-    snprintf(c, sizeof(c), "%s", code);
+    copy_code(c, code, sizeof(c));
     for (size_t len = strlen(c); len >= 2; len--)
         if (nd_evmap_get(events->plover_map, c, len, &v))
             return &events->plovers[v];
@@ -1465,10 +1466,17 @@ static void emit(struct story_state *st, size_t s0, size_t s1, const struct trig
                                 cv ? json_incref(cv->cameo) : json_string_nocheck(code));
     json_object_set_new_nocheck(ev, "source", group_json(st, src));
     json_object_set_new_nocheck(ev, "target", group_json(st, tgt));
-    json_t *span = json_object();
-    json_object_set_new_nocheck(span, "start", json_integer((json_int_t)st->cps[2 * s0]));
-    json_object_set_new_nocheck(span, "end", json_integer((json_int_t)st->cps[2 * (s1 - 1) + 1]));
-    json_object_set_new_nocheck(ev, "sentence", span);
+    if (!st->sentence_obj) {
+        /* every event of a sentence shares one {start, end} object */
+        st->sentence_obj = json_object();
+        json_object_set_new_nocheck(st->sentence_obj, "start",
+                                    json_integer((json_int_t)st->cps[2 * s0]));
+        json_object_set_new_nocheck(st->sentence_obj, "end",
+                                    json_integer((json_int_t)st->cps[2 * (s1 - 1) + 1]));
+        json_object_set_new_nocheck(ev, "sentence", st->sentence_obj);
+    } else {
+        json_object_set_nocheck(ev, "sentence", st->sentence_obj);
+    }
     json_t *trig = json_object();
     json_object_set_new_nocheck(trig, "text", json_stringn(st->text + tb, te - tb));
     json_object_set_new_nocheck(trig, "start", json_integer((json_int_t)st->cps[2 * tr->b]));
@@ -1646,9 +1654,11 @@ static size_t find_triggers(struct story_state *st, size_t s0, size_t s1, const 
                     break;
                 if (!key_is(&toks[p], "between"))
                     continue;
-                int n = snprintf(key, sizeof(key), "%s between", toks[i].key);
-                if (n > 0 && (size_t)n < sizeof(key) &&
-                    nd_evmap_get(events->nominal_map, key, (size_t)n, &v)) {
+                size_t n = toks[i].keylen;
+                memcpy(key, toks[i].key, n);
+                memcpy(key + n, " between", 8);
+                n += 8;
+                if (nd_evmap_get(events->nominal_map, key, n, &v)) {
                     struct trigger *tr = &trig[ntrig++];
                     memset(tr, 0, sizeof(*tr));
                     tr->b = i;
@@ -1763,6 +1773,7 @@ static void code_sentence(struct story_state *st, size_t s0, size_t s1)
 
     nspans = find_spans(st, s0, s1, spans);
     st->sentence_events = 0;
+    st->sentence_obj = NULL;
     /* a title or body with no country ("President Bouteflicka", "the rebels") belongs, in wire
      * copy, to the country the sentence is about: the nearest country before it, else after it,
      * else the previous sentence's subject */
@@ -2047,7 +2058,7 @@ static void code_sentence(struct story_state *st, size_t s0, size_t s1)
                 dup = !trig[q].dropped && !strncmp(trig[q].emitted, code, 2) &&
                       same_group(&srcs[q], src) && same_group(&tgts[q], &tgt);
             tgts[t] = tgt;
-            snprintf(tr->emitted, sizeof(tr->emitted), "%s", code);
+            copy_code(tr->emitted, code, sizeof(tr->emitted));
             if (dup)
                 continue;
             emit(st, s0, s1, tr, code, src, &tgt, planned, src_fallback + relaxed + tgt_implied, qb,
