@@ -3,7 +3,8 @@
  *
  * Also the coder as a filter for the evaluation scripts (scripts/eval_events.py, eval_topics.py,
  * check_seed.py): `bench_events --code [--models DIR]` reads JSON lines {"id": ..., "text": ...} on
- * stdin and writes {"id": ..., "events": [...], "subject": [...]} per line. */
+ * stdin and writes {"id": ..., "events": [...], "subject": [...]} per line.
+ * `bench_events --loop-events N` codes the wire story N times and nothing else, for perf. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -186,14 +187,27 @@ int main(int argc, char **argv)
     const char *models = NEWSD_SOURCE_DIR "/models";
     char errstr[512];
     int code = 0;
+    long loop = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--code"))
             code = 1;
+        else if (!strcmp(argv[i], "--loop-events") && i + 1 < argc)
+            loop = strtol(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "--models") && i + 1 < argc)
             models = argv[++i];
     }
     if (code)
         return code_mode(models);
+    if (loop > 0) {
+        struct nd_events *events = nd_events_new(models, errstr, sizeof(errstr));
+        char *wire = make_story(NEWSD_SOURCE_DIR "/tests/fixtures/events/wire.txt");
+        size_t len = strlen(wire);
+        for (long i = 0; events && i < loop; i++)
+            json_decref(nd_events_code(events, wire, len, NULL, 0));
+        nd_events_destroy(events);
+        free(wire);
+        return 0;
+    }
 
     struct nd_events *events = nd_events_new(models, errstr, sizeof(errstr));
     struct nd_topics *topics = events ? nd_topics_new(models, errstr, sizeof(errstr)) : NULL;

@@ -16,7 +16,7 @@ static const char *const *const *word_lists_ref(void);
 static const char *const *preps_ref(void);
 
 #define MODEL_CAP (64u << 20)
-#define MAX_PHRASE 8      /* longest dictionary phrase tried, in tokens */
+#define MAX_PHRASE 8 /* longest dictionary phrase tried, in tokens */
 #define MAX_TOKENS ND_EVLEX_MAX_TOKENS
 #define MAX_SPANS 256     /* actor chunks per sentence */
 #define MAX_MEMO 128      /* names remembered across a story */
@@ -61,6 +61,37 @@ struct first_info {
 };
 
 #define PATTERN_START (1u << 31)
+#define PATTERN_PLURAL (1u << 30) /* the singular of this word starts a pattern */
+
+/* English plural of a pattern noun into buf: "border" -> "borders", "crisis" -> none. Returns 1
+ * when made. */
+static int plural_key(const char *word, char *buf, size_t bufsz)
+{
+    size_t n = strlen(word);
+    if (n < 3 || n + 3 > bufsz || word[0] == '&' || strchr(word, ' '))
+        return 0;
+    memcpy(buf, word, n + 1);
+    if (word[n - 1] == 's' || word[n - 1] == 'x' || (n > 2 && !strcmp(word + n - 2, "ch")) ||
+        (n > 2 && !strcmp(word + n - 2, "sh")))
+        memcpy(buf + n, "es", 3);
+    else if (word[n - 1] == 'y' && !strchr("aeiou", word[n - 2]))
+        memcpy(buf + n - 1, "ies", 4);
+    else
+        memcpy(buf + n, "s", 2);
+    return 1;
+}
+
+/* Does token key k (length kl) equal word w or its plural? */
+static int word_or_plural(const char *w, const char *k, size_t kl)
+{
+    char pl[ND_EVTOK_KEYMAX + 4];
+    size_t wl = strlen(w);
+    if (wl == kl)
+        return !memcmp(w, k, kl);
+    if (kl < wl + 1 || kl > wl + 2 || !plural_key(w, pl, sizeof(pl)))
+        return 0;
+    return strlen(pl) == kl && !memcmp(pl, k, kl);
+}
 
 struct nominal {
     char code[6];
@@ -198,6 +229,13 @@ static int index_pattern(struct nd_events *events, size_t *lcap, const char *lem
     if (!fi)
         return -1;
     fi->cls |= PATTERN_START; /* most words start no pattern: they skip the pattern lookup */
+    char plural[ND_EVTOK_KEYMAX + 4];
+    if (plural_key(word, plural, sizeof(plural))) {
+        /* "opened its borders" matches "open border": the plural finds the singular's chain */
+        if (!(fi = first_info_of(events, plural, strlen(plural))))
+            return -1;
+        fi->cls |= PATTERN_PLURAL;
+    }
     events->links = grow_array(events->links, lcap, events->nlinks, sizeof(*events->links));
     if (!events->links)
         return -1;
@@ -590,6 +628,7 @@ struct actor_ref {
     const char *name;
     uint32_t name_b, name_e;
     uint32_t b, e; /* token range of the mention */
+    int implied;   /* not named in the sentence: the source's own country (a domestic act) */
 };
 
 struct group_ref {
@@ -601,6 +640,7 @@ struct group_ref {
 
 struct actor_cache {
     uint32_t b, e, name_b;
+    int implied;
     char cc[4], sector[4];
     const char *name;
     json_t *obj;
@@ -638,6 +678,7 @@ struct story_state {
     json_t *status[2]; /* "reported", "planned", shared like the code values */
     size_t nevents;
     size_t sentence_events;
+    json_t *sentence_obj; /* the current sentence's span, borrowed from its first event */
 };
 
 /* Token key equals a string literal (length first: most tokens differ there). */
@@ -1065,6 +1106,7 @@ static void group_of(const struct span *spans, size_t nspans, size_t k,
         a->name_e = sp->name_e;
         a->b = sp->b;
         a->e = sp->e;
+        a->implied = 0;
     }
 }
 
@@ -1170,11 +1212,29 @@ static const char *match_patterns(const struct nd_events *events, const char *le
         size_t n;
         if (t > from + 8)
             break; /* a pattern must start near its verb: words far off belong to other clauses */
-        if (!(toks[t].cls & PATTERN_START))
+        if (!(toks[t].cls & (PATTERN_START | PATTERN_PLURAL)))
             continue;
-        n = join2(key, sizeof(key), lemma, lemma_len, toks[t].key, toks[t].keylen);
-        if (!n || !nd_evmap_get(events->pat_index, key, n, &head))
-            continue;
+        n = 0;
+        if (toks[t].cls & PATTERN_START)
+            n = join2(key, sizeof(key), lemma, lemma_len, toks[t].key, toks[t].keylen);
+        if (!n || !nd_evmap_get(events->pat_index, key, n, &head)) {
+            /* a plural: "borders" -> "border", "boxes" -> "box", "parties" -> "party" */
+            char sing[ND_EVTOK_KEYMAX + 2];
+            size_t kl = toks[t].keylen;
+            int found = 0;
+            if (!(toks[t].cls & PATTERN_PLURAL) || kl < 4)
+                continue;
+            for (int form = 0; form < 3 && !found; form++) {
+                size_t sl = form == 0 ? kl - 1 : form == 1 ? kl - 2 : kl - 3;
+                memcpy(sing, toks[t].key, sl);
+                if (form == 2)
+                    sing[sl++] = 'y';
+                n = join2(key, sizeof(key), lemma, lemma_len, sing, sl);
+                found = n && nd_evmap_get(events->pat_index, key, n, &head);
+            }
+            if (!found)
+                continue;
+        }
         for (uint32_t l = head; l != UINT32_MAX; l = events->links[l].next) {
             const struct pattern *pat = &events->patterns[events->links[l].pattern];
             size_t w = 1, q = t + 1;
@@ -1191,7 +1251,7 @@ static const char *match_patterns(const struct nd_events *events, const char *le
                         join2(key, sizeof(key), word, strlen(word), toks[q].key, toks[q].keylen);
                     ok = kn && nd_evmap_get(events->syn_members, key, kn, &dummy);
                 } else {
-                    ok = !strcmp(word, toks[q].key);
+                    ok = word_or_plural(word, toks[q].key, toks[q].keylen);
                 }
                 if (ok)
                     w++;
@@ -1212,7 +1272,7 @@ static const struct plover *plover_of(const struct nd_events *events, const char
 {
     uint32_t v;
     char c[6];
-    snprintf(c, sizeof(c), "%s", code);
+    copy_code(c, code, sizeof(c));
     for (size_t len = strlen(c); len >= 2; len--)
         if (nd_evmap_get(events->plover_map, c, len, &v))
             return &events->plovers[v];
@@ -1244,7 +1304,7 @@ static json_t *actor_json(struct story_state *st, const struct actor_ref *a)
     for (size_t k = 0; k < st->nactor_cache; k++) {
         const struct actor_cache *c = &st->actor_cache[k];
         if (c->b == a->b && c->e == a->e && c->name == a->name && c->name_b == a->name_b &&
-            !memcmp(c->cc, a->cc, sizeof(c->cc)) &&
+            c->implied == a->implied && !memcmp(c->cc, a->cc, sizeof(c->cc)) &&
             !memcmp(c->sector, a->sector, sizeof(c->sector)))
             return json_incref(c->obj);
     }
@@ -1255,6 +1315,7 @@ static json_t *actor_json(struct story_state *st, const struct actor_ref *a)
         c->e = a->e;
         c->name = a->name;
         c->name_b = a->name_b;
+        c->implied = a->implied;
         memcpy(c->cc, a->cc, sizeof(c->cc));
         memcpy(c->sector, a->sector, sizeof(c->sector));
         c->obj = obj; /* borrowed: the events array holds the references */
@@ -1276,6 +1337,8 @@ static json_t *build_actor_json(const struct story_state *st, const struct actor
         uint32_t b = st->toks[a->name_b].start, e = st->toks[a->name_e - 1].end;
         json_object_set_new_nocheck(obj, "name", json_stringn(text + b, e - b));
     }
+    if (a->implied)
+        json_object_set_new_nocheck(obj, "implied", json_true());
     if (a->e > a->b) {
         uint32_t b = st->toks[a->b].start, e = st->toks[a->e - 1].end;
         json_object_set_new_nocheck(obj, "text", json_stringn(text + b, e - b));
@@ -1313,6 +1376,9 @@ struct trigger {
     int governed;    /* an infinitive coded by the verb before it */
     size_t pair_at;  /* "call ... between": the token after "between" */
     char emitted[6]; /* the code it was emitted with */
+    /* a dictionary verb in a place a noun could be ("the talks"): coded only when the sentence
+     * has no event otherwise (the relaxed pass of code_sentence) */
+    const struct verb *weak;
 };
 
 /* Quoted segment [qb, qe) of tokens containing token i, if any. */
@@ -1375,9 +1441,11 @@ static void code_cache_free(struct story_state *st)
     json_decref(st->status[1]);
 }
 
+/* doubt: 0 when the verb's own subject is the source; each fallback taken (source from the
+ * speaker or the sentence, relaxed pass, implied target) adds one and lowers the confidence. */
 static void emit(struct story_state *st, size_t s0, size_t s1, const struct trigger *tr,
                  const char *code, const struct group_ref *src, const struct group_ref *tgt,
-                 int planned, int src_fallback, size_t qb, size_t qe)
+                 int planned, int doubt, size_t qb, size_t qe)
 {
     const struct code_cache *cv = code_values(st, code);
     const struct plover *pl = cv ? cv->pl : plover_of(st->events, code);
@@ -1398,10 +1466,17 @@ static void emit(struct story_state *st, size_t s0, size_t s1, const struct trig
                                 cv ? json_incref(cv->cameo) : json_string_nocheck(code));
     json_object_set_new_nocheck(ev, "source", group_json(st, src));
     json_object_set_new_nocheck(ev, "target", group_json(st, tgt));
-    json_t *span = json_object();
-    json_object_set_new_nocheck(span, "start", json_integer((json_int_t)st->cps[2 * s0]));
-    json_object_set_new_nocheck(span, "end", json_integer((json_int_t)st->cps[2 * (s1 - 1) + 1]));
-    json_object_set_new_nocheck(ev, "sentence", span);
+    if (!st->sentence_obj) {
+        /* every event of a sentence shares one {start, end} object */
+        st->sentence_obj = json_object();
+        json_object_set_new_nocheck(st->sentence_obj, "start",
+                                    json_integer((json_int_t)st->cps[2 * s0]));
+        json_object_set_new_nocheck(st->sentence_obj, "end",
+                                    json_integer((json_int_t)st->cps[2 * (s1 - 1) + 1]));
+        json_object_set_new_nocheck(ev, "sentence", st->sentence_obj);
+    } else {
+        json_object_set_nocheck(ev, "sentence", st->sentence_obj);
+    }
     json_t *trig = json_object();
     json_object_set_new_nocheck(trig, "text", json_stringn(st->text + tb, te - tb));
     json_object_set_new_nocheck(trig, "start", json_integer((json_int_t)st->cps[2 * tr->b]));
@@ -1417,8 +1492,8 @@ static void emit(struct story_state *st, size_t s0, size_t s1, const struct trig
                                 cv ? json_incref(cv->intensity) : json_real(pl->goldstein));
     /* a specific pattern, the verb's own subject and a target raise it; later events in a sentence
      * are more often inside subordinate clauses */
-    conf = (src->n ? (src_fallback ? 0.6 : 0.7) : 0.35) + (tr->pattern ? 0.1 : 0.0) +
-           (tgt->n ? 0.1 : 0.0) - 0.05 * (double)st->sentence_events;
+    conf = (src->n ? 0.7 : 0.35) - 0.1 * doubt + (tr->pattern ? 0.1 : 0.0) + (tgt->n ? 0.1 : 0.0) -
+           0.12 * (double)st->sentence_events;
     conf = conf > 0.95 ? 0.95 : conf < 0.05 ? 0.05 : conf;
     json_object_set_new_nocheck(ev, "confidence", json_real(conf));
     json_array_append_new(st->out, ev);
@@ -1579,9 +1654,11 @@ static size_t find_triggers(struct story_state *st, size_t s0, size_t s1, const 
                     break;
                 if (!key_is(&toks[p], "between"))
                     continue;
-                int n = snprintf(key, sizeof(key), "%s between", toks[i].key);
-                if (n > 0 && (size_t)n < sizeof(key) &&
-                    nd_evmap_get(events->nominal_map, key, (size_t)n, &v)) {
+                size_t n = toks[i].keylen;
+                memcpy(key, toks[i].key, n);
+                memcpy(key + n, " between", 8);
+                n += 8;
+                if (nd_evmap_get(events->nominal_map, key, n, &v)) {
                     struct trigger *tr = &trig[ntrig++];
                     memset(tr, 0, sizeof(*tr));
                     tr->b = i;
@@ -1602,6 +1679,14 @@ static size_t find_triggers(struct story_state *st, size_t s0, size_t s1, const 
             size_t nm = 0;
             const char *code;
             if (!verb_position(events, toks, spans, nspans, s0, i, verb->lemma)) {
+                if (!verb->speech && strcmp(verb->lemma, "plan") &&
+                    strcmp(verb->lemma, "schedule") && !has_class(&toks[i], WL_MODALS)) {
+                    struct trigger *tr = &trig[ntrig++];
+                    memset(tr, 0, sizeof(*tr));
+                    tr->b = i;
+                    tr->e = i + len;
+                    tr->weak = verb;
+                }
                 i += len;
                 continue;
             }
@@ -1654,6 +1739,28 @@ static size_t find_triggers(struct story_state *st, size_t s0, size_t s1, const 
     return ntrig;
 }
 
+/* The threat code for the event of an infinitive right after trigger t ("sworn to fight"), when
+ * that event is harm (CAMEO 15 to 20); NULL otherwise. */
+static const char *harmful_complement(const struct nd_evtok *toks, const struct trigger *trig,
+                                      size_t ntrig, size_t t, size_t ce)
+{
+    for (size_t u = t + 1; u < ntrig; u++) {
+        const struct trigger *c = &trig[u];
+        if (c->b >= ce || c->b > trig[t].e + 5)
+            break;
+        if (c->nominal || c->weak || !key_is(&toks[c->b - 1], "to"))
+            continue;
+        if (!strncmp(c->code, "18", 2) || !strncmp(c->code, "19", 2) || !strncmp(c->code, "20", 2))
+            return "138";
+        if (!strncmp(c->code, "16", 2))
+            return "131";
+        if (!strncmp(c->code, "15", 2) || !strncmp(c->code, "17", 2))
+            return "130";
+        return NULL;
+    }
+    return NULL;
+}
+
 static void code_sentence(struct story_state *st, size_t s0, size_t s1)
 {
     const struct nd_evtok *toks = st->toks;
@@ -1666,6 +1773,7 @@ static void code_sentence(struct story_state *st, size_t s0, size_t s1)
 
     nspans = find_spans(st, s0, s1, spans);
     st->sentence_events = 0;
+    st->sentence_obj = NULL;
     /* a title or body with no country ("President Bouteflicka", "the rebels") belongs, in wire
      * copy, to the country the sentence is about: the nearest country before it, else after it,
      * else the previous sentence's subject */
@@ -1694,195 +1802,268 @@ static void code_sentence(struct story_state *st, size_t s0, size_t s1)
         group_of(spans, nspans, k, pronoun_ref(st, &speaker), &subject);
     }
 
-    for (size_t t = 0; t < ntrig; t++) {
-        struct trigger *tr = &trig[t];
-        struct group_ref *src = &srcs[t], tgt = {.n = 0};
-        const char *code = tr->code;
-        int planned, src_fallback = 0, k, passive = 0;
-        size_t cb = clause_start(toks, s0, tr->b), ce = clause_end(toks, tr->e, s1), qb = 0, qe = 0;
-        const struct group_ref *pron = pronoun_ref(st, &speaker);
-        int meeting = !strncmp(code, "03", 2) || !strncmp(code, "04", 2);
+    /* Pass 0 codes what the rules are sure of. A sentence left without an event gets a relaxed
+     * pass at lower confidence: verbs in noun-like positions, a bare verb without a target, the
+     * sentence's first actor as the source when the verb has none of its own (wire copy leads with
+     * the actor). */
+    for (int relaxed = 0; relaxed < 2; relaxed++) {
+        if (relaxed && (st->sentence_events || !ntrig))
+            break;
+        for (size_t t = 0; t < ntrig; t++) {
+            struct trigger *tr = &trig[t];
+            struct group_ref *src = &srcs[t], tgt = {.n = 0};
+            const char *code = tr->code;
+            const char *harm;
+            int planned, src_fallback = 0, k, passive = 0, tgt_implied = 0;
 
-        src->n = 0;
-        tgts[t].n = 0;
-        tr->dropped = 1;
-        int neg = negated(toks, s0, tr->b);
-        /* "will not accept", "did not agree": refusing cooperation is a rejection (CAMEO 12);
-         * "did not condemn" is no event */
-        if (neg && (strncmp(code, "03", 2) < 0 || strncmp(code, "08", 2) > 0))
-            continue;
-        /* "agreed to set up", "urged the U.S. to remove": an infinitive after a verb of the same
-         * clause is that verb's complement, coded by it */
-        if (!tr->nominal && tr->b > s0 && key_is(&toks[tr->b - 1], "to")) {
-            int governed = 0;
-            for (size_t q = 0; q < t && !governed; q++)
-                governed = trig[q].e <= tr->b && trig[q].b >= cb && trig[q].e + 5 >= tr->b;
-            if (governed) {
-                tr->governed = 1;
+            tr->dropped = 1;
+            tr->governed = 0;
+            src->n = 0;
+            tgts[t].n = 0;
+            if (tr->weak) {
+                size_t nm = 0;
+                if (!relaxed)
+                    continue;
+                code =
+                    match_patterns(st->events, tr->weak->lemma, toks, tr->e,
+                                   tr->e + PATTERN_WINDOW < s1 ? tr->e + PATTERN_WINDOW : s1, &nm);
+                if (!code || ((!strncmp(code, "01", 2) || !strncmp(code, "02", 2)) &&
+                              strcmp(tr->weak->code, "---"))) {
+                    code = tr->weak->code;
+                    nm = 0;
+                }
+                if (!strcmp(code, "---") || !strncmp(code, "01", 2) || !strncmp(code, "02", 2))
+                    continue;
+                copy_code(tr->code, code, sizeof(tr->code));
+                tr->pattern = (int)nm;
+            }
+            size_t cb = clause_start(toks, s0, tr->b), ce = clause_end(toks, tr->e, s1), qb = 0,
+                   qe = 0;
+            const struct group_ref *pron = pronoun_ref(st, &speaker);
+            int meeting = !strncmp(code, "03", 2) || !strncmp(code, "04", 2);
+
+            int neg = negated(toks, s0, tr->b);
+            /* "will not accept", "did not agree": refusing cooperation is a rejection (CAMEO 12);
+             * "did not condemn" is no event */
+            if (neg && (strncmp(code, "03", 2) < 0 || strncmp(code, "08", 2) > 0))
                 continue;
+            /* "agreed to set up", "urged the U.S. to remove": an infinitive after a verb of the
+             * same clause is that verb's complement, coded by it */
+            if (!tr->nominal && tr->b > s0 && key_is(&toks[tr->b - 1], "to")) {
+                int governed = 0;
+                for (size_t q = 0; q < t && !governed; q++)
+                    governed = !trig[q].weak && trig[q].e <= tr->b && trig[q].b >= cb &&
+                               trig[q].e + 5 >= tr->b;
+                if (governed) {
+                    tr->governed = 1;
+                    continue;
+                }
             }
-        }
-        if (speech_at != SIZE_MAX && speech_at < tr->b && cb <= speech_at)
-            cb = speech_at + 1;
-        /* "X urged Y ... and denounced Z": Y is the first verb's object, not this one's subject */
-        size_t barrier = cb;
-        int prev_verb = -1;
-        for (size_t q = 0; q < t; q++)
-            if (!trig[q].nominal && trig[q].e <= tr->b && trig[q].e >= cb &&
-                (!trig[q].dropped || trig[q].governed)) {
-                barrier = trig[q].e;
-                if (!trig[q].dropped)
-                    prev_verb = (int)q;
-            }
-        planned = is_planned(toks, s0, s1, tr->b,
-                             !tr->nominal              ? 0
-                             : !strncmp(code, "04", 2) ? 'm'
-                                                       : 'n');
+            if (speech_at != SIZE_MAX && speech_at < tr->b && cb <= speech_at)
+                cb = speech_at + 1;
+            /* "X urged Y ... and denounced Z": Y is the first verb's object, not this one's subject
+             */
+            size_t barrier = cb;
+            int prev_verb = -1;
+            for (size_t q = 0; q < t; q++)
+                if (!trig[q].nominal && trig[q].e <= tr->b && trig[q].e >= cb &&
+                    (!trig[q].dropped || trig[q].governed)) {
+                    barrier = trig[q].e;
+                    if (!trig[q].dropped)
+                        prev_verb = (int)q;
+                }
+            planned = is_planned(toks, s0, s1, tr->b,
+                                 !tr->nominal              ? 0
+                                 : !strncmp(code, "04", 2) ? 'm'
+                                                           : 'n');
 
-        if (tr->nominal == 'p') {
-            /* "a call between Xi and Biden": the pair, first as source */
-            k = object_after(toks, spans, nspans, tr->pair_at ? tr->pair_at : tr->e, ce, 1);
-            if (k >= 0) {
-                struct group_ref g;
-                group_of(spans, nspans, (size_t)k, pron, &g);
-                if (g.n >= 2) {
-                    src->n = 1;
-                    src->a[0] = g.a[0];
-                    tgt.n = g.n - 1;
-                    memcpy(tgt.a, g.a + 1, sizeof(g.a[0]) * (size_t)(g.n - 1));
-                } else {
-                    tgt = g;
+            if (tr->nominal == 'p') {
+                /* "a call between Xi and Biden": the pair, first as source */
+                k = object_after(toks, spans, nspans, tr->pair_at ? tr->pair_at : tr->e, ce, 1);
+                if (k >= 0) {
+                    struct group_ref g;
+                    group_of(spans, nspans, (size_t)k, pron, &g);
+                    if (g.n >= 2) {
+                        src->n = 1;
+                        src->a[0] = g.a[0];
+                        tgt.n = g.n - 1;
+                        memcpy(tgt.a, g.a + 1, sizeof(g.a[0]) * (size_t)(g.n - 1));
+                    } else {
+                        tgt = g;
+                    }
                 }
-            }
-        } else if (!tr->nominal && is_passive(toks, s0, s1, tr->b)) {
-            /* "the meeting chaired by Wang and Amorim": the agent after "by" is the source */
-            passive = 1;
-            for (size_t p = tr->e; p < ce && p < tr->e + 3; p++)
-                if (key_is(&toks[p], "by")) {
-                    k = object_after(toks, spans, nspans, p + 1, ce, 0);
-                    if (k >= 0)
-                        group_of(spans, nspans, (size_t)k, pron, src);
-                    break;
-                }
-            k = subject_before(spans, nspans, barrier, tr->b, 0);
-            if (k >= 0)
-                group_of(spans, nspans, (size_t)k, pron, &tgt);
-        } else {
-            /* possessor of a nominal trigger: "Zelenskiy's dismissal of" */
-            if (tr->nominal && tr->b >= 2 && key_is(&toks[tr->b - 1], "'s")) {
-                k = span_at(spans, nspans, tr->b - 2);
-                if (k >= 0)
-                    group_of(spans, nspans, (size_t)k, pron, src);
-            }
-            /* "will visit Germany for talks with Merz": the talks are the visitor's */
-            if (!src->n && tr->nominal && prev_verb >= 0)
-                *src = srcs[prev_verb];
-            if (!src->n) {
+            } else if (!tr->nominal && is_passive(toks, s0, s1, tr->b)) {
+                /* "the meeting chaired by Wang and Amorim": the agent after "by" is the source */
+                passive = 1;
+                for (size_t p = tr->e; p < ce && p < tr->e + 3; p++)
+                    if (key_is(&toks[p], "by")) {
+                        k = object_after(toks, spans, nspans, p + 1, ce, 0);
+                        if (k >= 0)
+                            group_of(spans, nspans, (size_t)k, pron, src);
+                        break;
+                    }
                 k = subject_before(spans, nspans, barrier, tr->b, 0);
                 if (k >= 0)
-                    group_of(spans, nspans, (size_t)k, pron, src);
+                    group_of(spans, nspans, (size_t)k, pron, &tgt);
+            } else {
+                /* possessor of a nominal trigger: "Zelenskiy's dismissal of" */
+                if (tr->nominal && tr->b >= 2 && key_is(&toks[tr->b - 1], "'s")) {
+                    k = span_at(spans, nspans, tr->b - 2);
+                    if (k >= 0)
+                        group_of(spans, nspans, (size_t)k, pron, src);
+                }
+                /* "will visit Germany for talks with Merz": the talks are the visitor's */
+                if (!src->n && tr->nominal && prev_verb >= 0)
+                    *src = srcs[prev_verb];
+                if (!src->n) {
+                    k = subject_before(spans, nspans, barrier, tr->b, 0);
+                    if (k >= 0)
+                        group_of(spans, nspans, (size_t)k, pron, src);
+                }
+                if (!src->n && prev_verb >= 0)
+                    *src = srcs[prev_verb];
+                size_t limit = tr->nominal ? tr->e + 4 : tr->e + 12;
+                k = object_after(toks, spans, nspans, tr->e, ce < limit ? ce : limit, meeting);
+                if (k < 0 && tr->nominal) {
+                    /* past a news agency: "concerned by a Reuters report that Russia ..." */
+                    for (size_t q = 0; q < nspans; q++)
+                        if (spans[q].blocked && spans[q].b >= tr->e && spans[q].b < limit)
+                            k = object_after(toks, spans, nspans, spans[q].e,
+                                             ce < tr->e + 10 ? ce : tr->e + 10, meeting);
+                }
+                if (k >= 0)
+                    group_of(spans, nspans, (size_t)k, pron, &tgt);
             }
-            if (!src->n && prev_verb >= 0)
-                *src = srcs[prev_verb];
-            size_t limit = tr->nominal ? tr->e + 4 : tr->e + 12;
-            k = object_after(toks, spans, nspans, tr->e, ce < limit ? ce : limit, meeting);
-            if (k < 0 && tr->nominal) {
-                /* past a news agency: "concerned by a Reuters report that Russia ..." */
-                for (size_t q = 0; q < nspans; q++)
-                    if (spans[q].blocked && spans[q].b >= tr->e && spans[q].b < limit)
-                        k = object_after(toks, spans, nspans, spans[q].e,
-                                         ce < tr->e + 10 ? ce : tr->e + 10, meeting);
+            /* "Blinken said it would ...": the speaker, when the verb follows the speech verb
+             * closely; a clause with a subject of its own ("said that this was helping") is not the
+             * speaker's act */
+            if (!src->n && speech_at != SIZE_MAX && speech_at < tr->b &&
+                (tr->nominal || tr->b <= speech_at + 4)) {
+                *src = speaker;
+                src_fallback = 1;
             }
-            if (k >= 0)
-                group_of(spans, nspans, (size_t)k, pron, &tgt);
-        }
-        /* "Blinken said it would ...": the speaker, when the verb follows the speech verb closely;
-         * a clause with a subject of its own ("said that this was helping") is not the speaker's
-         * act */
-        if (!src->n && speech_at != SIZE_MAX && speech_at < tr->b &&
-            (tr->nominal || tr->b <= speech_at + 4)) {
-            *src = speaker;
-            src_fallback = 1;
-        }
-        if (!src->n && tr->nominal && subject.n && !same_group(&subject, &tgt)) {
-            *src = subject;
-            src_fallback = 1;
-        }
-        if (!src->n && quote_around(toks, s0, s1, tr->b, &qb, &qe) && st->last_speaker.n) {
-            *src = st->last_speaker;
-            src_fallback = 1;
-        }
-        if (same_group(src, &tgt))
-            tgt.n = 0;
-        /* "he and Wang discussed": a consultation between the members of one compound subject */
-        if (!tgt.n && !passive && src->n >= 2 && !strncmp(code, "04", 2)) {
-            tgt.n = src->n - 1;
-            memcpy(tgt.a, src->a + 1, sizeof(src->a[0]) * (size_t)(src->n - 1));
-            src->n = 1;
-        }
-        /* an event needs an actor on one side at least; one with only a target ("Russian positions
-         * were shelled") is kept, its confidence says the source is missing */
-        if (!src->n && !tgt.n)
-            continue;
-        /* a verb's bare default code without anyone acted upon is mostly noise ("wants",
-         * "established"); protests, force postures and violence need no target */
-        if (!tr->nominal && !tr->pattern && !tgt.n && !passive && !planned && !neg) {
-            static const char *const intransitive[] = {"03", "10", "11", "12", "13", "14",
-                                                       "15", "18", "19", "20", NULL};
-            int ok = 0;
-            for (size_t q = 0; intransitive[q] && !ok; q++)
-                ok = !strncmp(code, intransitive[q], 2);
-            if (!ok)
-                continue;
-        }
-        int obliged = 0;
-        for (size_t p = tr->b, n = 0; p-- > s0 && n < 3; n++)
-            obliged |= key_is(&toks[p], "must") || key_is(&toks[p], "should") ||
-                       (key_is(&toks[p], "to") && p > s0 &&
-                        (key_is(&toks[p - 1], "has") || key_is(&toks[p - 1], "have")));
-        if (obliged && speaker.n && speech_at < tr->b && !same_group(&speaker, src)) {
-            /* "Russia said Sudan must return the helicopter": the speaker demands it of the subject
+            if (!src->n && tr->nominal && subject.n && !same_group(&subject, &tgt)) {
+                *src = subject;
+                src_fallback = 1;
+            }
+            if (!src->n && quote_around(toks, s0, s1, tr->b, &qb, &qe) && st->last_speaker.n) {
+                *src = st->last_speaker;
+                src_fallback = 1;
+            }
+            if (!src->n && relaxed) {
+                for (size_t q = 0; q < nspans && !src->n; q++) {
+                    if (spans[q].blocked || spans[q].b >= tr->b ||
+                        (q > 0 && spans[q - 1].group == spans[q].group))
+                        continue;
+                    group_of(spans, nspans, q, pron, src);
+                    if (same_group(src, &tgt))
+                        src->n = 0;
+                }
+                src_fallback = 1;
+            }
+            if (same_group(src, &tgt))
+                tgt.n = 0;
+            /* "he and Wang discussed": a consultation between the members of one compound subject
              */
-            tgt = *src;
-            *src = speaker;
-            code = "100";
-            src_fallback = 0;
-        } else if (neg) {
-            code = "120";
-        } else if (planned) {
-            /* intent to cooperate is CAMEO 03 (AGREE); announced harm or a condition ("will
-             * withdraw unless") is a threat, CAMEO 13 */
-            const char *ic = intent_code(code);
-            int conditional = 0;
-            for (size_t p = s0; p < s1; p++)
-                conditional |= key_is(&toks[p], "unless") || key_is(&toks[p], "if");
-            if (strncmp(code, "14", 2) >= 0 || (conditional && strncmp(code, "08", 2) >= 0))
-                code = !strncmp(code, "18", 2) || !strncmp(code, "19", 2) || !strncmp(code, "20", 2)
-                           ? "138"
-                       : !strncmp(code, "16", 2) ? "131"
-                       : !strncmp(code, "14", 2) ? "133"
-                                                 : "130";
-            else if (ic)
-                code = ic;
+            if (!tgt.n && !passive && src->n >= 2 && !strncmp(code, "04", 2)) {
+                tgt.n = src->n - 1;
+                memcpy(tgt.a, src->a + 1, sizeof(src->a[0]) * (size_t)(src->n - 1));
+                src->n = 1;
+            }
+            /* an event needs an actor on one side at least; one with only a target ("Russian
+             * positions were shelled") is kept, its confidence says the source is missing */
+            if (!src->n && !tgt.n)
+                continue;
+            /* a verb's bare default code without anyone acted upon is mostly noise ("wants",
+             * "established"); protests, force postures and violence need no target */
+            if (!relaxed && !tr->nominal && !tr->pattern && !tgt.n && !passive && !planned &&
+                !neg) {
+                static const char *const intransitive[] = {"03", "10", "11", "12", "13", "14",
+                                                           "15", "18", "19", "20", NULL};
+                int ok = 0;
+                for (size_t q = 0; intransitive[q] && !ok; q++)
+                    ok = !strncmp(code, intransitive[q], 2);
+                if (!ok)
+                    continue;
+            }
+            if (!tgt.n && src->n && !is_body_code(src->a[0].cc)) {
+                /* no one acted upon by name: a state's act lands where it happens ("lifted a state
+                 * of emergency in West Darfur"), else at home ("the army holds civilians") */
+                for (size_t q = 0; q < nspans && !tgt.n; q++) {
+                    const struct span *sp = &spans[q];
+                    if (sp->blocked || !sp->cc[0] || !sp->prep || !place_prep(sp->prep) ||
+                        is_body_code(sp->cc) || (q > 0 && spans[q - 1].group == sp->group))
+                        continue;
+                    group_of(spans, nspans, q, pron, &tgt);
+                    if (same_group(src, &tgt))
+                        tgt.n = 0;
+                }
+                if (!tgt.n) {
+                    memset(&tgt.a[0], 0, sizeof(tgt.a[0]));
+                    memcpy(tgt.a[0].cc, src->a[0].cc, sizeof(tgt.a[0].cc));
+                    tgt.a[0].implied = 1;
+                    tgt.n = 1;
+                }
+                tgt_implied = tgt.n > 0;
+            }
+            int obliged = 0;
+            for (size_t p = tr->b, n = 0; p-- > s0 && n < 3; n++)
+                obliged |= key_is(&toks[p], "must") || key_is(&toks[p], "should") ||
+                           (key_is(&toks[p], "to") && p > s0 &&
+                            (key_is(&toks[p - 1], "has") || key_is(&toks[p - 1], "have")));
+            if (obliged && speaker.n && speech_at < tr->b && !same_group(&speaker, src)) {
+                /* "Russia said Sudan must return the helicopter": the speaker demands it of the
+                 * subject
+                 */
+                tgt = *src;
+                *src = speaker;
+                code = "100";
+                src_fallback = 0;
+            } else if (neg) {
+                code = "120";
+            } else if (!tr->nominal && (!strncmp(code, "03", 2) || !strcmp(code, "110")) &&
+                       (harm = harmful_complement(toks, trig, ntrig, t, ce))) {
+                /* "vowed to fight", "has sworn to attack", "pledged to boycott": a commitment to
+                 * harm is a threat (CAMEO 13) */
+                code = harm;
+            } else if (planned) {
+                /* intent to cooperate is CAMEO 03 (AGREE); announced harm or a condition ("will
+                 * withdraw unless") is a threat, CAMEO 13 */
+                const char *ic = intent_code(code);
+                int conditional = 0;
+                for (size_t p = s0; p < s1; p++)
+                    conditional |= key_is(&toks[p], "unless") || key_is(&toks[p], "if");
+                if (strncmp(code, "14", 2) >= 0 || (conditional && strncmp(code, "08", 2) >= 0))
+                    code = !strncmp(code, "18", 2) || !strncmp(code, "19", 2) ||
+                                   !strncmp(code, "20", 2)
+                               ? "138"
+                           : !strncmp(code, "16", 2) ? "131"
+                           : !strncmp(code, "14", 2) ? "133"
+                                                     : "130";
+                else if (ic)
+                    code = ic;
+            }
+            if (!(qe > qb) && !quote_around(toks, s0, s1, tr->b, &qb, &qe) && speaker.n &&
+                same_group(&speaker, src)) {
+                /* the speaker's own quoted words in this sentence */
+                for (size_t p = s0; p < s1; p++)
+                    if (toks[p].flags & ND_EVTOK_QUOTE &&
+                        quote_around(toks, s0, s1, p + 1, &qb, &qe))
+                        break;
+            }
+            tr->dropped = 0;
+            /* "imposed sanctions on Iran": verb and noun name one event */
+            int dup = 0;
+            for (size_t q = 0; q < t && !dup; q++)
+                dup = !trig[q].dropped && !strncmp(trig[q].emitted, code, 2) &&
+                      same_group(&srcs[q], src) && same_group(&tgts[q], &tgt);
+            tgts[t] = tgt;
+            copy_code(tr->emitted, code, sizeof(tr->emitted));
+            if (dup)
+                continue;
+            emit(st, s0, s1, tr, code, src, &tgt, planned, src_fallback + relaxed + tgt_implied, qb,
+                 qe);
         }
-        if (!(qe > qb) && !quote_around(toks, s0, s1, tr->b, &qb, &qe) && speaker.n &&
-            same_group(&speaker, src)) {
-            /* the speaker's own quoted words in this sentence */
-            for (size_t p = s0; p < s1; p++)
-                if (toks[p].flags & ND_EVTOK_QUOTE && quote_around(toks, s0, s1, p + 1, &qb, &qe))
-                    break;
-        }
-        tr->dropped = 0;
-        /* "imposed sanctions on Iran": verb and noun name one event */
-        int dup = 0;
-        for (size_t q = 0; q < t && !dup; q++)
-            dup = !trig[q].dropped && !strncmp(trig[q].emitted, code, 2) &&
-                  same_group(&srcs[q], src) && same_group(&tgts[q], &tgt);
-        tgts[t] = tgt;
-        snprintf(tr->emitted, sizeof(tr->emitted), "%s", code);
-        if (dup)
-            continue;
-        emit(st, s0, s1, tr, code, src, &tgt, planned, src_fallback, qb, qe);
     }
 
     if (subject.n)

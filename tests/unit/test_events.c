@@ -244,6 +244,66 @@ static void test_mentions_replace_dictionary(void **state)
     json_decref(arr);
 }
 
+/* The cameo code of the first event triggered by `word`, or "" when none. */
+static const char *cameo_of(const json_t *arr, const char *word)
+{
+    size_t i;
+    const json_t *ev;
+    json_array_foreach(arr, i, ev)
+    {
+        if (!strcmp(json_string_value(json_object_get(json_object_get(ev, "trigger"), "text")),
+                    word))
+            return json_string_value(json_object_get(ev, "cameo"));
+    }
+    return "";
+}
+
+static void test_plural_pattern(void **state)
+{
+    (void)state;
+    /* a CAMEO pattern names the singular noun ("open border"); the plural matches it too */
+    json_t *one = code("Turkey opened its border to Syrian refugees on Monday.");
+    json_t *many = code("Turkey opened its borders to Syrian refugees on Monday.");
+    assert_string_not_equal(cameo_of(one, "opened"), "");
+    assert_string_equal(cameo_of(many, "opened"), cameo_of(one, "opened"));
+    json_decref(one);
+    json_decref(many);
+}
+
+static void test_commitment_to_harm_is_threat(void **state)
+{
+    (void)state;
+    json_t *arr = code("Yemen pledged to attack Israel.");
+    const json_t *ev = find(arr, "THREATEN", "YEM", "ISR");
+    assert_non_null(ev);
+    assert_string_equal(json_string_value(json_object_get(ev, "cameo")), "138");
+    assert_null(find(arr, "AGREE", NULL, NULL));
+    json_decref(arr);
+}
+
+static void test_relaxed_pass_and_implied_target(void **state)
+{
+    (void)state;
+    /* a bare verb with no one acted upon: coded only because the sentence has nothing else, at
+     * lower confidence, the target the source's own country, marked implied */
+    json_t *arr = code("The Peruvian cabinet resigned on Friday.");
+    const json_t *ev = find(arr, "CONCEDE", "PER", "PER");
+    assert_non_null(ev);
+    assert_true(json_real_value(json_object_get(ev, "confidence")) < 0.7);
+    const json_t *tgt = json_array_get(json_object_get(ev, "target"), 0);
+    assert_true(json_is_true(json_object_get(tgt, "implied")));
+    assert_null(json_object_get(tgt, "text"));
+    const json_t *src = json_array_get(json_object_get(ev, "source"), 0);
+    assert_null(json_object_get(src, "implied"));
+    json_decref(arr);
+    /* a target named in the sentence is not implied */
+    arr = code("Turkey opened its borders to Syrian refugees on Monday.");
+    ev = find(arr, "CONCEDE", "TUR", "SYR");
+    assert_non_null(ev);
+    assert_null(json_object_get(json_array_get(json_object_get(ev, "target"), 0), "implied"));
+    json_decref(arr);
+}
+
 static void test_bad_input(void **state)
 {
     char junk[4096];
@@ -291,6 +351,9 @@ int main(void)
         cmocka_unit_test(test_passive_and_sidelines),
         cmocka_unit_test(test_title_resolved_later),
         cmocka_unit_test(test_mentions_replace_dictionary),
+        cmocka_unit_test(test_plural_pattern),
+        cmocka_unit_test(test_commitment_to_harm_is_threat),
+        cmocka_unit_test(test_relaxed_pass_and_implied_target),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_missing_model),
     };
