@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "enrich/enrich.h"
+#include "enrich/entities.h"
 #include "enrich/kb.h"
 #include "enrich/tagger.h"
 #include "enrich/tokenize.h"
@@ -117,6 +118,9 @@ int main(void)
     struct nd_enrich *enrich;
     struct nd_ner_tok *toks;
     double tag[RUNS], tokb[RUNS], enr[RUNS], txt[RUNS];
+    /* per-stage microseconds per story: text, entities found, entities JSON built, that JSON freed
+     */
+    double st_text[RUNS], st_find[RUNS], st_json[RUNS], st_free[RUNS];
     const char *tagsrc, *storysrc;
 
     snprintf(path, sizeof(path), "%s/models/kb.tsv", src);
@@ -223,6 +227,29 @@ int main(void)
             nd_story_destroy(story);
         }
         txt[r] = (double)nst / (now() - t1);
+        st_text[r] = st_find[r] = st_json[r] = st_free[r] = 0;
+        for (size_t i = 0; i < nst; i++) {
+            struct nd_story *story = nd_story_new();
+            struct nd_entities ents;
+            json_t *js;
+            double a, b, c, d, e;
+            nd_story_set(&story->body_text, stories[i]);
+            a = now();
+            nd_enrich_text(story);
+            b = now();
+            nd_entities_find(enrich, story, &ents);
+            c = now();
+            js = nd_entities_to_json(&ents, story);
+            d = now();
+            json_decref(js);
+            nd_entities_free(&ents);
+            e = now();
+            st_text[r] += b - a;
+            st_find[r] += c - b;
+            st_json[r] += d - c;
+            st_free[r] += e - d;
+            nd_story_destroy(story);
+        }
     }
 
     printf("bench_enrich (one thread, per CPU-second; median of %d runs)\n", RUNS);
@@ -232,6 +259,13 @@ int main(void)
     printf(
         "  enrich:   %.0f stories/s  [%zu x %s]  baseline text stage %.0f stories/s  ratio %.2f\n",
         median(enr), nst, storysrc, median(txt), median(enr) / median(txt));
+    {
+        double us = 1e6 / (double)nst, tx = median(st_text) * us, fi = median(st_find) * us,
+               js = median(st_json) * us, fr = median(st_free) * us, whole = 1e6 / median(enr);
+        printf("  stages:   us/story  text %.1f  entities %.1f  entities JSON %.1f  JSON+entities "
+               "free %.1f  rest (events, topics) %.1f  whole %.1f\n",
+               tx, fi, js, fr, whole - tx - fi - js - fr, whole);
+    }
     printf("  memory:   RSS %.1f MB with models loaded (%.1f MB before loading; kb + tagger loaded "
            "twice: "
            "once for the tagging run, once inside nd_enrich)\n",
