@@ -927,15 +927,30 @@ json_t *nd_entities_to_json(const struct nd_entities *ents, const struct nd_stor
 {
     const char *body = story->body_text ? story->body_text : "";
     const char *headline = story->headline ? story->headline : "";
-    json_t *arr = json_array();
-    /* keys are ASCII literals: the _nocheck setters skip re-validating them (this runs per mention)
-     */
+    json_t *arr = json_array(), *types[ND_ENT_NTYPES] = {0}, *headline_field = NULL;
+    /* keys are ASCII literals: the _nocheck setters skip re-validating them (this runs per mention).
+     * Values repeated within the array (a type name, an entity's mention text written the same way
+     * again) are one shared node: jansson counts references, and the tree is never edited in place,
+     * so sharing saves an allocation and a UTF-8 check per repeat. */
     for (size_t i = 0; i < ents->nentities; i++) {
         const struct nd_entity *e = &ents->entities[i];
         json_t *obj = json_object(), *ids = json_object(), *ms = json_array();
+        /* the entity's distinct mention texts so far (most entities are written one or two ways) */
+        struct {
+            const char *s;
+            size_t n;
+            json_t *v;
+        } seen[4];
+        size_t nseen = 0;
         int country_like = e->country[0] && (e->type == ND_ENT_GPE || e->type == ND_ENT_NORP) &&
                            e->kind && (!strcmp(e->kind, "country") || !strcmp(e->kind, "norp"));
-        json_object_set_new_nocheck(obj, "type", json_string(nd_ent_type_name(e->type)));
+        if ((unsigned)e->type < ND_ENT_NTYPES) {
+            if (!types[e->type])
+                types[e->type] = json_string(nd_ent_type_name(e->type));
+            json_object_set_nocheck(obj, "type", types[e->type]);
+        } else {
+            json_object_set_new_nocheck(obj, "type", json_string(nd_ent_type_name(e->type)));
+        }
         json_object_set_new_nocheck(obj, "name", json_string(e->name ? e->name : ""));
         if (country_like)
             json_object_set_new_nocheck(ids, "iso3166", json_string(e->country));
@@ -953,15 +968,30 @@ json_t *nd_entities_to_json(const struct nd_entities *ents, const struct nd_stor
         json_object_set_new_nocheck(obj, "salience", json_real(e->salience));
         for (size_t k = 0; k < e->nmentions; k++) {
             const struct nd_mention *m = &e->mentions[k];
-            json_t *mo = json_object();
+            json_t *mo = json_object(), *text = NULL;
+            const char *ts = m->field == ND_FIELD_HEADLINE ? headline + m->start : body + m->start;
+            size_t tn = m->end - m->start;
             json_object_set_new_nocheck(mo, "start", json_integer(m->cstart));
             json_object_set_new_nocheck(mo, "end", json_integer(m->cend));
-            json_object_set_new_nocheck(
-                mo, "text",
-                json_stringn(m->field == ND_FIELD_HEADLINE ? headline + m->start : body + m->start,
-                             m->end - m->start));
-            if (m->field == ND_FIELD_HEADLINE)
-                json_object_set_new_nocheck(mo, "field", json_string("headline"));
+            for (size_t k2 = 0; k2 < nseen && !text; k2++)
+                if (seen[k2].n == tn && !memcmp(seen[k2].s, ts, tn))
+                    text = seen[k2].v;
+            if (text) {
+                json_object_set_nocheck(mo, "text", text);
+            } else {
+                text = json_stringn(ts, tn);
+                if (text && nseen < sizeof(seen) / sizeof(seen[0])) {
+                    seen[nseen].s = ts;
+                    seen[nseen].n = tn;
+                    seen[nseen++].v = text;
+                }
+                json_object_set_new_nocheck(mo, "text", text);
+            }
+            if (m->field == ND_FIELD_HEADLINE) {
+                if (!headline_field)
+                    headline_field = json_string("headline");
+                json_object_set_nocheck(mo, "field", headline_field);
+            }
             if (m->metonym)
                 json_object_set_new_nocheck(mo, "metonym", json_true());
             if (m->resolved)
@@ -974,5 +1004,8 @@ json_t *nd_entities_to_json(const struct nd_entities *ents, const struct nd_stor
                                         json_integer((json_int_t)e->mention_total));
         json_array_append_new(arr, obj);
     }
+    for (size_t k = 0; k < ND_ENT_NTYPES; k++)
+        json_decref(types[k]);
+    json_decref(headline_field);
     return arr;
 }
