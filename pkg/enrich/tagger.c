@@ -708,6 +708,54 @@ static void compute_vent(const struct nd_tagger *t, const char *str, size_t len,
 }
 
 #define RING 8
+/* Distinct out-of-vocabulary words whose vectors one document keeps: names and rare words recur
+ * within a story, and summing a vector means probing rows that are rarely in cache. */
+#define OOV_CACHE_MAX 4096
+
+struct oovcache {
+    uint64_t *keys; /* exact-token hash; 0 marks an empty slot (a word hashing to 0 is not cached) */
+    uint32_t *idx;    /* into pool */
+    struct vent *pool;
+    size_t mask, n, cap;
+};
+
+static int oov_init(struct oovcache *c, const struct doc *d)
+{
+    size_t noov = 0, tc = 16;
+    memset(c, 0, sizeof(*c));
+    for (size_t i = 0; i < d->n; i++)
+        noov += !d->vents[i];
+    c->cap = noov < OOV_CACHE_MAX ? noov : OOV_CACHE_MAX;
+    if (!c->cap)
+        return 0;
+    while (tc < c->cap * 2)
+        tc <<= 1;
+    c->keys = calloc(tc, sizeof(*c->keys));
+    c->idx = malloc(tc * sizeof(*c->idx));
+    c->pool = malloc(c->cap * sizeof(*c->pool));
+    c->mask = tc - 1;
+    return c->keys && c->idx && c->pool ? 0 : -1;
+}
+
+static void oov_free(struct oovcache *c)
+{
+    free(c->keys);
+    free(c->idx);
+    free(c->pool);
+}
+
+/* The cached vector of the word with exact hash key, or NULL; *slot is where to add it. */
+static const struct vent *oov_find(const struct oovcache *c, uint64_t key, size_t *slot)
+{
+    size_t i;
+    if (!c->cap || !key)
+        return NULL;
+    for (i = (size_t)(key ^ (key >> 29)) & c->mask; c->keys[i]; i = (i + 1) & c->mask)
+        if (c->keys[i] == key)
+            return &c->pool[c->idx[i]];
+    *slot = i;
+    return NULL;
+}
 
 enum nd_err nd_tagger_tag(const struct nd_tagger *tagger, const struct nd_kb *kb,
                           struct nd_ner_tok *toks, size_t n)
@@ -721,9 +769,15 @@ enum nd_err nd_tagger_tag(const struct nd_tagger *tagger, const struct nd_kb *kb
      */
     const struct vent *vp[RING];
     struct vent oov[RING];
+    struct oovcache oc;
 
     if ((err = doc_prepare(&d, kb, toks, n, tagger)) != ND_OK)
         return err;
+    if (oov_init(&oc, &d)) {
+        oov_free(&oc);
+        doc_free(&d);
+        return ND_ERR_NOMEM;
+    }
     /* Context features of token i+1 are computed and their slots prefetched while token i is
      * scored: the lookups are memory-bound, and this overlaps them. */
     if (n) {
@@ -738,6 +792,9 @@ enum nd_err nd_tagger_tag(const struct nd_tagger *tagger, const struct nd_kb *kb
             /* six tokens ahead: pull in that word's vector rows, or for a word outside the
              * vocabulary the weight slots its vector will be summed from */
             const struct vent *v = d.vents[i + 6];
+            size_t slot;
+            if (!v && (v = oov_find(&oc, d.f[i + 6].ex, &slot)))
+                d.vents[i + 6] = v;
             if (v) {
                 for (size_t off = 0; off < sizeof(*v); off += 64)
                     __builtin_prefetch((const char *)v + off);
@@ -756,8 +813,14 @@ enum nd_err nd_tagger_tag(const struct nd_tagger *tagger, const struct nd_kb *kb
         }
         while (ready < n && ready <= i + 2) {
             const struct vent *v = d.vents[ready];
-            if (!v) {
+            size_t slot = 0;
+            if (!v && !(v = oov_find(&oc, d.f[ready].ex, &slot))) {
                 struct vent *o = &oov[ready % RING];
+                if (oc.n < oc.cap && d.f[ready].ex) {
+                    o = &oc.pool[oc.n];
+                    oc.keys[slot] = d.f[ready].ex;
+                    oc.idx[slot] = (uint32_t)oc.n++;
+                }
                 compute_vent(tagger, toks[ready].s, toks[ready].len, d.f[ready].ex, d.f[ready].lw,
                              d.f[ready].sh, d.f[ready].ss, o);
                 v = o;
@@ -819,6 +882,7 @@ enum nd_err nd_tagger_tag(const struct nd_tagger *tagger, const struct nd_kb *kb
             e = ne;
         }
     }
+    oov_free(&oc);
     doc_free(&d);
     return ND_OK;
 }
