@@ -761,6 +761,12 @@ enum nd_err nd_entities_find(const struct nd_enrich *enrich, const struct nd_sto
     if (story->headline &&
         (err = nd_tokenize(story->headline, strlen(story->headline), &head)) != ND_OK)
         goto out;
+    /* sized once for both fields */
+    tcap = head.ntokens + ents->tokens.ntokens;
+    if (tcap && !(w.t = malloc(tcap * sizeof(*w.t)))) {
+        err = ND_ERR_NOMEM;
+        goto out;
+    }
     if ((err = add_field(&w, story->headline, &head, ND_FIELD_HEADLINE, &tcap)) != ND_OK)
         goto out;
     w.nhead = w.n;
@@ -818,9 +824,10 @@ enum nd_err nd_entities_find(const struct nd_enrich *enrich, const struct nd_sto
         }
         i = j;
     }
-    owner = calloc(w.n, sizeof(int));
-    cand_at = malloc(w.n * sizeof(int));
-    if (!owner || !cand_at) {
+    /* owner and cand_at share one allocation */
+    owner = calloc(2 * w.n, sizeof(int));
+    cand_at = owner ? owner + w.n : NULL;
+    if (!owner) {
         err = ND_ERR_NOMEM;
         goto out;
     }
@@ -882,7 +889,6 @@ enum nd_err nd_entities_find(const struct nd_enrich *enrich, const struct nd_sto
 out:
     free(labels);
     free(owner);
-    free(cand_at);
     imap_free(&known);
     free(w.t);
     free(w.c);

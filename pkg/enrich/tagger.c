@@ -391,25 +391,6 @@ struct docmap {
     size_t mask;
 };
 
-static int docmap_init(struct docmap *m, size_t n)
-{
-    size_t c = 64;
-    while (c < n * 2)
-        c <<= 1;
-    m->keys = calloc(c, sizeof(*m->keys));
-    m->vals = calloc(c, 1);
-    m->hist = calloc(c, 1);
-    m->mask = c - 1;
-    return m->keys && m->vals && m->hist ? 0 : -1;
-}
-
-static void docmap_free(struct docmap *m)
-{
-    free(m->keys);
-    free(m->vals);
-    free(m->hist);
-}
-
 static size_t docmap_slot(struct docmap *m, uint64_t key)
 {
     size_t i = (size_t)(key ^ (key >> 29)) & m->mask;
@@ -436,6 +417,7 @@ static uint32_t gaz_bits_for(enum nd_ent_type type, int begin)
 struct doc {
     struct nd_ner_tok *toks;
     size_t n;
+    void *block; /* one allocation holds f, vents, the token hashes and the docmap */
     struct tokf *f;
     struct docmap dm;
     const struct vent **vents; /* tagging only: each token's vocabulary entry, NULL when unknown */
@@ -454,13 +436,30 @@ static enum nd_err doc_prepare(struct doc *d, const struct nd_kb *kb, struct nd_
     d->n = n;
     if (n > DOC_MAX_TOKENS)
         return ND_ERR_TOOBIG;
-    d->f = calloc(n ? n : 1, sizeof(*d->f));
-    h = malloc((n ? n : 1) * sizeof(*h));
-    if (tagger)
-        d->vents = calloc(n ? n : 1, sizeof(*d->vents));
-    if (!d->f || !h || docmap_init(&d->dm, n) || (tagger && !d->vents)) {
-        err = ND_ERR_NOMEM;
-        goto out;
+    {
+        /* every per-document array in one block (all sizes are multiples of 8, so each part stays
+         * aligned); only what is read before it is written gets zeroed */
+        size_t nn = n ? n : 1, c = 64, szf = nn * sizeof(*d->f),
+               szv = tagger ? nn * sizeof(*d->vents) : 0, szh = nn * sizeof(*h);
+        char *p;
+        while (c < n * 2)
+            c <<= 1;
+        if (!(p = d->block = malloc(szf + szv + szh + c * sizeof(*d->dm.keys) + 2 * c)))
+            return ND_ERR_NOMEM;
+        d->f = (struct tokf *)(void *)p;
+        memset(d->f, 0, szf);
+        p += szf;
+        if (tagger)
+            d->vents = (const struct vent **)(void *)p;
+        p += szv;
+        h = (uint64_t *)(void *)p;
+        p += szh;
+        d->dm.keys = (uint64_t *)(void *)p;
+        p += c * sizeof(*d->dm.keys);
+        d->dm.vals = (uint8_t *)p;
+        d->dm.hist = (uint8_t *)p + c;
+        d->dm.mask = c - 1;
+        memset(d->dm.keys, 0, c * sizeof(*d->dm.keys) + 2 * c);
     }
     /* Four stages a few tokens apart, so each table probe was prefetched by an earlier stage: the
      * tables are megabytes and every probe would otherwise wait for memory. A: hash the token and
@@ -548,22 +547,12 @@ static enum nd_err doc_prepare(struct doc *d, const struct nd_kb *kb, struct nd_
             i = end;
         }
     }
-out:
-    free(h);
-    if (err != ND_OK) {
-        free(d->f);
-        free(d->vents);
-        docmap_free(&d->dm);
-        memset(d, 0, sizeof(*d));
-    }
     return err;
 }
 
 static void doc_free(struct doc *d)
 {
-    free(d->f);
-    free(d->vents);
-    docmap_free(&d->dm);
+    free(d->block);
 }
 
 /* Sentence bounds around i. */

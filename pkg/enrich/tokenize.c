@@ -319,6 +319,10 @@ enum nd_err nd_tokenize(const char *text, size_t len, struct nd_tokens *toks)
         return ND_ERR_TOOBIG;
     if (!text)
         return ND_OK;
+    /* newswire runs about five bytes a token: one allocation usually holds them all */
+    o.tcap = len / 4 < 65536 ? len / 4 + 16 : 65536;
+    if (!(toks->tokens = malloc(o.tcap * sizeof(*toks->tokens))))
+        return ND_ERR_NOMEM;
 
     while (p < len) {
         struct cp c = classify(s + p, len - p);
