@@ -171,7 +171,13 @@ struct nd_tagger {
     uint64_t *filter;
     int32_t trans[NL][NL][NL]; /* [p2][p1][label]: T_T1 + T_T2 rows */
     struct vent *vocab;
-    uint32_t *vslots; /* open addressing: 1 + index into vocab, 0 empty */
+    /* open addressing over the vocabulary: the word's hash beside its index, so a probe (its slot
+     * prefetched a few tokens earlier) does not wait on the entry itself, which is five cache lines
+     * away and only needed once the word is found */
+    struct vslot {
+        uint64_t key;
+        uint32_t idx; /* 1 + index into vocab, 0 empty */
+    } *vslots;
     size_t nvocab, vmask;
     int32_t edge[V_N][NL]; /* BOS/EOS neighbour rows, at the same V_ indexes */
 };
@@ -232,9 +238,9 @@ static const struct vent *vocab_get(const struct nd_tagger *t, uint64_t key)
     size_t i;
     if (!t->vslots)
         return NULL;
-    for (i = (size_t)(key ^ (key >> 29)) & t->vmask; t->vslots[i]; i = (i + 1) & t->vmask)
-        if (t->vocab[t->vslots[i] - 1].key == key)
-            return &t->vocab[t->vslots[i] - 1];
+    for (i = (size_t)(key ^ (key >> 29)) & t->vmask; t->vslots[i].idx; i = (i + 1) & t->vmask)
+        if (t->vslots[i].key == key)
+            return &t->vocab[t->vslots[i].idx - 1];
     return NULL;
 }
 
@@ -971,13 +977,14 @@ struct nd_tagger *nd_tagger_load(const char *path, char *errstr, size_t errsz)
             ex = fnv(FNV_OFF, (const unsigned char *)data + off, wl);
             lw = nd_kb_tokhash(data + off, wl);
             shapes(data + off, wl, &sh, &ss, &up, &all);
-            for (i = (size_t)(ex ^ (ex >> 29)) & tagger->vmask; tagger->vslots[i];
+            for (i = (size_t)(ex ^ (ex >> 29)) & tagger->vmask; tagger->vslots[i].idx;
                  i = (i + 1) & tagger->vmask)
                 ;
             compute_vent(tagger, data + off, wl, ex, lw, sh, ss, &tagger->vocab[tagger->nvocab]);
             tagger->vocab[tagger->nvocab].up = (uint8_t)up;
             tagger->vocab[tagger->nvocab].all = (uint8_t)all;
-            tagger->vslots[i] = (uint32_t)++tagger->nvocab;
+            tagger->vslots[i].key = ex;
+            tagger->vslots[i].idx = (uint32_t)++tagger->nvocab;
             off += wl;
         }
         rt_addrow(tagger, tagger->edge[V_M1], mix(T_LWM1, BOS));
