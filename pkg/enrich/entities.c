@@ -141,6 +141,17 @@ static int tok_is(const struct wtok *t, const char *word)
     return t->end - t->start == n && !strncasecmp(t->text + t->start, word, n);
 }
 
+/* tok_is over a list of words: only those with the token's first letter (folding case) are
+ * measured and compared. Tokens are never empty. */
+static int tok_in(const struct wtok *t, const char *const *list, size_t n)
+{
+    unsigned char c0 = (unsigned char)(t->text[t->start] | 0x20);
+    for (size_t k = 0; k < n; k++)
+        if ((unsigned char)(list[k][0] | 0x20) == c0 && tok_is(t, list[k]))
+            return 1;
+    return 0;
+}
+
 static int tok_upper(const struct wtok *t)
 {
     return (t->flags & ND_TOK_UPPER) != 0;
@@ -212,9 +223,8 @@ static enum nd_ent_type type_of_tagger_span(const struct work *w, size_t first, 
         return ND_ENT_ORG;
     case 3:
         for (size_t i = first; i < first + count; i++)
-            for (size_t k = 0; k < sizeof(loc_words) / sizeof(loc_words[0]); k++)
-                if (tok_is(&w->t[i], loc_words[k]))
-                    return ND_ENT_LOC;
+            if (tok_in(&w->t[i], loc_words, sizeof(loc_words) / sizeof(loc_words[0])))
+                return ND_ENT_LOC;
         return ND_ENT_GPE;
     default:
         return ND_ENT_NORP; /* MISC: kept only when the KB knows it as a nationality */
@@ -241,10 +251,7 @@ static int locative(const struct wtok *t)
     static const char *const preps[] = {"in",         "at",     "from",   "to",     "near",
                                         "outside",    "across", "into",   "via",    "around",
                                         "throughout", "inside", "toward", "towards"};
-    for (size_t k = 0; k < sizeof(preps) / sizeof(preps[0]); k++)
-        if (tok_is(t, preps[k]))
-            return 1;
-    return 0;
+    return tok_in(t, preps, sizeof(preps) / sizeof(preps[0]));
 }
 
 static void set_country(char dst[4], const char *src)
@@ -374,14 +381,7 @@ static const char *const role_mods[] = {
     "economic",     "armed",    "forces",       "staff",   "joint",     "general",  "council",
     "un",           "nato",     "eu",           "office",  "press"};
 
-static int in_list(const struct wtok *t, const char *const *list, size_t n)
-{
-    for (size_t k = 0; k < n; k++)
-        if (tok_is(t, list[k]))
-            return 1;
-    return 0;
-}
-#define IN(t, list) in_list(t, list, sizeof(list) / sizeof(list[0]))
+#define IN(t, list) tok_in(t, list, sizeof(list) / sizeof(list[0]))
 
 /* Walk back from a person over title words: "U.S. Secretary of State | Antony Blinken". The role is
  * the title words; the country comes from a NORP or GPE just before them. */
