@@ -70,7 +70,9 @@ struct work {
 static int push_cand(struct work *w, struct cand c)
 {
     if (w->nc == w->ccap) {
-        size_t ncap = w->ccap ? w->ccap * 2 : 64;
+        /* about one candidate per eight tokens in news text: usually one allocation */
+        size_t first = w->n / 4 < 64 ? 64 : w->n / 4 > 4096 ? 4096 : w->n / 4;
+        size_t ncap = w->ccap ? w->ccap * 2 : first;
         struct cand *nc = realloc(w->c, ncap * sizeof(*nc));
         if (!nc)
             return -1;
@@ -82,7 +84,8 @@ static int push_cand(struct work *w, struct cand c)
 }
 
 /* A small open-addressing map from a 64-bit key to an int, so every per-story step stays linear in
- * the number of tokens however many names a (possibly hostile) 5 MB story holds. */
+ * the number of tokens however many names a (possibly hostile) 5 MB story holds. Its arrays are
+ * scratch memory (core.h), released when nd_entities_find returns. */
 struct imap {
     uint64_t *keys;
     int *vals;
@@ -94,16 +97,10 @@ static int imap_init(struct imap *m, size_t n)
     size_t c = 64;
     while (c < n * 2)
         c <<= 1;
-    m->keys = calloc(c, sizeof(*m->keys));
-    m->vals = calloc(c, sizeof(*m->vals));
+    m->keys = nd_scratch_calloc(c, sizeof(*m->keys));
+    m->vals = nd_scratch_alloc(c * sizeof(*m->vals));
     m->mask = c - 1;
     return m->keys && m->vals ? 0 : -1;
-}
-
-static void imap_free(struct imap *m)
-{
-    free(m->keys);
-    free(m->vals);
 }
 
 /* The slot for key; *found says whether it was there. Key 0 is remapped (0 marks empty). */
@@ -159,18 +156,13 @@ static int tok_upper(const struct wtok *t)
 
 /* ---- stage 1: tokens and tags ------------------------------------------------------------------
  */
+/* Appends the field's tokens to w->t, which the caller sized (cap) for every field. */
 static enum nd_err add_field(struct work *w, const char *text, const struct nd_tokens *toks,
-                             int field, size_t *cap)
+                             int field, size_t cap)
 {
     for (size_t i = 0; i < toks->ntokens; i++) {
-        if (w->n == *cap) {
-            size_t ncap = *cap ? *cap * 2 : 512;
-            struct wtok *nt = realloc(w->t, ncap * sizeof(*nt));
-            if (!nt)
-                return ND_ERR_NOMEM;
-            w->t = nt;
-            *cap = ncap;
-        }
+        if (w->n >= cap)
+            return ND_ERR_INVALID;
         w->t[w->n] = (struct wtok){.text = text,
                                    .start = toks->tokens[i].start,
                                    .end = toks->tokens[i].end,
@@ -185,13 +177,11 @@ static enum nd_err add_field(struct work *w, const char *text, const struct nd_t
 
 static enum nd_err tag_all(struct work *w, uint8_t **labels)
 {
-    struct nd_ner_tok *nt = malloc((w->n ? w->n : 1) * sizeof(*nt));
+    struct nd_ner_tok *nt = nd_scratch_alloc((w->n ? w->n : 1) * sizeof(*nt));
     enum nd_err err;
-    *labels = malloc(w->n ? w->n : 1);
-    if (!nt || !*labels) {
-        free(nt);
+    *labels = nd_scratch_alloc(w->n ? w->n : 1);
+    if (!nt || !*labels)
         return ND_ERR_NOMEM;
-    }
     for (size_t i = 0; i < w->n; i++) {
         nt[i].s = w->t[i].text + w->t[i].start;
         nt[i].len = w->t[i].end - w->t[i].start;
@@ -202,7 +192,6 @@ static enum nd_err tag_all(struct work *w, uint8_t **labels)
     err = nd_tagger_tag(w->enrich->tagger, w->enrich->kb, nt, w->n);
     for (size_t i = 0; i < w->n; i++)
         (*labels)[i] = err == ND_OK ? nt[i].label : 0;
-    free(nt);
     return err;
 }
 
@@ -302,7 +291,7 @@ static int link_span(struct work *w, struct cand *c)
 static void add_kb_matches(struct work *w, int *owner)
 {
     const struct nd_kb *kb = w->enrich->kb;
-    uint64_t *h = malloc((w->n ? w->n : 1) * sizeof(*h));
+    uint64_t *h = nd_scratch_alloc((w->n ? w->n : 1) * sizeof(*h));
     if (!h)
         return;
     for (size_t i = 0; i < w->n; i++)
@@ -347,7 +336,6 @@ static void add_kb_matches(struct work *w, int *owner)
         }
         i += len;
     }
-    free(h);
 }
 
 /* ---- stage 4: roles and short forms ------------------------------------------------------------
@@ -460,7 +448,7 @@ struct ent_build {
 static enum nd_err build_entities(struct work *w, struct nd_entities *ents)
 {
     const struct nd_kb *kb = w->enrich->kb;
-    struct ent_build *eb = calloc(w->nc ? w->nc : 1, sizeof(*eb));
+    struct ent_build *eb = nd_scratch_calloc(w->nc ? w->nc : 1, sizeof(*eb));
     struct imap bykb = {0}, bytext = {0}, bytok = {0}, byname = {0};
     int found;
     size_t ne = 0;
@@ -645,11 +633,6 @@ out:
             free(eb[k].e);
         }
     }
-    free(eb);
-    imap_free(&bykb);
-    imap_free(&bytext);
-    imap_free(&bytok);
-    imap_free(&byname);
     return err;
 }
 
@@ -697,7 +680,6 @@ static void add_short_forms(struct work *w, const int *cand_at)
                 break;
         }
     }
-    imap_free(&names);
 
     /* "the minister": the person with that title who was last written about; within that sentence
      * the first one named (the subject, usually). Short forms count, through the role they refer
@@ -748,7 +730,7 @@ enum nd_err nd_entities_find(const struct nd_enrich *enrich, const struct nd_sto
     int *owner = NULL;
     struct imap known = {0};
     int *cand_at = NULL;
-    size_t tcap = 0;
+    size_t tcap = 0, mark = nd_scratch_mark();
     enum nd_err err;
     const char *body = story->body_text ? story->body_text : "";
 
@@ -763,14 +745,14 @@ enum nd_err nd_entities_find(const struct nd_enrich *enrich, const struct nd_sto
         goto out;
     /* sized once for both fields */
     tcap = head.ntokens + ents->tokens.ntokens;
-    if (tcap && !(w.t = malloc(tcap * sizeof(*w.t)))) {
+    if (tcap && !(w.t = nd_scratch_alloc(tcap * sizeof(*w.t)))) {
         err = ND_ERR_NOMEM;
         goto out;
     }
-    if ((err = add_field(&w, story->headline, &head, ND_FIELD_HEADLINE, &tcap)) != ND_OK)
+    if ((err = add_field(&w, story->headline, &head, ND_FIELD_HEADLINE, tcap)) != ND_OK)
         goto out;
     w.nhead = w.n;
-    if ((err = add_field(&w, body, &ents->tokens, ND_FIELD_BODY, &tcap)) != ND_OK)
+    if ((err = add_field(&w, body, &ents->tokens, ND_FIELD_BODY, tcap)) != ND_OK)
         goto out;
     for (size_t s = 0; s < ents->tokens.nsentences; s++)
         for (uint32_t k = 0; k < ents->tokens.sentences[s].count; k++)
@@ -825,7 +807,7 @@ enum nd_err nd_entities_find(const struct nd_enrich *enrich, const struct nd_sto
         i = j;
     }
     /* owner and cand_at share one allocation */
-    owner = calloc(2 * w.n, sizeof(int));
+    owner = nd_scratch_calloc(2 * w.n, sizeof(int));
     cand_at = owner ? owner + w.n : NULL;
     if (!owner) {
         err = ND_ERR_NOMEM;
@@ -887,10 +869,7 @@ enum nd_err nd_entities_find(const struct nd_enrich *enrich, const struct nd_sto
      * done by build order: body candidates are processed in text order after the headline's. */
     err = build_entities(&w, ents);
 out:
-    free(labels);
-    free(owner);
-    imap_free(&known);
-    free(w.t);
+    nd_scratch_release(mark);
     free(w.c);
     nd_tokens_free(&head);
     if (err != ND_OK) {

@@ -423,7 +423,7 @@ static uint32_t gaz_bits_for(enum nd_ent_type type, int begin)
 struct doc {
     struct nd_ner_tok *toks;
     size_t n;
-    void *block; /* one allocation holds f, vents, the token hashes and the docmap */
+    size_t mark; /* scratch mark: f, vents, the token hashes and the docmap are scratch memory */
     struct tokf *f;
     struct docmap dm;
     const struct vent **vents; /* tagging only: each token's vocabulary entry, NULL when unknown */
@@ -443,14 +443,15 @@ static enum nd_err doc_prepare(struct doc *d, const struct nd_kb *kb, struct nd_
     if (n > DOC_MAX_TOKENS)
         return ND_ERR_TOOBIG;
     {
-        /* every per-document array in one block (all sizes are multiples of 8, so each part stays
-         * aligned); only what is read before it is written gets zeroed */
+        /* every per-document array in one scratch block (all sizes are multiples of 8, so each
+         * part stays aligned); only what is read before it is written gets zeroed */
         size_t nn = n ? n : 1, c = 64, szf = nn * sizeof(*d->f),
                szv = tagger ? nn * sizeof(*d->vents) : 0, szh = nn * sizeof(*h);
         char *p;
         while (c < n * 2)
             c <<= 1;
-        if (!(p = d->block = malloc(szf + szv + szh + c * sizeof(*d->dm.keys) + 2 * c)))
+        d->mark = nd_scratch_mark();
+        if (!(p = nd_scratch_alloc(szf + szv + szh + c * sizeof(*d->dm.keys) + 2 * c)))
             return ND_ERR_NOMEM;
         d->f = (struct tokf *)(void *)p;
         memset(d->f, 0, szf);
@@ -556,9 +557,10 @@ static enum nd_err doc_prepare(struct doc *d, const struct nd_kb *kb, struct nd_
     return err;
 }
 
+/* Frees what doc_prepare took, and any scratch taken after it. */
 static void doc_free(struct doc *d)
 {
-    free(d->block);
+    nd_scratch_release(d->mark);
 }
 
 /* Sentence bounds around i. */
@@ -725,18 +727,12 @@ static int oov_init(struct oovcache *c, const struct doc *d)
         return 0;
     while (tc < c->cap * 2)
         tc <<= 1;
-    c->keys = calloc(tc, sizeof(*c->keys));
-    c->idx = malloc(tc * sizeof(*c->idx));
-    c->pool = malloc(c->cap * sizeof(*c->pool));
+    /* scratch memory: released with the document's */
+    c->keys = nd_scratch_calloc(tc, sizeof(*c->keys));
+    c->idx = nd_scratch_alloc(tc * sizeof(*c->idx));
+    c->pool = nd_scratch_alloc(c->cap * sizeof(*c->pool));
     c->mask = tc - 1;
     return c->keys && c->idx && c->pool ? 0 : -1;
-}
-
-static void oov_free(struct oovcache *c)
-{
-    free(c->keys);
-    free(c->idx);
-    free(c->pool);
 }
 
 /* The cached vector of the word with exact hash key, or NULL; *slot is where to add it. */
@@ -769,7 +765,6 @@ enum nd_err nd_tagger_tag(const struct nd_tagger *tagger, const struct nd_kb *kb
     if ((err = doc_prepare(&d, kb, toks, n, tagger)) != ND_OK)
         return err;
     if (oov_init(&oc, &d)) {
-        oov_free(&oc);
         doc_free(&d);
         return ND_ERR_NOMEM;
     }
@@ -877,7 +872,6 @@ enum nd_err nd_tagger_tag(const struct nd_tagger *tagger, const struct nd_kb *kb
             e = ne;
         }
     }
-    oov_free(&oc);
     doc_free(&d);
     return ND_OK;
 }

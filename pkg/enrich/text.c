@@ -61,6 +61,9 @@ static char *decode_html(const char *s, size_t len)
     struct nd_buf b;
     size_t i = 0;
     nd_buf_init(&b, len * 3 + 16);
+    /* the output is about as long as the input: one allocation instead of a doubling series (a
+     * failure here only means appends grow the buffer as usual) */
+    (void)nd_buf_reserve(&b, len + 16);
     while (i < len) {
         unsigned char c = (unsigned char)s[i];
         if (c == '<' && i + 1 < len &&
