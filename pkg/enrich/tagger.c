@@ -655,14 +655,18 @@ static void add_row(float *sc, const float *w)
         sc[c] += w[c];
 }
 
-/* Label-dependent features: the two previous labels, alone and with the word and shape. */
-static size_t label_features(const struct doc *d, size_t i, size_t b, int p1, int p2, uint64_t *out)
+/* Label-dependent features: the previous label with the word and shape, the document's history of
+ * the word, and (with_trans) the two previous labels alone, which tagging has pre-summed in trans.
+ */
+static size_t label_features(const struct doc *d, size_t i, int p1, int p2, int with_trans,
+                             uint64_t *out)
 {
     size_t n = 0;
     uint8_t hist = d->dm.hist[d->f[i].dslot];
-    (void)b;
-    out[n++] = mix(T_T1, (uint64_t)p1);
-    out[n++] = mix(T_T2, (uint64_t)(p2 * 16 + p1));
+    if (with_trans) {
+        out[n++] = mix(T_T1, (uint64_t)p1);
+        out[n++] = mix(T_T2, (uint64_t)(p2 * 16 + p1));
+    }
     out[n++] = mix(T_T1W, mix((uint64_t)p1, d->f[i].lw));
     out[n++] = mix(T_T1S, mix((uint64_t)p1, d->f[i].ss));
     out[n++] = mix(T_HIST, mix(hist, d->f[i].ss));
@@ -776,8 +780,6 @@ enum nd_err nd_tagger_tag(const struct nd_tagger *tagger, const struct nd_kb *kb
     }
     for (size_t i = 0; i < n; i++) {
         int32_t sc[NL];
-        uint64_t lf[8];
-        size_t nl;
         if (i + 6 < n) {
             /* six tokens ahead: pull in that word's vector rows, or for a word outside the
              * vocabulary the weight slots its vector will be summed from */
@@ -845,9 +847,7 @@ enum nd_err nd_tagger_tag(const struct nd_tagger *tagger, const struct nd_kb *kb
             for (int k = 0; k < V_N; k++)
                 add_w32(sc, rows[k]);
         }
-        nl = label_features(&d, i, b, p1, p2, lf);
-        for (size_t k = 2; k < nl; k++) /* T_T1 and T_T2 are in trans */
-            cur[ncur++] = lf[k];
+        ncur += label_features(&d, i, p1, p2, 0, cur + ncur);
         for (size_t k = 0; k < ncur; k++) {
             const int16_t *w = rt_get(tagger, cur[k]);
             if (w)
@@ -1198,7 +1198,7 @@ static enum nd_err train_doc(struct trainer *tr, struct nd_ner_tok *toks, size_t
             p1 = p2 = 0;
         }
         nf = features(&d, i, b, e, feats);
-        nf += label_features(&d, i, b, p1, p2, feats + nf);
+        nf += label_features(&d, i, p1, p2, 1, feats + nf);
         for (size_t k = 0; k < nf; k++)
             add_row(sc, wtab_get(&tr->tab, feats[k]));
         guess = best_label(sc, p1);
