@@ -246,9 +246,7 @@ static void add_w32(int32_t *restrict acc, const int32_t *restrict w)
 
 static void rt_addrow(const struct nd_tagger *t, int32_t *acc, uint64_t key)
 {
-    const int16_t *w = rt_get(t, key);
-    if (w)
-        add_w16(acc, w);
+    add_w16(acc, rt_row(t, key));
 }
 
 static const struct vent *vocab_get(const struct nd_tagger *t, uint64_t key)
