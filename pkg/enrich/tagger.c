@@ -867,10 +867,11 @@ enum nd_err nd_tagger_tag(const struct nd_tagger *tagger, const struct nd_kb *kb
         for (size_t k = 0; k < ncur; k++)
             add_w16(sc, rt_row(tagger, cur[k]));
         {
-            int best = -1;
-            for (int c = 0; c < NL; c++)
-                if (allowed(p1, c) && (best < 0 || sc[c] > sc[best]))
-                    best = c;
+            /* O is always allowed, so it starts as the best; the first of equal scores wins, as
+             * in best_label. Written as selects, not branches: the scores decide at random. */
+            int best = 0;
+            for (int c = 1; c < NL; c++)
+                best = allowed(p1, c) & (sc[c] > sc[best]) ? c : best;
             toks[i].label = (uint8_t)best;
         }
         note_history(&d, i, toks[i].label);
