@@ -871,7 +871,7 @@ enum nd_err nd_tagger_tag(const struct nd_tagger *tagger, const struct nd_kb *kb
              * in best_label. Written as selects, not branches: the scores decide at random. */
             int best = 0;
             for (int c = 1; c < NL; c++)
-                best = allowed(p1, c) & (sc[c] > sc[best]) ? c : best;
+                best = (allowed(p1, c) & (sc[c] > sc[best])) ? c : best;
             toks[i].label = (uint8_t)best;
         }
         note_history(&d, i, toks[i].label);
