@@ -11,8 +11,8 @@
  * calls and frees anything bigger, so a 5 MB story does not leave megabytes behind; the kept chunk
  * is freed when the thread exits.
  *
- * Under AddressSanitizer every allocation is its own exact-size chunk and release frees them all, so
- * an overrun of a scratch array is still caught. */
+ * Under AddressSanitizer every allocation is its own exact-size chunk and release frees them all,
+ * so an overrun of a scratch array is still caught. */
 #include "core/core.h"
 
 #include <pthread.h>

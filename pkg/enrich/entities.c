@@ -913,10 +913,10 @@ json_t *nd_entities_to_json(const struct nd_entities *ents, const struct nd_stor
     const char *body = story->body_text ? story->body_text : "";
     const char *headline = story->headline ? story->headline : "";
     json_t *arr = json_array(), *types[ND_ENT_NTYPES] = {0}, *headline_field = NULL;
-    /* keys are ASCII literals: the _nocheck setters skip re-validating them (this runs per mention).
-     * Values repeated within the array (a type name, an entity's mention text written the same way
-     * again) are one shared node: jansson counts references, and the tree is never edited in place,
-     * so sharing saves an allocation and a UTF-8 check per repeat. */
+    /* keys are ASCII literals: the _nocheck setters skip re-validating them (this runs per
+     * mention). Values repeated within the array (a type name, an entity's mention text written the
+     * same way again) are one shared node: jansson counts references, and the tree is never edited
+     * in place, so sharing saves an allocation and a UTF-8 check per repeat. */
     for (size_t i = 0; i < ents->nentities; i++) {
         const struct nd_entity *e = &ents->entities[i];
         json_t *obj = json_object(), *ids = json_object(), *ms = json_array();

@@ -161,6 +161,14 @@ struct vent {
     int32_t v[V_N][NL];
 };
 
+/* Open addressing over the vocabulary: the word's hash beside its index, so a probe (its slot
+ * prefetched a few tokens earlier) does not wait on the entry itself, which is five cache lines
+ * away and only needed once the word is found. */
+struct vslot {
+    uint64_t key;
+    uint32_t idx; /* 1 + index into vocab, 0 empty */
+};
+
 #define FILTER_BITS 20 /* 128 KB: stays in L2, where the slot table (megabytes) does not */
 
 struct nd_tagger {
@@ -171,13 +179,7 @@ struct nd_tagger {
     uint64_t *filter;
     int32_t trans[NL][NL][NL]; /* [p2][p1][label]: T_T1 + T_T2 rows */
     struct vent *vocab;
-    /* open addressing over the vocabulary: the word's hash beside its index, so a probe (its slot
-     * prefetched a few tokens earlier) does not wait on the entry itself, which is five cache lines
-     * away and only needed once the word is found */
-    struct vslot {
-        uint64_t key;
-        uint32_t idx; /* 1 + index into vocab, 0 empty */
-    } *vslots;
+    struct vslot *vslots;
     size_t nvocab, vmask;
     int32_t edge[V_N][NL]; /* BOS/EOS neighbour rows, at the same V_ indexes */
 };
@@ -730,8 +732,8 @@ static void compute_vent(const struct nd_tagger *t, const char *str, size_t len,
 #define OOV_CACHE_MAX 4096
 
 struct oovcache {
-    uint64_t *keys; /* exact-token hash; 0 marks an empty slot (a word hashing to 0 is not cached) */
-    uint32_t *idx;    /* into pool */
+    uint64_t *keys; /* exact-token hash; 0 marks an empty slot (a word hashing to 0 is uncached) */
+    uint32_t *idx;  /* into pool */
     struct vent *pool;
     size_t mask, n, cap;
 };
