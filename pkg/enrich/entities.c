@@ -177,10 +177,15 @@ static enum nd_err add_field(struct work *w, const char *text, const struct nd_t
 
 static enum nd_err tag_all(struct work *w, uint8_t **labels)
 {
-    struct nd_ner_tok *nt = nd_scratch_alloc((w->n ? w->n : 1) * sizeof(*nt));
+    struct nd_ner_tok *nt;
     enum nd_err err;
-    *labels = nd_scratch_alloc(w->n ? w->n : 1);
-    if (!nt || !*labels)
+    size_t mark;
+    /* the labels stay for the caller; the tagger's token array goes when tagging is done (a 5 MB
+     * story has a million tokens) */
+    if (!(*labels = nd_scratch_alloc(w->n ? w->n : 1)))
+        return ND_ERR_NOMEM;
+    mark = nd_scratch_mark();
+    if (!(nt = nd_scratch_alloc((w->n ? w->n : 1) * sizeof(*nt))))
         return ND_ERR_NOMEM;
     for (size_t i = 0; i < w->n; i++) {
         nt[i].s = w->t[i].text + w->t[i].start;
@@ -192,6 +197,7 @@ static enum nd_err tag_all(struct work *w, uint8_t **labels)
     err = nd_tagger_tag(w->enrich->tagger, w->enrich->kb, nt, w->n);
     for (size_t i = 0; i < w->n; i++)
         (*labels)[i] = err == ND_OK ? nt[i].label : 0;
+    nd_scratch_release(mark);
     return err;
 }
 

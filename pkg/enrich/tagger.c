@@ -441,7 +441,8 @@ static uint32_t gaz_bits_for(enum nd_ent_type type, int begin)
 struct doc {
     struct nd_ner_tok *toks;
     size_t n;
-    size_t mark; /* scratch mark: f, vents, the token hashes and the docmap are scratch memory */
+    size_t mark; /* scratch mark: f and vents are scratch memory */
+    void *dmblock; /* the docmap's arrays, one calloc */
     struct tokf *f;
     struct docmap dm;
     const struct vent **vents; /* tagging only: each token's vocabulary entry, NULL when unknown */
@@ -449,11 +450,14 @@ struct doc {
 
 #define PF_DIST 8
 
+static void doc_free(struct doc *d);
+
 static enum nd_err doc_prepare(struct doc *d, const struct nd_kb *kb, struct nd_ner_tok *toks,
                                size_t n, const struct nd_tagger *tagger)
 {
     uint64_t *h = NULL;
     enum nd_err err = ND_OK;
+    size_t hmark;
 
     memset(d, 0, sizeof(*d));
     d->toks = toks;
@@ -461,30 +465,34 @@ static enum nd_err doc_prepare(struct doc *d, const struct nd_kb *kb, struct nd_
     if (n > DOC_MAX_TOKENS)
         return ND_ERR_TOOBIG;
     {
-        /* every per-document array in one scratch block (all sizes are multiples of 8, so each
-         * part stays aligned); only what is read before it is written gets zeroed */
+        /* f and vents in one scratch block (sizes are multiples of 8, so both stay aligned), the
+         * token hashes after it (only this function needs them: released on return); the docmap
+         * by calloc, whose pages the kernel zeroes only where touched, which matters for a big
+         * document of few distinct words */
         size_t nn = n ? n : 1, c = 64, szf = nn * sizeof(*d->f),
-               szv = tagger ? nn * sizeof(*d->vents) : 0, szh = nn * sizeof(*h);
+               szv = tagger ? nn * sizeof(*d->vents) : 0;
         char *p;
         while (c < n * 2)
             c <<= 1;
         d->mark = nd_scratch_mark();
-        if (!(p = nd_scratch_alloc(szf + szv + szh + c * sizeof(*d->dm.keys) + 2 * c)))
+        if (!(p = nd_scratch_alloc(szf + szv)) ||
+            !(d->dmblock = calloc(c, sizeof(*d->dm.keys) + 2))) {
+            doc_free(d);
             return ND_ERR_NOMEM;
+        }
         d->f = (struct tokf *)(void *)p;
         memset(d->f, 0, szf);
-        p += szf;
         if (tagger)
-            d->vents = (const struct vent **)(void *)p;
-        p += szv;
-        h = (uint64_t *)(void *)p;
-        p += szh;
-        d->dm.keys = (uint64_t *)(void *)p;
-        p += c * sizeof(*d->dm.keys);
-        d->dm.vals = (uint8_t *)p;
-        d->dm.hist = (uint8_t *)p + c;
+            d->vents = (const struct vent **)(void *)(p + szf);
+        d->dm.keys = d->dmblock;
+        d->dm.vals = (uint8_t *)d->dmblock + c * sizeof(*d->dm.keys);
+        d->dm.hist = d->dm.vals + c;
         d->dm.mask = c - 1;
-        memset(d->dm.keys, 0, c * sizeof(*d->dm.keys) + 2 * c);
+        hmark = nd_scratch_mark();
+        if (!(h = nd_scratch_alloc(nn * sizeof(*h)))) {
+            doc_free(d);
+            return ND_ERR_NOMEM;
+        }
     }
     /* Four stages a few tokens apart, so each table probe was prefetched by an earlier stage: the
      * tables are megabytes and every probe would otherwise wait for memory. A: hash the token and
@@ -572,6 +580,7 @@ static enum nd_err doc_prepare(struct doc *d, const struct nd_kb *kb, struct nd_
             i = end;
         }
     }
+    nd_scratch_release(hmark);
     return err;
 }
 
@@ -579,6 +588,8 @@ static enum nd_err doc_prepare(struct doc *d, const struct nd_kb *kb, struct nd_
 static void doc_free(struct doc *d)
 {
     nd_scratch_release(d->mark);
+    free(d->dmblock);
+    d->dmblock = NULL;
 }
 
 /* Sentence bounds around i. */
