@@ -441,7 +441,7 @@ static uint32_t gaz_bits_for(enum nd_ent_type type, int begin)
 struct doc {
     struct nd_ner_tok *toks;
     size_t n;
-    size_t mark; /* scratch mark: f and vents are scratch memory */
+    size_t mark;   /* scratch mark: f and vents are scratch memory */
     void *dmblock; /* the docmap's arrays, one calloc */
     struct tokf *f;
     struct docmap dm;
