@@ -2,8 +2,12 @@
  *
  *   tagging     tokens/s of nd_tagger_tag over CoNLL-2003 dev.txt (or the test fixture story when
  *               ../shared is absent), against tokenising the same text as the baseline;
- *   enrich      stories/s of nd_enrich_story on 4 KB stories (BBC news articles cut to 4 KB, or the
- *               fixture repeated), against the text stage alone as the baseline;
+ *   enrich      stories/s of nd_enrich_story on 400 4 KB stories (the BBC politics articles of at
+ *               least 4 KB, cut to 4 KB, then the fixture story repeated to 4 KB for the rest),
+ *               against the text stage alone as the baseline;
+ *   stages      microseconds per story of the text stage, nd_entities_find, nd_entities_to_json,
+ *               and freeing that JSON and the entities, timed one by one in a separate pass (the
+ *               rest of `enrich` is events and topics);
  *   memory      resident set size before and after loading the models.
  * Each figure is the median of 5 runs, timed in thread CPU time (so a busy shared machine does not
  * count against it). It prints figures; it never fails on speed. */
@@ -13,6 +17,7 @@
 #include <time.h>
 
 #include "enrich/enrich.h"
+#include "enrich/entities.h"
 #include "enrich/kb.h"
 #include "enrich/tagger.h"
 #include "enrich/tokenize.h"
@@ -117,7 +122,12 @@ int main(void)
     struct nd_enrich *enrich;
     struct nd_ner_tok *toks;
     double tag[RUNS], tokb[RUNS], enr[RUNS], txt[RUNS];
-    const char *tagsrc, *storysrc;
+    /* per-stage microseconds per story: text, entities found, entities JSON built, that JSON freed
+     */
+    double st_text[RUNS], st_find[RUNS], st_json[RUNS], st_free[RUNS];
+    const char *tagsrc;
+    char storysrc[128];
+    size_t nbbc = 0;
 
     snprintf(path, sizeof(path), "%s/models/kb.tsv", src);
     if (!(kb = nd_kb_load(path, errstr, sizeof(errstr))))
@@ -177,7 +187,6 @@ int main(void)
 
     /* 4 KB stories */
     snprintf(path, sizeof(path), "%s/../shared/data/bbc-news/politics/%03d.txt", src, 1);
-    storysrc = "fixture story repeated to 4 KB";
     for (int i = 1; nst < NSTORIES && i <= 417; i++) {
         char *t;
         size_t tl;
@@ -191,7 +200,7 @@ int main(void)
                 cut--;
             t[cut] = '\0';
             stories[nst++] = t;
-            storysrc = "BBC politics articles cut to 4 KB";
+            nbbc++;
         } else {
             free(t);
         }
@@ -206,6 +215,8 @@ int main(void)
         t[k] = '\0';
         stories[nst++] = t;
     }
+    snprintf(storysrc, sizeof(storysrc),
+             "%zu BBC politics articles cut to 4 KB + %zu x the fixture story", nbbc, nst - nbbc);
     for (int r = 0; r < RUNS; r++) {
         double t0 = now(), t1;
         for (size_t i = 0; i < nst; i++) {
@@ -223,6 +234,29 @@ int main(void)
             nd_story_destroy(story);
         }
         txt[r] = (double)nst / (now() - t1);
+        st_text[r] = st_find[r] = st_json[r] = st_free[r] = 0;
+        for (size_t i = 0; i < nst; i++) {
+            struct nd_story *story = nd_story_new();
+            struct nd_entities ents;
+            json_t *js;
+            double a, b, c, d, e;
+            nd_story_set(&story->body_text, stories[i]);
+            a = now();
+            nd_enrich_text(story);
+            b = now();
+            nd_entities_find(enrich, story, &ents);
+            c = now();
+            js = nd_entities_to_json(&ents, story);
+            d = now();
+            json_decref(js);
+            nd_entities_free(&ents);
+            e = now();
+            st_text[r] += b - a;
+            st_find[r] += c - b;
+            st_json[r] += d - c;
+            st_free[r] += e - d;
+            nd_story_destroy(story);
+        }
     }
 
     printf("bench_enrich (one thread, per CPU-second; median of %d runs)\n", RUNS);
@@ -230,8 +264,16 @@ int main(void)
            "%.2f\n",
            median(tag), tagsrc, ntok, median(tokb), median(tag) / median(tokb));
     printf(
-        "  enrich:   %.0f stories/s  [%zu x %s]  baseline text stage %.0f stories/s  ratio %.2f\n",
+        "  enrich:   %.0f stories/s  [%zu stories: %s]  baseline text stage %.0f stories/s  ratio "
+        "%.2f\n",
         median(enr), nst, storysrc, median(txt), median(enr) / median(txt));
+    {
+        double us = 1e6 / (double)nst, tx = median(st_text) * us, fi = median(st_find) * us,
+               js = median(st_json) * us, fr = median(st_free) * us, whole = 1e6 / median(enr);
+        printf("  stages:   us/story  text %.1f  entities %.1f  entities JSON %.1f  JSON+entities "
+               "free %.1f  rest (events, topics) %.1f  whole %.1f\n",
+               tx, fi, js, fr, whole - tx - fi - js - fr, whole);
+    }
     printf("  memory:   RSS %.1f MB with models loaded (%.1f MB before loading; kb + tagger loaded "
            "twice: "
            "once for the tagging run, once inside nd_enrich)\n",

@@ -34,6 +34,17 @@ static enum nd_err buf_grow(struct nd_buf *buf, size_t need)
     return ND_OK;
 }
 
+enum nd_err nd_buf_reserve(struct nd_buf *buf, size_t len)
+{
+    enum nd_err err;
+    if (len > buf->cap - buf->len)
+        return ND_ERR_TOOBIG;
+    if ((err = buf_grow(buf, buf->len + len)) != ND_OK)
+        return err;
+    buf->data[buf->len] = '\0'; /* the data stays a string, appended to or not */
+    return ND_OK;
+}
+
 enum nd_err nd_buf_append(struct nd_buf *buf, const void *data, size_t len)
 {
     enum nd_err err;

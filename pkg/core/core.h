@@ -49,6 +49,8 @@ struct nd_buf {
 };
 void nd_buf_init(struct nd_buf *buf, size_t cap);
 enum nd_err nd_buf_append(struct nd_buf *buf, const void *data, size_t len);
+/* Make room for len more bytes now (within cap), so appends up to that size do not reallocate. */
+enum nd_err nd_buf_reserve(struct nd_buf *buf, size_t len);
 enum nd_err nd_buf_appendf(struct nd_buf *buf, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void nd_buf_reset(struct nd_buf *buf);
@@ -71,6 +73,13 @@ char *nd_strdup(const char *s);                    /* NULL-safe; aborts on OOM *
 char *nd_strndup(const char *s, size_t n);
 void *nd_xmalloc(size_t n);                        /* abort on OOM: only for small fixed-size objects */
 void *nd_xcalloc(size_t n, size_t size);
+/* Per-thread scratch memory for a call's temporary arrays (scratch.c): take a mark, allocate,
+ * release back to the mark before returning; nothing allocated after a mark may be used after the
+ * release. Blocks are 16-byte aligned; NULL when out of memory. Thread-safe by being per thread. */
+size_t nd_scratch_mark(void);
+void *nd_scratch_alloc(size_t n);
+void *nd_scratch_calloc(size_t n, size_t size);
+void nd_scratch_release(size_t mark);
 /* Read a whole file with a size cap. *data is malloc'd and NUL-terminated. "-" reads stdin. */
 enum nd_err nd_file_read(const char *path, size_t cap, char **data, size_t *len);
 

@@ -70,7 +70,9 @@ struct work {
 static int push_cand(struct work *w, struct cand c)
 {
     if (w->nc == w->ccap) {
-        size_t ncap = w->ccap ? w->ccap * 2 : 64;
+        /* about one candidate per eight tokens in news text: usually one allocation */
+        size_t first = w->n / 4 < 64 ? 64 : w->n / 4 > 4096 ? 4096 : w->n / 4;
+        size_t ncap = w->ccap ? w->ccap * 2 : first;
         struct cand *nc = realloc(w->c, ncap * sizeof(*nc));
         if (!nc)
             return -1;
@@ -82,7 +84,8 @@ static int push_cand(struct work *w, struct cand c)
 }
 
 /* A small open-addressing map from a 64-bit key to an int, so every per-story step stays linear in
- * the number of tokens however many names a (possibly hostile) 5 MB story holds. */
+ * the number of tokens however many names a (possibly hostile) 5 MB story holds. Its arrays are
+ * scratch memory (core.h), released when nd_entities_find returns. */
 struct imap {
     uint64_t *keys;
     int *vals;
@@ -94,16 +97,10 @@ static int imap_init(struct imap *m, size_t n)
     size_t c = 64;
     while (c < n * 2)
         c <<= 1;
-    m->keys = calloc(c, sizeof(*m->keys));
-    m->vals = calloc(c, sizeof(*m->vals));
+    m->keys = nd_scratch_calloc(c, sizeof(*m->keys));
+    m->vals = nd_scratch_alloc(c * sizeof(*m->vals));
     m->mask = c - 1;
     return m->keys && m->vals ? 0 : -1;
-}
-
-static void imap_free(struct imap *m)
-{
-    free(m->keys);
-    free(m->vals);
 }
 
 /* The slot for key; *found says whether it was there. Key 0 is remapped (0 marks empty). */
@@ -141,6 +138,17 @@ static int tok_is(const struct wtok *t, const char *word)
     return t->end - t->start == n && !strncasecmp(t->text + t->start, word, n);
 }
 
+/* tok_is over a list of words: only those with the token's first letter (folding case) are
+ * measured and compared. Tokens are never empty. */
+static int tok_in(const struct wtok *t, const char *const *list, size_t n)
+{
+    unsigned char c0 = (unsigned char)(t->text[t->start] | 0x20);
+    for (size_t k = 0; k < n; k++)
+        if ((unsigned char)(list[k][0] | 0x20) == c0 && tok_is(t, list[k]))
+            return 1;
+    return 0;
+}
+
 static int tok_upper(const struct wtok *t)
 {
     return (t->flags & ND_TOK_UPPER) != 0;
@@ -148,18 +156,13 @@ static int tok_upper(const struct wtok *t)
 
 /* ---- stage 1: tokens and tags ------------------------------------------------------------------
  */
+/* Appends the field's tokens to w->t, which the caller sized (cap) for every field. */
 static enum nd_err add_field(struct work *w, const char *text, const struct nd_tokens *toks,
-                             int field, size_t *cap)
+                             int field, size_t cap)
 {
     for (size_t i = 0; i < toks->ntokens; i++) {
-        if (w->n == *cap) {
-            size_t ncap = *cap ? *cap * 2 : 512;
-            struct wtok *nt = realloc(w->t, ncap * sizeof(*nt));
-            if (!nt)
-                return ND_ERR_NOMEM;
-            w->t = nt;
-            *cap = ncap;
-        }
+        if (w->n >= cap)
+            return ND_ERR_INVALID;
         w->t[w->n] = (struct wtok){.text = text,
                                    .start = toks->tokens[i].start,
                                    .end = toks->tokens[i].end,
@@ -174,13 +177,16 @@ static enum nd_err add_field(struct work *w, const char *text, const struct nd_t
 
 static enum nd_err tag_all(struct work *w, uint8_t **labels)
 {
-    struct nd_ner_tok *nt = malloc((w->n ? w->n : 1) * sizeof(*nt));
+    struct nd_ner_tok *nt;
     enum nd_err err;
-    *labels = malloc(w->n ? w->n : 1);
-    if (!nt || !*labels) {
-        free(nt);
+    size_t mark;
+    /* the labels stay for the caller; the tagger's token array goes when tagging is done (a 5 MB
+     * story has a million tokens) */
+    if (!(*labels = nd_scratch_alloc(w->n ? w->n : 1)))
         return ND_ERR_NOMEM;
-    }
+    mark = nd_scratch_mark();
+    if (!(nt = nd_scratch_alloc((w->n ? w->n : 1) * sizeof(*nt))))
+        return ND_ERR_NOMEM;
     for (size_t i = 0; i < w->n; i++) {
         nt[i].s = w->t[i].text + w->t[i].start;
         nt[i].len = w->t[i].end - w->t[i].start;
@@ -191,7 +197,7 @@ static enum nd_err tag_all(struct work *w, uint8_t **labels)
     err = nd_tagger_tag(w->enrich->tagger, w->enrich->kb, nt, w->n);
     for (size_t i = 0; i < w->n; i++)
         (*labels)[i] = err == ND_OK ? nt[i].label : 0;
-    free(nt);
+    nd_scratch_release(mark);
     return err;
 }
 
@@ -212,9 +218,8 @@ static enum nd_ent_type type_of_tagger_span(const struct work *w, size_t first, 
         return ND_ENT_ORG;
     case 3:
         for (size_t i = first; i < first + count; i++)
-            for (size_t k = 0; k < sizeof(loc_words) / sizeof(loc_words[0]); k++)
-                if (tok_is(&w->t[i], loc_words[k]))
-                    return ND_ENT_LOC;
+            if (tok_in(&w->t[i], loc_words, sizeof(loc_words) / sizeof(loc_words[0])))
+                return ND_ENT_LOC;
         return ND_ENT_GPE;
     default:
         return ND_ENT_NORP; /* MISC: kept only when the KB knows it as a nationality */
@@ -241,10 +246,7 @@ static int locative(const struct wtok *t)
     static const char *const preps[] = {"in",         "at",     "from",   "to",     "near",
                                         "outside",    "across", "into",   "via",    "around",
                                         "throughout", "inside", "toward", "towards"};
-    for (size_t k = 0; k < sizeof(preps) / sizeof(preps[0]); k++)
-        if (tok_is(t, preps[k]))
-            return 1;
-    return 0;
+    return tok_in(t, preps, sizeof(preps) / sizeof(preps[0]));
 }
 
 static void set_country(char dst[4], const char *src)
@@ -295,7 +297,7 @@ static int link_span(struct work *w, struct cand *c)
 static void add_kb_matches(struct work *w, int *owner)
 {
     const struct nd_kb *kb = w->enrich->kb;
-    uint64_t *h = malloc((w->n ? w->n : 1) * sizeof(*h));
+    uint64_t *h = nd_scratch_alloc((w->n ? w->n : 1) * sizeof(*h));
     if (!h)
         return;
     for (size_t i = 0; i < w->n; i++)
@@ -340,7 +342,6 @@ static void add_kb_matches(struct work *w, int *owner)
         }
         i += len;
     }
-    free(h);
 }
 
 /* ---- stage 4: roles and short forms ------------------------------------------------------------
@@ -374,14 +375,7 @@ static const char *const role_mods[] = {
     "economic",     "armed",    "forces",       "staff",   "joint",     "general",  "council",
     "un",           "nato",     "eu",           "office",  "press"};
 
-static int in_list(const struct wtok *t, const char *const *list, size_t n)
-{
-    for (size_t k = 0; k < n; k++)
-        if (tok_is(t, list[k]))
-            return 1;
-    return 0;
-}
-#define IN(t, list) in_list(t, list, sizeof(list) / sizeof(list[0]))
+#define IN(t, list) tok_in(t, list, sizeof(list) / sizeof(list[0]))
 
 /* Walk back from a person over title words: "U.S. Secretary of State | Antony Blinken". The role is
  * the title words; the country comes from a NORP or GPE just before them. */
@@ -460,7 +454,7 @@ struct ent_build {
 static enum nd_err build_entities(struct work *w, struct nd_entities *ents)
 {
     const struct nd_kb *kb = w->enrich->kb;
-    struct ent_build *eb = calloc(w->nc ? w->nc : 1, sizeof(*eb));
+    struct ent_build *eb = nd_scratch_calloc(w->nc ? w->nc : 1, sizeof(*eb));
     struct imap bykb = {0}, bytext = {0}, bytok = {0}, byname = {0};
     int found;
     size_t ne = 0;
@@ -645,11 +639,6 @@ out:
             free(eb[k].e);
         }
     }
-    free(eb);
-    imap_free(&bykb);
-    imap_free(&bytext);
-    imap_free(&bytok);
-    imap_free(&byname);
     return err;
 }
 
@@ -697,7 +686,6 @@ static void add_short_forms(struct work *w, const int *cand_at)
                 break;
         }
     }
-    imap_free(&names);
 
     /* "the minister": the person with that title who was last written about; within that sentence
      * the first one named (the subject, usually). Short forms count, through the role they refer
@@ -748,7 +736,7 @@ enum nd_err nd_entities_find(const struct nd_enrich *enrich, const struct nd_sto
     int *owner = NULL;
     struct imap known = {0};
     int *cand_at = NULL;
-    size_t tcap = 0;
+    size_t tcap = 0, mark = nd_scratch_mark();
     enum nd_err err;
     const char *body = story->body_text ? story->body_text : "";
 
@@ -761,10 +749,16 @@ enum nd_err nd_entities_find(const struct nd_enrich *enrich, const struct nd_sto
     if (story->headline &&
         (err = nd_tokenize(story->headline, strlen(story->headline), &head)) != ND_OK)
         goto out;
-    if ((err = add_field(&w, story->headline, &head, ND_FIELD_HEADLINE, &tcap)) != ND_OK)
+    /* sized once for both fields */
+    tcap = head.ntokens + ents->tokens.ntokens;
+    if (tcap && !(w.t = nd_scratch_alloc(tcap * sizeof(*w.t)))) {
+        err = ND_ERR_NOMEM;
+        goto out;
+    }
+    if ((err = add_field(&w, story->headline, &head, ND_FIELD_HEADLINE, tcap)) != ND_OK)
         goto out;
     w.nhead = w.n;
-    if ((err = add_field(&w, body, &ents->tokens, ND_FIELD_BODY, &tcap)) != ND_OK)
+    if ((err = add_field(&w, body, &ents->tokens, ND_FIELD_BODY, tcap)) != ND_OK)
         goto out;
     for (size_t s = 0; s < ents->tokens.nsentences; s++)
         for (uint32_t k = 0; k < ents->tokens.sentences[s].count; k++)
@@ -818,9 +812,10 @@ enum nd_err nd_entities_find(const struct nd_enrich *enrich, const struct nd_sto
         }
         i = j;
     }
-    owner = calloc(w.n, sizeof(int));
-    cand_at = malloc(w.n * sizeof(int));
-    if (!owner || !cand_at) {
+    /* owner and cand_at share one allocation */
+    owner = nd_scratch_calloc(2 * w.n, sizeof(int));
+    cand_at = owner ? owner + w.n : NULL;
+    if (!owner) {
         err = ND_ERR_NOMEM;
         goto out;
     }
@@ -880,11 +875,7 @@ enum nd_err nd_entities_find(const struct nd_enrich *enrich, const struct nd_sto
      * done by build order: body candidates are processed in text order after the headline's. */
     err = build_entities(&w, ents);
 out:
-    free(labels);
-    free(owner);
-    free(cand_at);
-    imap_free(&known);
-    free(w.t);
+    nd_scratch_release(mark);
     free(w.c);
     nd_tokens_free(&head);
     if (err != ND_OK) {
@@ -927,15 +918,30 @@ json_t *nd_entities_to_json(const struct nd_entities *ents, const struct nd_stor
 {
     const char *body = story->body_text ? story->body_text : "";
     const char *headline = story->headline ? story->headline : "";
-    json_t *arr = json_array();
-    /* keys are ASCII literals: the _nocheck setters skip re-validating them (this runs per mention)
-     */
+    json_t *arr = json_array(), *types[ND_ENT_NTYPES] = {0}, *headline_field = NULL;
+    /* keys are ASCII literals: the _nocheck setters skip re-validating them (this runs per
+     * mention). Values repeated within the array (a type name, an entity's mention text written the
+     * same way again) are one shared node: jansson counts references, and the tree is never edited
+     * in place, so sharing saves an allocation and a UTF-8 check per repeat. */
     for (size_t i = 0; i < ents->nentities; i++) {
         const struct nd_entity *e = &ents->entities[i];
         json_t *obj = json_object(), *ids = json_object(), *ms = json_array();
+        /* the entity's distinct mention texts so far (most entities are written one or two ways) */
+        struct {
+            const char *s;
+            size_t n;
+            json_t *v;
+        } seen[4];
+        size_t nseen = 0;
         int country_like = e->country[0] && (e->type == ND_ENT_GPE || e->type == ND_ENT_NORP) &&
                            e->kind && (!strcmp(e->kind, "country") || !strcmp(e->kind, "norp"));
-        json_object_set_new_nocheck(obj, "type", json_string(nd_ent_type_name(e->type)));
+        if ((unsigned)e->type < ND_ENT_NTYPES) {
+            if (!types[e->type])
+                types[e->type] = json_string(nd_ent_type_name(e->type));
+            json_object_set_nocheck(obj, "type", types[e->type]);
+        } else {
+            json_object_set_new_nocheck(obj, "type", json_string(nd_ent_type_name(e->type)));
+        }
         json_object_set_new_nocheck(obj, "name", json_string(e->name ? e->name : ""));
         if (country_like)
             json_object_set_new_nocheck(ids, "iso3166", json_string(e->country));
@@ -953,15 +959,30 @@ json_t *nd_entities_to_json(const struct nd_entities *ents, const struct nd_stor
         json_object_set_new_nocheck(obj, "salience", json_real(e->salience));
         for (size_t k = 0; k < e->nmentions; k++) {
             const struct nd_mention *m = &e->mentions[k];
-            json_t *mo = json_object();
+            json_t *mo = json_object(), *text = NULL;
+            const char *ts = m->field == ND_FIELD_HEADLINE ? headline + m->start : body + m->start;
+            size_t tn = m->end - m->start;
             json_object_set_new_nocheck(mo, "start", json_integer(m->cstart));
             json_object_set_new_nocheck(mo, "end", json_integer(m->cend));
-            json_object_set_new_nocheck(
-                mo, "text",
-                json_stringn(m->field == ND_FIELD_HEADLINE ? headline + m->start : body + m->start,
-                             m->end - m->start));
-            if (m->field == ND_FIELD_HEADLINE)
-                json_object_set_new_nocheck(mo, "field", json_string("headline"));
+            for (size_t k2 = 0; k2 < nseen && !text; k2++)
+                if (seen[k2].n == tn && !memcmp(seen[k2].s, ts, tn))
+                    text = seen[k2].v;
+            if (text) {
+                json_object_set_nocheck(mo, "text", text);
+            } else {
+                text = json_stringn(ts, tn);
+                if (text && nseen < sizeof(seen) / sizeof(seen[0])) {
+                    seen[nseen].s = ts;
+                    seen[nseen].n = tn;
+                    seen[nseen++].v = text;
+                }
+                json_object_set_new_nocheck(mo, "text", text);
+            }
+            if (m->field == ND_FIELD_HEADLINE) {
+                if (!headline_field)
+                    headline_field = json_string("headline");
+                json_object_set_nocheck(mo, "field", headline_field);
+            }
             if (m->metonym)
                 json_object_set_new_nocheck(mo, "metonym", json_true());
             if (m->resolved)
@@ -974,5 +995,8 @@ json_t *nd_entities_to_json(const struct nd_entities *ents, const struct nd_stor
                                         json_integer((json_int_t)e->mention_total));
         json_array_append_new(arr, obj);
     }
+    for (size_t k = 0; k < ND_ENT_NTYPES; k++)
+        json_decref(types[k]);
+    json_decref(headline_field);
     return arr;
 }

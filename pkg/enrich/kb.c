@@ -101,24 +101,21 @@ uint64_t nd_kb_tokhash(const char *s, size_t len)
     uint64_t h = FNV_OFF;
     const unsigned char *p = (const unsigned char *)s;
     size_t i;
-    int ascii = 1;
 
-    for (i = 0; i < len; i++)
-        if (p[i] >= 0x80) {
-            ascii = 0;
+    /* ASCII (nearly every token) in one pass; the first other byte restarts on the Unicode path */
+    for (i = 0; i < len; i++) {
+        unsigned char c = p[i];
+        if (c >= 0x80)
             break;
-        }
-    if (ascii) {
-        for (i = 0; i < len; i++) {
-            unsigned char c = p[i];
-            if (c == '.')
-                continue;
-            if (c >= 'A' && c <= 'Z')
-                c = (unsigned char)(c + 32);
-            h = (h ^ c) * FNV_PRIME;
-        }
-        return fix0(h);
+        if (c == '.')
+            continue;
+        if (c >= 'A' && c <= 'Z')
+            c = (unsigned char)(c + 32);
+        h = (h ^ c) * FNV_PRIME;
     }
+    if (i == len)
+        return fix0(h);
+    h = FNV_OFF;
     {
         utf8proc_uint8_t *out = NULL;
         utf8proc_ssize_t n = utf8proc_map(p, (utf8proc_ssize_t)len, &out,

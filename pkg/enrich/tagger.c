@@ -161,6 +161,14 @@ struct vent {
     int32_t v[V_N][NL];
 };
 
+/* Open addressing over the vocabulary: the word's hash beside its index, so a probe (its slot
+ * prefetched a few tokens earlier) does not wait on the entry itself, which is five cache lines
+ * away and only needed once the word is found. */
+struct vslot {
+    uint64_t key;
+    uint32_t idx; /* 1 + index into vocab, 0 empty */
+};
+
 #define FILTER_BITS 20 /* 128 KB: stays in L2, where the slot table (megabytes) does not */
 
 struct nd_tagger {
@@ -171,7 +179,7 @@ struct nd_tagger {
     uint64_t *filter;
     int32_t trans[NL][NL][NL]; /* [p2][p1][label]: T_T1 + T_T2 rows */
     struct vent *vocab;
-    uint32_t *vslots; /* open addressing: 1 + index into vocab, 0 empty */
+    struct vslot *vslots;
     size_t nvocab, vmask;
     int32_t edge[V_N][NL]; /* BOS/EOS neighbour rows, at the same V_ indexes */
 };
@@ -192,6 +200,24 @@ static const int16_t *rt_get(const struct nd_tagger *t, uint64_t key)
             return t->slots[i].w;
         if (!t->slots[i].key)
             return NULL;
+    }
+}
+
+/* rt_get for the scoring loop: an absent key gives a row of zeros, so the caller adds without
+ * testing (whether a feature is in the model is a coin toss the branch predictor loses a third of
+ * the time). */
+static const int16_t rt_zero[NL + 3];
+
+static const int16_t *rt_row(const struct nd_tagger *t, uint64_t key)
+{
+    size_t i = (size_t)(key ^ (key >> 31)) & t->mask;
+    if (!rt_maybe(t, key))
+        return rt_zero;
+    for (;; i = (i + 1) & t->mask) {
+        if (t->slots[i].key == key)
+            return t->slots[i].w;
+        if (!t->slots[i].key)
+            return rt_zero;
     }
 }
 
@@ -222,9 +248,7 @@ static void add_w32(int32_t *restrict acc, const int32_t *restrict w)
 
 static void rt_addrow(const struct nd_tagger *t, int32_t *acc, uint64_t key)
 {
-    const int16_t *w = rt_get(t, key);
-    if (w)
-        add_w16(acc, w);
+    add_w16(acc, rt_row(t, key));
 }
 
 static const struct vent *vocab_get(const struct nd_tagger *t, uint64_t key)
@@ -232,9 +256,9 @@ static const struct vent *vocab_get(const struct nd_tagger *t, uint64_t key)
     size_t i;
     if (!t->vslots)
         return NULL;
-    for (i = (size_t)(key ^ (key >> 29)) & t->vmask; t->vslots[i]; i = (i + 1) & t->vmask)
-        if (t->vocab[t->vslots[i] - 1].key == key)
-            return &t->vocab[t->vslots[i] - 1];
+    for (i = (size_t)(key ^ (key >> 29)) & t->vmask; t->vslots[i].idx; i = (i + 1) & t->vmask)
+        if (t->vslots[i].key == key)
+            return &t->vocab[t->vslots[i].idx - 1];
     return NULL;
 }
 
@@ -391,25 +415,6 @@ struct docmap {
     size_t mask;
 };
 
-static int docmap_init(struct docmap *m, size_t n)
-{
-    size_t c = 64;
-    while (c < n * 2)
-        c <<= 1;
-    m->keys = calloc(c, sizeof(*m->keys));
-    m->vals = calloc(c, 1);
-    m->hist = calloc(c, 1);
-    m->mask = c - 1;
-    return m->keys && m->vals && m->hist ? 0 : -1;
-}
-
-static void docmap_free(struct docmap *m)
-{
-    free(m->keys);
-    free(m->vals);
-    free(m->hist);
-}
-
 static size_t docmap_slot(struct docmap *m, uint64_t key)
 {
     size_t i = (size_t)(key ^ (key >> 29)) & m->mask;
@@ -436,6 +441,8 @@ static uint32_t gaz_bits_for(enum nd_ent_type type, int begin)
 struct doc {
     struct nd_ner_tok *toks;
     size_t n;
+    size_t mark;   /* scratch mark: f and vents are scratch memory */
+    void *dmblock; /* the docmap's arrays, one calloc */
     struct tokf *f;
     struct docmap dm;
     const struct vent **vents; /* tagging only: each token's vocabulary entry, NULL when unknown */
@@ -443,24 +450,49 @@ struct doc {
 
 #define PF_DIST 8
 
+static void doc_free(struct doc *d);
+
 static enum nd_err doc_prepare(struct doc *d, const struct nd_kb *kb, struct nd_ner_tok *toks,
                                size_t n, const struct nd_tagger *tagger)
 {
     uint64_t *h = NULL;
     enum nd_err err = ND_OK;
+    size_t hmark;
 
     memset(d, 0, sizeof(*d));
     d->toks = toks;
     d->n = n;
     if (n > DOC_MAX_TOKENS)
         return ND_ERR_TOOBIG;
-    d->f = calloc(n ? n : 1, sizeof(*d->f));
-    h = malloc((n ? n : 1) * sizeof(*h));
-    if (tagger)
-        d->vents = calloc(n ? n : 1, sizeof(*d->vents));
-    if (!d->f || !h || docmap_init(&d->dm, n) || (tagger && !d->vents)) {
-        err = ND_ERR_NOMEM;
-        goto out;
+    {
+        /* f and vents in one scratch block (sizes are multiples of 8, so both stay aligned), the
+         * token hashes after it (only this function needs them: released on return); the docmap
+         * by calloc, whose pages the kernel zeroes only where touched, which matters for a big
+         * document of few distinct words */
+        size_t nn = n ? n : 1, c = 64, szf = nn * sizeof(*d->f),
+               szv = tagger ? nn * sizeof(*d->vents) : 0;
+        char *p;
+        while (c < n * 2)
+            c <<= 1;
+        d->mark = nd_scratch_mark();
+        if (!(p = nd_scratch_alloc(szf + szv)) ||
+            !(d->dmblock = calloc(c, sizeof(*d->dm.keys) + 2))) {
+            doc_free(d);
+            return ND_ERR_NOMEM;
+        }
+        d->f = (struct tokf *)(void *)p;
+        memset(d->f, 0, szf);
+        if (tagger)
+            d->vents = (const struct vent **)(void *)(p + szf);
+        d->dm.keys = d->dmblock;
+        d->dm.vals = (uint8_t *)d->dmblock + c * sizeof(*d->dm.keys);
+        d->dm.hist = d->dm.vals + c;
+        d->dm.mask = c - 1;
+        hmark = nd_scratch_mark();
+        if (!(h = nd_scratch_alloc(nn * sizeof(*h)))) {
+            doc_free(d);
+            return ND_ERR_NOMEM;
+        }
     }
     /* Four stages a few tokens apart, so each table probe was prefetched by an earlier stage: the
      * tables are megabytes and every probe would otherwise wait for memory. A: hash the token and
@@ -548,22 +580,16 @@ static enum nd_err doc_prepare(struct doc *d, const struct nd_kb *kb, struct nd_
             i = end;
         }
     }
-out:
-    free(h);
-    if (err != ND_OK) {
-        free(d->f);
-        free(d->vents);
-        docmap_free(&d->dm);
-        memset(d, 0, sizeof(*d));
-    }
+    nd_scratch_release(hmark);
     return err;
 }
 
+/* Frees what doc_prepare took, and any scratch taken after it. */
 static void doc_free(struct doc *d)
 {
-    free(d->f);
-    free(d->vents);
-    docmap_free(&d->dm);
+    nd_scratch_release(d->mark);
+    free(d->dmblock);
+    d->dmblock = NULL;
 }
 
 /* Sentence bounds around i. */
@@ -658,14 +684,18 @@ static void add_row(float *sc, const float *w)
         sc[c] += w[c];
 }
 
-/* Label-dependent features: the two previous labels, alone and with the word and shape. */
-static size_t label_features(const struct doc *d, size_t i, size_t b, int p1, int p2, uint64_t *out)
+/* Label-dependent features: the previous label with the word and shape, the document's history of
+ * the word, and (with_trans) the two previous labels alone, which tagging has pre-summed in trans.
+ */
+static size_t label_features(const struct doc *d, size_t i, int p1, int p2, int with_trans,
+                             uint64_t *out)
 {
     size_t n = 0;
     uint8_t hist = d->dm.hist[d->f[i].dslot];
-    (void)b;
-    out[n++] = mix(T_T1, (uint64_t)p1);
-    out[n++] = mix(T_T2, (uint64_t)(p2 * 16 + p1));
+    if (with_trans) {
+        out[n++] = mix(T_T1, (uint64_t)p1);
+        out[n++] = mix(T_T2, (uint64_t)(p2 * 16 + p1));
+    }
     out[n++] = mix(T_T1W, mix((uint64_t)p1, d->f[i].lw));
     out[n++] = mix(T_T1S, mix((uint64_t)p1, d->f[i].ss));
     out[n++] = mix(T_HIST, mix(hist, d->f[i].ss));
@@ -708,6 +738,48 @@ static void compute_vent(const struct nd_tagger *t, const char *str, size_t len,
 }
 
 #define RING 8
+/* Distinct out-of-vocabulary words whose vectors one document keeps: names and rare words recur
+ * within a story, and summing a vector means probing rows that are rarely in cache. */
+#define OOV_CACHE_MAX 4096
+
+struct oovcache {
+    uint64_t *keys; /* exact-token hash; 0 marks an empty slot (a word hashing to 0 is uncached) */
+    uint32_t *idx;  /* into pool */
+    struct vent *pool;
+    size_t mask, n, cap;
+};
+
+static int oov_init(struct oovcache *c, const struct doc *d)
+{
+    size_t noov = 0, tc = 16;
+    memset(c, 0, sizeof(*c));
+    for (size_t i = 0; i < d->n; i++)
+        noov += !d->vents[i];
+    c->cap = noov < OOV_CACHE_MAX ? noov : OOV_CACHE_MAX;
+    if (!c->cap)
+        return 0;
+    while (tc < c->cap * 2)
+        tc <<= 1;
+    /* scratch memory: released with the document's */
+    c->keys = nd_scratch_calloc(tc, sizeof(*c->keys));
+    c->idx = nd_scratch_alloc(tc * sizeof(*c->idx));
+    c->pool = nd_scratch_alloc(c->cap * sizeof(*c->pool));
+    c->mask = tc - 1;
+    return c->keys && c->idx && c->pool ? 0 : -1;
+}
+
+/* The cached vector of the word with exact hash key, or NULL; *slot is where to add it. */
+static const struct vent *oov_find(const struct oovcache *c, uint64_t key, size_t *slot)
+{
+    size_t i;
+    if (!c->cap || !key)
+        return NULL;
+    for (i = (size_t)(key ^ (key >> 29)) & c->mask; c->keys[i]; i = (i + 1) & c->mask)
+        if (c->keys[i] == key)
+            return &c->pool[c->idx[i]];
+    *slot = i;
+    return NULL;
+}
 
 enum nd_err nd_tagger_tag(const struct nd_tagger *tagger, const struct nd_kb *kb,
                           struct nd_ner_tok *toks, size_t n)
@@ -721,9 +793,14 @@ enum nd_err nd_tagger_tag(const struct nd_tagger *tagger, const struct nd_kb *kb
      */
     const struct vent *vp[RING];
     struct vent oov[RING];
+    struct oovcache oc;
 
     if ((err = doc_prepare(&d, kb, toks, n, tagger)) != ND_OK)
         return err;
+    if (oov_init(&oc, &d)) {
+        doc_free(&d);
+        return ND_ERR_NOMEM;
+    }
     /* Context features of token i+1 are computed and their slots prefetched while token i is
      * scored: the lookups are memory-bound, and this overlaps them. */
     if (n) {
@@ -732,12 +809,13 @@ enum nd_err nd_tagger_tag(const struct nd_tagger *tagger, const struct nd_kb *kb
     }
     for (size_t i = 0; i < n; i++) {
         int32_t sc[NL];
-        uint64_t lf[8];
-        size_t nl;
         if (i + 6 < n) {
             /* six tokens ahead: pull in that word's vector rows, or for a word outside the
              * vocabulary the weight slots its vector will be summed from */
             const struct vent *v = d.vents[i + 6];
+            size_t slot;
+            if (!v && (v = oov_find(&oc, d.f[i + 6].ex, &slot)))
+                d.vents[i + 6] = v;
             if (v) {
                 for (size_t off = 0; off < sizeof(*v); off += 64)
                     __builtin_prefetch((const char *)v + off);
@@ -756,8 +834,14 @@ enum nd_err nd_tagger_tag(const struct nd_tagger *tagger, const struct nd_kb *kb
         }
         while (ready < n && ready <= i + 2) {
             const struct vent *v = d.vents[ready];
-            if (!v) {
+            size_t slot = 0;
+            if (!v && !(v = oov_find(&oc, d.f[ready].ex, &slot))) {
                 struct vent *o = &oov[ready % RING];
+                if (oc.n < oc.cap && d.f[ready].ex) {
+                    o = &oc.pool[oc.n];
+                    oc.keys[slot] = d.f[ready].ex;
+                    oc.idx[slot] = (uint32_t)oc.n++;
+                }
                 compute_vent(tagger, toks[ready].s, toks[ready].len, d.f[ready].ex, d.f[ready].lw,
                              d.f[ready].sh, d.f[ready].ss, o);
                 v = o;
@@ -792,19 +876,15 @@ enum nd_err nd_tagger_tag(const struct nd_tagger *tagger, const struct nd_kb *kb
             for (int k = 0; k < V_N; k++)
                 add_w32(sc, rows[k]);
         }
-        nl = label_features(&d, i, b, p1, p2, lf);
-        for (size_t k = 2; k < nl; k++) /* T_T1 and T_T2 are in trans */
-            cur[ncur++] = lf[k];
-        for (size_t k = 0; k < ncur; k++) {
-            const int16_t *w = rt_get(tagger, cur[k]);
-            if (w)
-                add_w16(sc, w);
-        }
+        ncur += label_features(&d, i, p1, p2, 0, cur + ncur);
+        for (size_t k = 0; k < ncur; k++)
+            add_w16(sc, rt_row(tagger, cur[k]));
         {
-            int best = -1;
-            for (int c = 0; c < NL; c++)
-                if (allowed(p1, c) && (best < 0 || sc[c] > sc[best]))
-                    best = c;
+            /* O is always allowed, so it starts as the best; the first of equal scores wins, as
+             * in best_label. Written as selects, not branches: the scores decide at random. */
+            int best = 0;
+            for (int c = 1; c < NL; c++)
+                best = (allowed(p1, c) & (sc[c] > sc[best])) ? c : best;
             toks[i].label = (uint8_t)best;
         }
         note_history(&d, i, toks[i].label);
@@ -918,13 +998,14 @@ struct nd_tagger *nd_tagger_load(const char *path, char *errstr, size_t errsz)
             ex = fnv(FNV_OFF, (const unsigned char *)data + off, wl);
             lw = nd_kb_tokhash(data + off, wl);
             shapes(data + off, wl, &sh, &ss, &up, &all);
-            for (i = (size_t)(ex ^ (ex >> 29)) & tagger->vmask; tagger->vslots[i];
+            for (i = (size_t)(ex ^ (ex >> 29)) & tagger->vmask; tagger->vslots[i].idx;
                  i = (i + 1) & tagger->vmask)
                 ;
             compute_vent(tagger, data + off, wl, ex, lw, sh, ss, &tagger->vocab[tagger->nvocab]);
             tagger->vocab[tagger->nvocab].up = (uint8_t)up;
             tagger->vocab[tagger->nvocab].all = (uint8_t)all;
-            tagger->vslots[i] = (uint32_t)++tagger->nvocab;
+            tagger->vslots[i].key = ex;
+            tagger->vslots[i].idx = (uint32_t)++tagger->nvocab;
             off += wl;
         }
         rt_addrow(tagger, tagger->edge[V_M1], mix(T_LWM1, BOS));
@@ -1144,7 +1225,7 @@ static enum nd_err train_doc(struct trainer *tr, struct nd_ner_tok *toks, size_t
             p1 = p2 = 0;
         }
         nf = features(&d, i, b, e, feats);
-        nf += label_features(&d, i, b, p1, p2, feats + nf);
+        nf += label_features(&d, i, p1, p2, 1, feats + nf);
         for (size_t k = 0; k < nf; k++)
             add_row(sc, wtab_get(&tr->tab, feats[k]));
         guess = best_label(sc, p1);

@@ -61,6 +61,9 @@ static char *decode_html(const char *s, size_t len)
     struct nd_buf b;
     size_t i = 0;
     nd_buf_init(&b, len * 3 + 16);
+    /* the output is about as long as the input: one allocation instead of a doubling series (a
+     * failure here only means appends grow the buffer as usual) */
+    (void)nd_buf_reserve(&b, len + 16);
     while (i < len) {
         unsigned char c = (unsigned char)s[i];
         if (c == '<' && i + 1 < len &&
@@ -133,28 +136,41 @@ static char *decode_html(const char *s, size_t len)
  * spaces (headlines). */
 static char *squeeze(const char *s, int oneline)
 {
-    struct nd_buf b;
-    size_t len = strlen(s), i = 0;
+    /* The output is never longer than the input (runs of spaces and line breaks shrink to at most
+     * two bytes, everything else is copied), so it is written straight into one allocation. */
+    size_t len = strlen(s), i = 0, o = 0;
     int pending_space = 0, newlines = 0, at_start = 1;
-    nd_buf_init(&b, len + 16);
+    char *out = malloc(len + 1);
+    if (!out)
+        return NULL;
     while (i < len) {
         utf8proc_int32_t cp;
         utf8proc_ssize_t n;
         utf8proc_category_t cat;
-        if ((unsigned char)s[i] > ' ' && (unsigned char)s[i] < 0x7f) {
+        unsigned char c = (unsigned char)s[i];
+        if (c > ' ' && c < 0x7f) {
             /* a run of visible ASCII: no classification needed */
             size_t j = i + 1;
             while (j < len && (unsigned char)s[j] > ' ' && (unsigned char)s[j] < 0x7f)
                 j++;
             if (!at_start) {
-                if (newlines)
-                    nd_buf_append(&b, "\n\n", newlines > 1 ? 2 : 1);
-                else if (pending_space)
-                    nd_buf_append(&b, " ", 1);
+                if (newlines) {
+                    out[o++] = '\n';
+                    if (newlines > 1)
+                        out[o++] = '\n';
+                } else if (pending_space) {
+                    out[o++] = ' ';
+                }
             }
             newlines = pending_space = at_start = 0;
-            nd_buf_append(&b, s + i, j - i);
+            memcpy(out + o, s + i, j - i);
+            o += j - i;
             i = j;
+            continue;
+        }
+        if (c == ' ' || c == '\t') {
+            pending_space = 1;
+            i++;
             continue;
         }
         n = utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(len - i), &cp);
@@ -176,24 +192,29 @@ static char *squeeze(const char *s, int oneline)
         if (cp == 0xAD || cp == 0x200B || cp == 0x200C || cp == 0x200D || cp == 0xFEFF ||
             cp == 0x2060)
             continue;
-        if (cp == ' ' || cp == '\t' || cat == UTF8PROC_CATEGORY_ZS) {
+        if (cat == UTF8PROC_CATEGORY_ZS) {
             pending_space = 1;
             continue;
         }
         if (cat == UTF8PROC_CATEGORY_CC) /* other control characters */
             continue;
         if (!at_start) {
-            if (newlines)
-                nd_buf_append(&b, "\n\n", newlines > 1 ? 2 : 1);
-            else if (pending_space)
-                nd_buf_append(&b, " ", 1);
+            if (newlines) {
+                out[o++] = '\n';
+                if (newlines > 1)
+                    out[o++] = '\n';
+            } else if (pending_space) {
+                out[o++] = ' ';
+            }
         }
         newlines = 0;
         pending_space = 0;
         at_start = 0;
-        nd_buf_append(&b, s + i - n, (size_t)n);
+        memcpy(out + o, s + i - n, (size_t)n);
+        o += (size_t)n;
     }
-    return nd_buf_steal(&b, NULL);
+    out[o] = '\0';
+    return out;
 }
 
 /* NFC can only change text that has a code point from U+0300 up, other than the general punctuation

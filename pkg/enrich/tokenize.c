@@ -23,11 +23,13 @@ struct cp {
     int upper; /* an upper-case letter */
 };
 
-static struct cp classify(const unsigned char *s, size_t n)
+static struct cp classify_utf8(const unsigned char *s, size_t n);
+
+/* ASCII inline, the rest out of line: the tokeniser classifies several characters per token and
+ * nearly all are ASCII. */
+static inline struct cp classify(const unsigned char *s, size_t n)
 {
     struct cp c = {C_ALPHA, 1, 0};
-    utf8proc_int32_t code;
-    utf8proc_ssize_t l;
 
     if (s[0] < 0x80) {
         unsigned char b = s[0];
@@ -47,6 +49,15 @@ static struct cp classify(const unsigned char *s, size_t n)
             c.cls = C_PUNCT;
         return c;
     }
+    return classify_utf8(s, n);
+}
+
+static struct cp classify_utf8(const unsigned char *s, size_t n)
+{
+    struct cp c = {C_ALPHA, 1, 0};
+    utf8proc_int32_t code;
+    utf8proc_ssize_t l;
+
     l = utf8proc_iterate(s, (utf8proc_ssize_t)(n < 4 ? n : 4), &code);
     if (l <= 0)
         return c; /* invalid byte: a one-byte letter */
@@ -211,6 +222,11 @@ static size_t scan_word(const unsigned char *s, size_t n, size_t p, uint32_t *fl
         }
         if (p + 1 >= n)
             break;
+        /* only these join what follows to the word: anything else (mostly a space) ends it
+         * without classifying the next character */
+        if (b0 != '.' && b0 != ',' && b0 != ':' && b0 != '-' && b0 != '&' && b0 != '\'' &&
+            b0 != 0xE2)
+            break;
         {
             struct cp next = classify(s + p + 1, n - p - 1);
             unsigned char b = s[p];
@@ -274,12 +290,15 @@ static size_t scan_word(const unsigned char *s, size_t n, size_t p, uint32_t *fl
     /* percent sign sticks to its number */
     if (p < n && s[p] == '%' && digits_only && p > start)
         p++;
-    if (digits_only && p > start)
+    if (digits_only && p > start) {
         *flags |= ND_TOK_NUMBER;
-    else if (p > start && classify(s + start, n - start).cls == C_DIGIT)
-        *flags |= ND_TOK_NUMBER;
-    if (letters && classify(s + start, n - start).upper)
-        *flags |= ND_TOK_UPPER;
+    } else if (p > start) {
+        struct cp first = classify(s + start, n - start);
+        if (first.cls == C_DIGIT)
+            *flags |= ND_TOK_NUMBER;
+        if (letters && first.upper)
+            *flags |= ND_TOK_UPPER;
+    }
     if (letters >= 2 && upper_letters == letters)
         *flags |= ND_TOK_ALLCAPS;
     return p;
@@ -300,6 +319,10 @@ enum nd_err nd_tokenize(const char *text, size_t len, struct nd_tokens *toks)
         return ND_ERR_TOOBIG;
     if (!text)
         return ND_OK;
+    /* newswire runs about five bytes a token: one allocation usually holds them all */
+    o.tcap = len / 4 < 65536 ? len / 4 + 16 : 65536;
+    if (!(toks->tokens = malloc(o.tcap * sizeof(*toks->tokens))))
+        return ND_ERR_NOMEM;
 
     while (p < len) {
         struct cp c = classify(s + p, len - p);
