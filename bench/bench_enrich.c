@@ -259,7 +259,8 @@ int main(void)
         }
     }
 
-    printf("bench_enrich (one thread, per CPU-second; median of %d runs)\n", RUNS);
+    printf("bench_enrich (one thread, per CPU-second; median of %d runs; allocator %s)\n", RUNS,
+           NEWSD_ALLOCATOR);
     printf("  tagging:  %.0f tokens/s   [%s, %zu tokens]  baseline tokenise %.0f tokens/s  ratio "
            "%.2f\n",
            median(tag), tagsrc, ntok, median(tokb), median(tag) / median(tokb));

@@ -319,7 +319,7 @@ static int cmd_version(int argc, char **argv)
 {
     (void)argc;
     (void)argv;
-    printf("newsd %s\n", NEWSD_VERSION);
+    printf("newsd %s (allocator %s)\n", NEWSD_VERSION, NEWSD_ALLOCATOR);
     return 0;
 }
 
