@@ -99,10 +99,12 @@ def main():
         per_type[gtype]["n"] += 1
         per_type[gtype]["ok"] += ok_type
         if args.v and split == "dev" and not (ok_type and ok_src):
-            print("%-28s gold %-9s %s->%s | got %s %s->%s\n    %s" % (
+            print("%-28s gold %-9s %s->%s | got %s %s %s->%s (%s)\n    %s" % (
                 r["id"], gtype, sorted(gsrc), sorted(gtgt),
-                main_ev["type"] if main_ev else "-", sorted(codes(main_ev["source"])) if main_ev else "",
-                sorted(codes(main_ev["target"])) if main_ev else "", r["text"][:160]))
+                main_ev["type"] if main_ev else "-", main_ev["cameo"] if main_ev else "",
+                sorted(codes(main_ev["source"])) if main_ev else "",
+                sorted(codes(main_ev["target"])) if main_ev else "",
+                main_ev["trigger"]["text"] if main_ev else "", r["text"][:160]))
     print("PLOVER gold records: %d sentences (%s)" % (len(gold), os.path.relpath(path, ROOT)))
     print("%-9s %6s %9s %11s %13s %11s %11s" % ("split", "n", "coded", "type acc", "type (2016)",
                                                 "source acc", "target acc"))

@@ -1198,6 +1198,13 @@ static size_t clause_end(const struct nd_evtok *toks, size_t i, size_t s1)
     return s1;
 }
 
+static int is_time_word(const struct nd_evtok *tok)
+{
+    return key_is(tok, "monday") || key_is(tok, "tuesday") || key_is(tok, "wednesday") ||
+           key_is(tok, "thursday") || key_is(tok, "friday") || key_is(tok, "saturday") ||
+           key_is(tok, "sunday") || key_is(tok, "today") || key_is(tok, "yesterday");
+}
+
 /* Most specific pattern of a verb in the tokens after it: returns its code, or NULL. */
 static const char *match_patterns(const struct nd_events *events, const char *lemma,
                                   const struct nd_evtok *toks, size_t from, size_t limit,
@@ -1207,6 +1214,9 @@ static const char *match_patterns(const struct nd_events *events, const char *le
     const char *best = NULL;
     size_t best_n = 0, lemma_len = strlen(lemma);
     long best_score = 0;
+    size_t adjacent = from; /* the token right after the verb, past a day ("called Thursday on") */
+    while (adjacent < limit && adjacent < from + 2 && is_time_word(&toks[adjacent]))
+        adjacent++;
     for (size_t t = from; t < limit; t++) {
         uint32_t head;
         size_t n;
@@ -1240,7 +1250,12 @@ static const char *match_patterns(const struct nd_events *events, const char *le
             size_t w = 1, q = t + 1;
             /* more words win, and a pattern starting right after the verb beats one far away */
             long score = (long)pat->nwords * 4 - (long)(t - from);
-            if (!pat->content || (best && score <= best_score))
+            /* a particle right after the verb makes a phrasal verb whose sense it changes ("called
+             * on" is an appeal, "rallied against" a protest): such one-preposition patterns of
+             * appeals and protests are kept; other bare prepositions need a parse */
+            int phrasal = t == adjacent && pat->nwords == 1 &&
+                          (!strncmp(pat->code, "02", 2) || !strncmp(pat->code, "14", 2));
+            if ((!pat->content && !phrasal) || (best && score <= best_score))
                 continue; /* vague, or cannot beat the best so far */
             while (w < pat->nwords && q < limit) {
                 const char *word = events->words[pat->words + w];
@@ -1379,6 +1394,11 @@ struct trigger {
     /* a dictionary verb in a place a noun could be ("the talks"): coded only when the sentence
      * has no event otherwise (the relaxed pass of code_sentence) */
     const struct verb *weak;
+    /* an appeal (CAMEO 02: "urged X to ...", "called on X to ..."): PLOVER drops appeals, so it
+     * is no event itself; it rallies support (053) or opposition (113) when its complement is
+     * support or action against someone, and its complement is never the subject's own act */
+    int appeal;
+    int appealed; /* the complement of an appeal: what someone else is asked to do */
 };
 
 /* Quoted segment [qb, qe) of tokens containing token i, if any. */
@@ -1581,8 +1601,9 @@ static int verb_position(const struct nd_events *events, const struct nd_evtok *
     }
     int k = span_at(spans, nspans, i - 1);
     if (k >= 0 && spans[k].b > s0 && has_class(&toks[spans[k].b - 1], WL_DETS) &&
-        !key_is(&toks[spans[k].b - 1], "the"))
-        return 0; /* "a key U.S. ally": a noun after a modifier */
+        !key_is(&toks[spans[k].b - 1], "the") && !spans[k].sector[0])
+        return 0; /* "a key U.S. ally": a noun after a modifier (not after a head noun such as
+                   * "a Syrian newspaper called") */
     if (k >= 0 || has_class(prev, WL_AUXILIARIES) || (cap_word(prev) && i - 1 > s0))
         return 1;
     if (prev->keylen > 3 && !strcmp(prev->key + prev->keylen - 2, "ly"))
@@ -1694,9 +1715,11 @@ static size_t find_triggers(struct story_state *st, size_t s0, size_t s1, const 
                 match_patterns(events, verb->lemma, toks, i + len,
                                i + len + PATTERN_WINDOW < s1 ? i + len + PATTERN_WINDOW : s1, &nm);
             /* CAMEO 01/02 (comments, appeals) are not PLOVER events: a verb that is an event by
-             * itself ("demand") keeps its own code then */
+             * itself ("demand") keeps its own code then; a verb of meeting or intent ("call")
+             * read as an appeal ("called on", "called for") is the appeal */
             if (!code || ((!strncmp(code, "01", 2) || !strncmp(code, "02", 2)) &&
-                          strcmp(verb->code, "---"))) {
+                          strcmp(verb->code, "---") && strncmp(verb->code, "03", 2) &&
+                          strncmp(verb->code, "04", 2))) {
                 code = verb->code;
                 nm = 0;
             }
@@ -1723,13 +1746,14 @@ static size_t find_triggers(struct story_state *st, size_t s0, size_t s1, const 
                 i += len;
                 continue;
             }
-            if (strcmp(code, "---") && strncmp(code, "01", 2) && strncmp(code, "02", 2)) {
+            if (strcmp(code, "---") && strncmp(code, "01", 2)) {
                 struct trigger *tr = &trig[ntrig++];
                 memset(tr, 0, sizeof(*tr));
                 tr->b = i;
                 tr->e = i + len;
                 copy_code(tr->code, code, sizeof(tr->code));
                 tr->pattern = (int)nm;
+                tr->appeal = !strncmp(code, "02", 2);
             }
             i += len;
             continue;
@@ -1840,6 +1864,41 @@ static void code_sentence(struct story_state *st, size_t s0, size_t s1)
             size_t cb = clause_start(toks, s0, tr->b), ce = clause_end(toks, tr->e, s1), qb = 0,
                    qe = 0;
             const struct group_ref *pron = pronoun_ref(st, &speaker);
+            size_t tgt_from = tr->e;
+            if (tr->appealed) {
+                tr->governed = 1;
+                continue;
+            }
+            if (tr->appeal) {
+                /* "urged the EC to support the PLO": the complement is the first verb after "to"
+                 * in the clause; CAMEO codes urging support for Y as rallying support on behalf
+                 * of Y (053), urging action against Y as rallying opposition against Y (113) */
+                int comp = -1;
+                for (size_t u = t + 1; u < ntrig && comp < 0; u++) {
+                    if (trig[u].b >= ce || trig[u].b > tr->e + 8)
+                        break;
+                    if (!trig[u].nominal && !trig[u].weak && trig[u].b > tr->e &&
+                        key_is(&toks[trig[u].b - 1], "to"))
+                        comp = (int)u;
+                }
+                if (comp < 0)
+                    continue;
+                trig[comp].appealed = 1;
+                code = NULL;
+                if (!strncmp(trig[comp].code, "05", 2) || !strncmp(trig[comp].code, "06", 2) ||
+                    !strncmp(trig[comp].code, "07", 2)) {
+                    code = "053";
+                    tgt_from = trig[comp].e;
+                } else {
+                    for (size_t p = trig[comp].b; p + 1 < ce && !code; p++)
+                        if (key_is(&toks[p], "against")) {
+                            code = "113";
+                            tgt_from = p + 1;
+                        }
+                }
+                if (!code)
+                    continue;
+            }
             int meeting = !strncmp(code, "03", 2) || !strncmp(code, "04", 2);
 
             int neg = negated(toks, s0, tr->b);
@@ -1922,8 +1981,8 @@ static void code_sentence(struct story_state *st, size_t s0, size_t s1)
                 }
                 if (!src->n && prev_verb >= 0)
                     *src = srcs[prev_verb];
-                size_t limit = tr->nominal ? tr->e + 4 : tr->e + 12;
-                k = object_after(toks, spans, nspans, tr->e, ce < limit ? ce : limit, meeting);
+                size_t limit = tr->nominal ? tr->e + 4 : tgt_from + 12;
+                k = object_after(toks, spans, nspans, tgt_from, ce < limit ? ce : limit, meeting);
                 if (k < 0 && tr->nominal) {
                     /* past a news agency: "concerned by a Reuters report that Russia ..." */
                     for (size_t q = 0; q < nspans; q++)
@@ -2024,8 +2083,12 @@ static void code_sentence(struct story_state *st, size_t s0, size_t s1)
             } else if (!tr->nominal && (!strncmp(code, "03", 2) || !strcmp(code, "110")) &&
                        (harm = harmful_complement(toks, trig, ntrig, t, ce))) {
                 /* "vowed to fight", "has sworn to attack", "pledged to boycott": a commitment to
-                 * harm is a threat (CAMEO 13) */
+                 * harm is a threat (CAMEO 13); readying force to use it ("prepared to attack",
+                 * CAMEO's PREPARE FOR FIGHT, READY INVASION) is a force posture (154) */
                 code = harm;
+                if (!strcmp(harm, "138") &&
+                    (!strncmp(toks[tr->b].key, "prepar", 6) || !strncmp(toks[tr->b].key, "read", 4)))
+                    code = "154";
             } else if (planned) {
                 /* intent to cooperate is CAMEO 03 (AGREE); announced harm or a condition ("will
                  * withdraw unless") is a threat, CAMEO 13 */
