@@ -880,21 +880,30 @@ static size_t find_spans(struct story_state *st, size_t s0, size_t s1, struct sp
             size_t len = 0;
             if (j >= s1)
                 break;
-            if (st->nmentions) {
-                const struct nd_events_mention *m = mention_at(st, j, &len, s1);
-                if (m) {
-                    if (!sp.cc[0] && is_code3(m->country))
-                        memcpy(sp.cc, m->country, 3);
-                    if (!sp.sector[0] && is_code3(m->role))
-                        memcpy(sp.sector, m->role, 3);
-                    if (m->name && (!sp.name || (m->type && !strcmp(m->type, "PERSON"))))
-                        sp.name = m->name;
-                    j += len;
-                    have = 1;
-                    continue;
-                }
-            } else if ((cap_word(&toks[j]) || toks[j].flags & ND_EVTOK_ALLCAP) &&
-                       (len = match_phrase(st, events->actor_map, 'A', j, s1, &v))) {
+            /* the entities stage's mention first; where it has none, or one without a country
+             * ("Ryutaro Hashimoto", "the European Community"), the actor dictionaries: the two
+             * know different names, and either alone misses actors the other has */
+            const struct nd_events_mention *m =
+                st->nmentions ? mention_at(st, j, &len, s1) : NULL;
+            size_t dlen = 0;
+            if (m && !is_code3(m->country) &&
+                (cap_word(&toks[j]) || toks[j].flags & ND_EVTOK_ALLCAP) &&
+                (dlen = match_phrase(st, events->actor_map, 'A', j, s1, &v)) &&
+                events->actors[v].cc[0])
+                m = NULL;
+            if (m) {
+                if (!sp.cc[0] && is_code3(m->country))
+                    memcpy(sp.cc, m->country, 3);
+                if (!sp.sector[0] && is_code3(m->role))
+                    memcpy(sp.sector, m->role, 3);
+                if (m->name && (!sp.name || (m->type && !strcmp(m->type, "PERSON"))))
+                    sp.name = m->name;
+                j += len;
+                have = 1;
+                continue;
+            }
+            if ((cap_word(&toks[j]) || toks[j].flags & ND_EVTOK_ALLCAP) &&
+                (len = dlen ? dlen : match_phrase(st, events->actor_map, 'A', j, s1, &v))) {
                 const struct actor *a = &events->actors[v];
                 if (!a->cc[0]) {
                     if (have)
