@@ -56,8 +56,9 @@ struct synset {
 };
 
 struct first_info {
-    uint32_t masks; /* 8 bits per dictionary: bit n-1 set when a phrase of n tokens starts here */
-    uint32_t cls;   /* word_lists bits, and PATTERN_START */
+    uint32_t masks;     /* 8 bits per dictionary: bit n-1 set when a phrase of n tokens starts here */
+    uint32_t cls;       /* word_lists bits, and PATTERN_START */
+    uint32_t single[4]; /* per dictionary, the value of the one-token phrase (when bit 0 is set) */
 };
 
 #define PATTERN_START (1u << 31)
@@ -178,7 +179,12 @@ static struct first_info *first_info_of(struct nd_events *events, const char *ke
     return &events->finfo[events->nfinfo++];
 }
 
-static int note_first(struct nd_events *events, char kind, const char *key)
+static int kind_index(char kind)
+{
+    return kind_shift(kind) / 8;
+}
+
+static int note_first(struct nd_events *events, char kind, const char *key, uint32_t value)
 {
     const char *sp = strchr(key, ' ');
     size_t flen = sp ? (size_t)(sp - key) : strlen(key);
@@ -193,6 +199,8 @@ static int note_first(struct nd_events *events, char kind, const char *key)
     if (!(fi = first_info_of(events, key, flen)))
         return -1;
     fi->masks |= (1u << (ntok - 1)) << kind_shift(kind);
+    if (ntok == 1)
+        fi->single[kind_index(kind)] = value; /* a later record replaces it, as in the maps */
     return 0;
 }
 
@@ -413,7 +421,7 @@ static enum nd_err model_load(struct nd_events *events, char *errstr, size_t err
                 goto out;
             }
             if (nd_evmap_put(events->verb_forms, f[1], strlen(f[1]), idx) ||
-                note_first(events, 'V', f[1])) {
+                note_first(events, 'V', f[1], idx)) {
                 err = ND_ERR_NOMEM;
                 goto out;
             }
@@ -450,7 +458,7 @@ static enum nd_err model_load(struct nd_events *events, char *errstr, size_t err
             if (strlen(f[3]) >= 6)
                 snprintf(actor->sector, sizeof(actor->sector), "%.3s", f[3] + 3);
             if (nd_evmap_put(events->actor_map, f[1], strlen(f[1]), (uint32_t)events->nactors++) ||
-                note_first(events, 'A', f[1])) {
+                note_first(events, 'A', f[1], (uint32_t)events->nactors - 1)) {
                 err = ND_ERR_NOMEM;
                 goto out;
             }
@@ -463,7 +471,7 @@ static enum nd_err model_load(struct nd_events *events, char *errstr, size_t err
             }
             idx = sector_index(events, &scap, f[2]);
             if (idx == UINT32_MAX || nd_evmap_put(events->agent_map, f[1], strlen(f[1]), idx) ||
-                note_first(events, 'G', f[1])) {
+                note_first(events, 'G', f[1], idx)) {
                 err = ND_ERR_NOMEM;
                 goto out;
             }
@@ -483,7 +491,7 @@ static enum nd_err model_load(struct nd_events *events, char *errstr, size_t err
             events->nominals[events->nnominals].role = f[3][0] == 'p' ? 'p' : 'o';
             if (nd_evmap_put(events->nominal_map, f[1], strlen(f[1]),
                              (uint32_t)events->nnominals++) ||
-                note_first(events, 'N', f[1])) {
+                note_first(events, 'N', f[1], (uint32_t)events->nnominals - 1)) {
                 err = ND_ERR_NOMEM;
                 goto out;
             }
@@ -657,12 +665,43 @@ struct code_cache {
     json_t *type, *cameo, *intensity;
 };
 
+#define MAX_GROUP_CACHE 8
+
+/* A source or target array, shared by the events of a story with the same actors: the actor
+ * objects are shared already, so equal member pointers mean an equal array. The events that share
+ * one are mostly those of one sentence: a ring of the recent arrays finds them. */
+struct group_cache {
+    int n;
+    json_t *members[4];
+    json_t *arr; /* borrowed: the events hold the references */
+};
+
+#define MAX_CONF_CACHE 16
+
+/* A story's confidences take few distinct values (a sum of a few fixed terms). */
+struct conf_cache {
+    double v;
+    json_t *obj; /* the cache owns one reference */
+};
+
+#define MAX_STR_CACHE 32
+
+/* Actor codes, sectors and dictionary or entity names recur across a story's actors: one JSON
+ * string each, shared by reference. key is the name's pointer, or the code itself. */
+struct str_cache {
+    const char *name;
+    char code[4];
+    json_t *obj; /* the cache owns one reference */
+};
+
 struct story_state {
     const struct nd_events *events;
     const char *text;
+    size_t text_len;
     struct nd_evtok *toks;
     size_t ntok;
     uint32_t *firsts; /* per token: packed longest phrase per dictionary (see note_first) */
+    uint32_t *fidx;   /* per token: its first_info (valid where firsts is not 0) */
     uint32_t *cps;    /* per token: code point offsets of start and end */
     const struct nd_events_mention **sorted; /* the caller's mentions by start offset */
     size_t nmentions;
@@ -676,6 +715,13 @@ struct story_state {
     struct code_cache code_cache[MAX_CODE_CACHE];
     size_t ncode_cache;
     json_t *status[2]; /* "reported", "planned", shared like the code values */
+    struct group_cache group_cache[MAX_GROUP_CACHE];
+    size_t ngroup_cache;
+    struct conf_cache conf_cache[MAX_CONF_CACHE];
+    size_t nconf_cache;
+    int utf8_ok; /* the whole text is valid UTF-8: its slices need no check of their own */
+    struct str_cache str_cache[MAX_STR_CACHE];
+    size_t nstr_cache;
     size_t nevents;
     size_t sentence_events;
     json_t *sentence_obj; /* the current sentence's span, borrowed from its first event */
@@ -777,6 +823,10 @@ static size_t match_phrase(const struct story_state *st, const struct nd_evmap *
     for (size_t n = MAX_PHRASE; n >= 1; n--) {
         if (!(mask & (1u << (n - 1))) || n > end - i)
             continue;
+        if (n == 1) { /* one token: its value was looked up with the token's first_info */
+            *value = st->events->finfo[st->fidx[i]].single[kind_index(kind)];
+            return 1;
+        }
         size_t len = nd_evlex_join(toks, i, n, phrase, sizeof(phrase));
         if (len && nd_evmap_get(map, phrase, len, value))
             return n;
@@ -1319,7 +1369,81 @@ static const char *intent_code(const char *code)
     return NULL;
 }
 
-static json_t *build_actor_json(const struct story_state *st, const struct actor_ref *a);
+/* text[b, e) as a JSON string. When the story was found valid UTF-8 once, a slice that starts and
+ * ends on character boundaries is valid too, and skips jansson's check. */
+static json_t *slice_json(const struct story_state *st, uint32_t b, uint32_t e)
+{
+    const unsigned char *t = (const unsigned char *)st->text;
+    if (st->utf8_ok && (t[b] & 0xC0) != 0x80 && (e >= st->text_len || (t[e] & 0xC0) != 0x80))
+        return json_stringn_nocheck(st->text + b, e - b);
+    return json_stringn(st->text + b, e - b);
+}
+
+/* Strict UTF-8 (no overlongs, surrogates or code points past U+10FFFF), as jansson checks it. */
+static int utf8_valid(const unsigned char *p, size_t len)
+{
+    const unsigned char *end = p + len;
+    while (p < end) {
+        unsigned c = *p;
+        uint64_t w;
+        if (end - p >= 8 && (memcpy(&w, p, 8), !(w & 0x8080808080808080ull))) {
+            p += 8; /* eight ASCII bytes at once: most of an English story */
+            continue;
+        }
+        size_t n;
+        uint32_t cp;
+        if (c < 0x80) {
+            p++;
+            continue;
+        }
+        if (c >= 0xC2 && c <= 0xDF) {
+            n = 1;
+            cp = c & 0x1F;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            n = 2;
+            cp = c & 0x0F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            n = 3;
+            cp = c & 0x07;
+        } else {
+            return 0;
+        }
+        if ((size_t)(end - p) <= n)
+            return 0;
+        for (size_t k = 1; k <= n; k++) {
+            if ((p[k] & 0xC0) != 0x80)
+                return 0;
+            cp = (cp << 6) | (p[k] & 0x3F);
+        }
+        if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
+            (cp >= 0xD800 && cp <= 0xDFFF))
+            return 0;
+        p += n + 1;
+    }
+    return 1;
+}
+
+/* A shared JSON string for a code ("CHN", "GOV": three ASCII capitals, no check needed) or, with
+ * code NULL, for a name string that lives as long as the story (model or entity names). */
+static json_t *interned(struct story_state *st, const char *code, const char *name)
+{
+    json_t *obj;
+    for (size_t k = 0; k < st->nstr_cache; k++) {
+        const struct str_cache *c = &st->str_cache[k];
+        if (code ? !c->name && !strcmp(c->code, code) : c->name == name)
+            return json_incref(c->obj);
+    }
+    obj = code ? json_string_nocheck(code) : json_string(name);
+    if (obj && st->nstr_cache < MAX_STR_CACHE) {
+        struct str_cache *c = &st->str_cache[st->nstr_cache++];
+        c->name = code ? NULL : name;
+        copy_code(c->code, code ? code : "", sizeof(c->code));
+        c->obj = json_incref(obj);
+    }
+    return obj;
+}
+
+static json_t *build_actor_json(struct story_state *st, const struct actor_ref *a);
 
 /* An actor's JSON object; a mention that is source or target of several events is built once and
  * shared (jansson counts references), which halves the allocations of an event-dense story. */
@@ -1347,25 +1471,24 @@ static json_t *actor_json(struct story_state *st, const struct actor_ref *a)
     return obj;
 }
 
-static json_t *build_actor_json(const struct story_state *st, const struct actor_ref *a)
+static json_t *build_actor_json(struct story_state *st, const struct actor_ref *a)
 {
     json_t *obj = json_object();
-    const char *text = st->text;
     /* codes are three ASCII capitals (checked where they come in): no UTF-8 check needed */
-    json_object_set_new_nocheck(obj, "code", json_string_nocheck(a->cc));
+    json_object_set_new_nocheck(obj, "code", interned(st, a->cc, NULL));
     if (a->sector[0])
-        json_object_set_new_nocheck(obj, "sector", json_string_nocheck(a->sector));
+        json_object_set_new_nocheck(obj, "sector", interned(st, a->sector, NULL));
     if (a->name)
-        json_object_set_new_nocheck(obj, "name", json_string(a->name));
+        json_object_set_new_nocheck(obj, "name", interned(st, NULL, a->name));
     else if (a->name_e > a->name_b && a->name_e <= st->ntok) {
         uint32_t b = st->toks[a->name_b].start, e = st->toks[a->name_e - 1].end;
-        json_object_set_new_nocheck(obj, "name", json_stringn(text + b, e - b));
+        json_object_set_new_nocheck(obj, "name", slice_json(st, b, e));
     }
     if (a->implied)
         json_object_set_new_nocheck(obj, "implied", json_true());
     if (a->e > a->b) {
         uint32_t b = st->toks[a->b].start, e = st->toks[a->e - 1].end;
-        json_object_set_new_nocheck(obj, "text", json_stringn(text + b, e - b));
+        json_object_set_new_nocheck(obj, "text", slice_json(st, b, e));
         json_object_set_new_nocheck(obj, "start", json_integer((json_int_t)st->cps[2 * a->b]));
         json_object_set_new_nocheck(obj, "end",
                                     json_integer((json_int_t)st->cps[2 * (a->e - 1) + 1]));
@@ -1375,11 +1498,50 @@ static json_t *build_actor_json(const struct story_state *st, const struct actor
 
 static json_t *group_json(struct story_state *st, const struct group_ref *g)
 {
-    json_t *arr = json_array();
-    for (int k = 0; k < g->n; k++)
-        json_array_append_new(arr, actor_json(st, &g->a[k]));
+    json_t *members[4], *arr;
+    int n = g->n < 4 ? g->n : 4;
+    for (int k = 0; k < n; k++)
+        members[k] = actor_json(st, &g->a[k]);
+    for (size_t c = 0; c < MAX_GROUP_CACHE && c < st->ngroup_cache; c++) {
+        const struct group_cache *gc = &st->group_cache[c];
+        int same = gc->n == n;
+        for (int k = 0; k < n && same; k++)
+            same = gc->members[k] == members[k];
+        if (same) {
+            for (int k = 0; k < n; k++)
+                json_decref(members[k]);
+            return json_incref(gc->arr);
+        }
+    }
+    arr = json_array();
+    for (int k = 0; k < n; k++)
+        json_array_append_new(arr, members[k]);
+    if (arr) {
+        for (int k = 0; k < n; k++)
+            if (!members[k])
+                return arr; /* an allocation failed: nothing to share */
+        struct group_cache *gc = &st->group_cache[st->ngroup_cache++ % MAX_GROUP_CACHE];
+        gc->n = n;
+        memcpy(gc->members, members, (size_t)n * sizeof(members[0]));
+        gc->arr = arr;
+    }
     return arr;
 }
+
+/* The confidence's JSON value, one per distinct value in a story. */
+static json_t *conf_json(struct story_state *st, double v)
+{
+    for (size_t k = 0; k < st->nconf_cache; k++)
+        if (st->conf_cache[k].v == v)
+            return json_incref(st->conf_cache[k].obj);
+    json_t *obj = json_real(v);
+    if (obj && st->nconf_cache < MAX_CONF_CACHE) {
+        st->conf_cache[st->nconf_cache].v = v;
+        st->conf_cache[st->nconf_cache++].obj = json_incref(obj);
+    }
+    return obj;
+}
+
 
 static int same_group(const struct group_ref *a, const struct group_ref *b)
 {
@@ -1468,6 +1630,10 @@ static void code_cache_free(struct story_state *st)
     }
     json_decref(st->status[0]);
     json_decref(st->status[1]);
+    for (size_t k = 0; k < st->nconf_cache; k++)
+        json_decref(st->conf_cache[k].obj);
+    for (size_t k = 0; k < st->nstr_cache; k++)
+        json_decref(st->str_cache[k].obj);
 }
 
 /* doubt: 0 when the verb's own subject is the source; each fallback taken (source from the
@@ -1507,14 +1673,14 @@ static void emit(struct story_state *st, size_t s0, size_t s1, const struct trig
         json_object_set_nocheck(ev, "sentence", st->sentence_obj);
     }
     json_t *trig = json_object();
-    json_object_set_new_nocheck(trig, "text", json_stringn(st->text + tb, te - tb));
+    json_object_set_new_nocheck(trig, "text", slice_json(st, tb, te));
     json_object_set_new_nocheck(trig, "start", json_integer((json_int_t)st->cps[2 * tr->b]));
     json_object_set_new_nocheck(trig, "end",
                                 json_integer((json_int_t)st->cps[2 * (tr->e - 1) + 1]));
     json_object_set_new_nocheck(ev, "trigger", trig);
     if (qe > qb) {
         uint32_t b = st->toks[qb].start, e = st->toks[qe - 1].end;
-        json_object_set_new_nocheck(ev, "quote", json_stringn(st->text + b, e - b));
+        json_object_set_new_nocheck(ev, "quote", slice_json(st, b, e));
     }
     json_object_set_new_nocheck(ev, "status", json_incref(st->status[pk]));
     json_object_set_new_nocheck(ev, "intensity",
@@ -1524,7 +1690,7 @@ static void emit(struct story_state *st, size_t s0, size_t s1, const struct trig
     conf = (src->n ? 0.7 : 0.35) - 0.1 * doubt + (tr->pattern ? 0.1 : 0.0) + (tgt->n ? 0.1 : 0.0) -
            0.12 * (double)st->sentence_events;
     conf = conf > 0.95 ? 0.95 : conf < 0.05 ? 0.05 : conf;
-    json_object_set_new_nocheck(ev, "confidence", json_real(conf));
+    json_object_set_new_nocheck(ev, "confidence", conf_json(st, conf));
     json_array_append_new(st->out, ev);
     st->nevents++;
     st->sentence_events++;
@@ -2186,6 +2352,9 @@ json_t *nd_events_code_tokens(const struct nd_events *events, const char *text,
     st->ntok = ntok;
     st->events = events;
     st->text = text;
+    /* every slice put in the JSON lies within the tokens: the last one ends the text we read */
+    st->text_len = toks[ntok - 1].end;
+    st->utf8_ok = utf8_valid((const unsigned char *)text, st->text_len);
     if (mentions && nmentions) {
         st->sorted = malloc(nmentions * sizeof(*st->sorted));
         if (!st->sorted)
@@ -2197,19 +2366,22 @@ json_t *nd_events_code_tokens(const struct nd_events *events, const char *text,
     }
     st->out = out;
     /* one block per story for the per-token arrays: phrase masks, code points, sentence starts */
-    st->firsts = malloc((st->ntok + 1) * 4 * sizeof(*st->firsts));
+    st->firsts = malloc((st->ntok + 1) * 5 * sizeof(*st->firsts));
     if (!st->firsts)
         goto out;
-    st->cps = st->firsts + st->ntok + 1;
+    st->fidx = st->firsts + st->ntok + 1;
+    st->cps = st->fidx + st->ntok + 1;
     starts = st->cps + 2 * (st->ntok + 1);
     size_t at = 0, cp = 0;
     for (size_t i = 0; i < st->ntok; i++) {
         struct nd_evtok *tok = &st->toks[i];
         uint32_t idx;
         st->firsts[i] = 0;
+        st->fidx[i] = 0;
         tok->cls = 0;
         if (nd_evmap_get(events->first_len, tok->key, tok->keylen, &idx)) {
             st->firsts[i] = events->finfo[idx].masks;
+            st->fidx[i] = idx;
             tok->cls = events->finfo[idx].cls;
         }
         for (; at < tok->start; at++)
