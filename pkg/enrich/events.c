@@ -1938,6 +1938,36 @@ static size_t find_triggers(struct story_state *st, size_t s0, size_t s1, const 
     return ntrig;
 }
 
+/* Peacekeepers named just before a verb, in its clause ("Bangladeshi peacekeeping troops
+ * arrived"). */
+static int peacekeepers_before(const struct nd_evtok *toks, size_t cb, size_t b)
+{
+    for (size_t p = b > cb + 6 ? b - 6 : cb; p < b; p++)
+        if (toks[p].keylen >= 9 && !memcmp(toks[p].key, "peacekeep", 9))
+            return 1;
+    return 0;
+}
+
+/* A military exercise named after a verb, in its clause ("launched 10 days of war games"). */
+static int exercise_near(const struct nd_evtok *toks, size_t from, size_t ce)
+{
+    for (size_t p = from; p < ce && p < from + 8; p++)
+        if (key_is(&toks[p], "exercise") || key_is(&toks[p], "exercises") ||
+            key_is(&toks[p], "drills") || key_is(&toks[p], "games") ||
+            key_is(&toks[p], "maneuvers") || key_is(&toks[p], "manoeuvres"))
+            return 1;
+    return 0;
+}
+
+/* All actors of the group of one country ("Russian forces and Russian police"). */
+static int same_country(const struct group_ref *g)
+{
+    for (int k = 1; k < g->n; k++)
+        if (strcmp(g->a[k].cc, g->a[0].cc))
+            return 0;
+    return 1;
+}
+
 /* The threat code for the event of an infinitive right after trigger t ("sworn to fight"), when
  * that event is harm (CAMEO 15 to 20); NULL otherwise. */
 static const char *harmful_complement(const struct nd_evtok *toks, const struct trigger *trig,
@@ -2074,6 +2104,10 @@ static void code_sentence(struct story_state *st, size_t s0, size_t s1)
                 if (!code)
                     continue;
             }
+            /* "peacekeeping troops arrived in Sierra Leone": troops do not visit, their arrival is
+             * a deployment, and of peacekeepers, CAMEO's provision of peacekeeping (074) */
+            if (!tr->nominal && !strncmp(code, "04", 2) && peacekeepers_before(toks, cb, tr->b))
+                code = "074";
             int meeting = !strncmp(code, "03", 2) || !strncmp(code, "04", 2);
 
             int neg = negated(toks, s0, tr->b);
@@ -2200,6 +2234,15 @@ static void code_sentence(struct story_state *st, size_t s0, size_t s1)
             /* "he and Wang discussed": a consultation between the members of one compound subject
              */
             if (!tgt.n && !passive && src->n >= 2 && !strncmp(code, "04", 2)) {
+                tgt.n = src->n - 1;
+                memcpy(tgt.a, src->a + 1, sizeof(src->a[0]) * (size_t)(src->n - 1));
+                src->n = 1;
+            }
+            /* "French and Egyptian warships launched war games": an exercise of two countries'
+             * forces together is joint, military cooperation (CAMEO 062), not a show of force */
+            if (!strncmp(code, "15", 2) && !passive && src->n >= 2 &&
+                exercise_near(toks, tr->e, ce) && !same_country(src)) {
+                code = "062";
                 tgt.n = src->n - 1;
                 memcpy(tgt.a, src->a + 1, sizeof(src->a[0]) * (size_t)(src->n - 1));
                 src->n = 1;
