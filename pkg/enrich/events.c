@@ -2070,6 +2070,10 @@ static void code_sentence(struct story_state *st, size_t s0, size_t s1)
                    qe = 0;
             const struct group_ref *pron = pronoun_ref(st, &speaker);
             size_t tgt_from = tr->e;
+            /* "will boycott the elections unless the president agrees to step down": what an "if"
+             * or "unless" clause names is a condition, not something that happened */
+            if (cb > s0 && (key_is(&toks[cb - 1], "if") || key_is(&toks[cb - 1], "unless")))
+                continue;
             if (tr->appealed) {
                 tr->governed = 1;
                 continue;

@@ -358,6 +358,17 @@ static void test_deployment_exercise_and_orders(void **state)
     json_decref(arr);
 }
 
+static void test_condition_is_no_event(void **state)
+{
+    (void)state;
+    /* the threat is the event; what the "unless" clause names has not happened */
+    json_t *arr = code("Chad will boycott the summit unless Sudan agrees to talks.");
+    assert_non_null(find(arr, "THREATEN", "TCD", NULL));
+    assert_null(find(arr, "AGREE", NULL, NULL));
+    assert_null(find(arr, "CONSULT", NULL, NULL));
+    json_decref(arr);
+}
+
 static void test_mentions_and_dictionary(void **state)
 {
     (void)state;
@@ -426,6 +437,7 @@ int main(void)
         cmocka_unit_test(test_relaxed_pass_and_implied_target),
         cmocka_unit_test(test_appeals),
         cmocka_unit_test(test_deployment_exercise_and_orders),
+        cmocka_unit_test(test_condition_is_no_event),
         cmocka_unit_test(test_mentions_and_dictionary),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_missing_model),
