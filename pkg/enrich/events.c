@@ -1733,13 +1733,26 @@ static int is_planned(const struct nd_evtok *toks, size_t s0, size_t s1, size_t 
     return 0;
 }
 
+/* Past participles not ending in -ed or -en. */
+static int irregular_participle(const char *k)
+{
+    static const char *const forms[] = {"met",  "held",   "hit",     "shot", "struck", "put",
+                                        "sent", "kept",   "caught",  "brought", "told", "sought",
+                                        "led",  "set",    "cut",     "hurt", "fought", "bought",
+                                        "won",  "lost",   "left",    "found", "made", "paid",
+                                        NULL};
+    for (size_t i = 0; forms[i]; i++)
+        if (!strcmp(k, forms[i]))
+            return 1;
+    return 0;
+}
+
 static int is_passive(const struct nd_evtok *toks, size_t s0, size_t s1, size_t i)
 {
     const char *k = toks[i].key;
     size_t len = toks[i].keylen;
     if (len < 3 ||
-        !(!strcmp(k + len - 2, "ed") || !strcmp(k + len - 2, "en") || !strcmp(k, "met") ||
-          !strcmp(k, "held") || !strcmp(k, "hit") || !strcmp(k, "shot") || !strcmp(k, "struck")))
+        !(!strcmp(k + len - 2, "ed") || !strcmp(k + len - 2, "en") || irregular_participle(k)))
         return 0;
     /* a participle right before its agent: "the meeting chaired by Wang" */
     if (i + 1 < s1 && key_is(&toks[i + 1], "by"))
@@ -2177,6 +2190,17 @@ static void code_sentence(struct story_state *st, size_t s0, size_t s1)
                 k = subject_before(spans, nspans, barrier, tr->b, 0);
                 if (k >= 0)
                     group_of(spans, nspans, (size_t)k, pron, &tgt);
+                /* "was arrested in Lebanon", "has been put under investigation in Italy": with no
+                 * agent named, the act is the authorities' of the place where it happens */
+                for (size_t q = 0; q < nspans && !src->n; q++) {
+                    const struct span *sp = &spans[q];
+                    if (sp->b < tr->e || sp->b >= ce || sp->blocked || !sp->cc[0] || !sp->prep ||
+                        strcmp(sp->prep, "in") || is_body_code(sp->cc))
+                        continue;
+                    group_of(spans, nspans, q, pron, src);
+                    if (same_group(src, &tgt))
+                        src->n = 0;
+                }
             } else {
                 /* possessor of a nominal trigger: "Zelenskiy's dismissal of" */
                 if (tr->nominal && tr->b >= 2 && key_is(&toks[tr->b - 1], "'s")) {
