@@ -910,6 +910,16 @@ static int cap_word(const struct nd_evtok *tok)
     return (tok->flags & ND_EVTOK_WORD) && (tok->flags & ND_EVTOK_CAP);
 }
 
+/* "vietnamese-led": the actor before "-led", if the dictionary knows it. */
+static int led_by(const struct story_state *st, const struct nd_evtok *tok, uint32_t *v)
+{
+    size_t n = tok->keylen;
+    if (n < 6 || memcmp(tok->key + n - 4, "-led", 4) ||
+        !nd_evmap_get(st->events->actor_map, tok->key, n - 4, v))
+        return 0;
+    return st->events->actors[*v].cc[0] != '\0';
+}
+
 /* Find actor chunks in sentence [s0, s1). */
 static size_t find_spans(struct story_state *st, size_t s0, size_t s1, struct span *spans)
 {
@@ -985,6 +995,13 @@ static size_t find_spans(struct story_state *st, size_t s0, size_t s1, struct sp
                     sp.name = a->name;
                 }
                 j += len;
+                have = 1;
+                continue;
+            }
+            if (!have && cap_word(&toks[j]) && led_by(st, &toks[j], &v)) {
+                /* "Vietnamese-led forces", "a Saudi-led coalition": the leader's */
+                memcpy(sp.cc, events->actors[v].cc, sizeof(sp.cc));
+                j++;
                 have = 1;
                 continue;
             }
@@ -1085,6 +1102,14 @@ static size_t find_spans(struct story_state *st, size_t s0, size_t s1, struct sp
                 sp.name_b = m->name_b;
                 sp.name_e = m->name_e;
             }
+        }
+        if (i > s0 && key_is(&toks[i - 1], "ethnic") && sp.cc[0] && !person && !sp.name_e &&
+            !agent) {
+            /* "ethnic Albanians demonstrated in Serbia": a people, not its nation's state; CAMEO's
+             * ethnic sector, the country the sentence places them in (code_sentence) */
+            sp.cc[0] = '\0';
+            memcpy(sp.sector, "ETH", 4);
+            sp.name = NULL;
         }
         sp.b = (uint32_t)i;
         sp.e = (uint32_t)j;

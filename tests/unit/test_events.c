@@ -369,6 +369,22 @@ static void test_condition_is_no_event(void **state)
     json_decref(arr);
 }
 
+static void test_ethnic_groups_and_led_forces(void **state)
+{
+    (void)state;
+    /* a people is not its nation's state: ethnic Albanians in Montenegro are Montenegro's */
+    json_t *arr = code("Ethnic Albanians rioted in Montenegro on Monday.");
+    const json_t *ev = find(arr, "PROTEST", "MNE", NULL);
+    assert_non_null(ev);
+    assert_null(find(arr, "PROTEST", "ALB", NULL));
+    const json_t *src = json_array_get(json_object_get(ev, "source"), 0);
+    assert_string_equal(json_string_value(json_object_get(src, "sector")), "ETH");
+    json_decref(arr);
+    arr = code("Saudi-led forces attacked Houthi positions in Yemen.");
+    assert_non_null(find(arr, "ASSAULT", "SAU", "YEM"));
+    json_decref(arr);
+}
+
 static void test_mentions_and_dictionary(void **state)
 {
     (void)state;
@@ -438,6 +454,7 @@ int main(void)
         cmocka_unit_test(test_appeals),
         cmocka_unit_test(test_deployment_exercise_and_orders),
         cmocka_unit_test(test_condition_is_no_event),
+        cmocka_unit_test(test_ethnic_groups_and_led_forces),
         cmocka_unit_test(test_mentions_and_dictionary),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_missing_model),
