@@ -951,6 +951,10 @@ static size_t find_spans(struct story_state *st, size_t s0, size_t s1, struct sp
                 (dlen = match_phrase(st, events->actor_map, 'A', j, s1, &v)) &&
                 events->actors[v].cc[0])
                 m = NULL;
+            /* a place or body without a country ("Western Cambodia", "South Lebanon"): its words
+             * go to the dictionary one by one; a person's name is kept for the title before it */
+            if (m && !is_code3(m->country) && !dlen && !(m->type && !strcmp(m->type, "PERSON")))
+                m = NULL;
             if (m) {
                 if (!sp.cc[0] && is_code3(m->country))
                     memcpy(sp.cc, m->country, 3);
