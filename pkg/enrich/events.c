@@ -1931,12 +1931,12 @@ static size_t find_triggers(struct story_state *st, size_t s0, size_t s1, const 
             code =
                 match_patterns(events, verb->lemma, toks, i + len,
                                i + len + PATTERN_WINDOW < s1 ? i + len + PATTERN_WINDOW : s1, &nm);
-            /* CAMEO 01/02 (comments, appeals) are not PLOVER events: a verb that is an event by
-             * itself ("demand") keeps its own code then; a verb of meeting or intent ("call")
-             * read as an appeal ("called on", "called for") is the appeal */
-            if (!code || ((!strncmp(code, "01", 2) || !strncmp(code, "02", 2)) &&
-                          strcmp(verb->code, "---") && strncmp(verb->code, "03", 2) &&
-                          strncmp(verb->code, "04", 2))) {
+            /* CAMEO 01/02 (comments, appeals) are not PLOVER events. A verb that is an event by
+             * itself ("demand") keeps its own code for an appeal pattern; a verb of meeting or
+             * intent ("call") read as an appeal ("called on", "called for") is the appeal; a
+             * comment pattern ("issued a statement") is no event, whatever the verb's default */
+            if (!code || (!strncmp(code, "02", 2) && strcmp(verb->code, "---") &&
+                          strncmp(verb->code, "03", 2) && strncmp(verb->code, "04", 2))) {
                 code = verb->code;
                 nm = 0;
             }

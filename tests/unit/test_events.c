@@ -329,6 +329,12 @@ static void test_appeals(void **state)
     assert_string_equal(json_string_value(json_object_get(ev, "cameo")), "113");
     assert_null(find(arr, "CONSULT", NULL, NULL)); /* "called on" is no phone call */
     json_decref(arr);
+    /* a statement (CAMEO 01) is no event either, whatever the verb's default code ("issue" is
+     * 060): the demand it carries is */
+    arr = code("Kenya issued a declaration demanding that Somalia free the hostages.");
+    assert_non_null(find(arr, "REQUEST", "KEN", "SOM"));
+    assert_null(find(arr, "COOPERATE", NULL, NULL));
+    json_decref(arr);
     /* any other appeal is no event, and what is asked for is not the appealer's own act */
     arr = code("China urged the U.S. to remove tariffs.");
     assert_int_equal(json_array_size(arr), 0);
