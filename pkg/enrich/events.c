@@ -56,8 +56,8 @@ struct synset {
 };
 
 struct first_info {
-    uint32_t masks;     /* 8 bits per dictionary: bit n-1 set when a phrase of n tokens starts here */
-    uint32_t cls;       /* word_lists bits, and PATTERN_START */
+    uint32_t masks; /* 8 bits per dictionary: bit n-1 set when a phrase of n tokens starts here */
+    uint32_t cls;   /* word_lists bits, and PATTERN_START */
     uint32_t single[4]; /* per dictionary, the value of the one-token phrase (when bit 0 is set) */
 };
 
@@ -943,8 +943,7 @@ static size_t find_spans(struct story_state *st, size_t s0, size_t s1, struct sp
             /* the entities stage's mention first; where it has none, or one without a country
              * ("Ryutaro Hashimoto", "the European Community"), the actor dictionaries: the two
              * know different names, and either alone misses actors the other has */
-            const struct nd_events_mention *m =
-                st->nmentions ? mention_at(st, j, &len, s1) : NULL;
+            const struct nd_events_mention *m = st->nmentions ? mention_at(st, j, &len, s1) : NULL;
             size_t dlen = 0;
             if (m && !is_code3(m->country) &&
                 (cap_word(&toks[j]) || toks[j].flags & ND_EVTOK_ALLCAP) &&
@@ -1571,7 +1570,6 @@ static json_t *conf_json(struct story_state *st, double v)
     return obj;
 }
 
-
 static int same_group(const struct group_ref *a, const struct group_ref *b)
 {
     if (a->n != b->n || !a->n)
@@ -1765,11 +1763,10 @@ static int is_planned(const struct nd_evtok *toks, size_t s0, size_t s1, size_t 
 /* Past participles not ending in -ed or -en. */
 static int irregular_participle(const char *k)
 {
-    static const char *const forms[] = {"met",  "held",   "hit",     "shot", "struck", "put",
-                                        "sent", "kept",   "caught",  "brought", "told", "sought",
-                                        "led",  "set",    "cut",     "hurt", "fought", "bought",
-                                        "won",  "lost",   "left",    "found", "made", "paid",
-                                        NULL};
+    static const char *const forms[] = {
+        "met",     "held", "hit",    "shot",  "struck", "put",  "sent", "kept",   "caught",
+        "brought", "told", "sought", "led",   "set",    "cut",  "hurt", "fought", "bought",
+        "won",     "lost", "left",   "found", "made",   "paid", NULL};
     for (size_t i = 0; forms[i]; i++)
         if (!strcmp(k, forms[i]))
             return 1;
@@ -2361,8 +2358,8 @@ static void code_sentence(struct story_state *st, size_t s0, size_t s1)
                  * harm is a threat (CAMEO 13); readying force to use it ("prepared to attack",
                  * CAMEO's PREPARE FOR FIGHT, READY INVASION) is a force posture (154) */
                 code = harm;
-                if (!strcmp(harm, "138") &&
-                    (!strncmp(toks[tr->b].key, "prepar", 6) || !strncmp(toks[tr->b].key, "read", 4)))
+                if (!strcmp(harm, "138") && (!strncmp(toks[tr->b].key, "prepar", 6) ||
+                                             !strncmp(toks[tr->b].key, "read", 4)))
                     code = "154";
             } else if (planned) {
                 /* intent to cooperate is CAMEO 03 (AGREE); announced harm or a condition ("will

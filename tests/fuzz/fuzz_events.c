@@ -1,5 +1,5 @@
 /* libFuzzer harness: the event coder and topic assignment on arbitrary bytes must never crash, leak
- * or read out of bounds; whatever comes back must be a JSON array that encodes. Models load once. */
+ * or read out of bounds; what comes back must be a JSON array that encodes. Models load once. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
