@@ -1458,7 +1458,7 @@ static json_t *interned(struct story_state *st, const char *code, const char *na
     json_t *obj;
     for (size_t k = 0; k < st->nstr_cache; k++) {
         const struct str_cache *c = &st->str_cache[k];
-        if (code ? !c->name && !strcmp(c->code, code) : c->name == name)
+        if (code ? !c->name && !memcmp(c->code, code, 4) : c->name == name)
             return json_incref(c->obj);
     }
     obj = code ? json_string_nocheck(code) : json_string(name);
@@ -1862,12 +1862,14 @@ static size_t find_triggers(struct story_state *st, size_t s0, size_t s1, const 
 {
     const struct nd_events *events = st->events;
     const struct nd_evtok *toks = st->toks;
-    size_t ntrig = 0;
+    size_t ntrig = 0, sk = 0; /* spans are in text order: sk follows i */
 
     for (size_t i = s0; i < s1 && ntrig < max;) {
         uint32_t v;
         size_t len;
-        if (!(toks[i].flags & ND_EVTOK_WORD) || span_at(spans, nspans, i) >= 0) {
+        while (sk < nspans && spans[sk].e <= i)
+            sk++;
+        if (!(toks[i].flags & ND_EVTOK_WORD) || (sk < nspans && spans[sk].b <= i)) {
             i++;
             continue;
         }
@@ -2409,6 +2411,27 @@ static void code_sentence(struct story_state *st, size_t s0, size_t s1)
         st->last_speaker.n = 0;
 }
 
+/* Positions of the UTF-8 continuation bytes (10xxxxxx) in p[0..len) into pos; SIZE_MAX when there
+ * are more than cap. Eight ASCII bytes are skipped at once. */
+static size_t continuation_positions(const unsigned char *p, size_t len, uint32_t *pos, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len;) {
+        uint64_t w;
+        if (len - i >= 8 && (memcpy(&w, p + i, 8), !(w & 0x8080808080808080ull))) {
+            i += 8;
+            continue;
+        }
+        if ((p[i] & 0xC0) == 0x80) {
+            if (n == cap)
+                return SIZE_MAX;
+            pos[n++] = (uint32_t)i;
+        }
+        i++;
+    }
+    return n;
+}
+
 static int by_start(const void *a, const void *b)
 {
     const struct nd_events_mention *x = *(const struct nd_events_mention *const *)a;
@@ -2469,7 +2492,12 @@ json_t *nd_events_code_tokens(const struct nd_events *events, const char *text,
     st->fidx = st->firsts + st->ntok + 1;
     st->cps = st->fidx + st->ntok + 1;
     starts = st->cps + 2 * (st->ntok + 1);
-    size_t at = 0, cp = 0;
+    /* a code point offset is the byte offset less the UTF-8 continuation bytes before it; their
+     * positions are listed once (in the sentence-starts array, free until the sentences are
+     * split), or, in a text with more of them than tokens, counted byte by byte */
+    size_t ncont =
+        continuation_positions((const unsigned char *)text, st->text_len, starts, st->ntok + 1);
+    size_t at = 0, cp = 0, q = 0;
     for (size_t i = 0; i < st->ntok; i++) {
         struct nd_evtok *tok = &st->toks[i];
         uint32_t idx;
@@ -2480,6 +2508,15 @@ json_t *nd_events_code_tokens(const struct nd_events *events, const char *text,
             st->firsts[i] = events->finfo[idx].masks;
             st->fidx[i] = idx;
             tok->cls = events->finfo[idx].cls;
+        }
+        if (ncont != SIZE_MAX) {
+            while (q < ncont && starts[q] < tok->start)
+                q++;
+            st->cps[2 * i] = tok->start - (uint32_t)q;
+            while (q < ncont && starts[q] < tok->end)
+                q++;
+            st->cps[2 * i + 1] = tok->end - (uint32_t)q;
+            continue;
         }
         for (; at < tok->start; at++)
             cp += ((unsigned char)text[at] & 0xC0) != 0x80;
