@@ -4,7 +4,9 @@
  * Also the coder as a filter for the evaluation scripts (scripts/eval_events.py, eval_topics.py,
  * check_seed.py): `bench_events --code [--models DIR]` reads JSON lines {"id": ..., "text": ...} on
  * stdin and writes {"id": ..., "events": [...], "subject": [...]} per line.
- * `bench_events --loop-events N` codes the wire story N times and nothing else, for perf. */
+ * `bench_events --loop-events N` codes the wire story N times and nothing else, for perf;
+ * `bench_events --loop-enrich N` runs the whole nd_enrich_story on it N times (events then take
+ * their actors from the entities stage, as in the daemon). */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -187,17 +189,34 @@ int main(int argc, char **argv)
     const char *models = NEWSD_SOURCE_DIR "/models";
     char errstr[512];
     int code = 0;
-    long loop = 0;
+    long loop = 0, loop_enrich = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--code"))
             code = 1;
         else if (!strcmp(argv[i], "--loop-events") && i + 1 < argc)
             loop = strtol(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "--loop-enrich") && i + 1 < argc)
+            loop_enrich = strtol(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "--models") && i + 1 < argc)
             models = argv[++i];
     }
     if (code)
         return code_mode(models);
+    if (loop_enrich > 0) {
+        struct nd_enrich *enrich = nd_enrich_new(models, errstr, sizeof(errstr));
+        char *wire = make_story(NEWSD_SOURCE_DIR "/tests/fixtures/events/wire.txt");
+        for (long i = 0; enrich && i < loop_enrich; i++) {
+            struct nd_story *story = nd_story_new();
+            nd_story_set(&story->body_text, wire);
+            nd_enrich_story(enrich, story);
+            nd_story_destroy(story);
+        }
+        if (!enrich)
+            fprintf(stderr, "bench_events: %s\n", errstr);
+        nd_enrich_destroy(enrich);
+        free(wire);
+        return enrich ? 0 : 1;
+    }
     if (loop > 0) {
         struct nd_events *events = nd_events_new(models, errstr, sizeof(errstr));
         char *wire = make_story(NEWSD_SOURCE_DIR "/tests/fixtures/events/wire.txt");

@@ -378,7 +378,10 @@ def main():
         v["code"] = None if code == "---" else code
     for lemma, code, words in patterns_extra:
         if lemma in verbs:
-            verbs[lemma]["patterns"].insert(0, (code, words))
+            # ours corrects the dictionary's pattern of the same words ("expel diplomats" is 166,
+            # expelling diplomats, in the CAMEO manual; the dictionary has 174, deporting people)
+            pats = [p for p in verbs[lemma]["patterns"] if p[1] != words]
+            verbs[lemma]["patterns"] = [(code, words)] + pats
     out = []
     out.append("# newsd events model v1: built by scripts/build_events_model.py; see models/README.md")
     for code in sorted(plover):

@@ -16,8 +16,15 @@ are (DEMAND, DISAPPROVE, INVESTIGATE, FIGHT): the same events, scored in the gol
 The records are split in two by position: even ones are "dev" (looked at while writing the coder),
 odd ones "held-out" (never inspected); both are printed, with the whole set.
 
-Usage: python3 scripts/eval_events.py [--bin build/bench/bench_events] [--data ../shared/data] [-v]
-Skips (exit 0) when the reference data is absent.
+Two paths are scored. "dictionary": the coder alone (bench_events --code), actors looked up in the
+events model's own dictionaries. "daemon": `newsd enrich` on each sentence as a story, i.e.
+nd_enrich_story, where the coder takes its actors from the entities stage's mentions, as the daemon
+does. The daemon row is the figure the daemon gives.
+
+Usage: python3 scripts/eval_events.py [--bin build/bench/bench_events] [--newsd build/newsd]
+                                      [--data ../shared/data] [-v] [--daemon-v]
+-v prints the dictionary path's dev errors, --daemon-v the daemon path's.
+Skips (exit 0) when the reference data is absent; skips the daemon row when newsd is not built.
 """
 import argparse
 import collections
@@ -54,24 +61,30 @@ def codes(actors):
     return out
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--bin", default=os.path.join(ROOT, "build", "bench", "bench_events"))
-    ap.add_argument("--data", default=os.path.join(ROOT, "..", "shared", "data"))
-    ap.add_argument("-v", action="store_true", help="print dev-set errors")
-    args = ap.parse_args()
-    path = os.path.join(args.data, "plover", "PLOVER_GSR_CAMEO.txt")
-    if not os.path.exists(path):
-        print("skipped: no %s" % path)
-        return 0
-    gold = [r for r in json.load(open(path, encoding="utf-8")) if r.get("event") != "DOCUMENT" and r.get("text")]
+def run_dictionary(binary, gold):
     inp = "".join(json.dumps({"id": i, "text": r["text"]}) + "\n" for i, r in enumerate(gold))
-    res = subprocess.run([args.bin, "--code"], input=inp, capture_output=True, text=True, check=True)
+    res = subprocess.run([binary, "--code"], input=inp, capture_output=True, text=True, check=True)
     pred = {}
     for line in res.stdout.splitlines():
         d = json.loads(line)
         pred[d["id"]] = d["events"]
+    return pred
 
+
+def run_daemon(newsd, gold):
+    """Each sentence a story through `newsd enrich` (nd_enrich_story: text, entities, events)."""
+    # the daemon makes its own story ids; the input's uri comes back as provenance.guid
+    inp = "".join(json.dumps({"uri": "urn:gold:%d" % i, "body_text": r["text"]}) + "\n"
+                  for i, r in enumerate(gold))
+    res = subprocess.run([newsd, "enrich", "-"], input=inp, capture_output=True, text=True, check=True)
+    pred = {}
+    for line in res.stdout.splitlines():
+        d = json.loads(line)
+        pred[int(d["provenance"]["guid"].rsplit(":", 1)[1])] = d.get("events") or []
+    return pred
+
+
+def score(gold, pred, verbose):
     stats = {name: collections.Counter() for name in ("dev", "held-out", "all")}
     per_type = collections.defaultdict(collections.Counter)
     for i, r in enumerate(gold):
@@ -98,12 +111,18 @@ def main():
                 s["tgt"] += ok_tgt
         per_type[gtype]["n"] += 1
         per_type[gtype]["ok"] += ok_type
-        if args.v and split == "dev" and not (ok_type and ok_src):
-            print("%-28s gold %-9s %s->%s | got %s %s->%s\n    %s" % (
+        if verbose and split == "dev" and not (ok_type and ok_src):
+            print("%-28s gold %-9s %s->%s | got %s %s %s->%s (%s)\n    %s" % (
                 r["id"], gtype, sorted(gsrc), sorted(gtgt),
-                main_ev["type"] if main_ev else "-", sorted(codes(main_ev["source"])) if main_ev else "",
-                sorted(codes(main_ev["target"])) if main_ev else "", r["text"][:160]))
-    print("PLOVER gold records: %d sentences (%s)" % (len(gold), os.path.relpath(path, ROOT)))
+                main_ev["type"] if main_ev else "-", main_ev["cameo"] if main_ev else "",
+                sorted(codes(main_ev["source"])) if main_ev else "",
+                sorted(codes(main_ev["target"])) if main_ev else "",
+                main_ev["trigger"]["text"] if main_ev else "", r["text"][:160]))
+    return stats, per_type
+
+
+def print_table(title, stats, per_type):
+    print(title)
     print("%-9s %6s %9s %11s %13s %11s %11s" % ("split", "n", "coded", "type acc", "type (2016)",
                                                 "source acc", "target acc"))
     for name in ("dev", "held-out", "all"):
@@ -112,6 +131,30 @@ def main():
             name, s["n"], 100 * s["coded"] / s["n"], 100 * s["type"] / s["n"], 100 * s["type16"] / s["n"],
             100 * s["src"] / max(1, s["n_src"]), 100 * s["tgt"] / max(1, s["n_tgt"])))
     print("per type (all): " + ", ".join("%s %d/%d" % (t, c["ok"], c["n"]) for t, c in sorted(per_type.items())))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--bin", default=os.path.join(ROOT, "build", "bench", "bench_events"))
+    ap.add_argument("--newsd", default=os.path.join(ROOT, "build", "newsd"))
+    ap.add_argument("--data", default=os.path.join(ROOT, "..", "shared", "data"))
+    ap.add_argument("-v", action="store_true", help="print dev-set errors of the dictionary path")
+    ap.add_argument("--daemon-v", action="store_true", help="print dev-set errors of the daemon path")
+    args = ap.parse_args()
+    path = os.path.join(args.data, "plover", "PLOVER_GSR_CAMEO.txt")
+    if not os.path.exists(path):
+        print("skipped: no %s" % path)
+        return 0
+    gold = [r for r in json.load(open(path, encoding="utf-8")) if r.get("event") != "DOCUMENT" and r.get("text")]
+    print("PLOVER gold records: %d sentences (%s)" % (len(gold), os.path.relpath(path, ROOT)))
+    stats, per_type = score(gold, run_dictionary(args.bin, gold), args.v)
+    print_table("dictionary path (bench_events --code: the coder's own actor dictionaries)", stats, per_type)
+    if os.path.exists(args.newsd):
+        stats, per_type = score(gold, run_daemon(args.newsd, gold), args.daemon_v)
+        print_table("daemon path (newsd enrich: nd_enrich_story, actors from the entities stage)",
+                    stats, per_type)
+    else:
+        print("daemon path skipped: no %s" % args.newsd)
     return 0
 
 

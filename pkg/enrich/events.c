@@ -58,6 +58,7 @@ struct synset {
 struct first_info {
     uint32_t masks; /* 8 bits per dictionary: bit n-1 set when a phrase of n tokens starts here */
     uint32_t cls;   /* word_lists bits, and PATTERN_START */
+    uint32_t single[4]; /* per dictionary, the value of the one-token phrase (when bit 0 is set) */
 };
 
 #define PATTERN_START (1u << 31)
@@ -178,7 +179,12 @@ static struct first_info *first_info_of(struct nd_events *events, const char *ke
     return &events->finfo[events->nfinfo++];
 }
 
-static int note_first(struct nd_events *events, char kind, const char *key)
+static int kind_index(char kind)
+{
+    return kind_shift(kind) / 8;
+}
+
+static int note_first(struct nd_events *events, char kind, const char *key, uint32_t value)
 {
     const char *sp = strchr(key, ' ');
     size_t flen = sp ? (size_t)(sp - key) : strlen(key);
@@ -193,6 +199,8 @@ static int note_first(struct nd_events *events, char kind, const char *key)
     if (!(fi = first_info_of(events, key, flen)))
         return -1;
     fi->masks |= (1u << (ntok - 1)) << kind_shift(kind);
+    if (ntok == 1)
+        fi->single[kind_index(kind)] = value; /* a later record replaces it, as in the maps */
     return 0;
 }
 
@@ -413,7 +421,7 @@ static enum nd_err model_load(struct nd_events *events, char *errstr, size_t err
                 goto out;
             }
             if (nd_evmap_put(events->verb_forms, f[1], strlen(f[1]), idx) ||
-                note_first(events, 'V', f[1])) {
+                note_first(events, 'V', f[1], idx)) {
                 err = ND_ERR_NOMEM;
                 goto out;
             }
@@ -450,7 +458,7 @@ static enum nd_err model_load(struct nd_events *events, char *errstr, size_t err
             if (strlen(f[3]) >= 6)
                 snprintf(actor->sector, sizeof(actor->sector), "%.3s", f[3] + 3);
             if (nd_evmap_put(events->actor_map, f[1], strlen(f[1]), (uint32_t)events->nactors++) ||
-                note_first(events, 'A', f[1])) {
+                note_first(events, 'A', f[1], (uint32_t)events->nactors - 1)) {
                 err = ND_ERR_NOMEM;
                 goto out;
             }
@@ -463,7 +471,7 @@ static enum nd_err model_load(struct nd_events *events, char *errstr, size_t err
             }
             idx = sector_index(events, &scap, f[2]);
             if (idx == UINT32_MAX || nd_evmap_put(events->agent_map, f[1], strlen(f[1]), idx) ||
-                note_first(events, 'G', f[1])) {
+                note_first(events, 'G', f[1], idx)) {
                 err = ND_ERR_NOMEM;
                 goto out;
             }
@@ -483,7 +491,7 @@ static enum nd_err model_load(struct nd_events *events, char *errstr, size_t err
             events->nominals[events->nnominals].role = f[3][0] == 'p' ? 'p' : 'o';
             if (nd_evmap_put(events->nominal_map, f[1], strlen(f[1]),
                              (uint32_t)events->nnominals++) ||
-                note_first(events, 'N', f[1])) {
+                note_first(events, 'N', f[1], (uint32_t)events->nnominals - 1)) {
                 err = ND_ERR_NOMEM;
                 goto out;
             }
@@ -657,12 +665,43 @@ struct code_cache {
     json_t *type, *cameo, *intensity;
 };
 
+#define MAX_GROUP_CACHE 8
+
+/* A source or target array, shared by the events of a story with the same actors: the actor
+ * objects are shared already, so equal member pointers mean an equal array. The events that share
+ * one are mostly those of one sentence: a ring of the recent arrays finds them. */
+struct group_cache {
+    int n;
+    json_t *members[4];
+    json_t *arr; /* borrowed: the events hold the references */
+};
+
+#define MAX_CONF_CACHE 16
+
+/* A story's confidences take few distinct values (a sum of a few fixed terms). */
+struct conf_cache {
+    double v;
+    json_t *obj; /* the cache owns one reference */
+};
+
+#define MAX_STR_CACHE 32
+
+/* Actor codes, sectors and dictionary or entity names recur across a story's actors: one JSON
+ * string each, shared by reference. key is the name's pointer, or the code itself. */
+struct str_cache {
+    const char *name;
+    char code[4];
+    json_t *obj; /* the cache owns one reference */
+};
+
 struct story_state {
     const struct nd_events *events;
     const char *text;
+    size_t text_len;
     struct nd_evtok *toks;
     size_t ntok;
     uint32_t *firsts; /* per token: packed longest phrase per dictionary (see note_first) */
+    uint32_t *fidx;   /* per token: its first_info (valid where firsts is not 0) */
     uint32_t *cps;    /* per token: code point offsets of start and end */
     const struct nd_events_mention **sorted; /* the caller's mentions by start offset */
     size_t nmentions;
@@ -676,6 +715,13 @@ struct story_state {
     struct code_cache code_cache[MAX_CODE_CACHE];
     size_t ncode_cache;
     json_t *status[2]; /* "reported", "planned", shared like the code values */
+    struct group_cache group_cache[MAX_GROUP_CACHE];
+    size_t ngroup_cache;
+    struct conf_cache conf_cache[MAX_CONF_CACHE];
+    size_t nconf_cache;
+    int utf8_ok; /* the whole text is valid UTF-8: its slices need no check of their own */
+    struct str_cache str_cache[MAX_STR_CACHE];
+    size_t nstr_cache;
     size_t nevents;
     size_t sentence_events;
     json_t *sentence_obj; /* the current sentence's span, borrowed from its first event */
@@ -777,6 +823,10 @@ static size_t match_phrase(const struct story_state *st, const struct nd_evmap *
     for (size_t n = MAX_PHRASE; n >= 1; n--) {
         if (!(mask & (1u << (n - 1))) || n > end - i)
             continue;
+        if (n == 1) { /* one token: its value was looked up with the token's first_info */
+            *value = st->events->finfo[st->fidx[i]].single[kind_index(kind)];
+            return 1;
+        }
         size_t len = nd_evlex_join(toks, i, n, phrase, sizeof(phrase));
         if (len && nd_evmap_get(map, phrase, len, value))
             return n;
@@ -860,6 +910,16 @@ static int cap_word(const struct nd_evtok *tok)
     return (tok->flags & ND_EVTOK_WORD) && (tok->flags & ND_EVTOK_CAP);
 }
 
+/* "vietnamese-led": the actor before "-led", if the dictionary knows it. */
+static int led_by(const struct story_state *st, const struct nd_evtok *tok, uint32_t *v)
+{
+    size_t n = tok->keylen;
+    if (n < 6 || memcmp(tok->key + n - 4, "-led", 4) ||
+        !nd_evmap_get(st->events->actor_map, tok->key, n - 4, v))
+        return 0;
+    return st->events->actors[*v].cc[0] != '\0';
+}
+
 /* Find actor chunks in sentence [s0, s1). */
 static size_t find_spans(struct story_state *st, size_t s0, size_t s1, struct span *spans)
 {
@@ -880,21 +940,33 @@ static size_t find_spans(struct story_state *st, size_t s0, size_t s1, struct sp
             size_t len = 0;
             if (j >= s1)
                 break;
-            if (st->nmentions) {
-                const struct nd_events_mention *m = mention_at(st, j, &len, s1);
-                if (m) {
-                    if (!sp.cc[0] && is_code3(m->country))
-                        memcpy(sp.cc, m->country, 3);
-                    if (!sp.sector[0] && is_code3(m->role))
-                        memcpy(sp.sector, m->role, 3);
-                    if (m->name && (!sp.name || (m->type && !strcmp(m->type, "PERSON"))))
-                        sp.name = m->name;
-                    j += len;
-                    have = 1;
-                    continue;
-                }
-            } else if ((cap_word(&toks[j]) || toks[j].flags & ND_EVTOK_ALLCAP) &&
-                       (len = match_phrase(st, events->actor_map, 'A', j, s1, &v))) {
+            /* the entities stage's mention first; where it has none, or one without a country
+             * ("Ryutaro Hashimoto", "the European Community"), the actor dictionaries: the two
+             * know different names, and either alone misses actors the other has */
+            const struct nd_events_mention *m = st->nmentions ? mention_at(st, j, &len, s1) : NULL;
+            size_t dlen = 0;
+            if (m && !is_code3(m->country) &&
+                (cap_word(&toks[j]) || toks[j].flags & ND_EVTOK_ALLCAP) &&
+                (dlen = match_phrase(st, events->actor_map, 'A', j, s1, &v)) &&
+                events->actors[v].cc[0])
+                m = NULL;
+            /* a place or body without a country ("Western Cambodia", "South Lebanon"): its words
+             * go to the dictionary one by one; a person's name is kept for the title before it */
+            if (m && !is_code3(m->country) && !dlen && !(m->type && !strcmp(m->type, "PERSON")))
+                m = NULL;
+            if (m) {
+                if (!sp.cc[0] && is_code3(m->country))
+                    memcpy(sp.cc, m->country, 3);
+                if (!sp.sector[0] && is_code3(m->role))
+                    memcpy(sp.sector, m->role, 3);
+                if (m->name && (!sp.name || (m->type && !strcmp(m->type, "PERSON"))))
+                    sp.name = m->name;
+                j += len;
+                have = 1;
+                continue;
+            }
+            if ((cap_word(&toks[j]) || toks[j].flags & ND_EVTOK_ALLCAP) &&
+                (len = dlen ? dlen : match_phrase(st, events->actor_map, 'A', j, s1, &v))) {
                 const struct actor *a = &events->actors[v];
                 if (!a->cc[0]) {
                     if (have)
@@ -926,6 +998,13 @@ static size_t find_spans(struct story_state *st, size_t s0, size_t s1, struct sp
                     sp.name = a->name;
                 }
                 j += len;
+                have = 1;
+                continue;
+            }
+            if (!have && cap_word(&toks[j]) && led_by(st, &toks[j], &v)) {
+                /* "Vietnamese-led forces", "a Saudi-led coalition": the leader's */
+                memcpy(sp.cc, events->actors[v].cc, sizeof(sp.cc));
+                j++;
                 have = 1;
                 continue;
             }
@@ -1026,6 +1105,14 @@ static size_t find_spans(struct story_state *st, size_t s0, size_t s1, struct sp
                 sp.name_b = m->name_b;
                 sp.name_e = m->name_e;
             }
+        }
+        if (i > s0 && key_is(&toks[i - 1], "ethnic") && sp.cc[0] && !person && !sp.name_e &&
+            !agent) {
+            /* "ethnic Albanians demonstrated in Serbia": a people, not its nation's state; CAMEO's
+             * ethnic sector, the country the sentence places them in (code_sentence) */
+            sp.cc[0] = '\0';
+            memcpy(sp.sector, "ETH", 4);
+            sp.name = NULL;
         }
         sp.b = (uint32_t)i;
         sp.e = (uint32_t)j;
@@ -1198,6 +1285,13 @@ static size_t clause_end(const struct nd_evtok *toks, size_t i, size_t s1)
     return s1;
 }
 
+static int is_time_word(const struct nd_evtok *tok)
+{
+    return key_is(tok, "monday") || key_is(tok, "tuesday") || key_is(tok, "wednesday") ||
+           key_is(tok, "thursday") || key_is(tok, "friday") || key_is(tok, "saturday") ||
+           key_is(tok, "sunday") || key_is(tok, "today") || key_is(tok, "yesterday");
+}
+
 /* Most specific pattern of a verb in the tokens after it: returns its code, or NULL. */
 static const char *match_patterns(const struct nd_events *events, const char *lemma,
                                   const struct nd_evtok *toks, size_t from, size_t limit,
@@ -1207,6 +1301,9 @@ static const char *match_patterns(const struct nd_events *events, const char *le
     const char *best = NULL;
     size_t best_n = 0, lemma_len = strlen(lemma);
     long best_score = 0;
+    size_t adjacent = from; /* the token right after the verb, past a day ("called Thursday on") */
+    while (adjacent < limit && adjacent < from + 2 && is_time_word(&toks[adjacent]))
+        adjacent++;
     for (size_t t = from; t < limit; t++) {
         uint32_t head;
         size_t n;
@@ -1240,7 +1337,12 @@ static const char *match_patterns(const struct nd_events *events, const char *le
             size_t w = 1, q = t + 1;
             /* more words win, and a pattern starting right after the verb beats one far away */
             long score = (long)pat->nwords * 4 - (long)(t - from);
-            if (!pat->content || (best && score <= best_score))
+            /* a particle right after the verb makes a phrasal verb whose sense it changes ("called
+             * on" is an appeal, "rallied against" a protest): such one-preposition patterns of
+             * appeals and protests are kept; other bare prepositions need a parse */
+            int phrasal = t == adjacent && pat->nwords == 1 &&
+                          (!strncmp(pat->code, "02", 2) || !strncmp(pat->code, "14", 2));
+            if ((!pat->content && !phrasal) || (best && score <= best_score))
                 continue; /* vague, or cannot beat the best so far */
             while (w < pat->nwords && q < limit) {
                 const char *word = events->words[pat->words + w];
@@ -1295,7 +1397,81 @@ static const char *intent_code(const char *code)
     return NULL;
 }
 
-static json_t *build_actor_json(const struct story_state *st, const struct actor_ref *a);
+/* text[b, e) as a JSON string. When the story was found valid UTF-8 once, a slice that starts and
+ * ends on character boundaries is valid too, and skips jansson's check. */
+static json_t *slice_json(const struct story_state *st, uint32_t b, uint32_t e)
+{
+    const unsigned char *t = (const unsigned char *)st->text;
+    if (st->utf8_ok && (t[b] & 0xC0) != 0x80 && (e >= st->text_len || (t[e] & 0xC0) != 0x80))
+        return json_stringn_nocheck(st->text + b, e - b);
+    return json_stringn(st->text + b, e - b);
+}
+
+/* Strict UTF-8 (no overlongs, surrogates or code points past U+10FFFF), as jansson checks it. */
+static int utf8_valid(const unsigned char *p, size_t len)
+{
+    const unsigned char *end = p + len;
+    while (p < end) {
+        unsigned c = *p;
+        uint64_t w;
+        if (end - p >= 8 && (memcpy(&w, p, 8), !(w & 0x8080808080808080ull))) {
+            p += 8; /* eight ASCII bytes at once: most of an English story */
+            continue;
+        }
+        size_t n;
+        uint32_t cp;
+        if (c < 0x80) {
+            p++;
+            continue;
+        }
+        if (c >= 0xC2 && c <= 0xDF) {
+            n = 1;
+            cp = c & 0x1F;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            n = 2;
+            cp = c & 0x0F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            n = 3;
+            cp = c & 0x07;
+        } else {
+            return 0;
+        }
+        if ((size_t)(end - p) <= n)
+            return 0;
+        for (size_t k = 1; k <= n; k++) {
+            if ((p[k] & 0xC0) != 0x80)
+                return 0;
+            cp = (cp << 6) | (p[k] & 0x3F);
+        }
+        if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
+            (cp >= 0xD800 && cp <= 0xDFFF))
+            return 0;
+        p += n + 1;
+    }
+    return 1;
+}
+
+/* A shared JSON string for a code ("CHN", "GOV": three ASCII capitals, no check needed) or, with
+ * code NULL, for a name string that lives as long as the story (model or entity names). */
+static json_t *interned(struct story_state *st, const char *code, const char *name)
+{
+    json_t *obj;
+    for (size_t k = 0; k < st->nstr_cache; k++) {
+        const struct str_cache *c = &st->str_cache[k];
+        if (code ? !c->name && !memcmp(c->code, code, 4) : c->name == name)
+            return json_incref(c->obj);
+    }
+    obj = code ? json_string_nocheck(code) : json_string(name);
+    if (obj && st->nstr_cache < MAX_STR_CACHE) {
+        struct str_cache *c = &st->str_cache[st->nstr_cache++];
+        c->name = code ? NULL : name;
+        copy_code(c->code, code ? code : "", sizeof(c->code));
+        c->obj = json_incref(obj);
+    }
+    return obj;
+}
+
+static json_t *build_actor_json(struct story_state *st, const struct actor_ref *a);
 
 /* An actor's JSON object; a mention that is source or target of several events is built once and
  * shared (jansson counts references), which halves the allocations of an event-dense story. */
@@ -1323,25 +1499,24 @@ static json_t *actor_json(struct story_state *st, const struct actor_ref *a)
     return obj;
 }
 
-static json_t *build_actor_json(const struct story_state *st, const struct actor_ref *a)
+static json_t *build_actor_json(struct story_state *st, const struct actor_ref *a)
 {
     json_t *obj = json_object();
-    const char *text = st->text;
     /* codes are three ASCII capitals (checked where they come in): no UTF-8 check needed */
-    json_object_set_new_nocheck(obj, "code", json_string_nocheck(a->cc));
+    json_object_set_new_nocheck(obj, "code", interned(st, a->cc, NULL));
     if (a->sector[0])
-        json_object_set_new_nocheck(obj, "sector", json_string_nocheck(a->sector));
+        json_object_set_new_nocheck(obj, "sector", interned(st, a->sector, NULL));
     if (a->name)
-        json_object_set_new_nocheck(obj, "name", json_string(a->name));
+        json_object_set_new_nocheck(obj, "name", interned(st, NULL, a->name));
     else if (a->name_e > a->name_b && a->name_e <= st->ntok) {
         uint32_t b = st->toks[a->name_b].start, e = st->toks[a->name_e - 1].end;
-        json_object_set_new_nocheck(obj, "name", json_stringn(text + b, e - b));
+        json_object_set_new_nocheck(obj, "name", slice_json(st, b, e));
     }
     if (a->implied)
         json_object_set_new_nocheck(obj, "implied", json_true());
     if (a->e > a->b) {
         uint32_t b = st->toks[a->b].start, e = st->toks[a->e - 1].end;
-        json_object_set_new_nocheck(obj, "text", json_stringn(text + b, e - b));
+        json_object_set_new_nocheck(obj, "text", slice_json(st, b, e));
         json_object_set_new_nocheck(obj, "start", json_integer((json_int_t)st->cps[2 * a->b]));
         json_object_set_new_nocheck(obj, "end",
                                     json_integer((json_int_t)st->cps[2 * (a->e - 1) + 1]));
@@ -1351,10 +1526,48 @@ static json_t *build_actor_json(const struct story_state *st, const struct actor
 
 static json_t *group_json(struct story_state *st, const struct group_ref *g)
 {
-    json_t *arr = json_array();
-    for (int k = 0; k < g->n; k++)
-        json_array_append_new(arr, actor_json(st, &g->a[k]));
+    json_t *members[4], *arr;
+    int n = g->n < 4 ? g->n : 4;
+    for (int k = 0; k < n; k++)
+        members[k] = actor_json(st, &g->a[k]);
+    for (size_t c = 0; c < MAX_GROUP_CACHE && c < st->ngroup_cache; c++) {
+        const struct group_cache *gc = &st->group_cache[c];
+        int same = gc->n == n;
+        for (int k = 0; k < n && same; k++)
+            same = gc->members[k] == members[k];
+        if (same) {
+            for (int k = 0; k < n; k++)
+                json_decref(members[k]);
+            return json_incref(gc->arr);
+        }
+    }
+    arr = json_array();
+    for (int k = 0; k < n; k++)
+        json_array_append_new(arr, members[k]);
+    if (arr) {
+        for (int k = 0; k < n; k++)
+            if (!members[k])
+                return arr; /* an allocation failed: nothing to share */
+        struct group_cache *gc = &st->group_cache[st->ngroup_cache++ % MAX_GROUP_CACHE];
+        gc->n = n;
+        memcpy(gc->members, members, (size_t)n * sizeof(members[0]));
+        gc->arr = arr;
+    }
     return arr;
+}
+
+/* The confidence's JSON value, one per distinct value in a story. */
+static json_t *conf_json(struct story_state *st, double v)
+{
+    for (size_t k = 0; k < st->nconf_cache; k++)
+        if (st->conf_cache[k].v == v)
+            return json_incref(st->conf_cache[k].obj);
+    json_t *obj = json_real(v);
+    if (obj && st->nconf_cache < MAX_CONF_CACHE) {
+        st->conf_cache[st->nconf_cache].v = v;
+        st->conf_cache[st->nconf_cache++].obj = json_incref(obj);
+    }
+    return obj;
 }
 
 static int same_group(const struct group_ref *a, const struct group_ref *b)
@@ -1379,6 +1592,11 @@ struct trigger {
     /* a dictionary verb in a place a noun could be ("the talks"): coded only when the sentence
      * has no event otherwise (the relaxed pass of code_sentence) */
     const struct verb *weak;
+    /* an appeal (CAMEO 02: "urged X to ...", "called on X to ..."): PLOVER drops appeals, so it
+     * is no event itself; it rallies support (053) or opposition (113) when its complement is
+     * support or action against someone, and its complement is never the subject's own act */
+    int appeal;
+    int appealed; /* the complement of an appeal: what someone else is asked to do */
 };
 
 /* Quoted segment [qb, qe) of tokens containing token i, if any. */
@@ -1439,6 +1657,10 @@ static void code_cache_free(struct story_state *st)
     }
     json_decref(st->status[0]);
     json_decref(st->status[1]);
+    for (size_t k = 0; k < st->nconf_cache; k++)
+        json_decref(st->conf_cache[k].obj);
+    for (size_t k = 0; k < st->nstr_cache; k++)
+        json_decref(st->str_cache[k].obj);
 }
 
 /* doubt: 0 when the verb's own subject is the source; each fallback taken (source from the
@@ -1478,14 +1700,14 @@ static void emit(struct story_state *st, size_t s0, size_t s1, const struct trig
         json_object_set_nocheck(ev, "sentence", st->sentence_obj);
     }
     json_t *trig = json_object();
-    json_object_set_new_nocheck(trig, "text", json_stringn(st->text + tb, te - tb));
+    json_object_set_new_nocheck(trig, "text", slice_json(st, tb, te));
     json_object_set_new_nocheck(trig, "start", json_integer((json_int_t)st->cps[2 * tr->b]));
     json_object_set_new_nocheck(trig, "end",
                                 json_integer((json_int_t)st->cps[2 * (tr->e - 1) + 1]));
     json_object_set_new_nocheck(ev, "trigger", trig);
     if (qe > qb) {
         uint32_t b = st->toks[qb].start, e = st->toks[qe - 1].end;
-        json_object_set_new_nocheck(ev, "quote", json_stringn(st->text + b, e - b));
+        json_object_set_new_nocheck(ev, "quote", slice_json(st, b, e));
     }
     json_object_set_new_nocheck(ev, "status", json_incref(st->status[pk]));
     json_object_set_new_nocheck(ev, "intensity",
@@ -1495,7 +1717,7 @@ static void emit(struct story_state *st, size_t s0, size_t s1, const struct trig
     conf = (src->n ? 0.7 : 0.35) - 0.1 * doubt + (tr->pattern ? 0.1 : 0.0) + (tgt->n ? 0.1 : 0.0) -
            0.12 * (double)st->sentence_events;
     conf = conf > 0.95 ? 0.95 : conf < 0.05 ? 0.05 : conf;
-    json_object_set_new_nocheck(ev, "confidence", json_real(conf));
+    json_object_set_new_nocheck(ev, "confidence", conf_json(st, conf));
     json_array_append_new(st->out, ev);
     st->nevents++;
     st->sentence_events++;
@@ -1538,13 +1760,25 @@ static int is_planned(const struct nd_evtok *toks, size_t s0, size_t s1, size_t 
     return 0;
 }
 
+/* Past participles not ending in -ed or -en. */
+static int irregular_participle(const char *k)
+{
+    static const char *const forms[] = {
+        "met",     "held", "hit",    "shot",  "struck", "put",  "sent", "kept",   "caught",
+        "brought", "told", "sought", "led",   "set",    "cut",  "hurt", "fought", "bought",
+        "won",     "lost", "left",   "found", "made",   "paid", NULL};
+    for (size_t i = 0; forms[i]; i++)
+        if (!strcmp(k, forms[i]))
+            return 1;
+    return 0;
+}
+
 static int is_passive(const struct nd_evtok *toks, size_t s0, size_t s1, size_t i)
 {
     const char *k = toks[i].key;
     size_t len = toks[i].keylen;
     if (len < 3 ||
-        !(!strcmp(k + len - 2, "ed") || !strcmp(k + len - 2, "en") || !strcmp(k, "met") ||
-          !strcmp(k, "held") || !strcmp(k, "hit") || !strcmp(k, "shot") || !strcmp(k, "struck")))
+        !(!strcmp(k + len - 2, "ed") || !strcmp(k + len - 2, "en") || irregular_participle(k)))
         return 0;
     /* a participle right before its agent: "the meeting chaired by Wang" */
     if (i + 1 < s1 && key_is(&toks[i + 1], "by"))
@@ -1581,8 +1815,9 @@ static int verb_position(const struct nd_events *events, const struct nd_evtok *
     }
     int k = span_at(spans, nspans, i - 1);
     if (k >= 0 && spans[k].b > s0 && has_class(&toks[spans[k].b - 1], WL_DETS) &&
-        !key_is(&toks[spans[k].b - 1], "the"))
-        return 0; /* "a key U.S. ally": a noun after a modifier */
+        !key_is(&toks[spans[k].b - 1], "the") && !spans[k].sector[0])
+        return 0; /* "a key U.S. ally": a noun after a modifier (not after a head noun such as
+                   * "a Syrian newspaper called") */
     if (k >= 0 || has_class(prev, WL_AUXILIARIES) || (cap_word(prev) && i - 1 > s0))
         return 1;
     if (prev->keylen > 3 && !strcmp(prev->key + prev->keylen - 2, "ly"))
@@ -1627,12 +1862,14 @@ static size_t find_triggers(struct story_state *st, size_t s0, size_t s1, const 
 {
     const struct nd_events *events = st->events;
     const struct nd_evtok *toks = st->toks;
-    size_t ntrig = 0;
+    size_t ntrig = 0, sk = 0; /* spans are in text order: sk follows i */
 
     for (size_t i = s0; i < s1 && ntrig < max;) {
         uint32_t v;
         size_t len;
-        if (!(toks[i].flags & ND_EVTOK_WORD) || span_at(spans, nspans, i) >= 0) {
+        while (sk < nspans && spans[sk].e <= i)
+            sk++;
+        if (!(toks[i].flags & ND_EVTOK_WORD) || (sk < nspans && spans[sk].b <= i)) {
             i++;
             continue;
         }
@@ -1693,10 +1930,12 @@ static size_t find_triggers(struct story_state *st, size_t s0, size_t s1, const 
             code =
                 match_patterns(events, verb->lemma, toks, i + len,
                                i + len + PATTERN_WINDOW < s1 ? i + len + PATTERN_WINDOW : s1, &nm);
-            /* CAMEO 01/02 (comments, appeals) are not PLOVER events: a verb that is an event by
-             * itself ("demand") keeps its own code then */
-            if (!code || ((!strncmp(code, "01", 2) || !strncmp(code, "02", 2)) &&
-                          strcmp(verb->code, "---"))) {
+            /* CAMEO 01/02 (comments, appeals) are not PLOVER events. A verb that is an event by
+             * itself ("demand") keeps its own code for an appeal pattern; a verb of meeting or
+             * intent ("call") read as an appeal ("called on", "called for") is the appeal; a
+             * comment pattern ("issued a statement") is no event, whatever the verb's default */
+            if (!code || (!strncmp(code, "02", 2) && strcmp(verb->code, "---") &&
+                          strncmp(verb->code, "03", 2) && strncmp(verb->code, "04", 2))) {
                 code = verb->code;
                 nm = 0;
             }
@@ -1723,13 +1962,14 @@ static size_t find_triggers(struct story_state *st, size_t s0, size_t s1, const 
                 i += len;
                 continue;
             }
-            if (strcmp(code, "---") && strncmp(code, "01", 2) && strncmp(code, "02", 2)) {
+            if (strcmp(code, "---") && strncmp(code, "01", 2)) {
                 struct trigger *tr = &trig[ntrig++];
                 memset(tr, 0, sizeof(*tr));
                 tr->b = i;
                 tr->e = i + len;
                 copy_code(tr->code, code, sizeof(tr->code));
                 tr->pattern = (int)nm;
+                tr->appeal = !strncmp(code, "02", 2);
             }
             i += len;
             continue;
@@ -1737,6 +1977,36 @@ static size_t find_triggers(struct story_state *st, size_t s0, size_t s1, const 
         i++;
     }
     return ntrig;
+}
+
+/* Peacekeepers named just before a verb, in its clause ("Bangladeshi peacekeeping troops
+ * arrived"). */
+static int peacekeepers_before(const struct nd_evtok *toks, size_t cb, size_t b)
+{
+    for (size_t p = b > cb + 6 ? b - 6 : cb; p < b; p++)
+        if (toks[p].keylen >= 9 && !memcmp(toks[p].key, "peacekeep", 9))
+            return 1;
+    return 0;
+}
+
+/* A military exercise named after a verb, in its clause ("launched 10 days of war games"). */
+static int exercise_near(const struct nd_evtok *toks, size_t from, size_t ce)
+{
+    for (size_t p = from; p < ce && p < from + 8; p++)
+        if (key_is(&toks[p], "exercise") || key_is(&toks[p], "exercises") ||
+            key_is(&toks[p], "drills") || key_is(&toks[p], "games") ||
+            key_is(&toks[p], "maneuvers") || key_is(&toks[p], "manoeuvres"))
+            return 1;
+    return 0;
+}
+
+/* All actors of the group of one country ("Russian forces and Russian police"). */
+static int same_country(const struct group_ref *g)
+{
+    for (int k = 1; k < g->n; k++)
+        if (strcmp(g->a[k].cc, g->a[0].cc))
+            return 0;
+    return 1;
 }
 
 /* The threat code for the event of an infinitive right after trigger t ("sworn to fight"), when
@@ -1840,6 +2110,49 @@ static void code_sentence(struct story_state *st, size_t s0, size_t s1)
             size_t cb = clause_start(toks, s0, tr->b), ce = clause_end(toks, tr->e, s1), qb = 0,
                    qe = 0;
             const struct group_ref *pron = pronoun_ref(st, &speaker);
+            size_t tgt_from = tr->e;
+            /* "will boycott the elections unless the president agrees to step down": what an "if"
+             * or "unless" clause names is a condition, not something that happened */
+            if (cb > s0 && (key_is(&toks[cb - 1], "if") || key_is(&toks[cb - 1], "unless")))
+                continue;
+            if (tr->appealed) {
+                tr->governed = 1;
+                continue;
+            }
+            if (tr->appeal) {
+                /* "urged the EC to support the PLO": the complement is the first verb after "to"
+                 * in the clause; CAMEO codes urging support for Y as rallying support on behalf
+                 * of Y (053), urging action against Y as rallying opposition against Y (113) */
+                int comp = -1;
+                for (size_t u = t + 1; u < ntrig && comp < 0; u++) {
+                    if (trig[u].b >= ce || trig[u].b > tr->e + 8)
+                        break;
+                    if (!trig[u].nominal && !trig[u].weak && trig[u].b > tr->e &&
+                        key_is(&toks[trig[u].b - 1], "to"))
+                        comp = (int)u;
+                }
+                if (comp < 0)
+                    continue;
+                trig[comp].appealed = 1;
+                code = NULL;
+                if (!strncmp(trig[comp].code, "05", 2) || !strncmp(trig[comp].code, "06", 2) ||
+                    !strncmp(trig[comp].code, "07", 2)) {
+                    code = "053";
+                    tgt_from = trig[comp].e;
+                } else {
+                    for (size_t p = trig[comp].b; p + 1 < ce && !code; p++)
+                        if (key_is(&toks[p], "against")) {
+                            code = "113";
+                            tgt_from = p + 1;
+                        }
+                }
+                if (!code)
+                    continue;
+            }
+            /* "peacekeeping troops arrived in Sierra Leone": troops do not visit, their arrival is
+             * a deployment, and of peacekeepers, CAMEO's provision of peacekeeping (074) */
+            if (!tr->nominal && !strncmp(code, "04", 2) && peacekeepers_before(toks, cb, tr->b))
+                code = "074";
             int meeting = !strncmp(code, "03", 2) || !strncmp(code, "04", 2);
 
             int neg = negated(toks, s0, tr->b);
@@ -1905,6 +2218,17 @@ static void code_sentence(struct story_state *st, size_t s0, size_t s1)
                 k = subject_before(spans, nspans, barrier, tr->b, 0);
                 if (k >= 0)
                     group_of(spans, nspans, (size_t)k, pron, &tgt);
+                /* "was arrested in Lebanon", "has been put under investigation in Italy": with no
+                 * agent named, the act is the authorities' of the place where it happens */
+                for (size_t q = 0; q < nspans && !src->n; q++) {
+                    const struct span *sp = &spans[q];
+                    if (sp->b < tr->e || sp->b >= ce || sp->blocked || !sp->cc[0] || !sp->prep ||
+                        strcmp(sp->prep, "in") || is_body_code(sp->cc))
+                        continue;
+                    group_of(spans, nspans, q, pron, src);
+                    if (same_group(src, &tgt))
+                        src->n = 0;
+                }
             } else {
                 /* possessor of a nominal trigger: "Zelenskiy's dismissal of" */
                 if (tr->nominal && tr->b >= 2 && key_is(&toks[tr->b - 1], "'s")) {
@@ -1922,8 +2246,8 @@ static void code_sentence(struct story_state *st, size_t s0, size_t s1)
                 }
                 if (!src->n && prev_verb >= 0)
                     *src = srcs[prev_verb];
-                size_t limit = tr->nominal ? tr->e + 4 : tr->e + 12;
-                k = object_after(toks, spans, nspans, tr->e, ce < limit ? ce : limit, meeting);
+                size_t limit = tr->nominal ? tr->e + 4 : tgt_from + 12;
+                k = object_after(toks, spans, nspans, tgt_from, ce < limit ? ce : limit, meeting);
                 if (k < 0 && tr->nominal) {
                     /* past a news agency: "concerned by a Reuters report that Russia ..." */
                     for (size_t q = 0; q < nspans; q++)
@@ -1966,6 +2290,15 @@ static void code_sentence(struct story_state *st, size_t s0, size_t s1)
             /* "he and Wang discussed": a consultation between the members of one compound subject
              */
             if (!tgt.n && !passive && src->n >= 2 && !strncmp(code, "04", 2)) {
+                tgt.n = src->n - 1;
+                memcpy(tgt.a, src->a + 1, sizeof(src->a[0]) * (size_t)(src->n - 1));
+                src->n = 1;
+            }
+            /* "French and Egyptian warships launched war games": an exercise of two countries'
+             * forces together is joint, military cooperation (CAMEO 062), not a show of force */
+            if (!strncmp(code, "15", 2) && !passive && src->n >= 2 &&
+                exercise_near(toks, tr->e, ce) && !same_country(src)) {
+                code = "062";
                 tgt.n = src->n - 1;
                 memcpy(tgt.a, src->a + 1, sizeof(src->a[0]) * (size_t)(src->n - 1));
                 src->n = 1;
@@ -2024,8 +2357,12 @@ static void code_sentence(struct story_state *st, size_t s0, size_t s1)
             } else if (!tr->nominal && (!strncmp(code, "03", 2) || !strcmp(code, "110")) &&
                        (harm = harmful_complement(toks, trig, ntrig, t, ce))) {
                 /* "vowed to fight", "has sworn to attack", "pledged to boycott": a commitment to
-                 * harm is a threat (CAMEO 13) */
+                 * harm is a threat (CAMEO 13); readying force to use it ("prepared to attack",
+                 * CAMEO's PREPARE FOR FIGHT, READY INVASION) is a force posture (154) */
                 code = harm;
+                if (!strcmp(harm, "138") && (!strncmp(toks[tr->b].key, "prepar", 6) ||
+                                             !strncmp(toks[tr->b].key, "read", 4)))
+                    code = "154";
             } else if (planned) {
                 /* intent to cooperate is CAMEO 03 (AGREE); announced harm or a condition ("will
                  * withdraw unless") is a threat, CAMEO 13 */
@@ -2074,6 +2411,27 @@ static void code_sentence(struct story_state *st, size_t s0, size_t s1)
         st->last_speaker.n = 0;
 }
 
+/* Positions of the UTF-8 continuation bytes (10xxxxxx) in p[0..len) into pos; SIZE_MAX when there
+ * are more than cap. Eight ASCII bytes are skipped at once. */
+static size_t continuation_positions(const unsigned char *p, size_t len, uint32_t *pos, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len;) {
+        uint64_t w;
+        if (len - i >= 8 && (memcpy(&w, p + i, 8), !(w & 0x8080808080808080ull))) {
+            i += 8;
+            continue;
+        }
+        if ((p[i] & 0xC0) == 0x80) {
+            if (n == cap)
+                return SIZE_MAX;
+            pos[n++] = (uint32_t)i;
+        }
+        i++;
+    }
+    return n;
+}
+
 static int by_start(const void *a, const void *b)
 {
     const struct nd_events_mention *x = *(const struct nd_events_mention *const *)a;
@@ -2114,6 +2472,9 @@ json_t *nd_events_code_tokens(const struct nd_events *events, const char *text,
     st->ntok = ntok;
     st->events = events;
     st->text = text;
+    /* every slice put in the JSON lies within the tokens: the last one ends the text we read */
+    st->text_len = toks[ntok - 1].end;
+    st->utf8_ok = utf8_valid((const unsigned char *)text, st->text_len);
     if (mentions && nmentions) {
         st->sorted = malloc(nmentions * sizeof(*st->sorted));
         if (!st->sorted)
@@ -2125,20 +2486,37 @@ json_t *nd_events_code_tokens(const struct nd_events *events, const char *text,
     }
     st->out = out;
     /* one block per story for the per-token arrays: phrase masks, code points, sentence starts */
-    st->firsts = malloc((st->ntok + 1) * 4 * sizeof(*st->firsts));
+    st->firsts = malloc((st->ntok + 1) * 5 * sizeof(*st->firsts));
     if (!st->firsts)
         goto out;
-    st->cps = st->firsts + st->ntok + 1;
+    st->fidx = st->firsts + st->ntok + 1;
+    st->cps = st->fidx + st->ntok + 1;
     starts = st->cps + 2 * (st->ntok + 1);
-    size_t at = 0, cp = 0;
+    /* a code point offset is the byte offset less the UTF-8 continuation bytes before it; their
+     * positions are listed once (in the sentence-starts array, free until the sentences are
+     * split), or, in a text with more of them than tokens, counted byte by byte */
+    size_t ncont =
+        continuation_positions((const unsigned char *)text, st->text_len, starts, st->ntok + 1);
+    size_t at = 0, cp = 0, q = 0;
     for (size_t i = 0; i < st->ntok; i++) {
         struct nd_evtok *tok = &st->toks[i];
         uint32_t idx;
         st->firsts[i] = 0;
+        st->fidx[i] = 0;
         tok->cls = 0;
         if (nd_evmap_get(events->first_len, tok->key, tok->keylen, &idx)) {
             st->firsts[i] = events->finfo[idx].masks;
+            st->fidx[i] = idx;
             tok->cls = events->finfo[idx].cls;
+        }
+        if (ncont != SIZE_MAX) {
+            while (q < ncont && starts[q] < tok->start)
+                q++;
+            st->cps[2 * i] = tok->start - (uint32_t)q;
+            while (q < ncont && starts[q] < tok->end)
+                q++;
+            st->cps[2 * i + 1] = tok->end - (uint32_t)q;
+            continue;
         }
         for (; at < tok->start; at++)
             cp += ((unsigned char)text[at] & 0xC0) != 0x80;

@@ -49,6 +49,13 @@ static void set_key(struct nd_evtok *tok, const char *text)
     const unsigned char *end = (const unsigned char *)text + tok->end;
     size_t n = 0;
     while (p < end && n < ND_EVTOK_KEYMAX - 1) {
+        unsigned char c = *p;
+        if (c != '\'' && c != '.' && c != 0xE2) {
+            /* neither apostrophe nor period: the byte itself, ASCII capitals lowered */
+            tok->key[n++] = (char)((c >= 'A' && c <= 'Z') ? c + 32 : c);
+            p++;
+            continue;
+        }
         size_t a = apostrophe(p, end);
         if (a) {
             tok->key[n++] = '\'';

@@ -304,6 +304,109 @@ static void test_relaxed_pass_and_implied_target(void **state)
     json_decref(arr);
 }
 
+/* The first event's CAMEO code, "" when there is none. */
+static const char *first_cameo(const json_t *arr)
+{
+    const json_t *ev = json_array_get(arr, 0);
+    return ev ? json_string_value(json_object_get(ev, "cameo")) : "";
+}
+
+static void test_appeals(void **state)
+{
+    (void)state;
+    /* PLOVER drops CAMEO 02 appeals; urging support for Y is rallying support on behalf of Y
+     * (053), urging action against Y rallying opposition against Y (113) */
+    json_t *arr = code("Egypt urged Britain to support Jordan.");
+    const json_t *ev = find(arr, "SUPPORT", "EGY", "JOR");
+    assert_non_null(ev);
+    assert_string_equal(json_string_value(json_object_get(ev, "cameo")), "053");
+    assert_null(find(arr, "REQUEST", NULL, NULL));
+    assert_null(find(arr, "SUPPORT", "GBR", NULL));
+    json_decref(arr);
+    arr = code("Syria called on Arab states to unite against Israel.");
+    ev = find(arr, "ACCUSE", "SYR", "ISR");
+    assert_non_null(ev);
+    assert_string_equal(json_string_value(json_object_get(ev, "cameo")), "113");
+    assert_null(find(arr, "CONSULT", NULL, NULL)); /* "called on" is no phone call */
+    json_decref(arr);
+    /* a statement (CAMEO 01) is no event either, whatever the verb's default code ("issue" is
+     * 060): the demand it carries is */
+    arr = code("Kenya issued a declaration demanding that Somalia free the hostages.");
+    assert_non_null(find(arr, "REQUEST", "KEN", "SOM"));
+    assert_null(find(arr, "COOPERATE", NULL, NULL));
+    json_decref(arr);
+    /* any other appeal is no event, and what is asked for is not the appealer's own act */
+    arr = code("China urged the U.S. to remove tariffs.");
+    assert_int_equal(json_array_size(arr), 0);
+    json_decref(arr);
+}
+
+static void test_deployment_exercise_and_orders(void **state)
+{
+    (void)state;
+    json_t *arr = code("Fijian peacekeeping troops arrived in Lebanon on Monday.");
+    assert_non_null(find(arr, "AID", "FJI", "LBN"));
+    assert_string_equal(first_cameo(arr), "074");
+    assert_null(find(arr, "CONSULT", NULL, NULL));
+    json_decref(arr);
+    arr = code("French and Egyptian warships launched war games on Monday.");
+    assert_non_null(find(arr, "COOPERATE", "FRA", "EGY"));
+    assert_string_equal(first_cameo(arr), "062");
+    json_decref(arr);
+    arr = code("Egypt ordered the station to close.");
+    assert_non_null(find(arr, "COERCE", "EGY", NULL));
+    assert_string_equal(first_cameo(arr), "172");
+    json_decref(arr);
+    /* our pattern corrects the dictionary's: expelling diplomats is 166, not deporting (174) */
+    arr = code("Kenya expelled two Somali diplomats.");
+    assert_non_null(find(arr, "SANCTION", "KEN", "SOM"));
+    assert_string_equal(first_cameo(arr), "166");
+    json_decref(arr);
+}
+
+static void test_condition_is_no_event(void **state)
+{
+    (void)state;
+    /* the threat is the event; what the "unless" clause names has not happened */
+    json_t *arr = code("Chad will boycott the summit unless Sudan agrees to talks.");
+    assert_non_null(find(arr, "THREATEN", "TCD", NULL));
+    assert_null(find(arr, "AGREE", NULL, NULL));
+    assert_null(find(arr, "CONSULT", NULL, NULL));
+    json_decref(arr);
+}
+
+static void test_ethnic_groups_and_led_forces(void **state)
+{
+    (void)state;
+    /* a people is not its nation's state: ethnic Albanians in Montenegro are Montenegro's */
+    json_t *arr = code("Ethnic Albanians rioted in Montenegro on Monday.");
+    const json_t *ev = find(arr, "PROTEST", "MNE", NULL);
+    assert_non_null(ev);
+    assert_null(find(arr, "PROTEST", "ALB", NULL));
+    const json_t *src = json_array_get(json_object_get(ev, "source"), 0);
+    assert_string_equal(json_string_value(json_object_get(src, "sector")), "ETH");
+    json_decref(arr);
+    arr = code("Saudi-led forces attacked Houthi positions in Yemen.");
+    assert_non_null(find(arr, "ASSAULT", "SAU", "YEM"));
+    json_decref(arr);
+}
+
+static void test_mentions_and_dictionary(void **state)
+{
+    (void)state;
+    /* the entities stage knows "European Community" but not its country: the actor dictionary
+     * still resolves it */
+    const char *text = "Brazil hosted the European Community in Brasilia.";
+    struct nd_events_mention m[3] = {
+        {.start = 0, .end = 6, .type = "GPE", .country = "BRA", .name = "Brazil"},
+        {.start = 18, .end = 36, .type = "ORG", .country = NULL, .name = "European Community"},
+        {.start = 40, .end = 48, .type = "GPE", .country = "BRA", .name = "Brasilia"},
+    };
+    json_t *arr = nd_events_code(events, text, strlen(text), m, 3);
+    assert_non_null(find(arr, "CONSULT", "BRA", "IGO"));
+    json_decref(arr);
+}
+
 static void test_bad_input(void **state)
 {
     char junk[4096];
@@ -354,6 +457,11 @@ int main(void)
         cmocka_unit_test(test_plural_pattern),
         cmocka_unit_test(test_commitment_to_harm_is_threat),
         cmocka_unit_test(test_relaxed_pass_and_implied_target),
+        cmocka_unit_test(test_appeals),
+        cmocka_unit_test(test_deployment_exercise_and_orders),
+        cmocka_unit_test(test_condition_is_no_event),
+        cmocka_unit_test(test_ethnic_groups_and_led_forces),
+        cmocka_unit_test(test_mentions_and_dictionary),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_missing_model),
     };
