@@ -252,6 +252,7 @@ struct nd_cluster *nd_cluster_new(const struct nd_config *conf, const struct nd_
     rd_kafka_conf_t *kconf;
     rd_kafka_topic_partition_list_t *topics;
     rd_kafka_resp_err_t err;
+    int hb;
 
     cluster->conf = conf;
     cluster->hooks = *hooks;
@@ -260,9 +261,10 @@ struct nd_cluster *nd_cluster_new(const struct nd_config *conf, const struct nd_
     cluster->assigned = json_object();
     pthread_mutex_init(&cluster->lock, NULL);
     snprintf(session, sizeof(session), "%d", conf->cluster_session_timeout_ms);
-    /* a third of the session, as Kafka recommends, so two lost heartbeats are survived */
-    snprintf(heartbeat, sizeof(heartbeat), "%d",
-             conf->cluster_session_timeout_ms / 3 < 3000 ? conf->cluster_session_timeout_ms / 3 : 3000);
+    /* a tenth of the session (within 500 ms..3 s): a member learns of a rebalance at its next
+     * heartbeat, so this bounds how long a stopping instance's feeds wait for their new owner */
+    hb = conf->cluster_session_timeout_ms / 10;
+    snprintf(heartbeat, sizeof(heartbeat), "%d", hb < 500 ? 500 : hb > 3000 ? 3000 : hb);
     kconf = nd_kafka_consumer_conf(
         conf,
         (const char *const[]){"group.id", conf->cluster_group_id,

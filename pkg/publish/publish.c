@@ -704,7 +704,7 @@ static void retire_units(struct nd_publish *pub)
 static int fence_member_lost(struct nd_publish *pub)
 {
     char *member = rd_kafka_memberid(pub->fence);
-    int lost = !member || !*member;
+    int lost = !member || !*member || rd_kafka_assignment_lost(pub->fence);
     if (member)
         rd_kafka_mem_free(pub->fence, member);
     return lost;
@@ -738,6 +738,18 @@ static rd_kafka_error_t *send_fence(struct nd_publish *pub, int *lost)
     }
     rd_kafka_topic_partition_list_destroy(parts);
     return error;
+}
+
+/* The group's generation moved on while we are still a member holding our partitions: a rebalance
+ * is completing and our metadata is one step behind. With cooperative assignment our partitions can
+ * only go to another member after our revoke callback, which waits for this commit; so the batch is
+ * still ours to commit: retry with fresh metadata. */
+static int generation_behind(struct nd_publish *pub, const rd_kafka_error_t *error)
+{
+    rd_kafka_resp_err_t code = rd_kafka_error_code(error);
+    return (code == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION ||
+            code == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS) &&
+           !rd_kafka_error_is_fatal(error) && !fence_member_lost(pub);
 }
 
 /* Commit the open transaction; on failure abort/recreate and redo until it commits (or give up). */
@@ -793,15 +805,30 @@ static enum nd_err commit(struct nd_publish *pub)
                 atomic_fetch_add(&pub->drops, 1);
                 return ND_ERR_INVALID;
             }
+            if (error && pub->fence && generation_behind(pub, error) &&
+                nd_mono_ms() - start < pub->conf->cluster_session_timeout_ms) {
+                nd_info(MOD, "cluster: commit of %zu records refused during a rebalance (%s); "
+                             "again with the new generation",
+                        pub->nbatch, rd_kafka_err2name(rd_kafka_error_code(error)));
+                pub->stats.retries++;
+                rd_kafka_error_destroy(error);
+                abort_txn(pub);
+                /* the consumer learns the new generation from the group coordinator meanwhile */
+                rd_kafka_poll(pub->rk, 100);
+                if (redo(pub) != ND_OK)
+                    return ND_ERR_AGAIN;
+                continue;
+            }
             if (!error)
                 error = rd_kafka_commit_transaction(pub->rk, op_timeout(pub));
             if (error && pub->fence &&
                 (rd_kafka_error_is_fatal(error) || rd_kafka_error_txn_requires_abort(error))) {
                 /* fenced (the group moved on, or the broker aborted the transaction on timeout)
                  * or otherwise broken: never redo in cluster mode */
-                nd_warn(MOD, "cluster: commit of %zu records failed (%s); dropping the batch, its "
-                             "feeds resume from their committed state",
-                        pub->nbatch, rd_kafka_error_string(error));
+                nd_warn(MOD, "cluster: commit of %zu records failed (%s: %s); dropping the batch, "
+                             "its feeds resume from their committed state",
+                        pub->nbatch, rd_kafka_err2name(rd_kafka_error_code(error)),
+                        rd_kafka_error_string(error));
                 pub->stats.retries++;
                 if (rd_kafka_error_is_fatal(error))
                     pub->fatal = 1;

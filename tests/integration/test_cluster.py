@@ -239,3 +239,39 @@ def test_zombie_is_fenced(brokers, topics, feed_server, run_daemon, reader, tmp_
     for d in daemons:
         assert d.stop() == 0
     print(f"test took {time.monotonic() - t_start:.1f} s")
+
+
+def test_sigterm_hands_feeds_over_at_once(brokers, topics, feed_server, run_daemon, reader, tmp_path):
+    """A rolling update: SIGTERM commits, then leaves the group, so the feeds move without waiting for
+    the session timeout, and the restarted instance takes a share back; no story lost or doubled."""
+    t_start = time.monotonic()
+    feeds_topic = topics["stories"].split(".")[0] + ".feeds"
+    feeds = Feeds(feed_server, NFEEDS, "s")
+    cfg = cluster_config(brokers, topics, feeds_topic, feeds.conf_list())
+    # a session timeout the handover must not wait for
+    cfg = cfg.replace(f"session_timeout_ms: {SESSION_MS}", "session_timeout_ms: 30000")
+    publish_feeds(tmp_path, cfg)
+    r = reader(topics["stories"])
+    daemons = start_instances(run_daemon, cfg, 2, feeds_topic)
+    owners = wait_stable(daemons, feed_server, "s", t_start)
+    feeds.start(per_second=50)
+
+    leaving = [fid for fid, ua in owners.items() if ua == "newsd-test/1"]
+    t_term = time.monotonic()
+    assert daemons[1].stop() == 0
+    wait_for(lambda: all(first_poll_after(feed_server, t_term, fid, {"newsd-test/0"}) for fid in leaving),
+             15, f"the {len(leaving)} feeds of the stopped instance to move")
+    handover = max(first_poll_after(feed_server, t_term, fid, {"newsd-test/0"}) for fid in leaving) - t_term
+    print(f"handover of {len(leaving)} feeds after SIGTERM: {handover:.1f} s (session timeout 30 s)")
+    assert handover < 15 * SLOW
+
+    again = run_daemon(cfg, env={"NEWSD_KAFKA_TRANSACTIONAL_ID": f"newsd-{feeds_topic}-1",
+                                 "NEWSD_FETCH_USER_AGENT": "newsd-test/1"})
+    t_back = time.monotonic()
+    owners2 = wait_stable([daemons[0], again], feed_server, "s", t_back)
+    assert set(owners2.values()) == {"newsd-test/0", "newsd-test/1"}
+    feeds.stop()
+    assert_exactly_once(r, feeds, 60)
+    for d in (daemons[0], again):
+        assert d.stop() == 0
+    print(f"test took {time.monotonic() - t_start:.1f} s")
