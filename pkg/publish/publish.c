@@ -752,6 +752,16 @@ static int generation_behind(struct nd_publish *pub, const rd_kafka_error_t *err
            !rd_kafka_error_is_fatal(error) && !fence_member_lost(pub);
 }
 
+/* Right after a commit (or when idle): every unit not committed is still in the ledger, the units
+ * of stories held back included. Publish it for nd_publish_committed. */
+static void mark_committed(struct nd_publish *pub)
+{
+    uint64_t oldest = nd_ledger_oldest(pub->ledger);
+    uint64_t upto = oldest == UINT64_MAX ? pub->max_opened : oldest - 1;
+    if (upto > atomic_load(&pub->committed))
+        atomic_store(&pub->committed, upto);
+}
+
 /* Commit the open transaction; on failure abort/recreate and redo until it commits (or give up). */
 static enum nd_err commit(struct nd_publish *pub)
 {
@@ -861,6 +871,7 @@ static enum nd_err commit(struct nd_publish *pub)
         }
         pub->stats.commits++;
         pub->stats.last_commit_latency_ms = nd_mono_ms() - pub->txn_started_ms;
+        mark_committed(pub);
         nd_debug(MOD, "committed %zu records in %lld ms", pub->nbatch,
                  (long long)(nd_mono_ms() - start));
         batch_clear(pub);
@@ -870,15 +881,11 @@ static enum nd_err commit(struct nd_publish *pub)
     }
 }
 
-/* Nothing uncommitted before the oldest open unit: say so for nd_publish_committed. */
+/* When idle (no transaction open), nothing before the oldest open unit is uncommitted. */
 static void note_committed(struct nd_publish *pub)
 {
-    uint64_t oldest = nd_ledger_oldest(pub->ledger);
-    uint64_t upto = oldest == UINT64_MAX ? pub->max_opened : oldest - 1;
-    if (pub->txn_open || pub->closing || pub->ndeferred || pub->discard_all)
-        return;
-    if (upto > atomic_load(&pub->committed))
-        atomic_store(&pub->committed, upto);
+    if (!pub->txn_open && !pub->closing && !pub->ndeferred && !pub->discard_all)
+        mark_committed(pub);
 }
 
 void nd_publish_tick(struct nd_publish *pub, int flush_now)
