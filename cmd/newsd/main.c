@@ -261,7 +261,11 @@ static int cmd_check_config(int argc, char **argv)
     desks = nd_desks_load(conf->desks, default_path("NEWSD_MODELS", "models",
                                                     "/usr/share/newsd/models"),
                           stdout, &nerr);
-    if (nerr == 0)
+    if (nerr == 0 && *conf->cluster_feeds_topic)
+        printf("%s: valid (cluster mode: feeds from %s; the file's %zu feeds are what `newsd feeds "
+               "publish` writes there; %zu desks)\n",
+               argv[1], conf->cluster_feeds_topic, conf->nfeeds, nd_desks_count(desks));
+    else if (nerr == 0)
         printf("%s: valid (%zu feeds, %zu desks)\n", argv[1], conf->nfeeds,
                nd_desks_count(desks));
     else

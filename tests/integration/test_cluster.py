@@ -81,12 +81,7 @@ def cluster_config(brokers, topics, feeds_topic, feeds):
 
 
 def publish_feeds(tmp_path, cfg):
-    path = tmp_path / "feeds.yaml"
-    path.write_text(cfg)
-    out = subprocess.run([NEWSD_BIN, "feeds", "publish", "-c", str(path), "--partitions", str(PARTITIONS)],
-                         capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
-    assert f"{NFEEDS} records written" in out.stdout, out.stdout
+    publish_feeds_n(tmp_path, cfg, NFEEDS)
 
 
 def start_instances(run_daemon, cfg, n, tag):
@@ -275,3 +270,50 @@ def test_sigterm_hands_feeds_over_at_once(brokers, topics, feed_server, run_daem
     for d in (daemons[0], again):
         assert d.stop() == 0
     print(f"test took {time.monotonic() - t_start:.1f} s")
+
+
+def test_feed_records_added_and_deleted_while_running(brokers, topics, feed_server, run_daemon, tmp_path):
+    """The topic is the feed list: a feed published later is polled, a tombstone stops a feed, and a
+    record that is not a valid feed is rejected with a log line while the others go on."""
+    feeds_topic = topics["stories"].split(".")[0] + ".feeds"
+    for f in range(4):
+        feed_server.set(f"/u{f}.xml", rss([{"guid": f"u{f}-0", "title": "t", "link": "http://e.org/"}]))
+    conf = [{"id": f"u{f}", "url": feed_server.url(f"/u{f}.xml"), "interval_s": 1} for f in range(4)]
+    cfg = cluster_config(brokers, topics, feeds_topic, conf[:3])
+    publish_feeds_n(tmp_path, cfg, 3)
+    d = run_daemon(cfg, env={"NEWSD_FETCH_USER_AGENT": "newsd-test/0"})
+    wait_for(lambda: polled_feeds(d) == 3, 30, "the instance to poll the 3 published feeds")
+
+    cfg4 = cluster_config(brokers, topics, feeds_topic, conf)
+    publish_feeds_n(tmp_path, cfg4, 4)
+    t_add = time.monotonic()
+    wait_for(lambda: "u3" in pollers_since(feed_server, t_add, "u"), 30, "the added feed to be polled")
+
+    out = subprocess.run([NEWSD_BIN, "feeds", "delete", "-c", str(tmp_path / "feeds.yaml"), "u1"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and "1 record written" in out.stdout, out.stdout + out.stderr
+    wait_for(lambda: polled_feeds(d) == 3, 30, "the deleted feed to leave the instance's list")
+    t_del = time.monotonic()
+    # the others are polled twice more (interval 1 s); the deleted one not once
+    wait_for(lambda: all(sum(1 for t, p, h in list(feed_server.timed) if t >= t_del and p == f"/{fid}.xml") >= 2
+                         for fid in ("u0", "u2", "u3")), 30, "two more polls of the remaining feeds")
+    assert "u1" not in pollers_since(feed_server, t_del, "u")
+
+    # a broken definition (here a bad URL scheme) is rejected and logged; nothing else changes
+    from confluent_kafka import Producer
+    p = Producer({"bootstrap.servers": brokers})
+    p.produce(feeds_topic, key=b"u9", value=json.dumps({"url": "gopher://x/"}).encode())
+    p.flush(30)
+    wait_for(lambda: any("u9" in (l.get("msg") or "") and "record ignored" in (l.get("msg") or "")
+                         for l in d.log_lines()), 30, "the bad record to be reported")
+    assert polled_feeds(d) == 3
+    assert d.stop() == 0
+
+
+def publish_feeds_n(tmp_path, cfg, n):
+    path = tmp_path / "feeds.yaml"
+    path.write_text(cfg)
+    out = subprocess.run([NEWSD_BIN, "feeds", "publish", "-c", str(path), "--partitions", str(PARTITIONS)],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert f"{n} records written" in out.stdout, out.stdout
