@@ -174,7 +174,8 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                 if (cluster->entries[j].partition == parts->elems[i].partition)
                     entry_del(cluster, j);
         }
-        set_partitions_stat(cluster, 1);
+        /* a lost member is not ready until it has rejoined and taken its new share */
+        set_partitions_stat(cluster, !lost);
         if (!cluster->closing) {
             nd_log(lost ? ND_LOG_WARN : ND_LOG_INFO, MOD, "%s partitions [%s] of %s",
                    lost ? "lost (this instance left the group)" : "giving up", list,
