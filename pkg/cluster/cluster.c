@@ -182,6 +182,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                    cluster->conf->cluster_feeds_topic);
             if (lost) {
                 /* another instance may be polling them already: forget what is not committed */
+                cluster->joined = 0; /* until the group assigns this member again */
                 cluster->hooks.lost(cluster->hooks.opaque);
                 apply(cluster);
             } else {
