@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "alert/alert.h"
+#include "cluster/cluster.h"
 #include "config/config.h"
 #include "core/core.h"
 #include "daemon/daemon.h"
@@ -260,7 +261,11 @@ static int cmd_check_config(int argc, char **argv)
     desks = nd_desks_load(conf->desks, default_path("NEWSD_MODELS", "models",
                                                     "/usr/share/newsd/models"),
                           stdout, &nerr);
-    if (nerr == 0)
+    if (nerr == 0 && *conf->cluster_feeds_topic)
+        printf("%s: valid (cluster mode: feeds from %s; the file's %zu feeds are what `newsd feeds "
+               "publish` writes there; %zu desks)\n",
+               argv[1], conf->cluster_feeds_topic, conf->nfeeds, nd_desks_count(desks));
+    else if (nerr == 0)
         printf("%s: valid (%zu feeds, %zu desks)\n", argv[1], conf->nfeeds,
                nd_desks_count(desks));
     else
@@ -305,6 +310,62 @@ static int cmd_alerts(int argc, char **argv)
 {
     install_signals();
     return nd_alert_view_main(argc, argv, &stop_flag);
+}
+
+/* newsd feeds publish|delete: the feed definitions of cluster mode, written to cluster.feeds_topic. */
+static int cmd_feeds(int argc, char **argv)
+{
+    const char *path = NULL, *action = argc > 1 ? argv[1] : "";
+    struct nd_config *conf;
+    char errstr[1024];
+    int opt, partitions = 12, n, status = 1;
+
+    static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
+                                             {"partitions", required_argument, NULL, 'p'},
+                                             {0}};
+    if (strcmp(action, "publish") && strcmp(action, "delete")) {
+        fprintf(stderr, "usage: newsd feeds publish -c FILE [--partitions N]\n"
+                        "       newsd feeds delete -c FILE ID...\n");
+        return 2;
+    }
+    optind = 1;
+    while ((opt = getopt_long(argc - 1, argv + 1, "c:p:", longopts, NULL)) != -1) {
+        if (opt == 'c')
+            path = optarg;
+        else if (opt == 'p' && atoi(optarg) > 0)
+            partitions = atoi(optarg);
+        else
+            return 2;
+    }
+    if (!path || (!strcmp(action, "delete") && optind + 1 >= argc)) {
+        fprintf(stderr, "usage: newsd feeds %s -c FILE%s\n", action,
+                strcmp(action, "delete") ? " [--partitions N]" : " ID...");
+        return 2;
+    }
+    conf = nd_config_new();
+    if (nd_config_load(conf, path, stderr) != 0) {
+        fprintf(stderr, "newsd: %s has errors; nothing written\n", path);
+        goto out;
+    }
+    if (!strcmp(action, "publish")) {
+        n = nd_cluster_publish_feeds(conf, partitions, NULL, 0, errstr, sizeof(errstr));
+    } else {
+        /* only tombstones: the file gives the brokers and the topic, not the feeds */
+        size_t nfeeds = conf->nfeeds;
+        conf->nfeeds = 0;
+        n = nd_cluster_publish_feeds(conf, partitions, (const char *const *)argv + optind + 1,
+                                     (size_t)(argc - optind - 1), errstr, sizeof(errstr));
+        conf->nfeeds = nfeeds;
+    }
+    if (n < 0) {
+        fprintf(stderr, "newsd: %s\n", errstr);
+        goto out;
+    }
+    printf("%s: %d record%s written\n", conf->cluster_feeds_topic, n, n == 1 ? "" : "s");
+    status = 0;
+out:
+    nd_config_destroy(conf);
+    return status;
 }
 
 static int cmd_config_doc(int argc, char **argv)
@@ -432,6 +493,7 @@ static const struct command {
     {"tag", cmd_tag, "tag --conll            tag CoNLL tokens on stdin: token<TAB>IOB2 label"},
     {"train-ner", cmd_train_ner, "train-ner [--data F]   train models/ner.bin on CoNLL-2003 train.txt"},
     {"alerts", cmd_alerts, "alerts --desk NAME     tail a desk's alerts [--brokers B] [--from-beginning]"},
+    {"feeds", cmd_feeds, "feeds publish -c FILE   write the file's feeds to cluster.feeds_topic (delete -c FILE ID... removes)"},
     {"check-config", cmd_check_config, "check-config FILE      validate a config file"},
     {"healthcheck", cmd_healthcheck, "healthcheck [-c FILE|URL]  exit 0 when /healthz answers (default port $NEWSD_SERVER_PORT or 8080)"},
     {"config-doc", cmd_config_doc, "config-doc             print the configuration reference"},

@@ -114,6 +114,20 @@ static const struct key_def config_keys[] = {
         "empty turns the Kafka source off."),
     STR("consume.group_id", "newsd-consume", C(consume_group_id), 1,
         "Consumer group of the Kafka source; instances sharing it share the topics' partitions."),
+    STR("cluster.feeds_topic", "", C(cluster_feeds_topic), 0,
+        "Scale-out: a compacted Kafka topic of feed definitions (key: feed id, value: the feed as "
+        "JSON; `newsd feeds publish` writes it) shared by every instance of cluster.group_id, each "
+        "polling the feeds of the partitions the group assigns it. Empty: feeds come from this file "
+        "(one instance)."),
+    STR("cluster.group_id", "newsd-cluster", C(cluster_group_id), 1,
+        "Consumer group of the instances sharing cluster.feeds_topic."),
+    INT("cluster.session_timeout_ms", "10000", C(cluster_session_timeout_ms), 1000, 300000,
+        "Consumer session timeout of the feeds group: an instance that stops answering loses its "
+        "feeds after this long (the broker's group.min.session.timeout.ms bounds it from below)."),
+    INT("cluster.transaction_timeout_ms", "10000", C(cluster_transaction_timeout_ms), 1000, 900000,
+        "transaction.timeout.ms in cluster mode (instead of kafka.transaction_timeout_ms): a dead "
+        "instance's open transaction holds up the reading of the feed state until the broker "
+        "aborts it, so its feeds move within cluster.session_timeout_ms plus this."),
     INT("pipeline.queue_capacity", "1024", C(queue_capacity), 1, 1000000,
         "Stories held between two stages; a full queue pauses the stage before it."),
     INT("pipeline.enrich_threads", "0", C(enrich_threads), 0, 256,
@@ -891,6 +905,13 @@ int nd_config_load(struct nd_config *conf, const char *path, FILE *errors)
     nerr = nd_config_load_string(conf, data, len, path, errors);
     free(data);
     nerr += nd_config_apply_env(conf, errors);
+    /* fencing a zombie instance needs its writes in transactions with the group's metadata */
+    if (*conf->cluster_feeds_topic && !conf->kafka_transactions) {
+        if (errors)
+            fprintf(errors, "%s:0: cluster.feeds_topic needs kafka.transactions: true (a stalled "
+                            "instance is fenced through its transactions)\n", path);
+        nerr++;
+    }
     return nerr;
 }
 
@@ -948,6 +969,148 @@ int nd_config_apply_env(struct nd_config *conf, FILE *errors)
         }
     }
     return nerr;
+}
+
+/* --- feed records (cluster.feeds_topic) ------------------------------------------------------ */
+
+#define FEEDREC_MAX_HEADERS 64
+
+void nd_config_feed_clear(struct nd_feed_conf *feed)
+{
+    if (!feed)
+        return;
+    free_fields(feed, feed_keys, NKEYS(feed_keys));
+    memset(feed, 0, sizeof(*feed));
+}
+
+void nd_config_feed_copy(struct nd_feed_conf *dst, const struct nd_feed_conf *src)
+{
+    *dst = *src;
+    dst->id = src->id ? nd_strdup(src->id) : NULL;
+    dst->url = src->url ? nd_strdup(src->url) : NULL;
+    dst->format = src->format ? nd_strdup(src->format) : NULL;
+    dst->headers = NULL;
+    dst->nheaders = 0;
+    for (size_t i = 0; i < src->nheaders; i++)
+        kv_add(&dst->headers, &dst->nheaders, src->headers[i].key, src->headers[i].value);
+}
+
+json_t *nd_config_feed_to_json(const struct nd_feed_conf *feed)
+{
+    json_t *doc = json_pack("{s:s, s:s, s:i, s:b, s:s}", "id", feed->id ? feed->id : "", "url",
+                            feed->url ? feed->url : "", "interval_s", feed->interval_s, "fulltext",
+                            feed->fulltext, "format", feed->format ? feed->format : "auto");
+    if (feed->nheaders) {
+        json_t *hdrs = json_object();
+        for (size_t i = 0; i < feed->nheaders; i++)
+            json_object_set_new(hdrs, feed->headers[i].key, json_string(feed->headers[i].value));
+        json_object_set_new(doc, "headers", hdrs);
+    }
+    return doc;
+}
+
+/* One JSON value as the string the YAML loader would have seen; NULL for arrays and objects. */
+static const char *json_scalar(const json_t *v, char *buf, size_t bufsz)
+{
+    if (json_is_string(v))
+        return json_string_value(v);
+    if (json_is_integer(v)) {
+        snprintf(buf, bufsz, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        return buf;
+    }
+    if (json_is_boolean(v))
+        return json_is_true(v) ? "true" : "false";
+    return NULL;
+}
+
+enum nd_err nd_config_feed_from_json(const char *key, size_t keylen, const char *value, size_t len,
+                                     struct nd_feed_conf *feed, char *errstr, size_t errsz)
+{
+    json_t *doc = NULL, *v;
+    json_error_t jerr;
+    const char *name;
+    char err[512], num[32];
+    enum nd_err ret = ND_ERR_INVALID;
+    int have_url = 0;
+
+    memset(feed, 0, sizeof(*feed));
+    apply_defaults(feed, feed_keys, NKEYS(feed_keys));
+    if (!key || !keylen || keylen > 256 || memchr(key, '\0', keylen)) {
+        snprintf(errstr, errsz, "the record key (the feed id) must be 1 to 256 bytes of text");
+        goto out;
+    }
+    feed->id = nd_xmalloc(keylen + 1);
+    memcpy(feed->id, key, keylen);
+    feed->id[keylen] = '\0';
+    if (len > ND_FEEDREC_MAX) {
+        snprintf(errstr, errsz, "feed %s: record of %zu bytes, over %d", feed->id, len,
+                 ND_FEEDREC_MAX);
+        goto out;
+    }
+    /* the cap above bounds jansson's work; its own depth limit bounds the nesting */
+    if (!(doc = json_loadb(value ? value : "", len, JSON_REJECT_DUPLICATES, &jerr))) {
+        snprintf(errstr, errsz, "feed %s: not JSON: %s (byte %d)", feed->id, jerr.text,
+                 jerr.position);
+        goto out;
+    }
+    if (!json_is_object(doc)) {
+        snprintf(errstr, errsz, "feed %s: the record must be a JSON object", feed->id);
+        goto out;
+    }
+    json_object_foreach(doc, name, v)
+    {
+        const struct key_def *k = find_key(feed_keys, NKEYS(feed_keys), name);
+        const char *s;
+        if (!k) {
+            snprintf(errstr, errsz, "feed %s: unknown key \"%s\"", feed->id, name);
+            goto out;
+        }
+        if (k->offset == F(id)) {
+            if (!json_is_string(v) || strcmp(json_string_value(v), feed->id)) {
+                snprintf(errstr, errsz, "feed %s: \"id\" differs from the record key", feed->id);
+                goto out;
+            }
+            continue;
+        }
+        if (k->type == KT_MAP) {
+            const char *hk;
+            json_t *hv;
+            if (!json_is_object(v) || json_object_size(v) > FEEDREC_MAX_HEADERS) {
+                snprintf(errstr, errsz, "feed %s: \"%s\" must be an object of at most %d strings",
+                         feed->id, name, FEEDREC_MAX_HEADERS);
+                goto out;
+            }
+            json_object_foreach(v, hk, hv)
+            {
+                if (!json_is_string(hv) || !*hk) {
+                    snprintf(errstr, errsz, "feed %s: %s.%s must be a string", feed->id, name, hk);
+                    goto out;
+                }
+                kv_add(&feed->headers, &feed->nheaders, hk, json_string_value(hv));
+            }
+            continue;
+        }
+        if (!(s = json_scalar(v, num, sizeof(num)))) {
+            snprintf(errstr, errsz, "feed %s: \"%s\" must be a scalar", feed->id, name);
+            goto out;
+        }
+        if (set_value(feed, k, s, err, sizeof(err))) {
+            snprintf(errstr, errsz, "feed %s: %s: %s", feed->id, name, err);
+            goto out;
+        }
+        if (k->offset == F(url))
+            have_url = 1;
+    }
+    if (!have_url) {
+        snprintf(errstr, errsz, "feed %s: the record needs \"url\"", feed->id);
+        goto out;
+    }
+    ret = ND_OK;
+out:
+    json_decref(doc);
+    if (ret != ND_OK)
+        nd_config_feed_clear(feed);
+    return ret;
 }
 
 /* --- reload ---------------------------------------------------------------------------------- */

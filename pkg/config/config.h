@@ -69,6 +69,11 @@ struct nd_config {
     /* consume: raw stories from Kafka topics */
     char *consume_topics;
     char *consume_group_id;
+    /* cluster: feeds from a Kafka topic shared by a consumer group (empty topic: from this file) */
+    char *cluster_feeds_topic;
+    char *cluster_group_id;
+    int cluster_session_timeout_ms;
+    int cluster_transaction_timeout_ms;
     /* pipeline */
     int queue_capacity;
     int enrich_threads;
@@ -128,6 +133,22 @@ struct nd_config_watch *nd_config_watch_new(const char *path, char *errstr, size
 /* Non-blocking: 1 when the file (or the folder's ..data link) changed since the last call. */
 int nd_config_watch_changed(struct nd_config_watch *watch);
 void nd_config_watch_destroy(struct nd_config_watch *watch);
+
+/* Feed definitions as records of the cluster's feeds topic (cluster.feeds_topic): the record's key is
+ * the feed id, its value a JSON object with the keys of a `feeds:` entry ("url", "interval_s",
+ * "fulltext", "format", "headers"; "id", when present, must equal the key), checked by the same
+ * table as the YAML file. Records come from outside: values are capped (ND_FEEDREC_MAX bytes, 64
+ * headers). Fills *feed (caller frees its fields with nd_config_feed_clear) and returns ND_OK, or
+ * ND_ERR_INVALID with the reason in errstr and *feed zeroed. */
+#define ND_FEEDREC_MAX 65536
+enum nd_err nd_config_feed_from_json(const char *key, size_t keylen, const char *value, size_t len,
+                                     struct nd_feed_conf *feed, char *errstr, size_t errsz);
+/* The record value of a feed (a new JSON object, caller owns it). */
+json_t *nd_config_feed_to_json(const struct nd_feed_conf *feed);
+/* Deep copy of *src into *dst (dst's previous fields are not freed). */
+void nd_config_feed_copy(struct nd_feed_conf *dst, const struct nd_feed_conf *src);
+/* Free the fields of *feed and zero it. NULL is a no-op. */
+void nd_config_feed_clear(struct nd_feed_conf *feed);
 
 /* Add a feed programmatically (the demo); copies the strings. */
 struct nd_feed_conf *nd_config_add_feed(struct nd_config *conf, const char *id, const char *url,

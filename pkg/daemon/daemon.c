@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cluster/cluster.h"
 #include "consume/consume.h"
 #include "enrich/enrich.h"
 #include "fetch/fetch.h"
@@ -56,7 +57,7 @@ struct snapshot {
 /* Messages from the sources to the publish thread that bypass enrich: a source unit opens (before
  * its first story enters the pipeline) and closes (with its story count and feed state); an input
  * that can never be processed goes to the dead-letter topic inside its unit. */
-enum ctl_op { CTL_OPEN = 1, CTL_CLOSE, CTL_DEADLETTER };
+enum ctl_op { CTL_OPEN = 1, CTL_CLOSE, CTL_DEADLETTER, CTL_DISCARD };
 
 struct ctl {
     enum ctl_op op;
@@ -97,6 +98,7 @@ struct nd_daemon {
     uint64_t next_unit;
     json_t *open_units;        /* feed id -> seq of the poll being emitted (fetch thread only) */
     json_t *restore_only;      /* during a reload's restore: the ids of the feeds it added */
+    int nimported;             /* states imported by restore_one since it was last reset */
     pthread_t workers[MAX_WORKERS];
     int nworkers;
     pthread_t publisher;
@@ -104,6 +106,12 @@ struct nd_daemon {
     struct nd_consume *consume; /* raw stories from Kafka, when consume.topics is set */
     pthread_t consumer;
     int consumer_started;
+    /* cluster mode (cluster.feeds_topic): the feeds come from the group's assignment */
+    struct nd_cluster *cluster;
+    int discarding;            /* fetch thread: stories emitted now are dropped (a reset) */
+    uint64_t drops_seen;       /* publish's dropped batches already answered with a reset */
+    pthread_mutex_t progress_lock; /* publish signals progress_cond after every round */
+    pthread_cond_t progress_cond;
     int exit_status;
     /* health and metrics */
     struct nd_server *server;
@@ -200,6 +208,11 @@ static enum nd_err emit_story(void *opaque, struct nd_story *story)
     json_t *open = json_object_get(daemon->open_units, feed);
     uint64_t seq = open ? (uint64_t)json_integer_value(open) : 0;
 
+    if (daemon->discarding) {
+        /* a reset: the feed resumes from its committed state, which does not know this item */
+        nd_story_destroy(story);
+        return ND_OK;
+    }
     if (!seq) {
         seq = unit_open(daemon, ND_UNIT_FEED, feed);
         json_object_set_new(daemon->open_units, feed, json_integer((json_int_t)seq));
@@ -213,7 +226,7 @@ static void emit_state(void *opaque, const char *feed_id, json_t *state, size_t 
     struct nd_daemon *daemon = opaque;
     json_t *open = json_object_get(daemon->open_units, feed_id);
 
-    if (!open) {
+    if (!open || daemon->discarding) {
         json_decref(state);
         return;
     }
@@ -269,6 +282,8 @@ static void apply_control(struct nd_daemon *daemon)
         if (ctl->op == CTL_OPEN) {
             nd_publish_unit_open(daemon->pub, ctl->seq, ctl->kind, ctl->feed_id, ctl->topic,
                                  ctl->partition, ctl->offset);
+        } else if (ctl->op == CTL_DISCARD) {
+            nd_publish_discard(daemon->pub, ctl->seq);
         } else if (ctl->op == CTL_CLOSE) {
             nd_publish_unit_close(daemon->pub, ctl->seq, ctl->nstories, ctl->state);
             ctl->state = NULL;
@@ -365,6 +380,12 @@ static void *publish_main(void *arg)
         }
         nd_publish_tick(daemon->pub, 0);
         publish_snapshot(daemon);
+        if (daemon->cluster) {
+            /* a revocation or a reset on the fetch thread waits for commits and discards */
+            pthread_mutex_lock(&daemon->progress_lock);
+            pthread_cond_broadcast(&daemon->progress_cond);
+            pthread_mutex_unlock(&daemon->progress_lock);
+        }
     }
     apply_control(daemon);
     if (nd_publish_finish(daemon->pub, flush_ms) != ND_OK) {
@@ -424,9 +445,17 @@ static int ready_cb(void *opaque, struct nd_buf *buf)
     struct nd_daemon *daemon = opaque;
     int kafka = atomic_load(&daemon->kafka_up), state = atomic_load(&daemon->state_restored),
         stages = atomic_load(&daemon->stages_running);
+    int cluster = 1;
     nd_buf_appendf(buf, "kafka: %s\nstate: %s\nstages: %s\n", kafka ? "ok" : "failing",
                    state ? "ok" : "failing", stages ? "ok" : "failing");
-    return kafka && state && stages;
+    if (daemon->cluster) {
+        /* in the group, its partitions read and their feeds polling */
+        struct nd_cluster_stats cs;
+        nd_cluster_get_stats(daemon->cluster, &cs);
+        cluster = cs.ready;
+        nd_buf_appendf(buf, "cluster: %s\n", cluster ? "ok" : "failing");
+    }
+    return kafka && state && stages && cluster;
 }
 
 static void counter(struct nd_buf *buf, const char *name, const char *help, double value)
@@ -654,6 +683,25 @@ static void metrics_cb(void *opaque, struct nd_buf *buf)
                       (double)atomic_load(&daemon->reloads_ok));
     nd_metrics_sample(buf, "newsd_config_reloads_total", (const char *[]){"result", "rejected", NULL},
                       (double)atomic_load(&daemon->reloads_failed));
+    if (daemon->cluster) {
+        struct nd_cluster_stats cs;
+        nd_cluster_get_stats(daemon->cluster, &cs);
+        gauge(buf, "newsd_cluster_feeds", "Feeds the feeds group assigned to this instance.",
+              (double)cs.feeds);
+        gauge(buf, "newsd_cluster_partitions", "Partitions of cluster.feeds_topic assigned here.",
+              (double)cs.partitions);
+        counter(buf, "newsd_cluster_rebalances_total",
+                "Assignments and revocations of feeds partitions served.", (double)cs.rebalances);
+        counter(buf, "newsd_cluster_records_total", "Feed definition records read.",
+                (double)cs.records);
+        counter(buf, "newsd_cluster_invalid_records_total",
+                "Feed definition records rejected (logged; the feed keeps its last good one).",
+                (double)cs.invalid);
+        counter(buf, "newsd_cluster_dropped_batches_total",
+                "Transactions dropped because this instance was fenced (or a commit failed for "
+                "good); their feeds resumed from the committed state.",
+                (double)nd_publish_drops(daemon->pub));
+    }
 }
 
 /* --- state restore and reload (fetch thread) ------------------------------------------------- */
@@ -666,6 +714,8 @@ static void restore_one(void *opaque, const char *feed_id, const json_t *state)
     if (daemon->restore_only && !json_object_get(daemon->restore_only, feed_id))
         return;
     err = nd_fetch_state_import(daemon->fetch, feed_id, state);
+    if (err == ND_OK)
+        daemon->nimported++;
     if (err == ND_ERR_INVALID) {
         const char *kv[] = {"feed", feed_id, NULL};
         nd_log_kv(ND_LOG_WARN, MOD, kv, "state of feed %s is malformed; the feed starts afresh", feed_id);
@@ -719,6 +769,14 @@ static void reload_begin(struct nd_daemon *daemon)
                   "without a restart", key);
     if (nd_log_level_parse(conf->log_level, &level) == 0)
         nd_log_set_level(level);
+    if (daemon->cluster) {
+        /* the feeds come from cluster.feeds_topic: the file's list is for `newsd feeds publish` */
+        nd_log_kv(ND_LOG_INFO, "config", kv, "reload applied (cluster mode: feeds come from %s)",
+                  daemon->conf->cluster_feeds_topic);
+        atomic_fetch_add(&daemon->reloads_ok, 1);
+        nd_config_destroy(conf);
+        goto out;
+    }
     /* a newer file supersedes one still waiting */
     nd_config_destroy(daemon->next_conf);
     daemon->next_conf = conf;
@@ -760,6 +818,128 @@ static void reload_apply(struct nd_daemon *daemon)
     nd_log_kv(ND_LOG_INFO, "config", kv, "reload applied: %zu feeds", conf->nfeeds);
 }
 
+/* --- cluster mode (fetch thread) ------------------------------------------------------------- */
+
+/* How long a takeover's state read may wait for the open transactions of the moment to end: a dead
+ * instance's ends when the broker aborts it (its transaction timeout, checked by the broker every
+ * transaction.abort.timed.out.transaction.cleanup.interval.ms, 10 s by default). */
+static int takeover_wait_ms(const struct nd_config *conf)
+{
+    return 2 * conf->cluster_transaction_timeout_ms + 15000;
+}
+
+/* Wait (fetch thread) until cond(daemon, arg) holds, publish signalling after each of its rounds. */
+static int wait_publish(struct nd_daemon *daemon, int (*cond)(struct nd_daemon *, uint64_t),
+                        uint64_t arg)
+{
+    pthread_mutex_lock(&daemon->progress_lock);
+    while (!cond(daemon, arg) && !*daemon->stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 100 * 1000000L; /* the stop flag has no signal of its own */
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&daemon->progress_cond, &daemon->progress_lock, &ts);
+    }
+    pthread_mutex_unlock(&daemon->progress_lock);
+    return cond(daemon, arg);
+}
+
+static int discard_done(struct nd_daemon *daemon, uint64_t upto)
+{
+    return nd_publish_discarded(daemon->pub) >= upto;
+}
+
+static int committed_or_dropped(struct nd_daemon *daemon, uint64_t upto)
+{
+    return nd_publish_committed(daemon->pub) >= upto ||
+           nd_publish_drops(daemon->pub) != daemon->drops_seen;
+}
+
+/* Forget everything not committed: fetch's feeds (and their in-memory state, which may count items
+ * whose stories will never commit), the open units, and publish's batch, which it drops once it
+ * has read the DISCARD queued behind every unit opened so far. The feeds are then set again and
+ * resume from the state topic. Returns once publish has done it, so nothing of before can commit
+ * afterwards (a rejoin of the group must not lend a valid generation to old stories). */
+static void discard_reset(struct nd_daemon *daemon)
+{
+    struct ctl *ctl = nd_xcalloc(1, sizeof(*ctl));
+    uint64_t upto;
+
+    daemon->drops_seen = nd_publish_drops(daemon->pub);
+    daemon->discarding = 1;
+    while (nd_fetch_set_feeds(daemon->fetch, NULL, 0) == ND_ERR_AGAIN && !*daemon->stop)
+        nd_fetch_run(daemon->fetch, 50);
+    json_object_clear(daemon->open_units);
+    ctl->op = CTL_DISCARD;
+    pthread_mutex_lock(&daemon->unit_lock);
+    upto = ctl->seq = daemon->next_unit;
+    nd_queue_push(daemon->control, ctl, -1);
+    pthread_mutex_unlock(&daemon->unit_lock);
+    daemon->discarding = 0;
+    wait_publish(daemon, discard_done, upto);
+    nd_warn(MOD, "cluster: uncommitted work discarded; the feeds resume from their committed state");
+}
+
+/* The feeds this instance polls are now exactly `feeds`; the added ones first take the state their
+ * previous owner committed. */
+static enum nd_err cluster_set_feeds(void *opaque, const struct nd_feed_conf *feeds, size_t nfeeds)
+{
+    struct nd_daemon *daemon = opaque;
+    json_t *added = json_object();
+    char errstr[512];
+    int64_t t0 = nd_mono_ms();
+    int restored;
+
+    for (size_t i = 0; i < nfeeds; i++)
+        if (nd_fetch_feed_index(daemon->fetch, feeds[i].id) < 0)
+            json_object_set_new(added, feeds[i].id, json_true());
+    while (nd_fetch_set_feeds(daemon->fetch, feeds, nfeeds) == ND_ERR_AGAIN) {
+        if (*daemon->stop) {
+            json_decref(added);
+            return ND_ERR_AGAIN;
+        }
+        nd_fetch_run(daemon->fetch, 50);
+    }
+    if (json_object_size(added)) {
+        /* fetch runs on this thread: the added feeds are not polled before their state is in */
+        daemon->restore_only = added;
+        daemon->nimported = 0;
+        restored = nd_state_restore_stable(daemon->conf, takeover_wait_ms(daemon->conf), restore_one,
+                                           daemon, daemon->stop, errstr, sizeof(errstr));
+        daemon->restore_only = NULL;
+        if (restored < 0)
+            nd_error(MOD, "cluster: state of the %zu added feeds not restored: %s",
+                     json_object_size(added), errstr);
+        else
+            nd_info(MOD, "cluster: %zu feeds added, the committed state of %d restored in %lld ms",
+                    json_object_size(added), daemon->nimported, (long long)(nd_mono_ms() - t0));
+    }
+    json_decref(added);
+    return ND_OK;
+}
+
+/* Partitions are being revoked and their feeds are no longer polled: every unit opened so far must
+ * be committed before the next owner reads the state. */
+static void cluster_barrier(void *opaque)
+{
+    struct nd_daemon *daemon = opaque;
+    uint64_t upto;
+    pthread_mutex_lock(&daemon->unit_lock);
+    upto = daemon->next_unit;
+    pthread_mutex_unlock(&daemon->unit_lock);
+    wait_publish(daemon, committed_or_dropped, upto);
+    if (nd_publish_drops(daemon->pub) != daemon->drops_seen)
+        discard_reset(daemon);
+}
+
+static void cluster_lost(void *opaque)
+{
+    discard_reset(opaque);
+}
+
 /* --- lifecycle ------------------------------------------------------------------------------- */
 
 struct nd_daemon *nd_daemon_new(const struct nd_daemon_opts *opts, char *errstr, size_t errsz)
@@ -774,6 +954,8 @@ struct nd_daemon *nd_daemon_new(const struct nd_daemon_opts *opts, char *errstr,
     daemon->started_ms = nd_now_ms();
     pthread_mutex_init(&daemon->unit_lock, NULL);
     pthread_mutex_init(&daemon->hook_lock, NULL);
+    pthread_mutex_init(&daemon->progress_lock, NULL);
+    pthread_cond_init(&daemon->progress_cond, NULL);
     pthread_mutex_init(&daemon->snap.lock, NULL);
     pthread_cond_init(&daemon->snap.cond, NULL);
     daemon->open_units = json_object();
@@ -795,6 +977,16 @@ struct nd_daemon *nd_daemon_new(const struct nd_daemon_opts *opts, char *errstr,
     daemon->fetch = nd_fetch_new(conf, emit_story, daemon);
     nd_fetch_set_state_cb(daemon->fetch, emit_state, daemon);
     nd_fetch_set_extractor(daemon->fetch, extract_article, NULL);
+    if (*conf->cluster_feeds_topic) {
+        struct nd_cluster_hooks hooks = {.set_feeds = cluster_set_feeds,
+                                         .barrier = cluster_barrier,
+                                         .lost = cluster_lost,
+                                         .opaque = daemon};
+        /* the feeds come from the group's assignment, not from the file */
+        nd_fetch_set_feeds(daemon->fetch, NULL, 0);
+        if (!(daemon->cluster = nd_cluster_new(conf, &hooks, errstr, errsz)))
+            goto fail;
+    }
     /* Serving from the start: while newsd waits for Kafka, /healthz says alive, /readyz not ready. */
     if (conf->server_port > 0) {
         struct nd_server_handlers h = {.metrics = metrics_cb, .ready = ready_cb, .opaque = daemon};
@@ -889,12 +1081,16 @@ int nd_daemon_run(struct nd_daemon *daemon, volatile sig_atomic_t *stop)
     for (int i = 0; i < n; i++)
         if (pthread_create(&daemon->workers[daemon->nworkers], NULL, enrich_main, daemon) == 0)
             daemon->nworkers++;
+    /* cluster mode: every commit proves this instance still holds its feeds partitions */
+    if (daemon->cluster)
+        nd_publish_set_fence(daemon->pub, nd_cluster_kafka(daemon->cluster));
     if (pthread_create(&daemon->publisher, NULL, publish_main, daemon) == 0)
         daemon->publisher_started = 1;
     atomic_store(&daemon->stages_running, daemon->nworkers > 0 && daemon->publisher_started);
     snapshot_set_running(daemon, 1);
-    nd_info(MOD, "newsd %s running: %zu feeds, %d enrich workers, brokers %s, transactions %s",
-            NEWSD_VERSION, daemon->conf->nfeeds, daemon->nworkers, daemon->conf->kafka_brokers,
+    nd_info(MOD, "newsd %s running: %zu feeds%s, %d enrich workers, brokers %s, transactions %s",
+            NEWSD_VERSION, daemon->cluster ? (size_t)0 : daemon->conf->nfeeds,
+            daemon->cluster ? " until the feeds group assigns some" : "", daemon->nworkers, daemon->conf->kafka_brokers,
             daemon->conf->kafka_transactions ? "on" : "off");
     if (daemon->consume) {
         /* consume-transform-produce: offsets go to our transactions under the group's metadata */
@@ -912,6 +1108,14 @@ int nd_daemon_run(struct nd_daemon *daemon, volatile sig_atomic_t *stop)
 
     while (!*stop) {
         nd_fetch_run(daemon->fetch, 200);
+        if (daemon->cluster) {
+            /* a batch publish dropped (fenced, or failed for good): start again from Kafka */
+            if (nd_publish_drops(daemon->pub) != daemon->drops_seen) {
+                discard_reset(daemon);
+                nd_cluster_reapply(daemon->cluster);
+            }
+            nd_cluster_poll(daemon->cluster, 0);
+        }
         if (daemon->watch && nd_config_watch_changed(daemon->watch))
             daemon->watch_due_ms = nd_mono_ms() + WATCH_SETTLE_MS;
         if ((daemon->reload && *daemon->reload) ||
@@ -943,6 +1147,8 @@ int nd_daemon_run(struct nd_daemon *daemon, volatile sig_atomic_t *stop)
     if (daemon->publisher_started)
         pthread_join(daemon->publisher, NULL);
     daemon->publisher_started = 0;
+    /* the last transaction is in: now the feeds may move to the other instances */
+    nd_cluster_close(daemon->cluster);
     /* undelivered webhook alerts stay uncommitted in the consumer group: sent after a restart */
     stop_webhooks(daemon);
     nd_info(MOD, "stopped");
@@ -956,6 +1162,7 @@ void nd_daemon_destroy(struct nd_daemon *daemon)
     /* first: no scrape may reach the stages while they go */
     nd_server_destroy(daemon->server);
     nd_fetch_destroy(daemon->fetch);
+    nd_cluster_destroy(daemon->cluster);
     nd_consume_destroy(daemon->consume);
     if (daemon->fetched)
         nd_queue_destroy(daemon->fetched, story_free);
@@ -973,6 +1180,8 @@ void nd_daemon_destroy(struct nd_daemon *daemon)
     free(daemon->models_dir);
     pthread_mutex_destroy(&daemon->unit_lock);
     pthread_mutex_destroy(&daemon->hook_lock);
+    pthread_mutex_destroy(&daemon->progress_lock);
+    pthread_cond_destroy(&daemon->progress_cond);
     for (size_t i = 0; i < daemon->snap.nfeeds; i++)
         free(daemon->snap.feeds[i].id);
     free(daemon->snap.feeds);

@@ -23,11 +23,10 @@ int nd_kafka_producer_only(const char *key)
     return 0;
 }
 
-rd_kafka_t *nd_kafka_consumer_new(const struct nd_config *conf, const char *const *props,
-                                  const char *what, char *errstr, size_t errsz)
+rd_kafka_conf_t *nd_kafka_consumer_conf(const struct nd_config *conf, const char *const *props,
+                                        const char *what, char *errstr, size_t errsz)
 {
     rd_kafka_conf_t *kconf = rd_kafka_conf_new();
-    rd_kafka_t *rk;
     char kerr[512];
 
     if (rd_kafka_conf_set(kconf, "bootstrap.servers", conf->kafka_brokers, kerr, sizeof(kerr)) ||
@@ -42,13 +41,58 @@ rd_kafka_t *nd_kafka_consumer_new(const struct nd_config *conf, const char *cons
             rd_kafka_conf_set(kconf, conf->kafka_props[i].key, conf->kafka_props[i].value, kerr,
                               sizeof(kerr)))
             goto fail;
-    /* rd_kafka_new takes the conf only on success */
-    if ((rk = rd_kafka_new(RD_KAFKA_CONSUMER, kconf, kerr, sizeof(kerr))))
-        return rk;
+    return kconf;
 fail:
     snprintf(errstr, errsz, "%s: %s", what, kerr);
     rd_kafka_conf_destroy(kconf);
     return NULL;
+}
+
+rd_kafka_t *nd_kafka_consumer_new(const struct nd_config *conf, const char *const *props,
+                                  const char *what, char *errstr, size_t errsz)
+{
+    rd_kafka_conf_t *kconf = nd_kafka_consumer_conf(conf, props, what, errstr, errsz);
+    rd_kafka_t *rk;
+    char kerr[512];
+
+    if (!kconf)
+        return NULL;
+    /* rd_kafka_new takes the conf only on success */
+    if ((rk = rd_kafka_new(RD_KAFKA_CONSUMER, kconf, kerr, sizeof(kerr))))
+        return rk;
+    snprintf(errstr, errsz, "%s: %s", what, kerr);
+    rd_kafka_conf_destroy(kconf);
+    return NULL;
+}
+
+void nd_kafka_ensure_compacted(rd_kafka_t *rk, const char *topic, int partitions, const char *what)
+{
+    char errstr[256];
+    rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, partitions, -1, errstr, sizeof(errstr));
+    rd_kafka_queue_t *q;
+    rd_kafka_event_t *ev;
+
+    if (!nt) {
+        nd_warn(what, "creating %s: %s", topic, errstr);
+        return;
+    }
+    q = rd_kafka_queue_new(rk);
+    rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "compact");
+    rd_kafka_CreateTopics(rk, &nt, 1, NULL, q);
+    if ((ev = rd_kafka_queue_poll(q, 10000))) {
+        const rd_kafka_CreateTopics_result_t *res = rd_kafka_event_CreateTopics_result(ev);
+        size_t n = 0;
+        const rd_kafka_topic_result_t **tr =
+            res ? rd_kafka_CreateTopics_result_topics(res, &n) : NULL;
+        if (n && rd_kafka_topic_result_error(tr[0]) &&
+            rd_kafka_topic_result_error(tr[0]) != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
+            nd_warn(what, "creating %s: %s", topic, rd_kafka_topic_result_error_string(tr[0]));
+        else if (n && !rd_kafka_topic_result_error(tr[0]))
+            nd_info(what, "created compacted topic %s", topic);
+        rd_kafka_event_destroy(ev);
+    }
+    rd_kafka_NewTopic_destroy(nt);
+    rd_kafka_queue_destroy(q);
 }
 
 int nd_kafka_topic_partitions(rd_kafka_t *rk, const char *topic, const char *what,

@@ -16,6 +16,10 @@ int nd_kafka_producer_only(const char *key);
 /* A consumer: bootstrap.servers and client.id from conf, then `props` (NULL-terminated key, value
  * pairs: group.id, isolation.level, ...), then conf's kafka.properties.* except producer-only ones.
  * NULL with "what: reason" in errstr (`what` names the caller in the message). */
+/* The configuration nd_kafka_consumer_new would use, for a caller that sets callbacks (a rebalance
+ * callback, an opaque) before rd_kafka_new. Caller owns it. NULL with errstr filled. */
+rd_kafka_conf_t *nd_kafka_consumer_conf(const struct nd_config *conf, const char *const *props,
+                                        const char *what, char *errstr, size_t errsz);
 rd_kafka_t *nd_kafka_consumer_new(const struct nd_config *conf, const char *const *props,
                                   const char *what, char *errstr, size_t errsz);
 
@@ -26,5 +30,9 @@ rd_kafka_t *nd_kafka_consumer_new(const struct nd_config *conf, const char *cons
 int nd_kafka_topic_partitions(rd_kafka_t *rk, const char *topic, const char *what,
                               volatile sig_atomic_t *stop, rd_kafka_topic_partition_list_t **parts,
                               char *errstr, size_t errsz);
+
+/* Create `topic` compacted with `partitions` partitions (-1: the broker's default) when it does not
+ * exist; an existing one is left as it is. Problems are logged as module `what`. rk: any handle. */
+void nd_kafka_ensure_compacted(rd_kafka_t *rk, const char *topic, int partitions, const char *what);
 
 #endif

@@ -30,6 +30,15 @@ struct nd_publish {
     struct nd_ledger *ledger;
     struct nd_publish_stats stats;
     rd_kafka_t *consumer;   /* the Kafka source, for its group metadata */
+    rd_kafka_t *fence;      /* cluster mode: the feeds group's consumer, whose metadata fences */
+
+    /* cluster mode: a batch that failed to commit is dropped, never redone (see nd_publish_discard) */
+    int discard_all;        /* since a drop: ignore every unit until the source's discard */
+    uint64_t discard_upto;  /* units up to this seq were discarded: ignore them */
+    uint64_t max_opened;    /* highest unit seq opened */
+    _Atomic uint64_t committed; /* every unit up to this seq is committed (or discarded) */
+    _Atomic uint64_t discarded; /* the boundary of the last nd_publish_discard done */
+    _Atomic uint64_t drops;     /* batches dropped */
 
     /* the open transaction */
     int txn_open;
@@ -117,7 +126,11 @@ static rd_kafka_t *producer_new(struct nd_publish *pub, char *errstr, size_t err
         set_prop(kconf, "queue.buffering.max.messages", "200000", errstr, errsz))
         goto fail;
     if (pub->transactional) {
-        snprintf(num, sizeof(num), "%d", conf->kafka_transaction_timeout_ms);
+        /* cluster mode: a dead instance's open transaction delays the takeover of its feeds until
+         * the broker aborts it, so it gets a timeout of its own, shorter */
+        snprintf(num, sizeof(num), "%d",
+                 *conf->cluster_feeds_topic ? conf->cluster_transaction_timeout_ms
+                                            : conf->kafka_transaction_timeout_ms);
         if (set_prop(kconf, "transactional.id", conf->kafka_transactional_id, errstr, errsz) ||
             set_prop(kconf, "transaction.timeout.ms", num, errstr, errsz))
             goto fail;
@@ -381,6 +394,30 @@ static enum nd_err redo(struct nd_publish *pub)
     }
 }
 
+/* Cluster mode: forget the open transaction's batch, the stories held back and every open unit.
+ * Their feeds are then re-read from the committed state by the source (nd_publish_discard), so
+ * nothing is lost; redoing the batch instead could commit stories of feeds another instance polls
+ * now. Until the source's discard arrives, every unit is ignored (discard_all). */
+static void drop_all(struct nd_publish *pub)
+{
+    if (pub->txn_open && !pub->fatal)
+        abort_txn(pub);
+    pub->txn_open = 0;
+    batch_clear(pub);
+    for (size_t i = 0; i < pub->ndeferred; i++)
+        nd_story_destroy(pub->deferred[i]);
+    pub->ndeferred = 0;
+    nd_ledger_destroy(pub->ledger);
+    pub->ledger = nd_ledger_new();
+    pub->closing = 0;
+    pub->txn_max_unit = 0;
+}
+
+static int discarded_unit(const struct nd_publish *pub, uint64_t seq)
+{
+    return seq && (pub->discard_all || seq <= pub->discard_upto);
+}
+
 /* Append a record to the batch and produce it; failures are repaired by redoing the batch. */
 static void add_record(struct nd_publish *pub, const char *topic, const char *key, char *value,
                        size_t len, rd_kafka_headers_t *hdrs, uint64_t unit)
@@ -485,6 +522,10 @@ static void produce_story(struct nd_publish *pub, struct nd_story *story)
 
 void nd_publish_story(struct nd_publish *pub, struct nd_story *story)
 {
+    if (discarded_unit(pub, story->unit)) {
+        nd_story_destroy(story);
+        return;
+    }
     /* While a commit waits for its units to complete, stories of later units wait for the next
      * transaction: otherwise under steady load a commit point might never come. */
     if (pub->closing && story->unit > pub->limit) {
@@ -532,6 +573,8 @@ void nd_publish_deadletter(struct nd_publish *pub, uint64_t unit, const char *so
     char id[40], src[512];
     char *value;
 
+    if (discarded_unit(pub, unit))
+        return;
     if (len > DEADLETTER_MAX)
         len = DEADLETTER_MAX;
     value = nd_xmalloc(len + 1);
@@ -558,12 +601,54 @@ void nd_publish_set_consumer(struct nd_publish *pub, void *consumer)
     pub->consumer = consumer;
 }
 
+void nd_publish_set_fence(struct nd_publish *pub, void *consumer)
+{
+    pub->fence = consumer;
+}
+
+void nd_publish_discard(struct nd_publish *pub, uint64_t upto)
+{
+    if (pub->txn_open || pub->nbatch || pub->ndeferred || nd_ledger_count(pub->ledger))
+        nd_info(MOD, "cluster: discarding %zu uncommitted records and %zu open units",
+                pub->nbatch + pub->ndeferred, nd_ledger_count(pub->ledger));
+    drop_all(pub);
+    if (pub->fatal)
+        recreate(pub);
+    pub->discard_all = 0;
+    if (upto > pub->discard_upto)
+        pub->discard_upto = upto;
+    if (upto > pub->max_opened)
+        pub->max_opened = upto;
+    atomic_store(&pub->committed, pub->max_opened);
+    atomic_store(&pub->discarded, upto);
+}
+
+uint64_t nd_publish_committed(const struct nd_publish *pub)
+{
+    return atomic_load(&pub->committed);
+}
+
+uint64_t nd_publish_discarded(const struct nd_publish *pub)
+{
+    return atomic_load(&pub->discarded);
+}
+
+uint64_t nd_publish_drops(const struct nd_publish *pub)
+{
+    return atomic_load(&pub->drops);
+}
+
 /* --- units and commits ----------------------------------------------------------------------- */
 
 void nd_publish_unit_open(struct nd_publish *pub, uint64_t seq, enum nd_unit_kind kind,
                           const char *feed_id, const char *topic, int32_t partition, int64_t offset)
 {
-    struct nd_unit *unit = nd_ledger_open(pub->ledger, seq, kind);
+    struct nd_unit *unit;
+    if (seq > pub->max_opened)
+        pub->max_opened = seq;
+    if (discarded_unit(pub, seq))
+        return;
+    unit = nd_ledger_open(pub->ledger, seq, kind);
     unit->feed_id = nd_strdup(feed_id);
     unit->topic = nd_strdup(topic);
     unit->partition = partition;
@@ -572,6 +657,10 @@ void nd_publish_unit_open(struct nd_publish *pub, uint64_t seq, enum nd_unit_kin
 
 void nd_publish_unit_close(struct nd_publish *pub, uint64_t seq, size_t nstories, json_t *state)
 {
+    if (discarded_unit(pub, seq)) {
+        json_decref(state);
+        return;
+    }
     nd_ledger_close(pub->ledger, seq, nstories, state);
 }
 
@@ -609,12 +698,86 @@ static void retire_units(struct nd_publish *pub)
     }
 }
 
+/* Are we still the group member whose assignment the offsets prove? After the group dropped us
+ * librdkafka resets the member id, and metadata with no member and generation -1 would be accepted
+ * by the broker without any check: that must not commit. */
+static int fence_member_lost(struct nd_publish *pub)
+{
+    char *member = rd_kafka_memberid(pub->fence);
+    int lost = !member || !*member || rd_kafka_assignment_lost(pub->fence);
+    if (member)
+        rd_kafka_mem_free(pub->fence, member);
+    return lost;
+}
+
+/* The feeds group's offsets in the transaction: its assignment at its current positions. The
+ * broker accepts them only from the group's current generation, which fences a zombie. */
+static rd_kafka_error_t *send_fence(struct nd_publish *pub, int *lost)
+{
+    rd_kafka_topic_partition_list_t *parts = NULL;
+    rd_kafka_consumer_group_metadata_t *cgmd;
+    rd_kafka_error_t *error = NULL;
+
+    *lost = 0;
+    if (rd_kafka_assignment(pub->fence, &parts) != RD_KAFKA_RESP_ERR_NO_ERROR || !parts)
+        return NULL;
+    if (parts->cnt) {
+        rd_kafka_position(pub->fence, parts);
+        for (int i = 0; i < parts->cnt; i++)
+            if (parts->elems[i].offset < 0)
+                parts->elems[i].offset = 0;
+        cgmd = rd_kafka_consumer_group_metadata(pub->fence);
+        /* checked after taking the metadata: a reset before it is still visible here, since the
+         * consumer rejoins only once the source has handled the loss (nd_publish_discard) */
+        if (!cgmd || fence_member_lost(pub))
+            *lost = 1;
+        else
+            error = rd_kafka_send_offsets_to_transaction(pub->rk, parts, cgmd, op_timeout(pub));
+        if (cgmd)
+            rd_kafka_consumer_group_metadata_destroy(cgmd);
+    }
+    rd_kafka_topic_partition_list_destroy(parts);
+    return error;
+}
+
+/* The group's generation moved on while we are still a member holding our partitions: a rebalance
+ * is completing and our metadata is one step behind. With cooperative assignment our partitions can
+ * only go to another member after our revoke callback, which waits for this commit; so the batch is
+ * still ours to commit: retry with fresh metadata. */
+static int generation_behind(struct nd_publish *pub, const rd_kafka_error_t *error)
+{
+    rd_kafka_resp_err_t code = rd_kafka_error_code(error);
+    return (code == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION ||
+            code == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS) &&
+           !rd_kafka_error_is_fatal(error) && !fence_member_lost(pub);
+}
+
+/* Right after a commit (or when idle): every unit not committed is still in the ledger, the units
+ * of stories held back included. Publish it for nd_publish_committed. */
+static void mark_committed(struct nd_publish *pub)
+{
+    uint64_t oldest = nd_ledger_oldest(pub->ledger);
+    uint64_t upto = oldest == UINT64_MAX ? pub->max_opened : oldest - 1;
+    if (upto > atomic_load(&pub->committed))
+        atomic_store(&pub->committed, upto);
+}
+
 /* Commit the open transaction; on failure abort/recreate and redo until it commits (or give up). */
 static enum nd_err commit(struct nd_publish *pub)
 {
     int64_t start = nd_mono_ms();
     for (;;) {
         rd_kafka_error_t *error = NULL;
+        int lost = 0;
+        if (pub->fatal && pub->fence) {
+            nd_warn(MOD, "cluster: dropping the batch of %zu records after a fatal error; its "
+                         "feeds resume from their committed state", pub->nbatch);
+            drop_all(pub);
+            pub->discard_all = 1;
+            atomic_fetch_add(&pub->drops, 1);
+            recreate(pub);
+            return ND_ERR_INVALID;
+        }
         if (pub->fatal) {
             if (redo(pub) != ND_OK)
                 return ND_ERR_AGAIN;
@@ -641,8 +804,52 @@ static enum nd_err commit(struct nd_publish *pub)
                     rd_kafka_consumer_group_metadata_destroy(cgmd);
                 }
             }
+            if (!error && pub->fence)
+                error = send_fence(pub, &lost);
+            if (lost) {
+                nd_warn(MOD, "cluster: no longer a member of the feeds group; dropping the batch "
+                             "of %zu records (its feeds belong to another instance now)",
+                        pub->nbatch);
+                drop_all(pub);
+                pub->discard_all = 1;
+                atomic_fetch_add(&pub->drops, 1);
+                return ND_ERR_INVALID;
+            }
+            if (error && pub->fence && generation_behind(pub, error) &&
+                nd_mono_ms() - start < pub->conf->cluster_session_timeout_ms) {
+                nd_info(MOD, "cluster: commit of %zu records refused during a rebalance (%s); "
+                             "again with the new generation",
+                        pub->nbatch, rd_kafka_err2name(rd_kafka_error_code(error)));
+                pub->stats.retries++;
+                rd_kafka_error_destroy(error);
+                abort_txn(pub);
+                /* the consumer learns the new generation from the group coordinator meanwhile */
+                rd_kafka_poll(pub->rk, 100);
+                if (redo(pub) != ND_OK)
+                    return ND_ERR_AGAIN;
+                continue;
+            }
             if (!error)
                 error = rd_kafka_commit_transaction(pub->rk, op_timeout(pub));
+            if (error && pub->fence &&
+                (rd_kafka_error_is_fatal(error) || rd_kafka_error_txn_requires_abort(error))) {
+                /* fenced (the group moved on, or the broker aborted the transaction on timeout)
+                 * or otherwise broken: never redo in cluster mode */
+                nd_warn(MOD, "cluster: commit of %zu records failed (%s: %s); dropping the batch, "
+                             "its feeds resume from their committed state",
+                        pub->nbatch, rd_kafka_err2name(rd_kafka_error_code(error)),
+                        rd_kafka_error_string(error));
+                pub->stats.retries++;
+                if (rd_kafka_error_is_fatal(error))
+                    pub->fatal = 1;
+                rd_kafka_error_destroy(error);
+                drop_all(pub);
+                pub->discard_all = 1;
+                atomic_fetch_add(&pub->drops, 1);
+                if (pub->fatal)
+                    recreate(pub);
+                return ND_ERR_INVALID;
+            }
             if (error) {
                 pub->stats.retries++;
                 nd_warn(MOD, "commit of %zu records: %s", pub->nbatch, rd_kafka_error_string(error));
@@ -664,6 +871,7 @@ static enum nd_err commit(struct nd_publish *pub)
         }
         pub->stats.commits++;
         pub->stats.last_commit_latency_ms = nd_mono_ms() - pub->txn_started_ms;
+        mark_committed(pub);
         nd_debug(MOD, "committed %zu records in %lld ms", pub->nbatch,
                  (long long)(nd_mono_ms() - start));
         batch_clear(pub);
@@ -673,10 +881,18 @@ static enum nd_err commit(struct nd_publish *pub)
     }
 }
 
+/* When idle (no transaction open), nothing before the oldest open unit is uncommitted. */
+static void note_committed(struct nd_publish *pub)
+{
+    if (!pub->txn_open && !pub->closing && !pub->ndeferred && !pub->discard_all)
+        mark_committed(pub);
+}
+
 void nd_publish_tick(struct nd_publish *pub, int flush_now)
 {
     rd_kafka_poll(pub->rk, 0);
     retire_units(pub);
+    note_committed(pub);
     if (!pub->txn_open && !pub->fatal)
         return;
     if (!pub->closing) {
@@ -698,6 +914,7 @@ void nd_publish_tick(struct nd_publish *pub, int flush_now)
         produce_story(pub, pub->deferred[i]);
     pub->ndeferred = 0;
     retire_units(pub);
+    note_committed(pub);
 }
 
 enum nd_err nd_publish_finish(struct nd_publish *pub, int timeout_ms)

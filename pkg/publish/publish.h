@@ -71,6 +71,23 @@ void nd_publish_deadletter(struct nd_publish *pub, uint64_t unit, const char *so
  * consumed offsets with the group's current metadata. Not owned; must outlive publish's use. */
 void nd_publish_set_consumer(struct nd_publish *pub, void *consumer);
 
+/* Cluster mode (cluster.feeds_topic): the feeds group's consumer (rd_kafka_t *). Every commit sends
+ * its assignment's positions with the group's current metadata, so an instance the group has
+ * dropped (a zombie: paused past the session timeout) cannot commit. A batch whose commit fails
+ * that way, or with an error that needs an abort or a new producer, is dropped instead of redone:
+ * its stories may belong to feeds another instance polls now. From then on every unit is ignored
+ * until the source calls nd_publish_discard; nd_publish_drops counts these drops. Not owned. */
+void nd_publish_set_fence(struct nd_publish *pub, void *consumer);
+/* The source has forgotten everything it had not committed (its feeds resume from the committed
+ * state): drop the open transaction, held-back stories and open units, and ignore units up to
+ * `upto` (every unit the source opened before this call) from now on. */
+void nd_publish_discard(struct nd_publish *pub, uint64_t upto);
+/* Thread-safe. Every unit up to the returned seq is committed or discarded. */
+uint64_t nd_publish_committed(const struct nd_publish *pub);
+/* Thread-safe. The `upto` of the last nd_publish_discard done, and the number of dropped batches. */
+uint64_t nd_publish_discarded(const struct nd_publish *pub);
+uint64_t nd_publish_drops(const struct nd_publish *pub);
+
 /* Serve delivery reports, write the states of completed units, and commit when the batch is due
  * (kafka.commit_records, kafka.commit_interval_ms) or flush_now is set. */
 void nd_publish_tick(struct nd_publish *pub, int flush_now);

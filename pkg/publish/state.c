@@ -9,39 +9,15 @@
 
 #define MOD "state"
 
-/* Create the topic compacted; an existing one is left as it is. */
-static void ensure_topic(rd_kafka_t *rk, const char *topic)
+/* stable_ms > 0: besides the end of each partition (its last stable offset, for read_committed),
+ * wait until the offset reaches the high watermark seen at the start, for up to stable_ms. */
+static int restore(const struct nd_config *conf, int stable_ms, nd_state_fn fn, void *opaque,
+                   volatile sig_atomic_t *give_up, char *errstr, size_t errsz)
 {
-    char errstr[256];
-    rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, -1, -1, errstr, sizeof(errstr));
-    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-    rd_kafka_event_t *ev;
-
-    if (!nt) {
-        rd_kafka_queue_destroy(q);
-        return;
-    }
-    rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "compact");
-    rd_kafka_CreateTopics(rk, &nt, 1, NULL, q);
-    if ((ev = rd_kafka_queue_poll(q, 10000))) {
-        const rd_kafka_CreateTopics_result_t *res = rd_kafka_event_CreateTopics_result(ev);
-        size_t n = 0;
-        const rd_kafka_topic_result_t **tr =
-            res ? rd_kafka_CreateTopics_result_topics(res, &n) : NULL;
-        if (n && rd_kafka_topic_result_error(tr[0]) &&
-            rd_kafka_topic_result_error(tr[0]) != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
-            nd_warn(MOD, "creating %s: %s", topic, rd_kafka_topic_result_error_string(tr[0]));
-        else if (n && !rd_kafka_topic_result_error(tr[0]))
-            nd_info(MOD, "created compacted topic %s", topic);
-        rd_kafka_event_destroy(ev);
-    }
-    rd_kafka_NewTopic_destroy(nt);
-    rd_kafka_queue_destroy(q);
-}
-
-int nd_state_restore(const struct nd_config *conf, nd_state_fn fn, void *opaque,
-                     volatile sig_atomic_t *give_up, char *errstr, size_t errsz)
-{
+    int64_t *hwm = NULL;
+    int64_t deadline = nd_mono_ms() + stable_ms;
+    char *done = NULL;
+    int warned = 0;
     rd_kafka_t *rk = NULL;
     rd_kafka_topic_partition_list_t *parts = NULL;
     json_t *latest = json_object();
@@ -60,18 +36,42 @@ int nd_state_restore(const struct nd_config *conf, nd_state_fn fn, void *opaque,
     case 0:
         /* never written: nothing to restore; create it compacted before the first write
          * auto-creates it with the broker's default (delete) policy */
-        ensure_topic(rk, conf->topic_state);
+        nd_kafka_ensure_compacted(rk, conf->topic_state, -1, MOD);
         restored = 0;
         goto out;
     case -1:
         goto out;
     }
     nparts = parts->cnt;
-    for (int p = 0; p < nparts; p++)
+    hwm = nd_xcalloc((size_t)nparts, sizeof(*hwm));
+    done = nd_xcalloc((size_t)nparts, 1);
+    for (int p = 0; p < nparts; p++) {
+        int64_t lo = 0;
         parts->elems[p].offset = RD_KAFKA_OFFSET_BEGINNING;
+        /* what was written before now, including open transactions that may still commit */
+        if (stable_ms > 0 &&
+            rd_kafka_query_watermark_offsets(rk, conf->topic_state, parts->elems[p].partition, &lo,
+                                             &hwm[p], 10000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+            hwm[p] = -1; /* unknown: the partition's end as read_committed sees it will do */
+    }
     rd_kafka_assign(rk, parts);
     while (eofs < nparts) {
         rd_kafka_message_t *msg = rd_kafka_consumer_poll(rk, 500);
+        if (stable_ms > 0 && !warned && nd_mono_ms() >= deadline) {
+            /* an open transaction that neither commits nor times out: do not wait forever */
+            nd_warn(MOD, "%s: open transactions still hold back the stable offset after %d ms; "
+                         "using the state committed so far",
+                    conf->topic_state, stable_ms);
+            warned = 1;
+            for (int p = 0; p < nparts; p++)
+                if (!done[p]) {
+                    done[p] = 1;
+                    eofs++;
+                }
+            if (msg)
+                rd_kafka_message_destroy(msg);
+            break;
+        }
         if (give_up && *give_up) {
             if (msg)
                 rd_kafka_message_destroy(msg);
@@ -81,7 +81,15 @@ int nd_state_restore(const struct nd_config *conf, nd_state_fn fn, void *opaque,
         if (!msg)
             continue;
         if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-            eofs++;
+            /* the end seen by read_committed is the last stable offset; with stable_ms the read
+             * goes on until that passes the high watermark of the start */
+            for (int p = 0; p < nparts; p++)
+                if (parts->elems[p].partition == msg->partition && !done[p] &&
+                    msg->offset >= hwm[p]) {
+                    done[p] = 1;
+                    eofs++;
+                }
+
         } else if (msg->err) {
             nd_warn(MOD, "reading %s: %s", conf->topic_state, rd_kafka_message_errstr(msg));
         } else if (msg->key && msg->key_len < 1024) {
@@ -111,6 +119,8 @@ int nd_state_restore(const struct nd_config *conf, nd_state_fn fn, void *opaque,
         restored++;
     }
 out:
+    free(hwm);
+    free(done);
     if (parts)
         rd_kafka_topic_partition_list_destroy(parts);
     if (rk) {
@@ -119,4 +129,16 @@ out:
     }
     json_decref(latest);
     return restored;
+}
+
+int nd_state_restore(const struct nd_config *conf, nd_state_fn fn, void *opaque,
+                     volatile sig_atomic_t *give_up, char *errstr, size_t errsz)
+{
+    return restore(conf, 0, fn, opaque, give_up, errstr, errsz);
+}
+
+int nd_state_restore_stable(const struct nd_config *conf, int stable_ms, nd_state_fn fn,
+                            void *opaque, volatile sig_atomic_t *give_up, char *errstr, size_t errsz)
+{
+    return restore(conf, stable_ms > 0 ? stable_ms : 1, fn, opaque, give_up, errstr, errsz);
 }

@@ -19,4 +19,13 @@ typedef void (*nd_state_fn)(void *opaque, const char *feed_id, const json_t *sta
 int nd_state_restore(const struct nd_config *conf, nd_state_fn fn, void *opaque,
                      volatile sig_atomic_t *give_up, char *errstr, size_t errsz);
 
+/* The same, for a feed whose previous owner was another instance (cluster mode): read_committed
+ * alone stops at the last stable offset, so a state committed by the old owner after another
+ * instance's still-open transaction would be missed. This read goes on until every partition's
+ * offset reaches the high watermark of the moment it starts, i.e. until every transaction open
+ * then has committed or been aborted (a dead instance's, by its transaction timeout), waiting at
+ * most stable_ms (then it logs a warning and keeps what it read). */
+int nd_state_restore_stable(const struct nd_config *conf, int stable_ms, nd_state_fn fn,
+                            void *opaque, volatile sig_atomic_t *give_up, char *errstr, size_t errsz);
+
 #endif

@@ -66,6 +66,7 @@ class FeedServer:
     def __init__(self):
         self.docs = {}       # path -> (body bytes, headers dict, status)
         self.requests = []   # (path, headers dict)
+        self.timed = []      # (monotonic time, path, headers dict)
         self.lock = threading.Lock()
         server = self
 
@@ -78,6 +79,7 @@ class FeedServer:
             def do_GET(self):
                 with server.lock:
                     server.requests.append((self.path, dict(self.headers)))
+                    server.timed.append((time.monotonic(), self.path, dict(self.headers)))
                     doc = server.docs.get(self.path)
                 if doc is None:
                     self.send_response(404)
@@ -172,7 +174,13 @@ def run_daemon(tmp_path):
     started = []
 
     def start(config_text, env=None):
-        d = Daemon(config_text, tmp_path, env)
+        # the first daemon of a test works in tmp_path; more (several instances) get folders of
+        # their own, so their config files and logs stay apart
+        where = tmp_path
+        if started:
+            where = tmp_path / f"d{len(started)}"
+            where.mkdir(exist_ok=True)
+        d = Daemon(config_text, where, env)
         started.append(d)
         return d
 

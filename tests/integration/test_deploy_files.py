@@ -125,6 +125,19 @@ def test_kubernetes_objects_agree_with_the_code():
     assert svc["metadata"]["annotations"]["prometheus.io/port"] == str(port)
     pdb = docs["PodDisruptionBudget"]
     assert pdb["spec"]["selector"]["matchLabels"].items() <= labels.items()
+    # several replicas only share the feeds in cluster mode, each with a transactional id of its own
+    if dep["spec"]["replicas"] > 1:
+        env = {e["name"]: e for e in c["env"]}
+        assert env["NEWSD_CLUSTER_FEEDS_TOPIC"]["value"], "replicas > 1 need cluster.feeds_topic"
+        assert env["NEWSD_KAFKA_TRANSACTIONAL_ID"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
+        assert pdb["spec"]["maxUnavailable"] < dep["spec"]["replicas"]
+        # the init container publishes the mounted config's feeds to the same topic
+        (init,) = pod["initContainers"]
+        assert init["command"][:3] == ["newsd", "feeds", "publish"]
+        init_env = {e["name"]: e.get("value") for e in init["env"]}
+        assert init_env["NEWSD_CLUSTER_FEEDS_TOPIC"] == env["NEWSD_CLUSTER_FEEDS_TOPIC"]["value"]
+        assert init_env["NEWSD_KAFKA_BROKERS"] == env["NEWSD_KAFKA_BROKERS"]["value"]
+        assert {m["name"]: m["mountPath"] for m in init["volumeMounts"]}["config"] == "/etc/newsd"
 
 
 def test_compose_file():

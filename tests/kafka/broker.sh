@@ -87,6 +87,9 @@ transaction.state.log.num.partitions=3
 group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=true
 log.segment.bytes=16777216
+# the cluster tests wait for a killed instance's open transaction to be aborted on timeout: check
+# for expired transactions every second instead of every 10 s
+transaction.abort.timed.out.transaction.cleanup.interval.ms=1000
 PROPS
     echo "127.0.0.1:$port" >"$dir/bootstrap"
     cp=$(classpath)
