@@ -1023,6 +1023,20 @@ static const char *json_scalar(const json_t *v, char *buf, size_t bufsz)
     return NULL;
 }
 
+/* A feed id from a record key: it goes into logs, metrics labels and JSON, so UTF-8 (which Jansson
+ * checks) and no control characters. */
+static int printable_utf8(const char *s, size_t len)
+{
+    json_t *str;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return 0;
+    if (!(str = json_stringn(s, len)))
+        return 0;
+    json_decref(str);
+    return 1;
+}
+
 enum nd_err nd_config_feed_from_json(const char *key, size_t keylen, const char *value, size_t len,
                                      struct nd_feed_conf *feed, char *errstr, size_t errsz)
 {
@@ -1035,8 +1049,10 @@ enum nd_err nd_config_feed_from_json(const char *key, size_t keylen, const char 
 
     memset(feed, 0, sizeof(*feed));
     apply_defaults(feed, feed_keys, NKEYS(feed_keys));
-    if (!key || !keylen || keylen > 256 || memchr(key, '\0', keylen)) {
-        snprintf(errstr, errsz, "the record key (the feed id) must be 1 to 256 bytes of text");
+    if (!key || !keylen || keylen > 256 || !printable_utf8(key, keylen)) {
+        snprintf(errstr, errsz,
+                 "the record key (the feed id) must be 1 to 256 bytes of UTF-8 text without "
+                 "control characters");
         goto out;
     }
     feed->id = nd_xmalloc(keylen + 1);

@@ -76,6 +76,9 @@ static void test_rejected(void **state)
         {"a", "{\"url\": \"http://x/\", \"headers\": [\"X\"]}", "must be an object"},
         {"a", "{\"url\": \"http://x/\", \"url\": \"http://y/\"}", "not JSON"},
         {"", "{\"url\": \"http://x/\"}", "record key"},
+        /* found by fuzz_feedrec: an id that is not UTF-8 cannot go into JSON, logs or labels */
+        {"w\xe9re1", "{\"url\": \"http://x/\"}", "UTF-8"},
+        {"tab\tid", "{\"url\": \"http://x/\"}", "control characters"},
     };
     (void)state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
