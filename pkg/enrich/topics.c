@@ -329,13 +329,6 @@ static void score_events(const struct nd_topics *topics, const json_t *events, s
     }
 }
 
-static int by_conf_desc(const void *a, const void *b)
-{
-    double x = json_real_value(json_object_get(*(json_t *const *)a, "confidence"));
-    double y = json_real_value(json_object_get(*(json_t *const *)b, "confidence"));
-    return x < y ? 1 : x > y ? -1 : 0;
-}
-
 json_t *nd_topics_assign(const struct nd_topics *topics, const char *text, size_t len,
                          const json_t *events)
 {
@@ -354,10 +347,10 @@ json_t *nd_topics_assign(const struct nd_topics *topics, const char *text, size_
 json_t *nd_topics_assign_tokens(const struct nd_topics *topics, const char *text, size_t len,
                                 const struct nd_evtok *toks, size_t ntok, const json_t *events)
 {
-    json_t *out = json_array(), *items[MAX_TOPICS];
+    json_t *out = json_array();
     struct scoring *sc = NULL;
-    double total[MAX_TOPICS];
-    size_t nitems = 0;
+    double total[MAX_TOPICS], conf[MAX_TOPICS];
+    size_t order[MAX_TOPICS], nitems = 0;
     int best_top = -1;
 
     if (!topics || !text || !len || !toks)
@@ -392,33 +385,43 @@ json_t *nd_topics_assign_tokens(const struct nd_topics *topics, const char *text
     for (size_t t = 0; t < topics->ntopics; t++)
         if (topics->topics[t].level == 1 && (best_top < 0 || total[t] > total[best_top]))
             best_top = (int)t;
+    /* Ranked by confidence before any JSON is made, so only the topics kept get built. The
+     * insertion keeps topics of equal confidence in model order (the order a stable sort of all
+     * of them gave). */
     for (size_t t = 0; t < topics->ntopics && nitems < MAX_TOPICS; t++) {
-        char uri[64];
-        json_t *ev, *item;
+        size_t k;
         if (total[t] < THRESHOLD && (int)t != best_top)
             continue;
         if (total[t] <= 0)
             continue;
+        conf[t] = floor((1.0 - exp(-total[t] / 3.0)) * 1000.0 + 0.5) / 1000.0;
+        for (k = nitems; k > 0 && conf[order[k - 1]] < conf[t]; k--)
+            order[k] = order[k - 1];
+        order[k] = t;
+        nitems++;
+    }
+    for (size_t k = 0; k < nitems && k < MAX_OUT; k++) {
+        size_t t = order[k];
+        char uri[64];
+        json_t *ev, *item;
         snprintf(uri, sizeof(uri), "http://cv.iptc.org/newscodes/mediatopic/%s",
                  topics->topics[t].code);
         ev = json_array();
-        for (int k = 0; k < sc->ev[t].n; k++)
-            json_array_append_new(ev, json_stringn(sc->ev[t].s[k], sc->ev[t].len[k]));
+        for (int e = 0; e < sc->ev[t].n; e++)
+            json_array_append_new(ev, json_stringn(sc->ev[t].s[e], sc->ev[t].len[e]));
         for (int c = 0; c < NCLASS && topics->has_nb; c++)
             if (topics->cls_topic[c] == (int)t && sc->post[c] > 0.5)
                 json_array_append_new(ev, json_string("classifier"));
-        item =
-            json_pack("{s:s,s:s,s:f,s:o}", "uri", uri, "name", topics->topics[t].name, "confidence",
-                      floor((1.0 - exp(-total[t] / 3.0)) * 1000.0 + 0.5) / 1000.0, "evidence", ev);
-        if (item)
-            items[nitems++] = item;
-    }
-    qsort(items, nitems, sizeof(items[0]), by_conf_desc);
-    for (size_t k = 0; k < nitems; k++) {
-        if (k < MAX_OUT)
-            json_array_append_new(out, items[k]);
-        else
-            json_decref(items[k]);
+        item = json_object();
+        if (!item) {
+            json_decref(ev);
+            continue;
+        }
+        json_object_set_new_nocheck(item, "uri", json_string_nocheck(uri));
+        json_object_set_new_nocheck(item, "name", json_string(topics->topics[t].name));
+        json_object_set_new_nocheck(item, "confidence", json_real(conf[t]));
+        json_object_set_new_nocheck(item, "evidence", ev);
+        json_array_append_new(out, item);
     }
 out:
     free(sc);
