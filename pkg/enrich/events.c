@@ -22,6 +22,7 @@ static const char *const *preps_ref(void);
 #define MAX_MEMO 128      /* names remembered across a story */
 #define MAX_EVENTS 256    /* events per story */
 #define PATTERN_WINDOW 10 /* tokens after a verb a pattern may span */
+#define FIRST_AHEAD 8     /* tokens between a dictionary slot's prefetch and its lookup */
 
 struct verb {
     const char *lemma;
@@ -1827,7 +1828,8 @@ static int verb_position(const struct nd_events *events, const struct nd_evtok *
     /* "a declaration demanding that": a participle after a noun */
     if (len > 4 && !strcmp(toks[i].key + len - 3, "ing") && (prev->flags & ND_EVTOK_WORD) &&
         !cap_word(prev) &&
-        !nd_evmap_get(events->verb_forms, prev->key, prev->keylen, &(uint32_t){0}))
+        !nd_evmap_get_hashed(events->verb_forms, prev->key, prev->keylen, prev->hash,
+                             &(uint32_t){0}))
         return 1;
     /* "On Friday pressed", "this week said": a time phrase before the verb */
     if (cap_word(prev) &&
@@ -2498,13 +2500,17 @@ json_t *nd_events_code_tokens(const struct nd_events *events, const char *text,
     size_t ncont =
         continuation_positions((const unsigned char *)text, st->text_len, starts, st->ntok + 1);
     size_t at = 0, cp = 0, q = 0;
+    for (size_t i = 0; i < FIRST_AHEAD && i < st->ntok; i++)
+        nd_evmap_prefetch(events->first_len, st->toks[i].hash);
     for (size_t i = 0; i < st->ntok; i++) {
         struct nd_evtok *tok = &st->toks[i];
         uint32_t idx;
+        if (i + FIRST_AHEAD < st->ntok)
+            nd_evmap_prefetch(events->first_len, st->toks[i + FIRST_AHEAD].hash);
         st->firsts[i] = 0;
         st->fidx[i] = 0;
         tok->cls = 0;
-        if (nd_evmap_get(events->first_len, tok->key, tok->keylen, &idx)) {
+        if (nd_evmap_get_hashed(events->first_len, tok->key, tok->keylen, tok->hash, &idx)) {
             st->firsts[i] = events->finfo[idx].masks;
             st->fidx[i] = idx;
             tok->cls = events->finfo[idx].cls;

@@ -7,6 +7,16 @@
 
 #include "core/core.h"
 
+/* xxHash3 compiled in: map keys are short, and the library call's dispatch costs as much as the
+ * hash. Same algorithm and seed as nd_hash64. */
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+static uint64_t key_hash(const char *key, size_t klen)
+{
+    return XXH3_64bits_withSeed(key, klen, 0);
+}
+
 static int is_ascii_alnum(unsigned char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
@@ -138,6 +148,7 @@ size_t nd_evlex_tokenize(const char *text, size_t len, struct nd_evtok *toks, si
             if (letters >= 2 && letters == uppers)
                 tok->flags |= ND_EVTOK_ALLCAP;
             set_key(tok, text);
+            tok->hash = key_hash(tok->key, tok->keylen);
             n++;
             continue;
         }
@@ -147,6 +158,7 @@ size_t nd_evlex_tokenize(const char *text, size_t len, struct nd_evtok *toks, si
             tok->end = (uint32_t)(p + pl + 1 - base);
             memcpy(tok->key, "'s", 3);
             tok->keylen = 2;
+            tok->hash = key_hash(tok->key, tok->keylen);
             p += pl + 1;
             n++;
             continue;
@@ -174,6 +186,7 @@ size_t nd_evlex_tokenize(const char *text, size_t len, struct nd_evtok *toks, si
         }
         p += pl;
         tok->end = (uint32_t)(p - base);
+        tok->hash = key_hash(tok->key, tok->keylen);
         n++;
     }
     return n;
@@ -383,7 +396,7 @@ int nd_evmap_put(struct nd_evmap *map, const char *key, size_t klen, uint32_t va
     size_t j;
     if ((map->count + 1) * 2 > map->cap && grow(map))
         return -1;
-    h = nd_hash64(key, klen, 0);
+    h = key_hash(key, klen);
     j = h & (map->cap - 1);
     while (map->slots[j].key) {
         struct slot *s = &map->slots[j];
@@ -401,9 +414,24 @@ int nd_evmap_put(struct nd_evmap *map, const char *key, size_t klen, uint32_t va
     return 0;
 }
 
+uint64_t nd_evmap_hash(const char *key, size_t klen)
+{
+    return key_hash(key, klen);
+}
+
+void nd_evmap_prefetch(const struct nd_evmap *map, uint64_t hash)
+{
+    __builtin_prefetch(&map->slots[hash & (map->cap - 1)]);
+}
+
 int nd_evmap_get(const struct nd_evmap *map, const char *key, size_t klen, uint32_t *value)
 {
-    uint64_t h = nd_hash64(key, klen, 0);
+    return nd_evmap_get_hashed(map, key, klen, key_hash(key, klen), value);
+}
+
+int nd_evmap_get_hashed(const struct nd_evmap *map, const char *key, size_t klen, uint64_t h,
+                        uint32_t *value)
+{
     size_t j = h & (map->cap - 1);
     while (map->slots[j].key) {
         const struct slot *s = &map->slots[j];

@@ -18,6 +18,7 @@
 #define MAX_TOKENS ND_EVLEX_MAX_TOKENS
 #define MAX_OUT 10
 #define MAX_EVIDENCE 4
+#define WORD_AHEAD 8 /* tokens between a word slot's prefetch and its lookup */
 #define THRESHOLD 1.3 /* compressed score for a topic to be assigned: one clear subtopic term */
 
 struct topic {
@@ -251,12 +252,17 @@ static void score_text(const struct nd_topics *topics, const char *text,
     char phrase[3 * (ND_EVTOK_KEYMAX + 1) + 1];
     for (int c = 0; c < NCLASS; c++)
         ll[c] = topics->prior[c];
+    for (size_t i = 0; i < WORD_AHEAD && i < ntok; i++)
+        nd_evmap_prefetch(topics->word_map, toks[i].hash);
     for (size_t i = 0; i < ntok; i++) {
         uint32_t v;
+        /* the word slot WORD_AHEAD tokens on starts loading now (the map is mostly not in cache) */
+        if (i + WORD_AHEAD < ntok)
+            nd_evmap_prefetch(topics->word_map, toks[i + WORD_AHEAD].hash);
         if (!(toks[i].flags & ND_EVTOK_WORD))
             continue;
         uint32_t w;
-        if (!nd_evmap_get(topics->word_map, toks[i].key, toks[i].keylen, &w))
+        if (!nd_evmap_get_hashed(topics->word_map, toks[i].key, toks[i].keylen, toks[i].hash, &w))
             continue;
         if (topics->has_nb && (w & 0xffffffu))
             for (int c = 0; c < NCLASS; c++)
