@@ -12,6 +12,13 @@
 #include "core/core.h"
 #include "enrich/events_lex.h"
 
+/* Setting a key given as a string literal: its length is known at compile time, so jansson is not
+ * left to strlen it on every set (this runs for every key of every mention and event). */
+#define JSON_SET_NEW(obj, lit, value) \
+    json_object_setn_new_nocheck((obj), "" lit "", sizeof(lit) - 1, (value))
+#define JSON_SET(obj, lit, value) \
+    json_object_setn_nocheck((obj), "" lit "", sizeof(lit) - 1, (value))
+
 static const char *const *const *word_lists_ref(void);
 static const char *const *preps_ref(void);
 
@@ -1504,23 +1511,22 @@ static json_t *build_actor_json(struct story_state *st, const struct actor_ref *
 {
     json_t *obj = json_object();
     /* codes are three ASCII capitals (checked where they come in): no UTF-8 check needed */
-    json_object_set_new_nocheck(obj, "code", interned(st, a->cc, NULL));
+    JSON_SET_NEW(obj, "code", interned(st, a->cc, NULL));
     if (a->sector[0])
-        json_object_set_new_nocheck(obj, "sector", interned(st, a->sector, NULL));
+        JSON_SET_NEW(obj, "sector", interned(st, a->sector, NULL));
     if (a->name)
-        json_object_set_new_nocheck(obj, "name", interned(st, NULL, a->name));
+        JSON_SET_NEW(obj, "name", interned(st, NULL, a->name));
     else if (a->name_e > a->name_b && a->name_e <= st->ntok) {
         uint32_t b = st->toks[a->name_b].start, e = st->toks[a->name_e - 1].end;
-        json_object_set_new_nocheck(obj, "name", slice_json(st, b, e));
+        JSON_SET_NEW(obj, "name", slice_json(st, b, e));
     }
     if (a->implied)
-        json_object_set_new_nocheck(obj, "implied", json_true());
+        JSON_SET_NEW(obj, "implied", json_true());
     if (a->e > a->b) {
         uint32_t b = st->toks[a->b].start, e = st->toks[a->e - 1].end;
-        json_object_set_new_nocheck(obj, "text", slice_json(st, b, e));
-        json_object_set_new_nocheck(obj, "start", json_integer((json_int_t)st->cps[2 * a->b]));
-        json_object_set_new_nocheck(obj, "end",
-                                    json_integer((json_int_t)st->cps[2 * (a->e - 1) + 1]));
+        JSON_SET_NEW(obj, "text", slice_json(st, b, e));
+        JSON_SET_NEW(obj, "start", json_integer((json_int_t)st->cps[2 * a->b]));
+        JSON_SET_NEW(obj, "end", json_integer((json_int_t)st->cps[2 * (a->e - 1) + 1]));
     }
     return obj;
 }
@@ -1683,42 +1689,36 @@ static void emit(struct story_state *st, size_t s0, size_t s1, const struct trig
     /* keys and codes are ASCII constants: the _nocheck calls skip UTF-8 validation; text taken from
      * the story is validated (json_stringn) */
     ev = json_object();
-    json_object_set_new_nocheck(ev, "type",
-                                cv ? json_incref(cv->type) : json_string_nocheck(pl->type));
-    json_object_set_new_nocheck(ev, "cameo",
-                                cv ? json_incref(cv->cameo) : json_string_nocheck(code));
-    json_object_set_new_nocheck(ev, "source", group_json(st, src));
-    json_object_set_new_nocheck(ev, "target", group_json(st, tgt));
+    JSON_SET_NEW(ev, "type", cv ? json_incref(cv->type) : json_string_nocheck(pl->type));
+    JSON_SET_NEW(ev, "cameo", cv ? json_incref(cv->cameo) : json_string_nocheck(code));
+    JSON_SET_NEW(ev, "source", group_json(st, src));
+    JSON_SET_NEW(ev, "target", group_json(st, tgt));
     if (!st->sentence_obj) {
         /* every event of a sentence shares one {start, end} object */
         st->sentence_obj = json_object();
-        json_object_set_new_nocheck(st->sentence_obj, "start",
-                                    json_integer((json_int_t)st->cps[2 * s0]));
-        json_object_set_new_nocheck(st->sentence_obj, "end",
-                                    json_integer((json_int_t)st->cps[2 * (s1 - 1) + 1]));
-        json_object_set_new_nocheck(ev, "sentence", st->sentence_obj);
+        JSON_SET_NEW(st->sentence_obj, "start", json_integer((json_int_t)st->cps[2 * s0]));
+        JSON_SET_NEW(st->sentence_obj, "end", json_integer((json_int_t)st->cps[2 * (s1 - 1) + 1]));
+        JSON_SET_NEW(ev, "sentence", st->sentence_obj);
     } else {
-        json_object_set_nocheck(ev, "sentence", st->sentence_obj);
+        JSON_SET(ev, "sentence", st->sentence_obj);
     }
     json_t *trig = json_object();
-    json_object_set_new_nocheck(trig, "text", slice_json(st, tb, te));
-    json_object_set_new_nocheck(trig, "start", json_integer((json_int_t)st->cps[2 * tr->b]));
-    json_object_set_new_nocheck(trig, "end",
-                                json_integer((json_int_t)st->cps[2 * (tr->e - 1) + 1]));
-    json_object_set_new_nocheck(ev, "trigger", trig);
+    JSON_SET_NEW(trig, "text", slice_json(st, tb, te));
+    JSON_SET_NEW(trig, "start", json_integer((json_int_t)st->cps[2 * tr->b]));
+    JSON_SET_NEW(trig, "end", json_integer((json_int_t)st->cps[2 * (tr->e - 1) + 1]));
+    JSON_SET_NEW(ev, "trigger", trig);
     if (qe > qb) {
         uint32_t b = st->toks[qb].start, e = st->toks[qe - 1].end;
-        json_object_set_new_nocheck(ev, "quote", slice_json(st, b, e));
+        JSON_SET_NEW(ev, "quote", slice_json(st, b, e));
     }
-    json_object_set_new_nocheck(ev, "status", json_incref(st->status[pk]));
-    json_object_set_new_nocheck(ev, "intensity",
-                                cv ? json_incref(cv->intensity) : json_real(pl->goldstein));
+    JSON_SET_NEW(ev, "status", json_incref(st->status[pk]));
+    JSON_SET_NEW(ev, "intensity", cv ? json_incref(cv->intensity) : json_real(pl->goldstein));
     /* a specific pattern, the verb's own subject and a target raise it; later events in a sentence
      * are more often inside subordinate clauses */
     conf = (src->n ? 0.7 : 0.35) - 0.1 * doubt + (tr->pattern ? 0.1 : 0.0) + (tgt->n ? 0.1 : 0.0) -
            0.12 * (double)st->sentence_events;
     conf = conf > 0.95 ? 0.95 : conf < 0.05 ? 0.05 : conf;
-    json_object_set_new_nocheck(ev, "confidence", conf_json(st, conf));
+    JSON_SET_NEW(ev, "confidence", conf_json(st, conf));
     json_array_append_new(st->out, ev);
     st->nevents++;
     st->sentence_events++;
