@@ -5,6 +5,7 @@
  *   N key code role */
 #include "enrich/events.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -713,26 +714,28 @@ struct story_state {
     uint32_t *cps;    /* per token: code point offsets of start and end */
     const struct nd_events_mention **sorted; /* the caller's mentions by start offset */
     size_t nmentions;
-    struct memo memo[MAX_MEMO];
     size_t nmemo;
     struct group_ref last_subject; /* the previous sentence's subject, for pronouns */
     struct group_ref last_speaker;
     json_t *out;
-    struct actor_cache actor_cache[MAX_ACTOR_CACHE];
     size_t nactor_cache;
-    struct code_cache code_cache[MAX_CODE_CACHE];
     size_t ncode_cache;
     json_t *status[2]; /* "reported", "planned", shared like the code values */
-    struct group_cache group_cache[MAX_GROUP_CACHE];
     size_t ngroup_cache;
-    struct conf_cache conf_cache[MAX_CONF_CACHE];
     size_t nconf_cache;
     int utf8_ok; /* the whole text is valid UTF-8: its slices need no check of their own */
-    struct str_cache str_cache[MAX_STR_CACHE];
     size_t nstr_cache;
     size_t nevents;
     size_t sentence_events;
     json_t *sentence_obj; /* the current sentence's span, borrowed from its first event */
+    /* The arrays last: only their first n* entries are ever read, each written whole when added,
+     * so a new state zeroes the fields above and not the 16 KB below. */
+    struct memo memo[MAX_MEMO];
+    struct actor_cache actor_cache[MAX_ACTOR_CACHE];
+    struct code_cache code_cache[MAX_CODE_CACHE];
+    struct group_cache group_cache[MAX_GROUP_CACHE];
+    struct conf_cache conf_cache[MAX_CONF_CACHE];
+    struct str_cache str_cache[MAX_STR_CACHE];
 };
 
 /* Token key equals a string literal (length first: most tokens differ there). */
@@ -2467,9 +2470,10 @@ json_t *nd_events_code_tokens(const struct nd_events *events, const char *text,
 
     if (!events || !text || !toks || !ntok)
         return out;
-    st = calloc(1, sizeof(*st));
+    st = malloc(sizeof(*st));
     if (!st)
         goto out;
+    memset(st, 0, offsetof(struct story_state, memo));
     st->toks = toks;
     st->ntok = ntok;
     st->events = events;

@@ -233,6 +233,20 @@ struct scoring {
     double post[NCLASS];
 };
 
+/* A zeroed scoring but for the evidence strings, which are read only below each count: 2 KB
+ * cleared per story instead of 20. */
+static struct scoring *scoring_new(void)
+{
+    struct scoring *sc = malloc(sizeof(*sc));
+    if (!sc)
+        return NULL;
+    memset(sc->score, 0, sizeof(sc->score));
+    memset(sc->post, 0, sizeof(sc->post));
+    for (size_t t = 0; t < MAX_TOPICS; t++)
+        sc->ev[t].n = 0;
+    return sc;
+}
+
 static void add_evidence(struct evidence *ev, const char *s, size_t len)
 {
     for (int k = 0; k < ev->n; k++)
@@ -365,7 +379,7 @@ json_t *nd_topics_assign_tokens(const struct nd_topics *topics, const char *text
     size_t cap = len / 4 + 64 < MAX_TOKENS ? len / 4 + 64 : MAX_TOKENS;
     if (ntok > cap)
         ntok = cap;
-    sc = calloc(1, sizeof(*sc));
+    sc = scoring_new();
     if (!sc)
         goto out;
     score_text(topics, text, toks, ntok, sc);
@@ -443,7 +457,7 @@ const char *nd_topics_top_class(const struct nd_topics *topics, const char *text
         return NULL;
     size_t cap = len / 2 + 16 < MAX_TOKENS ? len / 2 + 16 : MAX_TOKENS;
     toks = malloc(cap * sizeof(*toks));
-    sc = calloc(1, sizeof(*sc));
+    sc = scoring_new();
     if (toks && sc) {
         size_t ntok = nd_evlex_tokenize(text, len, toks, cap);
         double bestv = -1;
