@@ -712,6 +712,7 @@ struct story_state {
     uint32_t *firsts; /* per token: packed longest phrase per dictionary (see note_first) */
     uint32_t *fidx;   /* per token: its first_info (valid where firsts is not 0) */
     uint32_t *cps;    /* per token: code point offsets of start and end */
+    uint32_t *mfirst; /* per token: the first sorted mention starting with it, or UINT32_MAX */
     const struct nd_events_mention **sorted; /* the caller's mentions by start offset */
     size_t nmentions;
     size_t nmemo;
@@ -882,15 +883,9 @@ static const struct nd_events_mention *mention_at(const struct story_state *st, 
                                                   size_t *ntoks, size_t end)
 {
     const struct nd_evtok *tok = &st->toks[i];
-    size_t lo = 0, hi = st->nmentions;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (st->sorted[mid]->start < tok->start)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    for (size_t k = lo; k < st->nmentions && st->sorted[k]->start == tok->start; k++) {
+    if (st->mfirst[i] == UINT32_MAX)
+        return NULL;
+    for (size_t k = st->mfirst[i]; k < st->nmentions && st->sorted[k]->start == tok->start; k++) {
         const struct nd_events_mention *m = st->sorted[k];
         if (m->end > m->start) {
             size_t j = i;
@@ -2492,18 +2487,19 @@ json_t *nd_events_code_tokens(const struct nd_events *events, const char *text,
     }
     st->out = out;
     /* one block per story for the per-token arrays: phrase masks, code points, sentence starts */
-    st->firsts = malloc((st->ntok + 1) * 5 * sizeof(*st->firsts));
+    st->firsts = malloc((st->ntok + 1) * 6 * sizeof(*st->firsts));
     if (!st->firsts)
         goto out;
     st->fidx = st->firsts + st->ntok + 1;
     st->cps = st->fidx + st->ntok + 1;
     starts = st->cps + 2 * (st->ntok + 1);
+    st->mfirst = starts + st->ntok + 1;
     /* a code point offset is the byte offset less the UTF-8 continuation bytes before it; their
      * positions are listed once (in the sentence-starts array, free until the sentences are
      * split), or, in a text with more of them than tokens, counted byte by byte */
     size_t ncont =
         continuation_positions((const unsigned char *)text, st->text_len, starts, st->ntok + 1);
-    size_t at = 0, cp = 0, q = 0;
+    size_t at = 0, cp = 0, q = 0, mk = 0;
     for (size_t i = 0; i < FIRST_AHEAD && i < st->ntok; i++)
         nd_evmap_prefetch(events->first_len, st->toks[i].hash);
     for (size_t i = 0; i < st->ntok; i++) {
@@ -2514,6 +2510,11 @@ json_t *nd_events_code_tokens(const struct nd_events *events, const char *text,
         st->firsts[i] = 0;
         st->fidx[i] = 0;
         tok->cls = 0;
+        /* tokens and sorted mentions both go by start: one merge finds each token's mentions */
+        while (mk < st->nmentions && st->sorted[mk]->start < tok->start)
+            mk++;
+        st->mfirst[i] = mk < st->nmentions && st->sorted[mk]->start == tok->start ? (uint32_t)mk
+                                                                                 : UINT32_MAX;
         if (nd_evmap_get_hashed(events->first_len, tok->key, tok->keylen, tok->hash, &idx)) {
             st->firsts[i] = events->finfo[idx].masks;
             st->fidx[i] = idx;
