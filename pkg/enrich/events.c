@@ -824,14 +824,11 @@ static const char *const *preps_ref(void)
 
 /* Longest dictionary phrase of `kind` starting at token i (within [i, end)). Returns its token
  * count and the value, or 0. */
-static size_t match_phrase(const struct story_state *st, const struct nd_evmap *map, char kind,
-                           size_t i, size_t end, uint32_t *value)
+static size_t match_phrase_at(const struct story_state *st, const struct nd_evmap *map, char kind,
+                              size_t i, size_t end, uint32_t mask, uint32_t *value)
 {
     char phrase[MAX_PHRASE * (ND_EVTOK_KEYMAX + 1) + 1];
     const struct nd_evtok *toks = st->toks;
-    uint32_t mask = (st->firsts[i] >> kind_shift(kind)) & 0xff;
-    if (!mask)
-        return 0;
     for (size_t n = MAX_PHRASE; n >= 1; n--) {
         if (!(mask & (1u << (n - 1))) || n > end - i)
             continue;
@@ -844,6 +841,15 @@ static size_t match_phrase(const struct story_state *st, const struct nd_evmap *
             return n;
     }
     return 0;
+}
+
+/* Most tokens start no phrase of the dictionary asked: that answer, from the token's masks, is
+ * inlined at each call, and only a possible match pays for the call and its phrase buffer. */
+static inline size_t match_phrase(const struct story_state *st, const struct nd_evmap *map,
+                                  char kind, size_t i, size_t end, uint32_t *value)
+{
+    uint32_t mask = (st->firsts[i] >> kind_shift(kind)) & 0xff;
+    return mask ? match_phrase_at(st, map, kind, i, end, mask, value) : 0;
 }
 
 static const struct memo *memo_find(const struct story_state *st, const struct nd_evtok *tok)
