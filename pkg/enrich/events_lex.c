@@ -463,13 +463,8 @@ void nd_evmap_prefetch(const struct nd_evmap *map, uint64_t hash)
     __builtin_prefetch(&map->slots[hash & (map->cap - 1)]);
 }
 
-int nd_evmap_get(const struct nd_evmap *map, const char *key, size_t klen, uint32_t *value)
-{
-    return nd_evmap_get_hashed(map, key, klen, key_hash(key, klen), value);
-}
-
-int nd_evmap_get_hashed(const struct nd_evmap *map, const char *key, size_t klen, uint64_t h,
-                        uint32_t *value)
+static inline int lookup(const struct nd_evmap *map, const char *key, size_t klen, uint64_t h,
+                         uint32_t *value)
 {
     size_t j = h & (map->cap - 1);
     if (!filter_has(map, h))
@@ -483,6 +478,17 @@ int nd_evmap_get_hashed(const struct nd_evmap *map, const char *key, size_t klen
         j = (j + 1) & (map->cap - 1);
     }
     return 0;
+}
+
+int nd_evmap_get(const struct nd_evmap *map, const char *key, size_t klen, uint32_t *value)
+{
+    return lookup(map, key, klen, key_hash(key, klen), value);
+}
+
+int nd_evmap_get_hashed(const struct nd_evmap *map, const char *key, size_t klen, uint64_t h,
+                        uint32_t *value)
+{
+    return lookup(map, key, klen, h, value);
 }
 
 size_t nd_evmap_count(const struct nd_evmap *map)
