@@ -829,8 +829,10 @@ static size_t match_phrase_at(const struct story_state *st, const struct nd_evma
 {
     char phrase[MAX_PHRASE * (ND_EVTOK_KEYMAX + 1) + 1];
     const struct nd_evtok *toks = st->toks;
-    for (size_t n = MAX_PHRASE; n >= 1; n--) {
-        if (!(mask & (1u << (n - 1))) || n > end - i)
+    /* the phrase lengths starting here, longest first: the set bits of mask, from the top */
+    for (uint32_t m = mask & ((1u << MAX_PHRASE) - 1); m; m &= ~(1u << (31 - __builtin_clz(m)))) {
+        size_t n = (size_t)(32 - __builtin_clz(m));
+        if (n > end - i)
             continue;
         if (n == 1) { /* one token: its value was looked up with the token's first_info */
             *value = st->events->finfo[st->fidx[i]].single[kind_index(kind)];
@@ -863,10 +865,12 @@ static const struct memo *memo_find(const struct story_state *st, const struct n
 static void memo_add(struct story_state *st, const char *key, const struct span *sp)
 {
     struct memo *m;
+    size_t klen;
     if (!key[0] || !sp->cc[0])
         return;
+    klen = strlen(key);
     for (size_t k = 0; k < st->nmemo; k++)
-        if (!strcmp(st->memo[k].key, key)) {
+        if (st->memo[k].keylen == klen && !memcmp(st->memo[k].key, key, klen)) {
             m = &st->memo[k];
             goto fill;
         }
