@@ -308,6 +308,35 @@ static void score_text(const struct nd_topics *topics, const char *text,
     }
 }
 
+/* The fields of an event object read here, in one walk over its keys: a lookup by name hashes
+ * the name each time, and an event has about ten keys. */
+static void event_fields(const json_t *ev, const char **type, const char **cameo,
+                         const json_t **src, const json_t **tgt)
+{
+    for (void *it = json_object_iter((json_t *)ev); it;
+         it = json_object_iter_next((json_t *)ev, it)) {
+        const char *key = json_object_iter_key(it);
+        if (key[0] == 't' && !strcmp(key, "type"))
+            *type = json_string_value(json_object_iter_value(it));
+        else if (key[0] == 'c' && !strcmp(key, "cameo"))
+            *cameo = json_string_value(json_object_iter_value(it));
+        else if (key[0] == 's' && !strcmp(key, "source"))
+            *src = json_object_iter_value(it);
+        else if (key[0] == 't' && !strcmp(key, "target"))
+            *tgt = json_object_iter_value(it);
+    }
+}
+
+/* An actor object's "code", by the same walk. */
+static const char *actor_code(const json_t *actor)
+{
+    for (void *it = json_object_iter((json_t *)actor); it;
+         it = json_object_iter_next((json_t *)actor, it))
+        if (!strcmp(json_object_iter_key(it), "code"))
+            return json_string_value(json_object_iter_value(it));
+    return NULL;
+}
+
 /* Coded events are entity evidence: two countries meeting is international relations. */
 static void score_events(const struct nd_topics *topics, const json_t *events, struct scoring *sc)
 {
@@ -318,11 +347,11 @@ static void score_events(const struct nd_topics *topics, const json_t *events, s
         aid = topic_index(topics, "20000643");
     json_array_foreach(events, i, ev)
     {
-        const char *type = json_string_value(json_object_get(ev, "type"));
-        const char *cameo = json_string_value(json_object_get(ev, "cameo"));
-        const json_t *src = json_object_get(ev, "source"), *tgt = json_object_get(ev, "target");
-        const char *sc_cc = json_string_value(json_object_get(json_array_get(src, 0), "code"));
-        const char *tg_cc = json_string_value(json_object_get(json_array_get(tgt, 0), "code"));
+        const char *type = NULL, *cameo = NULL;
+        const json_t *src = NULL, *tgt = NULL;
+        event_fields(ev, &type, &cameo, &src, &tgt);
+        const char *sc_cc = actor_code(json_array_get(src, 0));
+        const char *tg_cc = actor_code(json_array_get(tgt, 0));
         int target;
         if (!type)
             continue;
