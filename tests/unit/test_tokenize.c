@@ -156,6 +156,19 @@ static void test_normalize(void **state)
     s = nd_text_normalize("", 0);
     assert_string_equal(s, "");
     free(s);
+    /* a reference, a tag and a non-ASCII letter at every offset of the eight-byte scan */
+    for (size_t off = 0; off < 20; off++) {
+        char in[64], want[64];
+        memset(in, 'x', off);
+        memcpy(in + off, "&amp;<b>\xC3\xA9y", 12);
+        memset(want, 'x', off);
+        memcpy(want + off, "&\xC3\xA9y", 5);
+        s = nd_text_normalize(in, 0);
+        assert_non_null(s);
+        assert_int_equal(strlen(s), off + 4);
+        assert_memory_equal(s, want, off + 4);
+        free(s);
+    }
 }
 
 static void test_wire_structure_variants(void **state)
