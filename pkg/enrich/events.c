@@ -729,6 +729,9 @@ struct story_state {
     size_t nevents;
     size_t sentence_events;
     json_t *sentence_obj; /* the current sentence's span, borrowed from its first event */
+    /* hash indexes of the string and actor caches: entry index + 1, 0 empty */
+    uint8_t str_index[2 * MAX_STR_CACHE];
+    uint8_t actor_index[2 * MAX_ACTOR_CACHE];
     /* The arrays last: only their first n* entries are ever read, each written whole when added,
      * so a new state zeroes the fields above and not the 16 KB below. */
     struct memo memo[MAX_MEMO];
@@ -1469,11 +1472,26 @@ static int utf8_valid(const unsigned char *p, size_t len)
 
 /* A shared JSON string for a code ("CHN", "GOV": three ASCII capitals, no check needed) or, with
  * code NULL, for a name string that lives as long as the story (model or entity names). */
+_Static_assert(2 * MAX_STR_CACHE == 1 << 6 && 2 * MAX_ACTOR_CACHE == 1 << 7,
+               "the cache indexes below take 6 and 7 bits");
+
+/* Slot of a cache key in an index of 2^bits entries (Fibonacci hashing). */
+static size_t index_slot(uint64_t key, int bits)
+{
+    return (size_t)((key * 0x9e3779b97f4a7c15ull) >> (64 - bits));
+}
+
 static json_t *interned(struct story_state *st, const char *code, const char *name)
 {
     json_t *obj;
-    for (size_t k = 0; k < st->nstr_cache; k++) {
-        const struct str_cache *c = &st->str_cache[k];
+    uint32_t c4 = 0;
+    uint64_t key;
+    size_t j;
+    if (code)
+        memcpy(&c4, code, 4);
+    key = code ? c4 : (uint64_t)(uintptr_t)name;
+    for (j = index_slot(key, 6); st->str_index[j]; j = (j + 1) & (2 * MAX_STR_CACHE - 1)) {
+        const struct str_cache *c = &st->str_cache[st->str_index[j] - 1];
         if (code ? !c->name && !memcmp(c->code, code, 4) : c->name == name)
             return json_incref(c->obj);
     }
@@ -1483,6 +1501,7 @@ static json_t *interned(struct story_state *st, const char *code, const char *na
         c->name = code ? NULL : name;
         copy_code(c->code, code ? code : "", sizeof(c->code));
         c->obj = json_incref(obj);
+        st->str_index[j] = (uint8_t)st->nstr_cache;
     }
     return obj;
 }
@@ -1493,8 +1512,13 @@ static json_t *build_actor_json(struct story_state *st, const struct actor_ref *
  * shared (jansson counts references), which halves the allocations of an event-dense story. */
 static json_t *actor_json(struct story_state *st, const struct actor_ref *a)
 {
-    for (size_t k = 0; k < st->nactor_cache; k++) {
-        const struct actor_cache *c = &st->actor_cache[k];
+    uint32_t cc4;
+    memcpy(&cc4, a->cc, 4);
+    uint64_t key = ((uint64_t)a->b << 40) ^ ((uint64_t)a->e << 20) ^ a->name_b ^
+                   ((uint64_t)cc4 << 24) ^ (uint64_t)(uintptr_t)a->name;
+    size_t j;
+    for (j = index_slot(key, 7); st->actor_index[j]; j = (j + 1) & (2 * MAX_ACTOR_CACHE - 1)) {
+        const struct actor_cache *c = &st->actor_cache[st->actor_index[j] - 1];
         if (c->b == a->b && c->e == a->e && c->name == a->name && c->name_b == a->name_b &&
             c->implied == a->implied && !memcmp(c->cc, a->cc, sizeof(c->cc)) &&
             !memcmp(c->sector, a->sector, sizeof(c->sector)))
@@ -1502,6 +1526,7 @@ static json_t *actor_json(struct story_state *st, const struct actor_ref *a)
     }
     json_t *obj = build_actor_json(st, a);
     if (obj && st->nactor_cache < MAX_ACTOR_CACHE) {
+        st->actor_index[j] = (uint8_t)(st->nactor_cache + 1);
         struct actor_cache *c = &st->actor_cache[st->nactor_cache++];
         c->b = a->b;
         c->e = a->e;
