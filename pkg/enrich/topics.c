@@ -49,6 +49,8 @@ struct nd_topics {
     float prior[NCLASS];
     int cls_topic[NCLASS];
     int has_nb;
+    /* the topics coded events speak for (index or -1), found once at load */
+    int ev_ir, ev_dip, ev_conflict, ev_sanction, ev_aid;
 };
 
 static int topic_index(const struct nd_topics *topics, const char *code)
@@ -202,6 +204,11 @@ struct nd_topics *nd_topics_new(const char *models_dir, char *errstr, size_t err
     }
     if (model_load(topics, errstr, errsz) != ND_OK)
         goto out;
+    topics->ev_ir = topic_index(topics, "20000638");
+    topics->ev_dip = topic_index(topics, "20000639");
+    topics->ev_conflict = topic_index(topics, "20000056");
+    topics->ev_sanction = topic_index(topics, "20000642");
+    topics->ev_aid = topic_index(topics, "20000643");
     return topics;
 out:
     nd_topics_destroy(topics);
@@ -342,9 +349,8 @@ static void score_events(const struct nd_topics *topics, const json_t *events, s
 {
     size_t i;
     const json_t *ev;
-    int ir = topic_index(topics, "20000638"), dip = topic_index(topics, "20000639"),
-        conflict = topic_index(topics, "20000056"), sanction = topic_index(topics, "20000642"),
-        aid = topic_index(topics, "20000643");
+    int ir = topics->ev_ir, dip = topics->ev_dip, conflict = topics->ev_conflict,
+        sanction = topics->ev_sanction, aid = topics->ev_aid;
     json_array_foreach(events, i, ev)
     {
         const char *type = NULL, *cameo = NULL;
