@@ -23,6 +23,13 @@
 #include "enrich/kb.h"
 #include "enrich/tagger.h"
 
+/* Setting a key given as a string literal: its length is known at compile time, so jansson is not
+ * left to strlen it on every set (this runs for every key of every mention and event). */
+#define JSON_SET_NEW(obj, lit, value) \
+    json_object_setn_new_nocheck((obj), "" lit "", sizeof(lit) - 1, (value))
+#define JSON_SET(obj, lit, value) \
+    json_object_setn_nocheck((obj), "" lit "", sizeof(lit) - 1, (value))
+
 #define MAX_SPAN_TOKENS 12
 
 const char *nd_ent_type_name(enum nd_ent_type type)
@@ -938,37 +945,37 @@ json_t *nd_entities_to_json(const struct nd_entities *ents, const struct nd_stor
         if ((unsigned)e->type < ND_ENT_NTYPES) {
             if (!types[e->type])
                 types[e->type] = json_string(nd_ent_type_name(e->type));
-            json_object_set_nocheck(obj, "type", types[e->type]);
+            JSON_SET(obj, "type", types[e->type]);
         } else {
-            json_object_set_new_nocheck(obj, "type", json_string(nd_ent_type_name(e->type)));
+            JSON_SET_NEW(obj, "type", json_string(nd_ent_type_name(e->type)));
         }
-        json_object_set_new_nocheck(obj, "name", json_string(e->name ? e->name : ""));
+        JSON_SET_NEW(obj, "name", json_string(e->name ? e->name : ""));
         if (country_like)
-            json_object_set_new_nocheck(ids, "iso3166", json_string(e->country));
+            JSON_SET_NEW(ids, "iso3166", json_string(e->country));
         if (e->wikidata)
-            json_object_set_new_nocheck(ids, "wikidata", json_string(e->wikidata));
+            JSON_SET_NEW(ids, "wikidata", json_string(e->wikidata));
         if (e->kb_id)
-            json_object_set_new_nocheck(ids, "kb", json_string(e->kb_id));
-        json_object_set_new_nocheck(obj, "ids", ids);
+            JSON_SET_NEW(ids, "kb", json_string(e->kb_id));
+        JSON_SET_NEW(obj, "ids", ids);
         if (e->kind)
-            json_object_set_new_nocheck(obj, "kind", json_string(e->kind));
+            JSON_SET_NEW(obj, "kind", json_string(e->kind));
         if (e->role)
-            json_object_set_new_nocheck(obj, "role", json_string(e->role));
+            JSON_SET_NEW(obj, "role", json_string(e->role));
         if (e->country[0] && !country_like)
-            json_object_set_new_nocheck(obj, "country", json_string(e->country));
-        json_object_set_new_nocheck(obj, "salience", json_real(e->salience));
+            JSON_SET_NEW(obj, "country", json_string(e->country));
+        JSON_SET_NEW(obj, "salience", json_real(e->salience));
         for (size_t k = 0; k < e->nmentions; k++) {
             const struct nd_mention *m = &e->mentions[k];
             json_t *mo = json_object(), *text = NULL;
             const char *ts = m->field == ND_FIELD_HEADLINE ? headline + m->start : body + m->start;
             size_t tn = m->end - m->start;
-            json_object_set_new_nocheck(mo, "start", json_integer(m->cstart));
-            json_object_set_new_nocheck(mo, "end", json_integer(m->cend));
+            JSON_SET_NEW(mo, "start", json_integer(m->cstart));
+            JSON_SET_NEW(mo, "end", json_integer(m->cend));
             for (size_t k2 = 0; k2 < nseen && !text; k2++)
                 if (seen[k2].n == tn && !memcmp(seen[k2].s, ts, tn))
                     text = seen[k2].v;
             if (text) {
-                json_object_set_nocheck(mo, "text", text);
+                JSON_SET(mo, "text", text);
             } else {
                 text = json_stringn(ts, tn);
                 if (text && nseen < sizeof(seen) / sizeof(seen[0])) {
@@ -976,23 +983,22 @@ json_t *nd_entities_to_json(const struct nd_entities *ents, const struct nd_stor
                     seen[nseen].n = tn;
                     seen[nseen++].v = text;
                 }
-                json_object_set_new_nocheck(mo, "text", text);
+                JSON_SET_NEW(mo, "text", text);
             }
             if (m->field == ND_FIELD_HEADLINE) {
                 if (!headline_field)
                     headline_field = json_string("headline");
-                json_object_set_nocheck(mo, "field", headline_field);
+                JSON_SET(mo, "field", headline_field);
             }
             if (m->metonym)
-                json_object_set_new_nocheck(mo, "metonym", json_true());
+                JSON_SET_NEW(mo, "metonym", json_true());
             if (m->resolved)
-                json_object_set_new_nocheck(mo, "resolved", json_true());
+                JSON_SET_NEW(mo, "resolved", json_true());
             json_array_append_new(ms, mo);
         }
-        json_object_set_new_nocheck(obj, "mentions", ms);
+        JSON_SET_NEW(obj, "mentions", ms);
         if (e->mention_total > e->nmentions)
-            json_object_set_new_nocheck(obj, "mention_count",
-                                        json_integer((json_int_t)e->mention_total));
+            JSON_SET_NEW(obj, "mention_count", json_integer((json_int_t)e->mention_total));
         json_array_append_new(arr, obj);
     }
     for (size_t k = 0; k < ND_ENT_NTYPES; k++)

@@ -5,12 +5,20 @@
  *   N key code role */
 #include "enrich/events.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/core.h"
 #include "enrich/events_lex.h"
+
+/* Setting a key given as a string literal: its length is known at compile time, so jansson is not
+ * left to strlen it on every set (this runs for every key of every mention and event). */
+#define JSON_SET_NEW(obj, lit, value) \
+    json_object_setn_new_nocheck((obj), "" lit "", sizeof(lit) - 1, (value))
+#define JSON_SET(obj, lit, value) \
+    json_object_setn_nocheck((obj), "" lit "", sizeof(lit) - 1, (value))
 
 static const char *const *const *word_lists_ref(void);
 static const char *const *preps_ref(void);
@@ -22,6 +30,7 @@ static const char *const *preps_ref(void);
 #define MAX_MEMO 128      /* names remembered across a story */
 #define MAX_EVENTS 256    /* events per story */
 #define PATTERN_WINDOW 10 /* tokens after a verb a pattern may span */
+#define FIRST_AHEAD 8     /* tokens between a dictionary slot's prefetch and its lookup */
 
 struct verb {
     const char *lemma;
@@ -703,28 +712,34 @@ struct story_state {
     uint32_t *firsts; /* per token: packed longest phrase per dictionary (see note_first) */
     uint32_t *fidx;   /* per token: its first_info (valid where firsts is not 0) */
     uint32_t *cps;    /* per token: code point offsets of start and end */
+    uint32_t *mfirst; /* per token: the first sorted mention starting with it, or UINT32_MAX */
     const struct nd_events_mention **sorted; /* the caller's mentions by start offset */
     size_t nmentions;
-    struct memo memo[MAX_MEMO];
     size_t nmemo;
     struct group_ref last_subject; /* the previous sentence's subject, for pronouns */
     struct group_ref last_speaker;
     json_t *out;
-    struct actor_cache actor_cache[MAX_ACTOR_CACHE];
     size_t nactor_cache;
-    struct code_cache code_cache[MAX_CODE_CACHE];
     size_t ncode_cache;
     json_t *status[2]; /* "reported", "planned", shared like the code values */
-    struct group_cache group_cache[MAX_GROUP_CACHE];
     size_t ngroup_cache;
-    struct conf_cache conf_cache[MAX_CONF_CACHE];
     size_t nconf_cache;
     int utf8_ok; /* the whole text is valid UTF-8: its slices need no check of their own */
-    struct str_cache str_cache[MAX_STR_CACHE];
     size_t nstr_cache;
     size_t nevents;
     size_t sentence_events;
     json_t *sentence_obj; /* the current sentence's span, borrowed from its first event */
+    /* hash indexes of the string and actor caches: entry index + 1, 0 empty */
+    uint8_t str_index[2 * MAX_STR_CACHE];
+    uint8_t actor_index[2 * MAX_ACTOR_CACHE];
+    /* The arrays last: only their first n* entries are ever read, each written whole when added,
+     * so a new state zeroes the fields above and not the 16 KB below. */
+    struct memo memo[MAX_MEMO];
+    struct actor_cache actor_cache[MAX_ACTOR_CACHE];
+    struct code_cache code_cache[MAX_CODE_CACHE];
+    struct group_cache group_cache[MAX_GROUP_CACHE];
+    struct conf_cache conf_cache[MAX_CONF_CACHE];
+    struct str_cache str_cache[MAX_STR_CACHE];
 };
 
 /* Token key equals a string literal (length first: most tokens differ there). */
@@ -812,16 +827,15 @@ static const char *const *preps_ref(void)
 
 /* Longest dictionary phrase of `kind` starting at token i (within [i, end)). Returns its token
  * count and the value, or 0. */
-static size_t match_phrase(const struct story_state *st, const struct nd_evmap *map, char kind,
-                           size_t i, size_t end, uint32_t *value)
+static size_t match_phrase_at(const struct story_state *st, const struct nd_evmap *map, char kind,
+                              size_t i, size_t end, uint32_t mask, uint32_t *value)
 {
     char phrase[MAX_PHRASE * (ND_EVTOK_KEYMAX + 1) + 1];
     const struct nd_evtok *toks = st->toks;
-    uint32_t mask = (st->firsts[i] >> kind_shift(kind)) & 0xff;
-    if (!mask)
-        return 0;
-    for (size_t n = MAX_PHRASE; n >= 1; n--) {
-        if (!(mask & (1u << (n - 1))) || n > end - i)
+    /* the phrase lengths starting here, longest first: the set bits of mask, from the top */
+    for (uint32_t m = mask & ((1u << MAX_PHRASE) - 1); m; m &= ~(1u << (31 - __builtin_clz(m)))) {
+        size_t n = (size_t)(32 - __builtin_clz(m));
+        if (n > end - i)
             continue;
         if (n == 1) { /* one token: its value was looked up with the token's first_info */
             *value = st->events->finfo[st->fidx[i]].single[kind_index(kind)];
@@ -832,6 +846,15 @@ static size_t match_phrase(const struct story_state *st, const struct nd_evmap *
             return n;
     }
     return 0;
+}
+
+/* Most tokens start no phrase of the dictionary asked: that answer, from the token's masks, is
+ * inlined at each call, and only a possible match pays for the call and its phrase buffer. */
+static inline size_t match_phrase(const struct story_state *st, const struct nd_evmap *map,
+                                  char kind, size_t i, size_t end, uint32_t *value)
+{
+    uint32_t mask = (st->firsts[i] >> kind_shift(kind)) & 0xff;
+    return mask ? match_phrase_at(st, map, kind, i, end, mask, value) : 0;
 }
 
 static const struct memo *memo_find(const struct story_state *st, const struct nd_evtok *tok)
@@ -845,10 +868,12 @@ static const struct memo *memo_find(const struct story_state *st, const struct n
 static void memo_add(struct story_state *st, const char *key, const struct span *sp)
 {
     struct memo *m;
+    size_t klen;
     if (!key[0] || !sp->cc[0])
         return;
+    klen = strlen(key);
     for (size_t k = 0; k < st->nmemo; k++)
-        if (!strcmp(st->memo[k].key, key)) {
+        if (st->memo[k].keylen == klen && !memcmp(st->memo[k].key, key, klen)) {
             m = &st->memo[k];
             goto fill;
         }
@@ -871,15 +896,9 @@ static const struct nd_events_mention *mention_at(const struct story_state *st, 
                                                   size_t *ntoks, size_t end)
 {
     const struct nd_evtok *tok = &st->toks[i];
-    size_t lo = 0, hi = st->nmentions;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (st->sorted[mid]->start < tok->start)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    for (size_t k = lo; k < st->nmentions && st->sorted[k]->start == tok->start; k++) {
+    if (st->mfirst[i] == UINT32_MAX)
+        return NULL;
+    for (size_t k = st->mfirst[i]; k < st->nmentions && st->sorted[k]->start == tok->start; k++) {
         const struct nd_events_mention *m = st->sorted[k];
         if (m->end > m->start) {
             size_t j = i;
@@ -1453,11 +1472,26 @@ static int utf8_valid(const unsigned char *p, size_t len)
 
 /* A shared JSON string for a code ("CHN", "GOV": three ASCII capitals, no check needed) or, with
  * code NULL, for a name string that lives as long as the story (model or entity names). */
+_Static_assert(2 * MAX_STR_CACHE == 1 << 6 && 2 * MAX_ACTOR_CACHE == 1 << 7,
+               "the cache indexes below take 6 and 7 bits");
+
+/* Slot of a cache key in an index of 2^bits entries (Fibonacci hashing). */
+static size_t index_slot(uint64_t key, int bits)
+{
+    return (size_t)((key * 0x9e3779b97f4a7c15ull) >> (64 - bits));
+}
+
 static json_t *interned(struct story_state *st, const char *code, const char *name)
 {
     json_t *obj;
-    for (size_t k = 0; k < st->nstr_cache; k++) {
-        const struct str_cache *c = &st->str_cache[k];
+    uint32_t c4 = 0;
+    uint64_t key;
+    size_t j;
+    if (code)
+        memcpy(&c4, code, 4);
+    key = code ? c4 : (uint64_t)(uintptr_t)name;
+    for (j = index_slot(key, 6); st->str_index[j]; j = (j + 1) & (2 * MAX_STR_CACHE - 1)) {
+        const struct str_cache *c = &st->str_cache[st->str_index[j] - 1];
         if (code ? !c->name && !memcmp(c->code, code, 4) : c->name == name)
             return json_incref(c->obj);
     }
@@ -1467,6 +1501,7 @@ static json_t *interned(struct story_state *st, const char *code, const char *na
         c->name = code ? NULL : name;
         copy_code(c->code, code ? code : "", sizeof(c->code));
         c->obj = json_incref(obj);
+        st->str_index[j] = (uint8_t)st->nstr_cache;
     }
     return obj;
 }
@@ -1477,8 +1512,13 @@ static json_t *build_actor_json(struct story_state *st, const struct actor_ref *
  * shared (jansson counts references), which halves the allocations of an event-dense story. */
 static json_t *actor_json(struct story_state *st, const struct actor_ref *a)
 {
-    for (size_t k = 0; k < st->nactor_cache; k++) {
-        const struct actor_cache *c = &st->actor_cache[k];
+    uint32_t cc4;
+    memcpy(&cc4, a->cc, 4);
+    uint64_t key = ((uint64_t)a->b << 40) ^ ((uint64_t)a->e << 20) ^ a->name_b ^
+                   ((uint64_t)cc4 << 24) ^ (uint64_t)(uintptr_t)a->name;
+    size_t j;
+    for (j = index_slot(key, 7); st->actor_index[j]; j = (j + 1) & (2 * MAX_ACTOR_CACHE - 1)) {
+        const struct actor_cache *c = &st->actor_cache[st->actor_index[j] - 1];
         if (c->b == a->b && c->e == a->e && c->name == a->name && c->name_b == a->name_b &&
             c->implied == a->implied && !memcmp(c->cc, a->cc, sizeof(c->cc)) &&
             !memcmp(c->sector, a->sector, sizeof(c->sector)))
@@ -1486,6 +1526,7 @@ static json_t *actor_json(struct story_state *st, const struct actor_ref *a)
     }
     json_t *obj = build_actor_json(st, a);
     if (obj && st->nactor_cache < MAX_ACTOR_CACHE) {
+        st->actor_index[j] = (uint8_t)(st->nactor_cache + 1);
         struct actor_cache *c = &st->actor_cache[st->nactor_cache++];
         c->b = a->b;
         c->e = a->e;
@@ -1503,23 +1544,22 @@ static json_t *build_actor_json(struct story_state *st, const struct actor_ref *
 {
     json_t *obj = json_object();
     /* codes are three ASCII capitals (checked where they come in): no UTF-8 check needed */
-    json_object_set_new_nocheck(obj, "code", interned(st, a->cc, NULL));
+    JSON_SET_NEW(obj, "code", interned(st, a->cc, NULL));
     if (a->sector[0])
-        json_object_set_new_nocheck(obj, "sector", interned(st, a->sector, NULL));
+        JSON_SET_NEW(obj, "sector", interned(st, a->sector, NULL));
     if (a->name)
-        json_object_set_new_nocheck(obj, "name", interned(st, NULL, a->name));
+        JSON_SET_NEW(obj, "name", interned(st, NULL, a->name));
     else if (a->name_e > a->name_b && a->name_e <= st->ntok) {
         uint32_t b = st->toks[a->name_b].start, e = st->toks[a->name_e - 1].end;
-        json_object_set_new_nocheck(obj, "name", slice_json(st, b, e));
+        JSON_SET_NEW(obj, "name", slice_json(st, b, e));
     }
     if (a->implied)
-        json_object_set_new_nocheck(obj, "implied", json_true());
+        JSON_SET_NEW(obj, "implied", json_true());
     if (a->e > a->b) {
         uint32_t b = st->toks[a->b].start, e = st->toks[a->e - 1].end;
-        json_object_set_new_nocheck(obj, "text", slice_json(st, b, e));
-        json_object_set_new_nocheck(obj, "start", json_integer((json_int_t)st->cps[2 * a->b]));
-        json_object_set_new_nocheck(obj, "end",
-                                    json_integer((json_int_t)st->cps[2 * (a->e - 1) + 1]));
+        JSON_SET_NEW(obj, "text", slice_json(st, b, e));
+        JSON_SET_NEW(obj, "start", json_integer((json_int_t)st->cps[2 * a->b]));
+        JSON_SET_NEW(obj, "end", json_integer((json_int_t)st->cps[2 * (a->e - 1) + 1]));
     }
     return obj;
 }
@@ -1682,42 +1722,36 @@ static void emit(struct story_state *st, size_t s0, size_t s1, const struct trig
     /* keys and codes are ASCII constants: the _nocheck calls skip UTF-8 validation; text taken from
      * the story is validated (json_stringn) */
     ev = json_object();
-    json_object_set_new_nocheck(ev, "type",
-                                cv ? json_incref(cv->type) : json_string_nocheck(pl->type));
-    json_object_set_new_nocheck(ev, "cameo",
-                                cv ? json_incref(cv->cameo) : json_string_nocheck(code));
-    json_object_set_new_nocheck(ev, "source", group_json(st, src));
-    json_object_set_new_nocheck(ev, "target", group_json(st, tgt));
+    JSON_SET_NEW(ev, "type", cv ? json_incref(cv->type) : json_string_nocheck(pl->type));
+    JSON_SET_NEW(ev, "cameo", cv ? json_incref(cv->cameo) : json_string_nocheck(code));
+    JSON_SET_NEW(ev, "source", group_json(st, src));
+    JSON_SET_NEW(ev, "target", group_json(st, tgt));
     if (!st->sentence_obj) {
         /* every event of a sentence shares one {start, end} object */
         st->sentence_obj = json_object();
-        json_object_set_new_nocheck(st->sentence_obj, "start",
-                                    json_integer((json_int_t)st->cps[2 * s0]));
-        json_object_set_new_nocheck(st->sentence_obj, "end",
-                                    json_integer((json_int_t)st->cps[2 * (s1 - 1) + 1]));
-        json_object_set_new_nocheck(ev, "sentence", st->sentence_obj);
+        JSON_SET_NEW(st->sentence_obj, "start", json_integer((json_int_t)st->cps[2 * s0]));
+        JSON_SET_NEW(st->sentence_obj, "end", json_integer((json_int_t)st->cps[2 * (s1 - 1) + 1]));
+        JSON_SET_NEW(ev, "sentence", st->sentence_obj);
     } else {
-        json_object_set_nocheck(ev, "sentence", st->sentence_obj);
+        JSON_SET(ev, "sentence", st->sentence_obj);
     }
     json_t *trig = json_object();
-    json_object_set_new_nocheck(trig, "text", slice_json(st, tb, te));
-    json_object_set_new_nocheck(trig, "start", json_integer((json_int_t)st->cps[2 * tr->b]));
-    json_object_set_new_nocheck(trig, "end",
-                                json_integer((json_int_t)st->cps[2 * (tr->e - 1) + 1]));
-    json_object_set_new_nocheck(ev, "trigger", trig);
+    JSON_SET_NEW(trig, "text", slice_json(st, tb, te));
+    JSON_SET_NEW(trig, "start", json_integer((json_int_t)st->cps[2 * tr->b]));
+    JSON_SET_NEW(trig, "end", json_integer((json_int_t)st->cps[2 * (tr->e - 1) + 1]));
+    JSON_SET_NEW(ev, "trigger", trig);
     if (qe > qb) {
         uint32_t b = st->toks[qb].start, e = st->toks[qe - 1].end;
-        json_object_set_new_nocheck(ev, "quote", slice_json(st, b, e));
+        JSON_SET_NEW(ev, "quote", slice_json(st, b, e));
     }
-    json_object_set_new_nocheck(ev, "status", json_incref(st->status[pk]));
-    json_object_set_new_nocheck(ev, "intensity",
-                                cv ? json_incref(cv->intensity) : json_real(pl->goldstein));
+    JSON_SET_NEW(ev, "status", json_incref(st->status[pk]));
+    JSON_SET_NEW(ev, "intensity", cv ? json_incref(cv->intensity) : json_real(pl->goldstein));
     /* a specific pattern, the verb's own subject and a target raise it; later events in a sentence
      * are more often inside subordinate clauses */
     conf = (src->n ? 0.7 : 0.35) - 0.1 * doubt + (tr->pattern ? 0.1 : 0.0) + (tgt->n ? 0.1 : 0.0) -
            0.12 * (double)st->sentence_events;
     conf = conf > 0.95 ? 0.95 : conf < 0.05 ? 0.05 : conf;
-    json_object_set_new_nocheck(ev, "confidence", conf_json(st, conf));
+    JSON_SET_NEW(ev, "confidence", conf_json(st, conf));
     json_array_append_new(st->out, ev);
     st->nevents++;
     st->sentence_events++;
@@ -1827,7 +1861,8 @@ static int verb_position(const struct nd_events *events, const struct nd_evtok *
     /* "a declaration demanding that": a participle after a noun */
     if (len > 4 && !strcmp(toks[i].key + len - 3, "ing") && (prev->flags & ND_EVTOK_WORD) &&
         !cap_word(prev) &&
-        !nd_evmap_get(events->verb_forms, prev->key, prev->keylen, &(uint32_t){0}))
+        !nd_evmap_get_hashed(events->verb_forms, prev->key, prev->keylen, prev->hash,
+                             &(uint32_t){0}))
         return 1;
     /* "On Friday pressed", "this week said": a time phrase before the verb */
     if (cap_word(prev) &&
@@ -2465,9 +2500,10 @@ json_t *nd_events_code_tokens(const struct nd_events *events, const char *text,
 
     if (!events || !text || !toks || !ntok)
         return out;
-    st = calloc(1, sizeof(*st));
+    st = malloc(sizeof(*st));
     if (!st)
         goto out;
+    memset(st, 0, offsetof(struct story_state, memo));
     st->toks = toks;
     st->ntok = ntok;
     st->events = events;
@@ -2486,25 +2522,35 @@ json_t *nd_events_code_tokens(const struct nd_events *events, const char *text,
     }
     st->out = out;
     /* one block per story for the per-token arrays: phrase masks, code points, sentence starts */
-    st->firsts = malloc((st->ntok + 1) * 5 * sizeof(*st->firsts));
+    st->firsts = malloc((st->ntok + 1) * 6 * sizeof(*st->firsts));
     if (!st->firsts)
         goto out;
     st->fidx = st->firsts + st->ntok + 1;
     st->cps = st->fidx + st->ntok + 1;
     starts = st->cps + 2 * (st->ntok + 1);
+    st->mfirst = starts + st->ntok + 1;
     /* a code point offset is the byte offset less the UTF-8 continuation bytes before it; their
      * positions are listed once (in the sentence-starts array, free until the sentences are
      * split), or, in a text with more of them than tokens, counted byte by byte */
     size_t ncont =
         continuation_positions((const unsigned char *)text, st->text_len, starts, st->ntok + 1);
-    size_t at = 0, cp = 0, q = 0;
+    size_t at = 0, cp = 0, q = 0, mk = 0;
+    for (size_t i = 0; i < FIRST_AHEAD && i < st->ntok; i++)
+        nd_evmap_prefetch(events->first_len, st->toks[i].hash);
     for (size_t i = 0; i < st->ntok; i++) {
         struct nd_evtok *tok = &st->toks[i];
         uint32_t idx;
+        if (i + FIRST_AHEAD < st->ntok)
+            nd_evmap_prefetch(events->first_len, st->toks[i + FIRST_AHEAD].hash);
         st->firsts[i] = 0;
         st->fidx[i] = 0;
         tok->cls = 0;
-        if (nd_evmap_get(events->first_len, tok->key, tok->keylen, &idx)) {
+        /* tokens and sorted mentions both go by start: one merge finds each token's mentions */
+        while (mk < st->nmentions && st->sorted[mk]->start < tok->start)
+            mk++;
+        st->mfirst[i] = mk < st->nmentions && st->sorted[mk]->start == tok->start ? (uint32_t)mk
+                                                                                 : UINT32_MAX;
+        if (nd_evmap_get_hashed(events->first_len, tok->key, tok->keylen, tok->hash, &idx)) {
             st->firsts[i] = events->finfo[idx].masks;
             st->fidx[i] = idx;
             tok->cls = events->finfo[idx].cls;

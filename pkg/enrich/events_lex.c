@@ -7,6 +7,16 @@
 
 #include "core/core.h"
 
+/* xxHash3 compiled in: map keys are short, and the library call's dispatch costs as much as the
+ * hash. Same algorithm and seed as nd_hash64. */
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+static uint64_t key_hash(const char *key, size_t klen)
+{
+    return XXH3_64bits_withSeed(key, klen, 0);
+}
+
 static int is_ascii_alnum(unsigned char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
@@ -138,6 +148,7 @@ size_t nd_evlex_tokenize(const char *text, size_t len, struct nd_evtok *toks, si
             if (letters >= 2 && letters == uppers)
                 tok->flags |= ND_EVTOK_ALLCAP;
             set_key(tok, text);
+            tok->hash = key_hash(tok->key, tok->keylen);
             n++;
             continue;
         }
@@ -147,6 +158,7 @@ size_t nd_evlex_tokenize(const char *text, size_t len, struct nd_evtok *toks, si
             tok->end = (uint32_t)(p + pl + 1 - base);
             memcpy(tok->key, "'s", 3);
             tok->keylen = 2;
+            tok->hash = key_hash(tok->key, tok->keylen);
             p += pl + 1;
             n++;
             continue;
@@ -174,6 +186,7 @@ size_t nd_evlex_tokenize(const char *text, size_t len, struct nd_evtok *toks, si
         }
         p += pl;
         tok->end = (uint32_t)(p - base);
+        tok->hash = key_hash(tok->key, tok->keylen);
         n++;
     }
     return n;
@@ -299,11 +312,34 @@ struct slot {
     uint64_t hash;
 };
 
+/* A map holds a one-bit-per-hash filter beside its slots, four bits per slot (eight or more per
+ * key): most lookups of the coder are misses (a phrase tried against a dictionary), and a miss
+ * answered by the filter, 1/48 the size of the slots and so mostly in cache, does not wait on a
+ * slot from memory. */
 struct nd_evmap {
     struct slot *slots;
     size_t cap, count;
+    uint64_t *filter; /* cap * 4 bits */
     struct arena_chunk *arena;
 };
+
+static size_t filter_bit(const struct nd_evmap *map, uint64_t h)
+{
+    /* the high half of the hash: the slot index uses the low bits */
+    return (size_t)(h >> 32) & (map->cap * 4 - 1);
+}
+
+static int filter_has(const struct nd_evmap *map, uint64_t h)
+{
+    size_t b = filter_bit(map, h);
+    return (int)((map->filter[b >> 6] >> (b & 63)) & 1);
+}
+
+static void filter_add(struct nd_evmap *map, uint64_t h)
+{
+    size_t b = filter_bit(map, h);
+    map->filter[b >> 6] |= 1ull << (b & 63);
+}
 
 #define ARENA_CHUNK (256 * 1024)
 
@@ -336,7 +372,10 @@ struct nd_evmap *nd_evmap_new(size_t expected)
     while (map->cap < expected * 2)
         map->cap <<= 1;
     map->slots = calloc(map->cap, sizeof(*map->slots));
-    if (!map->slots) {
+    map->filter = calloc(map->cap / 16, sizeof(*map->filter));
+    if (!map->slots || !map->filter) {
+        free(map->slots);
+        free(map->filter);
         free(map);
         return NULL;
     }
@@ -353,6 +392,7 @@ void nd_evmap_destroy(struct nd_evmap *map)
         map->arena = next;
     }
     free(map->slots);
+    free(map->filter);
     free(map);
 }
 
@@ -360,8 +400,12 @@ static int grow(struct nd_evmap *map)
 {
     size_t ncap = map->cap * 2;
     struct slot *ns = calloc(ncap, sizeof(*ns));
-    if (!ns)
+    uint64_t *nf = calloc(ncap / 16, sizeof(*nf));
+    if (!ns || !nf) {
+        free(ns);
+        free(nf);
         return -1;
+    }
     for (size_t i = 0; i < map->cap; i++) {
         struct slot *s = &map->slots[i];
         if (!s->key)
@@ -372,8 +416,13 @@ static int grow(struct nd_evmap *map)
         ns[j] = *s;
     }
     free(map->slots);
+    free(map->filter);
     map->slots = ns;
+    map->filter = nf;
     map->cap = ncap;
+    for (size_t i = 0; i < ncap; i++)
+        if (ns[i].key)
+            filter_add(map, ns[i].hash);
     return 0;
 }
 
@@ -383,7 +432,7 @@ int nd_evmap_put(struct nd_evmap *map, const char *key, size_t klen, uint32_t va
     size_t j;
     if ((map->count + 1) * 2 > map->cap && grow(map))
         return -1;
-    h = nd_hash64(key, klen, 0);
+    h = key_hash(key, klen);
     j = h & (map->cap - 1);
     while (map->slots[j].key) {
         struct slot *s = &map->slots[j];
@@ -397,14 +446,29 @@ int nd_evmap_put(struct nd_evmap *map, const char *key, size_t klen, uint32_t va
     if (!copy)
         return -1;
     map->slots[j] = (struct slot){.key = copy, .klen = (uint32_t)klen, .value = value, .hash = h};
+    filter_add(map, h);
     map->count++;
     return 0;
 }
 
-int nd_evmap_get(const struct nd_evmap *map, const char *key, size_t klen, uint32_t *value)
+uint64_t nd_evmap_hash(const char *key, size_t klen)
 {
-    uint64_t h = nd_hash64(key, klen, 0);
+    return key_hash(key, klen);
+}
+
+void nd_evmap_prefetch(const struct nd_evmap *map, uint64_t hash)
+{
+    size_t b = filter_bit(map, hash);
+    __builtin_prefetch(&map->filter[b >> 6]);
+    __builtin_prefetch(&map->slots[hash & (map->cap - 1)]);
+}
+
+static inline int lookup(const struct nd_evmap *map, const char *key, size_t klen, uint64_t h,
+                         uint32_t *value)
+{
     size_t j = h & (map->cap - 1);
+    if (!filter_has(map, h))
+        return 0;
     while (map->slots[j].key) {
         const struct slot *s = &map->slots[j];
         if (s->hash == h && s->klen == klen && !memcmp(s->key, key, klen)) {
@@ -414,6 +478,17 @@ int nd_evmap_get(const struct nd_evmap *map, const char *key, size_t klen, uint3
         j = (j + 1) & (map->cap - 1);
     }
     return 0;
+}
+
+int nd_evmap_get(const struct nd_evmap *map, const char *key, size_t klen, uint32_t *value)
+{
+    return lookup(map, key, klen, key_hash(key, klen), value);
+}
+
+int nd_evmap_get_hashed(const struct nd_evmap *map, const char *key, size_t klen, uint64_t h,
+                        uint32_t *value)
+{
+    return lookup(map, key, klen, h, value);
 }
 
 size_t nd_evmap_count(const struct nd_evmap *map)

@@ -28,6 +28,7 @@ struct nd_evtok {
     uint8_t keylen;
     uint32_t cls;              /* word-class bits, filled by the event coder */
     char key[ND_EVTOK_KEYMAX]; /* lowercase, periods dropped; truncated to fit */
+    uint64_t hash;             /* nd_evmap_hash of key: every map lookup of one token reuses it */
 };
 
 /* Tokenize text[0..len) into toks (at most max). Returns the count; tokens past max are dropped
@@ -58,6 +59,14 @@ void nd_evmap_destroy(struct nd_evmap *map);
 int nd_evmap_put(struct nd_evmap *map, const char *key, size_t klen, uint32_t value);
 /* 1 and *value when found, else 0. */
 int nd_evmap_get(const struct nd_evmap *map, const char *key, size_t klen, uint32_t *value);
+/* The hash a map files a key under (a token carries its key's). */
+uint64_t nd_evmap_hash(const char *key, size_t klen);
+/* Start loading the slot a key of this hash would sit in: a loop over tokens issues it some tokens
+ * ahead, so the lookup does not wait on memory (a model-sized map is mostly out of cache). */
+void nd_evmap_prefetch(const struct nd_evmap *map, uint64_t hash);
+/* nd_evmap_get with the key's hash already made. */
+int nd_evmap_get_hashed(const struct nd_evmap *map, const char *key, size_t klen, uint64_t hash,
+                        uint32_t *value);
 size_t nd_evmap_count(const struct nd_evmap *map);
 
 /* Join the keys of toks[i..i+n) with single spaces into buf (size bufsz). Returns the length, or 0

@@ -55,6 +55,19 @@ static void put_cp(struct nd_buf *b, utf8proc_int32_t cp)
     nd_buf_append(b, tmp, (size_t)n);
 }
 
+/* Does any of the eight bytes at p stop a plain ASCII run: a non-ASCII byte (high bit), '<' or
+ * '&' (a byte equal to c is a zero byte of x ^ c, which the borrow test finds)? Eight bytes at a
+ * time over the text; the byte loop after it finds where the run stops. */
+static int plain_stop8(const char *p)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    uint64_t x, lt, amp;
+    memcpy(&x, p, 8);
+    lt = x ^ (ones * '<');
+    amp = x ^ (ones * '&');
+    return ((x | ((lt - ones) & ~lt) | ((amp - ones) & ~amp)) & highs) != 0;
+}
+
 /* Pass 1: valid UTF-8, HTML tags and references out. */
 static char *decode_html(const char *s, size_t len)
 {
@@ -112,6 +125,8 @@ static char *decode_html(const char *s, size_t len)
         if (c < 0x80) {
             /* a run of plain ASCII in one append: most text is this */
             size_t j = i + 1;
+            while (j + 8 <= len && !plain_stop8(s + j))
+                j += 8;
             while (j < len && (unsigned char)s[j] < 0x80 && s[j] != '<' && s[j] != '&')
                 j++;
             nd_buf_append(&b, s + i, j - i);

@@ -18,6 +18,7 @@
 #define MAX_TOKENS ND_EVLEX_MAX_TOKENS
 #define MAX_OUT 10
 #define MAX_EVIDENCE 4
+#define WORD_AHEAD 8 /* tokens between a word slot's prefetch and its lookup */
 #define THRESHOLD 1.3 /* compressed score for a topic to be assigned: one clear subtopic term */
 
 struct topic {
@@ -48,6 +49,8 @@ struct nd_topics {
     float prior[NCLASS];
     int cls_topic[NCLASS];
     int has_nb;
+    /* the topics coded events speak for (index or -1), found once at load */
+    int ev_ir, ev_dip, ev_conflict, ev_sanction, ev_aid;
 };
 
 static int topic_index(const struct nd_topics *topics, const char *code)
@@ -201,6 +204,11 @@ struct nd_topics *nd_topics_new(const char *models_dir, char *errstr, size_t err
     }
     if (model_load(topics, errstr, errsz) != ND_OK)
         goto out;
+    topics->ev_ir = topic_index(topics, "20000638");
+    topics->ev_dip = topic_index(topics, "20000639");
+    topics->ev_conflict = topic_index(topics, "20000056");
+    topics->ev_sanction = topic_index(topics, "20000642");
+    topics->ev_aid = topic_index(topics, "20000643");
     return topics;
 out:
     nd_topics_destroy(topics);
@@ -232,6 +240,20 @@ struct scoring {
     double post[NCLASS];
 };
 
+/* A zeroed scoring but for the evidence strings, which are read only below each count: 2 KB
+ * cleared per story instead of 20. */
+static struct scoring *scoring_new(void)
+{
+    struct scoring *sc = malloc(sizeof(*sc));
+    if (!sc)
+        return NULL;
+    memset(sc->score, 0, sizeof(sc->score));
+    memset(sc->post, 0, sizeof(sc->post));
+    for (size_t t = 0; t < MAX_TOPICS; t++)
+        sc->ev[t].n = 0;
+    return sc;
+}
+
 static void add_evidence(struct evidence *ev, const char *s, size_t len)
 {
     for (int k = 0; k < ev->n; k++)
@@ -251,12 +273,17 @@ static void score_text(const struct nd_topics *topics, const char *text,
     char phrase[3 * (ND_EVTOK_KEYMAX + 1) + 1];
     for (int c = 0; c < NCLASS; c++)
         ll[c] = topics->prior[c];
+    for (size_t i = 0; i < WORD_AHEAD && i < ntok; i++)
+        nd_evmap_prefetch(topics->word_map, toks[i].hash);
     for (size_t i = 0; i < ntok; i++) {
         uint32_t v;
+        /* the word slot WORD_AHEAD tokens on starts loading now (the map is mostly not in cache) */
+        if (i + WORD_AHEAD < ntok)
+            nd_evmap_prefetch(topics->word_map, toks[i + WORD_AHEAD].hash);
         if (!(toks[i].flags & ND_EVTOK_WORD))
             continue;
         uint32_t w;
-        if (!nd_evmap_get(topics->word_map, toks[i].key, toks[i].keylen, &w))
+        if (!nd_evmap_get_hashed(topics->word_map, toks[i].key, toks[i].keylen, toks[i].hash, &w))
             continue;
         if (topics->has_nb && (w & 0xffffffu))
             for (int c = 0; c < NCLASS; c++)
@@ -288,21 +315,49 @@ static void score_text(const struct nd_topics *topics, const char *text,
     }
 }
 
+/* The fields of an event object read here, in one walk over its keys: a lookup by name hashes
+ * the name each time, and an event has about ten keys. */
+static void event_fields(const json_t *ev, const char **type, const char **cameo,
+                         const json_t **src, const json_t **tgt)
+{
+    for (void *it = json_object_iter((json_t *)ev); it;
+         it = json_object_iter_next((json_t *)ev, it)) {
+        const char *key = json_object_iter_key(it);
+        if (key[0] == 't' && !strcmp(key, "type"))
+            *type = json_string_value(json_object_iter_value(it));
+        else if (key[0] == 'c' && !strcmp(key, "cameo"))
+            *cameo = json_string_value(json_object_iter_value(it));
+        else if (key[0] == 's' && !strcmp(key, "source"))
+            *src = json_object_iter_value(it);
+        else if (key[0] == 't' && !strcmp(key, "target"))
+            *tgt = json_object_iter_value(it);
+    }
+}
+
+/* An actor object's "code", by the same walk. */
+static const char *actor_code(const json_t *actor)
+{
+    for (void *it = json_object_iter((json_t *)actor); it;
+         it = json_object_iter_next((json_t *)actor, it))
+        if (!strcmp(json_object_iter_key(it), "code"))
+            return json_string_value(json_object_iter_value(it));
+    return NULL;
+}
+
 /* Coded events are entity evidence: two countries meeting is international relations. */
 static void score_events(const struct nd_topics *topics, const json_t *events, struct scoring *sc)
 {
     size_t i;
     const json_t *ev;
-    int ir = topic_index(topics, "20000638"), dip = topic_index(topics, "20000639"),
-        conflict = topic_index(topics, "20000056"), sanction = topic_index(topics, "20000642"),
-        aid = topic_index(topics, "20000643");
+    int ir = topics->ev_ir, dip = topics->ev_dip, conflict = topics->ev_conflict,
+        sanction = topics->ev_sanction, aid = topics->ev_aid;
     json_array_foreach(events, i, ev)
     {
-        const char *type = json_string_value(json_object_get(ev, "type"));
-        const char *cameo = json_string_value(json_object_get(ev, "cameo"));
-        const json_t *src = json_object_get(ev, "source"), *tgt = json_object_get(ev, "target");
-        const char *sc_cc = json_string_value(json_object_get(json_array_get(src, 0), "code"));
-        const char *tg_cc = json_string_value(json_object_get(json_array_get(tgt, 0), "code"));
+        const char *type = NULL, *cameo = NULL;
+        const json_t *src = NULL, *tgt = NULL;
+        event_fields(ev, &type, &cameo, &src, &tgt);
+        const char *sc_cc = actor_code(json_array_get(src, 0));
+        const char *tg_cc = actor_code(json_array_get(tgt, 0));
         int target;
         if (!type)
             continue;
@@ -329,13 +384,6 @@ static void score_events(const struct nd_topics *topics, const json_t *events, s
     }
 }
 
-static int by_conf_desc(const void *a, const void *b)
-{
-    double x = json_real_value(json_object_get(*(json_t *const *)a, "confidence"));
-    double y = json_real_value(json_object_get(*(json_t *const *)b, "confidence"));
-    return x < y ? 1 : x > y ? -1 : 0;
-}
-
 json_t *nd_topics_assign(const struct nd_topics *topics, const char *text, size_t len,
                          const json_t *events)
 {
@@ -354,10 +402,10 @@ json_t *nd_topics_assign(const struct nd_topics *topics, const char *text, size_
 json_t *nd_topics_assign_tokens(const struct nd_topics *topics, const char *text, size_t len,
                                 const struct nd_evtok *toks, size_t ntok, const json_t *events)
 {
-    json_t *out = json_array(), *items[MAX_TOPICS];
+    json_t *out = json_array();
     struct scoring *sc = NULL;
-    double total[MAX_TOPICS];
-    size_t nitems = 0;
+    double total[MAX_TOPICS], conf[MAX_TOPICS];
+    size_t order[MAX_TOPICS], nitems = 0;
     int best_top = -1;
 
     if (!topics || !text || !len || !toks)
@@ -366,7 +414,7 @@ json_t *nd_topics_assign_tokens(const struct nd_topics *topics, const char *text
     size_t cap = len / 4 + 64 < MAX_TOKENS ? len / 4 + 64 : MAX_TOKENS;
     if (ntok > cap)
         ntok = cap;
-    sc = calloc(1, sizeof(*sc));
+    sc = scoring_new();
     if (!sc)
         goto out;
     score_text(topics, text, toks, ntok, sc);
@@ -392,33 +440,43 @@ json_t *nd_topics_assign_tokens(const struct nd_topics *topics, const char *text
     for (size_t t = 0; t < topics->ntopics; t++)
         if (topics->topics[t].level == 1 && (best_top < 0 || total[t] > total[best_top]))
             best_top = (int)t;
+    /* Ranked by confidence before any JSON is made, so only the topics kept get built. The
+     * insertion keeps topics of equal confidence in model order (the order a stable sort of all
+     * of them gave). */
     for (size_t t = 0; t < topics->ntopics && nitems < MAX_TOPICS; t++) {
-        char uri[64];
-        json_t *ev, *item;
+        size_t k;
         if (total[t] < THRESHOLD && (int)t != best_top)
             continue;
         if (total[t] <= 0)
             continue;
+        conf[t] = floor((1.0 - exp(-total[t] / 3.0)) * 1000.0 + 0.5) / 1000.0;
+        for (k = nitems; k > 0 && conf[order[k - 1]] < conf[t]; k--)
+            order[k] = order[k - 1];
+        order[k] = t;
+        nitems++;
+    }
+    for (size_t k = 0; k < nitems && k < MAX_OUT; k++) {
+        size_t t = order[k];
+        char uri[64];
+        json_t *ev, *item;
         snprintf(uri, sizeof(uri), "http://cv.iptc.org/newscodes/mediatopic/%s",
                  topics->topics[t].code);
         ev = json_array();
-        for (int k = 0; k < sc->ev[t].n; k++)
-            json_array_append_new(ev, json_stringn(sc->ev[t].s[k], sc->ev[t].len[k]));
+        for (int e = 0; e < sc->ev[t].n; e++)
+            json_array_append_new(ev, json_stringn(sc->ev[t].s[e], sc->ev[t].len[e]));
         for (int c = 0; c < NCLASS && topics->has_nb; c++)
             if (topics->cls_topic[c] == (int)t && sc->post[c] > 0.5)
                 json_array_append_new(ev, json_string("classifier"));
-        item =
-            json_pack("{s:s,s:s,s:f,s:o}", "uri", uri, "name", topics->topics[t].name, "confidence",
-                      floor((1.0 - exp(-total[t] / 3.0)) * 1000.0 + 0.5) / 1000.0, "evidence", ev);
-        if (item)
-            items[nitems++] = item;
-    }
-    qsort(items, nitems, sizeof(items[0]), by_conf_desc);
-    for (size_t k = 0; k < nitems; k++) {
-        if (k < MAX_OUT)
-            json_array_append_new(out, items[k]);
-        else
-            json_decref(items[k]);
+        item = json_object();
+        if (!item) {
+            json_decref(ev);
+            continue;
+        }
+        json_object_set_new_nocheck(item, "uri", json_string_nocheck(uri));
+        json_object_set_new_nocheck(item, "name", json_string(topics->topics[t].name));
+        json_object_set_new_nocheck(item, "confidence", json_real(conf[t]));
+        json_object_set_new_nocheck(item, "evidence", ev);
+        json_array_append_new(out, item);
     }
 out:
     free(sc);
@@ -434,7 +492,7 @@ const char *nd_topics_top_class(const struct nd_topics *topics, const char *text
         return NULL;
     size_t cap = len / 2 + 16 < MAX_TOKENS ? len / 2 + 16 : MAX_TOKENS;
     toks = malloc(cap * sizeof(*toks));
-    sc = calloc(1, sizeof(*sc));
+    sc = scoring_new();
     if (toks && sc) {
         size_t ntok = nd_evlex_tokenize(text, len, toks, cap);
         double bestv = -1;

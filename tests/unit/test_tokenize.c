@@ -123,6 +123,20 @@ static void test_odd_input(void **state)
     nd_tokens_free(&toks);
     free(big);
     assert_int_equal(nd_utf8_chars("a\xC3\xA9\xE2\x80\x9C", 6), 3);
+    /* the eight-bytes-at-a-time path and its tail: ASCII, two-, three- and four-byte characters
+     * across word boundaries, every length checked against a byte-by-byte count */
+    {
+        const char *mix = "Zelenskiy \xE2\x80\x9Cpeace\xE2\x80\x9D in Kyiv \xC3\xA9t\xC3\xA9 "
+                          "\xF0\x9F\x98\x80 \xE5\x8C\x97\xE4\xBA\xAC, \x7F\xC2\xA0" "end";
+        size_t mlen = strlen(mix);
+        for (size_t off = 0; off < 8; off++)
+            for (size_t len = 0; off + len <= mlen; len++) {
+                size_t want = 0;
+                for (size_t i = off; i < off + len; i++)
+                    want += ((unsigned char)mix[i] & 0xC0) != 0x80;
+                assert_int_equal(nd_utf8_chars(mix + off, len), want);
+            }
+    }
 }
 
 static void test_normalize(void **state)
@@ -142,6 +156,19 @@ static void test_normalize(void **state)
     s = nd_text_normalize("", 0);
     assert_string_equal(s, "");
     free(s);
+    /* a reference, a tag and a non-ASCII letter at every offset of the eight-byte scan */
+    for (size_t off = 0; off < 20; off++) {
+        char in[64], want[64];
+        memset(in, 'x', off);
+        memcpy(in + off, "&amp;<b>\xC3\xA9y", 12);
+        memset(want, 'x', off);
+        memcpy(want + off, "&\xC3\xA9y", 5);
+        s = nd_text_normalize(in, 0);
+        assert_non_null(s);
+        assert_int_equal(strlen(s), off + 4);
+        assert_memory_equal(s, want, off + 4);
+        free(s);
+    }
 }
 
 static void test_wire_structure_variants(void **state)
