@@ -2366,7 +2366,12 @@ static void code_sentence(struct story_state *st, size_t s0, size_t s1)
                     if (same_group(src, &tgt))
                         tgt.n = 0;
                 }
-                if (!tgt.n) {
+                /* "India and Australia signed a pact": the act is between the sources, not at
+                 * the first one's home; with no counterpart named the target stays empty */
+                int between = 0;
+                for (int q = 1; q < src->n; q++)
+                    between |= memcmp(src->a[q].cc, src->a[0].cc, sizeof(src->a[0].cc)) != 0;
+                if (!tgt.n && !between) {
                     memset(&tgt.a[0], 0, sizeof(tgt.a[0]));
                     memcpy(tgt.a[0].cc, src->a[0].cc, sizeof(tgt.a[0].cc));
                     tgt.a[0].implied = 1;
