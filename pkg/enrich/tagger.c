@@ -184,6 +184,21 @@ struct vslot {
 
 #define FILTER_BITS 20 /* 128 KB: stays in L2, where the slot table (megabytes) does not */
 
+/* Gazetteer bits per token. */
+#define G_LOC_B 0x001u
+#define G_LOC_I 0x002u
+#define G_ORG_B 0x004u
+#define G_ORG_I 0x008u
+#define G_PER_B 0x010u
+#define G_PER_I 0x020u
+#define G_MISC_B 0x040u
+#define G_MISC_I 0x080u
+#define G_GIVEN 0x100u
+#define G_SURNAME 0x200u
+/* gazetteer-only phrases set the same B/I bits shifted up, as separate evidence */
+#define G_PHRASE_SHIFT 10
+#define G_NBITS 20
+
 struct nd_tagger {
     struct rslot *slots;
     size_t mask;
@@ -196,6 +211,9 @@ struct nd_tagger {
     struct vslot *vslots;
     size_t nvocab, vmask;
     int32_t edge[V_N][NL]; /* BOS/EOS neighbour rows, at the same V_ indexes */
+    /* rows of the features of small values, by value: T_CAP3; T_GAZ, T_GAZM1, T_GAZP1 by bit */
+    int32_t cap3[27][NL];
+    int32_t gaz[3][G_NBITS][NL];
 };
 
 static int rt_maybe(const struct nd_tagger *t, uint64_t key)
@@ -395,20 +413,6 @@ static void shapes(const char *s, size_t len, uint64_t *longh, uint64_t *shorth,
     *all_upper = up > 0 && low == 0;
 }
 
-/* Gazetteer bits per token. */
-#define G_LOC_B 0x001u
-#define G_LOC_I 0x002u
-#define G_ORG_B 0x004u
-#define G_ORG_I 0x008u
-#define G_PER_B 0x010u
-#define G_PER_I 0x020u
-#define G_MISC_B 0x040u
-#define G_MISC_I 0x080u
-#define G_GIVEN 0x100u
-#define G_SURNAME 0x200u
-/* gazetteer-only phrases set the same B/I bits shifted up, as separate evidence */
-#define G_PHRASE_SHIFT 10
-#define G_NBITS 20
 
 /* Per-token values computed once per document. */
 struct tokf {
@@ -621,6 +625,13 @@ static void sent_bounds(const struct doc *d, size_t i, size_t *b, size_t *e)
 #define BOS 0x5555aaaa5555aaaaull
 #define EOS 0xaaaa5555aaaa5555ull
 
+/* Capitalisation of the token and its two neighbours in the sentence, one of 27 values. */
+static uint64_t cap3(const struct doc *d, size_t i, size_t b, size_t e)
+{
+    return (uint64_t)((i > b ? d->f[i - 1].upper + 1 : 0) * 9 + (d->f[i].upper + 1) * 3 +
+                      (i + 1 < e ? d->f[i + 1].upper + 1 : 0));
+}
+
 /* Features of the token's own string. */
 static size_t word_feats(const unsigned char *s, size_t len, uint64_t ex, uint64_t lw, uint64_t sh,
                          uint64_t ss, uint64_t *out)
@@ -640,8 +651,12 @@ static size_t word_feats(const unsigned char *s, size_t len, uint64_t ex, uint64
 }
 
 /* Features that look at the rest of the sentence and document, beyond the single words around. */
-static size_t ctx_feats(const struct doc *d, size_t i, size_t b, size_t e, int with_word,
-                        uint64_t *out)
+/* ctx_feats' parts a tagger may have pre-summed: the features of the word alone (struct vctx) and
+ * those of a few small values (cap3, gaz rows in struct nd_tagger) */
+#define CF_WORD 1
+#define CF_SMALL 2
+
+static size_t ctx_feats(const struct doc *d, size_t i, size_t b, size_t e, int parts, uint64_t *out)
 {
     const struct tokf *f = &d->f[i];
     size_t n = 0;
@@ -652,25 +667,28 @@ static size_t ctx_feats(const struct doc *d, size_t i, size_t b, size_t e, int w
     out[n++] = mix(T_BIM, mix(lwm1, f->lw));
     out[n++] = mix(T_BIP, mix(f->lw, lwp1));
     out[n++] = mix(T_SH3, mix(mix(ssm1, f->ss), ssp1));
-    if (with_word)
+    if (parts & CF_WORD)
         out[n++] = mix(T_FIRST, mix(f->first, f->ss));
     /* most tokens have no gazetteer bit at all: visit only the set ones, in ascending order */
     for (uint32_t any = (f->gaz | gm1 | gp1) & ((1u << G_NBITS) - 1); any; any &= any - 1) {
         unsigned k = (unsigned)__builtin_ctz(any);
         if (f->gaz & (1u << k)) {
-            out[n++] = mix(T_GAZ, k);
+            if (parts & CF_SMALL)
+                out[n++] = mix(T_GAZ, k);
             out[n++] = mix(T_GAZW, mix(k, f->ss));
         }
+        if (!(parts & CF_SMALL))
+            continue;
         if (gm1 & (1u << k))
             out[n++] = mix(T_GAZM1, k);
         if (gp1 & (1u << k))
             out[n++] = mix(T_GAZP1, k);
     }
-    out[n++] = mix(T_CAP3, (uint64_t)((i > b ? d->f[i - 1].upper + 1 : 0) * 9 + (f->upper + 1) * 3 +
-                                      (i + 1 < e ? d->f[i + 1].upper + 1 : 0)));
+    if (parts & CF_SMALL)
+        out[n++] = mix(T_CAP3, cap3(d, i, b, e));
     out[n++] = mix(T_LWSP, mix(f->lw, ssp1));
     out[n++] = mix(T_LMSW, mix(lwm1, f->ss));
-    if (!with_word)
+    if (!(parts & CF_WORD))
         return n;
     out[n++] = mix(T_DOC, mix(mix(f->doccase, f->first), mix(f->allcaps, f->ss)));
     if (f->allcaps || f->first)
@@ -691,7 +709,7 @@ static size_t features(const struct doc *d, size_t i, size_t b, size_t e, uint64
     out[n++] = mix(T_LWP2, i + 2 < e ? d->f[i + 2].lw : EOS);
     out[n++] = mix(T_SSM1, i > b ? d->f[i - 1].ss : BOS);
     out[n++] = mix(T_SSP1, i + 1 < e ? d->f[i + 1].ss : EOS);
-    return n + ctx_feats(d, i, b, e, 1, out + n);
+    return n + ctx_feats(d, i, b, e, CF_WORD | CF_SMALL, out + n);
 }
 
 static void add_row(float *sc, const float *w)
@@ -781,6 +799,21 @@ static const struct vctx *known_ctx(const struct nd_tagger *t, const struct vent
     return v && v->vidx ? &t->vctx[v->vidx - 1] : NULL;
 }
 
+/* The rows of ctx_feats' CF_SMALL part, from the tagger's tables. */
+static void add_small_rows(const struct nd_tagger *t, const struct doc *d, size_t i, size_t b,
+                           size_t e, int32_t *sc)
+{
+    uint32_t g = d->f[i].gaz, gm1 = i > b ? d->f[i - 1].gaz : 0;
+    uint32_t gp1 = i + 1 < e ? d->f[i + 1].gaz : 0;
+    add_w32(sc, t->cap3[cap3(d, i, b, e)]);
+    for (uint32_t m = g & ((1u << G_NBITS) - 1); m; m &= m - 1)
+        add_w32(sc, t->gaz[0][__builtin_ctz(m)]);
+    for (uint32_t m = gm1 & ((1u << G_NBITS) - 1); m; m &= m - 1)
+        add_w32(sc, t->gaz[1][__builtin_ctz(m)]);
+    for (uint32_t m = gp1 & ((1u << G_NBITS) - 1); m; m &= m - 1)
+        add_w32(sc, t->gaz[2][__builtin_ctz(m)]);
+}
+
 #define RING 8
 /* Distinct out-of-vocabulary words whose vectors one document keeps: names and rare words recur
  * within a story, and summing a vector means probing rows that are rarely in cache. */
@@ -851,7 +884,7 @@ enum nd_err nd_tagger_tag(const struct nd_tagger *tagger, const struct nd_kb *kb
     if (n) {
         sent_bounds(&d, 0, &b, &e);
         kcur = known_ctx(tagger, d.vents[0]);
-        ncur = ctx_feats(&d, 0, b, e, !kcur, cur);
+        ncur = ctx_feats(&d, 0, b, e, kcur ? 0 : CF_WORD, cur);
     }
     for (size_t i = 0; i < n; i++) {
         int32_t sc[NL];
@@ -901,7 +934,7 @@ enum nd_err nd_tagger_tag(const struct nd_tagger *tagger, const struct nd_kb *kb
             if (i + 1 >= e)
                 sent_bounds(&d, i + 1, &nb, &ne);
             knext = known_ctx(tagger, d.vents[i + 1]);
-            nnext = ctx_feats(&d, i + 1, nb, ne, !knext, next);
+            nnext = ctx_feats(&d, i + 1, nb, ne, knext ? 0 : CF_WORD, next);
             for (size_t k = 0; k < nnext; k++)
                 rt_prefetch(tagger, next[k]);
             /* the word-with-previous-label row, guessing the commonest previous label (O) */
@@ -930,6 +963,7 @@ enum nd_err nd_tagger_tag(const struct nd_tagger *tagger, const struct nd_kb *kb
             for (int k = 0; k < V_N; k++)
                 add_w32(sc, rows[k]);
         }
+        add_small_rows(tagger, &d, i, b, e, sc);
         if (kcur) {
             add_w32(sc, kcur->fd[d.f[i].first][d.f[i].doccase]);
             add_w32(sc, kcur->t1[p1]);
@@ -1078,6 +1112,13 @@ struct nd_tagger *nd_tagger_load(const char *path, char *errstr, size_t errsz)
         rt_addrow(tagger, tagger->edge[V_P1], mix(T_LWP1, EOS));
         rt_addrow(tagger, tagger->edge[V_P2], mix(T_LWP2, EOS));
         rt_addrow(tagger, tagger->edge[V_SP1], mix(T_SSP1, EOS));
+    }
+    for (uint64_t v = 0; v < 27; v++)
+        rt_addrow(tagger, tagger->cap3[v], mix(T_CAP3, v));
+    for (uint64_t k = 0; k < G_NBITS; k++) {
+        rt_addrow(tagger, tagger->gaz[0][k], mix(T_GAZ, k));
+        rt_addrow(tagger, tagger->gaz[1][k], mix(T_GAZM1, k));
+        rt_addrow(tagger, tagger->gaz[2][k], mix(T_GAZP1, k));
     }
     for (int p2 = 0; p2 < NL; p2++)
         for (int p1 = 0; p1 < NL; p1++) {
