@@ -461,11 +461,14 @@ size_t nd_utf8_chars(const char *text, size_t len)
 {
     size_t cont = 0, i = 0;
     const unsigned char *s = (const unsigned char *)text;
-    /* eight bytes at a time: a continuation byte is 10xxxxxx, top bit set and the next one clear */
+    /* eight bytes at a time: a continuation byte is 10xxxxxx, top bit set and the next one clear;
+     * the eight flags (one per byte, 0 or 1) are summed by a multiply into the top byte, which the
+     * build's baseline x86-64 does faster than __builtin_popcountll (a libgcc call without POPCNT) */
     for (; i + 8 <= len; i += 8) {
         uint64_t x;
         memcpy(&x, s + i, 8);
-        cont += (size_t)__builtin_popcountll(x & ~(x << 1) & 0x8080808080808080ull);
+        x = (x & ~(x << 1) & 0x8080808080808080ull) >> 7;
+        cont += (size_t)((x * 0x0101010101010101ull) >> 56);
     }
     for (; i < len; i++)
         cont += (s[i] & 0xC0) == 0x80;
