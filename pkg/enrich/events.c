@@ -1671,15 +1671,19 @@ static int quote_around(const struct nd_evtok *toks, size_t s0, size_t s1, size_
 static const struct code_cache *code_values(struct story_state *st, const char *code)
 {
     struct code_cache *c;
-    if (strlen(code) >= sizeof(c->code))
+    /* the code zero-padded to the key's size, so keys compare as fixed-size blocks */
+    char key[sizeof(c->code)] = {0};
+    size_t n = strlen(code);
+    if (n >= sizeof(key))
         return NULL;
+    memcpy(key, code, n);
     for (size_t k = 0; k < st->ncode_cache; k++)
-        if (!strcmp(st->code_cache[k].code, code))
+        if (!memcmp(st->code_cache[k].code, key, sizeof(key)))
             return &st->code_cache[k];
     if (st->ncode_cache == MAX_CODE_CACHE)
         return NULL;
     c = &st->code_cache[st->ncode_cache++];
-    memcpy(c->code, code, strlen(code) + 1);
+    memcpy(c->code, key, sizeof(key));
     c->pl = plover_of(st->events, code);
     /* codes are ASCII and PLOVER types model constants: no UTF-8 check needed */
     c->type = c->pl ? json_string_nocheck(c->pl->type) : NULL;
@@ -1802,7 +1806,7 @@ static int irregular_participle(const char *k)
         "brought", "told", "sought", "led",   "set",    "cut",  "hurt", "fought", "bought",
         "won",     "lost", "left",   "found", "made",   "paid", NULL};
     for (size_t i = 0; forms[i]; i++)
-        if (!strcmp(k, forms[i]))
+        if (k[0] == forms[i][0] && !strcmp(k, forms[i]))
             return 1;
     return 0;
 }
