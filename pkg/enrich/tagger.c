@@ -213,6 +213,7 @@ struct nd_tagger {
     int32_t edge[V_N][NL]; /* BOS/EOS neighbour rows, at the same V_ indexes */
     /* rows of the features of small values, by value: T_CAP3; T_GAZ, T_GAZM1, T_GAZP1 by bit */
     int32_t cap3[27][NL];
+    uint16_t allow[NL]; /* per previous label, bit l set when allowed(prev, l) */
     int32_t gaz[3][G_NBITS][NL];
 };
 
@@ -977,8 +978,9 @@ enum nd_err nd_tagger_tag(const struct nd_tagger *tagger, const struct nd_kb *kb
             /* O is always allowed, so it starts as the best; the first of equal scores wins, as
              * in best_label. Written as selects, not branches: the scores decide at random. */
             int best = 0;
+            unsigned am = tagger->allow[p1];
             for (int c = 1; c < NL; c++)
-                best = (allowed(p1, c) & (sc[c] > sc[best])) ? c : best;
+                best = (((am >> c) & 1) & (sc[c] > sc[best])) ? c : best;
             toks[i].label = (uint8_t)best;
         }
         note_history(&d, i, toks[i].label);
@@ -1113,6 +1115,9 @@ struct nd_tagger *nd_tagger_load(const char *path, char *errstr, size_t errsz)
         rt_addrow(tagger, tagger->edge[V_P2], mix(T_LWP2, EOS));
         rt_addrow(tagger, tagger->edge[V_SP1], mix(T_SSP1, EOS));
     }
+    for (int prev = 0; prev < NL; prev++)
+        for (int l = 0; l < NL; l++)
+            tagger->allow[prev] |= (uint16_t)(allowed(prev, l) << l);
     for (uint64_t v = 0; v < 27; v++)
         rt_addrow(tagger, tagger->cap3[v], mix(T_CAP3, v));
     for (uint64_t k = 0; k < G_NBITS; k++) {
