@@ -442,6 +442,31 @@ static int cmp_cand(const void *a, const void *b)
     return x->first < y->first ? -1 : x->first > y->first;
 }
 
+/* Candidates in cmp_cand order, equal ones kept in their order (as the merge sort behind glibc's
+ * qsort keeps them). They come mostly in order already: a story's hundred or so are placed by
+ * insertion, with no comparator call per step; a long list goes to qsort. */
+#define CAND_INSERTION_MAX 256
+
+static void sort_cands(struct cand *c, size_t n)
+{
+    if (n > CAND_INSERTION_MAX) {
+        qsort(c, n, sizeof(*c), cmp_cand);
+        return;
+    }
+    for (size_t i = 1; i < n; i++) {
+        struct cand x;
+        size_t j = i;
+        if (c[i - 1].first <= c[i].first)
+            continue;
+        x = c[i];
+        while (j > 0 && c[j - 1].first > x.first) {
+            c[j] = c[j - 1];
+            j--;
+        }
+        c[j] = x;
+    }
+}
+
 /* Unlinked mentions with the same type and words are one entity. */
 static uint64_t text_key(const struct work *w, const struct cand *c)
 {
@@ -834,8 +859,7 @@ enum nd_err nd_entities_find(const struct nd_enrich *enrich, const struct nd_sto
     for (size_t ci = 0; ci < w.nc; ci++)
         if (w.c[ci].count && !link_span(&w, &w.c[ci]))
             w.c[ci].count = 0;
-    if (w.nc)
-        qsort(w.c, w.nc, sizeof(*w.c), cmp_cand);
+    sort_cands(w.c, w.nc);
     for (size_t i = 0; i < w.n; i++)
         cand_at[i] = -1;
     for (size_t ci = 0; ci < w.nc; ci++)
@@ -876,8 +900,7 @@ enum nd_err nd_entities_find(const struct nd_enrich *enrich, const struct nd_sto
             }
     }
     add_short_forms(&w, cand_at);
-    if (w.nc)
-        qsort(w.c, w.nc, sizeof(*w.c), cmp_cand);
+    sort_cands(w.c, w.nc);
     /* headline tokens come first in w.t; list body entities first by moving headline ones last is
      * done by build order: body candidates are processed in text order after the headline's. */
     err = build_entities(&w, ents);

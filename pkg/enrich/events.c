@@ -1671,15 +1671,19 @@ static int quote_around(const struct nd_evtok *toks, size_t s0, size_t s1, size_
 static const struct code_cache *code_values(struct story_state *st, const char *code)
 {
     struct code_cache *c;
-    if (strlen(code) >= sizeof(c->code))
+    /* the code zero-padded to the key's size, so keys compare as fixed-size blocks */
+    char key[sizeof(c->code)] = {0};
+    size_t n = strlen(code);
+    if (n >= sizeof(key))
         return NULL;
+    memcpy(key, code, n);
     for (size_t k = 0; k < st->ncode_cache; k++)
-        if (!strcmp(st->code_cache[k].code, code))
+        if (!memcmp(st->code_cache[k].code, key, sizeof(key)))
             return &st->code_cache[k];
     if (st->ncode_cache == MAX_CODE_CACHE)
         return NULL;
     c = &st->code_cache[st->ncode_cache++];
-    memcpy(c->code, code, strlen(code) + 1);
+    memcpy(c->code, key, sizeof(key));
     c->pl = plover_of(st->events, code);
     /* codes are ASCII and PLOVER types model constants: no UTF-8 check needed */
     c->type = c->pl ? json_string_nocheck(c->pl->type) : NULL;
@@ -1802,7 +1806,7 @@ static int irregular_participle(const char *k)
         "brought", "told", "sought", "led",   "set",    "cut",  "hurt", "fought", "bought",
         "won",     "lost", "left",   "found", "made",   "paid", NULL};
     for (size_t i = 0; forms[i]; i++)
-        if (!strcmp(k, forms[i]))
+        if (k[0] == forms[i][0] && !strcmp(k, forms[i]))
             return 1;
     return 0;
 }
@@ -2479,6 +2483,28 @@ static int by_start(const void *a, const void *b)
     return x->start < y->start ? -1 : x->start > y->start;
 }
 
+/* by_start order, equal starts kept in their order (as the merge sort behind glibc's qsort keeps
+ * them): a story's few dozen mentions by insertion, with no comparator call per step; a long list
+ * by qsort. */
+#define MENTION_INSERTION_MAX 128
+
+static void sort_by_start(const struct nd_events_mention **m, size_t n)
+{
+    if (n > MENTION_INSERTION_MAX) {
+        qsort(m, n, sizeof(*m), by_start);
+        return;
+    }
+    for (size_t i = 1; i < n; i++) {
+        const struct nd_events_mention *x = m[i];
+        size_t j = i;
+        while (j > 0 && m[j - 1]->start > x->start) {
+            m[j] = m[j - 1];
+            j--;
+        }
+        m[j] = x;
+    }
+}
+
 json_t *nd_events_code(const struct nd_events *events, const char *text, size_t len,
                        const struct nd_events_mention *mentions, size_t nmentions)
 {
@@ -2522,7 +2548,7 @@ json_t *nd_events_code_tokens(const struct nd_events *events, const char *text,
             goto out;
         for (size_t k = 0; k < nmentions; k++)
             st->sorted[k] = &mentions[k];
-        qsort(st->sorted, nmentions, sizeof(*st->sorted), by_start);
+        sort_by_start(st->sorted, nmentions);
         st->nmentions = nmentions;
     }
     st->out = out;

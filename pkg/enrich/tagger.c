@@ -158,7 +158,20 @@ struct vent {
     uint64_t key;        /* fnv of the exact token */
     uint64_t lw, sh, ss; /* its lower-case hash and shapes, so a known word is not re-read */
     uint8_t up, all;
+    uint32_t vidx; /* 1 + index into vocab (its struct vctx), 0 for a word outside it */
     int32_t v[V_N][NL];
+};
+
+/* Per vocabulary word, the context and label-history features that depend on nothing but the word
+ * and a few small values, pre-summed for each value: as the first word of a sentence or not, times
+ * the document's case evidence (T_FIRST, T_DOC, T_DOCW); after each previous label (T_T1W, T_T1S);
+ * with each entity type the document last gave it (T_HIST). A known word's token then hashes and
+ * probes none of them. */
+#define VC_HIST 5 /* 0 none, or an entity type 1..4 */
+struct vctx {
+    int32_t fd[2][4][NL]; /* [first][doccase] */
+    int32_t t1[NL][NL];   /* [previous label] */
+    int32_t hist[VC_HIST][NL];
 };
 
 /* Open addressing over the vocabulary: the word's hash beside its index, so a probe (its slot
@@ -171,6 +184,21 @@ struct vslot {
 
 #define FILTER_BITS 20 /* 128 KB: stays in L2, where the slot table (megabytes) does not */
 
+/* Gazetteer bits per token. */
+#define G_LOC_B 0x001u
+#define G_LOC_I 0x002u
+#define G_ORG_B 0x004u
+#define G_ORG_I 0x008u
+#define G_PER_B 0x010u
+#define G_PER_I 0x020u
+#define G_MISC_B 0x040u
+#define G_MISC_I 0x080u
+#define G_GIVEN 0x100u
+#define G_SURNAME 0x200u
+/* gazetteer-only phrases set the same B/I bits shifted up, as separate evidence */
+#define G_PHRASE_SHIFT 10
+#define G_NBITS 20
+
 struct nd_tagger {
     struct rslot *slots;
     size_t mask;
@@ -179,9 +207,14 @@ struct nd_tagger {
     uint64_t *filter;
     int32_t trans[NL][NL][NL]; /* [p2][p1][label]: T_T1 + T_T2 rows */
     struct vent *vocab;
+    struct vctx *vctx; /* beside vocab, same index */
     struct vslot *vslots;
     size_t nvocab, vmask;
     int32_t edge[V_N][NL]; /* BOS/EOS neighbour rows, at the same V_ indexes */
+    /* rows of the features of small values, by value: T_CAP3; T_GAZ, T_GAZM1, T_GAZP1 by bit */
+    int32_t cap3[27][NL];
+    uint16_t allow[NL]; /* per previous label, bit l set when allowed(prev, l) */
+    int32_t gaz[3][G_NBITS][NL];
 };
 
 static int rt_maybe(const struct nd_tagger *t, uint64_t key)
@@ -381,20 +414,6 @@ static void shapes(const char *s, size_t len, uint64_t *longh, uint64_t *shorth,
     *all_upper = up > 0 && low == 0;
 }
 
-/* Gazetteer bits per token. */
-#define G_LOC_B 0x001u
-#define G_LOC_I 0x002u
-#define G_ORG_B 0x004u
-#define G_ORG_I 0x008u
-#define G_PER_B 0x010u
-#define G_PER_I 0x020u
-#define G_MISC_B 0x040u
-#define G_MISC_I 0x080u
-#define G_GIVEN 0x100u
-#define G_SURNAME 0x200u
-/* gazetteer-only phrases set the same B/I bits shifted up, as separate evidence */
-#define G_PHRASE_SHIFT 10
-#define G_NBITS 20
 
 /* Per-token values computed once per document. */
 struct tokf {
@@ -607,6 +626,13 @@ static void sent_bounds(const struct doc *d, size_t i, size_t *b, size_t *e)
 #define BOS 0x5555aaaa5555aaaaull
 #define EOS 0xaaaa5555aaaa5555ull
 
+/* Capitalisation of the token and its two neighbours in the sentence, one of 27 values. */
+static uint64_t cap3(const struct doc *d, size_t i, size_t b, size_t e)
+{
+    return (uint64_t)((i > b ? d->f[i - 1].upper + 1 : 0) * 9 + (d->f[i].upper + 1) * 3 +
+                      (i + 1 < e ? d->f[i + 1].upper + 1 : 0));
+}
+
 /* Features of the token's own string. */
 static size_t word_feats(const unsigned char *s, size_t len, uint64_t ex, uint64_t lw, uint64_t sh,
                          uint64_t ss, uint64_t *out)
@@ -626,7 +652,12 @@ static size_t word_feats(const unsigned char *s, size_t len, uint64_t ex, uint64
 }
 
 /* Features that look at the rest of the sentence and document, beyond the single words around. */
-static size_t ctx_feats(const struct doc *d, size_t i, size_t b, size_t e, uint64_t *out)
+/* ctx_feats' parts a tagger may have pre-summed: the features of the word alone (struct vctx) and
+ * those of a few small values (cap3, gaz rows in struct nd_tagger) */
+#define CF_WORD 1
+#define CF_SMALL 2
+
+static size_t ctx_feats(const struct doc *d, size_t i, size_t b, size_t e, int parts, uint64_t *out)
 {
     const struct tokf *f = &d->f[i];
     size_t n = 0;
@@ -637,23 +668,29 @@ static size_t ctx_feats(const struct doc *d, size_t i, size_t b, size_t e, uint6
     out[n++] = mix(T_BIM, mix(lwm1, f->lw));
     out[n++] = mix(T_BIP, mix(f->lw, lwp1));
     out[n++] = mix(T_SH3, mix(mix(ssm1, f->ss), ssp1));
-    out[n++] = mix(T_FIRST, mix(f->first, f->ss));
+    if (parts & CF_WORD)
+        out[n++] = mix(T_FIRST, mix(f->first, f->ss));
     /* most tokens have no gazetteer bit at all: visit only the set ones, in ascending order */
     for (uint32_t any = (f->gaz | gm1 | gp1) & ((1u << G_NBITS) - 1); any; any &= any - 1) {
         unsigned k = (unsigned)__builtin_ctz(any);
         if (f->gaz & (1u << k)) {
-            out[n++] = mix(T_GAZ, k);
+            if (parts & CF_SMALL)
+                out[n++] = mix(T_GAZ, k);
             out[n++] = mix(T_GAZW, mix(k, f->ss));
         }
+        if (!(parts & CF_SMALL))
+            continue;
         if (gm1 & (1u << k))
             out[n++] = mix(T_GAZM1, k);
         if (gp1 & (1u << k))
             out[n++] = mix(T_GAZP1, k);
     }
-    out[n++] = mix(T_CAP3, (uint64_t)((i > b ? d->f[i - 1].upper + 1 : 0) * 9 + (f->upper + 1) * 3 +
-                                      (i + 1 < e ? d->f[i + 1].upper + 1 : 0)));
+    if (parts & CF_SMALL)
+        out[n++] = mix(T_CAP3, cap3(d, i, b, e));
     out[n++] = mix(T_LWSP, mix(f->lw, ssp1));
     out[n++] = mix(T_LMSW, mix(lwm1, f->ss));
+    if (!(parts & CF_WORD))
+        return n;
     out[n++] = mix(T_DOC, mix(mix(f->doccase, f->first), mix(f->allcaps, f->ss)));
     if (f->allcaps || f->first)
         out[n++] = mix(T_DOCW, mix(f->doccase, f->lw));
@@ -673,7 +710,7 @@ static size_t features(const struct doc *d, size_t i, size_t b, size_t e, uint64
     out[n++] = mix(T_LWP2, i + 2 < e ? d->f[i + 2].lw : EOS);
     out[n++] = mix(T_SSM1, i > b ? d->f[i - 1].ss : BOS);
     out[n++] = mix(T_SSP1, i + 1 < e ? d->f[i + 1].ss : EOS);
-    return n + ctx_feats(d, i, b, e, out + n);
+    return n + ctx_feats(d, i, b, e, CF_WORD | CF_SMALL, out + n);
 }
 
 static void add_row(float *sc, const float *w)
@@ -737,6 +774,47 @@ static void compute_vent(const struct nd_tagger *t, const char *str, size_t len,
     rt_addrow(t, v->v[V_SP1], mix(T_SSP1, ss));
 }
 
+/* The sums of struct vctx for a vocabulary word: the same rows the scoring loop would add. */
+static void compute_vctx(const struct nd_tagger *t, uint64_t lw, uint64_t ss, int allcaps,
+                         struct vctx *vc)
+{
+    memset(vc, 0, sizeof(*vc));
+    for (uint64_t first = 0; first < 2; first++)
+        for (uint64_t dc = 0; dc < 4; dc++) {
+            int32_t *acc = vc->fd[first][dc];
+            rt_addrow(t, acc, mix(T_FIRST, mix(first, ss)));
+            rt_addrow(t, acc, mix(T_DOC, mix(mix(dc, first), mix((uint64_t)allcaps, ss))));
+            if (allcaps || first)
+                rt_addrow(t, acc, mix(T_DOCW, mix(dc, lw)));
+        }
+    for (uint64_t p1 = 0; p1 < NL; p1++) {
+        rt_addrow(t, vc->t1[p1], mix(T_T1W, mix(p1, lw)));
+        rt_addrow(t, vc->t1[p1], mix(T_T1S, mix(p1, ss)));
+    }
+    for (uint64_t h = 0; h < VC_HIST; h++)
+        rt_addrow(t, vc->hist[h], mix(T_HIST, mix(h, ss)));
+}
+
+static const struct vctx *known_ctx(const struct nd_tagger *t, const struct vent *v)
+{
+    return v && v->vidx ? &t->vctx[v->vidx - 1] : NULL;
+}
+
+/* The rows of ctx_feats' CF_SMALL part, from the tagger's tables. */
+static void add_small_rows(const struct nd_tagger *t, const struct doc *d, size_t i, size_t b,
+                           size_t e, int32_t *sc)
+{
+    uint32_t g = d->f[i].gaz, gm1 = i > b ? d->f[i - 1].gaz : 0;
+    uint32_t gp1 = i + 1 < e ? d->f[i + 1].gaz : 0;
+    add_w32(sc, t->cap3[cap3(d, i, b, e)]);
+    for (uint32_t m = g & ((1u << G_NBITS) - 1); m; m &= m - 1)
+        add_w32(sc, t->gaz[0][__builtin_ctz(m)]);
+    for (uint32_t m = gm1 & ((1u << G_NBITS) - 1); m; m &= m - 1)
+        add_w32(sc, t->gaz[1][__builtin_ctz(m)]);
+    for (uint32_t m = gp1 & ((1u << G_NBITS) - 1); m; m &= m - 1)
+        add_w32(sc, t->gaz[2][__builtin_ctz(m)]);
+}
+
 #define RING 8
 /* Distinct out-of-vocabulary words whose vectors one document keeps: names and rare words recur
  * within a story, and summing a vector means probing rows that are rarely in cache. */
@@ -794,6 +872,7 @@ enum nd_err nd_tagger_tag(const struct nd_tagger *tagger, const struct nd_kb *kb
     const struct vent *vp[RING];
     struct vent oov[RING];
     struct oovcache oc;
+    const struct vctx *kcur = NULL, *knext = NULL;
 
     if ((err = doc_prepare(&d, kb, toks, n, tagger)) != ND_OK)
         return err;
@@ -805,7 +884,8 @@ enum nd_err nd_tagger_tag(const struct nd_tagger *tagger, const struct nd_kb *kb
      * scored: the lookups are memory-bound, and this overlaps them. */
     if (n) {
         sent_bounds(&d, 0, &b, &e);
-        ncur = ctx_feats(&d, 0, b, e, cur);
+        kcur = known_ctx(tagger, d.vents[0]);
+        ncur = ctx_feats(&d, 0, b, e, kcur ? 0 : CF_WORD, cur);
     }
     for (size_t i = 0; i < n; i++) {
         int32_t sc[NL];
@@ -854,11 +934,19 @@ enum nd_err nd_tagger_tag(const struct nd_tagger *tagger, const struct nd_kb *kb
             ne = e;
             if (i + 1 >= e)
                 sent_bounds(&d, i + 1, &nb, &ne);
-            nnext = ctx_feats(&d, i + 1, nb, ne, next);
+            knext = known_ctx(tagger, d.vents[i + 1]);
+            nnext = ctx_feats(&d, i + 1, nb, ne, knext ? 0 : CF_WORD, next);
             for (size_t k = 0; k < nnext; k++)
                 rt_prefetch(tagger, next[k]);
             /* the word-with-previous-label row, guessing the commonest previous label (O) */
-            rt_prefetch(tagger, mix(T_T1W, mix(0, d.f[i + 1].lw)));
+            if (knext) {
+                const struct tokf *f = &d.f[i + 1];
+                __builtin_prefetch(knext->fd[f->first][f->doccase]);
+                __builtin_prefetch(knext->t1[0]);
+                __builtin_prefetch(knext->hist[d.dm.hist[f->dslot]]);
+            } else {
+                rt_prefetch(tagger, mix(T_T1W, mix(0, d.f[i + 1].lw)));
+            }
         }
         if (toks[i].sent_start || i == 0)
             p1 = p2 = 0;
@@ -876,15 +964,23 @@ enum nd_err nd_tagger_tag(const struct nd_tagger *tagger, const struct nd_kb *kb
             for (int k = 0; k < V_N; k++)
                 add_w32(sc, rows[k]);
         }
-        ncur += label_features(&d, i, p1, p2, 0, cur + ncur);
+        add_small_rows(tagger, &d, i, b, e, sc);
+        if (kcur) {
+            add_w32(sc, kcur->fd[d.f[i].first][d.f[i].doccase]);
+            add_w32(sc, kcur->t1[p1]);
+            add_w32(sc, kcur->hist[d.dm.hist[d.f[i].dslot]]);
+        } else {
+            ncur += label_features(&d, i, p1, p2, 0, cur + ncur);
+        }
         for (size_t k = 0; k < ncur; k++)
             add_w16(sc, rt_row(tagger, cur[k]));
         {
             /* O is always allowed, so it starts as the best; the first of equal scores wins, as
              * in best_label. Written as selects, not branches: the scores decide at random. */
             int best = 0;
+            unsigned am = tagger->allow[p1];
             for (int c = 1; c < NL; c++)
-                best = (allowed(p1, c) & (sc[c] > sc[best])) ? c : best;
+                best = (((am >> c) & 1) & (sc[c] > sc[best])) ? c : best;
             toks[i].label = (uint8_t)best;
         }
         note_history(&d, i, toks[i].label);
@@ -895,6 +991,7 @@ enum nd_err nd_tagger_tag(const struct nd_tagger *tagger, const struct nd_kb *kb
             cur = next;
             next = tmp;
             ncur = nnext;
+            kcur = knext;
             b = nb;
             e = ne;
         }
@@ -979,9 +1076,10 @@ struct nd_tagger *nd_tagger_load(const char *path, char *errstr, size_t errsz)
         while (cap < (size_t)nv * 2)
             cap <<= 1;
         tagger->vocab = calloc(nv ? nv : 1, sizeof(*tagger->vocab));
+        tagger->vctx = calloc(nv ? nv : 1, sizeof(*tagger->vctx));
         tagger->vslots = calloc(cap, sizeof(*tagger->vslots));
         tagger->vmask = cap - 1;
-        if (!tagger->vocab || !tagger->vslots) {
+        if (!tagger->vocab || !tagger->vctx || !tagger->vslots) {
             snprintf(errstr, errsz, "%s: out of memory", path);
             goto out;
         }
@@ -1004,6 +1102,8 @@ struct nd_tagger *nd_tagger_load(const char *path, char *errstr, size_t errsz)
             compute_vent(tagger, data + off, wl, ex, lw, sh, ss, &tagger->vocab[tagger->nvocab]);
             tagger->vocab[tagger->nvocab].up = (uint8_t)up;
             tagger->vocab[tagger->nvocab].all = (uint8_t)all;
+            tagger->vocab[tagger->nvocab].vidx = (uint32_t)tagger->nvocab + 1;
+            compute_vctx(tagger, lw, ss, all && wl > 1, &tagger->vctx[tagger->nvocab]);
             tagger->vslots[i].key = ex;
             tagger->vslots[i].idx = (uint32_t)++tagger->nvocab;
             off += wl;
@@ -1014,6 +1114,16 @@ struct nd_tagger *nd_tagger_load(const char *path, char *errstr, size_t errsz)
         rt_addrow(tagger, tagger->edge[V_P1], mix(T_LWP1, EOS));
         rt_addrow(tagger, tagger->edge[V_P2], mix(T_LWP2, EOS));
         rt_addrow(tagger, tagger->edge[V_SP1], mix(T_SSP1, EOS));
+    }
+    for (int prev = 0; prev < NL; prev++)
+        for (int l = 0; l < NL; l++)
+            tagger->allow[prev] |= (uint16_t)(allowed(prev, l) << l);
+    for (uint64_t v = 0; v < 27; v++)
+        rt_addrow(tagger, tagger->cap3[v], mix(T_CAP3, v));
+    for (uint64_t k = 0; k < G_NBITS; k++) {
+        rt_addrow(tagger, tagger->gaz[0][k], mix(T_GAZ, k));
+        rt_addrow(tagger, tagger->gaz[1][k], mix(T_GAZM1, k));
+        rt_addrow(tagger, tagger->gaz[2][k], mix(T_GAZP1, k));
     }
     for (int p2 = 0; p2 < NL; p2++)
         for (int p1 = 0; p1 < NL; p1++) {
@@ -1041,6 +1151,7 @@ void nd_tagger_destroy(struct nd_tagger *tagger)
     free(tagger->slots);
     free(tagger->filter);
     free(tagger->vocab);
+    free(tagger->vctx);
     free(tagger->vslots);
     free(tagger);
 }
