@@ -413,6 +413,15 @@ static void drop_all(struct nd_publish *pub)
     pub->txn_max_unit = 0;
 }
 
+/* Cluster mode, a batch that cannot commit: dropped, and every unit ignored until the source has
+ * reset its feeds to their committed state (nd_publish_discard). */
+static void drop_batch(struct nd_publish *pub)
+{
+    drop_all(pub);
+    pub->discard_all = 1;
+    atomic_fetch_add(&pub->drops, 1);
+}
+
 static int discarded_unit(const struct nd_publish *pub, uint64_t seq)
 {
     return seq && (pub->discard_all || seq <= pub->discard_upto);
@@ -772,9 +781,7 @@ static enum nd_err commit(struct nd_publish *pub)
         if (pub->fatal && pub->fence) {
             nd_warn(MOD, "cluster: dropping the batch of %zu records after a fatal error; its "
                          "feeds resume from their committed state", pub->nbatch);
-            drop_all(pub);
-            pub->discard_all = 1;
-            atomic_fetch_add(&pub->drops, 1);
+            drop_batch(pub);
             recreate(pub);
             return ND_ERR_INVALID;
         }
@@ -810,9 +817,7 @@ static enum nd_err commit(struct nd_publish *pub)
                 nd_warn(MOD, "cluster: no longer a member of the feeds group; dropping the batch "
                              "of %zu records (its feeds belong to another instance now)",
                         pub->nbatch);
-                drop_all(pub);
-                pub->discard_all = 1;
-                atomic_fetch_add(&pub->drops, 1);
+                drop_batch(pub);
                 return ND_ERR_INVALID;
             }
             if (error && pub->fence && generation_behind(pub, error) &&
@@ -843,9 +848,7 @@ static enum nd_err commit(struct nd_publish *pub)
                 if (rd_kafka_error_is_fatal(error))
                     pub->fatal = 1;
                 rd_kafka_error_destroy(error);
-                drop_all(pub);
-                pub->discard_all = 1;
-                atomic_fetch_add(&pub->drops, 1);
+                drop_batch(pub);
                 if (pub->fatal)
                     recreate(pub);
                 return ND_ERR_INVALID;
