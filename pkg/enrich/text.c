@@ -149,6 +149,19 @@ static char *decode_html(const char *s, size_t len)
 
 /* Pass 3 (after NFC): spaces, line ends, invisible characters. `oneline` turns line breaks into
  * spaces (headlines). */
+/* What stood between the last text and the next: a paragraph break, a line break or a space. */
+static inline size_t put_separator(char *out, size_t o, int newlines, int pending_space)
+{
+    if (newlines) {
+        out[o++] = '\n';
+        if (newlines > 1)
+            out[o++] = '\n';
+    } else if (pending_space) {
+        out[o++] = ' ';
+    }
+    return o;
+}
+
 static char *squeeze(const char *s, int oneline)
 {
     /* The output is never longer than the input (runs of spaces and line breaks shrink to at most
@@ -168,15 +181,8 @@ static char *squeeze(const char *s, int oneline)
             size_t j = i + 1;
             while (j < len && (unsigned char)s[j] > ' ' && (unsigned char)s[j] < 0x7f)
                 j++;
-            if (!at_start) {
-                if (newlines) {
-                    out[o++] = '\n';
-                    if (newlines > 1)
-                        out[o++] = '\n';
-                } else if (pending_space) {
-                    out[o++] = ' ';
-                }
-            }
+            if (!at_start)
+                o = put_separator(out, o, newlines, pending_space);
             newlines = pending_space = at_start = 0;
             memcpy(out + o, s + i, j - i);
             o += j - i;
@@ -213,15 +219,8 @@ static char *squeeze(const char *s, int oneline)
         }
         if (cat == UTF8PROC_CATEGORY_CC) /* other control characters */
             continue;
-        if (!at_start) {
-            if (newlines) {
-                out[o++] = '\n';
-                if (newlines > 1)
-                    out[o++] = '\n';
-            } else if (pending_space) {
-                out[o++] = ' ';
-            }
-        }
+        if (!at_start)
+            o = put_separator(out, o, newlines, pending_space);
         newlines = 0;
         pending_space = 0;
         at_start = 0;
