@@ -278,6 +278,26 @@ size_t nd_evlex_join(const struct nd_evtok *toks, size_t i, size_t n, char *buf,
     return len;
 }
 
+size_t nd_evlex_join_prefixes(const struct nd_evtok *toks, size_t i, size_t n, char *buf,
+                              size_t bufsz, size_t *lens)
+{
+    size_t len = 0, k;
+    for (k = 0; k < n; k++) {
+        const struct nd_evtok *tok = &toks[i + k];
+        /* nd_evlex_join's test: a phrase that fails it makes every longer one fail */
+        if (len + tok->keylen + 2 > bufsz)
+            break;
+        if (k)
+            buf[len++] = ' ';
+        memcpy(buf + len, tok->key, tok->keylen);
+        len += tok->keylen;
+        lens[k] = len;
+    }
+    if (bufsz)
+        buf[len] = '\0';
+    return k;
+}
+
 /* ---- string map: open addressing, linear probing, keys in chunked arenas ---- */
 
 struct arena_chunk {

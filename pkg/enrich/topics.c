@@ -271,6 +271,7 @@ static void score_text(const struct nd_topics *topics, const char *text,
 {
     double ll[NCLASS];
     char phrase[3 * (ND_EVTOK_KEYMAX + 1) + 1];
+    size_t lens[sizeof(phrase)]; /* a phrase of k tokens that fits takes k - 1 bytes of spaces */
     for (int c = 0; c < NCLASS; c++)
         ll[c] = topics->prior[c];
     for (size_t i = 0; i < WORD_AHEAD && i < ntok; i++)
@@ -288,11 +289,13 @@ static void score_text(const struct nd_topics *topics, const char *text,
         if (topics->has_nb && (w & 0xffffffu))
             for (int c = 0; c < NCLASS; c++)
                 ll[c] += topics->lik[(size_t)((w & 0xffffffu) - 1) * NCLASS + (size_t)c];
-        for (size_t n = w >> 24; n >= 1; n--) {
-            size_t len;
-            if (i + n > ntok || !(len = nd_evlex_join(toks, i, n, phrase, sizeof(phrase))))
-                continue;
-            if (!nd_evmap_get(topics->term_map, phrase, len, &v))
+        /* the phrases of n tokens here, longest first: one join, each shorter one its prefix */
+        size_t nmax = w >> 24, nfit;
+        if (nmax > ntok - i)
+            nmax = ntok - i;
+        nfit = nmax ? nd_evlex_join_prefixes(toks, i, nmax, phrase, sizeof(phrase), lens) : 0;
+        for (size_t n = nfit; n >= 1; n--) {
+            if (!nd_evmap_get(topics->term_map, phrase, lens[n - 1], &v))
                 continue;
             for (uint32_t t = v; t != UINT32_MAX; t = topics->term_next[t]) {
                 const struct term *term = &topics->terms[t];
