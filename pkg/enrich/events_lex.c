@@ -62,7 +62,9 @@ size_t nd_evlex_tokenize(const char *text, size_t len, struct nd_evtok *toks, si
     while (p < end && n < max) {
         struct nd_evtok *tok;
         size_t pl;
-        if (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n' || *p == '\f' || *p == '\v') {
+        /* one test for the usual byte (a letter), the six spaces only below it */
+        if (*p <= ' ' &&
+            (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n' || *p == '\f' || *p == '\v')) {
             if (*p == '\n')
                 nl = 1;
             p++;
@@ -78,7 +80,7 @@ size_t nd_evlex_tokenize(const char *text, size_t len, struct nd_evtok *toks, si
         if (nl)
             tok->flags |= ND_EVTOK_NL;
         nl = 0;
-        if (is_word_byte(p, end)) {
+        if (*p < 0x80 ? is_ascii_alnum(*p) : is_word_byte(p, end)) {
             int internal_dot = 0, letters = 0, uppers = 0;
             /* the key is written as the word is read (capitals lowered, periods dropped, apostrophes
              * folded to "'", at most ND_EVTOK_KEYMAX - 1 bytes), not by a second pass over it */
