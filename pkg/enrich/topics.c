@@ -347,6 +347,12 @@ static const char *actor_code(const json_t *actor)
     return NULL;
 }
 
+/* An event type against a name: the first letters, which tell most names apart, before strcmp. */
+static inline int type_is(const char *type, const char *name)
+{
+    return type[0] == name[0] && !strcmp(type, name);
+}
+
 /* Coded events are entity evidence: two countries meeting is international relations. */
 static void score_events(const struct nd_topics *topics, const json_t *events, struct scoring *sc)
 {
@@ -364,14 +370,14 @@ static void score_events(const struct nd_topics *topics, const json_t *events, s
         int target;
         if (!type)
             continue;
-        if (!strcmp(type, "CONSULT") || !strcmp(type, "AGREE") || !strcmp(type, "SUPPORT") ||
-            !strcmp(type, "REJECT") || !strcmp(type, "ACCUSE") || !strcmp(type, "REQUEST"))
+        if (type_is(type, "CONSULT") || type_is(type, "AGREE") || type_is(type, "SUPPORT") ||
+            type_is(type, "REJECT") || type_is(type, "ACCUSE") || type_is(type, "REQUEST"))
             target = dip;
-        else if (!strcmp(type, "ASSAULT") || !strcmp(type, "MOBILIZE"))
+        else if (type_is(type, "ASSAULT") || type_is(type, "MOBILIZE"))
             target = conflict;
-        else if (!strcmp(type, "SANCTION") || (cameo && !strncmp(cameo, "163", 3)))
+        else if (type_is(type, "SANCTION") || (cameo && !strncmp(cameo, "163", 3)))
             target = sanction;
-        else if (!strcmp(type, "AID"))
+        else if (type_is(type, "AID"))
             target = aid;
         else
             target = -1;
