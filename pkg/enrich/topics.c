@@ -26,6 +26,8 @@ struct topic {
     int level;
     int parent; /* index or -1 */
     const char *name;
+    /* name is valid UTF-8 (tested once at load): the per-story JSON string skips the check */
+    int name_ok;
 };
 
 struct term {
@@ -87,6 +89,9 @@ static enum nd_err model_load(struct nd_topics *topics, char *errstr, size_t err
             t->level = atoi(f[2]);
             t->parent = strcmp(f[3], "-") ? topic_index(topics, f[3]) : -1;
             t->name = f[4];
+            json_t *probe = json_string(t->name);
+            t->name_ok = probe != NULL;
+            json_decref(probe);
         } else if (line[0] == 'L' && nf >= 4) {
             int ti = topic_index(topics, f[2]);
             uint32_t head = UINT32_MAX;
@@ -466,23 +471,29 @@ json_t *nd_topics_assign_tokens(const struct nd_topics *topics, const char *text
     }
     for (size_t k = 0; k < nitems && k < MAX_OUT; k++) {
         size_t t = order[k];
-        char uri[64];
+        static const char prefix[] = "http://cv.iptc.org/newscodes/mediatopic/";
+        char uri[sizeof(prefix) + sizeof(topics->topics[t].code)];
         json_t *ev, *item;
-        snprintf(uri, sizeof(uri), "http://cv.iptc.org/newscodes/mediatopic/%s",
-                 topics->topics[t].code);
+        /* the code is at most eight bytes (its field's size): prefix and code copied, no format */
+        size_t clen = strnlen(topics->topics[t].code, sizeof(topics->topics[t].code));
+        memcpy(uri, prefix, sizeof(prefix) - 1);
+        memcpy(uri + sizeof(prefix) - 1, topics->topics[t].code, clen);
+        uri[sizeof(prefix) - 1 + clen] = '\0';
         ev = json_array();
         for (int e = 0; e < sc->ev[t].n; e++)
             json_array_append_new(ev, json_stringn(sc->ev[t].s[e], sc->ev[t].len[e]));
         for (int c = 0; c < NCLASS && topics->has_nb; c++)
             if (topics->cls_topic[c] == (int)t && sc->post[c] > 0.5)
-                json_array_append_new(ev, json_string("classifier"));
+                json_array_append_new(ev, json_string_nocheck("classifier"));
         item = json_object();
         if (!item) {
             json_decref(ev);
             continue;
         }
         json_object_set_new_nocheck(item, "uri", json_string_nocheck(uri));
-        json_object_set_new_nocheck(item, "name", json_string(topics->topics[t].name));
+        if (topics->topics[t].name_ok)
+            json_object_set_new_nocheck(item, "name",
+                                        json_string_nocheck(topics->topics[t].name));
         json_object_set_new_nocheck(item, "confidence", json_real(conf[t]));
         json_object_set_new_nocheck(item, "evidence", ev);
         json_array_append_new(out, item);
