@@ -328,7 +328,8 @@ static void score_text(const struct nd_topics *topics, const char *text,
 static void event_fields(const json_t *ev, const char **type, const char **cameo,
                          const json_t **src, const json_t **tgt)
 {
-    for (void *it = json_object_iter((json_t *)ev); it;
+    /* the coder sets these four first: the walk ends when it has them, not after the ten keys */
+    for (void *it = json_object_iter((json_t *)ev); it && !(*type && *cameo && *src && *tgt);
          it = json_object_iter_next((json_t *)ev, it)) {
         const char *key = json_object_iter_key(it);
         if (key[0] == 't' && !strcmp(key, "type"))
