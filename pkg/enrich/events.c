@@ -831,8 +831,9 @@ static size_t match_phrase_at(const struct story_state *st, const struct nd_evma
                               size_t i, size_t end, uint32_t mask, uint32_t *value)
 {
     char phrase[MAX_PHRASE * (ND_EVTOK_KEYMAX + 1) + 1];
-    const struct nd_evtok *toks = st->toks;
-    /* the phrase lengths starting here, longest first: the set bits of mask, from the top */
+    size_t lens[MAX_PHRASE], nfit = 0;
+    /* the phrase lengths starting here, longest first: the set bits of mask, from the top; the
+     * tokens are joined once, for the longest, and each shorter phrase is a prefix of that */
     for (uint32_t m = mask & ((1u << MAX_PHRASE) - 1); m; m &= ~(1u << (31 - __builtin_clz(m)))) {
         size_t n = (size_t)(32 - __builtin_clz(m));
         if (n > end - i)
@@ -841,8 +842,9 @@ static size_t match_phrase_at(const struct story_state *st, const struct nd_evma
             *value = st->events->finfo[st->fidx[i]].single[kind_index(kind)];
             return 1;
         }
-        size_t len = nd_evlex_join(toks, i, n, phrase, sizeof(phrase));
-        if (len && nd_evmap_get(map, phrase, len, value))
+        if (!nfit)
+            nfit = nd_evlex_join_prefixes(st->toks, i, n, phrase, sizeof(phrase), lens);
+        if (n <= nfit && nd_evmap_get(map, phrase, lens[n - 1], value))
             return n;
     }
     return 0;

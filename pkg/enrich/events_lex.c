@@ -53,36 +53,6 @@ static size_t apostrophe(const unsigned char *p, const unsigned char *end)
     return 0;
 }
 
-static void set_key(struct nd_evtok *tok, const char *text)
-{
-    const unsigned char *p = (const unsigned char *)text + tok->start;
-    const unsigned char *end = (const unsigned char *)text + tok->end;
-    size_t n = 0;
-    while (p < end && n < ND_EVTOK_KEYMAX - 1) {
-        unsigned char c = *p;
-        if (c != '\'' && c != '.' && c != 0xE2) {
-            /* neither apostrophe nor period: the byte itself, ASCII capitals lowered */
-            tok->key[n++] = (char)((c >= 'A' && c <= 'Z') ? c + 32 : c);
-            p++;
-            continue;
-        }
-        size_t a = apostrophe(p, end);
-        if (a) {
-            tok->key[n++] = '\'';
-            p += a;
-            continue;
-        }
-        if (*p == '.' && tok->flags & ND_EVTOK_WORD) {
-            p++;
-            continue;
-        }
-        tok->key[n++] = (char)((*p >= 'A' && *p <= 'Z') ? *p + 32 : *p);
-        p++;
-    }
-    tok->key[n] = '\0';
-    tok->keylen = (uint8_t)n;
-}
-
 size_t nd_evlex_tokenize(const char *text, size_t len, struct nd_evtok *toks, size_t max)
 {
     const unsigned char *base = (const unsigned char *)text, *p = base, *end = base + len;
@@ -92,7 +62,9 @@ size_t nd_evlex_tokenize(const char *text, size_t len, struct nd_evtok *toks, si
     while (p < end && n < max) {
         struct nd_evtok *tok;
         size_t pl;
-        if (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n' || *p == '\f' || *p == '\v') {
+        /* one test for the usual byte (a letter), the six spaces only below it */
+        if (*p <= ' ' &&
+            (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n' || *p == '\f' || *p == '\v')) {
             if (*p == '\n')
                 nl = 1;
             p++;
@@ -108,8 +80,11 @@ size_t nd_evlex_tokenize(const char *text, size_t len, struct nd_evtok *toks, si
         if (nl)
             tok->flags |= ND_EVTOK_NL;
         nl = 0;
-        if (is_word_byte(p, end)) {
+        if (*p < 0x80 ? is_ascii_alnum(*p) : is_word_byte(p, end)) {
             int internal_dot = 0, letters = 0, uppers = 0;
+            /* the key is written as the word is read (capitals lowered, periods dropped, apostrophes
+             * folded to "'", at most ND_EVTOK_KEYMAX - 1 bytes), not by a second pass over it */
+            size_t kn = 0;
             tok->flags |= ND_EVTOK_WORD;
             if (*p >= 'A' && *p <= 'Z')
                 tok->flags |= ND_EVTOK_CAP;
@@ -117,17 +92,22 @@ size_t nd_evlex_tokenize(const char *text, size_t len, struct nd_evtok *toks, si
                 /* the run of word bytes (is_word_byte, with ASCII decided inline: this loop reads
                  * every byte of the story) */
                 while (p < end) {
-                    if (*p >= 'a' && *p <= 'z')
+                    unsigned char c = *p;
+                    if (c >= 'a' && c <= 'z')
                         letters++;
-                    else if (*p >= 'A' && *p <= 'Z')
-                        uppers++, letters++;
-                    else if (*p < 0x80 ? !is_ascii_alnum(*p) : utf8_punct(p, end) != 0)
+                    else if (c >= 'A' && c <= 'Z')
+                        uppers++, letters++, c += 32;
+                    else if (c < 0x80 ? !is_ascii_alnum(c) : utf8_punct(p, end) != 0)
                         break;
+                    if (kn < ND_EVTOK_KEYMAX - 1)
+                        tok->key[kn++] = (char)c;
                     p++;
                 }
                 if (p < end && (*p == '.' || *p == '-') && is_word_byte(p + 1, end)) {
                     if (*p == '.')
                         internal_dot = 1;
+                    else if (kn < ND_EVTOK_KEYMAX - 1)
+                        tok->key[kn++] = '-';
                     p++;
                     continue;
                 }
@@ -136,6 +116,8 @@ size_t nd_evlex_tokenize(const char *text, size_t len, struct nd_evtok *toks, si
                     /* possessive 's ends the word; "doesn't", "O'Brien" go on */
                     if ((p[a] == 's' || p[a] == 'S') && !is_word_byte(p + a + 1, end))
                         break;
+                    if (kn < ND_EVTOK_KEYMAX - 1)
+                        tok->key[kn++] = '\'';
                     p += a;
                     continue;
                 }
@@ -147,7 +129,8 @@ size_t nd_evlex_tokenize(const char *text, size_t len, struct nd_evtok *toks, si
             tok->end = (uint32_t)(p - base);
             if (letters >= 2 && letters == uppers)
                 tok->flags |= ND_EVTOK_ALLCAP;
-            set_key(tok, text);
+            tok->key[kn] = '\0';
+            tok->keylen = (uint8_t)kn;
             tok->hash = key_hash(tok->key, tok->keylen);
             n++;
             continue;
@@ -295,6 +278,26 @@ size_t nd_evlex_join(const struct nd_evtok *toks, size_t i, size_t n, char *buf,
     }
     buf[len] = '\0';
     return len;
+}
+
+size_t nd_evlex_join_prefixes(const struct nd_evtok *toks, size_t i, size_t n, char *buf,
+                              size_t bufsz, size_t *lens)
+{
+    size_t len = 0, k;
+    for (k = 0; k < n; k++) {
+        const struct nd_evtok *tok = &toks[i + k];
+        /* nd_evlex_join's test: a phrase that fails it makes every longer one fail */
+        if (len + tok->keylen + 2 > bufsz)
+            break;
+        if (k)
+            buf[len++] = ' ';
+        memcpy(buf + len, tok->key, tok->keylen);
+        len += tok->keylen;
+        lens[k] = len;
+    }
+    if (bufsz)
+        buf[len] = '\0';
+    return k;
 }
 
 /* ---- string map: open addressing, linear probing, keys in chunked arenas ---- */

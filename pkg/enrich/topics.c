@@ -26,6 +26,8 @@ struct topic {
     int level;
     int parent; /* index or -1 */
     const char *name;
+    /* name is valid UTF-8 (tested once at load): the per-story JSON string skips the check */
+    int name_ok;
 };
 
 struct term {
@@ -87,6 +89,9 @@ static enum nd_err model_load(struct nd_topics *topics, char *errstr, size_t err
             t->level = atoi(f[2]);
             t->parent = strcmp(f[3], "-") ? topic_index(topics, f[3]) : -1;
             t->name = f[4];
+            json_t *probe = json_string(t->name);
+            t->name_ok = probe != NULL;
+            json_decref(probe);
         } else if (line[0] == 'L' && nf >= 4) {
             int ti = topic_index(topics, f[2]);
             uint32_t head = UINT32_MAX;
@@ -271,6 +276,7 @@ static void score_text(const struct nd_topics *topics, const char *text,
 {
     double ll[NCLASS];
     char phrase[3 * (ND_EVTOK_KEYMAX + 1) + 1];
+    size_t lens[sizeof(phrase)]; /* a phrase of k tokens that fits takes k - 1 bytes of spaces */
     for (int c = 0; c < NCLASS; c++)
         ll[c] = topics->prior[c];
     for (size_t i = 0; i < WORD_AHEAD && i < ntok; i++)
@@ -288,11 +294,13 @@ static void score_text(const struct nd_topics *topics, const char *text,
         if (topics->has_nb && (w & 0xffffffu))
             for (int c = 0; c < NCLASS; c++)
                 ll[c] += topics->lik[(size_t)((w & 0xffffffu) - 1) * NCLASS + (size_t)c];
-        for (size_t n = w >> 24; n >= 1; n--) {
-            size_t len;
-            if (i + n > ntok || !(len = nd_evlex_join(toks, i, n, phrase, sizeof(phrase))))
-                continue;
-            if (!nd_evmap_get(topics->term_map, phrase, len, &v))
+        /* the phrases of n tokens here, longest first: one join, each shorter one its prefix */
+        size_t nmax = w >> 24, nfit;
+        if (nmax > ntok - i)
+            nmax = ntok - i;
+        nfit = nmax ? nd_evlex_join_prefixes(toks, i, nmax, phrase, sizeof(phrase), lens) : 0;
+        for (size_t n = nfit; n >= 1; n--) {
+            if (!nd_evmap_get(topics->term_map, phrase, lens[n - 1], &v))
                 continue;
             for (uint32_t t = v; t != UINT32_MAX; t = topics->term_next[t]) {
                 const struct term *term = &topics->terms[t];
@@ -320,7 +328,8 @@ static void score_text(const struct nd_topics *topics, const char *text,
 static void event_fields(const json_t *ev, const char **type, const char **cameo,
                          const json_t **src, const json_t **tgt)
 {
-    for (void *it = json_object_iter((json_t *)ev); it;
+    /* the coder sets these four first: the walk ends when it has them, not after the ten keys */
+    for (void *it = json_object_iter((json_t *)ev); it && !(*type && *cameo && *src && *tgt);
          it = json_object_iter_next((json_t *)ev, it)) {
         const char *key = json_object_iter_key(it);
         if (key[0] == 't' && !strcmp(key, "type"))
@@ -344,6 +353,12 @@ static const char *actor_code(const json_t *actor)
     return NULL;
 }
 
+/* An event type against a name: the first letters, which tell most names apart, before strcmp. */
+static inline int type_is(const char *type, const char *name)
+{
+    return type[0] == name[0] && !strcmp(type, name);
+}
+
 /* Coded events are entity evidence: two countries meeting is international relations. */
 static void score_events(const struct nd_topics *topics, const json_t *events, struct scoring *sc)
 {
@@ -361,14 +376,14 @@ static void score_events(const struct nd_topics *topics, const json_t *events, s
         int target;
         if (!type)
             continue;
-        if (!strcmp(type, "CONSULT") || !strcmp(type, "AGREE") || !strcmp(type, "SUPPORT") ||
-            !strcmp(type, "REJECT") || !strcmp(type, "ACCUSE") || !strcmp(type, "REQUEST"))
+        if (type_is(type, "CONSULT") || type_is(type, "AGREE") || type_is(type, "SUPPORT") ||
+            type_is(type, "REJECT") || type_is(type, "ACCUSE") || type_is(type, "REQUEST"))
             target = dip;
-        else if (!strcmp(type, "ASSAULT") || !strcmp(type, "MOBILIZE"))
+        else if (type_is(type, "ASSAULT") || type_is(type, "MOBILIZE"))
             target = conflict;
-        else if (!strcmp(type, "SANCTION") || (cameo && !strncmp(cameo, "163", 3)))
+        else if (type_is(type, "SANCTION") || (cameo && !strncmp(cameo, "163", 3)))
             target = sanction;
-        else if (!strcmp(type, "AID"))
+        else if (type_is(type, "AID"))
             target = aid;
         else
             target = -1;
@@ -457,23 +472,29 @@ json_t *nd_topics_assign_tokens(const struct nd_topics *topics, const char *text
     }
     for (size_t k = 0; k < nitems && k < MAX_OUT; k++) {
         size_t t = order[k];
-        char uri[64];
+        static const char prefix[] = "http://cv.iptc.org/newscodes/mediatopic/";
+        char uri[sizeof(prefix) + sizeof(topics->topics[t].code)];
         json_t *ev, *item;
-        snprintf(uri, sizeof(uri), "http://cv.iptc.org/newscodes/mediatopic/%s",
-                 topics->topics[t].code);
+        /* the code is at most eight bytes (its field's size): prefix and code copied, no format */
+        size_t clen = strnlen(topics->topics[t].code, sizeof(topics->topics[t].code));
+        memcpy(uri, prefix, sizeof(prefix) - 1);
+        memcpy(uri + sizeof(prefix) - 1, topics->topics[t].code, clen);
+        uri[sizeof(prefix) - 1 + clen] = '\0';
         ev = json_array();
         for (int e = 0; e < sc->ev[t].n; e++)
             json_array_append_new(ev, json_stringn(sc->ev[t].s[e], sc->ev[t].len[e]));
         for (int c = 0; c < NCLASS && topics->has_nb; c++)
             if (topics->cls_topic[c] == (int)t && sc->post[c] > 0.5)
-                json_array_append_new(ev, json_string("classifier"));
+                json_array_append_new(ev, json_string_nocheck("classifier"));
         item = json_object();
         if (!item) {
             json_decref(ev);
             continue;
         }
         json_object_set_new_nocheck(item, "uri", json_string_nocheck(uri));
-        json_object_set_new_nocheck(item, "name", json_string(topics->topics[t].name));
+        if (topics->topics[t].name_ok)
+            json_object_set_new_nocheck(item, "name",
+                                        json_string_nocheck(topics->topics[t].name));
         json_object_set_new_nocheck(item, "confidence", json_real(conf[t]));
         json_object_set_new_nocheck(item, "evidence", ev);
         json_array_append_new(out, item);
