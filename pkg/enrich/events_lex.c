@@ -264,29 +264,13 @@ size_t nd_evlex_cp_offset(const char *text, size_t byte_off)
     return cp;
 }
 
-size_t nd_evlex_join(const struct nd_evtok *toks, size_t i, size_t n, char *buf, size_t bufsz)
-{
-    size_t len = 0;
-    for (size_t k = 0; k < n; k++) {
-        const struct nd_evtok *tok = &toks[i + k];
-        if (len + tok->keylen + 2 > bufsz)
-            return 0;
-        if (k)
-            buf[len++] = ' ';
-        memcpy(buf + len, tok->key, tok->keylen);
-        len += tok->keylen;
-    }
-    buf[len] = '\0';
-    return len;
-}
-
 size_t nd_evlex_join_prefixes(const struct nd_evtok *toks, size_t i, size_t n, char *buf,
                               size_t bufsz, size_t *lens)
 {
     size_t len = 0, k;
     for (k = 0; k < n; k++) {
         const struct nd_evtok *tok = &toks[i + k];
-        /* nd_evlex_join's test: a phrase that fails it makes every longer one fail */
+        /* a phrase that does not fit makes every longer one not fit */
         if (len + tok->keylen + 2 > bufsz)
             break;
         if (k)

@@ -69,14 +69,10 @@ int nd_evmap_get_hashed(const struct nd_evmap *map, const char *key, size_t klen
                         uint32_t *value);
 size_t nd_evmap_count(const struct nd_evmap *map);
 
-/* Join the keys of toks[i..i+n) with single spaces into buf (size bufsz). Returns the length, or 0
- * when it does not fit. */
-size_t nd_evlex_join(const struct nd_evtok *toks, size_t i, size_t n, char *buf, size_t bufsz);
-
-/* nd_evlex_join of the longest phrase, with the length of each shorter one kept: the join of
- * toks[i..i+k+1) is the first lens[k] bytes of buf (not NUL-terminated but for the longest). Returns
- * how many of the n phrases fit (those of 1..that many tokens), so a dictionary tried longest first
- * joins the tokens once, not once per length. */
+/* Join the keys of toks[i..i+n) with single spaces into buf (size bufsz), keeping the length of
+ * each shorter phrase: the join of toks[i..i+k+1) is the first lens[k] bytes of buf (not
+ * NUL-terminated but for the longest). Returns how many of the n phrases fit (those of 1..that
+ * many tokens), so a dictionary tried longest first joins the tokens once, not once per length. */
 size_t nd_evlex_join_prefixes(const struct nd_evtok *toks, size_t i, size_t n, char *buf,
                               size_t bufsz, size_t *lens);
 
