@@ -1858,6 +1858,10 @@ static int verb_position(const struct nd_events *events, const struct nd_evtok *
         !key_is(&toks[spans[k].b - 1], "the") && !spans[k].sector[0])
         return 0; /* "a key U.S. ally": a noun after a modifier (not after a head noun such as
                    * "a Syrian newspaper called") */
+    /* "sanctions against Russia targeting firms": a participle after the object of a
+     * preposition describes the noun phrase; it is no act of that object */
+    if (k >= 0 && spans[k].prep && len > 4 && !strcmp(toks[i].key + len - 3, "ing"))
+        return 0;
     if (k >= 0 || has_class(prev, WL_AUXILIARIES) || (cap_word(prev) && i - 1 > s0))
         return 1;
     if (prev->keylen > 3 && !strcmp(prev->key + prev->keylen - 2, "ly"))

@@ -375,6 +375,20 @@ static void test_condition_is_no_event(void **state)
     json_decref(arr);
 }
 
+static void test_participle_after_prepositional_object(void **state)
+{
+    (void)state;
+    /* "targeting" describes the sanctions; Russia targets no one */
+    json_t *arr = code("Canada imposed sanctions on Russia targeting banks.");
+    assert_non_null(find(arr, "COERCE", "CAN", "RUS")); /* 163, COERCE in the 2021 table */
+    assert_null(find(arr, "ASSAULT", NULL, NULL));
+    json_decref(arr);
+    /* after a subject the participle is still a verb: "troops, attacking" */
+    arr = code("Israeli jets struck Gaza, targeting militants.");
+    assert_non_null(find(arr, "ASSAULT", "ISR", NULL));
+    json_decref(arr);
+}
+
 static void test_ethnic_groups_and_led_forces(void **state)
 {
     (void)state;
@@ -460,6 +474,7 @@ int main(void)
         cmocka_unit_test(test_appeals),
         cmocka_unit_test(test_deployment_exercise_and_orders),
         cmocka_unit_test(test_condition_is_no_event),
+        cmocka_unit_test(test_participle_after_prepositional_object),
         cmocka_unit_test(test_ethnic_groups_and_led_forces),
         cmocka_unit_test(test_mentions_and_dictionary),
         cmocka_unit_test(test_bad_input),
