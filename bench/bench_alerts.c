@@ -24,6 +24,7 @@
 #include "bench_broker.h"
 #include "alert/alert.h"
 #include "publish/publish.h"
+#include "bench_stats.h"
 
 #define RATE 1000
 #define SECONDS 10
@@ -212,18 +213,6 @@ static void *reader_main(void *arg)
     return NULL;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v)
-{
-    qsort(v, RUNS, sizeof(*v), cmp_double);
-    return v[RUNS / 2];
-}
-
 /* One paced run: RATE stories/s for SECONDS; with_alerts: the alert stage on, timed to the alerts
  * topic; off: timed to the stories topic. */
 static void run(int with_alerts, int interval_ms, double *p50, double *p99, double *alerts_per_s)
@@ -374,7 +363,8 @@ int main(int argc, char **argv)
                 run(0, intervals[k], &w50[r], &w99[r], &rate);
                 run(1, intervals[k], &v50[r], &v99[r], &rate);
             }
-            p50 = median(v50), p99 = median(v99), b50 = median(w50), b99 = median(w99);
+            p50 = median(v50, RUNS), p99 = median(v99, RUNS);
+            b50 = median(w50, RUNS), b99 = median(w99, RUNS);
             printf("    commit_interval_ms=%-3d story->alert readable p50 %3.0f ms p99 %3.0f ms "
                    "(%4.0f alerts/s) | baseline, no alert stage, story readable p50 %3.0f ms p99 "
                    "%3.0f ms | p99 %.2fx\n",

@@ -22,6 +22,7 @@
 #include "enrich/tagger.h"
 #include "enrich/tokenize.h"
 #include "story/story.h"
+#include "bench_stats.h"
 
 #define RUNS 5
 #define NSTORIES 400
@@ -48,18 +49,6 @@ static long rss_kb(void)
             kb = atol(line + 6);
     fclose(fp);
     return kb;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v)
-{
-    qsort(v, RUNS, sizeof(*v), cmp_double);
-    return v[RUNS / 2];
 }
 
 static char *read_all(const char *path, size_t *len)
@@ -263,14 +252,16 @@ int main(void)
            NEWSD_ALLOCATOR);
     printf("  tagging:  %.0f tokens/s   [%s, %zu tokens]  baseline tokenise %.0f tokens/s  ratio "
            "%.2f\n",
-           median(tag), tagsrc, ntok, median(tokb), median(tag) / median(tokb));
+           median(tag, RUNS), tagsrc, ntok, median(tokb, RUNS),
+           median(tag, RUNS) / median(tokb, RUNS));
     printf(
         "  enrich:   %.0f stories/s  [%zu stories: %s]  baseline text stage %.0f stories/s  ratio "
         "%.2f\n",
-        median(enr), nst, storysrc, median(txt), median(enr) / median(txt));
+        median(enr, RUNS), nst, storysrc, median(txt, RUNS), median(enr, RUNS) / median(txt, RUNS));
     {
-        double us = 1e6 / (double)nst, tx = median(st_text) * us, fi = median(st_find) * us,
-               js = median(st_json) * us, fr = median(st_free) * us, whole = 1e6 / median(enr);
+        double us = 1e6 / (double)nst, tx = median(st_text, RUNS) * us,
+               fi = median(st_find, RUNS) * us, js = median(st_json, RUNS) * us,
+               fr = median(st_free, RUNS) * us, whole = 1e6 / median(enr, RUNS);
         printf("  stages:   us/story  text %.1f  entities %.1f  entities JSON %.1f  JSON+entities "
                "free %.1f  rest (events, topics) %.1f  whole %.1f\n",
                tx, fi, js, fr, whole - tx - fi - js - fr, whole);

@@ -18,6 +18,7 @@
 #include "enrich/events.h"
 #include "enrich/topics.h"
 #include "story/story.h"
+#include "bench_stats.h"
 
 #define RUNS 7
 #define LINE_CAP (4u << 20)
@@ -28,18 +29,6 @@ static double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof(*v), cmp_double);
-    return v[n / 2];
 }
 
 static int code_mode(const char *models)

@@ -26,6 +26,7 @@
 
 #include "config/config.h"
 #include "fetch/fetch.h"
+#include "bench_stats.h"
 
 #define NHOSTS 16
 #define ITEMS 10
@@ -138,18 +139,6 @@ static enum nd_err emit(void *opaque, struct nd_story *story)
     g_items++;
     nd_story_destroy(story);
     return ND_OK;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof(*v), cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 static uint64_t total_polls(struct nd_fetch *fetch)

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "metrics/metrics.h"
+#include "bench_stats.h"
 
 #define FEEDS 10000
 #define FAMILIES 6
@@ -23,18 +24,6 @@ static double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof(*v), cmp_double);
-    return v[n / 2];
 }
 
 static char ids[FEEDS][32];

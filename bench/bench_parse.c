@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "parse/parse.h"
+#include "bench_stats.h"
 
 #define ITEMS 200
 #define MIN_RUN_MS 300
@@ -167,12 +168,6 @@ static char *gen_page(size_t *len)
     }
     nd_buf_appendf(&b, "</div><footer>Copyright</footer></body></html>");
     return nd_buf_steal(&b, len);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
 }
 
 /* One timed run: repeat until MIN_RUN_MS has passed; returns seconds per iteration. */

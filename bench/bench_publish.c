@@ -12,6 +12,7 @@
 
 #include "bench_broker.h"
 #include "publish/publish.h"
+#include "bench_stats.h"
 
 #define RUNS 3
 #define UNIT_STORIES 50
@@ -60,18 +61,6 @@ static struct nd_config *bench_config(int transactions, const char *tag)
     conf->topic_state = nd_strdup(name);
     nd_log_set_level(ND_LOG_ERROR);
     return conf;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof(*v), cmp_double);
-    return v[n / 2];
 }
 
 /* Throughput: n stories in units of UNIT_STORIES with a feed state each. */
