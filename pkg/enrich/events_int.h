@@ -1,0 +1,395 @@
+/* Inside the event coder (pkg/enrich/events*.c): the loaded model, the per-story coding state and
+ * the steps' functions. Not for other modules: events.h is the API.
+ *
+ *   events_model.c       models/events.model -> struct nd_events, word lists
+ *   events_actors.c      actor chunks, groups, subject and object positions
+ *   events_predicates.c  triggers (verbs, eventive nouns), CAMEO patterns, negation, plans
+ *   events_roles.c       per trigger: source, target and the final code
+ *   events_json.c        the events as JSON
+ *   events.c             the per-story driver (tokens, offsets, sentences) */
+#ifndef ND_EVENTS_INT_H
+#define ND_EVENTS_INT_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "enrich/events.h"
+#include "enrich/events_lex.h"
+
+#define MODEL_CAP (64u << 20)
+#define MAX_PHRASE 8 /* longest dictionary phrase tried, in tokens */
+#define MAX_TOKENS ND_EVLEX_MAX_TOKENS
+#define MAX_SPANS 256     /* actor chunks per sentence */
+#define MAX_MEMO 128      /* names remembered across a story */
+#define MAX_EVENTS 256    /* events per story */
+#define PATTERN_WINDOW 10 /* tokens after a verb a pattern may span */
+#define FIRST_AHEAD 8     /* tokens between a dictionary slot's prefetch and its lookup */
+
+struct verb {
+    const char *lemma;
+    char code[6];
+    uint8_t speech;
+};
+
+struct pattern {
+    char code[6];
+    uint8_t
+        content; /* has a word other than a preposition (else too vague to use without a parse) */
+    uint16_t nwords;
+    uint32_t words; /* index into words[] */
+};
+
+struct link {
+    uint32_t pattern;
+    uint32_t next; /* UINT32_MAX ends the chain */
+};
+
+struct actor {
+    const char *name;
+    const char *code; /* Phoenix code, "USAGOV" */
+    char cc[4];       /* ISO alpha-3, "IGO", or "" for a non-actor ("Reuters") */
+    char sector[4];
+    char kind; /* C country/place, O organisation, P person */
+};
+
+struct synset {
+    const char *first; /* members, NUL-separated and consecutive in the model buffer */
+    uint32_t n;
+};
+
+struct first_info {
+    uint32_t masks; /* 8 bits per dictionary: bit n-1 set when a phrase of n tokens starts here */
+    uint32_t cls;   /* word_lists bits, and PATTERN_START */
+    uint32_t single[4]; /* per dictionary, the value of the one-token phrase (when bit 0 is set) */
+};
+
+#define PATTERN_START (1u << 31)
+#define PATTERN_PLURAL (1u << 30) /* the singular of this word starts a pattern */
+
+struct nominal {
+    char code[6];
+    char role; /* 'o' obj, 'p' pair */
+};
+
+struct plover {
+    char code[6];
+    const char *type;
+    float goldstein;
+};
+
+struct nd_events {
+    char *buf; /* the model file, fields NUL-terminated in place */
+    struct verb *verbs;
+    size_t nverbs;
+    struct pattern *patterns;
+    size_t npatterns;
+    const char **words;
+    size_t nwords;
+    struct link *links;
+    size_t nlinks;
+    struct actor *actors;
+    size_t nactors;
+    char (*sectors)[4];
+    size_t nsectors;
+    struct nominal *nominals;
+    size_t nnominals;
+    struct plover *plovers;
+    size_t nplovers;
+    struct synset *syns;
+    size_t nsyns;
+    struct first_info *finfo;
+    size_t nfinfo, finfo_cap;
+    struct nd_evmap *syn_names, *verb_forms, *verb_lemmas, *pat_index, *syn_members, *actor_map,
+        *agent_map, *nominal_map, *plover_map,
+        *first_len; /* first token (prefixed by kind) -> longest phrase */
+};
+
+/* ---------- coding ---------- */
+
+/* One actor chunk in a sentence: "U.S. Secretary of State Antony Blinken", "China", "they". */
+struct span {
+    uint32_t b, e; /* token range [b, e) */
+    char cc[4];
+    char sector[4];
+    const char *name;        /* display name (model or text), may be NULL */
+    uint32_t name_b, name_e; /* name taken from the text when name is NULL and name_e > name_b */
+    char pron;               /* 1: a pronoun to resolve */
+    char blocked;     /* a known non-actor ("Reuters"): occupies text, never source or target */
+    char possessive;  /* followed by 's */
+    const char *prep; /* the preposition before it, or NULL */
+    uint16_t group;   /* coordinated chunks share a group id */
+};
+
+struct memo {
+    char key[ND_EVTOK_KEYMAX];
+    uint8_t keylen;
+    char cc[4];
+    char sector[4];
+    const char *name;
+    uint32_t name_b, name_e;
+};
+
+/* A resolved actor as the JSON shows it; text offsets point into the story. */
+struct actor_ref {
+    char cc[4];
+    char sector[4];
+    const char *name;
+    uint32_t name_b, name_e;
+    uint32_t b, e; /* token range of the mention */
+    int implied;   /* not named in the sentence: the source's own country (a domestic act) */
+};
+
+struct group_ref {
+    struct actor_ref a[4];
+    int n;
+};
+
+#define MAX_ACTOR_CACHE 64
+
+struct actor_cache {
+    uint32_t b, e, name_b;
+    int implied;
+    char cc[4], sector[4];
+    const char *name;
+    json_t *obj;
+};
+
+#define MAX_CODE_CACHE 32
+
+/* A CAMEO code's PLOVER entry and JSON values (type, cameo, intensity), looked up and built once
+ * per story: an event-dense story repeats a handful of codes. The cache owns one reference to each
+ * value; every event that uses them takes another. */
+struct code_cache {
+    char code[6];
+    const struct plover *pl;
+    json_t *type, *cameo, *intensity;
+};
+
+#define MAX_GROUP_CACHE 8
+
+/* A source or target array, shared by the events of a story with the same actors: the actor
+ * objects are shared already, so equal member pointers mean an equal array. The events that share
+ * one are mostly those of one sentence: a ring of the recent arrays finds them. */
+struct group_cache {
+    int n;
+    json_t *members[4];
+    json_t *arr; /* borrowed: the events hold the references */
+};
+
+#define MAX_CONF_CACHE 16
+
+/* A story's confidences take few distinct values (a sum of a few fixed terms). */
+struct conf_cache {
+    double v;
+    json_t *obj; /* the cache owns one reference */
+};
+
+#define MAX_STR_CACHE 32
+
+/* Actor codes, sectors and dictionary or entity names recur across a story's actors: one JSON
+ * string each, shared by reference. key is the name's pointer, or the code itself. */
+struct str_cache {
+    const char *name;
+    char code[4];
+    json_t *obj; /* the cache owns one reference */
+};
+
+struct story_state {
+    const struct nd_events *events;
+    const char *text;
+    size_t text_len;
+    struct nd_evtok *toks;
+    size_t ntok;
+    uint32_t *firsts; /* per token: packed longest phrase per dictionary (see note_first) */
+    uint32_t *fidx;   /* per token: its first_info (valid where firsts is not 0) */
+    uint32_t *cps;    /* per token: code point offsets of start and end */
+    uint32_t *mfirst; /* per token: the first sorted mention starting with it, or UINT32_MAX */
+    const struct nd_events_mention **sorted; /* the caller's mentions by start offset */
+    size_t nmentions;
+    size_t nmemo;
+    struct group_ref last_subject; /* the previous sentence's subject, for pronouns */
+    struct group_ref last_speaker;
+    json_t *out;
+    size_t nactor_cache;
+    size_t ncode_cache;
+    json_t *status[2]; /* "reported", "planned", shared like the code values */
+    size_t ngroup_cache;
+    size_t nconf_cache;
+    int utf8_ok; /* the whole text is valid UTF-8: its slices need no check of their own */
+    size_t nstr_cache;
+    size_t nevents;
+    size_t sentence_events;
+    json_t *sentence_obj; /* the current sentence's span, borrowed from its first event */
+    /* hash indexes of the string and actor caches: entry index + 1, 0 empty */
+    uint8_t str_index[2 * MAX_STR_CACHE];
+    uint8_t actor_index[2 * MAX_ACTOR_CACHE];
+    /* The arrays last: only their first n* entries are ever read, each written whole when added,
+     * so a new state zeroes the fields above and not the 16 KB below. */
+    struct memo memo[MAX_MEMO];
+    struct actor_cache actor_cache[MAX_ACTOR_CACHE];
+    struct code_cache code_cache[MAX_CODE_CACHE];
+    struct group_cache group_cache[MAX_GROUP_CACHE];
+    struct conf_cache conf_cache[MAX_CONF_CACHE];
+    struct str_cache str_cache[MAX_STR_CACHE];
+};
+
+/* Token key equals a string literal (length first: most tokens differ there). */
+#define key_is(tok, lit)                                                                           \
+    ((tok)->keylen == sizeof(lit) - 1 && !memcmp((tok)->key, lit, sizeof(lit) - 1))
+
+/* The word lists below, in this order, are the bits of nd_evtok.cls. */
+enum word_list {
+    WL_PREPS,
+    WL_DETS,
+    WL_QUANTITIES,
+    WL_COLLECTIVES,
+    WL_PRONOUNS,
+    WL_BE_FORMS,
+    WL_NEGATORS,
+    WL_MODALS,
+    WL_PLAN_WORDS,
+    WL_CLAUSE_STOPS,
+    WL_AUXILIARIES,
+    WL_MEETING_NOUNS
+};
+
+#define has_class(tok, wl) (((tok)->cls >> (wl)) & 1u)
+struct trigger {
+    size_t b, e; /* token range */
+    char code[6];
+    int nominal;     /* 0 verb, 'o' or 'p' */
+    int pattern;     /* words matched by a pattern (0: the verb's default code) */
+    int dropped;     /* not emitted (negated, no actors) */
+    int governed;    /* an infinitive coded by the verb before it */
+    size_t pair_at;  /* "call ... between": the token after "between" */
+    char emitted[6]; /* the code it was emitted with */
+    /* a dictionary verb in a place a noun could be ("the talks"): coded only when the sentence
+     * has no event otherwise (the relaxed pass of code_sentence) */
+    const struct verb *weak;
+    /* an appeal (CAMEO 02: "urged X to ...", "called on X to ..."): PLOVER drops appeals, so it
+     * is no event itself; it rallies support (053) or opposition (113) when its complement is
+     * support or action against someone, and its complement is never the subject's own act */
+    int appeal;
+    int appealed; /* the complement of an appeal: what someone else is asked to do */
+};
+
+/* What a token can start: for each dictionary (actors, agents, nominal triggers, verbs) a mask of
+ * the phrase lengths that begin with it, and its function-word classes. One lookup per token serves
+ * all of them, and a phrase is only joined and looked up at lengths that exist. */
+static inline int kind_shift(char kind)
+{
+    return kind == 'A' ? 0 : kind == 'G' ? 8 : kind == 'N' ? 16 : 24;
+}
+
+static inline int kind_index(char kind)
+{
+    return kind_shift(kind) / 8;
+}
+
+static inline void copy_code(char *dst, const char *src, size_t sz)
+{
+    size_t n = strnlen(src, sz - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+/* ---------- model (events_model.c) ---------- */
+
+/* Does token key k (length kl) equal word w or its plural? */
+int nd_ev_word_or_plural(const char *w, const char *k, size_t kl);
+/* The PLOVER entry of a CAMEO code (its longest known prefix), or NULL. */
+const struct plover *nd_ev_plover_of(const struct nd_events *events, const char *code);
+
+/* ---------- actors (events_actors.c) ---------- */
+
+/* Longest dictionary phrase of `kind` starting at token i (within [i, end)) among the lengths in
+ * mask. Returns its token count and the value, or 0. */
+size_t nd_ev_match_phrase_at(const struct story_state *st, const struct nd_evmap *map, char kind,
+                             size_t i, size_t end, uint32_t mask, uint32_t *value);
+/* Three ASCII capitals ("CHN", "GOV"): what a code from outside must look like to be used. */
+int nd_ev_is_code3(const char *s);
+/* International and non-state bodies: their members have no country of theirs. */
+int nd_ev_is_body_code(const char *cc);
+int nd_ev_cap_word(const struct nd_evtok *tok);
+/* Actor chunks of sentence [s0, s1) into spans (at most MAX_SPANS); returns the count. */
+size_t nd_ev_find_spans(struct story_state *st, size_t s0, size_t s1, struct span *spans);
+/* The span holding token tok, or -1. */
+int nd_ev_span_at(const struct span *spans, size_t nspans, size_t tok);
+/* The actors of span k's coordinated group; a pronoun member takes the actors of `pron`. */
+void nd_ev_group_of(const struct span *spans, size_t nspans, size_t k, const struct group_ref *pron,
+                    struct group_ref *g);
+/* The subject of a trigger: the leftmost (or nearest) group in [after, before) outside a
+ * prepositional phrase. Returns the index of the group's first span, or -1. */
+int nd_ev_subject_before(const struct span *spans, size_t nspans, size_t after, size_t before,
+                         int nearest);
+/* 1 for a preposition of place ("in", "at", ...). */
+int nd_ev_place_prep(const char *prep);
+/* First group starting in [from, limit) that can be a target, or -1. */
+int nd_ev_object_after(const struct nd_evtok *toks, const struct span *spans, size_t nspans,
+                       size_t from, size_t limit, int meeting);
+int nd_ev_same_group(const struct group_ref *a, const struct group_ref *b);
+/* All actors of the group of one country ("Russian forces and Russian police"). */
+int nd_ev_same_country(const struct group_ref *g);
+/* What a pronoun subject stands for: after a speech verb in this sentence the speaker, else the
+ * previous sentence's subject. */
+const struct group_ref *nd_ev_pronoun_ref(const struct story_state *st,
+                                          const struct group_ref *speaker);
+
+/* ---------- triggers and patterns (events_predicates.c) ---------- */
+
+size_t nd_ev_clause_start(const struct nd_evtok *toks, size_t s0, size_t i);
+size_t nd_ev_clause_end(const struct nd_evtok *toks, size_t i, size_t s1);
+/* Most specific pattern of a verb in the tokens [from, limit) after it: its code, or NULL; the
+ * number of words it matched in *nmatched. */
+const char *nd_ev_match_patterns(const struct nd_events *events, const char *lemma,
+                                 const struct nd_evtok *toks, size_t from, size_t limit,
+                                 size_t *nmatched);
+/* Intent to do X is CAMEO 03x (PLOVER AGREE): the intent code of code's root, or NULL. */
+const char *nd_ev_intent_code(const char *code);
+/* Quoted segment [qb, qe) of tokens containing token i, if any. */
+int nd_ev_quote_around(const struct nd_evtok *toks, size_t s0, size_t s1, size_t i, size_t *qb,
+                       size_t *qe);
+int nd_ev_negated(const struct nd_evtok *toks, size_t s0, size_t i);
+int nd_ev_is_planned(const struct nd_evtok *toks, size_t s0, size_t s1, size_t i, int nominal);
+int nd_ev_is_passive(const struct nd_evtok *toks, size_t s0, size_t s1, size_t i);
+/* The triggers of sentence [s0, s1) into trig (at most max); fills speaker and speech_at from the
+ * sentence's speech verb. */
+size_t nd_ev_find_triggers(struct story_state *st, size_t s0, size_t s1, const struct span *spans,
+                           size_t nspans, struct trigger *trig, size_t max,
+                           struct group_ref *speaker, size_t *speech_at);
+int nd_ev_peacekeepers_before(const struct nd_evtok *toks, size_t cb, size_t b);
+int nd_ev_exercise_near(const struct nd_evtok *toks, size_t from, size_t ce);
+/* The threat code for the event of an infinitive right after trigger t ("sworn to fight"), when
+ * that event is harm (CAMEO 15 to 20); NULL otherwise. */
+const char *nd_ev_harmful_complement(const struct nd_evtok *toks, const struct trigger *trig,
+                                     size_t ntrig, size_t t, size_t ce);
+
+/* ---------- roles (events_roles.c) ---------- */
+
+/* Code the events of sentence [s0, s1) of the story. */
+void nd_ev_code_sentence(struct story_state *st, size_t s0, size_t s1);
+
+/* ---------- output (events_json.c) ---------- */
+
+/* Strict UTF-8 (no overlongs, surrogates or code points past U+10FFFF), as jansson checks it. */
+int nd_ev_utf8_valid(const unsigned char *p, size_t len);
+/* Add one event to the story's output. doubt: the fallbacks taken (lower the confidence). */
+void nd_ev_emit(struct story_state *st, size_t s0, size_t s1, const struct trigger *tr,
+                const char *code, const struct group_ref *src, const struct group_ref *tgt,
+                int planned, int doubt, size_t qb, size_t qe);
+/* Drop the story's cached JSON values. */
+void nd_ev_code_cache_free(struct story_state *st);
+
+/* Most tokens start no phrase of the dictionary asked: that answer, from the token's masks, is
+ * inlined at each call, and only a possible match pays for the call and its phrase buffer. */
+static inline size_t match_phrase(const struct story_state *st, const struct nd_evmap *map,
+                                  char kind, size_t i, size_t end, uint32_t *value)
+{
+    uint32_t mask = (st->firsts[i] >> kind_shift(kind)) & 0xff;
+    return mask ? nd_ev_match_phrase_at(st, map, kind, i, end, mask, value) : 0;
+}
+
+#endif

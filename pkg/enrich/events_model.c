@@ -1,0 +1,551 @@
+/* events_model: loading models/events.model (built by scripts/build_events_model.py) into the
+ * read-only struct nd_events, and the word lists that give a token its function-word classes.
+ * Each line of the model is one record, tab-separated, kind first:
+ *   M code plover goldstein | S &synset members(|) | D lemma code | V form lemma
+ *   P lemma code words...   | A key country phoenix-code kind name | G key sector
+ *   N key code role */
+#include "enrich/events_int.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const *const *word_lists_ref(void);
+static const char *const *preps_ref(void);
+/* English plural of a pattern noun into buf: "border" -> "borders", "crisis" -> none. Returns 1
+ * when made. */
+static int plural_key(const char *word, char *buf, size_t bufsz)
+{
+    size_t n = strlen(word);
+    if (n < 3 || n + 3 > bufsz || word[0] == '&' || strchr(word, ' '))
+        return 0;
+    memcpy(buf, word, n + 1);
+    if (word[n - 1] == 's' || word[n - 1] == 'x' || (n > 2 && !strcmp(word + n - 2, "ch")) ||
+        (n > 2 && !strcmp(word + n - 2, "sh")))
+        memcpy(buf + n, "es", 3);
+    else if (word[n - 1] == 'y' && !strchr("aeiou", word[n - 2]))
+        memcpy(buf + n - 1, "ies", 4);
+    else
+        memcpy(buf + n, "s", 2);
+    return 1;
+}
+
+/* Does token key k (length kl) equal word w or its plural? */
+int nd_ev_word_or_plural(const char *w, const char *k, size_t kl)
+{
+    char pl[ND_EVTOK_KEYMAX + 4];
+    size_t wl = strlen(w);
+    if (wl == kl)
+        return !memcmp(w, k, kl);
+    if (kl < wl + 1 || kl > wl + 2 || !plural_key(w, pl, sizeof(pl)))
+        return 0;
+    return strlen(pl) == kl && !memcmp(pl, k, kl);
+}
+/* ---------- loading ---------- */
+
+static int split_fields(char *line, char **f, int max)
+{
+    int n = 0;
+    f[n++] = line;
+    for (char *p = line; *p && n < max; p++)
+        if (*p == '\t') {
+            *p = '\0';
+            f[n++] = p + 1;
+        }
+    return n;
+}
+
+static void *grow_array(void *arr, size_t *cap, size_t n, size_t elem)
+{
+    if (n < *cap)
+        return arr;
+    size_t ncap = *cap ? *cap * 2 : 256;
+    void *p = realloc(arr, ncap * elem);
+    if (!p)
+        return NULL;
+    *cap = ncap;
+    return p;
+}
+
+static struct first_info *first_info_of(struct nd_events *events, const char *key, size_t klen)
+{
+    uint32_t idx;
+    if (nd_evmap_get(events->first_len, key, klen, &idx))
+        return &events->finfo[idx];
+    events->finfo =
+        grow_array(events->finfo, &events->finfo_cap, events->nfinfo, sizeof(*events->finfo));
+    if (!events->finfo || nd_evmap_put(events->first_len, key, klen, (uint32_t)events->nfinfo))
+        return NULL;
+    memset(&events->finfo[events->nfinfo], 0, sizeof(events->finfo[0]));
+    return &events->finfo[events->nfinfo++];
+}
+static int note_first(struct nd_events *events, char kind, const char *key, uint32_t value)
+{
+    const char *sp = strchr(key, ' ');
+    size_t flen = sp ? (size_t)(sp - key) : strlen(key);
+    uint32_t ntok = 1;
+    struct first_info *fi;
+    if (flen >= ND_EVTOK_KEYMAX)
+        return 0;
+    for (const char *p = key; *p; p++)
+        ntok += *p == ' ';
+    if (ntok > MAX_PHRASE)
+        return 0;
+    if (!(fi = first_info_of(events, key, flen)))
+        return -1;
+    fi->masks |= (1u << (ntok - 1)) << kind_shift(kind);
+    if (ntok == 1)
+        fi->single[kind_index(kind)] = value; /* a later record replaces it, as in the maps */
+    return 0;
+}
+static int index_pattern(struct nd_events *events, size_t *lcap, const char *lemma,
+                         const char *word)
+{
+    char key[256];
+    uint32_t head = UINT32_MAX;
+    int n = snprintf(key, sizeof(key), "%s\x01%s", lemma, word);
+    if (n <= 0 || (size_t)n >= sizeof(key))
+        return 0;
+    nd_evmap_get(events->pat_index, key, (size_t)n, &head);
+    struct first_info *fi = first_info_of(events, word, strlen(word));
+    if (!fi)
+        return -1;
+    fi->cls |= PATTERN_START; /* most words start no pattern: they skip the pattern lookup */
+    char plural[ND_EVTOK_KEYMAX + 4];
+    if (plural_key(word, plural, sizeof(plural))) {
+        /* "opened its borders" matches "open border": the plural finds the singular's chain */
+        if (!(fi = first_info_of(events, plural, strlen(plural))))
+            return -1;
+        fi->cls |= PATTERN_PLURAL;
+    }
+    events->links = grow_array(events->links, lcap, events->nlinks, sizeof(*events->links));
+    if (!events->links)
+        return -1;
+    events->links[events->nlinks] =
+        (struct link){.pattern = (uint32_t)events->npatterns, .next = head};
+    if (nd_evmap_put(events->pat_index, key, (size_t)n, (uint32_t)events->nlinks))
+        return -1;
+    events->nlinks++;
+    return 0;
+}
+
+static int add_pattern(struct nd_events *events, size_t *pcap, size_t *wcap, size_t *lcap,
+                       char *lemma, const char *code, char *words)
+{
+    struct pattern *pat;
+    uint32_t first_word = (uint32_t)events->nwords;
+    char *save = NULL;
+    events->patterns =
+        grow_array(events->patterns, pcap, events->npatterns, sizeof(*events->patterns));
+    if (!events->patterns)
+        return -1;
+    pat = &events->patterns[events->npatterns];
+    copy_code(pat->code, code, sizeof(pat->code));
+    pat->words = first_word;
+    pat->nwords = 0;
+    for (char *w = strtok_r(words, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+        events->words = grow_array(events->words, wcap, events->nwords, sizeof(*events->words));
+        if (!events->words)
+            return -1;
+        events->words[events->nwords++] = w;
+        pat->nwords++;
+    }
+    if (!pat->nwords)
+        return 0;
+    /* a bare preposition ("meet at") needs a parse to mean anything: such patterns are not used */
+    pat->content = 0;
+    for (uint16_t x = 0; x < pat->nwords && !pat->content; x++) {
+        const char *word = events->words[pat->words + x];
+        int prep = 0;
+        for (size_t y = 0; preps_ref()[y] && !prep; y++)
+            prep = !strcmp(word, preps_ref()[y]);
+        pat->content = !prep;
+    }
+    /* index the pattern under (lemma, first word); a synset first word is indexed under each member
+     */
+    const char *w0 = events->words[first_word];
+    uint32_t syn;
+    if (w0[0] == '&' && nd_evmap_get(events->syn_names, w0, strlen(w0), &syn)) {
+        const char *m = events->syns[syn].first;
+        for (uint32_t k = 0; k < events->syns[syn].n; k++, m += strlen(m) + 1)
+            if (index_pattern(events, lcap, lemma, m))
+                return -1;
+    } else if (index_pattern(events, lcap, lemma, w0)) {
+        return -1;
+    }
+    events->npatterns++;
+    return 0;
+}
+
+static uint32_t sector_index(struct nd_events *events, size_t *cap, const char *sector)
+{
+    for (size_t i = 0; i < events->nsectors; i++)
+        if (!strncmp(events->sectors[i], sector, 3))
+            return (uint32_t)i;
+    events->sectors = grow_array(events->sectors, cap, events->nsectors, sizeof(*events->sectors));
+    if (!events->sectors)
+        return UINT32_MAX;
+    snprintf(events->sectors[events->nsectors], 4, "%.3s", sector);
+    return (uint32_t)events->nsectors++;
+}
+
+static const char *const speech_lemmas[] = {"say",     "tell",     "add",       "state",
+                                            "declare", "announce", "insist",    "note",
+                                            "stress",  "conclude", "reiterate", NULL};
+
+static enum nd_err model_load(struct nd_events *events, char *errstr, size_t errsz)
+{
+    enum nd_err err = ND_OK;
+    size_t sycap = 0, vcap = 0, pcap = 0, wcap = 0, lcap = 0, acap = 0, scap = 0, ncap = 0,
+           mcap = 0;
+    size_t lineno = 0;
+    char *line = events->buf, *next;
+
+    for (; line && *line; line = next) {
+        char *f[8];
+        int nf;
+        uint32_t idx;
+        lineno++;
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        if (line[0] == '#' || line[0] == '\0')
+            continue;
+        nf = split_fields(line, f, 8);
+        switch (line[0]) {
+        case 'M':
+            if (nf < 4) {
+                err = ND_ERR_INVALID;
+                goto out;
+            }
+            events->plovers =
+                grow_array(events->plovers, &mcap, events->nplovers, sizeof(*events->plovers));
+            if (!events->plovers) {
+                err = ND_ERR_NOMEM;
+                goto out;
+            }
+            copy_code(events->plovers[events->nplovers].code, f[1], 6);
+            events->plovers[events->nplovers].type = f[2];
+            events->plovers[events->nplovers].goldstein = strtof(f[3], NULL);
+            if (nd_evmap_put(events->plover_map, f[1], strlen(f[1]),
+                             (uint32_t)events->nplovers++)) {
+                err = ND_ERR_NOMEM;
+                goto out;
+            }
+            break;
+        case 'S': {
+            char key[128];
+            uint32_t count = 0;
+            if (nf < 3) {
+                err = ND_ERR_INVALID;
+                goto out;
+            }
+            events->syns = grow_array(events->syns, &sycap, events->nsyns, sizeof(*events->syns));
+            if (!events->syns) {
+                err = ND_ERR_NOMEM;
+                goto out;
+            }
+            for (char *m = f[2], *bar; m; m = bar) {
+                bar = strchr(m, '|');
+                if (bar)
+                    *bar++ = '\0';
+                int n = snprintf(key, sizeof(key), "%s\x01%s", f[1], m);
+                if (n > 0 && (size_t)n < sizeof(key) &&
+                    nd_evmap_put(events->syn_members, key, (size_t)n, 1)) {
+                    err = ND_ERR_NOMEM;
+                    goto out;
+                }
+                count++;
+            }
+            events->syns[events->nsyns] = (struct synset){.first = f[2], .n = count};
+            if (nd_evmap_put(events->syn_names, f[1], strlen(f[1]), (uint32_t)events->nsyns++)) {
+                err = ND_ERR_NOMEM;
+                goto out;
+            }
+            break;
+        }
+        case 'D': {
+            struct verb *verb;
+            if (nf < 3) {
+                err = ND_ERR_INVALID;
+                goto out;
+            }
+            events->verbs =
+                grow_array(events->verbs, &vcap, events->nverbs, sizeof(*events->verbs));
+            if (!events->verbs) {
+                err = ND_ERR_NOMEM;
+                goto out;
+            }
+            verb = &events->verbs[events->nverbs];
+            verb->lemma = f[1];
+            copy_code(verb->code, f[2], sizeof(verb->code));
+            verb->speech = 0;
+            for (size_t i = 0; speech_lemmas[i]; i++)
+                if (!strcmp(f[1], speech_lemmas[i]))
+                    verb->speech = 1;
+            if (nd_evmap_put(events->verb_lemmas, f[1], strlen(f[1]), (uint32_t)events->nverbs++)) {
+                err = ND_ERR_NOMEM;
+                goto out;
+            }
+            break;
+        }
+        case 'V':
+            if (nf < 3 || !nd_evmap_get(events->verb_lemmas, f[2], strlen(f[2]), &idx)) {
+                err = ND_ERR_INVALID;
+                goto out;
+            }
+            if (nd_evmap_put(events->verb_forms, f[1], strlen(f[1]), idx) ||
+                note_first(events, 'V', f[1], idx)) {
+                err = ND_ERR_NOMEM;
+                goto out;
+            }
+            break;
+        case 'P':
+            if (nf < 4) {
+                err = ND_ERR_INVALID;
+                goto out;
+            }
+            if (add_pattern(events, &pcap, &wcap, &lcap, f[1], f[2], f[3])) {
+                err = ND_ERR_NOMEM;
+                goto out;
+            }
+            break;
+        case 'A': {
+            struct actor *actor;
+            if (nf < 6) {
+                err = ND_ERR_INVALID;
+                goto out;
+            }
+            events->actors =
+                grow_array(events->actors, &acap, events->nactors, sizeof(*events->actors));
+            if (!events->actors) {
+                err = ND_ERR_NOMEM;
+                goto out;
+            }
+            actor = &events->actors[events->nactors];
+            memset(actor, 0, sizeof(*actor));
+            actor->name = f[5];
+            actor->code = f[3];
+            actor->kind = f[4][0];
+            if (strcmp(f[3], "---"))
+                snprintf(actor->cc, sizeof(actor->cc), "%.3s", f[2]);
+            if (strlen(f[3]) >= 6)
+                snprintf(actor->sector, sizeof(actor->sector), "%.3s", f[3] + 3);
+            if (nd_evmap_put(events->actor_map, f[1], strlen(f[1]), (uint32_t)events->nactors++) ||
+                note_first(events, 'A', f[1], (uint32_t)events->nactors - 1)) {
+                err = ND_ERR_NOMEM;
+                goto out;
+            }
+            break;
+        }
+        case 'G':
+            if (nf < 3) {
+                err = ND_ERR_INVALID;
+                goto out;
+            }
+            idx = sector_index(events, &scap, f[2]);
+            if (idx == UINT32_MAX || nd_evmap_put(events->agent_map, f[1], strlen(f[1]), idx) ||
+                note_first(events, 'G', f[1], idx)) {
+                err = ND_ERR_NOMEM;
+                goto out;
+            }
+            break;
+        case 'N':
+            if (nf < 4) {
+                err = ND_ERR_INVALID;
+                goto out;
+            }
+            events->nominals =
+                grow_array(events->nominals, &ncap, events->nnominals, sizeof(*events->nominals));
+            if (!events->nominals) {
+                err = ND_ERR_NOMEM;
+                goto out;
+            }
+            copy_code(events->nominals[events->nnominals].code, f[2], 6);
+            events->nominals[events->nnominals].role = f[3][0] == 'p' ? 'p' : 'o';
+            if (nd_evmap_put(events->nominal_map, f[1], strlen(f[1]),
+                             (uint32_t)events->nnominals++) ||
+                note_first(events, 'N', f[1], (uint32_t)events->nnominals - 1)) {
+                err = ND_ERR_NOMEM;
+                goto out;
+            }
+            break;
+        default:
+            err = ND_ERR_INVALID;
+            goto out;
+        }
+    }
+    if (!events->nverbs || !events->nactors || !events->nplovers) {
+        snprintf(errstr, errsz, "events model: no verbs, actors or PLOVER table");
+        return ND_ERR_INVALID;
+    }
+    return ND_OK;
+out:
+    if (err == ND_ERR_INVALID)
+        snprintf(errstr, errsz, "events model: line %zu: malformed record", lineno);
+    else
+        snprintf(errstr, errsz, "events model: out of memory at line %zu", lineno);
+    return err;
+}
+
+struct nd_events *nd_events_new(const char *models_dir, char *errstr, size_t errsz)
+{
+    struct nd_events *events = NULL;
+    char path[4096];
+    size_t len = 0;
+    enum nd_err err;
+
+    snprintf(path, sizeof(path), "%s/events.model",
+             models_dir ? models_dir : NEWSD_SOURCE_DIR "/models");
+    events = calloc(1, sizeof(*events));
+    if (!events) {
+        snprintf(errstr, errsz, "events model: out of memory");
+        return NULL;
+    }
+    err = nd_file_read(path, MODEL_CAP, &events->buf, &len);
+    if (err) {
+        snprintf(errstr, errsz, "events model %s: %s", path, nd_err_str(err));
+        goto out;
+    }
+    events->syn_names = nd_evmap_new(256);
+    events->verb_forms = nd_evmap_new(16384);
+    events->verb_lemmas = nd_evmap_new(4096);
+    events->pat_index = nd_evmap_new(32768);
+    events->syn_members = nd_evmap_new(4096);
+    events->actor_map = nd_evmap_new(40000);
+    events->agent_map = nd_evmap_new(4096);
+    events->nominal_map = nd_evmap_new(64);
+    events->plover_map = nd_evmap_new(512);
+    events->first_len = nd_evmap_new(40000);
+    if (!events->syn_names || !events->verb_forms || !events->verb_lemmas || !events->pat_index ||
+        !events->syn_members || !events->actor_map || !events->agent_map || !events->nominal_map ||
+        !events->plover_map || !events->first_len) {
+        snprintf(errstr, errsz, "events model: out of memory");
+        goto out;
+    }
+    if (model_load(events, errstr, errsz) != ND_OK)
+        goto out;
+    /* function-word classes share the per-token lookup with the phrase lengths: bits 16 and up */
+    const char *const *const *lists = word_lists_ref();
+    for (uint32_t k = 0; lists[k]; k++)
+        for (size_t w = 0; lists[k][w]; w++) {
+            const char *word = lists[k][w];
+            struct first_info *fi = first_info_of(events, word, strlen(word));
+            if (fi)
+                fi->cls |= 1u << k;
+            else {
+                snprintf(errstr, errsz, "events model: out of memory");
+                goto out;
+            }
+        }
+    return events;
+out:
+    nd_events_destroy(events);
+    return NULL;
+}
+
+void nd_events_destroy(struct nd_events *events)
+{
+    if (!events)
+        return;
+    nd_evmap_destroy(events->syn_names);
+    nd_evmap_destroy(events->verb_forms);
+    nd_evmap_destroy(events->verb_lemmas);
+    nd_evmap_destroy(events->pat_index);
+    nd_evmap_destroy(events->syn_members);
+    nd_evmap_destroy(events->actor_map);
+    nd_evmap_destroy(events->agent_map);
+    nd_evmap_destroy(events->nominal_map);
+    nd_evmap_destroy(events->plover_map);
+    nd_evmap_destroy(events->first_len);
+    free(events->verbs);
+    free(events->patterns);
+    free(events->words);
+    free(events->links);
+    free(events->actors);
+    free(events->sectors);
+    free(events->nominals);
+    free(events->plovers);
+    free(events->syns);
+    free(events->finfo);
+    free(events->buf);
+    free(events);
+}
+
+size_t nd_events_model_size(const struct nd_events *events)
+{
+    return events->nverbs + events->npatterns + events->nactors +
+           nd_evmap_count(events->agent_map) + events->nnominals;
+}
+
+static const char *const preps[] = {
+    "of",      "in",      "at",     "on",     "to",     "from",    "with",  "for",
+    "by",      "against", "into",   "over",   "about",  "between", "among", "toward",
+    "towards", "across",  "near",   "within", "during", "behind",  "under", "despite",
+    "through", "after",   "before", "than",   "like",   "amid",    NULL};
+static const char *const dets[] = {"the",  "a",    "an",    "its",   "his",  "her", "their",
+                                   "our",  "this", "these", "those", "'s",   "my",  "your",
+                                   "that", "any",  "no",    "every", "each", NULL};
+static const char *const quantities[] = {
+    "thousands", "hundreds", "dozens",     "tens",     "millions", "scores", "group", "groups",
+    "number",    "members",  "supporters", "some",     "many",     "most",   "all",   "one",
+    "two",       "three",    "several",    "majority", "band",     NULL};
+static const char *const collectives[] = {"groups",     "members",   "leaders",  "officials",
+                                          "supporters", "activists", "factions", "forces",
+                                          "fighters",   NULL};
+static const char *const pronouns[] = {"he", "she", "it", "they", "we", NULL};
+static const char *const be_forms[] = {"is",   "are",   "was", "were", "be",
+                                       "been", "being", "'s",  NULL};
+static const char *const negators[] = {"not",     "never",      "n't",      "no",
+                                       "neither", "nor",        "cannot",   "prevent",
+                                       "avoid",   "preventing", "avoiding", NULL};
+static const char *const modals[] = {
+    "will",    "would",    "shall",   "'ll",      "going",    "plans",     "plan",
+    "planned", "planning", "intends", "intend",   "expected", "scheduled", "set",
+    "willing", "ready",    "hopes",   "hope",     "wants",    "want",      "aims",
+    "seeks",   "offered",  "pledged", "promised", "vowed",    "proposed",  NULL};
+static const char *const plan_words[] = {"planned",   "planning", "plan",     "plans",
+                                         "scheduled", "expected", "proposed", "upcoming",
+                                         "possible",  "will",     "would",    NULL};
+static const char *const clause_stops[] = {";",        ":",      "but",     "while",   "whereas",
+                                           "although", "though", "because", "despite", "which",
+                                           "who",      "when",   "if",      "unless",  NULL};
+
+static const char *const auxiliaries[] = {
+    "will",     "would",     "has",     "have",  "had",     "is",        "are",        "was",
+    "were",     "did",       "does",    "do",    "to",      "can",       "could",      "may",
+    "might",    "should",    "must",    "be",    "been",    "being",     "not",        "n't",
+    "also",     "then",      "again",   "later", "earlier", "now",       "still",      "already",
+    "just",     "often",     "never",   "who",   "that",    "which",     "they",       "he",
+    "she",      "it",        "we",      "i",     "you",     "officials", "government", "leaders",
+    "today",    "yesterday", "tonight", "shall", "'ll",     "once",      "twice",      "further",
+    "formally", NULL};
+static const char *const meeting_nouns[] = {"call",     "talks", "meeting", "summit",
+                                            "meetings", "phone", NULL};
+
+/* Every list above gets a bit; a token's bits are looked up once per story (nd_evtok.cls), so the
+ * many "is this a preposition" questions cost a mask test, not string compares. */
+static const char *const *const word_lists[] = {
+    preps,  dets,       quantities,   collectives, pronouns,      be_forms, negators,
+    modals, plan_words, clause_stops, auxiliaries, meeting_nouns, NULL};
+
+static const char *const *const *word_lists_ref(void)
+{
+    return word_lists;
+}
+
+static const char *const *preps_ref(void)
+{
+    return preps;
+}
+const struct plover *nd_ev_plover_of(const struct nd_events *events, const char *code)
+{
+    uint32_t v;
+    char c[6];
+    copy_code(c, code, sizeof(c));
+    for (size_t len = strlen(c); len >= 2; len--)
+        if (nd_evmap_get(events->plover_map, c, len, &v))
+            return &events->plovers[v];
+    return NULL;
+}
