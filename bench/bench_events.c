@@ -57,11 +57,15 @@ static int code_mode(const char *models)
         nd_enrich_text(story);
         text = story->body_text ? story->body_text : "";
         size_t len = strlen(text);
-        evs = nd_events_code(events, text, len, NULL, 0);
+        struct nd_event_list list = {0};
+        nd_events_code_list(events, text, len, NULL, 0, &list);
+        nd_event_list_mark(&list, ND_EVENTS_MIN_CONFIDENCE);
+        evs = nd_event_list_to_json(&list);
         out = json_object();
         json_object_set(out, "id", json_object_get(in, "id"));
-        json_object_set_new(out, "subject", nd_topics_assign(topics, text, len, evs));
+        json_object_set_new(out, "subject", nd_topics_assign(topics, text, len, &list));
         json_object_set_new(out, "events", evs);
+        nd_event_list_clear(&list);
         const char *top = nd_topics_top_class(topics, text, len);
         if (top)
             json_object_set_new(out, "top_class", json_string(top));
@@ -121,15 +125,17 @@ static struct result measure(struct nd_events *events, struct nd_topics *topics,
     for (int r = 0; r < RUNS; r++) {
         double t0 = now_s();
         for (int i = 0; i < iters; i++) {
-            json_t *evs = nd_events_code(events, text, len, NULL, 0);
-            res.nev = json_array_size(evs);
-            json_decref(evs);
+            struct nd_event_list list = {0};
+            nd_events_code_list(events, text, len, NULL, 0, &list);
+            res.nev = list.n;
+            nd_event_list_clear(&list);
         }
         double t1 = now_s();
-        json_t *evs = nd_events_code(events, text, len, NULL, 0);
+        struct nd_event_list list = {0};
+        nd_events_code_list(events, text, len, NULL, 0, &list);
         for (int i = 0; i < iters; i++)
-            json_decref(nd_topics_assign(topics, text, len, evs));
-        json_decref(evs);
+            json_decref(nd_topics_assign(topics, text, len, &list));
+        nd_event_list_clear(&list);
         double t2 = now_s();
         for (int i = 0; i < iters; i++) {
             struct nd_story *story = nd_story_new();

@@ -12,6 +12,7 @@ struct nd_enrich {
     struct nd_tagger *tagger;   /* models/ner.bin */
     struct nd_events *events;   /* models/events.model */
     struct nd_topics *topics;   /* models/topics.model, models/iptc_mediatopics.tsv */
+    double min_confidence;      /* events.min_confidence */
 };
 
 #endif

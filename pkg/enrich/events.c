@@ -58,61 +58,39 @@ static void sort_by_start(const struct nd_events_mention **m, size_t n)
     }
 }
 
-json_t *nd_events_code(const struct nd_events *events, const char *text, size_t len,
-                       const struct nd_events_mention *mentions, size_t nmentions)
+void nd_events_code_list(const struct nd_events *events, const char *text, size_t len,
+                         const struct nd_events_mention *mentions, size_t nmentions,
+                         struct nd_event_list *out)
 {
     struct nd_evtok *toks = NULL;
     size_t ntok;
-    json_t *out;
 
+    out->set = 1;
     if (!events || !text || !len)
-        return json_array();
+        return;
     ntok = nd_evlex_tokenize_alloc(text, len, MAX_TOKENS, &toks);
-    out = nd_events_code_tokens(events, text, toks, ntok, mentions, nmentions);
+    nd_events_code_tokens(events, text, toks, ntok, mentions, nmentions, out);
     free(toks);
-    return out;
 }
 
-json_t *nd_events_code_tokens(const struct nd_events *events, const char *text,
-                              struct nd_evtok *toks, size_t ntok,
-                              const struct nd_events_mention *mentions, size_t nmentions)
+json_t *nd_events_code(const struct nd_events *events, const char *text, size_t len,
+                       const struct nd_events_mention *mentions, size_t nmentions)
 {
-    struct story_state *st = NULL;
-    uint32_t *starts = NULL;
-    size_t nsent;
-    json_t *out = json_array();
+    struct nd_event_list list = {0};
+    json_t *arr;
+    nd_events_code_list(events, text, len, mentions, nmentions, &list);
+    arr = nd_event_list_to_json(&list);
+    nd_event_list_clear(&list);
+    return arr;
+}
 
-    if (!events || !text || !toks || !ntok)
-        return out;
-    st = malloc(sizeof(*st));
-    if (!st)
-        goto out;
-    memset(st, 0, offsetof(struct story_state, memo));
-    st->toks = toks;
-    st->ntok = ntok;
-    st->events = events;
-    st->text = text;
-    /* every slice put in the JSON lies within the tokens: the last one ends the text we read */
-    st->text_len = toks[ntok - 1].end;
-    st->utf8_ok = nd_ev_utf8_valid((const unsigned char *)text, st->text_len);
-    if (mentions && nmentions) {
-        st->sorted = malloc(nmentions * sizeof(*st->sorted));
-        if (!st->sorted)
-            goto out;
-        for (size_t k = 0; k < nmentions; k++)
-            st->sorted[k] = &mentions[k];
-        sort_by_start(st->sorted, nmentions);
-        st->nmentions = nmentions;
-    }
-    st->out = out;
-    /* one block per story for the per-token arrays: phrase masks, code points, sentence starts */
-    st->firsts = malloc((st->ntok + 1) * 6 * sizeof(*st->firsts));
-    if (!st->firsts)
-        goto out;
-    st->fidx = st->firsts + st->ntok + 1;
-    st->cps = st->fidx + st->ntok + 1;
-    starts = st->cps + 2 * (st->ntok + 1);
-    st->mfirst = starts + st->ntok + 1;
+/* Each token's dictionary masks and word classes (one lookup), its first entity mention, and its
+ * code point offsets. starts (ntok + 1 entries) is scratch here: it holds the positions of the
+ * UTF-8 continuation bytes. */
+static void prepare_tokens(struct story_state *st, uint32_t *starts)
+{
+    const struct nd_events *events = st->events;
+    const char *text = st->text;
     /* a code point offset is the byte offset less the UTF-8 continuation bytes before it; their
      * positions are listed once (in the sentence-starts array, free until the sentences are
      * split), or, in a text with more of them than tokens, counted byte by byte */
@@ -155,6 +133,48 @@ json_t *nd_events_code_tokens(const struct nd_events *events, const char *text,
             cp += ((unsigned char)text[at] & 0xC0) != 0x80;
         st->cps[2 * i + 1] = (uint32_t)cp;
     }
+}
+
+void nd_events_code_tokens(const struct nd_events *events, const char *text, struct nd_evtok *toks,
+                           size_t ntok, const struct nd_events_mention *mentions, size_t nmentions,
+                           struct nd_event_list *out)
+{
+    struct story_state *st = NULL;
+    uint32_t *starts = NULL;
+    size_t nsent;
+
+    out->set = 1;
+    if (!events || !text || !toks || !ntok)
+        return;
+    st = malloc(sizeof(*st));
+    if (!st)
+        goto out;
+    memset(st, 0, offsetof(struct story_state, memo));
+    st->toks = toks;
+    st->ntok = ntok;
+    st->events = events;
+    st->text = text;
+    /* every slice an event keeps lies within the tokens: the last one ends the text we read */
+    st->text_len = toks[ntok - 1].end;
+    if (mentions && nmentions) {
+        st->sorted = malloc(nmentions * sizeof(*st->sorted));
+        if (!st->sorted)
+            goto out;
+        for (size_t k = 0; k < nmentions; k++)
+            st->sorted[k] = &mentions[k];
+        sort_by_start(st->sorted, nmentions);
+        st->nmentions = nmentions;
+    }
+    st->out = out;
+    /* one block per story for the per-token arrays: phrase masks, code points, sentence starts */
+    st->firsts = malloc((st->ntok + 1) * 6 * sizeof(*st->firsts));
+    if (!st->firsts)
+        goto out;
+    st->fidx = st->firsts + st->ntok + 1;
+    st->cps = st->fidx + st->ntok + 1;
+    starts = st->cps + 2 * (st->ntok + 1);
+    st->mfirst = starts + st->ntok + 1;
+    prepare_tokens(st, starts);
     nsent = nd_evlex_sentences(text, st->toks, st->ntok, starts, st->ntok + 1);
     for (size_t s = 0; s < nsent; s++) {
         size_t s0 = starts[s], s1 = s + 1 < nsent ? starts[s + 1] : st->ntok;
@@ -163,10 +183,8 @@ json_t *nd_events_code_tokens(const struct nd_events *events, const char *text,
     }
 out:
     if (st) {
-        nd_ev_code_cache_free(st);
         free(st->sorted);
         free(st->firsts);
     }
     free(st);
-    return out;
 }

@@ -18,6 +18,8 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "story/event.h"
+
 struct nd_events;
 
 /* Load <models_dir>/events.model. NULL with errstr filled when it is missing or malformed. */
@@ -38,19 +40,25 @@ struct nd_events_mention {
     const char *role;    /* sector such as "GOV", "MIL", may be NULL */
 };
 
-/* Code the events of text[0..len) (UTF-8). mentions may be NULL. Returns a new JSON array (never
- * NULL) of event objects: type, cameo, source[], target[], sentence {start,end}, trigger, quote,
- * status, intensity, confidence. Offsets in the JSON are Unicode code points. Thread-safe. */
+/* Code the events of text[0..len) (UTF-8) into out (appended; out->set is set). mentions may be
+ * NULL. Offsets in the events are Unicode code points. Thread-safe. */
+void nd_events_code_list(const struct nd_events *events, const char *text, size_t len,
+                         const struct nd_events_mention *mentions, size_t nmentions,
+                         struct nd_event_list *out);
+
+/* As nd_events_code_list, returning the events as a new JSON array (never NULL): for tools and
+ * tests, which print or compare the JSON. */
 json_t *nd_events_code(const struct nd_events *events, const char *text, size_t len,
                        const struct nd_events_mention *mentions, size_t nmentions);
 
-/* As nd_events_code, over the text's tokens from nd_evlex_tokenize_alloc (events_lex.h), so the
- * caller can share one tokenization with topics; the coder fills the tokens' word-class bits
+/* As nd_events_code_list, over the text's tokens from nd_evlex_tokenize_alloc (events_lex.h), so
+ * the caller can share one tokenization with topics; the coder fills the tokens' word-class bits
  * (cls) and reads nothing else of them but what the tokenizer wrote. */
 struct nd_evtok;
-json_t *nd_events_code_tokens(const struct nd_events *events, const char *text,
-                              struct nd_evtok *toks, size_t ntok,
-                              const struct nd_events_mention *mentions, size_t nmentions);
+void nd_events_code_tokens(const struct nd_events *events, const char *text,
+                           struct nd_evtok *toks, size_t ntok,
+                           const struct nd_events_mention *mentions, size_t nmentions,
+                           struct nd_event_list *out);
 
 /* Count of dictionary entries, for logs and tests. */
 size_t nd_events_model_size(const struct nd_events *events);

@@ -5,12 +5,11 @@
  *   events_actors.c      actor chunks, groups, subject and object positions
  *   events_predicates.c  triggers (verbs, eventive nouns), CAMEO patterns, negation, plans
  *   events_roles.c       per trigger: source, target and the final code
- *   events_json.c        the events as JSON
+ *   events_emit.c        an event's typed record (struct nd_event) and its confidence
  *   events.c             the per-story driver (tokens, offsets, sentences) */
 #ifndef ND_EVENTS_INT_H
 #define ND_EVENTS_INT_H
 
-#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -18,6 +17,7 @@
 #include "core/core.h"
 #include "enrich/events.h"
 #include "enrich/events_lex.h"
+#include "story/event.h"
 
 #define MODEL_CAP (64u << 20)
 #define MAX_PHRASE 8 /* longest dictionary phrase tried, in tokens */
@@ -132,7 +132,7 @@ struct memo {
     uint32_t name_b, name_e;
 };
 
-/* A resolved actor as the JSON shows it; text offsets point into the story. */
+/* A resolved actor as an event carries it; token offsets point into the story. */
 struct actor_ref {
     char cc[4];
     char sector[4];
@@ -145,56 +145,6 @@ struct actor_ref {
 struct group_ref {
     struct actor_ref a[4];
     int n;
-};
-
-#define MAX_ACTOR_CACHE 64
-
-struct actor_cache {
-    uint32_t b, e, name_b;
-    int implied;
-    char cc[4], sector[4];
-    const char *name;
-    json_t *obj;
-};
-
-#define MAX_CODE_CACHE 32
-
-/* A CAMEO code's PLOVER entry and JSON values (type, cameo, intensity), looked up and built once
- * per story: an event-dense story repeats a handful of codes. The cache owns one reference to each
- * value; every event that uses them takes another. */
-struct code_cache {
-    char code[6];
-    const struct plover *pl;
-    json_t *type, *cameo, *intensity;
-};
-
-#define MAX_GROUP_CACHE 8
-
-/* A source or target array, shared by the events of a story with the same actors: the actor
- * objects are shared already, so equal member pointers mean an equal array. The events that share
- * one are mostly those of one sentence: a ring of the recent arrays finds them. */
-struct group_cache {
-    int n;
-    json_t *members[4];
-    json_t *arr; /* borrowed: the events hold the references */
-};
-
-#define MAX_CONF_CACHE 16
-
-/* A story's confidences take few distinct values (a sum of a few fixed terms). */
-struct conf_cache {
-    double v;
-    json_t *obj; /* the cache owns one reference */
-};
-
-#define MAX_STR_CACHE 32
-
-/* Actor codes, sectors and dictionary or entity names recur across a story's actors: one JSON
- * string each, shared by reference. key is the name's pointer, or the code itself. */
-struct str_cache {
-    const char *name;
-    char code[4];
-    json_t *obj; /* the cache owns one reference */
 };
 
 struct story_state {
@@ -212,28 +162,12 @@ struct story_state {
     size_t nmemo;
     struct group_ref last_subject; /* the previous sentence's subject, for pronouns */
     struct group_ref last_speaker;
-    json_t *out;
-    size_t nactor_cache;
-    size_t ncode_cache;
-    json_t *status[2]; /* "reported", "planned", shared like the code values */
-    size_t ngroup_cache;
-    size_t nconf_cache;
-    int utf8_ok; /* the whole text is valid UTF-8: its slices need no check of their own */
-    size_t nstr_cache;
+    struct nd_event_list *out; /* the caller's: events are appended */
     size_t nevents;
     size_t sentence_events;
-    json_t *sentence_obj; /* the current sentence's span, borrowed from its first event */
-    /* hash indexes of the string and actor caches: entry index + 1, 0 empty */
-    uint8_t str_index[2 * MAX_STR_CACHE];
-    uint8_t actor_index[2 * MAX_ACTOR_CACHE];
-    /* The arrays last: only their first n* entries are ever read, each written whole when added,
-     * so a new state zeroes the fields above and not the 16 KB below. */
+    /* The array last: only its first nmemo entries are ever read, each written whole when added,
+     * so a new state zeroes the fields above and not the memo. */
     struct memo memo[MAX_MEMO];
-    struct actor_cache actor_cache[MAX_ACTOR_CACHE];
-    struct code_cache code_cache[MAX_CODE_CACHE];
-    struct group_cache group_cache[MAX_GROUP_CACHE];
-    struct conf_cache conf_cache[MAX_CONF_CACHE];
-    struct str_cache str_cache[MAX_STR_CACHE];
 };
 
 /* Token key equals a string literal (length first: most tokens differ there). */
@@ -372,16 +306,12 @@ const char *nd_ev_harmful_complement(const struct nd_evtok *toks, const struct t
 /* Code the events of sentence [s0, s1) of the story. */
 void nd_ev_code_sentence(struct story_state *st, size_t s0, size_t s1);
 
-/* ---------- output (events_json.c) ---------- */
+/* ---------- output (events_emit.c) ---------- */
 
-/* Strict UTF-8 (no overlongs, surrogates or code points past U+10FFFF), as jansson checks it. */
-int nd_ev_utf8_valid(const unsigned char *p, size_t len);
-/* Add one event to the story's output. doubt: the fallbacks taken (lower the confidence). */
+/* Append one event to the story's list. doubt: the fallbacks taken (lower the confidence). */
 void nd_ev_emit(struct story_state *st, size_t s0, size_t s1, const struct trigger *tr,
                 const char *code, const struct group_ref *src, const struct group_ref *tgt,
                 int planned, int doubt, size_t qb, size_t qe);
-/* Drop the story's cached JSON values. */
-void nd_ev_code_cache_free(struct story_state *st);
 
 /* Most tokens start no phrase of the dictionary asked: that answer, from the token's masks, is
  * inlined at each call, and only a possible match pays for the call and its phrase buffer. */

@@ -520,7 +520,6 @@ void nd_ev_code_sentence(struct story_state *st, size_t s0, size_t s1)
     s->speech_at = SIZE_MAX;
     s->nspans = nd_ev_find_spans(st, s0, s1, s->spans);
     st->sentence_events = 0;
-    st->sentence_obj = NULL;
     assign_agent_countries(s);
     s->ntrig = nd_ev_find_triggers(st, s0, s1, s->spans, s->nspans, s->trig, MAX_TRIGGERS,
                                    &s->speaker, &s->speech_at);

@@ -16,7 +16,7 @@ static int matches(const char *yaml, const char *fixture, json_t **evidence)
     struct nd_facts facts;
     assert_non_null(desks);
     assert_int_equal(nd_desks_count(desks), 1);
-    nd_facts_init(&facts, doc);
+    nd_facts_init(&facts, doc, &story->events);
     hit = nd_desk_match(&desks->desks[0], &facts, &matched);
     if (evidence)
         *evidence = matched;
