@@ -3,7 +3,8 @@
  *
  * Also the coder as a filter for the evaluation scripts (scripts/eval_events.py, eval_topics.py,
  * check_seed.py): `bench_events --code [--models DIR]` reads JSON lines {"id": ..., "text": ...} on
- * stdin and writes {"id": ..., "events": [...], "subject": [...]} per line.
+ * stdin and writes {"id": ..., "events": [...], "subject": [...]} per line; with --features each
+ * event also carries the coder's feature values (scripts/fit_event_confidence.py fits on them).
  * `bench_events --loop-events N` codes the wire story N times and nothing else, for perf;
  * `bench_events --loop-enrich N` runs the whole nd_enrich_story on it N times (events then take
  * their actors from the entities stage, as in the daemon). */
@@ -31,7 +32,7 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int code_mode(const char *models)
+static int code_mode(const char *models, int features)
 {
     char errstr[512];
     struct nd_events *events = nd_events_new(models, errstr, sizeof(errstr));
@@ -61,6 +62,13 @@ static int code_mode(const char *models)
         nd_events_code_list(events, text, len, NULL, 0, &list);
         nd_event_list_mark(&list, ND_EVENTS_MIN_CONFIDENCE);
         evs = nd_event_list_to_json(&list);
+        if (features) /* the coder's evidence per event, for scripts/fit_event_confidence.py */
+            for (size_t k = 0; k < list.n; k++) {
+                json_t *f = json_array();
+                for (int j = 0; j < ND_EVENT_FEATURES; j++)
+                    json_array_append_new(f, json_real(list.v[k].features[j]));
+                json_object_set_new(json_array_get(evs, k), "features", f);
+            }
         out = json_object();
         json_object_set(out, "id", json_object_get(in, "id"));
         json_object_set_new(out, "subject", nd_topics_assign(topics, text, len, &list));
@@ -183,11 +191,13 @@ int main(int argc, char **argv)
 {
     const char *models = NEWSD_SOURCE_DIR "/models";
     char errstr[512];
-    int code = 0;
+    int code = 0, features = 0;
     long loop = 0, loop_enrich = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--code"))
             code = 1;
+        else if (!strcmp(argv[i], "--features"))
+            features = 1;
         else if (!strcmp(argv[i], "--loop-events") && i + 1 < argc)
             loop = strtol(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "--loop-enrich") && i + 1 < argc)
@@ -196,7 +206,7 @@ int main(int argc, char **argv)
             models = argv[++i];
     }
     if (code)
-        return code_mode(models);
+        return code_mode(models, features);
     if (loop_enrich > 0) {
         struct nd_enrich *enrich = nd_enrich_new(models, errstr, sizeof(errstr));
         char *wire = make_story(NEWSD_SOURCE_DIR "/tests/fixtures/events/wire.txt");

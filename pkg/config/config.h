@@ -82,6 +82,8 @@ struct nd_config {
     int server_port;
     /* reload */
     int reload_watch_file;
+    /* events */
+    double events_min_confidence;
     /* alerts */
     int alerts_window_s;
     int alerts_dedup_distance;

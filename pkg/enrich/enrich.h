@@ -17,7 +17,7 @@ void nd_enrich_destroy(struct nd_enrich *enrich);
 /* Events whose calibrated confidence is below this are kept in the story with below_threshold
  * set and are neither published to the events topic nor alerted on (config events.min_confidence;
  * this default when unset). Call before the worker threads start. */
-#define ND_EVENTS_MIN_CONFIDENCE 0.0
+#define ND_EVENTS_MIN_CONFIDENCE 0.5
 void nd_enrich_set_min_confidence(struct nd_enrich *enrich, double min_confidence);
 
 /* Enrich one story in place. Thread-safe. Never fails on odd text: a story that yields nothing

@@ -166,6 +166,7 @@ void nd_events_code_tokens(const struct nd_events *events, const char *text, str
         st->nmentions = nmentions;
     }
     st->out = out;
+    st->first_event = out->n;
     /* one block per story for the per-token arrays: phrase masks, code points, sentence starts */
     st->firsts = malloc((st->ntok + 1) * 6 * sizeof(*st->firsts));
     if (!st->firsts)
@@ -181,6 +182,7 @@ void nd_events_code_tokens(const struct nd_events *events, const char *text, str
         if (s1 > s0)
             nd_ev_code_sentence(st, s0, s1);
     }
+    nd_ev_finish(st);
 out:
     if (st) {
         free(st->sorted);

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 
 /* text[b, e) as a new string (NULL when out of memory). */
@@ -50,19 +51,45 @@ static int fill_group(const struct story_state *st, struct nd_event_actor *out,
     return n;
 }
 
-/* doubt: 0 when the verb's own subject is the source; each fallback taken (source from the
- * speaker or the sentence, relaxed pass, implied target) adds one and lowers the confidence. */
-void nd_ev_emit(struct story_state *st, size_t s0, size_t s1, const struct trigger *tr,
-                const char *code, const struct group_ref *src, const struct group_ref *tgt,
-                int planned, int doubt, size_t qb, size_t qe)
+const char *const nd_ev_feature_names[EVF_COUNT] = {
+    "bias",    "source",  "src_fallback", "relaxed", "tgt_implied", "pattern",
+    "target",  "order",   "nominal",      "planned", "passive",     "sent_events",
+    "default", "src_gov", "quoted",       "parse"};
+
+static void set_features(float *f, const struct ev_found *found, size_t order)
 {
-    const struct plover *pl = nd_ev_plover_of(st->events, code);
+    const struct trigger *tr = found->tr;
+    f[EVF_BIAS] = 1;
+    f[EVF_SOURCE] = found->src->n > 0;
+    f[EVF_SRC_FALLBACK] = found->src_fallback != 0;
+    f[EVF_RELAXED] = found->relaxed != 0;
+    f[EVF_TGT_IMPLIED] = found->tgt_implied != 0;
+    f[EVF_PATTERN] = tr->pattern >= 3 ? 1.0f : (float)tr->pattern / 3.0f;
+    f[EVF_TARGET] = found->tgt->n > 0;
+    f[EVF_ORDER] = order >= 3 ? 3.0f : (float)order;
+    f[EVF_NOMINAL] = tr->nominal != 0;
+    f[EVF_PLANNED] = found->planned != 0;
+    f[EVF_PASSIVE] = found->passive != 0;
+    f[EVF_DEFAULT_CODE] = !tr->nominal && !tr->pattern;
+    f[EVF_SRC_SECTOR] = found->src->n > 0 && found->src->a[0].sector[0];
+    f[EVF_QUOTED] = found->qe > found->qb;
+    f[EVF_PARSE] = found->parsed != 0;
+}
+
+void nd_ev_emit(struct story_state *st, size_t s0, size_t s1, const struct ev_found *found)
+{
+    const struct trigger *tr = found->tr;
+    const struct group_ref *src = found->src, *tgt = found->tgt;
+    const struct plover *pl = nd_ev_plover_of(st->events, found->code);
     struct nd_event *ev;
     double conf;
+    /* the uncalibrated score: each fallback taken (source from the speaker or the sentence,
+     * relaxed pass, implied target) lowers it */
+    int doubt = found->src_fallback + found->relaxed + found->tgt_implied;
     if (!pl || st->nevents >= MAX_EVENTS || !(ev = nd_event_list_add(st->out)))
         return;
     copy_code(ev->type, pl->type, sizeof(ev->type));
-    copy_code(ev->cameo, code, sizeof(ev->cameo));
+    copy_code(ev->cameo, found->code, sizeof(ev->cameo));
     ev->nsource = fill_group(st, ev->source, src);
     ev->ntarget = fill_group(st, ev->target, tgt);
     ev->sent_start = st->cps[2 * s0];
@@ -70,10 +97,11 @@ void nd_ev_emit(struct story_state *st, size_t s0, size_t s1, const struct trigg
     ev->trigger = tokens_text(st, (uint32_t)tr->b, (uint32_t)tr->e);
     ev->trig_start = st->cps[2 * tr->b];
     ev->trig_end = st->cps[2 * (tr->e - 1) + 1];
-    if (qe > qb)
-        ev->quote = tokens_text(st, (uint32_t)qb, (uint32_t)qe);
-    ev->status = planned ? ND_EVENT_PLANNED : ND_EVENT_REPORTED;
+    if (found->qe > found->qb)
+        ev->quote = tokens_text(st, (uint32_t)found->qb, (uint32_t)found->qe);
+    ev->status = found->planned ? ND_EVENT_PLANNED : ND_EVENT_REPORTED;
     ev->intensity = pl->goldstein;
+    set_features(ev->features, found, st->sentence_events);
     /* a specific pattern, the verb's own subject and a target raise it; later events in a sentence
      * are more often inside subordinate clauses */
     conf = (src->n ? 0.7 : 0.35) - 0.1 * doubt + (tr->pattern ? 0.1 : 0.0) + (tgt->n ? 0.1 : 0.0) -
@@ -81,4 +109,26 @@ void nd_ev_emit(struct story_state *st, size_t s0, size_t s1, const struct trigg
     ev->confidence = conf > 0.95 ? 0.95 : conf < 0.05 ? 0.05 : conf;
     st->nevents++;
     st->sentence_events++;
+}
+
+void nd_ev_finish(struct story_state *st)
+{
+    struct nd_event_list *out = st->out;
+    for (size_t i = st->first_event; i < out->n;) {
+        size_t j = i;
+        while (j < out->n && out->v[j].sent_start == out->v[i].sent_start)
+            j++;
+        for (size_t k = i; k < j; k++) {
+            struct nd_event *ev = &out->v[k];
+            double z = 0;
+            ev->features[EVF_SENT_EVENTS] = j - i >= 4 ? 4.0f : (float)(j - i);
+            if (!st->events->has_calib)
+                continue;
+            for (int f = 0; f < EVF_COUNT; f++)
+                z += st->events->calib[f] * ev->features[f];
+            /* rounded to three places: the JSON shows a probability, not float noise */
+            ev->confidence = (double)(long)(1000.0 / (1.0 + exp(-z)) + 0.5) / 1000.0;
+        }
+        i = j;
+    }
 }

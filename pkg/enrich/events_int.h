@@ -105,7 +105,35 @@ struct nd_events {
     struct nd_evmap *syn_names, *verb_forms, *verb_lemmas, *pat_index, *syn_members, *actor_map,
         *agent_map, *nominal_map, *plover_map,
         *first_len; /* first token (prefixed by kind) -> longest phrase */
+    /* models/events_calib.tsv: logistic weights over an event's features (ND_EVENT_FEATURES);
+     * without the file the confidence is the fixed-weight score of the uncalibrated coder */
+    double calib[ND_EVENT_FEATURES];
+    int has_calib;
 };
+
+/* An event's features, the evidence its confidence is computed from (events_emit.c). */
+enum ev_feature {
+    EVF_BIAS,
+    EVF_SOURCE,       /* a source was found */
+    EVF_SRC_FALLBACK, /* ... from outside the trigger's clause (speaker, sentence subject) */
+    EVF_RELAXED,      /* coded by the relaxed pass */
+    EVF_TGT_IMPLIED,  /* the target is the source's own country, not named */
+    EVF_PATTERN,      /* words of the CAMEO pattern matched, over 3 (capped at 1) */
+    EVF_TARGET,       /* a target was found */
+    EVF_ORDER,        /* events before it in its sentence (capped at 3) */
+    EVF_NOMINAL,      /* the trigger is a noun ("talks", "dismissal of") */
+    EVF_PLANNED,      /* intent or plan */
+    EVF_PASSIVE,      /* a passive verb */
+    EVF_SENT_EVENTS,  /* events of its sentence (capped at 4) */
+    EVF_DEFAULT_CODE, /* a verb's bare default code: no pattern */
+    EVF_SRC_SECTOR,   /* the source is an official body or title (GOV, MIL, ...) */
+    EVF_QUOTED,       /* inside a quote */
+    EVF_PARSE,        /* roles read from the dependency parse (not word order) */
+    EVF_COUNT
+};
+_Static_assert(EVF_COUNT == ND_EVENT_FEATURES, "one feature per slot");
+/* Feature names as models/events_calib.tsv spells them, by enum ev_feature. */
+extern const char *const nd_ev_feature_names[EVF_COUNT];
 
 /* ---------- coding ---------- */
 
@@ -163,6 +191,7 @@ struct story_state {
     struct group_ref last_subject; /* the previous sentence's subject, for pronouns */
     struct group_ref last_speaker;
     struct nd_event_list *out; /* the caller's: events are appended */
+    size_t first_event;        /* out->n when this story began */
     size_t nevents;
     size_t sentence_events;
     /* The array last: only its first nmemo entries are ever read, each written whole when added,
@@ -308,10 +337,19 @@ void nd_ev_code_sentence(struct story_state *st, size_t s0, size_t s1);
 
 /* ---------- output (events_emit.c) ---------- */
 
-/* Append one event to the story's list. doubt: the fallbacks taken (lower the confidence). */
-void nd_ev_emit(struct story_state *st, size_t s0, size_t s1, const struct trigger *tr,
-                const char *code, const struct group_ref *src, const struct group_ref *tgt,
-                int planned, int doubt, size_t qb, size_t qe);
+/* What role assignment found for one trigger: the event to emit. */
+struct ev_found {
+    const struct trigger *tr;
+    const char *code;
+    const struct group_ref *src, *tgt;
+    size_t qb, qe; /* its quote, when qe > qb */
+    int planned, src_fallback, relaxed, tgt_implied, passive, parsed;
+};
+/* Append one event of sentence [s0, s1) to the story's list, with its features. */
+void nd_ev_emit(struct story_state *st, size_t s0, size_t s1, const struct ev_found *found);
+/* After the last sentence: the features that need the whole sentence, then every event's
+ * confidence (calibrated when the model has events_calib.tsv). */
+void nd_ev_finish(struct story_state *st);
 
 /* Most tokens start no phrase of the dictionary asked: that answer, from the token's masks, is
  * inlined at each call, and only a possible match pays for the call and its phrase buffer. */

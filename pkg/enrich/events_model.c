@@ -389,6 +389,40 @@ out:
     return err;
 }
 
+/* <models_dir>/events_calib.tsv, written by scripts/fit_event_confidence.py: one "feature weight"
+ * line per feature of enum ev_feature, '#' comments. A missing file leaves the coder uncalibrated;
+ * a malformed one is an error. */
+static enum nd_err load_calibration(struct nd_events *events, const char *models_dir, char *errstr,
+                                    size_t errsz)
+{
+    char path[4096], *data = NULL, *line, *next;
+    size_t len = 0, lineno = 0;
+    enum nd_err err;
+    snprintf(path, sizeof(path), "%s/events_calib.tsv", models_dir);
+    if ((err = nd_file_read(path, 1u << 20, &data, &len)) != ND_OK)
+        return err == ND_ERR_NOTFOUND ? ND_OK : err;
+    for (line = data; line && *line; line = next) {
+        char *f[3], *end;
+        int nf, k;
+        lineno++;
+        if ((next = strchr(line, '\n')))
+            *next++ = '\0';
+        if (line[0] == '#' || !line[0])
+            continue;
+        nf = split_fields(line, f, 3);
+        for (k = 0; k < EVF_COUNT && strcmp(nd_ev_feature_names[k], f[0]); k++)
+            ;
+        if (nf < 2 || k == EVF_COUNT || (events->calib[k] = strtod(f[1], &end), end == f[1])) {
+            snprintf(errstr, errsz, "%s:%zu: expected a feature name and a weight", path, lineno);
+            free(data);
+            return ND_ERR_INVALID;
+        }
+        events->has_calib = 1;
+    }
+    free(data);
+    return ND_OK;
+}
+
 struct nd_events *nd_events_new(const char *models_dir, char *errstr, size_t errsz)
 {
     struct nd_events *events = NULL;
@@ -426,6 +460,14 @@ struct nd_events *nd_events_new(const char *models_dir, char *errstr, size_t err
     }
     if (model_load(events, errstr, errsz) != ND_OK)
         goto out;
+    err = load_calibration(events, models_dir ? models_dir : NEWSD_SOURCE_DIR "/models", errstr,
+                           errsz);
+    if (err == ND_ERR_INVALID)
+        goto out;
+    if (err) {
+        snprintf(errstr, errsz, "events calibration: %s", nd_err_str(err));
+        goto out;
+    }
     /* function-word classes share the per-token lookup with the phrase lengths: bits 16 and up */
     const char *const *const *lists = word_lists_ref();
     for (uint32_t k = 0; lists[k]; k++)

@@ -452,9 +452,20 @@ static void emit_unique(struct sentence *s, struct role *r)
               nd_ev_same_group(&s->srcs[q], r->src) && nd_ev_same_group(&s->tgts[q], &r->tgt);
     s->tgts[r->t] = r->tgt;
     copy_code(tr->emitted, r->code, sizeof(tr->emitted));
-    if (!dup)
-        nd_ev_emit(s->st, s->s0, s->s1, tr, r->code, r->src, &r->tgt, r->planned,
-                   r->src_fallback + s->relaxed + r->tgt_implied, r->qb, r->qe);
+    if (!dup) {
+        struct ev_found found = {.tr = tr,
+                                 .code = r->code,
+                                 .src = r->src,
+                                 .tgt = &r->tgt,
+                                 .qb = r->qb,
+                                 .qe = r->qe,
+                                 .planned = r->planned,
+                                 .src_fallback = r->src_fallback,
+                                 .relaxed = s->relaxed,
+                                 .tgt_implied = r->tgt_implied,
+                                 .passive = r->passive};
+        nd_ev_emit(s->st, s->s0, s->s1, &found);
+    }
 }
 
 static void code_trigger(struct sentence *s, size_t t)

@@ -12,7 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ND_EVENT_ACTORS 4 /* actors kept per side */
+#define ND_EVENT_ACTORS 4    /* actors kept per side */
+#define ND_EVENT_FEATURES 16 /* the coder's evidence values per event */
 
 struct nd_event_actor {
     char code[4];        /* ISO 3166 alpha-3, "IGO", "NGO"...; "" when unknown */
@@ -38,6 +39,9 @@ struct nd_event {
     double intensity;    /* Goldstein-style, -10..10 */
     double confidence;   /* calibrated: the estimated probability the event is right */
     int below_threshold; /* confidence under events.min_confidence: kept in the story only */
+    /* the coder's evidence the confidence is computed from (named in pkg/enrich/events_emit.c),
+     * for fitting the calibration (scripts/fit_event_confidence.py); not part of the JSON */
+    float features[ND_EVENT_FEATURES];
 };
 
 /* A story's events. `set`: the list was filled (by the coder or from upstream JSON), even if empty,

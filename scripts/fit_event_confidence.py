@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""Fit the event coder's confidence calibration: models/events_calib.tsv.
+
+The coder gives every event a vector of features (pkg/enrich/events_emit.c: a source found, found
+by a fallback, a CAMEO pattern matched and how much of it, a target, a noun trigger, the event's
+place and count in its sentence, roles read from the dependency parse, ...). This script runs the
+coder over the PLOVER gold sentences (bench_events --code --features), labels each emitted event
+right when it matches a gold event of its sentence in type, source and target (as
+scripts/eval_events.py scores precision), and fits a logistic regression (L2, C=1) on the dev half
+only: the even-numbered records. The held-out half (odd) is never read here. The weights, one line
+per feature, are what nd_events_new loads; the confidence is then the estimated probability that
+the event is right.
+
+Usage: python3 scripts/fit_event_confidence.py [--bin build/bench/bench_events] [--data ../shared/data]
+                                               [--out models/events_calib.tsv]
+Reproducible: no randomness (lbfgs on a fixed design).
+"""
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import eval_events  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FEATURES = ["bias", "source", "src_fallback", "relaxed", "tgt_implied", "pattern", "target", "order",
+            "nominal", "planned", "passive", "sent_events", "default", "src_gov", "quoted", "parse"]
+
+
+def dev_events(binary, models, gold):
+    """(features, label) of every event the coder emits on a dev-half sentence."""
+    dev = [(i, r) for i, r in enumerate(gold) if i % 2 == 0]
+    inp = "".join(json.dumps({"id": i, "text": r["text"]}) + "\n" for i, r in dev)
+    res = subprocess.run([binary, "--code", "--features", "--models", models], input=inp,
+                         capture_output=True, text=True, check=True)
+    by_text = {}
+    for r in gold:
+        by_text.setdefault(r["text"], []).append(eval_events.gold_event(r))
+    seen, rows = set(), []
+    for line in res.stdout.splitlines():
+        d = json.loads(line)
+        text = gold[d["id"]]["text"]
+        if text in seen:  # a sentence repeated in several records counts once
+            continue
+        seen.add(text)
+        for e in d["events"]:
+            ok = any(eval_events.event_matches(e, g) for g in by_text[text])
+            rows.append((e["features"], int(ok)))
+    return rows
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--bin", default=os.path.join(ROOT, "build", "bench", "bench_events"))
+    ap.add_argument("--data", default=os.path.join(ROOT, "..", "shared", "data"))
+    ap.add_argument("--models", default=os.path.join(ROOT, "models"))
+    ap.add_argument("--out", default=os.path.join(ROOT, "models", "events_calib.tsv"))
+    args = ap.parse_args()
+    from sklearn.linear_model import LogisticRegression
+
+    path = os.path.join(args.data, "plover", "PLOVER_GSR_CAMEO.txt")
+    gold = [r for r in json.load(open(path, encoding="utf-8")) if r.get("event") != "DOCUMENT" and r.get("text")]
+    rows = dev_events(args.bin, args.models, gold)
+    x = [f for f, _ in rows]
+    y = [label for _, label in rows]
+    model = LogisticRegression(C=1.0, fit_intercept=False, max_iter=1000).fit(x, y)
+    w = model.coef_[0]
+    p = model.predict_proba(x)[:, 1]
+    loss = -sum(math.log(q if t else 1 - q) for q, t in zip(p, y)) / len(y)
+    brier = sum((q - t) ** 2 for q, t in zip(p, y)) / len(y)
+    with open(args.out, "w") as out:
+        out.write("# Event confidence calibration: logistic weights over the coder's features\n")
+        out.write("# (pkg/enrich/events_emit.c). Written by scripts/fit_event_confidence.py from the\n")
+        out.write("# PLOVER gold records' dev half (even records): %d events, %d right; log loss %.3f,\n"
+                  % (len(y), sum(y), loss))
+        out.write("# Brier %.3f on dev. Do not edit.\n" % brier)
+        for name, weight in zip(FEATURES, w):
+            out.write("%s\t%.4f\n" % (name, weight))
+    print("dev events %d (right %d), log loss %.3f, Brier %.3f -> %s" % (len(y), sum(y), loss, brier,
+                                                                         os.path.relpath(args.out, ROOT)))
+    for t in (0.3, 0.4, 0.5, 0.6, 0.7):
+        kept = [label for q, label in zip(p, y) if q >= t]
+        print("  threshold %.1f: dev precision %.3f of %d kept (of %d right, %d kept)" % (
+            t, sum(kept) / max(1, len(kept)), len(kept), sum(y), sum(kept)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
