@@ -91,7 +91,7 @@ struct nd_syntax_out {
     uint8_t *upos;   /* enum nd_upos */
     uint8_t *xpos;   /* enum nd_xpos */
     uint8_t *deprel; /* enum nd_deprel */
-    uint16_t *head;
+    uint32_t *head;
 };
 
 struct nd_syntax;
