@@ -8,22 +8,14 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
-static inline uint64_t fmix(uint64_t h)
-{
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ull;
-    h ^= h >> 33;
-    return h;
-}
-
-/* Hash of template t over up to three values. */
+/* Hash of template t over up to three values: three multiply-xorshift rounds. Rows are picked by
+ * the top bits, which the last multiply mixes from every input. */
 static inline uint64_t F3(uint64_t t, uint64_t a, uint64_t b, uint64_t c)
 {
-    uint64_t h = fmix(a + t * 0x9E3779B97F4A7C15ull);
-    h = fmix(h ^ (b + 0x632BE59BD9B4E019ull));
-    return fmix(h ^ (c + 0x85EBCA77C2B2AE63ull));
+    uint64_t h = (a ^ (t * 0xD6E8FEB86659FD93ull)) * 0x9E3779B97F4A7C15ull;
+    h = (h ^ (h >> 29) ^ b) * 0xBF58476D1CE4E5B9ull;
+    h = (h ^ (h >> 32) ^ c) * 0x94D049BB133111EBull;
+    return h ^ (h >> 31);
 }
 #define F1(t, a) F3(t, a, 0, 0)
 #define F2(t, a, b) F3(t, a, b, 0)

@@ -75,19 +75,23 @@ out:
 enum nd_err syn_model_save(const struct syn_dense *tabs, const char *path, char *errstr,
                            size_t errsz)
 {
-    gzFile gz = gzopen(path, "wb9");
+    /* written beside the target and renamed over it: a reader never sees half a model */
+    char tmp[4096];
+    gzFile gz;
     uint32_t n = SYN_NTABS;
     int bad;
 
-    if (!gz) {
-        snprintf(errstr, errsz, "%s: cannot create", path);
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    if (!(gz = gzopen(tmp, "wb9"))) {
+        snprintf(errstr, errsz, "%s: cannot create", tmp);
         return ND_ERR_IO;
     }
     bad = gz_put(gz, MAGIC, 8) || gz_put(gz, &n, sizeof(n));
     for (int t = 0; t < SYN_NTABS && !bad; t++)
         bad = write_table(gz, &tabs[t]);
-    if (gzclose(gz) != Z_OK || bad) {
+    if (gzclose(gz) != Z_OK || bad || rename(tmp, path)) {
         snprintf(errstr, errsz, "%s: write failed", path);
+        remove(tmp);
         return ND_ERR_IO;
     }
     return ND_OK;
@@ -136,7 +140,7 @@ struct nd_syntax *nd_syntax_load(const char *path, char *errstr, size_t errsz)
 {
     static const uint32_t ks[SYN_NTABS] = {ND_XPOS_COUNT, ND_UPOS_COUNT, SYN_NMOVES,
                                            ND_DEP_COUNT};
-    struct nd_syntax *syntax = NULL;
+    struct nd_syntax *syntax = NULL, *ret = NULL;
     gzFile gz = gzopen(path, "rb");
     char magic[8];
     uint32_t n;
@@ -148,17 +152,18 @@ struct nd_syntax *nd_syntax_load(const char *path, char *errstr, size_t errsz)
     syntax = calloc(1, sizeof(*syntax));
     if (!syntax || gz_get(gz, magic, 8) || memcmp(magic, MAGIC, 8) || gz_get(gz, &n, sizeof(n)) ||
         n != SYN_NTABS)
-        goto bad;
+        goto out;
     for (int t = 0; t < SYN_NTABS; t++)
         if (read_table(gz, &syntax->tabs[t], ks[t]))
-            goto bad;
-    gzclose(gz);
-    return syntax;
-bad:
-    snprintf(errstr, errsz, "%s: not a syntax model (or truncated)", path);
+            goto out;
+    ret = syntax;
+    syntax = NULL;
+out:
+    if (!ret)
+        snprintf(errstr, errsz, "%s: not a syntax model (or truncated)", path);
     gzclose(gz);
     nd_syntax_destroy(syntax);
-    return NULL;
+    return ret;
 }
 
 void nd_syntax_destroy(struct nd_syntax *syntax)

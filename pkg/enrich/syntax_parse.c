@@ -120,14 +120,24 @@ void syn_score(const struct syn_scorer *sc, const uint64_t *f, size_t nf, float 
         return;
     }
     {
+        /* three passes so the cache misses of all features overlap: prefetch the row offsets,
+         * then the rows, then add them up */
         const struct syn_table *t = sc->t;
         unsigned sh = 64 - t->bits;
         int32_t acc[64] = {0};
+        uint32_t lo[SYN_MAX_FEATS], hi[SYN_MAX_FEATS];
+        for (size_t i = 0; i < nf; i++)
+            __builtin_prefetch(&t->off[f[i] >> sh]);
         for (size_t i = 0; i < nf; i++) {
-            uint32_t r = (uint32_t)(f[i] >> sh), j = t->off[r], e = t->off[r + 1];
-            for (; j < e; j++)
-                acc[t->cls[j]] += t->w[j];
+            uint32_t r = (uint32_t)(f[i] >> sh);
+            lo[i] = t->off[r];
+            hi[i] = t->off[r + 1];
+            __builtin_prefetch(&t->w[lo[i]]);
+            __builtin_prefetch(&t->cls[lo[i]]);
         }
+        for (size_t i = 0; i < nf; i++)
+            for (uint32_t j = lo[i]; j < hi[i]; j++)
+                acc[t->cls[j]] += t->w[j];
         for (unsigned c = 0; c < t->k; c++)
             scores[c] = (float)acc[c] * t->scale;
     }

@@ -392,7 +392,7 @@ static void log_scores(FILE *log, const char *what, const struct scores *s)
 static int trainer_init(struct trainer *tr, const struct nd_syntax_train_opts *o)
 {
     static const unsigned ks[SYN_NTABS] = {ND_XPOS_COUNT, ND_UPOS_COUNT, SYN_NMOVES, ND_DEP_COUNT};
-    unsigned bits[SYN_NTABS] = {18, 14, o->hbits ? o->hbits : 21, 18};
+    unsigned mb = o->hbits ? o->hbits : 22, bits[SYN_NTABS] = {18, 14, mb, mb - 2};
     memset(tr, 0, sizeof(*tr));
     tr->rng = o->seed ? o->seed : 1;
     for (int t = 0; t < SYN_NTABS; t++)
