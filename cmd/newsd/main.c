@@ -13,6 +13,7 @@
 #include "daemon/daemon.h"
 #include "enrich/enrich.h"
 #include "enrich/kb.h"
+#include "enrich/syntax.h"
 #include "enrich/tagger.h"
 #include "parse/parse.h"
 #include "server/server.h"
@@ -460,6 +461,80 @@ out:
     return status;
 }
 
+/* newsd train-syntax [--train F] [--dev F] [--out F] [--epochs N] [--seed N]: models/syntax.bin from
+ * UD English EWT (../shared/data/ud-english-ewt). */
+static int cmd_train_syntax(int argc, char **argv)
+{
+    char train[4096], dev[4096], out[4096], errstr[1024];
+    struct nd_syntax_train_opts o = {.epochs = 0, .seed = 1};
+    int opt;
+    static const struct option longopts[] = {{"train", required_argument, NULL, 't'},
+                                             {"dev", required_argument, NULL, 'd'},
+                                             {"out", required_argument, NULL, 'o'},
+                                             {"epochs", required_argument, NULL, 'e'},
+                                             {"seed", required_argument, NULL, 's'},
+                                             {"bits", required_argument, NULL, 'b'},
+                                             {0}};
+    snprintf(train, sizeof(train), "%s/../shared/data/ud-english-ewt/en_ewt-ud-train.conllu.gz",
+             NEWSD_SOURCE_DIR);
+    snprintf(dev, sizeof(dev), "%s/../shared/data/ud-english-ewt/en_ewt-ud-dev.conllu.gz",
+             NEWSD_SOURCE_DIR);
+    snprintf(out, sizeof(out), "%s/syntax.bin", models_dir());
+    while ((opt = getopt_long(argc, argv, "t:d:o:e:s:b:", longopts, NULL)) != -1) {
+        if (opt == 't')
+            snprintf(train, sizeof(train), "%s", optarg);
+        else if (opt == 'd')
+            snprintf(dev, sizeof(dev), "%s", optarg);
+        else if (opt == 'o')
+            snprintf(out, sizeof(out), "%s", optarg);
+        else if (opt == 'e')
+            o.epochs = atoi(optarg);
+        else if (opt == 's')
+            o.seed = strtoull(optarg, NULL, 10);
+        else if (opt == 'b')
+            o.hbits = (unsigned)atoi(optarg);
+        else
+            return 2;
+    }
+    if (nd_syntax_train(train, dev, out, &o, stderr, errstr, sizeof(errstr)) != ND_OK) {
+        fprintf(stderr, "newsd train-syntax: %s\n", errstr);
+        return 1;
+    }
+    return 0;
+}
+
+/* newsd syntax --conllu < FILE | newsd syntax FILE.txt|-: CoNLL-U with UPOS, XPOS, HEAD, DEPREL. */
+static int cmd_syntax(int argc, char **argv)
+{
+    char path[4096], errstr[1024] = "";
+    struct nd_syntax *syntax = NULL;
+    const char *in = argc >= 2 ? argv[1] : "-";
+    int conllu = argc >= 2 && !strcmp(argv[1], "--conllu"), status = 1;
+    char *data = NULL;
+    size_t len;
+    enum nd_err err;
+
+    if (conllu)
+        in = argc >= 3 ? argv[2] : "-";
+    snprintf(path, sizeof(path), "%s/syntax.bin", models_dir());
+    if (!(syntax = nd_syntax_load(path, errstr, sizeof(errstr))))
+        goto out;
+    if ((err = nd_file_read(in, 1u << 30, &data, &len)) != ND_OK) {
+        snprintf(errstr, sizeof(errstr), "%s: %s", in, nd_err_str(err));
+        goto out;
+    }
+    err = conllu ? nd_syntax_conllu(syntax, data, len, stdout, errstr, sizeof(errstr))
+                 : nd_syntax_text(syntax, data, len, stdout, errstr, sizeof(errstr));
+    if (err == ND_OK)
+        status = 0;
+out:
+    if (status)
+        fprintf(stderr, "newsd syntax: %s\n", errstr);
+    free(data);
+    nd_syntax_destroy(syntax);
+    return status;
+}
+
 /* newsd enrich [FILE...]: enriched story JSON per line; no FILE or "-" reads stdin. */
 static int cmd_enrich(int argc, char **argv)
 {
@@ -491,6 +566,8 @@ static const struct command {
     {"extract", cmd_extract, "extract [--json] PAGE  print the main text of an article page"},
     {"enrich", cmd_enrich, "enrich [FILE...]       enrich stories (JSON lines or one text file)"},
     {"tag", cmd_tag, "tag --conll            tag CoNLL tokens on stdin: token<TAB>IOB2 label"},
+    {"syntax", cmd_syntax, "syntax [--conllu] [F]  tag and parse: CoNLL-U in (--conllu) or raw text, CoNLL-U out"},
+    {"train-syntax", cmd_train_syntax, "train-syntax           train models/syntax.bin on UD English EWT"},
     {"train-ner", cmd_train_ner, "train-ner [--data F]   train models/ner.bin on CoNLL-2003 train.txt"},
     {"alerts", cmd_alerts, "alerts --desk NAME     tail a desk's alerts [--brokers B] [--from-beginning]"},
     {"feeds", cmd_feeds, "feeds publish -c FILE   write the file's feeds to cluster.feeds_topic (delete -c FILE ID... removes)"},

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "enrich/doc.h"
 #include "enrich/enrich_int.h"
 #include "enrich/entities.h"
 #include "enrich/events.h"
@@ -27,6 +28,9 @@ struct nd_enrich *nd_enrich_new(const char *models_dir, char *errstr, size_t err
         goto out;
     if (!(enrich->topics = nd_topics_new(enrich->models_dir, errstr, errsz)))
         goto out;
+    snprintf(path, sizeof(path), "%s/syntax.bin", enrich->models_dir);
+    if (!(enrich->syntax = nd_syntax_load(path, errstr, errsz)))
+        goto out;
     ret = enrich;
     enrich = NULL;
 out:
@@ -42,6 +46,7 @@ void nd_enrich_destroy(struct nd_enrich *enrich)
     nd_kb_destroy(enrich->kb);
     nd_events_destroy(enrich->events);
     nd_topics_destroy(enrich->topics);
+    nd_syntax_destroy(enrich->syntax);
     free(enrich->models_dir);
     free(enrich);
 }
@@ -90,16 +95,44 @@ static void keep_or_set(json_t *annotations, const char *key, json_t *value)
         json_object_set_new(annotations, key, value);
 }
 
+/* Sentences that can hold an event: those with an actor (a body mention of a country-coded or
+ * international entity) in them. Only these are parsed; the rest of the story is not read by the
+ * event coder. */
+struct want_arg {
+    const struct nd_events_mention *mentions;
+    size_t nmentions;
+};
+
+static int want_sentence(const struct nd_doc *doc, size_t s, void *arg)
+{
+    const struct want_arg *w = arg;
+    const struct nd_doc_sent *ds = &doc->sents[s];
+    for (size_t i = 0; i < w->nmentions; i++)
+        if (w->mentions[i].country && w->mentions[i].start >= ds->start &&
+            w->mentions[i].start < ds->end)
+            return 1;
+    return 0;
+}
+
 enum nd_err nd_enrich_story(const struct nd_enrich *enrich, struct nd_story *story)
 {
     struct nd_entities ents;
     struct nd_events_mention *mentions = NULL;
     struct nd_evtok *toks = NULL;
+    struct nd_doc doc;
     size_t nmentions = 0;
     enum nd_err err;
+    const char *body = story->body_text;
 
     nd_enrich_text(story);
-    err = nd_entities_find(enrich, story, &ents);
+    body = story->body_text;
+    /* the body's one token stream: entities and the parser read it */
+    err = nd_doc_build(&doc, body ? body : "", body ? strlen(body) : 0);
+    if (err == ND_ERR_NOMEM) {
+        memset(&ents, 0, sizeof(ents));
+        goto out;
+    }
+    err = nd_entities_find_doc(enrich, story, err == ND_OK ? &doc : NULL, &ents);
     keep_or_set(story->annotations, "entities", nd_entities_to_json(&ents, story));
     if (story->body_text) {
         size_t len = strlen(story->body_text);
@@ -109,6 +142,10 @@ enum nd_err nd_enrich_story(const struct nd_enrich *enrich, struct nd_story *sto
         int upstream = story->events.set;
         struct nd_event_list coded = {0};
         mentions = entity_mentions(&ents, &nmentions);
+        if (enrich->syntax) {
+            struct want_arg wa = {mentions, nmentions};
+            nd_doc_parse(&doc, enrich->syntax, want_sentence, &wa);
+        }
         nd_events_code_tokens(enrich->events, story->body_text, toks, ntok, mentions, nmentions,
                               &coded);
         /* events under the threshold stay in the story, marked: neither published nor alerted */
@@ -123,9 +160,11 @@ enum nd_err nd_enrich_story(const struct nd_enrich *enrich, struct nd_story *sto
             story->events = coded;
         }
     }
+out:
     free(mentions);
     free(toks);
     nd_entities_free(&ents);
+    nd_doc_free(&doc);
     story->enriched_at_ms = nd_now_ms();
     /* odd text (too big for the tokeniser) still goes on, with no entities */
     return err == ND_ERR_NOMEM ? err : ND_OK;

@@ -4,6 +4,7 @@
 
 #include "enrich/enrich.h"
 #include "enrich/kb.h"
+#include "enrich/syntax.h"
 #include "enrich/tagger.h"
 
 struct nd_enrich {
@@ -13,6 +14,7 @@ struct nd_enrich {
     struct nd_events *events;   /* models/events.model */
     struct nd_topics *topics;   /* models/topics.model, models/iptc_mediatopics.tsv */
     double min_confidence;      /* events.min_confidence */
+    struct nd_syntax *syntax;   /* models/syntax.bin */
 };
 
 #endif

@@ -166,6 +166,29 @@ static int sentence_starter(const char *s, size_t n)
     return 0;
 }
 
+static int is_wordish(enum cls c)
+{
+    return c == C_ALPHA || c == C_DIGIT;
+}
+
+/* Length of an English clitic after an apostrophe at q ("s", "m", "d", "re", "ve", "ll", any case)
+ * when no letter or digit follows it, else 0: "China's", "I'm", "they're", "we'll" split there as
+ * UD EWT and CoNLL do. */
+static size_t clitic_len(const unsigned char *s, size_t n, size_t q)
+{
+    static const char *const clitics[] = {"s", "m", "d", "re", "ve", "ll"};
+    for (size_t i = 0; i < sizeof(clitics) / sizeof(clitics[0]); i++) {
+        size_t k = strlen(clitics[i]), j;
+        if (q + k > n)
+            continue;
+        for (j = 0; j < k && (s[q + j] | 0x20) == clitics[i][j]; j++)
+            ;
+        if (j == k && (q + k >= n || !is_wordish(classify(s + q + k, n - q - k).cls)))
+            return k;
+    }
+    return 0;
+}
+
 struct out {
     struct nd_tokens *toks;
     size_t tcap, scap;
@@ -184,11 +207,6 @@ static enum nd_err push_token(struct out *o, uint32_t start, uint32_t end, uint3
     }
     t->tokens[t->ntokens++] = (struct nd_token){start, end, flags};
     return ND_OK;
-}
-
-static int is_wordish(enum cls c)
-{
-    return c == C_ALPHA || c == C_DIGIT;
 }
 
 /* Scan one word from p: letters, digits and the joiners that stay inside words. Returns its end. */
@@ -273,8 +291,7 @@ static size_t scan_word(const unsigned char *s, size_t n, size_t p, uint32_t *fl
                  (clen == 3 && s[p] == 0xE2 && s[p + 1] == 0x80 && s[p + 2] == 0x99)) &&
                 next.cls == C_ALPHA && !digits_only) {
                 size_t q = p + clen;
-                int possessive = (s[q] == 's' || s[q] == 'S') &&
-                                 (q + 1 >= n || !is_wordish(classify(s + q + 1, n - q - 1).cls));
+                int possessive = clitic_len(s, n, q) > 0;
                 if ((s[q] == 't' || s[q] == 'T') && (s[p - 1] == 'n' || s[p - 1] == 'N') &&
                     p - 1 > start &&
                     (q + 1 >= n || !is_wordish(classify(s + q + 1, n - q - 1).cls))) {
@@ -372,12 +389,11 @@ enum nd_err nd_tokenize(const char *text, size_t len, struct nd_tokens *toks)
             }
         } else if (c.cls == C_QUOTE && (s[p] == '\'' || c.len == 3) && toks->ntokens &&
                    toks->tokens[toks->ntokens - 1].end == p && p + (size_t)c.len < len &&
-                   (s[p + (size_t)c.len] == 's' || s[p + (size_t)c.len] == 'S') &&
-                   (p + (size_t)c.len + 1 >= len ||
-                    !is_wordish(classify(s + p + c.len + 1, len - p - (size_t)c.len - 1).cls)) &&
+                   clitic_len(s, len, p + (size_t)c.len) &&
                    (s[p] == '\'' || (s[p + 1] == 0x80 && s[p + 2] == 0x99))) {
-            /* the possessive clitic "'s" / "’s", split off as CoNLL does */
-            end = p + (size_t)c.len + 1;
+            /* the clitics "'s", "'m", "'re", "'ve", "'ll", "'d" (and with "’"), split off as UD
+             * EWT and CoNLL do */
+            end = p + (size_t)c.len + clitic_len(s, len, p + (size_t)c.len);
         } else if (c.cls == C_ELLIPSIS) {
             end = p + (size_t)c.len;
             flags |= ND_TOK_PUNCT;

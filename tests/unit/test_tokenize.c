@@ -81,6 +81,10 @@ static void test_hyphens_and_names(void **state)
           "Ban|Ki-moon|visited|Saint-Denis|and|a|12-year-old|.");
     check("O'Brien met AT&T staff.", "O'Brien|met|AT&T|staff|.");
     check("They don't know.", "They|do|n't|know|.");
+    /* UD EWT clitics: 'm 're 've 'll 'd split like 's; ca|n't, wo|n't */
+    check("I'm sure they're here; we'll see, I'd say they've gone. Can't, won't.",
+          "I|'m|sure|they|'re|here|;|we|'ll|see|,|I|'d|say|they|'ve|gone|. || Ca|n't|,|wo|n't|.");
+    check("We’re in Rock'n'roll.", "We|’re|in|Rock'n'roll|.");
 }
 
 static void test_paragraphs_split_sentences(void **state)
