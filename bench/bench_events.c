@@ -4,7 +4,10 @@
  * Also the coder as a filter for the evaluation scripts (scripts/eval_events.py, eval_topics.py,
  * check_seed.py): `bench_events --code [--models DIR]` reads JSON lines {"id": ..., "text": ...} on
  * stdin and writes {"id": ..., "events": [...], "subject": [...]} per line; with --features each
- * event also carries the coder's feature values (scripts/fit_event_confidence.py fits on them).
+ * event also carries the coder's feature values (scripts/fit_event_confidence.py fits on them);
+ * --roles order|parse|both (default both) says where verbs' roles come from (the ablation of
+ * scripts/eval_events.py --roles): word order only, the parse only, the parse with word order for
+ * what it leaves empty. Every sentence is parsed (models/syntax.bin).
  * `bench_events --loop-events N` codes the wire story N times and nothing else, for perf;
  * `bench_events --loop-enrich N` runs the whole nd_enrich_story on it N times (events then take
  * their actors from the entities stage, as in the daemon). */
@@ -15,8 +18,11 @@
 #include <time.h>
 
 #include "core/core.h"
+#include "enrich/doc.h"
 #include "enrich/enrich.h"
 #include "enrich/events.h"
+#include "enrich/events_lex.h"
+#include "enrich/syntax.h"
 #include "enrich/topics.h"
 #include "story/story.h"
 #include "bench_stats.h"
@@ -32,17 +38,42 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int code_mode(const char *models, int features)
+/* The events of text: the coder over its tokens and, unless roles is word order only, the
+ * text's parse (every sentence parsed). */
+static void code_text(const struct nd_events *events, const struct nd_syntax *syntax,
+                      const char *text, size_t len, struct nd_event_list *list)
 {
-    char errstr[512];
+    struct nd_evtok *toks = NULL;
+    struct nd_doc doc;
+    size_t ntok = nd_evlex_tokenize_alloc(text, len, ND_EVLEX_MAX_TOKENS, &toks);
+    int have_doc = syntax && nd_doc_build(&doc, text, len) == ND_OK;
+    if (have_doc)
+        nd_doc_parse(&doc, syntax, NULL, NULL);
+    list->set = 1;
+    if (ntok)
+        nd_events_code_tokens(events, text, toks, ntok, have_doc ? &doc : NULL, NULL, 0, list);
+    if (have_doc)
+        nd_doc_free(&doc);
+    free(toks);
+}
+
+static int code_mode(const char *models, int features, unsigned roles)
+{
+    char errstr[512], path[4096];
     struct nd_events *events = nd_events_new(models, errstr, sizeof(errstr));
     struct nd_topics *topics = events ? nd_topics_new(models, errstr, sizeof(errstr)) : NULL;
+    struct nd_syntax *syntax = NULL;
     char *line = malloc(LINE_CAP);
     int rc = 1;
+    snprintf(path, sizeof(path), "%s/syntax.bin", models);
+    if (topics && (roles & ND_EVENTS_ROLES_PARSE) &&
+        !(syntax = nd_syntax_load(path, errstr, sizeof(errstr))))
+        topics = NULL; /* the message is in errstr */
     if (!events || !topics || !line) {
         fprintf(stderr, "bench_events: %s\n", errstr);
         goto out;
     }
+    nd_events_set_roles(events, roles);
     while (fgets(line, LINE_CAP, stdin)) {
         json_error_t jerr;
         json_t *in = json_loads(line, 0, &jerr), *out, *evs;
@@ -59,7 +90,7 @@ static int code_mode(const char *models, int features)
         text = story->body_text ? story->body_text : "";
         size_t len = strlen(text);
         struct nd_event_list list = {0};
-        nd_events_code_list(events, text, len, NULL, 0, &list);
+        code_text(events, syntax, text, len, &list);
         nd_event_list_mark(&list, ND_EVENTS_MIN_CONFIDENCE);
         evs = nd_event_list_to_json(&list);
         if (features) /* the coder's evidence per event, for scripts/fit_event_confidence.py */
@@ -90,6 +121,7 @@ out:
     free(line);
     nd_topics_destroy(topics);
     nd_events_destroy(events);
+    nd_syntax_destroy(syntax);
     return rc;
 }
 
@@ -192,13 +224,19 @@ int main(int argc, char **argv)
     const char *models = NEWSD_SOURCE_DIR "/models";
     char errstr[512];
     int code = 0, features = 0;
+    unsigned roles = ND_EVENTS_ROLES_PARSE | ND_EVENTS_ROLES_FALLBACK;
     long loop = 0, loop_enrich = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--code"))
             code = 1;
         else if (!strcmp(argv[i], "--features"))
             features = 1;
-        else if (!strcmp(argv[i], "--loop-events") && i + 1 < argc)
+        else if (!strcmp(argv[i], "--roles") && i + 1 < argc) {
+            const char *r = argv[++i];
+            roles = !strcmp(r, "order")   ? ND_EVENTS_ROLES_FALLBACK
+                    : !strcmp(r, "parse") ? ND_EVENTS_ROLES_PARSE
+                                          : ND_EVENTS_ROLES_PARSE | ND_EVENTS_ROLES_FALLBACK;
+        } else if (!strcmp(argv[i], "--loop-events") && i + 1 < argc)
             loop = strtol(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "--loop-enrich") && i + 1 < argc)
             loop_enrich = strtol(argv[++i], NULL, 10);
@@ -206,7 +244,7 @@ int main(int argc, char **argv)
             models = argv[++i];
     }
     if (code)
-        return code_mode(models, features);
+        return code_mode(models, features, roles);
     if (loop_enrich > 0) {
         struct nd_enrich *enrich = nd_enrich_new(models, errstr, sizeof(errstr));
         char *wire = make_story(NEWSD_SOURCE_DIR "/tests/fixtures/events/wire.txt");

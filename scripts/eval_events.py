@@ -30,7 +30,10 @@ gold events), "recall pub" (the same with published events only), and "ev/sent" 
 sentence, published ones in brackets) beside the gold's.
 
 Usage: python3 scripts/eval_events.py [--bin build/bench/bench_events] [--newsd build/newsd]
-                                      [--data ../shared/data] [-v] [--daemon-v]
+                                      [--data ../shared/data] [-v] [--daemon-v] [--ablation]
+--ablation adds the dictionary path with verbs' roles from word order only (the coder without a
+parse) and from the parse only (no word-order fallback), beside the default (parse, then word
+order for a role the parse leaves empty).
 -v prints the dictionary path's dev errors, --daemon-v the daemon path's.
 Skips (exit 0) when the reference data is absent; skips the daemon row when newsd is not built.
 """
@@ -69,9 +72,10 @@ def codes(actors):
     return out
 
 
-def run_dictionary(binary, gold):
+def run_dictionary(binary, gold, roles="both"):
     inp = "".join(json.dumps({"id": i, "text": r["text"]}) + "\n" for i, r in enumerate(gold))
-    res = subprocess.run([binary, "--code"], input=inp, capture_output=True, text=True, check=True)
+    res = subprocess.run([binary, "--code", "--roles", roles], input=inp, capture_output=True, text=True,
+                         check=True)
     pred = {}
     for line in res.stdout.splitlines():
         d = json.loads(line)
@@ -206,6 +210,8 @@ def main():
     ap.add_argument("--newsd", default=os.path.join(ROOT, "build", "newsd"))
     ap.add_argument("--data", default=os.path.join(ROOT, "..", "shared", "data"))
     ap.add_argument("-v", action="store_true", help="print dev-set errors of the dictionary path")
+    ap.add_argument("--ablation", action="store_true",
+                    help="also score the dictionary path with roles from word order only and from the parse only")
     ap.add_argument("--daemon-v", action="store_true", help="print dev-set errors of the daemon path")
     args = ap.parse_args()
     path = os.path.join(args.data, "plover", "PLOVER_GSR_CAMEO.txt")
@@ -218,6 +224,12 @@ def main():
     stats, per_type = score(gold, pred, args.v)
     print_table("dictionary path (bench_events --code: the coder's own actor dictionaries)", stats, per_type)
     print_precision(precision(gold, pred))
+    for roles, title in (("order", "word order only (no parse: the old coder)"),
+                         ("parse", "parse only (no word-order fallback)")) if args.ablation else ():
+        pred = run_dictionary(args.bin, gold, roles)
+        stats, per_type = score(gold, pred, False)
+        print_table("ablation, dictionary path, roles from %s" % title, stats, per_type)
+        print_precision(precision(gold, pred))
     if os.path.exists(args.newsd):
         pred = run_daemon(args.newsd, gold)
         stats, per_type = score(gold, pred, args.daemon_v)

@@ -146,8 +146,8 @@ enum nd_err nd_enrich_story(const struct nd_enrich *enrich, struct nd_story *sto
             struct want_arg wa = {mentions, nmentions};
             nd_doc_parse(&doc, enrich->syntax, want_sentence, &wa);
         }
-        nd_events_code_tokens(enrich->events, story->body_text, toks, ntok, mentions, nmentions,
-                              &coded);
+        nd_events_code_tokens(enrich->events, story->body_text, toks, ntok,
+                              doc.ntoks ? &doc : NULL, mentions, nmentions, &coded);
         /* events under the threshold stay in the story, marked: neither published nor alerted */
         nd_event_list_mark(&coded, enrich->min_confidence);
         keep_or_set(story->annotations, "subject",

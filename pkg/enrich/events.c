@@ -2,6 +2,7 @@
  * (events_roles.c). See events.h for the method and events_int.h for the files. */
 
 #include "enrich/events_int.h"
+#include "enrich/doc.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -69,8 +70,13 @@ void nd_events_code_list(const struct nd_events *events, const char *text, size_
     if (!events || !text || !len)
         return;
     ntok = nd_evlex_tokenize_alloc(text, len, MAX_TOKENS, &toks);
-    nd_events_code_tokens(events, text, toks, ntok, mentions, nmentions, out);
+    nd_events_code_tokens(events, text, toks, ntok, NULL, mentions, nmentions, out);
     free(toks);
+}
+
+void nd_events_set_roles(struct nd_events *events, unsigned roles)
+{
+    events->roles = roles;
 }
 
 json_t *nd_events_code(const struct nd_events *events, const char *text, size_t len,
@@ -136,7 +142,8 @@ static void prepare_tokens(struct story_state *st, uint32_t *starts)
 }
 
 void nd_events_code_tokens(const struct nd_events *events, const char *text, struct nd_evtok *toks,
-                           size_t ntok, const struct nd_events_mention *mentions, size_t nmentions,
+                           size_t ntok, const struct nd_doc *doc,
+                           const struct nd_events_mention *mentions, size_t nmentions,
                            struct nd_event_list *out)
 {
     struct story_state *st = NULL;
@@ -176,6 +183,14 @@ void nd_events_code_tokens(const struct nd_events *events, const char *text, str
     starts = st->cps + 2 * (st->ntok + 1);
     st->mfirst = starts + st->ntok + 1;
     prepare_tokens(st, starts);
+    if (doc && doc->ntoks && (events->roles & ND_EVENTS_ROLES_PARSE)) {
+        st->dtok = malloc(st->ntok * sizeof(*st->dtok) + doc->ntoks * sizeof(*st->etok));
+        if (st->dtok) {
+            st->doc = doc;
+            st->etok = (uint32_t *)(st->dtok + st->ntok);
+            nd_ev_align(st);
+        }
+    }
     nsent = nd_evlex_sentences(text, st->toks, st->ntok, starts, st->ntok + 1);
     for (size_t s = 0; s < nsent; s++) {
         size_t s0 = starts[s], s1 = s + 1 < nsent ? starts[s + 1] : st->ntok;
@@ -187,6 +202,7 @@ out:
     if (st) {
         free(st->sorted);
         free(st->firsts);
+        free(st->dtok);
     }
     free(st);
 }

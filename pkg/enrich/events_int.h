@@ -109,6 +109,7 @@ struct nd_events {
      * without the file the confidence is the fixed-weight score of the uncalibrated coder */
     double calib[ND_EVENT_FEATURES];
     int has_calib;
+    unsigned roles; /* ND_EVENTS_ROLES_* (events.h): where roles come from */
 };
 
 /* An event's features, the evidence its confidence is computed from (events_emit.c). */
@@ -190,6 +191,9 @@ struct story_state {
     size_t nmemo;
     struct group_ref last_subject; /* the previous sentence's subject, for pronouns */
     struct group_ref last_speaker;
+    const struct nd_doc *doc;  /* the story's parsed token stream, or NULL (word order only) */
+    int32_t *dtok;             /* per token: its doc token in a parsed sentence, or -1 */
+    uint32_t *etok;            /* per doc token: the token holding its start, or UINT32_MAX */
     struct nd_event_list *out; /* the caller's: events are appended */
     size_t first_event;        /* out->n when this story began */
     size_t nevents;
@@ -315,7 +319,9 @@ const char *nd_ev_intent_code(const char *code);
 /* Quoted segment [qb, qe) of tokens containing token i, if any. */
 int nd_ev_quote_around(const struct nd_evtok *toks, size_t s0, size_t s1, size_t i, size_t *qb,
                        size_t *qe);
-int nd_ev_negated(const struct nd_evtok *toks, size_t s0, size_t i);
+/* Negated by the words before token i: a negator ("not", "n't", "never"), or, lexical_only, just a
+ * refusal ("declined to", "refused to", "failed to"). */
+int nd_ev_negated(const struct nd_evtok *toks, size_t s0, size_t i, int lexical_only);
 int nd_ev_is_planned(const struct nd_evtok *toks, size_t s0, size_t s1, size_t i, int nominal);
 int nd_ev_is_passive(const struct nd_evtok *toks, size_t s0, size_t s1, size_t i);
 /* The triggers of sentence [s0, s1) into trig (at most max); fills speaker and speech_at from the
@@ -329,6 +335,22 @@ int nd_ev_exercise_near(const struct nd_evtok *toks, size_t from, size_t ce);
  * that event is harm (CAMEO 15 to 20); NULL otherwise. */
 const char *nd_ev_harmful_complement(const struct nd_evtok *toks, const struct trigger *trig,
                                      size_t ntrig, size_t t, size_t ce);
+
+/* ---------- the parse (events_parse.c) ---------- */
+
+/* Fill st->dtok and st->etok from st->doc. */
+void nd_ev_align(struct story_state *st);
+/* The doc token of token tok when its sentence was parsed, else -1. */
+int32_t nd_ev_parse_verb(const struct story_state *st, size_t tok);
+/* Source and target of the verb at token tok from the parse (groups of spans; a pronoun member
+ * takes pron's actors), *passive when it is a passive. 0 when the sentence was not parsed. */
+int nd_ev_parse_roles(const struct story_state *st, const struct span *spans, size_t nspans,
+                      size_t tok, const struct group_ref *pron, struct group_ref *src,
+                      struct group_ref *tgt, int *passive);
+/* The verb at tok (or the verb governing its infinitive) is negated in the parse. */
+int nd_ev_parse_negated(const struct story_state *st, size_t tok);
+/* The verb at tok is inside a clause marked "if" or "unless". */
+int nd_ev_parse_conditional(const struct story_state *st, size_t tok);
 
 /* ---------- roles (events_roles.c) ---------- */
 

@@ -460,6 +460,7 @@ struct nd_events *nd_events_new(const char *models_dir, char *errstr, size_t err
     }
     if (model_load(events, errstr, errsz) != ND_OK)
         goto out;
+    events->roles = ND_EVENTS_ROLES_PARSE | ND_EVENTS_ROLES_FALLBACK;
     err = load_calibration(events, models_dir ? models_dir : NEWSD_SOURCE_DIR "/models", errstr,
                            errsz);
     if (err == ND_ERR_INVALID)

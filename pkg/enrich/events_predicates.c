@@ -164,12 +164,13 @@ int nd_ev_quote_around(const struct nd_evtok *toks, size_t s0, size_t s1, size_t
     return 0;
 }
 
-int nd_ev_negated(const struct nd_evtok *toks, size_t s0, size_t i)
+int nd_ev_negated(const struct nd_evtok *toks, size_t s0, size_t i, int lexical_only)
 {
     for (size_t p = i, k = 0; p-- > s0 && k < 4; k++) {
         const char *key = toks[p].key;
         size_t len = toks[p].keylen;
-        if (has_class(&toks[p], WL_NEGATORS) || (len > 3 && !strcmp(key + len - 3, "n't")))
+        if (!lexical_only &&
+            (has_class(&toks[p], WL_NEGATORS) || (len > 3 && !strcmp(key + len - 3, "n't"))))
             return 1;
         if ((key_is(&toks[p], "to") && p > s0 &&
              (!strncmp(toks[p - 1].key, "declin", 6) || !strncmp(toks[p - 1].key, "refus", 5) ||

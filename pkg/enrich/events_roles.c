@@ -40,6 +40,7 @@ struct role {
     size_t barrier;               /* its subject lies after this (past earlier verbs' objects) */
     int prev_verb;                /* the last coded verb of the clause before it, or -1 */
     int planned, neg, meeting, passive, src_fallback, tgt_implied;
+    int parsed; /* the trigger's sentence was parsed: roles come from the parse */
 };
 
 /* A title or body with no country ("President Bouteflicka", "the rebels") belongs, in wire copy,
@@ -146,7 +147,11 @@ static int resolve_appeal(struct sentence *s, struct role *r)
  * apply_modality); "did not condemn" is no event. */
 static int apply_negation(struct sentence *s, struct role *r)
 {
-    r->neg = nd_ev_negated(s->toks, s->s0, r->tr->b);
+    /* with a parse, a negator counts only when it attaches to the verb ("not only ... but" does
+     * not); refusals ("declined to") are words, not syntax */
+    r->neg = r->parsed ? nd_ev_parse_negated(s->st, r->tr->b) ||
+                             nd_ev_negated(s->toks, s->s0, r->tr->b, 1)
+                       : nd_ev_negated(s->toks, s->s0, r->tr->b, 0);
     return !(r->neg && (strncmp(r->code, "03", 2) < 0 || strncmp(r->code, "08", 2) > 0));
 }
 
@@ -272,6 +277,37 @@ static void assign_target(struct sentence *s, struct role *r)
     }
     if (k >= 0)
         nd_ev_group_of(s->spans, s->nspans, (size_t)k, r->pron, &r->tgt);
+}
+
+/* The roles of a verb from the parse; with ND_EVENTS_ROLES_FALLBACK a role the parse leaves empty
+ * is taken from word order (the passive's place of the act, the subject before, the object
+ * after). */
+static void assign_parsed(struct sentence *s, struct role *r)
+{
+    unsigned roles = s->st->events->roles;
+    struct group_ref tgt_word = {.n = 0};
+    nd_ev_parse_roles(s->st, s->spans, s->nspans, r->tr->b, r->pron, r->src, &r->tgt, &r->passive);
+    if (!(roles & ND_EVENTS_ROLES_FALLBACK) || (r->src->n && r->tgt.n))
+        return;
+    if (r->passive) {
+        struct group_ref src = *r->src, tgt = r->tgt;
+        r->src->n = r->tgt.n = 0;
+        assign_passive(s, r);
+        if (src.n)
+            *r->src = src;
+        if (tgt.n)
+            r->tgt = tgt;
+        return;
+    }
+    if (!r->src->n)
+        assign_source(s, r);
+    if (!r->tgt.n) {
+        assign_target(s, r);
+        tgt_word = r->tgt;
+        /* a word-order object that is the parse's source is no target */
+        if (nd_ev_same_group(&tgt_word, r->src))
+            r->tgt.n = 0;
+    }
 }
 
 /* A source from outside the trigger's own clause, each one a fallback that lowers confidence:
@@ -463,7 +499,8 @@ static void emit_unique(struct sentence *s, struct role *r)
                                  .src_fallback = r->src_fallback,
                                  .relaxed = s->relaxed,
                                  .tgt_implied = r->tgt_implied,
-                                 .passive = r->passive};
+                                 .passive = r->passive,
+                                 .parsed = r->parsed};
         nd_ev_emit(s->st, s->s0, s->s1, &found);
     }
 }
@@ -486,7 +523,10 @@ static void code_trigger(struct sentence *s, size_t t)
     r.tgt_from = tr->e;
     /* "will boycott the elections unless the president agrees to step down": what an "if" or
      * "unless" clause names is a condition, not something that happened */
+    r.parsed = !tr->nominal && nd_ev_parse_verb(s->st, tr->b) >= 0;
     if (r.cb > s->s0 && (key_is(&toks[r.cb - 1], "if") || key_is(&toks[r.cb - 1], "unless")))
+        return;
+    if (r.parsed && nd_ev_parse_conditional(s->st, tr->b))
         return;
     if (!resolve_appeal(s, &r))
         return;
@@ -504,6 +544,8 @@ static void code_trigger(struct sentence *s, size_t t)
                                                              : 'n');
     if (tr->nominal == 'p') {
         assign_pair(s, &r);
+    } else if (r.parsed) {
+        assign_parsed(s, &r);
     } else if (!tr->nominal && nd_ev_is_passive(toks, s->s0, s->s1, tr->b)) {
         assign_passive(s, &r);
     } else {
