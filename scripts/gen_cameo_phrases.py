@@ -25,7 +25,7 @@ PAST = {"express": "expressed", "agree": "agreed", "consult": "consulted", "disc
         "cooperate": "cooperated", "share": "shared", "provide": "provided", "yield": "yielded",
         "ease": "eased", "accede": "acceded", "return": "returned", "release": "released",
         "allow": "allowed", "de-escalate": "de-escalated", "investigate": "investigated",
-        "demand": "demanded", "disapprove": "disapproved of", "criticize": "criticised",
+        "demand": "demanded", "disapprove": "disapproved", "criticize": "criticised",
         "denounce": "denounced", "accuse": "accused", "complain": "complained",
         "bring": "brought", "find": "found", "reject": "rejected", "decline": "declined",
         "defy": "defied", "veto": "vetoed", "threaten": "threatened", "give": "gave",
@@ -53,7 +53,7 @@ JOIN_CODE = {"033": "to", "0331": "to", "0332": "to", "0333": "to", "0334": "to"
              "042": "to", "043": "from", "053": "for", "054": "to", "055": "to", "057": "with",
              "075": "to", "084": "to", "085": "on", "0851": "on", "0852": "on", "086": "in",
              "087": "against", "101": "from", "102": "from", "103": "from", "104": "from",
-             "110": "of", "114": "about",
+             "114": "about",
              "120": "", "121": "with", "124": "to", "125": "with", "128": "", "129": "",
              "139": "to", "160": "with", "161": "with", "162": "to", "163": "on", "164": "with",
              "172": "on", "191": "on", "192": "in", "196": "with", "190": "against"}

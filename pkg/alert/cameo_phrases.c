@@ -114,7 +114,7 @@ const struct nd_cameo_phrase nd_cameo_phrases[] = {
     {"106", "demanded meeting, negotiation", "of"},
     {"107", "demanded settling of dispute", "of"},
     {"108", "demanded mediation", "of"},
-    {"110", "disapproved of of {T}", ""},
+    {"110", "disapproved of {T}", ""},
     {"111", "criticised or denounced", ""},
     {"112", "accused", ""},
     {"1121", "accused {T} of crime, corruption", ""},

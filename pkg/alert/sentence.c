@@ -74,8 +74,15 @@ void nd_event_sentence(struct nd_buf *out, const struct nd_event *ev, const char
     const struct nd_cameo_phrase *p = nd_cameo_phrase(ev->cameo);
     const char *phrase = p ? p->phrase : "took an action of CAMEO code";
     const char *slot = strstr(phrase, "{T}");
+    struct nd_event_actor named[ND_EVENT_ACTORS];
     size_t b, e;
-    int quoted;
+    int quoted, ntarget = 0;
+
+    /* a target the story does not name (the source's own country, implied for a domestic act)
+     * is not said: "Hungary yielded", not "Hungary yielded toward Hungary" */
+    for (int i = 0; i < ev->ntarget && i < ND_EVENT_ACTORS; i++)
+        if (!ev->target[i].implied)
+            named[ntarget++] = ev->target[i];
 
     if (ev->nsource)
         actors_phrase(out, ev->source, ev->nsource);
@@ -85,8 +92,8 @@ void nd_event_sentence(struct nd_buf *out, const struct nd_event *ev, const char
     if (slot) {
         /* "accused {T} of war crimes"; with no target named the slot and its space go */
         nd_buf_append(out, phrase, (size_t)(slot - phrase));
-        if (ev->ntarget)
-            actors_phrase(out, ev->target, ev->ntarget);
+        if (ntarget)
+            actors_phrase(out, named, ntarget);
         else if (slot > phrase && slot[3] == ' ')
             out->len--;
         nd_buf_appendf(out, "%s", slot + 3);
@@ -94,9 +101,9 @@ void nd_event_sentence(struct nd_buf *out, const struct nd_event *ev, const char
         nd_buf_appendf(out, "%s", phrase);
         if (!p)
             nd_buf_appendf(out, " %s", ev->cameo);
-        if (ev->ntarget) {
+        if (ntarget) {
             nd_buf_appendf(out, p && p->join[0] ? " %s " : " ", p ? p->join : "");
-            actors_phrase(out, ev->target, ev->ntarget);
+            actors_phrase(out, named, ntarget);
         }
     }
     if (ev->status == ND_EVENT_PLANNED && strncmp(ev->cameo, "03", 2) &&

@@ -346,7 +346,14 @@ int32_t nd_ev_parse_verb(const struct story_state *st, size_t tok);
  * takes pron's actors), *passive when it is a passive. 0 when the sentence was not parsed. */
 int nd_ev_parse_roles(const struct story_state *st, const struct span *spans, size_t nspans,
                       size_t tok, const struct group_ref *pron, struct group_ref *src,
-                      struct group_ref *tgt, int *passive);
+                      struct group_ref *tgt, int *passive, int *has_object);
+
+/* The possessor of the noun at tok ("Russia's overnight missile strikes") into src; 1 when found.
+ */
+int nd_ev_parse_possessor(const struct story_state *st, const struct span *spans, size_t nspans,
+                          size_t tok, const struct group_ref *pron, struct group_ref *src);
+/* The noun at token noun is (inside) the object of the verb at token verb. */
+int nd_ev_parse_object_names(const struct story_state *st, size_t verb, size_t noun);
 /* The verb at tok (or the verb governing its infinitive) is negated in the parse. */
 int nd_ev_parse_negated(const struct story_state *st, size_t tok);
 /* The verb at tok is inside a clause marked "if" or "unless". */

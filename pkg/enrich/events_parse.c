@@ -198,13 +198,14 @@ int32_t nd_ev_parse_verb(const struct story_state *st, size_t tok)
 
 int nd_ev_parse_roles(const struct story_state *st, const struct span *spans, size_t nspans,
                       size_t tok, const struct group_ref *pron, struct group_ref *src,
-                      struct group_ref *tgt, int *passive)
+                      struct group_ref *tgt, int *passive, int *has_object)
 {
     const struct nd_doc *doc = st->doc;
     int32_t v = nd_ev_parse_verb(st, tok), s, o;
     int k, pass = 0;
     if (v < 0)
         return 0;
+    *has_object = 0;
     s = subject_of(doc, v, &pass, 0);
     if (child(doc, v, ND_DEP_AUX_PASS) >= 0)
         pass = 1;
@@ -213,12 +214,14 @@ int nd_ev_parse_roles(const struct story_state *st, const struct span *spans, si
         int32_t a = agent_of(doc, v);
         if (a >= 0 && (k = np_span(st, spans, nspans, a, 0)) >= 0)
             nd_ev_group_of(spans, nspans, (size_t)k, pron, src);
+        *has_object = s >= 0;
         if (s >= 0 && (k = np_span(st, spans, nspans, s, 0)) >= 0)
             nd_ev_group_of(spans, nspans, (size_t)k, pron, tgt);
     } else {
         if (s >= 0 && (k = np_span(st, spans, nspans, s, 0)) >= 0)
             nd_ev_group_of(spans, nspans, (size_t)k, pron, src);
         o = object_of(doc, v);
+        *has_object = o >= 0;
         if (o >= 0 && (k = np_span(st, spans, nspans, o, 0)) >= 0)
             nd_ev_group_of(spans, nspans, (size_t)k, pron, tgt);
     }
@@ -254,6 +257,34 @@ int nd_ev_parse_conditional(const struct story_state *st, size_t tok)
         if (rel(doc, v) != ND_DEP_CONJ && rel(doc, v) != ND_DEP_XCOMP)
             break;
         v = head(doc, v);
+    }
+    return 0;
+}
+
+int nd_ev_parse_possessor(const struct story_state *st, const struct span *spans, size_t nspans,
+                          size_t tok, const struct group_ref *pron, struct group_ref *src)
+{
+    int32_t d = nd_ev_parse_verb(st, tok), c;
+    int k;
+    if (d < 0 || (c = child(st->doc, d, ND_DEP_NMOD_POSS)) < 0 ||
+        (k = np_span(st, spans, nspans, c, 0)) < 0)
+        return 0;
+    nd_ev_group_of(spans, nspans, (size_t)k, pron, src);
+    return src->n > 0;
+}
+
+int nd_ev_parse_object_names(const struct story_state *st, size_t verb, size_t noun)
+{
+    const struct nd_doc *doc = st->doc;
+    int32_t v = nd_ev_parse_verb(st, verb), d = nd_ev_parse_verb(st, noun);
+    /* the noun itself, or a noun inside it ("a new package of sanctions") */
+    for (int depth = 0; d >= 0 && depth < 3; depth++) {
+        int32_t h = head(doc, d);
+        if (h == v)
+            return rel(doc, d) == ND_DEP_OBJ;
+        if (rel(doc, d) != ND_DEP_NMOD && rel(doc, d) != ND_DEP_COMPOUND)
+            return 0;
+        d = h;
     }
     return 0;
 }
