@@ -354,6 +354,9 @@ int nd_ev_parse_possessor(const struct story_state *st, const struct span *spans
                           size_t tok, const struct group_ref *pron, struct group_ref *src);
 /* The noun at token noun is (inside) the object of the verb at token verb. */
 int nd_ev_parse_object_names(const struct story_state *st, size_t verb, size_t noun);
+/* The verb at tok is the infinitive of an appeal or a demand ("pressing Iran ... to stop providing
+ * weapons", "urged Beijing to stop"): what someone is asked to do, not something done. */
+int nd_ev_parse_asked(const struct story_state *st, size_t tok);
 /* The verb at tok (or the verb governing its infinitive) is negated in the parse. */
 int nd_ev_parse_negated(const struct story_state *st, size_t tok);
 /* The verb at tok is inside a clause marked "if" or "unless". */

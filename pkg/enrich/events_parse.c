@@ -163,18 +163,68 @@ static int32_t subject_of(const struct nd_doc *doc, int32_t v, int *passive, int
     }
 }
 
-/* The target of verb v: obj, iobj, else its first oblique complement that is no place or time. */
-static int32_t object_of(const struct nd_doc *doc, int32_t v)
+/* An object that is the subject's own ("withdraw its troops"): a possessive pronoun in it. */
+static int own_object(const struct nd_doc *doc, int32_t o)
 {
-    int32_t o = child(doc, v, ND_DEP_OBJ);
+    int32_t p = child(doc, o, ND_DEP_NMOD_POSS);
+    return p >= 0 && doc->toks[p].xpos == ND_XPOS_PRPS;
+}
+
+#define MAX_OBJECTS 8
+
+/* The complements of verb v that may name its target, best first: obj, iobj, the oblique
+ * complements that are no place or time, then those of its xcomp ("promised to continue military
+ * aid to Mozambique"), then the subject of its ccomp ("demanded that the DPRK forsake ..."). */
+static size_t objects_of(const struct nd_doc *doc, int32_t v, int32_t *out, size_t n, int depth)
+{
     const struct nd_doc_sent *s = &doc->sents[doc->toks[v].sent];
-    if (o < 0)
-        o = child(doc, v, ND_DEP_IOBJ);
-    for (uint32_t k = s->first; o < 0 && k < s->first + s->count; k++)
+    int32_t o;
+    for (int r = 0; r < 2; r++)
+        if ((o = child(doc, v, r ? ND_DEP_IOBJ : ND_DEP_OBJ)) >= 0 && !own_object(doc, o) &&
+            n < MAX_OBJECTS)
+            out[n++] = o;
+    for (uint32_t k = s->first; k < s->first + s->count && n < MAX_OBJECTS; k++)
         if (doc->toks[k].head == v && doc->toks[k].deprel == ND_DEP_OBL &&
             !place_case(doc, (int32_t)k) && !has_word_child(doc, (int32_t)k, ND_DEP_CASE, "by"))
-            o = (int32_t)k;
-    return o;
+            out[n++] = (int32_t)k;
+    if (depth < 2 && (o = child(doc, v, ND_DEP_XCOMP)) >= 0)
+        n = objects_of(doc, o, out, n, depth + 1);
+    if ((o = child(doc, v, ND_DEP_CCOMP)) >= 0 && (o = child(doc, o, ND_DEP_NSUBJ)) >= 0 &&
+        n < MAX_OBJECTS)
+        out[n++] = o;
+    return n;
+}
+
+/* All actors of g are of one country, the country of a's first. */
+static int same_country_as(const struct group_ref *g, const struct group_ref *a)
+{
+    for (int k = 0; k < g->n; k++)
+        if (!a->n || strcmp(g->a[k].cc, a->a[0].cc))
+            return 0;
+    return g->n > 0;
+}
+
+/* The target among the candidates: the first holding an actor of another country than the
+ * source's ("Britain mobilized army reservists for a war against Iraq": not its own reservists),
+ * else the first holding an actor. */
+static void pick_target(const struct story_state *st, const struct span *spans, size_t nspans,
+                        const int32_t *objs, size_t nobjs, const struct group_ref *pron,
+                        const struct group_ref *src, struct group_ref *tgt)
+{
+    struct group_ref first = {.n = 0};
+    for (size_t i = 0; i < nobjs; i++) {
+        int k = np_span(st, spans, nspans, objs[i], 0);
+        if (k < 0)
+            continue;
+        nd_ev_group_of(spans, nspans, (size_t)k, pron, tgt);
+        if (!tgt->n)
+            continue;
+        if (!same_country_as(tgt, src))
+            return;
+        if (!first.n)
+            first = *tgt;
+    }
+    *tgt = first;
 }
 
 /* The agent of a passive: obl:agent, or an obl with "by". */
@@ -201,7 +251,7 @@ int nd_ev_parse_roles(const struct story_state *st, const struct span *spans, si
                       struct group_ref *tgt, int *passive, int *has_object)
 {
     const struct nd_doc *doc = st->doc;
-    int32_t v = nd_ev_parse_verb(st, tok), s, o;
+    int32_t v = nd_ev_parse_verb(st, tok), s;
     int k, pass = 0;
     if (v < 0)
         return 0;
@@ -220,10 +270,10 @@ int nd_ev_parse_roles(const struct story_state *st, const struct span *spans, si
     } else {
         if (s >= 0 && (k = np_span(st, spans, nspans, s, 0)) >= 0)
             nd_ev_group_of(spans, nspans, (size_t)k, pron, src);
-        o = object_of(doc, v);
-        *has_object = o >= 0;
-        if (o >= 0 && (k = np_span(st, spans, nspans, o, 0)) >= 0)
-            nd_ev_group_of(spans, nspans, (size_t)k, pron, tgt);
+        int32_t objs[MAX_OBJECTS];
+        size_t nobjs = objects_of(doc, v, objs, 0, 0);
+        *has_object = nobjs > 0;
+        pick_target(st, spans, nspans, objs, nobjs, pron, src, tgt);
     }
     *passive = pass;
     return 1;
@@ -287,4 +337,20 @@ int nd_ev_parse_object_names(const struct story_state *st, size_t verb, size_t n
         d = h;
     }
     return 0;
+}
+
+int nd_ev_parse_asked(const struct story_state *st, size_t tok)
+{
+    const struct nd_doc *doc = st->doc;
+    int32_t v = nd_ev_parse_verb(st, tok), h;
+    uint32_t e, idx;
+    const struct nd_evtok *ht;
+    if (v < 0 || rel(doc, v) != ND_DEP_XCOMP || (h = head(doc, v)) < 0 ||
+        (e = st->etok[h]) == UINT32_MAX)
+        return 0;
+    ht = &st->toks[e];
+    if (!nd_evmap_get_hashed(st->events->verb_forms, ht->key, ht->keylen, ht->hash, &idx))
+        return 0;
+    return !strncmp(st->events->verbs[idx].code, "02", 2) ||
+           !strncmp(st->events->verbs[idx].code, "10", 2);
 }

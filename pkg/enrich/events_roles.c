@@ -547,7 +547,7 @@ static void code_trigger(struct sentence *s, size_t t)
     r.parsed = !tr->nominal && nd_ev_parse_verb(s->st, tr->b) >= 0;
     if (r.cb > s->s0 && (key_is(&toks[r.cb - 1], "if") || key_is(&toks[r.cb - 1], "unless")))
         return;
-    if (r.parsed && nd_ev_parse_conditional(s->st, tr->b))
+    if (r.parsed && (nd_ev_parse_conditional(s->st, tr->b) || nd_ev_parse_asked(s->st, tr->b)))
         return;
     if (!resolve_appeal(s, &r))
         return;

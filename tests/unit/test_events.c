@@ -131,6 +131,7 @@ static void test_fixture_story(void **state)
     assert_true(json_array_size(json_object_get(published, "events")) > 0);
     assert_true(json_array_size(json_object_get(published, "subject")) > 0);
     json_decref(published);
+    json_decref(got);
     json_decref(expected);
     free(text);
     free(want);
