@@ -32,7 +32,8 @@ import eval_events  # noqa: E402
 UNUSED = {"sent_events"}
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FEATURES = ["bias", "source", "src_fallback", "relaxed", "tgt_implied", "pattern", "target", "order",
-            "nominal", "planned", "passive", "sent_events", "default", "src_gov", "quoted", "parse"]
+            "nominal", "planned", "passive", "sent_events", "default", "src_gov", "quoted", "parse",
+            "root", "depth"]
 
 
 def dev_events(binary, models, gold):

@@ -54,7 +54,7 @@ static int fill_group(const struct story_state *st, struct nd_event_actor *out,
 const char *const nd_ev_feature_names[EVF_COUNT] = {
     "bias",    "source",  "src_fallback", "relaxed", "tgt_implied", "pattern",
     "target",  "order",   "nominal",      "planned", "passive",     "sent_events",
-    "default", "src_gov", "quoted",       "parse"};
+    "default", "src_gov", "quoted",       "parse",   "root",        "depth"};
 
 static void set_features(float *f, const struct ev_found *found, size_t order)
 {
@@ -74,6 +74,8 @@ static void set_features(float *f, const struct ev_found *found, size_t order)
     f[EVF_SRC_SECTOR] = found->src->n > 0 && found->src->a[0].sector[0];
     f[EVF_QUOTED] = found->qe > found->qb;
     f[EVF_PARSE] = found->parsed != 0;
+    f[EVF_ROOT] = found->parsed && found->clause_depth == 0;
+    f[EVF_DEPTH] = found->parsed && found->clause_depth > 0 ? (float)found->clause_depth / 3.0f : 0;
 }
 
 void nd_ev_emit(struct story_state *st, size_t s0, size_t s1, const struct ev_found *found)

@@ -130,6 +130,8 @@ enum ev_feature {
     EVF_SRC_SECTOR,   /* the source is an official body or title (GOV, MIL, ...) */
     EVF_QUOTED,       /* inside a quote */
     EVF_PARSE,        /* roles read from the dependency parse (not word order) */
+    EVF_ROOT,         /* the parsed verb is its sentence's main predicate (root, or its conj) */
+    EVF_DEPTH,        /* clauses between it and the root (ccomp, xcomp, advcl, acl ...), over 3 */
     EVF_COUNT
 };
 _Static_assert(EVF_COUNT == ND_EVENT_FEATURES, "one feature per slot");
@@ -354,6 +356,9 @@ int nd_ev_parse_possessor(const struct story_state *st, const struct span *spans
                           size_t tok, const struct group_ref *pron, struct group_ref *src);
 /* The noun at token noun is (inside) the object of the verb at token verb. */
 int nd_ev_parse_object_names(const struct story_state *st, size_t verb, size_t noun);
+/* Clauses between the verb at tok and its sentence's root (0: the root or a conjunct of it;
+ * capped at 3), or -1 when not parsed. */
+int nd_ev_parse_depth(const struct story_state *st, size_t tok);
 /* The verb at tok is the infinitive of an appeal or a demand ("pressing Iran ... to stop providing
  * weapons", "urged Beijing to stop"): what someone is asked to do, not something done. */
 int nd_ev_parse_asked(const struct story_state *st, size_t tok);
@@ -376,6 +381,7 @@ struct ev_found {
     const struct group_ref *src, *tgt;
     size_t qb, qe; /* its quote, when qe > qb */
     int planned, src_fallback, relaxed, tgt_implied, passive, parsed;
+    int clause_depth; /* parsed: clauses between the verb and the root (0: main predicate) */
 };
 /* Append one event of sentence [s0, s1) to the story's list, with its features. */
 void nd_ev_emit(struct story_state *st, size_t s0, size_t s1, const struct ev_found *found);

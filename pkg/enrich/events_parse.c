@@ -354,3 +354,21 @@ int nd_ev_parse_asked(const struct story_state *st, size_t tok)
     return !strncmp(st->events->verbs[idx].code, "02", 2) ||
            !strncmp(st->events->verbs[idx].code, "10", 2);
 }
+
+int nd_ev_parse_depth(const struct story_state *st, size_t tok)
+{
+    const struct nd_doc *doc = st->doc;
+    int32_t v = nd_ev_parse_verb(st, tok);
+    int depth = 0;
+    if (v < 0)
+        return -1;
+    for (int steps = 0; v >= 0 && steps < 16 && depth < 3; steps++) {
+        enum nd_deprel r = nd_deprel_base(rel(doc, v));
+        if (r == ND_DEP_ROOT)
+            break;
+        depth += r == ND_DEP_CCOMP || r == ND_DEP_XCOMP || r == ND_DEP_ADVCL || r == ND_DEP_ACL ||
+                 r == ND_DEP_PARATAXIS || r == ND_DEP_CSUBJ;
+        v = head(doc, v);
+    }
+    return depth;
+}

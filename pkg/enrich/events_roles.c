@@ -521,7 +521,8 @@ static void emit_unique(struct sentence *s, struct role *r)
                                  .relaxed = s->relaxed,
                                  .tgt_implied = r->tgt_implied,
                                  .passive = r->passive,
-                                 .parsed = r->parsed};
+                                 .parsed = r->parsed,
+                                 .clause_depth = r->parsed ? nd_ev_parse_depth(s->st, tr->b) : 0};
         nd_ev_emit(s->st, s->s0, s->s1, &found);
     }
 }
