@@ -115,245 +115,324 @@ static int led_by(const struct story_state *st, const struct nd_evtok *tok, uint
 }
 
 /* Find actor chunks in sentence [s0, s1). */
-size_t nd_ev_find_spans(struct story_state *st, size_t s0, size_t s1, struct span *spans)
+/* An actor chunk being read from token i: the span so far and what made it. */
+struct chunk {
+    struct span sp;
+    size_t j;         /* the next token to read */
+    size_t agent_end; /* the end of its last agent (title) word */
+    int have, agent, person;
+};
+
+enum step { STEP_NONE, STEP_NEXT, STEP_STOP };
+
+static int capital(const struct nd_evtok *tok)
+{
+    return nd_ev_cap_word(tok) || tok->flags & ND_EVTOK_ALLCAP;
+}
+
+/* The entities stage's mention at c->j first; where it has none, or one without a country
+ * ("Ryutaro Hashimoto", "the European Community"), the actor dictionaries: the two know different
+ * names, and either alone misses actors the other has. *dlen, *v: the dictionary's match. */
+static enum step chunk_mention(struct story_state *st, size_t s1, struct chunk *c, size_t *dlen,
+                               uint32_t *v)
+{
+    const struct nd_events *events = st->events;
+    size_t j = c->j, len = 0;
+    const struct nd_events_mention *m = st->nmentions ? mention_at(st, j, &len, s1) : NULL;
+    *dlen = 0;
+    if (m && !nd_ev_is_code3(m->country) && capital(&st->toks[j]) &&
+        (*dlen = match_phrase(st, events->actor_map, 'A', j, s1, v)) && events->actors[*v].cc[0])
+        m = NULL;
+    /* a place or body without a country ("Western Cambodia", "South Lebanon"): its words go to
+     * the dictionary one by one; a person's name is kept for the title before it */
+    if (m && !nd_ev_is_code3(m->country) && !*dlen && !(m->type && !strcmp(m->type, "PERSON")))
+        m = NULL;
+    if (!m)
+        return STEP_NONE;
+    if (!c->sp.cc[0] && nd_ev_is_code3(m->country))
+        memcpy(c->sp.cc, m->country, 3);
+    if (!c->sp.sector[0] && nd_ev_is_code3(m->role))
+        memcpy(c->sp.sector, m->role, 3);
+    if (m->name && (!c->sp.name || (m->type && !strcmp(m->type, "PERSON"))))
+        c->sp.name = m->name;
+    c->j += len;
+    c->have = 1;
+    return STEP_NEXT;
+}
+
+/* An actor of the dictionary at c->j (dlen, v when chunk_mention matched it already). A non-actor
+ * ("Reuters") blocks the chunk; a named person or body is remembered by its words. */
+static enum step chunk_actor(struct story_state *st, size_t s1, struct chunk *c, size_t dlen,
+                             uint32_t v)
 {
     const struct nd_events *events = st->events;
     const struct nd_evtok *toks = st->toks;
-    size_t n = 0;
-    uint16_t group = 0;
-    size_t i = s0;
+    size_t j = c->j, len;
+    const struct actor *a;
+    if (!capital(&toks[j]) ||
+        !(len = dlen ? dlen : match_phrase(st, events->actor_map, 'A', j, s1, &v)))
+        return STEP_NONE;
+    a = &events->actors[v];
+    if (!a->cc[0]) {
+        if (c->have)
+            return STEP_STOP;
+        c->sp.blocked = 1;
+        c->j += len;
+        c->have = 1;
+        return STEP_STOP;
+    }
+    if (!c->sp.cc[0])
+        memcpy(c->sp.cc, a->cc, sizeof(c->sp.cc));
+    if (a->sector[0] && !c->sp.sector[0])
+        memcpy(c->sp.sector, a->sector, sizeof(c->sp.sector));
+    if (a->kind == 'P' || (len >= 2 && a->sector[0])) {
+        /* a named person or body: remembered by its first and last word */
+        c->sp.name = a->name;
+        c->person = 1;
+        if (!c->sp.cc[0]) /* a title's body wins: "NATO Secretary-General Mark Rutte" */
+            memcpy(c->sp.cc, a->cc, sizeof(c->sp.cc));
+        for (size_t q = j; q < j + len; q++) {
+            uint32_t g;
+            size_t gl = match_phrase(st, events->agent_map, 'G', q, j + len, &g);
+            if (gl)
+                q += gl - 1;
+            else if (toks[q].flags & ND_EVTOK_CAP)
+                memo_add(st, toks[q].key, &c->sp);
+        }
+    } else if (a->kind == 'O' && !c->sp.name) {
+        c->sp.name = a->name;
+    }
+    c->j += len;
+    c->have = 1;
+    return STEP_NEXT;
+}
 
-    while (i < s1 && n < MAX_SPANS) {
-        struct span sp;
-        int have = 0, agent = 0, person = 0;
-        size_t agent_end = 0;
-        size_t j = i;
-        memset(&sp, 0, sizeof(sp));
-        for (;;) {
-            uint32_t v;
-            size_t len = 0;
-            if (j >= s1)
-                break;
-            /* the entities stage's mention first; where it has none, or one without a country
-             * ("Ryutaro Hashimoto", "the European Community"), the actor dictionaries: the two
-             * know different names, and either alone misses actors the other has */
-            const struct nd_events_mention *m = st->nmentions ? mention_at(st, j, &len, s1) : NULL;
-            size_t dlen = 0;
-            if (m && !nd_ev_is_code3(m->country) &&
-                (nd_ev_cap_word(&toks[j]) || toks[j].flags & ND_EVTOK_ALLCAP) &&
-                (dlen = match_phrase(st, events->actor_map, 'A', j, s1, &v)) &&
-                events->actors[v].cc[0])
-                m = NULL;
-            /* a place or body without a country ("Western Cambodia", "South Lebanon"): its words
-             * go to the dictionary one by one; a person's name is kept for the title before it */
-            if (m && !nd_ev_is_code3(m->country) && !dlen &&
-                !(m->type && !strcmp(m->type, "PERSON")))
-                m = NULL;
-            if (m) {
-                if (!sp.cc[0] && nd_ev_is_code3(m->country))
-                    memcpy(sp.cc, m->country, 3);
-                if (!sp.sector[0] && nd_ev_is_code3(m->role))
-                    memcpy(sp.sector, m->role, 3);
-                if (m->name && (!sp.name || (m->type && !strcmp(m->type, "PERSON"))))
-                    sp.name = m->name;
-                j += len;
-                have = 1;
-                continue;
-            }
-            if ((nd_ev_cap_word(&toks[j]) || toks[j].flags & ND_EVTOK_ALLCAP) &&
-                (len = dlen ? dlen : match_phrase(st, events->actor_map, 'A', j, s1, &v))) {
-                const struct actor *a = &events->actors[v];
-                if (!a->cc[0]) {
-                    if (have)
-                        break;
-                    sp.blocked = 1;
-                    j += len;
-                    have = 1;
-                    break;
-                }
-                if (!sp.cc[0])
-                    memcpy(sp.cc, a->cc, sizeof(sp.cc));
-                if (a->sector[0] && !sp.sector[0])
-                    memcpy(sp.sector, a->sector, sizeof(sp.sector));
-                if (a->kind == 'P' || (len >= 2 && a->sector[0])) {
-                    /* a named person or body: remembered by its first and last word */
-                    sp.name = a->name;
-                    person = 1;
-                    if (!sp.cc[0]) /* a title's body wins: "NATO Secretary-General Mark Rutte" */
-                        memcpy(sp.cc, a->cc, sizeof(sp.cc));
-                    for (size_t q = j; q < j + len; q++) {
-                        uint32_t g;
-                        size_t gl = match_phrase(st, events->agent_map, 'G', q, j + len, &g);
-                        if (gl)
-                            q += gl - 1;
-                        else if (toks[q].flags & ND_EVTOK_CAP)
-                            memo_add(st, toks[q].key, &sp);
-                    }
-                } else if (a->kind == 'O' && !sp.name) {
-                    sp.name = a->name;
-                }
-                j += len;
-                have = 1;
-                continue;
-            }
-            if (!have && nd_ev_cap_word(&toks[j]) && led_by(st, &toks[j], &v)) {
-                /* "Vietnamese-led forces", "a Saudi-led coalition": the leader's */
-                memcpy(sp.cc, events->actors[v].cc, sizeof(sp.cc));
-                j++;
-                have = 1;
-                continue;
-            }
-            if ((len = match_phrase(st, events->agent_map, 'G', j, s1, &v))) {
-                /* "the foreign minister" alone is an actor; "government" inside a longer noun
-                 * phrase is taken only next to a country */
-                memcpy(sp.sector, events->sectors[v], sizeof(sp.sector));
-                j += len;
-                agent_end = j;
-                have = agent = 1;
-                continue;
-            }
-            if (have && sp.cc[0] && j + 1 < s1 && key_is(&toks[j], "'s") &&
-                match_phrase(st, events->agent_map, 'G', j + 1, s1, &v)) {
-                /* "North Korea's foreign ministry": the body belongs to the country */
-                j++;
-                continue;
-            }
-            if (have && agent && !sp.cc[0] && j + 2 < s1 && has_class(&toks[j], WL_COLLECTIVES) &&
-                (key_is(&toks[j + 1], "of") || key_is(&toks[j + 1], "in") ||
-                 key_is(&toks[j + 1], "from")))
-                j++; /* "opposition groups in Zimbabwe" */
-            if (have && agent && !sp.cc[0] && j + 1 < s1 &&
-                (key_is(&toks[j], "of") || key_is(&toks[j], "in") || key_is(&toks[j], "from"))) {
-                size_t k = j + 1;
-                if (key_is(&toks[k], "the") && k + 1 < s1)
-                    k++;
-                if (nd_ev_cap_word(&toks[k]) &&
-                    match_phrase(st, events->actor_map, 'A', k, s1, &v)) {
-                    j = k;
-                    continue;
-                }
-            }
+/* Agents and the words that join them to a country: "Vietnamese-led forces", "the foreign
+ * minister", "North Korea's foreign ministry", "opposition groups in Zimbabwe". */
+static enum step chunk_agent(struct story_state *st, size_t s1, struct chunk *c)
+{
+    const struct nd_events *events = st->events;
+    const struct nd_evtok *toks = st->toks;
+    size_t j = c->j, len;
+    uint32_t v;
+    if (!c->have && nd_ev_cap_word(&toks[j]) && led_by(st, &toks[j], &v)) {
+        memcpy(c->sp.cc, events->actors[v].cc, sizeof(c->sp.cc));
+        c->j++;
+        c->have = 1;
+        return STEP_NEXT;
+    }
+    if ((len = match_phrase(st, events->agent_map, 'G', j, s1, &v))) {
+        /* "the foreign minister" alone is an actor; "government" inside a longer noun phrase is
+         * taken only next to a country */
+        memcpy(c->sp.sector, events->sectors[v], sizeof(c->sp.sector));
+        c->j += len;
+        c->agent_end = c->j;
+        c->have = c->agent = 1;
+        return STEP_NEXT;
+    }
+    if (c->have && c->sp.cc[0] && j + 1 < s1 && key_is(&toks[j], "'s") &&
+        match_phrase(st, events->agent_map, 'G', j + 1, s1, &v)) {
+        c->j++;
+        return STEP_NEXT;
+    }
+    if (c->have && c->agent && !c->sp.cc[0] && j + 2 < s1 && has_class(&toks[j], WL_COLLECTIVES) &&
+        (key_is(&toks[j + 1], "of") || key_is(&toks[j + 1], "in") || key_is(&toks[j + 1], "from")))
+        j = ++c->j;
+    if (c->have && c->agent && !c->sp.cc[0] && j + 1 < s1 &&
+        (key_is(&toks[j], "of") || key_is(&toks[j], "in") || key_is(&toks[j], "from"))) {
+        size_t k = j + 1;
+        if (key_is(&toks[k], "the") && k + 1 < s1)
+            k++;
+        if (nd_ev_cap_word(&toks[k]) && match_phrase(st, events->actor_map, 'A', k, s1, &v)) {
+            c->j = k;
+            return STEP_NEXT;
+        }
+    }
+    return STEP_STOP;
+}
+
+/* A title followed by a capitalised name: "Foreign Minister Wang Yi"; "NATO Secretary-General Mark
+ * Rutte": the person, in the title's body. */
+static void chunk_title_name(struct story_state *st, size_t s1, struct chunk *c)
+{
+    const struct nd_events *events = st->events;
+    const struct nd_evtok *toks = st->toks;
+    size_t j = c->j, k = j;
+    if (!c->have || c->sp.blocked || !(c->agent || c->sp.sector[0] || c->person))
+        return;
+    while (k < s1 && k - j < 3 && nd_ev_cap_word(&toks[k]) && !(toks[k].flags & ND_EVTOK_NL)) {
+        uint32_t v;
+        size_t plen = match_phrase(st, events->actor_map, 'A', k, s1, &v);
+        if (plen && k == j && events->actors[v].cc[0] &&
+            (events->actors[v].kind == 'P' || (plen >= 2 && events->actors[v].sector[0]))) {
+            c->sp.name = events->actors[v].name;
+            c->sp.name_b = c->sp.name_e = 0;
+            c->person = 1;
+            c->j = j = k + plen;
+            k = j;
             break;
         }
-        if (have && !sp.blocked && (agent || sp.sector[0] || person)) {
-            /* a title followed by a capitalised name: "Foreign Minister Wang Yi" */
-            size_t k = j;
-            while (k < s1 && k - j < 3 && nd_ev_cap_word(&toks[k]) &&
-                   !(toks[k].flags & ND_EVTOK_NL)) {
-                uint32_t v;
-                size_t plen = match_phrase(st, events->actor_map, 'A', k, s1, &v);
-                if (plen && k == j && events->actors[v].cc[0] &&
-                    (events->actors[v].kind == 'P' || (plen >= 2 && events->actors[v].sector[0]))) {
-                    /* "NATO Secretary-General Mark Rutte": the person, in the title's body */
-                    sp.name = events->actors[v].name;
-                    sp.name_b = sp.name_e = 0;
-                    person = 1;
-                    j = k + plen;
-                    k = j;
-                    break;
-                }
-                if (plen)
-                    break;
-                k++;
-            }
-            if (k > j) {
-                sp.name = NULL;
-                sp.name_b = (uint32_t)j;
-                sp.name_e = (uint32_t)k;
-                for (size_t q = j; q < k; q++)
-                    memo_add(st, toks[q].key, &sp);
-                j = k;
-            }
+        if (plen)
+            break;
+        k++;
+    }
+    if (k > j) {
+        c->sp.name = NULL;
+        c->sp.name_b = (uint32_t)j;
+        c->sp.name_e = (uint32_t)k;
+        for (size_t q = j; q < k; q++)
+            memo_add(st, toks[q].key, &c->sp);
+        c->j = k;
+    }
+}
+
+/* No actor from the dictionaries: a name remembered from earlier in the story, or a pronoun. */
+static void chunk_memo_or_pronoun(struct story_state *st, size_t s1, size_t i, struct chunk *c)
+{
+    const struct nd_evtok *toks = st->toks;
+    const struct memo *m;
+    if (nd_ev_cap_word(&toks[i]) && (m = memo_find(st, &toks[i]))) {
+        size_t k = i + 1;
+        while (k < s1 && nd_ev_cap_word(&toks[k]) && memo_find(st, &toks[k]) == m)
+            k++;
+        memcpy(c->sp.cc, m->cc, sizeof(c->sp.cc));
+        memcpy(c->sp.sector, m->sector, sizeof(c->sp.sector));
+        c->sp.name = m->name;
+        c->sp.name_b = m->name_b;
+        c->sp.name_e = m->name_e;
+        c->j = k;
+        c->have = 1;
+    } else if (has_class(&toks[i], WL_PRONOUNS)) {
+        c->sp.pron = 1;
+        c->j = i + 1;
+        c->have = 1;
+    }
+}
+
+/* Read the actor chunk starting at token i into c. */
+static void read_chunk(struct story_state *st, size_t s1, size_t i, struct chunk *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->j = i;
+    while (c->j < s1) {
+        size_t dlen;
+        uint32_t v = 0;
+        enum step step = chunk_mention(st, s1, c, &dlen, &v);
+        if (step == STEP_NONE)
+            step = chunk_actor(st, s1, c, dlen, v);
+        if (step == STEP_NONE)
+            step = chunk_agent(st, s1, c);
+        if (step == STEP_STOP)
+            break;
+    }
+    chunk_title_name(st, s1, c);
+    if (!c->have)
+        chunk_memo_or_pronoun(st, s1, i, c);
+}
+
+/* A chunk without a country: an agent alone ("the foreign minister", "police") takes the country
+ * of the same title seen earlier in the story; else it is no actor (returns 0). "Ethnic Albanians
+ * demonstrated in Serbia": a people, not its nation's state; CAMEO's ethnic sector. */
+static int settle_country(struct story_state *st, size_t s0, size_t i, struct chunk *c)
+{
+    const struct nd_evtok *toks = st->toks;
+    struct span *sp = &c->sp;
+    if (!sp->cc[0] && !sp->pron && !sp->blocked) {
+        const struct memo *m;
+        if (!c->agent)
+            return 0;
+        if ((m = memo_find(st, &toks[c->j - 1]))) {
+            memcpy(sp->cc, m->cc, sizeof(sp->cc));
+            sp->name = m->name;
+            sp->name_b = m->name_b;
+            sp->name_e = m->name_e;
         }
-        if (!have) {
-            const struct memo *m;
-            if (nd_ev_cap_word(&toks[i]) && (m = memo_find(st, &toks[i]))) {
-                size_t k = i + 1;
-                while (k < s1 && nd_ev_cap_word(&toks[k]) && memo_find(st, &toks[k]) == m)
-                    k++;
-                memcpy(sp.cc, m->cc, sizeof(sp.cc));
-                memcpy(sp.sector, m->sector, sizeof(sp.sector));
-                sp.name = m->name;
-                sp.name_b = m->name_b;
-                sp.name_e = m->name_e;
-                j = k;
-                have = 1;
-            } else if (has_class(&toks[i], WL_PRONOUNS)) {
-                sp.pron = 1;
-                j = i + 1;
-                have = 1;
-            }
-        }
-        if (!have) {
+    }
+    if (i > s0 && key_is(&toks[i - 1], "ethnic") && sp->cc[0] && !c->person && !sp->name_e &&
+        !c->agent) {
+        sp->cc[0] = '\0';
+        memcpy(sp->sector, "ETH", 4);
+        sp->name = NULL;
+    }
+    return 1;
+}
+
+/* The chunk's place in the sentence: its token range, what is remembered of it for later
+ * sentences, whether 's follows, the preposition before it ("thousands of Iraqi Kurds" is no
+ * prepositional phrase). */
+static void place_chunk(struct story_state *st, size_t s0, size_t s1, size_t i, struct chunk *c)
+{
+    const struct nd_evtok *toks = st->toks;
+    struct span *sp = &c->sp;
+    sp->b = (uint32_t)i;
+    sp->e = (uint32_t)c->j;
+    if (c->agent && sp->cc[0] && c->agent_end > i && (sp->name || sp->name_e > sp->name_b))
+        memo_add(st, toks[c->agent_end - 1].key, sp); /* the title, for "the foreign minister" */
+    if (sp->name && sp->cc[0] && sp->e - sp->b >= 2)
+        memo_add(st, toks[sp->e - 1].key, sp);
+    if (c->j < s1 && key_is(&toks[c->j], "'s"))
+        sp->possessive = 1;
+    if (i > s0) {
+        size_t p = i - 1;
+        if (has_class(&toks[p], WL_DETS) && p > s0)
+            p--;
+        if (has_class(&toks[p], WL_PREPS) &&
+            !(key_is(&toks[p], "of") && p > s0 &&
+              (has_class(&toks[p - 1], WL_QUANTITIES) ||
+               (toks[p - 1].key[0] >= '0' && toks[p - 1].key[0] <= '9'))))
+            sp->prep = toks[p].key;
+    }
+}
+
+/* Coordination: "China and Brazil", "Iran, North Korea and China" share a group with the chunk
+ * before; a comma alone joins only inside a list that goes on ("Iran, North Korea and China", not
+ * "In talks with Barrot, Jaishankar raised"). */
+static void coordinate(const struct nd_evtok *toks, const struct span *spans, size_t n,
+                       struct span *sp, size_t j, size_t s1, uint16_t *group)
+{
+    const struct span *prev = n > 0 ? &spans[n - 1] : NULL;
+    size_t gap_b, gap_e = sp->b, ok;
+    int has_and = 0;
+    if (!prev || prev->blocked || sp->blocked) {
+        sp->group = ++*group;
+        return;
+    }
+    gap_b = prev->e + prev->possessive;
+    ok = gap_e > gap_b;
+    for (size_t q = gap_b; q < gap_e && ok; q++)
+        ok = key_is(&toks[q], "and") || key_is(&toks[q], ",") || key_is(&toks[q], "the") ||
+             key_is(&toks[q], "&");
+    for (size_t q = gap_b; q < gap_e; q++)
+        has_and |= key_is(&toks[q], "and") || key_is(&toks[q], "&");
+    if (ok && !has_and)
+        ok = j < s1 && (key_is(&toks[j], ",") || key_is(&toks[j], "and"));
+    if (ok && gap_e - gap_b <= 3 && !prev->possessive) {
+        sp->group = prev->group;
+        sp->prep = prev->prep;
+    } else {
+        sp->group = ++*group;
+    }
+}
+
+size_t nd_ev_find_spans(struct story_state *st, size_t s0, size_t s1, struct span *spans)
+{
+    size_t n = 0, i = s0;
+    uint16_t group = 0;
+    while (i < s1 && n < MAX_SPANS) {
+        struct chunk c;
+        read_chunk(st, s1, i, &c);
+        if (!c.have) {
             i++;
             continue;
         }
-        if (!sp.cc[0] && !sp.pron && !sp.blocked) {
-            /* an agent alone: "the foreign minister", "police"; only a title seen with a country in
-             * this story gets one, else it is no actor */
-            if (!agent) {
-                i = j;
-                continue;
-            }
-            const struct memo *m = memo_find(st, &toks[j - 1]);
-            if (m) {
-                memcpy(sp.cc, m->cc, sizeof(sp.cc));
-                sp.name = m->name;
-                sp.name_b = m->name_b;
-                sp.name_e = m->name_e;
-            }
+        if (!settle_country(st, s0, i, &c)) {
+            i = c.j;
+            continue;
         }
-        if (i > s0 && key_is(&toks[i - 1], "ethnic") && sp.cc[0] && !person && !sp.name_e &&
-            !agent) {
-            /* "ethnic Albanians demonstrated in Serbia": a people, not its nation's state; CAMEO's
-             * ethnic sector, the country the sentence places them in (code_sentence) */
-            sp.cc[0] = '\0';
-            memcpy(sp.sector, "ETH", 4);
-            sp.name = NULL;
-        }
-        sp.b = (uint32_t)i;
-        sp.e = (uint32_t)j;
-        if (agent && sp.cc[0] && agent_end > i && (sp.name || sp.name_e > sp.name_b))
-            memo_add(st, toks[agent_end - 1].key,
-                     &sp); /* the title, for "the foreign minister" later */
-        if (sp.name && sp.cc[0] && sp.e - sp.b >= 2)
-            memo_add(st, toks[sp.e - 1].key, &sp);
-        if (j < s1 && key_is(&toks[j], "'s"))
-            sp.possessive = 1;
-        if (i > s0) {
-            size_t p = i - 1;
-            if (has_class(&toks[p], WL_DETS) && p > s0)
-                p--;
-            if (has_class(&toks[p], WL_PREPS) &&
-                !(key_is(&toks[p], "of") && p > s0 &&
-                  (has_class(&toks[p - 1], WL_QUANTITIES) ||
-                   (toks[p - 1].key[0] >= '0' && toks[p - 1].key[0] <= '9'))))
-                sp.prep = toks[p].key; /* "thousands of Iraqi Kurds" is no prepositional phrase */
-        }
-        /* coordination: "China and Brazil", "Iran, North Korea and China" */
-        if (n > 0 && !spans[n - 1].blocked && !sp.blocked) {
-            size_t gap_b = spans[n - 1].e + spans[n - 1].possessive, gap_e = i, ok = gap_e > gap_b;
-            for (size_t q = gap_b; q < gap_e && ok; q++)
-                ok = key_is(&toks[q], "and") || key_is(&toks[q], ",") || key_is(&toks[q], "the") ||
-                     key_is(&toks[q], "&");
-            /* a comma alone joins only inside a list that goes on: "Iran, North Korea and China",
-             * not "In talks with Barrot, Jaishankar raised" */
-            int has_and = 0;
-            for (size_t q = gap_b; q < gap_e; q++)
-                has_and |= key_is(&toks[q], "and") || key_is(&toks[q], "&");
-            if (ok && !has_and)
-                ok = j < s1 && (key_is(&toks[j], ",") || key_is(&toks[j], "and"));
-            if (ok && gap_e - gap_b <= 3 && !spans[n - 1].possessive) {
-                sp.group = spans[n - 1].group;
-                sp.prep = spans[n - 1].prep;
-            } else {
-                sp.group = ++group;
-            }
-        } else {
-            sp.group = ++group;
-        }
-        spans[n++] = sp;
-        i = j > i ? j : i + 1;
+        place_chunk(st, s0, s1, i, &c);
+        coordinate(st->toks, spans, n, &c.sp, c.j, s1, &group);
+        spans[n++] = c.sp;
+        i = c.j > i ? c.j : i + 1;
     }
     return n;
 }
