@@ -194,18 +194,177 @@ static const char *const speech_lemmas[] = {"say",     "tell",     "add",       
                                             "declare", "announce", "insist",    "note",
                                             "stress",  "conclude", "reiterate", NULL};
 
+/* The growing arrays' capacities while a model loads. */
+struct loader {
+    struct nd_events *events;
+    size_t sycap, vcap, pcap, wcap, lcap, acap, scap, ncap, mcap;
+};
+
+/* M code plover goldstein: a CAMEO code's PLOVER type and intensity. */
+static enum nd_err load_plover(struct loader *ld, char **f, int nf)
+{
+    struct nd_events *events = ld->events;
+    if (nf < 4)
+        return ND_ERR_INVALID;
+    events->plovers =
+        grow_array(events->plovers, &ld->mcap, events->nplovers, sizeof(*events->plovers));
+    if (!events->plovers)
+        return ND_ERR_NOMEM;
+    copy_code(events->plovers[events->nplovers].code, f[1], 6);
+    events->plovers[events->nplovers].type = f[2];
+    events->plovers[events->nplovers].goldstein = strtof(f[3], NULL);
+    if (nd_evmap_put(events->plover_map, f[1], strlen(f[1]), (uint32_t)events->nplovers++))
+        return ND_ERR_NOMEM;
+    return ND_OK;
+}
+
+/* S &synset members(|): a synonym set used in patterns. */
+static enum nd_err load_synset(struct loader *ld, char **f, int nf)
+{
+    struct nd_events *events = ld->events;
+    char key[128];
+    uint32_t count = 0;
+    if (nf < 3)
+        return ND_ERR_INVALID;
+    events->syns = grow_array(events->syns, &ld->sycap, events->nsyns, sizeof(*events->syns));
+    if (!events->syns)
+        return ND_ERR_NOMEM;
+    for (char *m = f[2], *bar; m; m = bar) {
+        bar = strchr(m, '|');
+        if (bar)
+            *bar++ = '\0';
+        int n = snprintf(key, sizeof(key), "%s\x01%s", f[1], m);
+        if (n > 0 && (size_t)n < sizeof(key) &&
+            nd_evmap_put(events->syn_members, key, (size_t)n, 1))
+            return ND_ERR_NOMEM;
+        count++;
+    }
+    events->syns[events->nsyns] = (struct synset){.first = f[2], .n = count};
+    if (nd_evmap_put(events->syn_names, f[1], strlen(f[1]), (uint32_t)events->nsyns++))
+        return ND_ERR_NOMEM;
+    return ND_OK;
+}
+
+/* D lemma code: a verb lemma and its default CAMEO code. */
+static enum nd_err load_verb(struct loader *ld, char **f, int nf)
+{
+    struct nd_events *events = ld->events;
+    struct verb *verb;
+    if (nf < 3)
+        return ND_ERR_INVALID;
+    events->verbs = grow_array(events->verbs, &ld->vcap, events->nverbs, sizeof(*events->verbs));
+    if (!events->verbs)
+        return ND_ERR_NOMEM;
+    verb = &events->verbs[events->nverbs];
+    verb->lemma = f[1];
+    copy_code(verb->code, f[2], sizeof(verb->code));
+    verb->speech = 0;
+    for (size_t i = 0; speech_lemmas[i]; i++)
+        if (!strcmp(f[1], speech_lemmas[i]))
+            verb->speech = 1;
+    if (nd_evmap_put(events->verb_lemmas, f[1], strlen(f[1]), (uint32_t)events->nverbs++))
+        return ND_ERR_NOMEM;
+    return ND_OK;
+}
+
+/* V form lemma: an inflected form of a verb. */
+static enum nd_err load_verb_form(struct loader *ld, char **f, int nf)
+{
+    struct nd_events *events = ld->events;
+    uint32_t idx;
+    if (nf < 3 || !nd_evmap_get(events->verb_lemmas, f[2], strlen(f[2]), &idx))
+        return ND_ERR_INVALID;
+    if (nd_evmap_put(events->verb_forms, f[1], strlen(f[1]), idx) ||
+        note_first(events, 'V', f[1], idx))
+        return ND_ERR_NOMEM;
+    return ND_OK;
+}
+
+/* P lemma code words: a post-verb pattern. */
+static enum nd_err load_pattern(struct loader *ld, char **f, int nf)
+{
+    struct nd_events *events = ld->events;
+    if (nf < 4)
+        return ND_ERR_INVALID;
+    if (add_pattern(events, &ld->pcap, &ld->wcap, &ld->lcap, f[1], f[2], f[3]))
+        return ND_ERR_NOMEM;
+    return ND_OK;
+}
+
+/* A key country phoenix-code kind name: an actor phrase. */
+static enum nd_err load_actor(struct loader *ld, char **f, int nf)
+{
+    struct nd_events *events = ld->events;
+    struct actor *actor;
+    if (nf < 6)
+        return ND_ERR_INVALID;
+    events->actors =
+        grow_array(events->actors, &ld->acap, events->nactors, sizeof(*events->actors));
+    if (!events->actors)
+        return ND_ERR_NOMEM;
+    actor = &events->actors[events->nactors];
+    memset(actor, 0, sizeof(*actor));
+    actor->name = f[5];
+    actor->code = f[3];
+    actor->kind = f[4][0];
+    if (strcmp(f[3], "---"))
+        snprintf(actor->cc, sizeof(actor->cc), "%.3s", f[2]);
+    if (strlen(f[3]) >= 6)
+        snprintf(actor->sector, sizeof(actor->sector), "%.3s", f[3] + 3);
+    if (nd_evmap_put(events->actor_map, f[1], strlen(f[1]), (uint32_t)events->nactors++) ||
+        note_first(events, 'A', f[1], (uint32_t)events->nactors - 1))
+        return ND_ERR_NOMEM;
+    return ND_OK;
+}
+
+/* G key sector: an agent (title or body) and its sector. */
+static enum nd_err load_agent(struct loader *ld, char **f, int nf)
+{
+    struct nd_events *events = ld->events;
+    uint32_t idx;
+    if (nf < 3)
+        return ND_ERR_INVALID;
+    idx = sector_index(events, &ld->scap, f[2]);
+    if (idx == UINT32_MAX || nd_evmap_put(events->agent_map, f[1], strlen(f[1]), idx) ||
+        note_first(events, 'G', f[1], idx))
+        return ND_ERR_NOMEM;
+    return ND_OK;
+}
+
+/* N key code role: a nominal trigger. */
+static enum nd_err load_nominal(struct loader *ld, char **f, int nf)
+{
+    struct nd_events *events = ld->events;
+    if (nf < 4)
+        return ND_ERR_INVALID;
+    events->nominals =
+        grow_array(events->nominals, &ld->ncap, events->nnominals, sizeof(*events->nominals));
+    if (!events->nominals)
+        return ND_ERR_NOMEM;
+    copy_code(events->nominals[events->nnominals].code, f[2], 6);
+    events->nominals[events->nnominals].role = f[3][0] == 'p' ? 'p' : 'o';
+    if (nd_evmap_put(events->nominal_map, f[1], strlen(f[1]), (uint32_t)events->nnominals++) ||
+        note_first(events, 'N', f[1], (uint32_t)events->nnominals - 1))
+        return ND_ERR_NOMEM;
+    return ND_OK;
+}
+
 static enum nd_err model_load(struct nd_events *events, char *errstr, size_t errsz)
 {
+    static const struct {
+        char kind;
+        enum nd_err (*load)(struct loader *ld, char **f, int nf);
+    } kinds[] = {{'M', load_plover},  {'S', load_synset}, {'D', load_verb},  {'V', load_verb_form},
+                 {'P', load_pattern}, {'A', load_actor},  {'G', load_agent}, {'N', load_nominal}};
+    struct loader ld = {.events = events};
     enum nd_err err = ND_OK;
-    size_t sycap = 0, vcap = 0, pcap = 0, wcap = 0, lcap = 0, acap = 0, scap = 0, ncap = 0,
-           mcap = 0;
     size_t lineno = 0;
     char *line = events->buf, *next;
 
-    for (; line && *line; line = next) {
+    for (; line && *line && err == ND_OK; line = next) {
         char *f[8];
         int nf;
-        uint32_t idx;
+        size_t k = 0;
         lineno++;
         next = strchr(line, '\n');
         if (next)
@@ -213,180 +372,23 @@ static enum nd_err model_load(struct nd_events *events, char *errstr, size_t err
         if (line[0] == '#' || line[0] == '\0')
             continue;
         nf = split_fields(line, f, 8);
-        switch (line[0]) {
-        case 'M':
-            if (nf < 4) {
-                err = ND_ERR_INVALID;
-                goto out;
-            }
-            events->plovers =
-                grow_array(events->plovers, &mcap, events->nplovers, sizeof(*events->plovers));
-            if (!events->plovers) {
-                err = ND_ERR_NOMEM;
-                goto out;
-            }
-            copy_code(events->plovers[events->nplovers].code, f[1], 6);
-            events->plovers[events->nplovers].type = f[2];
-            events->plovers[events->nplovers].goldstein = strtof(f[3], NULL);
-            if (nd_evmap_put(events->plover_map, f[1], strlen(f[1]),
-                             (uint32_t)events->nplovers++)) {
-                err = ND_ERR_NOMEM;
-                goto out;
-            }
-            break;
-        case 'S': {
-            char key[128];
-            uint32_t count = 0;
-            if (nf < 3) {
-                err = ND_ERR_INVALID;
-                goto out;
-            }
-            events->syns = grow_array(events->syns, &sycap, events->nsyns, sizeof(*events->syns));
-            if (!events->syns) {
-                err = ND_ERR_NOMEM;
-                goto out;
-            }
-            for (char *m = f[2], *bar; m; m = bar) {
-                bar = strchr(m, '|');
-                if (bar)
-                    *bar++ = '\0';
-                int n = snprintf(key, sizeof(key), "%s\x01%s", f[1], m);
-                if (n > 0 && (size_t)n < sizeof(key) &&
-                    nd_evmap_put(events->syn_members, key, (size_t)n, 1)) {
-                    err = ND_ERR_NOMEM;
-                    goto out;
-                }
-                count++;
-            }
-            events->syns[events->nsyns] = (struct synset){.first = f[2], .n = count};
-            if (nd_evmap_put(events->syn_names, f[1], strlen(f[1]), (uint32_t)events->nsyns++)) {
-                err = ND_ERR_NOMEM;
-                goto out;
-            }
-            break;
-        }
-        case 'D': {
-            struct verb *verb;
-            if (nf < 3) {
-                err = ND_ERR_INVALID;
-                goto out;
-            }
-            events->verbs =
-                grow_array(events->verbs, &vcap, events->nverbs, sizeof(*events->verbs));
-            if (!events->verbs) {
-                err = ND_ERR_NOMEM;
-                goto out;
-            }
-            verb = &events->verbs[events->nverbs];
-            verb->lemma = f[1];
-            copy_code(verb->code, f[2], sizeof(verb->code));
-            verb->speech = 0;
-            for (size_t i = 0; speech_lemmas[i]; i++)
-                if (!strcmp(f[1], speech_lemmas[i]))
-                    verb->speech = 1;
-            if (nd_evmap_put(events->verb_lemmas, f[1], strlen(f[1]), (uint32_t)events->nverbs++)) {
-                err = ND_ERR_NOMEM;
-                goto out;
-            }
-            break;
-        }
-        case 'V':
-            if (nf < 3 || !nd_evmap_get(events->verb_lemmas, f[2], strlen(f[2]), &idx)) {
-                err = ND_ERR_INVALID;
-                goto out;
-            }
-            if (nd_evmap_put(events->verb_forms, f[1], strlen(f[1]), idx) ||
-                note_first(events, 'V', f[1], idx)) {
-                err = ND_ERR_NOMEM;
-                goto out;
-            }
-            break;
-        case 'P':
-            if (nf < 4) {
-                err = ND_ERR_INVALID;
-                goto out;
-            }
-            if (add_pattern(events, &pcap, &wcap, &lcap, f[1], f[2], f[3])) {
-                err = ND_ERR_NOMEM;
-                goto out;
-            }
-            break;
-        case 'A': {
-            struct actor *actor;
-            if (nf < 6) {
-                err = ND_ERR_INVALID;
-                goto out;
-            }
-            events->actors =
-                grow_array(events->actors, &acap, events->nactors, sizeof(*events->actors));
-            if (!events->actors) {
-                err = ND_ERR_NOMEM;
-                goto out;
-            }
-            actor = &events->actors[events->nactors];
-            memset(actor, 0, sizeof(*actor));
-            actor->name = f[5];
-            actor->code = f[3];
-            actor->kind = f[4][0];
-            if (strcmp(f[3], "---"))
-                snprintf(actor->cc, sizeof(actor->cc), "%.3s", f[2]);
-            if (strlen(f[3]) >= 6)
-                snprintf(actor->sector, sizeof(actor->sector), "%.3s", f[3] + 3);
-            if (nd_evmap_put(events->actor_map, f[1], strlen(f[1]), (uint32_t)events->nactors++) ||
-                note_first(events, 'A', f[1], (uint32_t)events->nactors - 1)) {
-                err = ND_ERR_NOMEM;
-                goto out;
-            }
-            break;
-        }
-        case 'G':
-            if (nf < 3) {
-                err = ND_ERR_INVALID;
-                goto out;
-            }
-            idx = sector_index(events, &scap, f[2]);
-            if (idx == UINT32_MAX || nd_evmap_put(events->agent_map, f[1], strlen(f[1]), idx) ||
-                note_first(events, 'G', f[1], idx)) {
-                err = ND_ERR_NOMEM;
-                goto out;
-            }
-            break;
-        case 'N':
-            if (nf < 4) {
-                err = ND_ERR_INVALID;
-                goto out;
-            }
-            events->nominals =
-                grow_array(events->nominals, &ncap, events->nnominals, sizeof(*events->nominals));
-            if (!events->nominals) {
-                err = ND_ERR_NOMEM;
-                goto out;
-            }
-            copy_code(events->nominals[events->nnominals].code, f[2], 6);
-            events->nominals[events->nnominals].role = f[3][0] == 'p' ? 'p' : 'o';
-            if (nd_evmap_put(events->nominal_map, f[1], strlen(f[1]),
-                             (uint32_t)events->nnominals++) ||
-                note_first(events, 'N', f[1], (uint32_t)events->nnominals - 1)) {
-                err = ND_ERR_NOMEM;
-                goto out;
-            }
-            break;
-        default:
-            err = ND_ERR_INVALID;
-            goto out;
-        }
+        while (k < sizeof(kinds) / sizeof(kinds[0]) && kinds[k].kind != line[0])
+            k++;
+        err = k < sizeof(kinds) / sizeof(kinds[0]) ? kinds[k].load(&ld, f, nf) : ND_ERR_INVALID;
+    }
+    if (err == ND_ERR_INVALID) {
+        snprintf(errstr, errsz, "events model: line %zu: malformed record", lineno);
+        return err;
+    }
+    if (err) {
+        snprintf(errstr, errsz, "events model: out of memory at line %zu", lineno);
+        return err;
     }
     if (!events->nverbs || !events->nactors || !events->nplovers) {
         snprintf(errstr, errsz, "events model: no verbs, actors or PLOVER table");
         return ND_ERR_INVALID;
     }
     return ND_OK;
-out:
-    if (err == ND_ERR_INVALID)
-        snprintf(errstr, errsz, "events model: line %zu: malformed record", lineno);
-    else
-        snprintf(errstr, errsz, "events model: out of memory at line %zu", lineno);
-    return err;
 }
 
 /* <models_dir>/events_calib.tsv, written by scripts/fit_event_confidence.py: one "feature weight"
