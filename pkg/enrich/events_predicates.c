@@ -291,15 +291,132 @@ static int is_commitment(const struct nd_evtok *tok)
            key_is(tok, "vowed") || key_is(tok, "proposed");
 }
 
+/* The triggers of one sentence being found. */
+struct finder {
+    struct story_state *st;
+    size_t s0, s1;
+    const struct span *spans;
+    size_t nspans;
+    struct trigger *trig;
+    size_t n;
+    struct group_ref *speaker;
+    size_t *speech_at;
+};
+
+static struct trigger *new_trigger(struct finder *f, size_t b, size_t e)
+{
+    struct trigger *tr = &f->trig[f->n++];
+    memset(tr, 0, sizeof(*tr));
+    tr->b = b;
+    tr->e = e;
+    return tr;
+}
+
+/* "a call was being planned soon between Xi and Biden": a meeting noun and its "between" apart.
+ * Returns 1 when it made a trigger at token i. */
+static int pair_trigger(struct finder *f, size_t i)
+{
+    const struct nd_events *events = f->st->events;
+    const struct nd_evtok *toks = f->st->toks;
+    char key[ND_EVTOK_KEYMAX + 16];
+    uint32_t v;
+    for (size_t p = i + 1; p < f->s1 && p < i + 7; p++) {
+        size_t n = toks[i].keylen;
+        if (has_class(&toks[p], WL_CLAUSE_STOPS) || key_is(&toks[p], ","))
+            return 0;
+        if (!key_is(&toks[p], "between"))
+            continue;
+        memcpy(key, toks[i].key, n);
+        memcpy(key + n, " between", 8);
+        n += 8;
+        if (!nd_evmap_get(events->nominal_map, key, n, &v))
+            return 0;
+        struct trigger *tr = new_trigger(f, i, i + 1);
+        tr->pair_at = p + 1;
+        copy_code(tr->code, events->nominals[v].code, sizeof(tr->code));
+        tr->nominal = 'p';
+        return 1;
+    }
+    return 0;
+}
+
+/* A speech verb at [i, i + len): its subject (or the name after it) is the sentence's speaker. */
+static void note_speaker(struct finder *f, size_t i, size_t len)
+{
+    const struct nd_evtok *toks = f->st->toks;
+    int k = nd_ev_subject_before(f->spans, f->nspans, nd_ev_clause_start(toks, f->s0, i), i, 1);
+    struct group_ref g;
+    if (k < 0)
+        k = nd_ev_object_after(toks, f->spans, f->nspans, i + len,
+                               i + len + 4 < f->s1 ? i + len + 4 : f->s1, 0);
+    if (k < 0)
+        return;
+    nd_ev_group_of(f->spans, f->nspans, (size_t)k, nd_ev_pronoun_ref(f->st, f->speaker), &g);
+    if (g.n) {
+        *f->speaker = g;
+        *f->speech_at = i;
+    }
+}
+
+/* A dictionary verb at token i: a trigger with its most specific pattern's code, a weak trigger
+ * where a noun could be, the speaker of a speech verb, or nothing for a marker of plans ("was
+ * being planned"). Returns the tokens the verb takes, 0 when there is no verb at i. */
+static size_t verb_trigger(struct finder *f, size_t i)
+{
+    const struct nd_events *events = f->st->events;
+    const struct nd_evtok *toks = f->st->toks;
+    size_t len, nm = 0;
+    uint32_t v;
+    const struct verb *verb;
+    const char *code;
+    if (!(len = match_phrase(f->st, events->verb_forms, 'V', i, f->s1, &v)))
+        return 0;
+    verb = &events->verbs[v];
+    if (!verb_position(events, toks, f->spans, f->nspans, f->s0, i, verb->lemma)) {
+        if (!verb->speech && strcmp(verb->lemma, "plan") && strcmp(verb->lemma, "schedule") &&
+            !has_class(&toks[i], WL_MODALS))
+            new_trigger(f, i, i + len)->weak = verb;
+        return len;
+    }
+    code = nd_ev_match_patterns(events, verb->lemma, toks, i + len,
+                                i + len + PATTERN_WINDOW < f->s1 ? i + len + PATTERN_WINDOW : f->s1,
+                                &nm);
+    /* CAMEO 01/02 (comments, appeals) are not PLOVER events. A verb that is an event by itself
+     * ("demand") keeps its own code for an appeal pattern; a verb of meeting or intent ("call")
+     * read as an appeal ("called on", "called for") is the appeal; a comment pattern ("issued a
+     * statement") is no event, whatever the verb's default */
+    if (!code || (!strncmp(code, "02", 2) && strcmp(verb->code, "---") &&
+                  strncmp(verb->code, "03", 2) && strncmp(verb->code, "04", 2))) {
+        code = verb->code;
+        nm = 0;
+    }
+    if (verb->speech) {
+        note_speaker(f, i, len);
+        return len;
+    }
+    /* "was being planned", "are expected to meet": markers of what follows, no events */
+    if (!strcmp(verb->lemma, "plan") || !strcmp(verb->lemma, "schedule") ||
+        (has_class(&toks[i], WL_MODALS) && !is_commitment(&toks[i])))
+        return len;
+    if (strcmp(code, "---") && strncmp(code, "01", 2)) {
+        struct trigger *tr = new_trigger(f, i, i + len);
+        copy_code(tr->code, code, sizeof(tr->code));
+        tr->pattern = (int)nm;
+        tr->appeal = !strncmp(code, "02", 2);
+    }
+    return len;
+}
+
 size_t nd_ev_find_triggers(struct story_state *st, size_t s0, size_t s1, const struct span *spans,
                            size_t nspans, struct trigger *trig, size_t max,
                            struct group_ref *speaker, size_t *speech_at)
 {
     const struct nd_events *events = st->events;
     const struct nd_evtok *toks = st->toks;
-    size_t ntrig = 0, sk = 0; /* spans are in text order: sk follows i */
+    struct finder f = {st, s0, s1, spans, nspans, trig, 0, speaker, speech_at};
+    size_t sk = 0; /* spans are in text order: sk follows i */
 
-    for (size_t i = s0; i < s1 && ntrig < max;) {
+    for (size_t i = s0; i < s1 && f.n < max;) {
         uint32_t v;
         size_t len;
         while (sk < nspans && spans[sk].e <= i)
@@ -309,109 +426,20 @@ size_t nd_ev_find_triggers(struct story_state *st, size_t s0, size_t s1, const s
             continue;
         }
         if ((len = match_phrase(st, events->nominal_map, 'N', i, s1, &v))) {
-            struct trigger *tr = &trig[ntrig++];
-            memset(tr, 0, sizeof(*tr));
-            tr->b = i;
-            tr->e = i + len;
+            struct trigger *tr = new_trigger(&f, i, i + len);
             copy_code(tr->code, events->nominals[v].code, sizeof(tr->code));
             tr->nominal = events->nominals[v].role;
             i += len;
             continue;
         }
-        if (has_class(&toks[i], WL_MEETING_NOUNS)) {
-            /* "a call was being planned soon between Xi and Biden": noun and "between" apart */
-            char key[ND_EVTOK_KEYMAX + 16];
-            for (size_t p = i + 1; p < s1 && p < i + 7; p++) {
-                if (has_class(&toks[p], WL_CLAUSE_STOPS) || key_is(&toks[p], ","))
-                    break;
-                if (!key_is(&toks[p], "between"))
-                    continue;
-                size_t n = toks[i].keylen;
-                memcpy(key, toks[i].key, n);
-                memcpy(key + n, " between", 8);
-                n += 8;
-                if (nd_evmap_get(events->nominal_map, key, n, &v)) {
-                    struct trigger *tr = &trig[ntrig++];
-                    memset(tr, 0, sizeof(*tr));
-                    tr->b = i;
-                    tr->e = i + 1;
-                    tr->pair_at = p + 1;
-                    copy_code(tr->code, events->nominals[v].code, sizeof(tr->code));
-                    tr->nominal = 'p';
-                }
-                break;
-            }
-            if (ntrig && trig[ntrig - 1].b == i) {
-                i++;
-                continue;
-            }
-        }
-        if ((len = match_phrase(st, events->verb_forms, 'V', i, s1, &v))) {
-            const struct verb *verb = &events->verbs[v];
-            size_t nm = 0;
-            const char *code;
-            if (!verb_position(events, toks, spans, nspans, s0, i, verb->lemma)) {
-                if (!verb->speech && strcmp(verb->lemma, "plan") &&
-                    strcmp(verb->lemma, "schedule") && !has_class(&toks[i], WL_MODALS)) {
-                    struct trigger *tr = &trig[ntrig++];
-                    memset(tr, 0, sizeof(*tr));
-                    tr->b = i;
-                    tr->e = i + len;
-                    tr->weak = verb;
-                }
-                i += len;
-                continue;
-            }
-            code = nd_ev_match_patterns(
-                events, verb->lemma, toks, i + len,
-                i + len + PATTERN_WINDOW < s1 ? i + len + PATTERN_WINDOW : s1, &nm);
-            /* CAMEO 01/02 (comments, appeals) are not PLOVER events. A verb that is an event by
-             * itself ("demand") keeps its own code for an appeal pattern; a verb of meeting or
-             * intent ("call") read as an appeal ("called on", "called for") is the appeal; a
-             * comment pattern ("issued a statement") is no event, whatever the verb's default */
-            if (!code || (!strncmp(code, "02", 2) && strcmp(verb->code, "---") &&
-                          strncmp(verb->code, "03", 2) && strncmp(verb->code, "04", 2))) {
-                code = verb->code;
-                nm = 0;
-            }
-            if (verb->speech) {
-                /* a speech verb: its subject (or the name after it) is the sentence's speaker */
-                int k = nd_ev_subject_before(spans, nspans, nd_ev_clause_start(toks, s0, i), i, 1);
-                if (k < 0)
-                    k = nd_ev_object_after(toks, spans, nspans, i + len,
-                                           i + len + 4 < s1 ? i + len + 4 : s1, 0);
-                if (k >= 0) {
-                    struct group_ref g;
-                    nd_ev_group_of(spans, nspans, (size_t)k, nd_ev_pronoun_ref(st, speaker), &g);
-                    if (g.n) {
-                        *speaker = g;
-                        *speech_at = i;
-                    }
-                }
-                i += len;
-                continue;
-            }
-            /* "was being planned", "are expected to meet": markers of what follows, no events */
-            if (!strcmp(verb->lemma, "plan") || !strcmp(verb->lemma, "schedule") ||
-                (has_class(&toks[i], WL_MODALS) && !is_commitment(&toks[i]))) {
-                i += len;
-                continue;
-            }
-            if (strcmp(code, "---") && strncmp(code, "01", 2)) {
-                struct trigger *tr = &trig[ntrig++];
-                memset(tr, 0, sizeof(*tr));
-                tr->b = i;
-                tr->e = i + len;
-                copy_code(tr->code, code, sizeof(tr->code));
-                tr->pattern = (int)nm;
-                tr->appeal = !strncmp(code, "02", 2);
-            }
-            i += len;
+        if (has_class(&toks[i], WL_MEETING_NOUNS) && pair_trigger(&f, i)) {
+            i++;
             continue;
         }
-        i++;
+        len = verb_trigger(&f, i);
+        i += len ? len : 1;
     }
-    return ntrig;
+    return f.n;
 }
 
 /* Peacekeepers named just before a verb, in its clause ("Bangladeshi peacekeeping troops
