@@ -379,8 +379,10 @@ static void place_chunk(struct story_state *st, size_t s0, size_t s1, size_t i, 
         if (has_class(&toks[p], WL_PREPS) &&
             !(key_is(&toks[p], "of") && p > s0 &&
               (has_class(&toks[p - 1], WL_QUANTITIES) ||
-               (toks[p - 1].key[0] >= '0' && toks[p - 1].key[0] <= '9'))))
+               (toks[p - 1].key[0] >= '0' && toks[p - 1].key[0] <= '9')))) {
             sp->prep = toks[p].key;
+            sp->prep_place = (char)nd_ev_in_list(st->events, WL_PLACES, sp->prep);
+        }
     }
 }
 
@@ -409,6 +411,7 @@ static void coordinate(const struct nd_evtok *toks, const struct span *spans, si
     if (ok && gap_e - gap_b <= 3 && !prev->possessive) {
         sp->group = prev->group;
         sp->prep = prev->prep;
+        sp->prep_place = prev->prep_place;
     } else {
         sp->group = ++*group;
     }
@@ -501,16 +504,6 @@ int nd_ev_subject_before(const struct span *spans, size_t nspans, size_t after, 
     }
     return found;
 }
-int nd_ev_place_prep(const char *prep)
-{
-    static const char *const places[] = {"in",      "at",         "near", "during",
-                                         "across",  "into",       "from", "inside",
-                                         "outside", "throughout", NULL};
-    for (size_t i = 0; places[i]; i++)
-        if (!strcmp(prep, places[i]))
-            return 1;
-    return 0;
-}
 
 /* First group starting in [from, limit) that can be a target: not a place ("met Xi in Beijing"),
  * not the venue ("on the sidelines of the U.N. General Assembly"). */
@@ -525,7 +518,7 @@ int nd_ev_object_after(const struct nd_evtok *toks, const struct span *spans, si
             break;
         if (k > 0 && spans[k - 1].group == sp->group && spans[k - 1].b >= from)
             continue;
-        if (meeting && sp->prep && nd_ev_place_prep(sp->prep))
+        if (meeting && sp->prep_place)
             continue;
         if (sp->b > from && (key_is(&toks[sp->b - 1], "its") || key_is(&toks[sp->b - 1], "their") ||
                              key_is(&toks[sp->b - 1], "his") || key_is(&toks[sp->b - 1], "her") ||

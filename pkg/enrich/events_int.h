@@ -80,6 +80,27 @@ struct plover {
     float goldstein;
 };
 
+/* The word lists of models/src/events_words.tsv (W records), in this order, are the bits of
+ * nd_evtok.cls. */
+enum word_list {
+    WL_PREPS,
+    WL_DETS,
+    WL_QUANTITIES,
+    WL_COLLECTIVES,
+    WL_PRONOUNS,
+    WL_BE_FORMS,
+    WL_NEGATORS,
+    WL_MODALS,
+    WL_PLAN_WORDS,
+    WL_CLAUSE_STOPS,
+    WL_AUXILIARIES,
+    WL_MEETING_NOUNS,
+    WL_PLACES,         /* prepositions of place: a place is no target */
+    WL_OBLIQUE_PLACES, /* the same for the parse's obliques, with time */
+    WL_SPEECH,         /* verb lemmas of speech */
+    WL_COUNT
+};
+
 struct nd_events {
     char *buf; /* the model file, fields NUL-terminated in place */
     struct verb *verbs;
@@ -110,6 +131,9 @@ struct nd_events {
     double calib[ND_EVENT_FEATURES];
     int has_calib;
     unsigned roles; /* ND_EVENTS_ROLES_* (events.h): where roles come from */
+    /* the word lists (W records): words point into buf */
+    const char **lists[WL_COUNT];
+    size_t nlists[WL_COUNT], list_cap[WL_COUNT];
 };
 
 /* An event's features, the evidence its confidence is computed from (events_emit.c). */
@@ -151,6 +175,7 @@ struct span {
     char blocked;     /* a known non-actor ("Reuters"): occupies text, never source or target */
     char possessive;  /* followed by 's */
     const char *prep; /* the preposition before it, or NULL */
+    char prep_place;  /* ... a preposition of place ("in", "at") */
     uint16_t group;   /* coordinated chunks share a group id */
 };
 
@@ -209,21 +234,6 @@ struct story_state {
 #define key_is(tok, lit)                                                                           \
     ((tok)->keylen == sizeof(lit) - 1 && !memcmp((tok)->key, lit, sizeof(lit) - 1))
 
-/* The word lists below, in this order, are the bits of nd_evtok.cls. */
-enum word_list {
-    WL_PREPS,
-    WL_DETS,
-    WL_QUANTITIES,
-    WL_COLLECTIVES,
-    WL_PRONOUNS,
-    WL_BE_FORMS,
-    WL_NEGATORS,
-    WL_MODALS,
-    WL_PLAN_WORDS,
-    WL_CLAUSE_STOPS,
-    WL_AUXILIARIES,
-    WL_MEETING_NOUNS
-};
 
 #define has_class(tok, wl) (((tok)->cls >> (wl)) & 1u)
 struct trigger {
@@ -294,8 +304,8 @@ void nd_ev_group_of(const struct span *spans, size_t nspans, size_t k, const str
  * prepositional phrase. Returns the index of the group's first span, or -1. */
 int nd_ev_subject_before(const struct span *spans, size_t nspans, size_t after, size_t before,
                          int nearest);
-/* 1 for a preposition of place ("in", "at", ...). */
-int nd_ev_place_prep(const char *prep);
+/* 1 when word is in the model's word list wl. */
+int nd_ev_in_list(const struct nd_events *events, enum word_list wl, const char *word);
 /* First group starting in [from, limit) that can be a target, or -1. */
 int nd_ev_object_after(const struct nd_evtok *toks, const struct span *spans, size_t nspans,
                        size_t from, size_t limit, int meeting);

@@ -3,7 +3,7 @@
  * Each line of the model is one record, tab-separated, kind first:
  *   M code plover goldstein | S &synset members(|) | D lemma code | V form lemma
  *   P lemma code words...   | A key country phoenix-code kind name | G key sector
- *   N key code role */
+ *   N key code role         | W name words (a word list of models/src/events_words.tsv) */
 #include "enrich/events_int.h"
 
 #include <stddef.h>
@@ -11,8 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const *const *word_lists_ref(void);
-static const char *const *preps_ref(void);
 /* English plural of a pattern noun into buf: "border" -> "borders", "crisis" -> none. Returns 1
  * when made. */
 static int plural_key(const char *word, char *buf, size_t bufsz)
@@ -158,8 +156,7 @@ static int add_pattern(struct nd_events *events, size_t *pcap, size_t *wcap, siz
     for (uint16_t x = 0; x < pat->nwords && !pat->content; x++) {
         const char *word = events->words[pat->words + x];
         int prep = 0;
-        for (size_t y = 0; preps_ref()[y] && !prep; y++)
-            prep = !strcmp(word, preps_ref()[y]);
+        prep = nd_ev_in_list(events, WL_PREPS, word);
         pat->content = !prep;
     }
     /* index the pattern under (lemma, first word); a synset first word is indexed under each member
@@ -190,15 +187,47 @@ static uint32_t sector_index(struct nd_events *events, size_t *cap, const char *
     return (uint32_t)events->nsectors++;
 }
 
-static const char *const speech_lemmas[] = {"say",     "tell",     "add",       "state",
-                                            "declare", "announce", "insist",    "note",
-                                            "stress",  "conclude", "reiterate", NULL};
+/* The W records' names, by enum word_list. */
+static const char *const list_names[WL_COUNT] = {
+    "preps",       "dets",          "quantities", "collectives",    "pronouns",
+    "be_forms",    "negators",      "modals",     "plan_words",     "clause_stops",
+    "auxiliaries", "meeting_nouns", "places",     "oblique_places", "speech_lemmas"};
+
+int nd_ev_in_list(const struct nd_events *events, enum word_list wl, const char *word)
+{
+    for (size_t i = 0; i < events->nlists[wl]; i++)
+        if (!strcmp(events->lists[wl][i], word))
+            return 1;
+    return 0;
+}
 
 /* The growing arrays' capacities while a model loads. */
 struct loader {
     struct nd_events *events;
     size_t sycap, vcap, pcap, wcap, lcap, acap, scap, ncap, mcap;
 };
+
+/* W name words: one of the coder's word lists (models/src/events_words.tsv). */
+static enum nd_err load_words(struct loader *ld, char **f, int nf)
+{
+    struct nd_events *events = ld->events;
+    int wl = 0;
+    char *save = NULL;
+    if (nf < 3)
+        return ND_ERR_INVALID;
+    while (wl < WL_COUNT && strcmp(list_names[wl], f[1]))
+        wl++;
+    if (wl == WL_COUNT)
+        return ND_ERR_INVALID;
+    for (char *w = strtok_r(f[2], " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+        events->lists[wl] = grow_array(events->lists[wl], &events->list_cap[wl], events->nlists[wl],
+                                       sizeof(*events->lists[wl]));
+        if (!events->lists[wl])
+            return ND_ERR_NOMEM;
+        events->lists[wl][events->nlists[wl]++] = w;
+    }
+    return ND_OK;
+}
 
 /* M code plover goldstein: a CAMEO code's PLOVER type and intensity. */
 static enum nd_err load_plover(struct loader *ld, char **f, int nf)
@@ -259,9 +288,7 @@ static enum nd_err load_verb(struct loader *ld, char **f, int nf)
     verb->lemma = f[1];
     copy_code(verb->code, f[2], sizeof(verb->code));
     verb->speech = 0;
-    for (size_t i = 0; speech_lemmas[i]; i++)
-        if (!strcmp(f[1], speech_lemmas[i]))
-            verb->speech = 1;
+    verb->speech = (uint8_t)nd_ev_in_list(events, WL_SPEECH, f[1]);
     if (nd_evmap_put(events->verb_lemmas, f[1], strlen(f[1]), (uint32_t)events->nverbs++))
         return ND_ERR_NOMEM;
     return ND_OK;
@@ -354,8 +381,9 @@ static enum nd_err model_load(struct nd_events *events, char *errstr, size_t err
     static const struct {
         char kind;
         enum nd_err (*load)(struct loader *ld, char **f, int nf);
-    } kinds[] = {{'M', load_plover},  {'S', load_synset}, {'D', load_verb},  {'V', load_verb_form},
-                 {'P', load_pattern}, {'A', load_actor},  {'G', load_agent}, {'N', load_nominal}};
+    } kinds[] = {{'M', load_plover}, {'W', load_words},     {'S', load_synset},
+                 {'D', load_verb},   {'V', load_verb_form}, {'P', load_pattern},
+                 {'A', load_actor},  {'G', load_agent},     {'N', load_nominal}};
     struct loader ld = {.events = events};
     enum nd_err err = ND_OK;
     size_t lineno = 0;
@@ -388,6 +416,11 @@ static enum nd_err model_load(struct nd_events *events, char *errstr, size_t err
         snprintf(errstr, errsz, "events model: no verbs, actors or PLOVER table");
         return ND_ERR_INVALID;
     }
+    for (int k = 0; k < WL_COUNT; k++)
+        if (!events->nlists[k]) {
+            snprintf(errstr, errsz, "events model: no word list %s (W record)", list_names[k]);
+            return ND_ERR_INVALID;
+        }
     return ND_OK;
 }
 
@@ -471,11 +504,10 @@ struct nd_events *nd_events_new(const char *models_dir, char *errstr, size_t err
         snprintf(errstr, errsz, "events calibration: %s", nd_err_str(err));
         goto out;
     }
-    /* function-word classes share the per-token lookup with the phrase lengths: bits 16 and up */
-    const char *const *const *lists = word_lists_ref();
-    for (uint32_t k = 0; lists[k]; k++)
-        for (size_t w = 0; lists[k][w]; w++) {
-            const char *word = lists[k][w];
+    /* function-word classes share the per-token lookup with the phrase lengths */
+    for (uint32_t k = 0; k < WL_COUNT; k++)
+        for (size_t w = 0; w < events->nlists[k]; w++) {
+            const char *word = events->lists[k][w];
             struct first_info *fi = first_info_of(events, word, strlen(word));
             if (fi)
                 fi->cls |= 1u << k;
@@ -514,6 +546,8 @@ void nd_events_destroy(struct nd_events *events)
     free(events->plovers);
     free(events->syns);
     free(events->finfo);
+    for (int k = 0; k < WL_COUNT; k++)
+        free(events->lists[k]);
     free(events->buf);
     free(events);
 }
@@ -524,66 +558,6 @@ size_t nd_events_model_size(const struct nd_events *events)
            nd_evmap_count(events->agent_map) + events->nnominals;
 }
 
-static const char *const preps[] = {
-    "of",      "in",      "at",     "on",     "to",     "from",    "with",  "for",
-    "by",      "against", "into",   "over",   "about",  "between", "among", "toward",
-    "towards", "across",  "near",   "within", "during", "behind",  "under", "despite",
-    "through", "after",   "before", "than",   "like",   "amid",    NULL};
-static const char *const dets[] = {"the",  "a",    "an",    "its",   "his",  "her", "their",
-                                   "our",  "this", "these", "those", "'s",   "my",  "your",
-                                   "that", "any",  "no",    "every", "each", NULL};
-static const char *const quantities[] = {
-    "thousands", "hundreds", "dozens",     "tens",     "millions", "scores", "group", "groups",
-    "number",    "members",  "supporters", "some",     "many",     "most",   "all",   "one",
-    "two",       "three",    "several",    "majority", "band",     NULL};
-static const char *const collectives[] = {"groups",     "members",   "leaders",  "officials",
-                                          "supporters", "activists", "factions", "forces",
-                                          "fighters",   NULL};
-static const char *const pronouns[] = {"he", "she", "it", "they", "we", NULL};
-static const char *const be_forms[] = {"is",   "are",   "was", "were", "be",
-                                       "been", "being", "'s",  NULL};
-static const char *const negators[] = {"not",     "never",      "n't",      "no",
-                                       "neither", "nor",        "cannot",   "prevent",
-                                       "avoid",   "preventing", "avoiding", NULL};
-static const char *const modals[] = {
-    "will",    "would",    "shall",   "'ll",      "going",    "plans",     "plan",
-    "planned", "planning", "intends", "intend",   "expected", "scheduled", "set",
-    "willing", "ready",    "hopes",   "hope",     "wants",    "want",      "aims",
-    "seeks",   "offered",  "pledged", "promised", "vowed",    "proposed",  NULL};
-static const char *const plan_words[] = {"planned",   "planning", "plan",     "plans",
-                                         "scheduled", "expected", "proposed", "upcoming",
-                                         "possible",  "will",     "would",    NULL};
-static const char *const clause_stops[] = {";",        ":",      "but",     "while",   "whereas",
-                                           "although", "though", "because", "despite", "which",
-                                           "who",      "when",   "if",      "unless",  NULL};
-
-static const char *const auxiliaries[] = {
-    "will",     "would",     "has",     "have",  "had",     "is",        "are",        "was",
-    "were",     "did",       "does",    "do",    "to",      "can",       "could",      "may",
-    "might",    "should",    "must",    "be",    "been",    "being",     "not",        "n't",
-    "also",     "then",      "again",   "later", "earlier", "now",       "still",      "already",
-    "just",     "often",     "never",   "who",   "that",    "which",     "they",       "he",
-    "she",      "it",        "we",      "i",     "you",     "officials", "government", "leaders",
-    "today",    "yesterday", "tonight", "shall", "'ll",     "once",      "twice",      "further",
-    "formally", NULL};
-static const char *const meeting_nouns[] = {"call",     "talks", "meeting", "summit",
-                                            "meetings", "phone", NULL};
-
-/* Every list above gets a bit; a token's bits are looked up once per story (nd_evtok.cls), so the
- * many "is this a preposition" questions cost a mask test, not string compares. */
-static const char *const *const word_lists[] = {
-    preps,  dets,       quantities,   collectives, pronouns,      be_forms, negators,
-    modals, plan_words, clause_stops, auxiliaries, meeting_nouns, NULL};
-
-static const char *const *const *word_lists_ref(void)
-{
-    return word_lists;
-}
-
-static const char *const *preps_ref(void)
-{
-    return preps;
-}
 const struct plover *nd_ev_plover_of(const struct nd_events *events, const char *code)
 {
     uint32_t v;

@@ -109,18 +109,10 @@ static int np_span(const struct story_state *st, const struct span *spans, size_
 }
 
 /* Prepositions of place and time: "met Xi in Beijing", "on Monday" name no one acted upon. */
-static int place_case(const struct nd_doc *doc, int32_t d)
+static int place_case(const struct story_state *st, int32_t d)
 {
-    static const char *const places[] = {"in",     "at",      "near",       "during",  "across",
-                                         "inside", "outside", "throughout", "after",   "before",
-                                         "since",  "until",   "amid",       "despite", NULL};
-    int32_t c = child(doc, d, ND_DEP_CASE);
-    if (c < 0)
-        return 0;
-    for (size_t i = 0; places[i]; i++)
-        if (key_eq(doc, c, places[i]))
-            return 1;
-    return 0;
+    int32_t c = child(st->doc, d, ND_DEP_CASE);
+    return c >= 0 && nd_ev_in_list(st->events, WL_OBLIQUE_PLACES, st->doc->toks[c].key);
 }
 
 static int is_relative_pronoun(const struct nd_doc *doc, int32_t d)
@@ -175,8 +167,9 @@ static int own_object(const struct nd_doc *doc, int32_t o)
 /* The complements of verb v that may name its target, best first: obj, iobj, the oblique
  * complements that are no place or time, then those of its xcomp ("promised to continue military
  * aid to Mozambique"), then the subject of its ccomp ("demanded that the DPRK forsake ..."). */
-static size_t objects_of(const struct nd_doc *doc, int32_t v, int32_t *out, size_t n, int depth)
+static size_t objects_of(const struct story_state *st, int32_t v, int32_t *out, size_t n, int depth)
 {
+    const struct nd_doc *doc = st->doc;
     const struct nd_doc_sent *s = &doc->sents[doc->toks[v].sent];
     int32_t o;
     for (int r = 0; r < 2; r++)
@@ -185,10 +178,10 @@ static size_t objects_of(const struct nd_doc *doc, int32_t v, int32_t *out, size
             out[n++] = o;
     for (uint32_t k = s->first; k < s->first + s->count && n < MAX_OBJECTS; k++)
         if (doc->toks[k].head == v && doc->toks[k].deprel == ND_DEP_OBL &&
-            !place_case(doc, (int32_t)k) && !has_word_child(doc, (int32_t)k, ND_DEP_CASE, "by"))
+            !place_case(st, (int32_t)k) && !has_word_child(doc, (int32_t)k, ND_DEP_CASE, "by"))
             out[n++] = (int32_t)k;
     if (depth < 2 && (o = child(doc, v, ND_DEP_XCOMP)) >= 0)
-        n = objects_of(doc, o, out, n, depth + 1);
+        n = objects_of(st, o, out, n, depth + 1);
     if ((o = child(doc, v, ND_DEP_CCOMP)) >= 0 && (o = child(doc, o, ND_DEP_NSUBJ)) >= 0 &&
         n < MAX_OBJECTS)
         out[n++] = o;
@@ -271,7 +264,7 @@ int nd_ev_parse_roles(const struct story_state *st, const struct span *spans, si
         if (s >= 0 && (k = np_span(st, spans, nspans, s, 0)) >= 0)
             nd_ev_group_of(spans, nspans, (size_t)k, pron, src);
         int32_t objs[MAX_OBJECTS];
-        size_t nobjs = objects_of(doc, v, objs, 0, 0);
+        size_t nobjs = objects_of(st, v, objs, 0, 0);
         *has_object = nobjs > 0;
         pick_target(st, spans, nspans, objs, nobjs, pron, src, tgt);
     }

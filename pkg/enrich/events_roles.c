@@ -420,7 +420,7 @@ static void assign_implied_target(struct sentence *s, struct role *r)
         return;
     for (size_t q = 0; q < s->nspans && !tgt->n; q++) {
         const struct span *sp = &s->spans[q];
-        if (sp->blocked || !sp->cc[0] || !sp->prep || !nd_ev_place_prep(sp->prep) ||
+        if (sp->blocked || !sp->cc[0] || !sp->prep || !sp->prep_place ||
             nd_ev_is_body_code(sp->cc) || (q > 0 && s->spans[q - 1].group == sp->group))
             continue;
         nd_ev_group_of(s->spans, s->nspans, q, r->pron, tgt);
