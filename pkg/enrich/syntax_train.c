@@ -543,7 +543,7 @@ enum nd_err nd_syntax_train(const char *train_path, const char *dev_path, const 
     struct corpus train = {0}, dev = {0};
     struct trainer tr;
     enum nd_err err;
-    int epochs = opts && opts->epochs > 0 ? opts->epochs : 15;
+    int epochs = opts && opts->epochs > 0 ? opts->epochs : 12;
     struct nd_syntax_train_opts o = opts ? *opts : (struct nd_syntax_train_opts){0};
 
     if (trainer_init(&tr, &o)) {
