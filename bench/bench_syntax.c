@@ -13,6 +13,7 @@
 #include "bench_stats.h"
 #include "enrich/conllu.h"
 #include "enrich/syntax.h"
+#include "enrich/syntax_int.h"
 
 #define RUNS 5
 
@@ -61,6 +62,7 @@ static enum nd_err add(const struct nd_conllu_sent *sent, void *arg)
             ws->w = realloc(ws->w, ws->cap * sizeof(*ws->w));
         }
         ws->w[ws->n].form = l->col[ND_CU_FORM];
+        ws->w[ws->n].xpos_hint = 0;
         ws->w[ws->n++].len = l->collen[ND_CU_FORM];
     }
     ws->sent[ws->nsent] = ws->n;
@@ -118,6 +120,12 @@ int main(int argc, char **argv)
            RUNS);
     printf("bench_syntax: model resident memory %.1f MB (RSS %.1f MB before load, %.1f after)\n",
            (double)(rss1 - rss0) / 1024, (double)rss0 / 1024, (double)rss1 / 1024);
+    for (int t = 0; t < SYN_NTABS; t++) {
+        static const char *const names[SYN_NTABS] = {"xpos", "upos", "move", "label"};
+        const struct syn_table *tab = &syntax->tabs[t];
+        printf("bench_syntax: table %-5s 2^%u rows, %u classes, %u weights\n", names[t], tab->bits,
+               tab->k, tab->nent);
+    }
     nd_syntax_destroy(syntax);
     free(ws.w);
     free(ws.sent);

@@ -11,6 +11,7 @@
 #include "config/config.h"
 #include "core/core.h"
 #include "daemon/daemon.h"
+#include "enrich/doc.h"
 #include "enrich/enrich.h"
 #include "enrich/kb.h"
 #include "enrich/syntax.h"
@@ -393,7 +394,7 @@ static const char *models_dir(void)
 /* newsd train-ner [--data CONLL] [--out FILE] [--epochs N]: the tagger shipped in models/ner.bin. */
 static int cmd_train_ner(int argc, char **argv)
 {
-    char data[4096], out[4096], kbpath[4096], errstr[1024];
+    char data[4160], out[4160], kbpath[4160], errstr[1024];
     int epochs = 12, opt, status = 1;
     struct nd_kb *kb;
     static const struct option longopts[] = {{"data", required_argument, NULL, 'd'},
@@ -428,7 +429,7 @@ static int cmd_train_ner(int argc, char **argv)
 /* newsd tag --conll: CoNLL tokens on stdin, token<TAB>IOB2 label on stdout. */
 static int cmd_tag(int argc, char **argv)
 {
-    char path[4096], errstr[1024];
+    char path[4160], errstr[1024];
     struct nd_kb *kb = NULL;
     struct nd_tagger *tagger = NULL;
     char *data = NULL;
@@ -465,7 +466,7 @@ out:
  * UD English EWT (../shared/data/ud-english-ewt). */
 static int cmd_train_syntax(int argc, char **argv)
 {
-    char train[4096], dev[4096], out[4096], errstr[1024];
+    char train[4160], dev[4160], out[4160], errstr[1024];
     struct nd_syntax_train_opts o = {.epochs = 0, .seed = 1};
     int opt;
     static const struct option longopts[] = {{"train", required_argument, NULL, 't'},
@@ -506,8 +507,9 @@ static int cmd_train_syntax(int argc, char **argv)
 /* newsd syntax --conllu < FILE | newsd syntax FILE.txt|-: CoNLL-U with UPOS, XPOS, HEAD, DEPREL. */
 static int cmd_syntax(int argc, char **argv)
 {
-    char path[4096], errstr[1024] = "";
+    char path[4160], errstr[1024] = "";
     struct nd_syntax *syntax = NULL;
+    struct nd_enrich *enrich = NULL;
     const char *in = argc >= 2 ? argv[1] : "-";
     int conllu = argc >= 2 && !strcmp(argv[1], "--conllu"), status = 1;
     char *data = NULL;
@@ -516,22 +518,31 @@ static int cmd_syntax(int argc, char **argv)
 
     if (conllu)
         in = argc >= 3 ? argv[2] : "-";
-    snprintf(path, sizeof(path), "%s/syntax.bin", models_dir());
-    if (!(syntax = nd_syntax_load(path, errstr, sizeof(errstr))))
-        goto out;
     if ((err = nd_file_read(in, 1u << 30, &data, &len)) != ND_OK) {
         snprintf(errstr, sizeof(errstr), "%s: %s", in, nd_err_str(err));
         goto out;
     }
-    err = conllu ? nd_syntax_conllu(syntax, data, len, stdout, errstr, sizeof(errstr))
-                 : nd_syntax_text(syntax, data, len, stdout, errstr, sizeof(errstr));
-    if (err == ND_OK)
+    if (conllu) {
+        /* gold words: the tagger and parser alone */
+        snprintf(path, sizeof(path), "%s/syntax.bin", models_dir());
+        if ((syntax = nd_syntax_load(path, errstr, sizeof(errstr))))
+            err = nd_syntax_conllu(syntax, data, len, stdout, errstr, sizeof(errstr));
+    } else if ((enrich = nd_enrich_new(models_dir(), errstr, sizeof(errstr)))) {
+        /* raw text: the daemon's path, tokeniser and entities included */
+        struct nd_doc doc;
+        if ((err = nd_enrich_parse(enrich, data, len, &doc)) == ND_OK)
+            err = nd_syntax_write_doc(&doc, stdout);
+        snprintf(errstr, sizeof(errstr), "%s", nd_err_str(err));
+        nd_doc_free(&doc);
+    }
+    if ((syntax || enrich) && err == ND_OK)
         status = 0;
 out:
     if (status)
         fprintf(stderr, "newsd syntax: %s\n", errstr);
     free(data);
     nd_syntax_destroy(syntax);
+    nd_enrich_destroy(enrich);
     return status;
 }
 

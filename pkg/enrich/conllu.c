@@ -119,7 +119,9 @@ enum nd_err nd_conllu_read(const char *text, size_t len, nd_conllu_fn fn, void *
         lineno++;
         if (l && s[l - 1] == '\r')
             l--;
-        blank = strspn(s, " \t") >= l;
+        blank = 1; /* the text need not end in a NUL: no str* function may read it */
+        for (size_t k = 0; k < l && blank; k++)
+            blank = s[k] == ' ' || s[k] == '\t';
         if (!blank) {
             struct nd_conllu_line *line = &lines[nlines];
             if (nlines == ND_CONLLU_MAX_LINES) {

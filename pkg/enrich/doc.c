@@ -142,6 +142,8 @@ static void parse_sent(struct nd_doc *doc, const struct nd_syntax *syntax, size_
             const struct nd_doc_tok *t = &doc->toks[first + i];
             words[i].form = doc->text + t->start;
             words[i].len = t->end - t->start;
+            words[i].xpos_hint =
+                t->name && (t->flags & ND_TOK_UPPER) && !(t->flags & ND_TOK_PUNCT) ? ND_XPOS_NNP : 0;
         }
         nd_syntax_parse(syntax, words, n, &out);
         for (uint32_t i = 0; i < n; i++) {

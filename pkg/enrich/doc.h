@@ -33,6 +33,7 @@ struct nd_doc_tok {
     uint32_t flags;        /* ND_TOK_* (tokenize.h) */
     uint32_t sent;         /* index of its sentence in doc->sents */
     uint64_t hash;         /* nd_evmap_hash(key, keylen) */
+    uint8_t name;          /* set by the caller before nd_doc_parse: inside a name (entities) */
     uint8_t keylen;
     char key[ND_DOC_KEYMAX]; /* NUL-terminated */
     /* syntax, filled by nd_doc_parse for the sentences it parses (else upos/xpos/deprel 0 and
@@ -67,7 +68,8 @@ void nd_doc_free(struct nd_doc *doc);
 
 struct nd_syntax;
 /* Tag and parse the sentences for which want(doc, sentence index, arg) returns nonzero (want NULL:
- * every sentence); fills the tokens' upos/xpos/deprel/head and the sentences' parsed flag.
+ * every sentence); fills the tokens' upos/xpos/deprel/head and the sentences' parsed flag. A
+ * capitalised word token marked `name` is tagged NNP (PROPN) without asking the tagger.
  * Thread-safe on a shared syntax model. ND_ERR_NOMEM only. */
 typedef int (*nd_doc_want_fn)(const struct nd_doc *doc, size_t sent, void *arg);
 enum nd_err nd_doc_parse(struct nd_doc *doc, const struct nd_syntax *syntax, nd_doc_want_fn want,

@@ -79,10 +79,13 @@ enum nd_deprel nd_deprel_base(enum nd_deprel rel);
  * words, each piece a tree of its own (its root has head 0). */
 #define ND_SYNTAX_MAX_WORDS 256
 
-/* One word of a sentence: its form (UTF-8 bytes, not NUL-terminated). */
+/* One word of a sentence: its form (UTF-8 bytes, not NUL-terminated), and optionally the XPOS an
+ * earlier stage is sure of (0: none; the entities stage gives ND_XPOS_NNP to the capitalised words
+ * of a name), which the tagger then takes as it is. */
 struct nd_syntax_word {
     const char *form;
     uint32_t len;
+    uint8_t xpos_hint; /* enum nd_xpos, or 0 */
 };
 
 /* Output arrays of n entries each, caller-owned. head[i] is the 1-based index of word i's head in
@@ -132,5 +135,8 @@ enum nd_err nd_syntax_conllu(const struct nd_syntax *syntax, const char *text, s
  * separate paragraphs ("# newpar"). */
 enum nd_err nd_syntax_text(const struct nd_syntax *syntax, const char *text, size_t len,
                            FILE *out, char *errstr, size_t errsz);
+/* The CoNLL-U nd_syntax_text writes, of a doc already parsed (nd_enrich_parse). */
+struct nd_doc;
+enum nd_err nd_syntax_write_doc(const struct nd_doc *doc, FILE *out);
 
 #endif

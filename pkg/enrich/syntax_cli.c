@@ -30,6 +30,7 @@ static enum nd_err conllu_sent(const struct nd_conllu_sent *sent, void *arg)
         const struct nd_conllu_line *l = &sent->lines[i];
         if (l->kind == ND_CONLLU_WORD) {
             job->words[w].form = l->col[ND_CU_FORM];
+            job->words[w].xpos_hint = 0;
             job->words[w++].len = l->collen[ND_CU_FORM];
         }
     }
@@ -117,12 +118,16 @@ enum nd_err nd_syntax_text(const struct nd_syntax *syntax, const char *text, siz
         return err;
     }
     nd_doc_parse(&doc, syntax, NULL, NULL);
-    for (size_t s = 0; s < doc.nsents; s++)
-        put_sentence(out, &doc, s);
+    err = nd_syntax_write_doc(&doc, out);
     nd_doc_free(&doc);
-    if (ferror(out)) {
+    if (err != ND_OK)
         snprintf(errstr, errsz, "write error");
-        return ND_ERR_IO;
-    }
-    return ND_OK;
+    return err;
+}
+
+enum nd_err nd_syntax_write_doc(const struct nd_doc *doc, FILE *out)
+{
+    for (size_t s = 0; s < doc->nsents; s++)
+        put_sentence(out, doc, s);
+    return ferror(out) ? ND_ERR_IO : ND_OK;
 }

@@ -73,18 +73,53 @@ static void word_of(struct syn_word *w, const char *form, size_t len)
     w->suf4 = bytes_hash(low + (n > 4 ? n - 4 : 0), n > 4 ? 4 : n, 5);
     w->pre1 = bytes_hash(form, len ? 1 : 0, 6); /* with its case */
     w->pre3 = bytes_hash(low, n > 3 ? 3 : n, 7);
+    w->form = bytes_hash(form, len, 8);
 }
 
-void syn_words(struct syn_sent *sent, const struct nd_syntax_word *words, size_t n)
+static int lex_has(const struct syn_lex *lex, uint64_t h)
+{
+    size_t lo = 0, hi = lex ? lex->n : 0;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (lex->h[mid] == h)
+            return 1;
+        if (lex->h[mid] < h)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return 0;
+}
+
+uint64_t syn_lower_hash(const char *form, size_t len)
+{
+    struct syn_word w;
+    word_of(&w, form, len);
+    return w.lw;
+}
+
+uint64_t syn_form_hash(const char *form, size_t len)
+{
+    return bytes_hash(form, len, 8);
+}
+
+void syn_words(struct syn_sent *sent, const struct nd_syntax_word *words, size_t n,
+               const struct syn_lex *lex)
 {
     sent->n = n;
     word_of(&sent->w[0], "<ROOT>", 6);
-    for (size_t i = 0; i < n; i++)
-        word_of(&sent->w[i + 1], words[i].form, words[i].len);
+    for (size_t i = 0; i < n; i++) {
+        struct syn_word *w = &sent->w[i + 1];
+        word_of(w, words[i].form, words[i].len);
+        sent->hint[i + 1] = words[i].xpos_hint < ND_XPOS_COUNT ? words[i].xpos_hint : 0;
+        if ((w->flags & SYN_W_UPPER) && !lex_has(lex, w->lw))
+            w->flags |= SYN_W_NAMEISH;
+    }
     word_of(&sent->w[n + 1], "<END>", 5);
     sent->xpos[0] = SYN_TAG_ROOT;
     sent->xpos[n + 1] = SYN_TAG_NONE;
     sent->upos[0] = sent->upos[n + 1] = 0;
+    sent->hint[0] = sent->hint[n + 1] = 0;
 }
 
 /* ---- taggers ---------------------------------------------------------------------------------- */
@@ -122,6 +157,10 @@ size_t syn_xpos_feats(const struct syn_sent *sent, size_t i, uint64_t *f)
     f[k++] = F1(22, w[i - 1].shape);
     f[k++] = F2(23, p1, w[i].suf3);
     f[k++] = F2(24, w[i].shape, i == 1);
+    f[k++] = F2(25, p1, wp1);
+    f[k++] = F2(26, w[i].lw, w[i + 1].suf3);
+    f[k++] = F3(27, w[i].flags & SYN_W_NAMEISH, i == 1, w[i + 1].flags & SYN_W_NAMEISH);
+    f[k++] = F3(28, w[i].flags & SYN_W_NAMEISH, p1, w[i].suf3);
     return k;
 }
 
@@ -140,6 +179,11 @@ size_t syn_upos_feats(const struct syn_sent *sent, size_t i, uint64_t *f)
     f[k++] = F2(7, p[i], w[i - 1].lw);
     f[k++] = F3(8, p[i], p[i - 1], p[i + 1]);
     f[k++] = F1(9, w[i].lw);
+    f[k++] = F2(10, p[i], w[i].shape);
+    f[k++] = F2(11, p[i], w[i].pre1);
+    f[k++] = F3(12, p[i], w[i].lw, w[i + 1].lw);
+    f[k++] = F3(13, p[i], w[i - 1].lw, w[i].lw);
+    f[k++] = F3(14, p[i], w[i].flags & SYN_W_NAMEISH, i == 1);
     return k;
 }
 

@@ -21,14 +21,21 @@ enum syn_move { SYN_SHIFT, SYN_LEFT, SYN_RIGHT, SYN_NMOVES };
 
 enum syn_tab { SYN_T_XPOS, SYN_T_UPOS, SYN_T_MOVE, SYN_T_LABEL, SYN_NTABS };
 
-/* Run-time table: row r's entries are off[r] .. off[r+1]-1 of (cls, w); weight = w * scale. */
+/* Run-time table: row r's entries are ent[off[r] .. off[r+1]-1]; weight = w * scale. A table
+ * of at most SYN_DENSE_K classes (the moves) is kept dense instead: row r is dense[r * SYN_DENSE_K
+ * ..], one cache line per feature and no offset to look up first. */
+#define SYN_DENSE_K 4
+struct syn_ent {
+    int16_t w;
+    uint8_t cls, pad;
+};
 struct syn_table {
     uint32_t bits, k;
     float scale;
     uint32_t nent;
     uint32_t *off;
-    uint8_t *cls;
-    int16_t *w;
+    struct syn_ent *ent; /* nent entries: class and weight side by side, one cache miss a row */
+    int16_t *dense;
 };
 
 /* Training table: dense rows of k weights and the averaging sums (Daume's trick: the average is
@@ -44,8 +51,31 @@ struct syn_scorer {
     const struct syn_dense *d;
 };
 
+/* The lower-case lexicon: sorted hashes (syn_word.lw) of the words train writes in lower case. A
+ * capitalised word missing from it is most likely a name ("Wang" at the start of a sentence),
+ * one found in it a common word capitalised ("The"). */
+struct syn_lex {
+    uint64_t *h;
+    size_t n;
+};
+
+/* The tag dictionary: words frequent in train that nearly always carry one XPOS and one UPOS
+ * (a form seen at least SYN_DICT_MIN times with one tag pair 99.5% of the time). Tagging them is a
+ * lookup: about half of running text. Sorted by form hash. */
+#define SYN_DICT_MIN 20
+struct syn_dict_ent {
+    uint64_t form;
+    uint8_t xpos, upos;
+};
+struct syn_dict {
+    struct syn_dict_ent *e;
+    size_t n;
+};
+
 struct nd_syntax {
     struct syn_table tabs[SYN_NTABS];
+    struct syn_lex lex;
+    struct syn_dict dict;
 };
 
 /* What the features know of one word. */
@@ -53,18 +83,21 @@ struct syn_word {
     uint64_t lw;       /* lower-case form, digits folded to 0 */
     uint64_t shape;    /* Xxxx-dd shape, runs collapsed */
     uint64_t suf2, suf3, suf4, pre1, pre3;
+    uint64_t form;     /* the form as written (the tag dictionary's key) */
     uint8_t flags;     /* SYN_W_* */
 };
 #define SYN_W_UPPER 0x01
 #define SYN_W_DIGIT 0x02
 #define SYN_W_HYPHEN 0x04
 #define SYN_W_ALLCAP 0x08
+#define SYN_W_NAMEISH 0x10 /* capitalised and not in the lower-case lexicon */
 
 struct syn_sent {
     size_t n;
     struct syn_word w[SYN_MAXW + 2]; /* 0: ROOT, n+1: past the end */
     uint8_t xpos[SYN_MAXW + 2];      /* predicted (or gold when training on gold) */
     uint8_t upos[SYN_MAXW + 2];
+    uint8_t hint[SYN_MAXW + 2]; /* XPOS given by the caller, 0 where none */
 };
 
 /* Arc-hybrid configuration: stack of word indexes (bottom is ROOT), buffer front b (n+1 when
@@ -81,7 +114,11 @@ struct syn_state {
 };
 
 /* syntax_feat.c */
-void syn_words(struct syn_sent *sent, const struct nd_syntax_word *words, size_t n);
+void syn_words(struct syn_sent *sent, const struct nd_syntax_word *words, size_t n,
+               const struct syn_lex *lex);
+/* The lw hash syn_words gives a form (lower case, digits as 0), and its form hash. */
+uint64_t syn_lower_hash(const char *form, size_t len);
+uint64_t syn_form_hash(const char *form, size_t len);
 size_t syn_xpos_feats(const struct syn_sent *sent, size_t i, uint64_t *f);
 size_t syn_upos_feats(const struct syn_sent *sent, size_t i, uint64_t *f);
 size_t syn_move_feats(const struct syn_sent *sent, const struct syn_state *st, uint64_t *f);
@@ -101,8 +138,11 @@ int syn_argmax(const float *scores, uint64_t mask, int k);
 /* labels allowed for an arc to head: root only from ROOT */
 uint64_t syn_label_mask(int head);
 void syn_score(const struct syn_scorer *sc, const uint64_t *f, size_t nf, float *scores);
-/* Tag sent (xpos, upos) in place. */
-void syn_tag_sent(const struct syn_scorer *xs, const struct syn_scorer *us, struct syn_sent *sent);
+/* Tag sent (xpos, upos) in place; dict may be NULL. */
+void syn_tag_sent(const struct syn_scorer *xs, const struct syn_scorer *us,
+                  const struct syn_dict *dict, struct syn_sent *sent);
+/* The dictionary entry of a form hash, or NULL. */
+const struct syn_dict_ent *syn_dict_find(const struct syn_dict *dict, uint64_t form);
 /* Parse sent into st greedily. */
 void syn_parse_sent(const struct syn_scorer *ms, const struct syn_scorer *ls,
                     const struct syn_sent *sent, struct syn_state *st);
@@ -117,7 +157,8 @@ int syn_projective(const int16_t *gh, size_t n);
 void syn_oracle_parse(const int16_t *gh, const uint8_t *glabel, size_t n, struct syn_state *st);
 
 /* syntax_model.c */
-enum nd_err syn_model_save(const struct syn_dense *tabs, const char *path, char *errstr,
+enum nd_err syn_model_save(const struct syn_dense *tabs, const struct syn_lex *lex,
+                           const struct syn_dict *dict, const char *path, char *errstr,
                            size_t errsz);
 
 #endif

@@ -119,6 +119,21 @@ void syn_score(const struct syn_scorer *sc, const uint64_t *f, size_t nf, float 
         }
         return;
     }
+    if (sc->t->dense) {
+        const struct syn_table *t = sc->t;
+        unsigned sh = 64 - t->bits;
+        int32_t acc[SYN_DENSE_K] = {0};
+        for (size_t i = 0; i < nf; i++)
+            __builtin_prefetch(&t->dense[(f[i] >> sh) * SYN_DENSE_K]);
+        for (size_t i = 0; i < nf; i++) {
+            const int16_t *row = &t->dense[(f[i] >> sh) * SYN_DENSE_K];
+            for (unsigned c = 0; c < SYN_DENSE_K; c++)
+                acc[c] += row[c];
+        }
+        for (unsigned c = 0; c < t->k; c++)
+            scores[c] = (float)acc[c] * t->scale;
+        return;
+    }
     {
         /* three passes so the cache misses of all features overlap: prefetch the row offsets,
          * then the rows, then add them up */
@@ -132,12 +147,11 @@ void syn_score(const struct syn_scorer *sc, const uint64_t *f, size_t nf, float 
             uint32_t r = (uint32_t)(f[i] >> sh);
             lo[i] = t->off[r];
             hi[i] = t->off[r + 1];
-            __builtin_prefetch(&t->w[lo[i]]);
-            __builtin_prefetch(&t->cls[lo[i]]);
+            __builtin_prefetch(&t->ent[lo[i]]);
         }
         for (size_t i = 0; i < nf; i++)
             for (uint32_t j = lo[i]; j < hi[i]; j++)
-                acc[t->cls[j]] += t->w[j];
+                acc[t->ent[j].cls] += t->ent[j].w;
         for (unsigned c = 0; c < t->k; c++)
             scores[c] = (float)acc[c] * t->scale;
     }
@@ -146,15 +160,49 @@ void syn_score(const struct syn_scorer *sc, const uint64_t *f, size_t nf, float 
 #define XPOS_MASK (((1ull << ND_XPOS_COUNT) - 1) & ~1ull)
 #define UPOS_MASK (((1ull << ND_UPOS_COUNT) - 1) & ~1ull)
 
-void syn_tag_sent(const struct syn_scorer *xs, const struct syn_scorer *us, struct syn_sent *sent)
+const struct syn_dict_ent *syn_dict_find(const struct syn_dict *dict, uint64_t form)
+{
+    size_t lo = 0, hi = dict ? dict->n : 0;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (dict->e[mid].form == form)
+            return &dict->e[mid];
+        if (dict->e[mid].form < form)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+void syn_tag_sent(const struct syn_scorer *xs, const struct syn_scorer *us,
+                  const struct syn_dict *dict, struct syn_sent *sent)
 {
     uint64_t f[SYN_MAX_FEATS];
     float sc[64];
+    uint8_t known[SYN_MAXW + 2] = {0}; /* tagged by the dictionary */
     for (size_t i = 1; i <= sent->n; i++) {
+        const struct syn_dict_ent *d;
+        if (sent->hint[i]) {
+            sent->xpos[i] = sent->hint[i];
+            continue;
+        }
+        if ((d = syn_dict_find(dict, sent->w[i].form))) {
+            sent->xpos[i] = d->xpos;
+            sent->upos[i] = d->upos;
+            known[i] = 1;
+            continue;
+        }
         syn_score(xs, f, syn_xpos_feats(sent, i, f), sc);
         sent->xpos[i] = (uint8_t)syn_argmax(sc, XPOS_MASK, ND_XPOS_COUNT);
     }
     for (size_t i = 1; i <= sent->n; i++) {
+        if (sent->hint[i] == ND_XPOS_NNP || sent->hint[i] == ND_XPOS_NNPS) {
+            sent->upos[i] = ND_UPOS_PROPN; /* a name the caller knows */
+            continue;
+        }
+        if (known[i])
+            continue;
         syn_score(us, f, syn_upos_feats(sent, i, f), sc);
         sent->upos[i] = (uint8_t)syn_argmax(sc, UPOS_MASK, ND_UPOS_COUNT);
     }
@@ -196,8 +244,8 @@ static void piece(const struct nd_syntax *syntax, const struct nd_syntax_word *w
     struct syn_scorer ms = {&syntax->tabs[SYN_T_MOVE], NULL};
     struct syn_scorer ls = {&syntax->tabs[SYN_T_LABEL], NULL};
 
-    syn_words(&sent, words, n);
-    syn_tag_sent(&xs, &us, &sent);
+    syn_words(&sent, words, n, &syntax->lex);
+    syn_tag_sent(&xs, &us, &syntax->dict, &sent);
     for (size_t i = 0; i < n; i++) {
         out->upos[off + i] = sent.upos[i + 1];
         out->xpos[off + i] = sent.xpos[i + 1];

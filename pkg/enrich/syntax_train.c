@@ -21,7 +21,7 @@
 #include "enrich/syntax_int.h"
 
 #define TRAIN_MAX_BYTES (512u << 20)
-#define TAG_EPOCHS 8
+#define TAG_EPOCHS 10
 #define FOLDS 4
 #define EXPLORE_P 0.9
 
@@ -42,6 +42,8 @@ struct corpus {
 struct trainer {
     struct syn_dense tab[SYN_NTABS], avg[SYN_NTABS];
     double c; /* updates so far (the averaging clock) */
+    struct syn_lex lex;
+    struct syn_dict dict;
     uint64_t rng;
 };
 
@@ -129,6 +131,81 @@ static enum nd_err corpus_load(struct corpus *c, const char *path, char *errstr,
     return err;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The lower-case lexicon of train: every word form written starting with a lower-case letter. */
+static void build_lex(struct syn_lex *lex, const struct corpus *c)
+{
+    size_t n = 0;
+    lex->h = nd_xcalloc(c->tokens + 1, sizeof(*lex->h));
+    for (size_t k = 0; k < c->n; k++)
+        for (size_t i = 0; i < c->s[k].n; i++) {
+            const struct nd_syntax_word *w = &c->s[k].words[i];
+            if (w->len && w->form[0] >= 'a' && w->form[0] <= 'z')
+                lex->h[n++] = syn_lower_hash(w->form, w->len);
+        }
+    qsort(lex->h, n, sizeof(*lex->h), cmp_u64);
+    lex->n = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!lex->n || lex->h[lex->n - 1] != lex->h[i])
+            lex->h[lex->n++] = lex->h[i];
+}
+
+struct form_tag {
+    uint64_t form;
+    uint8_t xpos, upos;
+};
+
+static int cmp_form_tag(const void *a, const void *b)
+{
+    const struct form_tag *x = a, *y = b;
+    if (x->form != y->form)
+        return (x->form > y->form) - (x->form < y->form);
+    if (x->xpos != y->xpos)
+        return x->xpos - y->xpos;
+    return x->upos - y->upos;
+}
+
+/* The tag dictionary of train (syntax_int.h): forms of SYN_DICT_MIN or more tokens whose commonest
+ * (XPOS, UPOS) pair covers 99.5% of them. */
+static void build_dict(struct syn_dict *dict, const struct corpus *c)
+{
+    struct form_tag *all = nd_xcalloc(c->tokens + 1, sizeof(*all));
+    size_t n = 0;
+    for (size_t k = 0; k < c->n; k++)
+        for (size_t i = 0; i < c->s[k].n; i++) {
+            const struct nd_syntax_word *w = &c->s[k].words[i];
+            all[n].form = syn_form_hash(w->form, w->len);
+            all[n].xpos = c->s[k].xpos[i + 1];
+            all[n++].upos = c->s[k].upos[i + 1];
+        }
+    qsort(all, n, sizeof(*all), cmp_form_tag);
+    dict->e = nd_xcalloc(n + 1, sizeof(*dict->e));
+    dict->n = 0;
+    for (size_t i = 0; i < n;) {
+        size_t j = i, best = 0, bi = i;
+        while (j < n && all[j].form == all[i].form) {
+            size_t r = j;
+            while (r < n && all[r].form == all[j].form && all[r].xpos == all[j].xpos &&
+                   all[r].upos == all[j].upos)
+                r++;
+            if (r - j > best) {
+                best = r - j;
+                bi = j;
+            }
+            j = r;
+        }
+        if (j - i >= SYN_DICT_MIN && best * 1000 >= (j - i) * 995 && all[bi].xpos && all[bi].upos)
+            dict->e[dict->n++] = (struct syn_dict_ent){all[bi].form, all[bi].xpos, all[bi].upos};
+        i = j;
+    }
+    free(all);
+}
+
 /* ---- weights ---------------------------------------------------------------------------------- */
 
 static int dense_init(struct syn_dense *d, unsigned bits, unsigned k)
@@ -191,10 +268,16 @@ static void tag_epoch(struct trainer *tr, struct corpus *c, const size_t *idx, s
         abort();
     for (size_t k = 0; k < n; k++) {
         struct tsent *t = &c->s[idx[k]];
-        syn_words(sent, t->words, t->n);
+        syn_words(sent, t->words, t->n, &tr->lex);
         for (size_t i = 1; i <= t->n; i++) {
-            size_t nf = syn_xpos_feats(sent, i, f);
+            const struct syn_dict_ent *d = syn_dict_find(&tr->dict, sent->w[i].form);
+            size_t nf;
             int p;
+            if (d) { /* the dictionary's, as when tagging: nothing to learn */
+                sent->xpos[i] = d->xpos;
+                continue;
+            }
+            nf = syn_xpos_feats(sent, i, f);
             syn_score(&xs, f, nf, sc);
             p = syn_argmax(sc, XPOS_MASK, ND_XPOS_COUNT);
             tr->c++;
@@ -203,8 +286,11 @@ static void tag_epoch(struct trainer *tr, struct corpus *c, const size_t *idx, s
             sent->xpos[i] = (uint8_t)p;
         }
         for (size_t i = 1; i <= t->n; i++) {
-            size_t nf = syn_upos_feats(sent, i, f);
+            size_t nf;
             int p;
+            if (syn_dict_find(&tr->dict, sent->w[i].form))
+                continue;
+            nf = syn_upos_feats(sent, i, f);
             syn_score(&us, f, nf, sc);
             p = syn_argmax(sc, UPOS_MASK, ND_UPOS_COUNT);
             if (p != t->upos[i] && t->upos[i])
@@ -223,8 +309,8 @@ static void tag_with(struct trainer *tr, struct corpus *c, const size_t *idx, si
         abort();
     for (size_t k = 0; k < n; k++) {
         struct tsent *t = &c->s[idx[k]];
-        syn_words(sent, t->words, t->n);
-        syn_tag_sent(&xs, &us, sent);
+        syn_words(sent, t->words, t->n, &tr->lex);
+        syn_tag_sent(&xs, &us, &tr->dict, sent);
         memcpy(t->pxpos, sent->xpos, t->n + 2);
         memcpy(t->pupos, sent->upos, t->n + 2);
     }
@@ -288,9 +374,9 @@ static void tag_corpora(struct trainer *tr, struct corpus *train, struct corpus 
 
 /* ---- parser ----------------------------------------------------------------------------------- */
 
-static void fill_sent(struct syn_sent *sent, const struct tsent *t)
+static void fill_sent(struct syn_sent *sent, const struct tsent *t, const struct syn_lex *lex)
 {
-    syn_words(sent, t->words, t->n);
+    syn_words(sent, t->words, t->n, lex);
     memcpy(sent->xpos + 1, t->pxpos + 1, t->n);
     memcpy(sent->upos + 1, t->pupos + 1, t->n);
 }
@@ -324,7 +410,7 @@ static void parse_train_sent(struct trainer *tr, struct syn_sent *sent, struct s
     float sc[64];
     int cost[SYN_NMOVES];
 
-    fill_sent(sent, t);
+    fill_sent(sent, t, &tr->lex);
     syn_state_init(st, t->n);
     while (!syn_terminal(st, t->n)) {
         unsigned valid = syn_valid(st, t->n), zero = syn_costs(st, t->n, t->head, valid, cost);
@@ -365,7 +451,7 @@ static void evaluate(struct trainer *tr, const struct corpus *c, struct scores *
     memset(s, 0, sizeof(*s));
     for (size_t k = 0; k < c->n; k++) {
         const struct tsent *t = &c->s[k];
-        fill_sent(sent, t);
+        fill_sent(sent, t, &tr->lex);
         syn_parse_sent(&ms, &ls, sent, st);
         for (size_t i = 1; i <= t->n; i++) {
             s->words++;
@@ -392,7 +478,7 @@ static void log_scores(FILE *log, const char *what, const struct scores *s)
 static int trainer_init(struct trainer *tr, const struct nd_syntax_train_opts *o)
 {
     static const unsigned ks[SYN_NTABS] = {ND_XPOS_COUNT, ND_UPOS_COUNT, SYN_NMOVES, ND_DEP_COUNT};
-    unsigned mb = o->hbits ? o->hbits : 22, bits[SYN_NTABS] = {18, 14, mb, mb - 2};
+    unsigned mb = o->hbits ? o->hbits : 21, bits[SYN_NTABS] = {18, 16, mb, mb - 2};
     memset(tr, 0, sizeof(*tr));
     tr->rng = o->seed ? o->seed : 1;
     for (int t = 0; t < SYN_NTABS; t++)
@@ -407,6 +493,8 @@ static void trainer_free(struct trainer *tr)
         dense_free(&tr->tab[t]);
         dense_free(&tr->avg[t]);
     }
+    free(tr->lex.h);
+    free(tr->dict.e);
 }
 
 static enum nd_err train_parser(struct trainer *tr, struct corpus *train, struct corpus *dev,
@@ -435,7 +523,8 @@ static enum nd_err train_parser(struct trainer *tr, struct corpus *train, struct
         log_scores(log, what, &s);
         if (s.las > best) {
             best = s.las;
-            if ((err = syn_model_save(tr->avg, out_path, errstr, errsz)) != ND_OK)
+            if ((err = syn_model_save(tr->avg, &tr->lex, &tr->dict, out_path, errstr,
+                                      errsz)) != ND_OK)
                 break;
             if (log)
                 fprintf(log, "train-syntax: saved %s\n", out_path);
@@ -454,7 +543,7 @@ enum nd_err nd_syntax_train(const char *train_path, const char *dev_path, const 
     struct corpus train = {0}, dev = {0};
     struct trainer tr;
     enum nd_err err;
-    int epochs = opts && opts->epochs > 0 ? opts->epochs : 15;
+    int epochs = opts && opts->epochs > 0 ? opts->epochs : 12;
     struct nd_syntax_train_opts o = opts ? *opts : (struct nd_syntax_train_opts){0};
 
     if (trainer_init(&tr, &o)) {
@@ -470,6 +559,11 @@ enum nd_err nd_syntax_train(const char *train_path, const char *dev_path, const 
                 "train-syntax: %zu train sentences (%zu words, %zu non-projective, %zu skipped), "
                 "%zu dev\n",
                 train.n, train.tokens, train.nonproj, train.skipped, dev.n);
+    build_lex(&tr.lex, &train);
+    build_dict(&tr.dict, &train);
+    if (log)
+        fprintf(log, "train-syntax: lower-case lexicon %zu words, tag dictionary %zu words\n",
+                tr.lex.n, tr.dict.n);
     tag_corpora(&tr, &train, &dev, log);
     err = train_parser(&tr, &train, &dev, epochs, out_path, log, errstr, errsz);
 out:

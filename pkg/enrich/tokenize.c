@@ -189,6 +189,51 @@ static size_t clitic_len(const unsigned char *s, size_t n, size_t q)
     return 0;
 }
 
+/* Length n when s[0..n) is a prefix UD EWT writes joined to its word with a hyphen, else 0. */
+static size_t prefix_len(const unsigned char *s, size_t n)
+{
+    static const char *const prefixes[] = {"e",    "co",  "pre",   "post", "non", "re",
+                                           "anti", "mid", "multi", "ex",   "semi", "pro",
+                                           "over", "sub", "inter", "un",   "bi",  "vice"};
+    for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+        size_t k = strlen(prefixes[i]), j;
+        if (k != n)
+            continue;
+        for (j = 0; j < k && (s[j] | 0x20) == prefixes[i][j]; j++)
+            ;
+        if (j == k)
+            return n;
+    }
+    return 0;
+}
+
+/* Length of a web address or e-mail address at s (http://, https://, www., or word@word.word), up to
+ * the next space and without trailing punctuation; 0 when there is none. Kept as one token, as UD
+ * EWT does. */
+static size_t web_len(const unsigned char *s, size_t n)
+{
+    size_t e = 0, at = 0;
+    int web = (n > 7 && !memcmp(s, "http://", 7)) || (n > 8 && !memcmp(s, "https://", 8)) ||
+              (n > 4 && !memcmp(s, "www.", 4));
+    while (e < n && e < ND_TOKEN_MAX_BYTES && s[e] > ' ' && s[e] < 0x7f && s[e] != '"' &&
+           s[e] != '<' && s[e] != '>' && s[e] != '(' && s[e] != ')') {
+        if (s[e] == '@' && e > 0 && !at)
+            at = e;
+        e++;
+    }
+    while (e > 0 && (s[e - 1] == '.' || s[e - 1] == ',' || s[e - 1] == ';' || s[e - 1] == ':' ||
+                     s[e - 1] == '!' || s[e - 1] == '?' || s[e - 1] == '\''))
+        e--;
+    if (!web && at) {
+        /* an e-mail address: letters after the @ and a dot among them */
+        int dot = 0;
+        for (size_t i = at + 1; i < e; i++)
+            dot |= s[i] == '.';
+        web = dot && at + 1 < e && s[at + 1] != '.';
+    }
+    return web ? e : 0;
+}
+
 struct out {
     struct nd_tokens *toks;
     size_t tcap, scap;
@@ -274,8 +319,16 @@ static size_t scan_word(const unsigned char *s, size_t n, size_t p, uint32_t *fl
                 seg_start = p;
                 continue;
             }
-            /* hyphenated names and compounds: Saint-Denis, al-Assad, 12-year-old */
-            if (b == '-' && is_wordish(next.cls)) {
+            /* hyphens in compounds split as UD EWT splits them (long|-|range, 12|-|year|-|old),
+             * but for the prefixes EWT keeps whole (e-mail, co-workers, post-war) and numbers
+             * joined by hyphens (713-853-3989). Names stay whole (Saint-Denis, al-Assad,
+             * Ki-moon: a capital on either side), as the CoNLL-2003 text the entity tagger
+             * learnt from has them; EWT would split those too. */
+            if (b == '-' && is_wordish(next.cls) &&
+                ((digits_only && next.cls == C_DIGIT) || next.upper ||
+                 (classify(s + start, n - start).upper) ||
+                 (p == seg_start + prefix_len(s + seg_start, p - seg_start) && p > seg_start &&
+                  seg_start == start))) {
                 p += 1;
                 seg_start = p;
                 continue;
@@ -359,7 +412,9 @@ enum nd_err nd_tokenize(const char *text, size_t len, struct nd_tokens *toks)
             p += (size_t)c.len;
             continue;
         }
-        if (is_wordish(c.cls)) {
+        if (is_wordish(c.cls) && (end = web_len(s + p, len - p)) > 0) {
+            end += p;
+        } else if (is_wordish(c.cls)) {
             end = scan_word(s, len, p, &flags);
             /* A trailing period: part of an abbreviation, or a sentence end. */
             if (end < len && s[end] == '.' &&
@@ -400,6 +455,12 @@ enum nd_err nd_tokenize(const char *text, size_t len, struct nd_tokens *toks)
         } else if (s[p] == '.') {
             end = p + 1;
             while (end < len && s[end] == '.' && end - start < ND_TOKEN_MAX_BYTES)
+                end++;
+            flags |= ND_TOK_PUNCT;
+        } else if (s[p] == '!' || s[p] == '?') {
+            /* "!!", "?!" are one token, as UD EWT has them */
+            end = p + 1;
+            while (end < len && (s[end] == '!' || s[end] == '?') && end - start < ND_TOKEN_MAX_BYTES)
                 end++;
             flags |= ND_TOK_PUNCT;
         } else if (c.cls == C_DASH && s[p] == '-') {

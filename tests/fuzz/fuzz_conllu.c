@@ -46,6 +46,7 @@ static enum nd_err check_sent(const struct nd_conllu_sent *sent, void *arg)
         if (w < 64) {
             words[w].form = l->col[ND_CU_FORM];
             words[w].len = l->collen[ND_CU_FORM];
+            words[w].xpos_hint = 0;
         }
         w++;
     }
