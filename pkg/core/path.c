@@ -36,12 +36,21 @@ static enum nd_err exe_dir(struct nd_buf *dir)
     return nd_buf_append(dir, exe, (size_t)(slash - exe));
 }
 
-/* dir/rel/newsd/name into path; ND_OK when it exists, ND_ERR_NOTFOUND when not. */
+/* dir/rel/newsd/name into path, each leading "../" of rel taken off dir (/usr/bin + ../share is
+ * /usr/share: the path an error names reads plainly); ND_OK when it exists, ND_ERR_NOTFOUND when not. */
 static enum nd_err candidate(struct nd_buf *path, const char *dir, const char *rel, const char *name)
 {
+    size_t dirlen = strlen(dir);
     enum nd_err err;
+    while (!strncmp(rel, "../", 3) && dirlen > 0) {
+        while (dirlen > 0 && dir[dirlen - 1] != '/')
+            dirlen--;
+        if (dirlen > 0)
+            dirlen--; /* the slash */
+        rel += 3;
+    }
     nd_buf_reset(path);
-    if ((err = nd_buf_appendf(path, "%s/%s/newsd/%s", dir, rel, name)) != ND_OK)
+    if ((err = nd_buf_appendf(path, "%.*s/%s/newsd/%s", (int)dirlen, dir, rel, name)) != ND_OK)
         return err;
     return access(path->data, F_OK) == 0 ? ND_OK : ND_ERR_NOTFOUND;
 }
