@@ -1,6 +1,8 @@
 # newsd: the two commands a newcomer needs are `make demo` and `make test`. Everything installs itself.
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
-GEN := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
+# Ninja when it is installed, asked in the recipe (deps.sh build installs it, so on a fresh machine it
+# appears only after make has started); a configured build tree keeps the generator it has.
+gen = $$(test -f $(1)/CMakeCache.txt || ! command -v ninja >/dev/null 2>&1 || echo -G Ninja)
 BUILD := build
 ASAN := build-asan
 FUZZ := build-fuzz
@@ -18,7 +20,7 @@ deps-build:
 	@./scripts/deps.sh build
 
 configure: deps-build
-	@cmake -S . -B $(BUILD) $(GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	@cmake -S . -B $(BUILD) $(call gen,$(BUILD)) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	    -DNEWSD_ASAN_DIR=$(CURDIR)/$(ASAN) -DNEWSD_FUZZ_DIR=$(CURDIR)/$(FUZZ) >/dev/null
 
 build: configure
@@ -34,11 +36,11 @@ release: deps-build
 	@./scripts/build-release.sh $(CURDIR)/build-release/root $(CURDIR)/build-release
 
 asan: deps
-	@cmake -S . -B $(ASAN) $(GEN) -DCMAKE_BUILD_TYPE=Debug -DNEWSD_SANITIZE=ON >/dev/null
+	@cmake -S . -B $(ASAN) $(call gen,$(ASAN)) -DCMAKE_BUILD_TYPE=Debug -DNEWSD_SANITIZE=ON >/dev/null
 	@cmake --build $(ASAN) -j $(JOBS)
 
 fuzz: deps
-	@CC=clang cmake -S . -B $(FUZZ) $(GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNEWSD_FUZZ=ON >/dev/null
+	@CC=clang cmake -S . -B $(FUZZ) $(call gen,$(FUZZ)) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNEWSD_FUZZ=ON >/dev/null
 	@cmake --build $(FUZZ) -j $(JOBS)
 
 # One ctest run: unit tests, integration tests against a real Kafka broker, the same two suites built
