@@ -15,8 +15,8 @@ FROM debian:12-slim AS runtime
 COPY scripts/deps.sh /tmp/deps.sh
 # uid and gid 10001, as USER below, docs/OPERATIONS.md and deploy/ say
 RUN /tmp/deps.sh runtime && apt-get clean && rm -rf /var/lib/apt/lists/* /tmp/deps.sh \
-    && groupadd --system --gid 10001 newsd \
-    && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
+    && groupadd --gid 10001 newsd \
+    && useradd --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
                --shell /usr/sbin/nologin newsd
 # /usr/bin/newsd, /usr/share/newsd/{models,desks.yaml,demo/feeds}
 COPY --from=build /out/ /
