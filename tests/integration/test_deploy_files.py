@@ -1,9 +1,10 @@
 """The deployment files agree with the code: they parse, their ports, paths and environment names
 match the defaults newsd reports (`newsd config-doc`), deploy/newsd.yaml passes `newsd check-config`,
 and the Dockerfile has the shape the image promises (two Debian 12 stages built with
-scripts/deps.sh, non-root, HEALTHCHECK through `newsd healthcheck`). Docker itself does not run here,
-so the image's steps that can run outside it are run: the install tree, the config it ships, and the
-runtime package list covering the libraries the binary links."""
+scripts/deps.sh, non-root, HEALTHCHECK through `newsd healthcheck`). `make test` does not assume a
+Docker engine, so the image's steps that can run outside it are run: the install tree, the config it
+ships, and the runtime package list covering the libraries the binary links (the Release build and
+its installed tree are tests/install/)."""
 import os
 import re
 import shlex
