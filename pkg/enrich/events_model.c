@@ -430,12 +430,16 @@ static enum nd_err model_load(struct nd_events *events, char *errstr, size_t err
 static enum nd_err load_calibration(struct nd_events *events, const char *models_dir, char *errstr,
                                     size_t errsz)
 {
-    char path[4096], *data = NULL, *line, *next;
+    struct nd_buf path;
+    char *data = NULL, *line, *next;
     size_t len = 0, lineno = 0;
     enum nd_err err;
-    snprintf(path, sizeof(path), "%s/events_calib.tsv", models_dir);
-    if ((err = nd_file_read(path, 1u << 20, &data, &len)) != ND_OK)
+    if ((err = nd_path_join(&path, models_dir, "events_calib.tsv")) == ND_OK)
+        err = nd_file_read(path.data, 1u << 20, &data, &len);
+    if (err != ND_OK) {
+        nd_buf_free(&path);
         return err == ND_ERR_NOTFOUND ? ND_OK : err;
+    }
     for (line = data; line && *line; line = next) {
         char *f[3], *end;
         int nf, k;
@@ -448,33 +452,36 @@ static enum nd_err load_calibration(struct nd_events *events, const char *models
         for (k = 0; k < EVF_COUNT && strcmp(nd_ev_feature_names[k], f[0]); k++)
             ;
         if (nf < 2 || k == EVF_COUNT || (events->calib[k] = strtod(f[1], &end), end == f[1])) {
-            snprintf(errstr, errsz, "%s:%zu: expected a feature name and a weight", path, lineno);
+            snprintf(errstr, errsz, "%s:%zu: expected a feature name and a weight", path.data,
+                     lineno);
             free(data);
+            nd_buf_free(&path);
             return ND_ERR_INVALID;
         }
         events->has_calib = 1;
     }
     free(data);
+    nd_buf_free(&path);
     return ND_OK;
 }
 
 struct nd_events *nd_events_new(const char *models_dir, char *errstr, size_t errsz)
 {
     struct nd_events *events = NULL;
-    char path[4096];
+    struct nd_buf path;
     size_t len = 0;
     enum nd_err err;
 
-    snprintf(path, sizeof(path), "%s/events.model",
-             models_dir ? models_dir : NEWSD_SOURCE_DIR "/models");
     events = calloc(1, sizeof(*events));
     if (!events) {
         snprintf(errstr, errsz, "events model: out of memory");
         return NULL;
     }
-    err = nd_file_read(path, MODEL_CAP, &events->buf, &len);
+    if ((err = nd_path_join(&path, models_dir, "events.model")) == ND_OK)
+        err = nd_file_read(path.data, MODEL_CAP, &events->buf, &len);
+    nd_buf_free(&path);
     if (err) {
-        snprintf(errstr, errsz, "events model %s: %s", path, nd_err_str(err));
+        snprintf(errstr, errsz, "events model %s/events.model: %s", models_dir, nd_err_str(err));
         goto out;
     }
     events->syn_names = nd_evmap_new(256);
@@ -496,8 +503,7 @@ struct nd_events *nd_events_new(const char *models_dir, char *errstr, size_t err
     if (model_load(events, errstr, errsz) != ND_OK)
         goto out;
     events->roles = ND_EVENTS_ROLES_PARSE | ND_EVENTS_ROLES_FALLBACK;
-    err = load_calibration(events, models_dir ? models_dir : NEWSD_SOURCE_DIR "/models", errstr,
-                           errsz);
+    err = load_calibration(events, models_dir, errstr, errsz);
     if (err == ND_ERR_INVALID)
         goto out;
     if (err) {

@@ -15,21 +15,26 @@ from conftest import NEWSD_BIN
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
 FEEDS = os.path.join(ROOT, "deploy", "demo", "feeds")
 
-# The event part of each alert sentence (before the quoted evidence), with why it is true.
+# The event part of each alert sentence (before the quoted evidence), with why it is true, by the
+# story it is about.
 TRUE = {
     # "Poland's Foreign Minister Radoslaw Sikorski condemned Russia's overnight missile strikes"
-    "Radoslaw Sikorski (Poland) criticised or denounced Russia (ACCUSE, CAMEO 111)",
+    "Radoslaw Sikorski (Poland) criticised or denounced Russia (ACCUSE, CAMEO 111)": "Sikorski",
     # "Japan lodged a formal protest with China"
-    "Japan disapproved of China (ACCUSE, CAMEO 110)",
+    "Japan disapproved of China (ACCUSE, CAMEO 110)": "Senkaku",
+    # "Tokyo had demanded the ships leave immediately" (the Chinese coast guard ships, not named
+    # in that sentence: no target is said)
+    "Japan made a request (REQUEST, CAMEO 100)": "Senkaku",
     # "India and Australia signed an agreement"
-    "India and Australia signed formal agreement (SUPPORT, CAMEO 057)",
+    "India and Australia signed formal agreement (SUPPORT, CAMEO 057)": "India",
     # "U.S. Secretary of State Marco Rubio met Chinese Foreign Minister Wang Yi in Geneva"
-    "Marco Rubio (United States) consulted with Wang Yi (China) (CONSULT, CAMEO 040)",
+    "Marco Rubio (United States) consulted with Wang Yi (China) (CONSULT, CAMEO 040)": "Rubio",
     # "European Union foreign ministers on Saturday agreed a new package of sanctions against Russia"
-    "European Union imposed embargo, boycott, or sanctions on Russia (COERCE, CAMEO 163)",
+    "European Union imposed embargo, boycott, or sanctions on Russia (COERCE, CAMEO 163)": "sanctions",
     # "Brazil and South Africa ... called for immediate ceasefire talks between Sudan's warring
     # parties and offered to host a meeting": an intent to negotiate, not an agreement
-    "Brazil and South Africa expressed intent to meet or negotiate with Sudan (AGREE, CAMEO 036)",
+    "Brazil and South Africa expressed intent to meet or negotiate with Sudan (AGREE, CAMEO 036)":
+        "Sudan",
 }
 
 # What the demo said before: each of these was false about its story.
@@ -70,4 +75,6 @@ def test_demo_alerts_are_true():
         assert event in TRUE, "an alert sentence no one checked: " + line
         assert evidence.rstrip("…") in feeds, "the evidence is not the story's: " + line
         seen.add(event)
-    assert seen == TRUE, "alerts missing: %s" % sorted(TRUE - seen)
+    # every story alerts on one of its true events (which one depends on the desk)
+    missing = set(TRUE.values()) - {TRUE[e] for e in seen}
+    assert not missing, "no event alert for the stories about: %s" % sorted(missing)
