@@ -7,13 +7,14 @@ place and count in its sentence, roles read from the dependency parse, ...). Thi
 coder over the PLOVER gold sentences (bench_events --code --features), labels each emitted event
 right when it matches a gold event of its sentence in type, source and target (as
 scripts/eval_events.py scores precision), and fits a logistic regression (L2, C=1) on the dev half
-only: the even-numbered records. The held-out half (odd) is never read here. The weights, one line
+only: the even-numbered records. The held-out half (odd) is never read here. The fit is Newton's
+method on the L2-penalised log loss (no intercept: the features have a bias term), in plain Python. The weights, one line
 per feature, are what nd_events_new loads; the confidence is then the estimated probability that
 the event is right.
 
 Usage: python3 scripts/fit_event_confidence.py [--bin build/bench/bench_events] [--data ../shared/data]
                                                [--out models/events_calib.tsv]
-Reproducible: no randomness (lbfgs on a fixed design).
+Reproducible: no randomness.
 """
 import argparse
 import json
@@ -58,6 +59,40 @@ def dev_events(binary, models, gold):
     return rows
 
 
+def solve(a, b):
+    """Solve a x = b (a square, positive definite here) by Gaussian elimination."""
+    n = len(b)
+    m = [row[:] + [b[i]] for i, row in enumerate(a)]
+    for c in range(n):
+        p = max(range(c, n), key=lambda r: abs(m[r][c]))
+        m[c], m[p] = m[p], m[c]
+        for r in range(n):
+            if r != c and m[r][c]:
+                f = m[r][c] / m[c][c]
+                m[r] = [x - f * y for x, y in zip(m[r], m[c])]
+    return [m[i][n] / m[i][i] for i in range(n)]
+
+
+def sigmoid(z):
+    return 1 / (1 + math.exp(-z)) if z >= 0 else math.exp(z) / (1 + math.exp(z))
+
+
+def fit_logistic(x, y, c=1.0, iters=50):
+    """Weights minimising sum of log losses + |w|^2 / (2c) (as scikit-learn's C)."""
+    k = len(x[0])
+    w = [0.0] * k
+    for _ in range(iters):
+        p = [sigmoid(sum(wi * xi for wi, xi in zip(w, row))) for row in x]
+        grad = [w[j] / c + sum((pi - t) * row[j] for pi, t, row in zip(p, y, x)) for j in range(k)]
+        hess = [[(1 / c if i == j else 0.0) + sum(pi * (1 - pi) * row[i] * row[j] for pi, row in zip(p, x))
+                 for j in range(k)] for i in range(k)]
+        step = solve(hess, grad)
+        w = [wi - si for wi, si in zip(w, step)]
+        if max(abs(si) for si in step) < 1e-10:
+            break
+    return w
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--bin", default=os.path.join(ROOT, "build", "bench", "bench_events"))
@@ -65,19 +100,17 @@ def main():
     ap.add_argument("--models", default=os.path.join(ROOT, "models"))
     ap.add_argument("--out", default=os.path.join(ROOT, "models", "events_calib.tsv"))
     args = ap.parse_args()
-    from sklearn.linear_model import LogisticRegression
-
     path = os.path.join(args.data, "plover", "PLOVER_GSR_CAMEO.txt")
     gold = [r for r in json.load(open(path, encoding="utf-8")) if r.get("event") != "DOCUMENT" and r.get("text")]
     rows = dev_events(args.bin, args.models, gold)
     used = [k for k, name in enumerate(FEATURES) if name not in UNUSED]
     x = [[f[k] for k in used] for f, _ in rows]
     y = [label for _, label in rows]
-    model = LogisticRegression(C=1.0, fit_intercept=False, max_iter=1000).fit(x, y)
+    fitted = fit_logistic(x, y)
     w = [0.0] * len(FEATURES)
-    for k, weight in zip(used, model.coef_[0]):
+    for k, weight in zip(used, fitted):
         w[k] = weight
-    p = model.predict_proba(x)[:, 1]
+    p = [sigmoid(sum(a * b for a, b in zip(fitted, row))) for row in x]
     loss = -sum(math.log(q if t else 1 - q) for q, t in zip(p, y)) / len(y)
     brier = sum((q - t) ** 2 for q, t in zip(p, y)) / len(y)
     with open(args.out, "w") as out:
