@@ -234,7 +234,6 @@ struct story_state {
 #define key_is(tok, lit)                                                                           \
     ((tok)->keylen == sizeof(lit) - 1 && !memcmp((tok)->key, lit, sizeof(lit) - 1))
 
-
 #define has_class(tok, wl) (((tok)->cls >> (wl)) & 1u)
 struct trigger {
     size_t b, e; /* token range */
@@ -372,6 +371,9 @@ int nd_ev_parse_depth(const struct story_state *st, size_t tok);
 /* The verb at tok is the infinitive of an appeal or a demand ("pressing Iran ... to stop providing
  * weapons", "urged Beijing to stop"): what someone is asked to do, not something done. */
 int nd_ev_parse_asked(const struct story_state *st, size_t tok);
+/* The verb at tok is planned or intended in the parse: a modal auxiliary ("will meet"), or the
+ * infinitive of a verb of intent or plan ("plans to visit", "expected to meet"). */
+int nd_ev_parse_planned(const struct story_state *st, size_t tok);
 /* The verb at tok (or the verb governing its infinitive) is negated in the parse. */
 int nd_ev_parse_negated(const struct story_state *st, size_t tok);
 /* The verb at tok is inside a clause marked "if" or "unless". */

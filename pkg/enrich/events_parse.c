@@ -365,3 +365,24 @@ int nd_ev_parse_depth(const struct story_state *st, size_t tok)
     }
     return depth;
 }
+
+int nd_ev_parse_planned(const struct story_state *st, size_t tok)
+{
+    const struct nd_doc *doc = st->doc;
+    int32_t v = nd_ev_parse_verb(st, tok);
+    for (int depth = 0; v >= 0 && depth < 3; depth++) {
+        const struct nd_doc_sent *s = &doc->sents[doc->toks[v].sent];
+        /* "will meet", "would visit": a modal auxiliary of the verb */
+        for (uint32_t k = s->first; k < s->first + s->count; k++)
+            if (doc->toks[k].head == v && doc->toks[k].deprel == ND_DEP_AUX &&
+                nd_ev_in_list(st->events, WL_MODALS, doc->toks[k].key))
+                return 1;
+        /* "plans to visit", "is expected to meet": the infinitive of a verb of intent or plan */
+        if (rel(doc, v) != ND_DEP_XCOMP || (v = head(doc, v)) < 0)
+            break;
+        if (nd_ev_in_list(st->events, WL_MODALS, doc->toks[v].key) ||
+            nd_ev_in_list(st->events, WL_PLAN_WORDS, doc->toks[v].key))
+            return 1;
+    }
+    return 0;
+}

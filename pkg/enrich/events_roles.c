@@ -560,10 +560,12 @@ static void code_trigger(struct sentence *s, size_t t)
     if (!apply_negation(s, &r) || !not_governed(s, &r) || !not_light_verb(s, &r))
         return;
     find_barrier(s, &r);
-    r.planned = nd_ev_is_planned(toks, s->s0, s->s1, tr->b,
-                                 !tr->nominal                ? 0
-                                 : !strncmp(r.code, "04", 2) ? 'm'
-                                                             : 'n');
+    /* a parsed verb's plans come from the tree; a noun's from the words around it */
+    r.planned = r.parsed ? nd_ev_parse_planned(s->st, tr->b)
+                         : nd_ev_is_planned(toks, s->s0, s->s1, tr->b,
+                                            !tr->nominal                ? 0
+                                            : !strncmp(r.code, "04", 2) ? 'm'
+                                                                        : 'n');
     if (tr->nominal == 'p') {
         assign_pair(s, &r);
     } else if (r.parsed) {
