@@ -52,9 +52,9 @@ static int fill_group(const struct story_state *st, struct nd_event_actor *out,
 }
 
 const char *const nd_ev_feature_names[EVF_COUNT] = {
-    "bias",    "source",  "src_fallback", "relaxed", "tgt_implied", "pattern",
-    "target",  "order",   "nominal",      "planned", "passive",     "sent_events",
-    "default", "src_gov", "quoted",       "parse",   "root",        "depth"};
+    "bias",   "source",  "src_fallback", "relaxed", "tgt_implied",  "pattern", "target",
+    "order",  "nominal", "planned",      "passive", "sent_events",  "default", "src_gov",
+    "quoted", "parse",   "root",         "depth",   "thing_subject"};
 
 static void set_features(float *f, const struct ev_found *found, size_t order)
 {
@@ -75,6 +75,7 @@ static void set_features(float *f, const struct ev_found *found, size_t order)
     f[EVF_QUOTED] = found->qe > found->qb;
     f[EVF_PARSE] = found->parsed != 0;
     f[EVF_ROOT] = found->parsed && found->clause_depth == 0;
+    f[EVF_THING] = found->thing_subject != 0;
     f[EVF_DEPTH] = found->parsed && found->clause_depth > 0 ? (float)found->clause_depth / 3.0f : 0;
 }
 
@@ -126,6 +127,10 @@ void nd_ev_finish(struct story_state *st)
             ev->features[EVF_SENT_EVENTS] = j - i >= 4 ? 4.0f : (float)(j - i);
             if (!st->events->has_calib)
                 continue;
+            if (!ev->features[EVF_SOURCE]) {
+                ev->confidence = st->events->calib_no_source;
+                continue;
+            }
             for (int f = 0; f < EVF_COUNT; f++)
                 z += st->events->calib[f] * ev->features[f];
             /* rounded to three places: the JSON shows a probability, not float noise */

@@ -129,6 +129,7 @@ struct nd_events {
     /* models/events_calib.tsv: logistic weights over an event's features (ND_EVENT_FEATURES);
      * without the file the confidence is the fixed-weight score of the uncalibrated coder */
     double calib[ND_EVENT_FEATURES];
+    double calib_no_source; /* the confidence of an event without a source */
     int has_calib;
     unsigned roles; /* ND_EVENTS_ROLES_* (events.h): where roles come from */
     /* the word lists (W records): words point into buf */
@@ -156,6 +157,7 @@ enum ev_feature {
     EVF_PARSE,        /* roles read from the dependency parse (not word order) */
     EVF_ROOT,         /* the parsed verb is its sentence's main predicate (root, or its conj) */
     EVF_DEPTH,        /* clauses between it and the root (ccomp, xcomp, advcl, acl ...), over 3 */
+    EVF_THING, /* the parse's subject is a noun that is no actor ("the measures would hit") */
     EVF_COUNT
 };
 _Static_assert(EVF_COUNT == ND_EVENT_FEATURES, "one feature per slot");
@@ -357,7 +359,7 @@ int32_t nd_ev_parse_verb(const struct story_state *st, size_t tok);
  * takes pron's actors), *passive when it is a passive. 0 when the sentence was not parsed. */
 int nd_ev_parse_roles(const struct story_state *st, const struct span *spans, size_t nspans,
                       size_t tok, const struct group_ref *pron, struct group_ref *src,
-                      struct group_ref *tgt, int *passive, int *has_object);
+                      struct group_ref *tgt, int *passive, int *has_object, int *thing_subject);
 
 /* The possessor of the noun at tok ("Russia's overnight missile strikes") into src; 1 when found.
  */
@@ -393,7 +395,8 @@ struct ev_found {
     const struct group_ref *src, *tgt;
     size_t qb, qe; /* its quote, when qe > qb */
     int planned, src_fallback, relaxed, tgt_implied, passive, parsed;
-    int clause_depth; /* parsed: clauses between the verb and the root (0: main predicate) */
+    int clause_depth;  /* parsed: clauses between the verb and the root (0: main predicate) */
+    int thing_subject; /* parsed: the subject is a noun that is no actor */
 };
 /* Append one event of sentence [s0, s1) to the story's list, with its features. */
 void nd_ev_emit(struct story_state *st, size_t s0, size_t s1, const struct ev_found *found);

@@ -449,6 +449,13 @@ static enum nd_err load_calibration(struct nd_events *events, const char *models
         if (line[0] == '#' || !line[0])
             continue;
         nf = split_fields(line, f, 3);
+        if (nf >= 2 && !strcmp(f[0], "no_source")) {
+            events->calib_no_source = strtod(f[1], &end);
+            if (end == f[1] || events->calib_no_source < 0 || events->calib_no_source > 1)
+                nf = 0; /* reported below */
+            else
+                continue;
+        }
         for (k = 0; k < EVF_COUNT && strcmp(nd_ev_feature_names[k], f[0]); k++)
             ;
         if (nf < 2 || k == EVF_COUNT || (events->calib[k] = strtod(f[1], &end), end == f[1])) {

@@ -241,14 +241,14 @@ int32_t nd_ev_parse_verb(const struct story_state *st, size_t tok)
 
 int nd_ev_parse_roles(const struct story_state *st, const struct span *spans, size_t nspans,
                       size_t tok, const struct group_ref *pron, struct group_ref *src,
-                      struct group_ref *tgt, int *passive, int *has_object)
+                      struct group_ref *tgt, int *passive, int *has_object, int *thing_subject)
 {
     const struct nd_doc *doc = st->doc;
     int32_t v = nd_ev_parse_verb(st, tok), s;
     int k, pass = 0;
     if (v < 0)
         return 0;
-    *has_object = 0;
+    *has_object = *thing_subject = 0;
     s = subject_of(doc, v, &pass, 0);
     if (child(doc, v, ND_DEP_AUX_PASS) >= 0)
         pass = 1;
@@ -268,6 +268,11 @@ int nd_ev_parse_roles(const struct story_state *st, const struct span *spans, si
         *has_object = nobjs > 0;
         pick_target(st, spans, nspans, objs, nobjs, pron, src, tgt);
     }
+    /* "the measures would also hit firms": a subject that is a common noun and holds no actor is
+     * a thing, and its act no actor's */
+    *thing_subject = !pass && s >= 0 && !src->n &&
+                     (doc->toks[s].upos == ND_UPOS_NOUN || doc->toks[s].upos == ND_UPOS_PROPN) &&
+                     np_span(st, spans, nspans, s, 0) < 0;
     *passive = pass;
     return 1;
 }

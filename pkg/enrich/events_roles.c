@@ -40,7 +40,8 @@ struct role {
     size_t barrier;               /* its subject lies after this (past earlier verbs' objects) */
     int prev_verb;                /* the last coded verb of the clause before it, or -1 */
     int planned, neg, meeting, passive, src_fallback, tgt_implied;
-    int parsed; /* the trigger's sentence was parsed: roles come from the parse */
+    int parsed;        /* the trigger's sentence was parsed: roles come from the parse */
+    int thing_subject; /* the parse's subject is a noun that is no actor ("the measures") */
 };
 
 /* A title or body with no country ("President Bouteflicka", "the rebels") belongs, in wire copy,
@@ -304,7 +305,7 @@ static void assign_parsed(struct sentence *s, struct role *r)
     struct group_ref tgt_word = {.n = 0};
     int has_object = 0;
     nd_ev_parse_roles(s->st, s->spans, s->nspans, r->tr->b, r->pron, r->src, &r->tgt, &r->passive,
-                      &has_object);
+                      &has_object, &r->thing_subject);
     if (!(roles & ND_EVENTS_ROLES_FALLBACK) || (r->src->n && r->tgt.n))
         return;
     if (r->passive) {
@@ -522,6 +523,7 @@ static void emit_unique(struct sentence *s, struct role *r)
                                  .tgt_implied = r->tgt_implied,
                                  .passive = r->passive,
                                  .parsed = r->parsed,
+                                 .thing_subject = r->thing_subject,
                                  .clause_depth = r->parsed ? nd_ev_parse_depth(s->st, tr->b) : 0};
         nd_ev_emit(s->st, s->s0, s->s1, &found);
     }
