@@ -109,11 +109,14 @@ static void keep_or_set(json_t *annotations, const char *key, json_t *value)
 }
 
 /* Sentences that can hold an event: those with two actor mentions (body mentions of entities with
- * a country code, or international organisations) in them. Only these are parsed: a parse costs
- * about as much per sentence as all the rest of enrichment (docs/enrich.md has the figures). */
+ * a country code, or international organisations) and a word the event coder could make a trigger
+ * of (nd_events_trigger_sentences; triggers NULL when it could not be made: actors alone decide).
+ * Only these are parsed: a parse costs about as much per sentence as all the rest of enrichment
+ * (docs/enrich.md has the figures). */
 struct want_arg {
     const struct nd_events_mention *mentions;
     size_t nmentions;
+    const uint8_t *triggers; /* per doc sentence */
 };
 
 static int want_sentence(const struct nd_doc *doc, size_t s, void *arg)
@@ -121,6 +124,8 @@ static int want_sentence(const struct nd_doc *doc, size_t s, void *arg)
     const struct want_arg *w = arg;
     const struct nd_doc_sent *ds = &doc->sents[s];
     int actors = 0;
+    if (w->triggers && !w->triggers[s])
+        return 0;
     for (size_t i = 0; i < w->nmentions && actors < 2; i++)
         actors += w->mentions[i].country && w->mentions[i].start >= ds->start &&
                   w->mentions[i].start < ds->end;
@@ -199,9 +204,13 @@ enum nd_err nd_enrich_story(const struct nd_enrich *enrich, struct nd_story *sto
         struct nd_event_list coded = {0};
         mentions = entity_mentions(&ents, &nmentions);
         if (enrich->syntax) {
-            struct want_arg wa = {mentions, nmentions};
+            uint8_t *triggers = doc.nsents ? malloc(doc.nsents) : NULL;
+            struct want_arg wa = {mentions, nmentions, triggers};
+            if (triggers)
+                nd_events_trigger_sentences(enrich->events, toks, ntok, &doc, triggers);
             mark_names(&doc, &ents);
             nd_doc_parse(&doc, enrich->syntax, want_sentence, &wa);
+            free(triggers);
         }
         nd_events_code_tokens(enrich->events, story->body_text, toks, ntok,
                               doc.ntoks ? &doc : NULL, mentions, nmentions, &coded);

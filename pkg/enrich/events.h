@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "story/event.h"
 
@@ -62,6 +63,14 @@ void nd_events_code_tokens(const struct nd_events *events, const char *text,
                            struct nd_evtok *toks, size_t ntok, const struct nd_doc *doc,
                            const struct nd_events_mention *mentions, size_t nmentions,
                            struct nd_event_list *out);
+
+/* The sentences of doc that can hold an event, for the caller to parse only those: want[s] (doc->nsents
+ * entries, caller's) is set when sentence s holds the start of a coder token (toks, ntok: the same
+ * text's nd_evlex_tokenize_alloc tokens) that begins a verb or noun trigger of the model's
+ * dictionaries, else cleared. A sentence left out holds nothing the coder reads the parse for.
+ * events NULL: no sentence. Thread-safe. */
+void nd_events_trigger_sentences(const struct nd_events *events, const struct nd_evtok *toks,
+                                 size_t ntok, const struct nd_doc *doc, uint8_t *want);
 
 /* Where the roles of a verb come from (a bit set; the default is both): the dependency parse of the
  * story (nd_events_code_tokens' doc), and word order (the coder without a parse) for a role the

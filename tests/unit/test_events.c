@@ -11,7 +11,10 @@
 
 #include "core/core.h"
 #include "enrich/enrich.h"
+#include "enrich/doc.h"
 #include "enrich/events.h"
+#include "enrich/events_lex.h"
+#include "enrich/syntax.h"
 #include "story/story.h"
 
 #define MODELS NEWSD_SOURCE_DIR "/models"
@@ -422,6 +425,112 @@ static void test_mentions_and_dictionary(void **state)
     json_decref(arr);
 }
 
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf;
+    long n;
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    rewind(f);
+    buf = malloc((size_t)n + 1);
+    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        free(buf);
+        buf = NULL;
+    }
+    if (buf)
+        buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+/* Only parse sentences "with a trigger": the events of want_all (doc) and of the same text with only
+ * the sentences nd_events_trigger_sentences wants parsed. */
+static int want_all(const struct nd_doc *doc, size_t s, void *arg)
+{
+    (void)doc;
+    (void)s;
+    (void)arg;
+    return 1;
+}
+static int want_gate(const struct nd_doc *doc, size_t s, void *arg)
+{
+    (void)doc;
+    return ((const uint8_t *)arg)[s];
+}
+
+static char *code_parsed(const struct nd_syntax *syntax, const char *text, int gated, size_t *nwant)
+{
+    struct nd_doc doc;
+    struct nd_evtok *toks = NULL;
+    struct nd_event_list list = {0};
+    size_t len = strlen(text), ntok = nd_evlex_tokenize_alloc(text, len, ND_EVLEX_MAX_TOKENS, &toks);
+    uint8_t *want;
+    json_t *arr;
+    char *out;
+    assert_int_equal(nd_doc_build(&doc, text, len), ND_OK);
+    want = calloc(doc.nsents + 1, 1);
+    nd_events_trigger_sentences(events, toks, ntok, &doc, want);
+    *nwant = 0;
+    for (size_t s = 0; s < doc.nsents; s++)
+        *nwant += want[s];
+    nd_doc_parse(&doc, syntax, gated ? want_gate : want_all, want);
+    nd_events_code_tokens(events, text, toks, ntok, &doc, NULL, 0, &list);
+    arr = nd_event_list_to_json(&list);
+    out = json_dumps(arr, JSON_SORT_KEYS);
+    json_decref(arr);
+    nd_event_list_clear(&list);
+    nd_doc_free(&doc);
+    free(want);
+    free(toks);
+    return out;
+}
+
+/* The gate parses fewer sentences and the coder codes the same events: it reads the parse only
+ * for triggers, and the gate keeps every sentence with one. A sentence without a dictionary
+ * verb or eventive noun is left out. */
+static void test_trigger_gate(void **state)
+{
+    static const char *const paths[] = {NEWSD_SOURCE_DIR "/tests/fixtures/events/story.txt",
+                                        NEWSD_SOURCE_DIR "/tests/fixtures/events/wire.txt"};
+    const char *plain = "China and Russia held talks in Beijing. The weather in China and Russia "
+                        "was cold. France condemned Germany.";
+    char errstr[256];
+    struct nd_syntax *syntax = nd_syntax_load(MODELS "/syntax.bin", errstr, sizeof(errstr));
+    struct nd_doc doc;
+    struct nd_evtok *toks = NULL;
+    uint8_t want[3];
+    size_t ntok, nwant;
+    (void)state;
+    assert_non_null(syntax);
+    ntok = nd_evlex_tokenize_alloc(plain, strlen(plain), ND_EVLEX_MAX_TOKENS, &toks);
+    assert_int_equal(nd_doc_build(&doc, plain, strlen(plain)), ND_OK);
+    assert_int_equal(doc.nsents, 3);
+    nd_events_trigger_sentences(events, toks, ntok, &doc, want);
+    assert_int_equal(want[0], 1);
+    assert_int_equal(want[1], 0);
+    assert_int_equal(want[2], 1);
+    nd_events_trigger_sentences(NULL, toks, ntok, &doc, want);
+    assert_int_equal(want[0] | want[1] | want[2], 0);
+    nd_doc_free(&doc);
+    free(toks);
+    for (size_t p = 0; p < sizeof(paths) / sizeof(paths[0]); p++) {
+        char *text = slurp(paths[p]), *all, *gated;
+        size_t nall;
+        assert_non_null(text);
+        all = code_parsed(syntax, text, 0, &nall);
+        gated = code_parsed(syntax, text, 1, &nwant);
+        assert_true(strlen(all) > 100);
+        assert_string_equal(all, gated);
+        free(all);
+        free(gated);
+        free(text);
+    }
+    nd_syntax_destroy(syntax);
+}
+
 static void test_bad_input(void **state)
 {
     char junk[4096];
@@ -478,6 +587,7 @@ int main(void)
         cmocka_unit_test(test_participle_after_prepositional_object),
         cmocka_unit_test(test_ethnic_groups_and_led_forces),
         cmocka_unit_test(test_mentions_and_dictionary),
+        cmocka_unit_test(test_trigger_gate),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_missing_model),
     };
