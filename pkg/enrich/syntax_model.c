@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <zlib.h>
 
 #include "enrich/syntax_int.h"
@@ -128,6 +129,25 @@ enum nd_err syn_model_save(const struct syn_dense *tabs, const struct syn_lex *l
     return ND_OK;
 }
 
+/* A weight array of a table: the parser reads about a hundred rows at random per move, across
+ * 16 MB for the moves, so with 4 KB pages nearly every read also misses the TLB. Arrays of 2 MB and
+ * more are aligned to 2 MB and asked to be backed by huge pages (transparent huge pages in
+ * "madvise" mode); where the kernel says no, they are ordinary memory. Freed with free(). */
+#define HUGE_PAGE ((size_t)2 << 20)
+static void *table_alloc(size_t n)
+{
+    void *p = NULL;
+    if (n < HUGE_PAGE)
+        return malloc(n ? n : 1);
+    n = (n + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+    if (posix_memalign(&p, HUGE_PAGE, n))
+        return NULL;
+#ifdef MADV_HUGEPAGE
+    (void)madvise(p, n, MADV_HUGEPAGE);
+#endif
+    return p;
+}
+
 static void table_free(struct syn_table *t)
 {
     free(t->off);
@@ -154,11 +174,11 @@ static int read_table(gzFile gz, struct syn_table *t, uint32_t want_k)
         return -1;
     rows = (size_t)1 << t->bits;
     if (t->k <= SYN_DENSE_K) {
-        t->dense = malloc(rows * SYN_DENSE_K * sizeof(*t->dense));
+        t->dense = table_alloc(rows * SYN_DENSE_K * sizeof(*t->dense));
         return t->dense && !gz_get(gz, t->dense, rows * SYN_DENSE_K * sizeof(*t->dense)) ? 0 : -1;
     }
-    t->off = malloc((rows + 1) * sizeof(*t->off));
-    t->ent = malloc((t->nent ? t->nent : 1) * sizeof(*t->ent));
+    t->off = table_alloc((rows + 1) * sizeof(*t->off));
+    t->ent = table_alloc(t->nent * sizeof(*t->ent));
     cls = malloc(t->nent ? t->nent : 1);
     w = malloc((t->nent ? t->nent : 1) * sizeof(*w));
     if (!t->off || !t->ent || !cls || !w || gz_get(gz, t->off, (rows + 1) * sizeof(*t->off)) ||
