@@ -8,6 +8,9 @@
  * parse is a single tree, and the parser always ends: SHIFT until the buffer is empty, then RIGHT.
  * The trees it can build are exactly the projective ones. */
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "enrich/syntax_int.h"
 
@@ -122,18 +125,26 @@ void syn_score(const struct syn_scorer *sc, const uint64_t *f, size_t nf, float 
     if (sc->t->dense) {
         const struct syn_table *t = sc->t;
         unsigned sh = 64 - t->bits;
-        /* a row is four int16, added as one vector of four int32 (integer sums: the order of
-         * the additions does not change them) */
-        typedef int16_t v4h __attribute__((vector_size(8)));
-        typedef int32_t v4i __attribute__((vector_size(16)));
-        v4i acc = {0, 0, 0, 0};
+        /* a row is four int16, sign-extended and added as one vector of four int32 (SSE2:
+         * unpack, shift, add); integer sums, so the order of the additions does not change them */
+        int32_t acc[SYN_DENSE_K];
         for (size_t i = 0; i < nf; i++)
             __builtin_prefetch(&t->dense[(f[i] >> sh) * SYN_DENSE_K]);
+#ifdef __SSE2__
+        __m128i v = _mm_setzero_si128();
         for (size_t i = 0; i < nf; i++) {
-            v4h row;
-            memcpy(&row, &t->dense[(f[i] >> sh) * SYN_DENSE_K], sizeof(row));
-            acc += __builtin_convertvector(row, v4i);
+            __m128i row = _mm_loadl_epi64((const __m128i *)&t->dense[(f[i] >> sh) * SYN_DENSE_K]);
+            v = _mm_add_epi32(v, _mm_srai_epi32(_mm_unpacklo_epi16(row, row), 16));
         }
+        _mm_storeu_si128((__m128i *)acc, v);
+#else
+        memset(acc, 0, sizeof(acc));
+        for (size_t i = 0; i < nf; i++) {
+            const int16_t *row = &t->dense[(f[i] >> sh) * SYN_DENSE_K];
+            for (unsigned c = 0; c < SYN_DENSE_K; c++)
+                acc[c] += row[c];
+        }
+#endif
         for (unsigned c = 0; c < t->k; c++)
             scores[c] = (float)acc[c] * t->scale;
         return;
