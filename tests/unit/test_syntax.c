@@ -372,7 +372,7 @@ static const struct arc A_DECLINED[] = {
 static void test_golden_seed(void **state)
 {
     char errstr[256];
-    struct nd_enrich *enrich = nd_enrich_new(NULL, errstr, sizeof(errstr));
+    struct nd_enrich *enrich = nd_enrich_new(NEWSD_SOURCE_DIR "/models", errstr, sizeof(errstr));
     (void)state;
     if (!enrich)
         fprintf(stderr, "%s\n", errstr);
