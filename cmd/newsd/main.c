@@ -111,10 +111,13 @@ static int cmd_run(int argc, char **argv)
 static int cmd_demo(int argc, char **argv)
 {
     char feeds[4096], desks[4096], models[4096];
-    int seconds = 0, opt;
+    int opt;
+    struct nd_demo_opts demo = {.port = 8088, .interval_s = 5};
     static const struct option longopts[] = {{"feeds", required_argument, NULL, 'f'},
                                              {"desks", required_argument, NULL, 'd'},
                                              {"seconds", required_argument, NULL, 's'},
+                                             {"port", required_argument, NULL, 'p'},
+                                             {"interval", required_argument, NULL, 'i'},
                                              {0}};
     /* default_path returns a static buffer: copy each before the next call */
     snprintf(feeds, sizeof(feeds), "%s",
@@ -123,18 +126,29 @@ static int cmd_demo(int argc, char **argv)
              default_path("NEWSD_DEMO_DESKS", "deploy/desks.yaml", "/usr/share/newsd/desks.yaml"));
     snprintf(models, sizeof(models), "%s",
              default_path("NEWSD_MODELS", "models", "/usr/share/newsd/models"));
-    while ((opt = getopt_long(argc, argv, "f:d:s:", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "f:d:s:p:i:", longopts, NULL)) != -1) {
         if (opt == 'f')
             snprintf(feeds, sizeof(feeds), "%s", optarg);
         else if (opt == 'd')
             snprintf(desks, sizeof(desks), "%s", optarg);
         else if (opt == 's')
-            seconds = atoi(optarg);
+            demo.seconds = atoi(optarg);
+        else if (opt == 'p')
+            demo.port = atoi(optarg);
+        else if (opt == 'i')
+            demo.interval_s = atoi(optarg);
         else
             return 2;
     }
+    if (demo.port < 0 || demo.port > 65535 || demo.interval_s < 1) {
+        fprintf(stderr, "newsd demo: --port 0..65535 (0: any free port), --interval 1 or more\n");
+        return 2;
+    }
+    demo.feeds_dir = feeds;
+    demo.desks_path = desks;
+    demo.models_dir = models;
     install_signals();
-    return nd_demo_main(feeds, desks, models, seconds, &stop_flag);
+    return nd_demo_main(&demo, &stop_flag);
 }
 
 static int cmd_parse(int argc, char **argv)
@@ -486,7 +500,7 @@ static const struct command {
     const char *usage;
 } commands[] = {
     {"run", cmd_run, "run -c FILE            the daemon"},
-    {"demo", cmd_demo, "demo [--seconds N] [--feeds DIR] [--desks FILE]  embedded broker, sample feeds, desks, terminal view"},
+    {"demo", cmd_demo, "demo [--seconds N] [--feeds DIR] [--desks FILE] [--port N] [--interval S]  embedded broker, sample feeds, desks, terminal view, desk board"},
     {"parse", cmd_parse, "parse FILE|-           print a feed's items as story JSON, one per line"},
     {"extract", cmd_extract, "extract [--json] PAGE  print the main text of an article page"},
     {"enrich", cmd_enrich, "enrich [FILE...]       enrich stories (JSON lines or one text file)"},

@@ -68,8 +68,7 @@ void nd_board_shutdown(struct nd_board *board)
         return;
     pthread_mutex_lock(&board->lock);
     board->closing = 1;
-    for (struct nd_board_client *c = board->clients; c; c = c->next)
-        nd_board_wake(c);
+    nd_board_wake_all(board);
     pthread_mutex_unlock(&board->lock);
 }
 

@@ -99,8 +99,8 @@ void nd_board_frame_unref(struct nd_board_frame *frame);
 void nd_board_frame_append(struct nd_buf *buf, const char *id, const char *type, const json_t *data);
 
 struct nd_board_client;
-/* Wake a stream waiting for frames (it then sees board->closing). Under board->lock. */
-void nd_board_wake(struct nd_board_client *c);
+/* Wake every stream waiting for frames (they then see board->closing). Under board->lock. */
+void nd_board_wake_all(struct nd_board *board);
 /* Queue a frame on every stream whose desk filter takes desk (NULL: every stream). A stream whose
  * queue is full is marked slow and ends. Under board->lock. */
 void nd_board_broadcast(struct nd_board *board, const char *desk, struct nd_board_frame *frame);

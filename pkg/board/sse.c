@@ -81,9 +81,10 @@ static void drop_queue(struct nd_board_client *c)
     }
 }
 
-void nd_board_wake(struct nd_board_client *c)
+void nd_board_wake_all(struct nd_board *board)
 {
-    pthread_cond_signal(&c->cond);
+    for (struct nd_board_client *c = board->clients; c; c = c->next)
+        pthread_cond_signal(&c->cond);
 }
 
 void nd_board_broadcast(struct nd_board *board, const char *desk, struct nd_board_frame *frame)
@@ -265,9 +266,13 @@ void nd_board_stream(struct nd_board *board, const struct nd_server_req *req,
                      struct nd_server_reply *reply)
 {
     const char *desk = nd_server_req_arg(req, "desk");
+    /* the browser sends the header when it reconnects by itself; a page that had to open a new
+     * EventSource (after a refusal) passes the id as ?last= */
     const char *last = nd_server_req_header(req, "Last-Event-ID");
     struct nd_board_client *c;
 
+    if (!last)
+        last = nd_server_req_arg(req, "last");
     if (desk && (!*desk || strlen(desk) > ND_BOARD_DESK_MAX)) {
         reply->status = 400;
         nd_buf_appendf(&reply->body, "desk: a desk name of 1 to %d characters\n", ND_BOARD_DESK_MAX);
