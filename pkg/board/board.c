@@ -59,7 +59,7 @@ json_t *nd_board_alert_data(const char *alert, size_t len, int32_t partition, in
         return NULL;
     }
     snprintf(pos, sizeof(pos), "%d:%lld", (int)partition, (long long)offset);
-    return json_pack("{s:s, s:o, s:O?}", "pos", pos, "alert", doc, "story", summary);
+    return json_pack("{s:s, s:o, s:O*}", "pos", pos, "alert", doc, "story", summary);
 }
 
 void nd_board_shutdown(struct nd_board *board)
