@@ -8,6 +8,7 @@
  * memory and loses nothing. */
 #include "board/board_int.h"
 
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,8 +16,10 @@
 
 #define MOD "board"
 /* A comment line this often keeps proxies and the server's idle timeout (10 s) from closing a
- * quiet stream. */
+ * quiet stream. A page that went away is noticed within HANGUP_CHECK_MS, not at the next write, so
+ * a reload does not count twice against board.max_clients. */
 #define HEARTBEAT_MS 5000
+#define HANGUP_CHECK_MS 250
 #define RETRY_MS 1000
 #define SNAPSHOT_MAX (256u << 20)
 
@@ -35,6 +38,7 @@ struct nd_board_client {
     struct nd_board_pos from, upto;
     struct nd_board_frame *cur;
     size_t cur_off;
+    int fd; /* the connection's socket, polled for a hang-up */
 };
 
 /* --- frames ----------------------------------------------------------------------------------- */
@@ -182,6 +186,13 @@ static void wait_ms(pthread_cond_t *cond, pthread_mutex_t *lock, int ms)
     pthread_cond_timedwait(cond, lock, &ts);
 }
 
+/* The page closed its end (it reloaded, or went away): the stream can end now. */
+static int hung_up(int fd)
+{
+    struct pollfd pfd = {.fd = fd, .events = POLLRDHUP};
+    return fd >= 0 && poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+
 static void run_replay(struct nd_board_client *c)
 {
     struct nd_board *board = c->board;
@@ -224,8 +235,14 @@ static long stream_read(void *cls, char *buf, size_t max)
         return n;
     }
     pthread_mutex_lock(&board->lock);
-    if (!c->n && !c->slow && !board->closing)
-        wait_ms(&c->cond, &board->lock, HEARTBEAT_MS);
+    for (int waited = 0; !c->n && !c->slow && !board->closing && waited < HEARTBEAT_MS;
+         waited += HANGUP_CHECK_MS) {
+        wait_ms(&c->cond, &board->lock, HANGUP_CHECK_MS);
+        if (hung_up(c->fd)) {
+            pthread_mutex_unlock(&board->lock);
+            return -1;
+        }
+    }
     if (c->slow || board->closing) {
         n = -1;
     } else if (c->n) {
@@ -290,6 +307,7 @@ void nd_board_stream(struct nd_board *board, const struct nd_server_req *req,
     }
     c = nd_xcalloc(1, sizeof(*c));
     c->board = board;
+    c->fd = nd_server_req_fd(req);
     snprintf(c->desk, sizeof(c->desk), "%s", desk ? desk : "");
     pthread_cond_init(&c->cond, NULL);
     c->cap = (size_t)board->conf->board_client_queue;

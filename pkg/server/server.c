@@ -33,6 +33,13 @@ const char *nd_server_req_arg(const struct nd_server_req *req, const char *name)
     return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
+int nd_server_req_fd(const struct nd_server_req *req)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    return info ? info->connect_fd : -1;
+}
+
 void nd_server_reply_header(struct nd_server_reply *reply, const char *name, const char *value)
 {
     if (reply->nheaders == ND_SERVER_MAX_HEADERS)

@@ -15,6 +15,9 @@
 struct nd_server_req;
 const char *nd_server_req_header(const struct nd_server_req *req, const char *name);
 const char *nd_server_req_arg(const struct nd_server_req *req, const char *name);
+/* The connection's socket, for a stream to notice a peer that hung up while it waits (poll it;
+ * never read, write or close it). -1 when unknown. */
+int nd_server_req_fd(const struct nd_server_req *req);
 
 #define ND_SERVER_MAX_HEADERS 8
 
