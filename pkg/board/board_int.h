@@ -147,7 +147,7 @@ struct nd_board {
     json_t *desks;             /* [{"name", "title"}] */
     struct nd_board_client *clients;
     size_t nclients;
-    int closing;
+    _Atomic int closing;       /* streams end, new ones are refused (set under the lock) */
     volatile sig_atomic_t stop;
     pthread_t thread;
     int started;

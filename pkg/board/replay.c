@@ -86,7 +86,7 @@ int nd_board_replay(struct nd_board *board, const struct nd_board_pos *from,
         goto out;
     }
     rd_kafka_assign(rk, parts);
-    while (remaining && nd_mono_ms() < deadline && !board->stop) {
+    while (remaining && nd_mono_ms() < deadline && !board->stop && !atomic_load(&board->closing)) {
         rd_kafka_message_t *msg = rd_kafka_consumer_poll(rk, 200);
         int32_t p;
         if (!msg)

@@ -224,8 +224,12 @@ static long stream_read(void *cls, char *buf, size_t max)
         c->replay = 0;
         run_replay(c);
     }
-    if (c->start_off < c->start.len)
-        return take(buf, max, c->start.data, c->start.len, &c->start_off);
+    if (c->start_off < c->start.len) {
+        n = take(buf, max, c->start.data, c->start.len, &c->start_off);
+        if (c->start_off == c->start.len)
+            nd_buf_free(&c->start); /* the recent alerts can be megabytes: not kept once sent */
+        return n;
+    }
     if (c->cur) {
         n = take(buf, max, c->cur->data, c->cur->len, &c->cur_off);
         if (c->cur_off == c->cur->len) {

@@ -5,7 +5,10 @@
 
 #include "alert/alert.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 #include <pthread.h>
@@ -225,6 +228,18 @@ static void *timer_main(void *arg)
     return NULL;
 }
 
+/* 1 when port is free on 127.0.0.1 now (the board's default port may be another program's). */
+static int port_free(int port)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ok = fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+    if (fd >= 0)
+        close(fd);
+    return ok;
+}
+
 /* The desks file through the config loader (FILE:LINE errors), then validated by pkg/alert. */
 static int load_desks(struct nd_config *conf, const char *path, const char *models_dir,
                       struct nd_desks **desks)
@@ -312,6 +327,11 @@ int nd_demo_main(const struct nd_demo_opts *demo, volatile sig_atomic_t *stop)
     free(conf->server_bind);
     conf->server_bind = nd_strdup("127.0.0.1");
     conf->server_port = demo->port;
+    if (demo->port && !port_free(demo->port)) {
+        printf("newsd demo: port %d is taken; the board gets a free one (--port N to choose)\n",
+               demo->port);
+        conf->server_port = 0;
+    }
     if ((nfeeds = add_feeds(conf, abs_dir, demo->interval_s > 0 ? demo->interval_s : 5)) <= 0) {
         fprintf(stderr, "newsd demo: no feeds (*.xml, *.json) in %s\n", abs_dir);
         goto out;
@@ -323,7 +343,8 @@ int nd_demo_main(const struct nd_demo_opts *demo, volatile sig_atomic_t *stop)
            demo->interval_s > 0 ? demo->interval_s : 5);
     fflush(stdout);
 
-    struct nd_daemon_opts opts = {.conf = conf, .models_dir = models_dir, .pick_port = !demo->port};
+    struct nd_daemon_opts opts = {.conf = conf, .models_dir = models_dir,
+                                  .pick_port = !conf->server_port};
     if (desks_path && load_desks(conf, desks_path, models_dir, &opts.desks) != 0)
         goto out;
     if (!(daemon = nd_daemon_new(&opts, errstr, sizeof(errstr)))) {

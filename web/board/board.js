@@ -18,6 +18,7 @@ const state = {
   query: "",
   lastEventId: "",
   dirty: false,
+  openGroups: new Set(),   // developments whose earlier alerts the reader unfolded
 };
 
 // What the page received, for people (the status line) and for the browser test.
@@ -183,7 +184,11 @@ function card(group) {
     matched && el("p", { class: "matched" }, matched),
   );
   if (group.length > 1) {
-    node.append(el("details", { class: "updates" },
+    const dev = (latest.development || {}).id || latest.id;
+    node.append(el("details", {
+      class: "updates", open: state.openGroups.has(dev),
+      ontoggle: (e) => (e.target.open ? state.openGroups.add(dev) : state.openGroups.delete(dev)),
+    },
       el("summary", {}, `${group.length - 1} earlier ${group.length === 2 ? "alert" : "alerts"} in this development`),
       el("ol", {}, group.slice(0, -1).reverse().map((a) =>
         el("li", { class: (isWithdrawn(a.story_id) ? "withdrawn " : "") + "prio-" + a.priority },
