@@ -4,13 +4,13 @@
  * (read_committed), keeps the recent alerts of every desk and a bounded cache of enriched stories,
  * and serves, through the daemon's HTTP server (pkg/server) under /board:
  *   /board               the page (HTML, CSS and JavaScript embedded at build time from web/board/)
- *   /board/events        Server-Sent Events (?desk=NAME for one desk): the recent alerts, then every
- *                        new one live. Event ids are the alerts topic's positions ("p:o,p:o"), so a
- *                        page that reconnects with Last-Event-ID is replayed what it missed from Kafka.
- *   /board/story/ID      the enriched record of a recent story (JSON)
- * It is read-only, guarded by board.token and/or board.password when set, and bounds what a page may
- * hold: board.max_clients streams, board.client_queue events waiting per stream (a slower page is
- * disconnected; it reconnects and replays).
+ *   /board/events        Server-Sent Events (?desk=NAME for one desk): the recent alerts, then
+ * every new one live. Event ids are the alerts topic's positions ("p:o,p:o"), so a page that
+ * reconnects with Last-Event-ID is replayed what it missed from Kafka. /board/story/ID      the
+ * enriched record of a recent story (JSON) It is read-only, guarded by board.token and/or
+ * board.password when set, and bounds what a page may hold: board.max_clients streams,
+ * board.client_queue events waiting per stream (a slower page is disconnected; it reconnects and
+ * replays).
  *
  * Threads: the consumer thread is the board's own; routes run on the server's connection threads.
  * Every public function is thread-safe. */
@@ -43,9 +43,9 @@ void nd_board_shutdown(struct nd_board *board);
 void nd_board_destroy(struct nd_board *board);
 
 struct nd_board_stats {
-    uint64_t clients;                          /* streams open now */
-    uint64_t live, recent, replayed, stories;  /* events written to streams, by kind */
-    uint64_t slow, refused;                    /* streams dropped as too slow, refused as too many */
+    uint64_t clients;                         /* streams open now */
+    uint64_t live, recent, replayed, stories; /* events written to streams, by kind */
+    uint64_t slow, refused;                   /* streams dropped as too slow, refused as too many */
 };
 void nd_board_get_stats(struct nd_board *board, struct nd_board_stats *stats);
 

@@ -96,7 +96,8 @@ struct nd_board_frame {
 struct nd_board_frame *nd_board_frame_new(const char *id, const char *type, const json_t *data);
 void nd_board_frame_unref(struct nd_board_frame *frame);
 /* Append the same text to a buffer. */
-void nd_board_frame_append(struct nd_buf *buf, const char *id, const char *type, const json_t *data);
+void nd_board_frame_append(struct nd_buf *buf, const char *id, const char *type,
+                           const json_t *data);
 
 struct nd_board_client;
 /* Wake every stream waiting for frames (they then see board->closing). Under board->lock. */
@@ -141,13 +142,13 @@ struct nd_board {
     pthread_mutex_t lock;
     struct nd_board_ring ring;
     struct nd_board_stories *stories;
-    struct nd_board_pos pos;   /* the consumer's: last alert offset per partition */
+    struct nd_board_pos pos;           /* the consumer's: last alert offset per partition */
     int64_t start[ND_BOARD_MAX_PARTS]; /* where the consumer began on each partition */
-    int nparts;                /* partitions of the alerts topic, 0 before the consumer knows */
-    json_t *desks;             /* [{"name", "title"}] */
+    int nparts;    /* partitions of the alerts topic, 0 before the consumer knows */
+    json_t *desks; /* [{"name", "title"}] */
     struct nd_board_client *clients;
     size_t nclients;
-    _Atomic int closing;       /* streams end, new ones are refused (set under the lock) */
+    _Atomic int closing; /* streams end, new ones are refused (set under the lock) */
     volatile sig_atomic_t stop;
     pthread_t thread;
     int started;

@@ -1,6 +1,7 @@
 /* The board's consumer: the alerts topic from a little before its end (enough for
  * board.recent_per_desk alerts of every desk) and the stories topic from board.story_cache records
- * before its end, then everything new, read_committed (what the page shows is what was committed). */
+ * before its end, then everything new, read_committed (what the page shows is what was committed).
+ */
 #include "board/board_int.h"
 #include "kafka/kafka.h"
 
@@ -17,14 +18,15 @@ static void add_partitions(struct nd_board *board, rd_kafka_t *rk,
 {
     rd_kafka_topic_partition_list_t *found = NULL;
     char errstr[256];
-    if (nd_kafka_topic_partitions(rk, topic, MOD, &board->stop, &found, errstr, sizeof(errstr)) != 1)
+    if (nd_kafka_topic_partitions(rk, topic, MOD, &board->stop, &found, errstr, sizeof(errstr)) !=
+        1)
         return;
     for (int i = 0; i < found->cnt; i++) {
         int32_t p = found->elems[i].partition;
         int64_t lo = 0, hi = 0, start;
         if (alerts && p >= ND_BOARD_MAX_PARTS) {
-            nd_warn(MOD, "%s has more than %d partitions; the board leaves out partition %d",
-                    topic, ND_BOARD_MAX_PARTS, (int)p);
+            nd_warn(MOD, "%s has more than %d partitions; the board leaves out partition %d", topic,
+                    ND_BOARD_MAX_PARTS, (int)p);
             continue;
         }
         if (rd_kafka_query_watermark_offsets(rk, topic, p, &lo, &hi, 5000))
@@ -80,8 +82,8 @@ static void on_alert(struct nd_board *board, const rd_kafka_message_t *msg)
     }
     pthread_mutex_lock(&board->lock);
     board->pos.off[msg->partition] = msg->offset;
-    old = nd_board_ring_add(&board->ring, desk, story_id, msg->partition, msg->offset,
-                            msg->payload, msg->len);
+    old = nd_board_ring_add(&board->ring, desk, story_id, msg->partition, msg->offset, msg->payload,
+                            msg->len);
     nd_board_stories_pin(board->stories, story_id);
     if (old)
         nd_board_stories_unpin(board->stories, old->story_id);

@@ -57,8 +57,10 @@ static void story(struct nd_board *board, const char *id, struct nd_server_reply
     if (err != ND_OK) {
         nd_buf_reset(&reply->body);
         reply->status = 404;
-        nd_buf_appendf(&reply->body, "story %s is not among the recent ones the board keeps "
-                                     "(board.story_cache)\n", id);
+        nd_buf_appendf(&reply->body,
+                       "story %s is not among the recent ones the board keeps "
+                       "(board.story_cache)\n",
+                       id);
         return;
     }
     reply->status = 200;

@@ -13,8 +13,7 @@
 
 /* The partitions to read and where to start; 0 when the gap is longer than replay_max. */
 static int plan(struct nd_board *board, const struct nd_board_pos *from,
-                const struct nd_board_pos *upto, rd_kafka_topic_partition_list_t *parts,
-                int *need)
+                const struct nd_board_pos *upto, rd_kafka_topic_partition_list_t *parts, int *need)
 {
     int64_t total = 0;
     pthread_mutex_lock(&board->lock);
@@ -75,12 +74,12 @@ int nd_board_replay(struct nd_board *board, const struct nd_board_pos *from,
         ok = 1;
         goto out;
     }
-    rk = nd_kafka_consumer_new(
-        board->conf,
-        (const char *const[]){"group.id", "newsd-board-replay", "enable.auto.commit", "false",
-                              "enable.partition.eof", "true", "isolation.level", "read_committed",
-                              NULL},
-        "board replay", errstr, sizeof(errstr));
+    rk = nd_kafka_consumer_new(board->conf,
+                               (const char *const[]){"group.id", "newsd-board-replay",
+                                                     "enable.auto.commit", "false",
+                                                     "enable.partition.eof", "true",
+                                                     "isolation.level", "read_committed", NULL},
+                               "board replay", errstr, sizeof(errstr));
     if (!rk) {
         nd_warn(MOD, "%s", errstr);
         goto out;
@@ -96,7 +95,8 @@ int nd_board_replay(struct nd_board *board, const struct nd_board_pos *from,
             rd_kafka_message_destroy(msg);
             continue;
         }
-        if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF || (!msg->err && msg->offset > upto->off[p])) {
+        if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF ||
+            (!msg->err && msg->offset > upto->off[p])) {
             left[p] = 0;
             remaining--;
         } else if (!msg->err) {

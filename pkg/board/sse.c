@@ -101,8 +101,10 @@ void nd_board_broadcast(struct nd_board *board, const char *desk, struct nd_boar
             c->slow = 1;
             drop_queue(c);
             board->stats.slow++;
-            nd_info(MOD, "a board page read too slowly (%zu events waiting) and was disconnected; "
-                         "it replays on reconnect", c->cap);
+            nd_info(MOD,
+                    "a board page read too slowly (%zu events waiting) and was disconnected; "
+                    "it replays on reconnect",
+                    c->cap);
         } else {
             atomic_fetch_add(&frame->refs, 1);
             c->queue[(c->head + c->n++) % c->cap] = frame;
@@ -296,7 +298,8 @@ void nd_board_stream(struct nd_board *board, const struct nd_server_req *req,
         last = nd_server_req_arg(req, "last");
     if (desk && (!*desk || strlen(desk) > ND_BOARD_DESK_MAX)) {
         reply->status = 400;
-        nd_buf_appendf(&reply->body, "desk: a desk name of 1 to %d characters\n", ND_BOARD_DESK_MAX);
+        nd_buf_appendf(&reply->body, "desk: a desk name of 1 to %d characters\n",
+                       ND_BOARD_DESK_MAX);
         return;
     }
     pthread_mutex_lock(&board->lock);

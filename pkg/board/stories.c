@@ -14,9 +14,9 @@
 
 struct story {
     char *id;
-    struct story *hnext;        /* hash chain */
+    struct story *hnext;         /* hash chain */
     struct story *older, *newer; /* the records kept, oldest first */
-    char *record;               /* NULL once dropped */
+    char *record;                /* NULL once dropped */
     size_t len;
     json_t *summary;
     unsigned pins;
@@ -258,9 +258,9 @@ static json_t *evidence(const json_t *story)
 
 json_t *nd_board_story_summary(const json_t *story)
 {
-    static const char *const fields[] = {"id", "version", "pubstatus", "headline", "located",
-                                         "dateline", "byline", "creditline", "firstcreated",
-                                         "versioncreated", NULL};
+    static const char *const fields[] = {
+        "id",     "version",    "pubstatus",    "headline",       "located", "dateline",
+        "byline", "creditline", "firstcreated", "versioncreated", NULL};
     json_t *out = json_object();
     const json_t *prov = json_object_get(story, "provenance");
 

@@ -34,9 +34,11 @@ static void test_pos_round_trip(void **state)
 
 static void test_pos_rejects_malformed(void **state)
 {
-    static const char *const bad[] = {"", "x", "1", "1:", ":1", "1:2,", ",1:2", "1:2,,3:4",
-                                      "256:1", "-1:2", "1:-2", "1:2 ", " 1:2", "1:2,1:3",
-                                      "1:1234567890123456789", "1234:1", "0:1;2:3", "0:1\n"};
+    static const char *const bad[] = {
+        "",       "x",       "1",        "1:",      ":1",
+        "1:2,",   ",1:2",    "1:2,,3:4", "256:1",   "-1:2",
+        "1:-2",   "1:2 ",    " 1:2",     "1:2,1:3", "1:1234567890123456789",
+        "1234:1", "0:1;2:3", "0:1\n"};
     struct nd_board_pos pos;
     char big[ND_BOARD_POS_TEXT + 10];
     (void)state;
@@ -103,8 +105,8 @@ static char *story_json(const char *id, const char *status)
         "{s:s, s:i, s:s, s:s, s:s, s:s, s:{s:s}, s:[{s:s, s:{s:i, s:i}}, {s:s, s:{s:i, s:i}}]}",
         "id", id, "version", 2, "pubstatus", status, "headline", "<img src=x onerror=alert(1)>",
         "located", "ZÜRICH", "body_text", "Zürich – the café closed. Ministers met in Genève.",
-        "provenance", "feed", "wire", "events", "type", "CONSULT", "sentence", "start", 26, "end", 50,
-        "type", "ACCUSE", "sentence", "start", 0, "end", 25);
+        "provenance", "feed", "wire", "events", "type", "CONSULT", "sentence", "start", 26, "end",
+        50, "type", "ACCUSE", "sentence", "start", 0, "end", 25);
     char *text = json_dumps(doc, JSON_COMPACT);
     json_decref(doc);
     return text;
@@ -134,7 +136,8 @@ static void test_story_summary_quotes_by_code_points(void **state)
 static void test_story_cache_pins_and_evicts(void **state)
 {
     struct nd_board_stories *s = nd_board_stories_new(2);
-    char *a = story_json("0000000000000001", "usable"), *b = story_json("0000000000000002", "usable"),
+    char *a = story_json("0000000000000001", "usable"),
+         *b = story_json("0000000000000002", "usable"),
          *c = story_json("0000000000000003", "canceled");
     struct nd_buf buf;
     json_t *wd;
@@ -207,7 +210,8 @@ static void test_frame_is_one_event(void **state)
     assert_non_null(end);
     assert_true(end + 2 == f->data + f->len);
     assert_null(strchr(f->data, '\r'));
-    assert_non_null(strstr(f->data, "<img src=x>")); /* JSON leaves markup to the page's textContent */
+    assert_non_null(
+        strstr(f->data, "<img src=x>")); /* JSON leaves markup to the page's textContent */
     nd_board_frame_unref(f);
     json_decref(data);
 }
@@ -219,7 +223,8 @@ static void test_alert_data(void **state)
     json_t *d = nd_board_alert_data(alert, strlen(alert), 2, 41, sum);
     (void)state;
     assert_string_equal(json_string_value(json_object_get(d, "pos")), "2:41");
-    assert_string_equal(json_string_value(json_object_get(json_object_get(d, "alert"), "desk")), "asia");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(d, "alert"), "desk")),
+                        "asia");
     assert_ptr_equal(json_object_get(d, "story"), sum);
     json_decref(d);
     d = nd_board_alert_data(alert, strlen(alert), 0, 0, NULL);
@@ -236,9 +241,9 @@ static void test_auth(void **state)
                           lower = {"bearer tok", NULL, NULL}, wrong = {"Bearer toky", NULL, NULL},
                           cookie = {NULL, "a=b; newsd_board=tok; c=d", NULL},
                           bad_cookie = {NULL, "newsd_boardx=tok", NULL}, arg = {NULL, NULL, "tok"},
-                          basic = {"Basic ZWRpdG9yOnB3", NULL, NULL},        /* editor:pw */
-                          basic_wrong = {"Basic ZWRpdG9yOnB4", NULL, NULL},  /* editor:px */
-                          basic_junk = {"Basic !!!!", NULL, NULL};
+                          basic = {"Basic ZWRpdG9yOnB3", NULL, NULL}, /* editor:pw */
+        basic_wrong = {"Basic ZWRpdG9yOnB4", NULL, NULL},             /* editor:px */
+        basic_junk = {"Basic !!!!", NULL, NULL};
     char *set = NULL;
     (void)state;
     assert_true(nd_board_auth("", "", &none, &set));
