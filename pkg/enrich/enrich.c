@@ -107,9 +107,9 @@ static void keep_or_set(json_t *annotations, const char *key, json_t *value)
         json_object_set_new(annotations, key, value);
 }
 
-/* Sentences that can hold an event: those with two actor mentions (body mentions of entities with
- * a country code, or international organisations) in them. Only these are parsed: a parse costs
- * about as much per sentence as all the rest of enrichment (docs/enrich.md has the figures). */
+/* Sentences that can hold an event: those with mentions of two different actors (entities with a
+ * country code, or international organisations) in them. Only these are parsed: a parse costs
+ * several times as much per sentence as all the rest of enrichment (docs/enrich.md). */
 struct want_arg {
     const struct nd_events_mention *mentions;
     size_t nmentions;
@@ -119,11 +119,17 @@ static int want_sentence(const struct nd_doc *doc, size_t s, void *arg)
 {
     const struct want_arg *w = arg;
     const struct nd_doc_sent *ds = &doc->sents[s];
-    int actors = 0;
-    for (size_t i = 0; i < w->nmentions && actors < 2; i++)
-        actors += w->mentions[i].country && w->mentions[i].start >= ds->start &&
-                  w->mentions[i].start < ds->end;
-    return actors >= 2;
+    const struct nd_events_mention *first = NULL;
+    for (size_t i = 0; i < w->nmentions; i++) {
+        const struct nd_events_mention *m = &w->mentions[i];
+        if (!m->country || m->start < ds->start || m->start >= ds->end)
+            continue;
+        if (!first)
+            first = m;
+        else if (m->name != first->name) /* one canonical name string per entity */
+            return 1;
+    }
+    return 0;
 }
 
 /* The capitalised words of names (people, organisations, places) are proper nouns to the tagger:
