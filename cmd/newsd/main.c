@@ -389,37 +389,47 @@ static const char *models_dir(void)
     return default_path("NEWSD_MODELS", "models", "/usr/share/newsd/models");
 }
 
-/* newsd train-ner [--data CONLL] [--out FILE] [--epochs N]: the tagger shipped in models/ner.bin. */
+/* newsd train-ner [--data CONLL] [--out FILE] [--epochs N] [--clusters TSV|none]: the tagger
+ * shipped in models/ner.bin, with the word clusters of models/clusters.tsv. */
 static int cmd_train_ner(int argc, char **argv)
 {
-    char data[4096], out[4096], kbpath[4096], errstr[1024];
+    char data[4096], out[4096], kbpath[4096], clpath[4096], errstr[1024];
     int epochs = 12, opt, status = 1;
-    struct nd_kb *kb;
+    struct nd_kb *kb = NULL;
+    struct nd_clusters *clusters = NULL;
     static const struct option longopts[] = {{"data", required_argument, NULL, 'd'},
                                              {"out", required_argument, NULL, 'o'},
                                              {"epochs", required_argument, NULL, 'e'},
+                                             {"clusters", required_argument, NULL, 'c'},
                                              {0}};
     snprintf(data, sizeof(data), "%s/../shared/data/conll2003/train.txt", NEWSD_SOURCE_DIR);
     snprintf(out, sizeof(out), "%s/ner.bin", models_dir());
     snprintf(kbpath, sizeof(kbpath), "%s/kb.tsv", models_dir());
-    while ((opt = getopt_long(argc, argv, "d:o:e:", longopts, NULL)) != -1) {
+    snprintf(clpath, sizeof(clpath), "%s/clusters.tsv", models_dir());
+    while ((opt = getopt_long(argc, argv, "d:o:e:c:", longopts, NULL)) != -1) {
         if (opt == 'd')
             snprintf(data, sizeof(data), "%s", optarg);
         else if (opt == 'o')
             snprintf(out, sizeof(out), "%s", optarg);
         else if (opt == 'e')
             epochs = atoi(optarg);
+        else if (opt == 'c')
+            snprintf(clpath, sizeof(clpath), "%s", optarg);
         else
             return 2;
     }
-    if (!(kb = nd_kb_load(kbpath, errstr, sizeof(errstr)))) {
+    if (!(kb = nd_kb_load(kbpath, errstr, sizeof(errstr))) ||
+        (strcmp(clpath, "none") &&
+         !(clusters = nd_clusters_load_tsv(clpath, errstr, sizeof(errstr))))) {
         fprintf(stderr, "newsd train-ner: %s\n", errstr);
-        return 1;
+        goto out;
     }
-    if (nd_tagger_train(data, kb, out, epochs, stderr, errstr, sizeof(errstr)) != ND_OK)
+    if (nd_tagger_train(data, kb, clusters, out, epochs, stderr, errstr, sizeof(errstr)) != ND_OK)
         fprintf(stderr, "newsd train-ner: %s\n", errstr);
     else
         status = 0;
+out:
+    nd_clusters_destroy(clusters);
     nd_kb_destroy(kb);
     return status;
 }

@@ -6,11 +6,14 @@
  * weight averaging (Collins 2002), learning from its own predicted history so training and tagging
  * see the same inputs.
  *
- * Model file (little-endian): "NDNER1\0\0", u32 nlabels, u32 nrows, f32 scale, u32 zero, then nrows
+ * Model file (little-endian): "NDNER2\0\0", u32 nlabels, u32 nrows, f32 scale, u32 zero, then nrows
  * of (u64 key, i16 w[nlabels]), then u32 nwords and nwords of (u16 len, bytes): the training
- * vocabulary, for which the loader pre-sums weight rows (struct vent). Weights are averaged, pruned
- * of rows too small to change a decision, and quantised to int16. */
+ * vocabulary, for which the loader pre-sums weight rows (struct vent); then the word clusters the
+ * model was trained with (clusters.h). Weights are averaged, pruned of rows too small to change a
+ * decision, and quantised to int16. */
 #include "enrich/tagger.h"
+
+#include "enrich/clusters.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -215,6 +218,7 @@ struct nd_tagger {
     int32_t cap3[27][NL];
     uint16_t allow[NL]; /* per previous label, bit l set when allowed(prev, l) */
     int32_t gaz[3][G_NBITS][NL];
+    struct nd_clusters *clusters; /* the word clusters the model was trained with; may be NULL */
 };
 
 static int rt_maybe(const struct nd_tagger *t, uint64_t key)
@@ -336,6 +340,8 @@ enum tmpl {
     T_CAP3,
     T_LWSP,
     T_LMSW,
+    T_CL,
+    T_CLN,
 };
 
 #define FNV_OFF 0xcbf29ce484222325ull
@@ -415,9 +421,13 @@ static void shapes(const char *s, size_t len, uint64_t *longh, uint64_t *shorth,
 }
 
 
+/* Cluster ids of a word without any: a value no level has. */
+#define CL_NONE 0xffffu
+
 /* Per-token values computed once per document. */
 struct tokf {
     uint64_t ex, lw, sh, ss;
+    uint16_t cl[ND_CL_LEVELS]; /* training only: the word's cluster ids, CL_NONE when it has none */
     uint32_t gaz;
     uint32_t dslot; /* the word's docmap slot (the map never grows once prepared) */
     uint8_t upper, allcaps, first, doccase;
@@ -471,8 +481,11 @@ struct doc {
 
 static void doc_free(struct doc *d);
 
+/* tagger: tagging (its vocabulary entries are looked up); clusters: training (each token's cluster
+ * ids are looked up; tagging has them in the vocabulary entries). */
 static enum nd_err doc_prepare(struct doc *d, const struct nd_kb *kb, struct nd_ner_tok *toks,
-                               size_t n, const struct nd_tagger *tagger)
+                               size_t n, const struct nd_tagger *tagger,
+                               const struct nd_clusters *clusters)
 {
     uint64_t *h = NULL;
     enum nd_err err = ND_OK;
@@ -546,6 +559,11 @@ static enum nd_err doc_prepare(struct doc *d, const struct nd_kb *kb, struct nd_
                 shapes(toks[c].s, toks[c].len, &f->sh, &f->ss, &up, &all);
             }
             h[c] = f->lw;
+            if (!tagger) {
+                for (int k = 0; k < ND_CL_LEVELS; k++)
+                    f->cl[k] = CL_NONE;
+                nd_clusters_get(clusters, toks[c].s, toks[c].len, f->cl);
+            }
             f->upper = (uint8_t)up;
             f->allcaps = (uint8_t)(all && toks[c].len > 1);
             f->first = toks[c].sent_start || c == 0;
@@ -633,11 +651,13 @@ static uint64_t cap3(const struct doc *d, size_t i, size_t b, size_t e)
                       (i + 1 < e ? d->f[i + 1].upper + 1 : 0));
 }
 
-/* Features of the token's own string. */
+/* Features of the token's own string, and of its clusters (cl, ND_CL_LEVELS ids). */
 static size_t word_feats(const unsigned char *s, size_t len, uint64_t ex, uint64_t lw, uint64_t sh,
-                         uint64_t ss, uint64_t *out)
+                         uint64_t ss, const uint16_t *cl, uint64_t *out)
 {
     size_t n = 0;
+    for (uint64_t k = 0; k < ND_CL_LEVELS; k++)
+        out[n++] = mix(T_CL, mix(k, cl[k]));
     out[n++] = mix(T_BIAS, 0);
     out[n++] = mix(T_W, ex);
     out[n++] = mix(T_LW, lw);
@@ -648,6 +668,20 @@ static size_t word_feats(const unsigned char *s, size_t len, uint64_t ex, uint64
     out[n++] = mix(T_SH, sh);
     out[n++] = mix(T_SS, ss);
     out[n++] = mix(T_LEN, len > 12 ? 12 : len);
+    return n;
+}
+
+/* Features a word gives the token it is the neighbour of, at offset pos (V_M1, V_P1, V_M2, V_P2):
+ * its lower case, and the middle (256) and fine (1024) clusters, the fine ones only next to it. */
+static size_t nbr_feats(int pos, uint64_t lw, const uint16_t *cl, uint64_t *out)
+{
+    static const enum tmpl lwt[V_N] = {[V_M1] = T_LWM1, [V_P1] = T_LWP1, [V_M2] = T_LWM2,
+                                       [V_P2] = T_LWP2};
+    size_t n = 0;
+    out[n++] = mix(lwt[pos], lw);
+    out[n++] = mix(T_CLN, mix((uint64_t)pos * 8 + 1, cl[1]));
+    if (pos == V_M1 || pos == V_P1)
+        out[n++] = mix(T_CLN, mix((uint64_t)pos * 8 + 2, cl[2]));
     return n;
 }
 
@@ -703,11 +737,23 @@ static size_t features(const struct doc *d, size_t i, size_t b, size_t e, uint64
 {
     const struct tokf *f = &d->f[i];
     size_t n = word_feats((const unsigned char *)d->toks[i].s, d->toks[i].len, f->ex, f->lw, f->sh,
-                          f->ss, out);
-    out[n++] = mix(T_LWM1, i > b ? d->f[i - 1].lw : BOS);
-    out[n++] = mix(T_LWP1, i + 1 < e ? d->f[i + 1].lw : EOS);
-    out[n++] = mix(T_LWM2, i > b + 1 ? d->f[i - 2].lw : BOS);
-    out[n++] = mix(T_LWP2, i + 2 < e ? d->f[i + 2].lw : EOS);
+                          f->ss, f->cl, out);
+    if (i > b)
+        n += nbr_feats(V_M1, d->f[i - 1].lw, d->f[i - 1].cl, out + n);
+    else
+        out[n++] = mix(T_LWM1, BOS);
+    if (i + 1 < e)
+        n += nbr_feats(V_P1, d->f[i + 1].lw, d->f[i + 1].cl, out + n);
+    else
+        out[n++] = mix(T_LWP1, EOS);
+    if (i > b + 1)
+        n += nbr_feats(V_M2, d->f[i - 2].lw, d->f[i - 2].cl, out + n);
+    else
+        out[n++] = mix(T_LWM2, BOS);
+    if (i + 2 < e)
+        n += nbr_feats(V_P2, d->f[i + 2].lw, d->f[i + 2].cl, out + n);
+    else
+        out[n++] = mix(T_LWP2, EOS);
     out[n++] = mix(T_SSM1, i > b ? d->f[i - 1].ss : BOS);
     out[n++] = mix(T_SSP1, i + 1 < e ? d->f[i + 1].ss : EOS);
     return n + ctx_feats(d, i, b, e, CF_WORD | CF_SMALL, out + n);
@@ -758,7 +804,10 @@ static void compute_vent(const struct nd_tagger *t, const char *str, size_t len,
                          uint64_t lw, uint64_t sh, uint64_t ss, struct vent *v)
 {
     uint64_t f[32];
-    size_t n = word_feats((const unsigned char *)str, len, ex, lw, sh, ss, f);
+    uint16_t cl[ND_CL_LEVELS] = {CL_NONE, CL_NONE, CL_NONE, CL_NONE};
+    size_t n;
+    nd_clusters_get(t->clusters, str, len, cl);
+    n = word_feats((const unsigned char *)str, len, ex, lw, sh, ss, cl, f);
     memset(v, 0, sizeof(*v));
     v->key = ex;
     v->lw = lw;
@@ -766,10 +815,11 @@ static void compute_vent(const struct nd_tagger *t, const char *str, size_t len,
     v->ss = ss;
     for (size_t k = 0; k < n; k++)
         rt_addrow(t, v->v[V_SELF], f[k]);
-    rt_addrow(t, v->v[V_M1], mix(T_LWM1, lw));
-    rt_addrow(t, v->v[V_P1], mix(T_LWP1, lw));
-    rt_addrow(t, v->v[V_M2], mix(T_LWM2, lw));
-    rt_addrow(t, v->v[V_P2], mix(T_LWP2, lw));
+    for (int pos = V_M1; pos <= V_P2; pos++) {
+        size_t nn = nbr_feats(pos, lw, cl, f);
+        for (size_t k = 0; k < nn; k++)
+            rt_addrow(t, v->v[pos], f[k]);
+    }
     rt_addrow(t, v->v[V_SM1], mix(T_SSM1, ss));
     rt_addrow(t, v->v[V_SP1], mix(T_SSP1, ss));
 }
@@ -874,7 +924,7 @@ enum nd_err nd_tagger_tag(const struct nd_tagger *tagger, const struct nd_kb *kb
     struct oovcache oc;
     const struct vctx *kcur = NULL, *knext = NULL;
 
-    if ((err = doc_prepare(&d, kb, toks, n, tagger)) != ND_OK)
+    if ((err = doc_prepare(&d, kb, toks, n, tagger, NULL)) != ND_OK)
         return err;
     if (oov_init(&oc, &d)) {
         doc_free(&d);
@@ -900,10 +950,12 @@ enum nd_err nd_tagger_tag(const struct nd_tagger *tagger, const struct nd_kb *kb
                 for (size_t off = 0; off < sizeof(*v); off += 64)
                     __builtin_prefetch((const char *)v + off);
             } else {
+                /* (the cluster rows are left out: a prefetch is a hint) */
+                static const uint16_t nocl[ND_CL_LEVELS] = {CL_NONE, CL_NONE, CL_NONE, CL_NONE};
                 uint64_t f[32];
                 const struct tokf *t = &d.f[i + 6];
                 size_t nf = word_feats((const unsigned char *)toks[i + 6].s, toks[i + 6].len, t->ex,
-                                       t->lw, t->sh, t->ss, f);
+                                       t->lw, t->sh, t->ss, nocl, f);
                 for (size_t k = 0; k < nf; k++)
                     rt_prefetch(tagger, f[k]);
                 rt_prefetch(tagger, mix(T_LWM1, t->lw));
@@ -1015,7 +1067,7 @@ struct nd_tagger *nd_tagger_load(const char *path, char *errstr, size_t errsz)
         snprintf(errstr, errsz, "%s: %s", path, nd_err_str(err));
         goto out;
     }
-    if (len < 24 || memcmp(data, "NDNER1\0\0", 8)) {
+    if (len < 24 || memcmp(data, "NDNER2\0\0", 8)) {
         snprintf(errstr, errsz, "%s: not a newsd NER model", path);
         goto out;
     }
@@ -1075,6 +1127,25 @@ struct nd_tagger *nd_tagger_load(const char *path, char *errstr, size_t errsz)
         }
         while (cap < (size_t)nv * 2)
             cap <<= 1;
+        /* the clusters follow the vocabulary, and its vectors need them: read them first */
+        {
+            size_t voff = off, used;
+            for (uint32_t k = 0; k < nv; k++) {
+                uint16_t wl;
+                if (voff + 2 > len || (memcpy(&wl, data + voff, 2), voff + 2 + wl > len)) {
+                    snprintf(errstr, errsz, "%s: truncated vocabulary", path);
+                    goto out;
+                }
+                voff += 2 + wl;
+            }
+            if (!(tagger->clusters =
+                      nd_clusters_read(data + voff, len - voff, &used, errstr, errsz))) {
+                char msg[256];
+                snprintf(msg, sizeof(msg), "%s", errstr);
+                snprintf(errstr, errsz, "%s: %s", path, msg);
+                goto out;
+            }
+        }
         tagger->vocab = calloc(nv ? nv : 1, sizeof(*tagger->vocab));
         tagger->vctx = calloc(nv ? nv : 1, sizeof(*tagger->vctx));
         tagger->vslots = calloc(cap, sizeof(*tagger->vslots));
@@ -1153,6 +1224,7 @@ void nd_tagger_destroy(struct nd_tagger *tagger)
     free(tagger->vocab);
     free(tagger->vctx);
     free(tagger->vslots);
+    nd_clusters_destroy(tagger->clusters);
     free(tagger);
 }
 
@@ -1233,6 +1305,7 @@ struct trainer {
     struct nd_ner_tok **docs;
     size_t *doclen, ndocs, dcap;
     const struct nd_kb *kb;
+    const struct nd_clusters *clusters;
     struct nd_ner_tok *vocab; /* distinct training words (s, len) */
     size_t nvocab;
 };
@@ -1325,7 +1398,7 @@ static enum nd_err train_doc(struct trainer *tr, struct nd_ner_tok *toks, size_t
     size_t b = 0, e = 0;
     int p1 = 0, p2 = 0;
 
-    if ((err = doc_prepare(&d, tr->kb, toks, n, NULL)) != ND_OK)
+    if ((err = doc_prepare(&d, tr->kb, toks, n, NULL, tr->clusters)) != ND_OK)
         return err;
     for (size_t i = 0; i < n; i++) {
         float sc[NL] = {0};
@@ -1392,7 +1465,7 @@ static enum nd_err save_model(struct trainer *tr, const char *path, char *errstr
         err = ND_ERR_IO;
         goto out;
     }
-    fwrite("NDNER1\0\0", 1, 8, fp);
+    fwrite("NDNER2\0\0", 1, 8, fp);
     fwrite(&nl, 4, 1, fp);
     fwrite(&nr, 4, 1, fp);
     fwrite(&scale, 4, 1, fp);
@@ -1423,6 +1496,7 @@ static enum nd_err save_model(struct trainer *tr, const char *path, char *errstr
             fwrite(tr->vocab[k].s, 1, wl, fp);
         }
     }
+    nd_clusters_write(tr->clusters, fp);
     if (ferror(fp)) {
         snprintf(errstr, errsz, "%s: write error", path);
         err = ND_ERR_IO;
@@ -1437,8 +1511,9 @@ out:
     return err;
 }
 
-enum nd_err nd_tagger_train(const char *conll_path, const struct nd_kb *kb, const char *out_path,
-                            int epochs, FILE *log, char *errstr, size_t errsz)
+enum nd_err nd_tagger_train(const char *conll_path, const struct nd_kb *kb,
+                            const struct nd_clusters *clusters, const char *out_path, int epochs,
+                            FILE *log, char *errstr, size_t errsz)
 {
     struct trainer tr;
     char *data = NULL;
@@ -1448,6 +1523,7 @@ enum nd_err nd_tagger_train(const char *conll_path, const struct nd_kb *kb, cons
 
     memset(&tr, 0, sizeof(tr));
     tr.kb = kb;
+    tr.clusters = clusters;
     if ((err = nd_file_read(conll_path, MODEL_MAX_BYTES, &data, &len)) != ND_OK) {
         snprintf(errstr, errsz, "%s: %s", conll_path, nd_err_str(err));
         goto out;
