@@ -14,6 +14,7 @@
 #include "enrich/tagger.h"
 
 #include "enrich/clusters.h"
+#include "enrich/tagger_doc.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -923,10 +924,12 @@ enum nd_err nd_tagger_tag(const struct nd_tagger *tagger, const struct nd_kb *kb
     struct vent oov[RING];
     struct oovcache oc;
     const struct vctx *kcur = NULL, *knext = NULL;
+    int32_t *margin = NULL;
 
     if ((err = doc_prepare(&d, kb, toks, n, tagger, NULL)) != ND_OK)
         return err;
-    if (oov_init(&oc, &d)) {
+    /* each token's margin (best score less the runner-up), how sure the vote may take it to be */
+    if (oov_init(&oc, &d) || !(margin = nd_scratch_alloc((n ? n : 1) * sizeof(*margin)))) {
         doc_free(&d);
         return ND_ERR_NOMEM;
     }
@@ -1031,9 +1034,13 @@ enum nd_err nd_tagger_tag(const struct nd_tagger *tagger, const struct nd_kb *kb
              * in best_label. Written as selects, not branches: the scores decide at random. */
             int best = 0;
             unsigned am = tagger->allow[p1];
+            int32_t second = INT32_MIN;
             for (int c = 1; c < NL; c++)
                 best = (((am >> c) & 1) & (sc[c] > sc[best])) ? c : best;
             toks[i].label = (uint8_t)best;
+            for (int c = 0; c < NL; c++)
+                second = (((am >> c) & 1) & (c != best) & (sc[c] > second)) ? sc[c] : second;
+            margin[i] = sc[best] - second;
         }
         note_history(&d, i, toks[i].label);
         p2 = p1;
@@ -1048,8 +1055,15 @@ enum nd_err nd_tagger_tag(const struct nd_tagger *tagger, const struct nd_kb *kb
             e = ne;
         }
     }
+    {
+        /* the token hashes for the vote, in the scratch block the document releases */
+        uint64_t *lw = nd_scratch_alloc((n ? n : 1) * sizeof(*lw));
+        for (size_t i = 0; lw && i < n; i++)
+            lw[i] = d.f[i].lw;
+        err = lw ? nd_tagger_doc_vote(toks, n, lw, margin) : ND_ERR_NOMEM;
+    }
     doc_free(&d);
-    return ND_OK;
+    return err;
 }
 
 /* ---- model file
