@@ -681,8 +681,9 @@ static size_t nbr_feats(int pos, uint64_t lw, const uint16_t *cl, uint64_t *out)
     size_t n = 0;
     out[n++] = mix(lwt[pos], lw);
     out[n++] = mix(T_CLN, mix((uint64_t)pos * 8 + 1, cl[1]));
+    out[n++] = mix(T_CLN, mix((uint64_t)pos * 8 + 2, cl[2]));
     if (pos == V_M1 || pos == V_P1)
-        out[n++] = mix(T_CLN, mix((uint64_t)pos * 8 + 2, cl[2]));
+        out[n++] = mix(T_CLN, mix((uint64_t)pos * 8 + 3, cl[3]));
     return n;
 }
 
