@@ -15,6 +15,7 @@
 
 #include "enrich/clusters.h"
 #include "enrich/tagger_doc.h"
+#include "enrich/tagger_viterbi.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -209,7 +210,7 @@ struct nd_tagger {
     /* One bit per hash bucket of the features the model has: most features of running text (word
      * pairs never seen in training) are absent, and this answers that without a cache miss. */
     uint64_t *filter;
-    int32_t trans[NL][NL][NL]; /* [p2][p1][label]: T_T1 + T_T2 rows */
+    int32_t trans[NL][NL]; /* [previous label][label]: the T_T1 rows */
     struct vent *vocab;
     struct vctx *vctx; /* beside vocab, same index */
     struct vslot *vslots;
@@ -228,20 +229,7 @@ static int rt_maybe(const struct nd_tagger *t, uint64_t key)
     return (t->filter[b >> 6] >> (b & 63)) & 1;
 }
 
-static const int16_t *rt_get(const struct nd_tagger *t, uint64_t key)
-{
-    size_t i = (size_t)(key ^ (key >> 31)) & t->mask;
-    if (!rt_maybe(t, key))
-        return NULL;
-    for (;; i = (i + 1) & t->mask) {
-        if (t->slots[i].key == key)
-            return t->slots[i].w;
-        if (!t->slots[i].key)
-            return NULL;
-    }
-}
-
-/* rt_get for the scoring loop: an absent key gives a row of zeros, so the caller adds without
+/* A feature's weight row for the scoring loop: an absent key gives a row of zeros, so the caller adds without
  * testing (whether a feature is in the model is a coin toss the branch predictor loses a third of
  * the time). */
 static const int16_t rt_zero[NL + 3];
@@ -332,7 +320,6 @@ enum tmpl {
     T_DOC,
     T_HIST,
     T_T1,
-    T_T2,
     T_T1W,
     T_T1S,
     T_LEN,
@@ -769,31 +756,23 @@ static void add_row(float *sc, const float *w)
         sc[c] += w[c];
 }
 
-/* Label-dependent features: the previous label with the word and shape, the document's history of
- * the word, and (with_trans) the two previous labels alone, which tagging has pre-summed in trans.
- */
-static size_t label_features(const struct doc *d, size_t i, int p1, int p2, int with_trans,
-                             uint64_t *out)
+/* The document's history of the word: the entity type it was last given in earlier sentences. */
+static uint64_t hist_feature(const struct doc *d, size_t i)
 {
-    size_t n = 0;
-    uint8_t hist = d->dm.hist[d->f[i].dslot];
-    if (with_trans) {
-        out[n++] = mix(T_T1, (uint64_t)p1);
-        out[n++] = mix(T_T2, (uint64_t)(p2 * 16 + p1));
-    }
-    out[n++] = mix(T_T1W, mix((uint64_t)p1, d->f[i].lw));
-    out[n++] = mix(T_T1S, mix((uint64_t)p1, d->f[i].ss));
-    out[n++] = mix(T_HIST, mix(hist, d->f[i].ss));
-    return n;
+    return mix(T_HIST, mix(d->dm.hist[d->f[i].dslot], d->f[i].ss));
 }
 
-static int best_label(const float *sc, int prev)
+/* Features of the previous label p1 with the word and its shape (tagging pre-sums them per
+ * vocabulary word in struct vctx), and (with_trans) of the previous label alone (pre-summed in
+ * trans). */
+static size_t label_features(const struct doc *d, size_t i, int p1, int with_trans, uint64_t *out)
 {
-    int best = -1;
-    for (int c = 0; c < NL; c++)
-        if (allowed(prev, c) && (best < 0 || sc[c] > sc[best]))
-            best = c;
-    return best;
+    size_t n = 0;
+    if (with_trans)
+        out[n++] = mix(T_T1, (uint64_t)p1);
+    out[n++] = mix(T_T1W, mix((uint64_t)p1, d->f[i].lw));
+    out[n++] = mix(T_T1S, mix((uint64_t)p1, d->f[i].ss));
+    return n;
 }
 
 static void note_history(struct doc *d, size_t i, int label)
@@ -911,6 +890,31 @@ static const struct vent *oov_find(const struct oovcache *c, uint64_t key, size_
     return NULL;
 }
 
+/* The previous-label rows of a word outside the vocabulary: what struct vctx's t1 holds for one
+ * inside it. */
+static void oov_label_rows(const struct nd_tagger *t, const struct doc *d, size_t i,
+                           int32_t rows[NL][NL])
+{
+    for (int a = 0; a < NL; a++) {
+        uint64_t lf[2];
+        label_features(d, i, a, 0, lf);
+        memset(rows[a], 0, sizeof(rows[a]));
+        rt_addrow(t, rows[a], lf[0]);
+        rt_addrow(t, rows[a], lf[1]);
+    }
+}
+
+/* The decoded window's labels into toks[from..], its margins into margin[from..]; returns its
+ * length. */
+static size_t vit_flush(struct nd_vit *vit, struct nd_ner_tok *toks, size_t from, int32_t *margin)
+{
+    uint8_t lab[ND_VIT_WINDOW];
+    size_t len = nd_vit_finish(vit, lab, margin + from);
+    for (size_t k = 0; k < len; k++)
+        toks[from + k].label = lab[k];
+    return len;
+}
+
 enum nd_err nd_tagger_tag(const struct nd_tagger *tagger, const struct nd_kb *kb,
                           struct nd_ner_tok *toks, size_t n)
 {
@@ -918,7 +922,10 @@ enum nd_err nd_tagger_tag(const struct nd_tagger *tagger, const struct nd_kb *kb
     uint64_t fa[MAX_FEATS], fb[MAX_FEATS], *cur = fa, *next = fb;
     enum nd_err err;
     size_t b = 0, e = 0, nb = 0, ne = 0, ncur = 0, nnext = 0, ready = 0;
-    int p1 = 0, p2 = 0;
+    size_t wstart = 0; /* the first token of the decoder's window */
+    struct nd_vit *vit;
+    int32_t t1oov[NL][NL];
+    const int32_t(*t1)[NL];
     /* the word vectors of tokens i-2 .. i+2, by position mod RING; unknown words computed into oov
      */
     const struct vent *vp[RING];
@@ -930,10 +937,12 @@ enum nd_err nd_tagger_tag(const struct nd_tagger *tagger, const struct nd_kb *kb
     if ((err = doc_prepare(&d, kb, toks, n, tagger, NULL)) != ND_OK)
         return err;
     /* each token's margin (best score less the runner-up), how sure the vote may take it to be */
-    if (oov_init(&oc, &d) || !(margin = nd_scratch_alloc((n ? n : 1) * sizeof(*margin)))) {
+    if (oov_init(&oc, &d) || !(margin = nd_scratch_alloc((n ? n : 1) * sizeof(*margin))) ||
+        !(vit = nd_scratch_alloc(sizeof(*vit)))) {
         doc_free(&d);
         return ND_ERR_NOMEM;
     }
+    nd_vit_start(vit, tagger->allow, 0);
     /* Context features of token i+1 are computed and their slots prefetched while token i is
      * scored: the lookups are memory-bound, and this overlaps them. */
     if (n) {
@@ -1004,9 +1013,7 @@ enum nd_err nd_tagger_tag(const struct nd_tagger *tagger, const struct nd_kb *kb
                 rt_prefetch(tagger, mix(T_T1W, mix(0, d.f[i + 1].lw)));
             }
         }
-        if (toks[i].sent_start || i == 0)
-            p1 = p2 = 0;
-        memcpy(sc, tagger->trans[p2][p1], sizeof(sc));
+        memset(sc, 0, sizeof(sc));
         {
             const int32_t *rows[V_N] = {
                 vp[i % RING]->v[V_SELF],
@@ -1023,29 +1030,27 @@ enum nd_err nd_tagger_tag(const struct nd_tagger *tagger, const struct nd_kb *kb
         add_small_rows(tagger, &d, i, b, e, sc);
         if (kcur) {
             add_w32(sc, kcur->fd[d.f[i].first][d.f[i].doccase]);
-            add_w32(sc, kcur->t1[p1]);
             add_w32(sc, kcur->hist[d.dm.hist[d.f[i].dslot]]);
+            t1 = (const int32_t(*)[NL])kcur->t1;
         } else {
-            ncur += label_features(&d, i, p1, p2, 0, cur + ncur);
+            cur[ncur++] = hist_feature(&d, i);
+            oov_label_rows(tagger, &d, i, t1oov);
+            t1 = (const int32_t(*)[NL])t1oov;
         }
         for (size_t k = 0; k < ncur; k++)
             add_w16(sc, rt_row(tagger, cur[k]));
-        {
-            /* O is always allowed, so it starts as the best; the first of equal scores wins, as
-             * in best_label. Written as selects, not branches: the scores decide at random. */
-            int best = 0;
-            unsigned am = tagger->allow[p1];
-            int32_t second = INT32_MIN;
-            for (int c = 1; c < NL; c++)
-                best = (((am >> c) & 1) & (sc[c] > sc[best])) ? c : best;
-            toks[i].label = (uint8_t)best;
-            for (int c = 0; c < NL; c++)
-                second = (((am >> c) & 1) & (c != best) & (sc[c] > second)) ? sc[c] : second;
-            margin[i] = sc[best] - second;
+        if (vit->len == ND_VIT_WINDOW) {
+            /* a sentence longer than the window: go on from the state the window ended in */
+            wstart += vit_flush(vit, toks, wstart, margin);
+            nd_vit_start(vit, tagger->allow, toks[i - 1].label);
         }
-        note_history(&d, i, toks[i].label);
-        p2 = p1;
-        p1 = toks[i].label;
+        nd_vit_step(vit, (const int32_t(*)[NL])tagger->trans, t1, sc);
+        if (i + 1 == e) {
+            wstart += vit_flush(vit, toks, wstart, margin);
+            for (size_t k = b; k < e; k++)
+                note_history(&d, k, toks[k].label);
+            nd_vit_start(vit, tagger->allow, 0);
+        }
         if (i + 1 < n) {
             uint64_t *tmp = cur;
             cur = next;
@@ -1211,17 +1216,8 @@ struct nd_tagger *nd_tagger_load(const char *path, char *errstr, size_t errsz)
         rt_addrow(tagger, tagger->gaz[1][k], mix(T_GAZM1, k));
         rt_addrow(tagger, tagger->gaz[2][k], mix(T_GAZP1, k));
     }
-    for (int p2 = 0; p2 < NL; p2++)
-        for (int p1 = 0; p1 < NL; p1++) {
-            const int16_t *rows[2] = {rt_get(tagger, mix(T_T1, (uint64_t)p1)),
-                                      rt_get(tagger, mix(T_T2, (uint64_t)(p2 * 16 + p1)))};
-            for (int c = 0; c < NL; c++) {
-                int32_t v = 0;
-                for (int k = 0; k < 2; k++)
-                    v += rows[k] ? rows[k][c] : 0;
-                tagger->trans[p2][p1][c] = v;
-            }
-        }
+    for (int p1 = 0; p1 < NL; p1++)
+        rt_addrow(tagger, tagger->trans[p1], mix(T_T1, (uint64_t)p1));
     ret = tagger;
     tagger = NULL;
 out:
@@ -1323,6 +1319,9 @@ struct trainer {
     const struct nd_clusters *clusters;
     struct nd_ner_tok *vocab; /* distinct training words (s, len) */
     size_t nvocab;
+    struct nd_vit *vit;
+    uint64_t *feats; /* ND_VIT_WINDOW * MAX_FEATS: the features of a window's tokens */
+    uint16_t allow[NL];
 };
 
 /* Distinct words of the training documents, for the model's vocabulary section. */
@@ -1405,43 +1404,111 @@ static int update(struct trainer *tr, uint64_t key, int c, float delta)
     return 0;
 }
 
+/* The perceptron's weights are sums of +1 and -1 updates, whole numbers: as integers they decode
+ * exactly as the tagger's do. */
+static void to_int_row(int32_t *out, const float *row)
+{
+    for (int c = 0; c < NL; c++)
+        out[c] = (int32_t)lrintf(row[c]);
+}
+
+/* Perceptron update for token i of a decoded window: the gold label's features up, the guessed
+ * label's down, each with the labels before it on its own path (Collins 2002). */
+static int update_token(struct trainer *tr, const struct doc *d, size_t i, const uint64_t *feats,
+                        size_t nf, const int gold[2], const int guess[2])
+{
+    uint64_t lf[8];
+    size_t nl;
+    if (gold[0] != guess[0])
+        for (size_t k = 0; k < nf; k++)
+            if (update(tr, feats[k], gold[0], 1.0f) || update(tr, feats[k], guess[0], -1.0f))
+                return -1;
+    nl = label_features(d, i, gold[1], 1, lf);
+    for (size_t k = 0; k < nl; k++)
+        if (update(tr, lf[k], gold[0], 1.0f))
+            return -1;
+    nl = label_features(d, i, guess[1], 1, lf);
+    for (size_t k = 0; k < nl; k++)
+        if (update(tr, lf[k], guess[0], -1.0f))
+            return -1;
+    return 0;
+}
+
+/* Decode tokens [w, w + len) of sentence [b, e) (len <= ND_VIT_WINDOW) with the current weights,
+ * starting after the guessed label guess[w-1], into guess[w..]; then update where the guess
+ * differs from the gold labels. */
+static int train_window(struct trainer *tr, struct doc *d, size_t b, size_t e, size_t w,
+                        size_t len, uint8_t *guess, size_t *errors)
+{
+    int32_t trans[NL][NL];
+    struct nd_vit *vit = tr->vit;
+    size_t nfs[ND_VIT_WINDOW];
+    for (int a = 0; a < NL; a++) {
+        float row[NL] = {0};
+        add_row(row, wtab_get(&tr->tab, mix(T_T1, (uint64_t)a)));
+        to_int_row(trans[a], row);
+    }
+    nd_vit_start(vit, tr->allow, w > b ? guess[w - 1] : 0);
+    for (size_t k = 0; k < len; k++) {
+        size_t i = w + k;
+        uint64_t *feats = tr->feats + k * MAX_FEATS;
+        float fbase[NL] = {0};
+        int32_t base[NL], t1[NL][NL];
+        size_t nf = features(d, i, b, e, feats);
+        feats[nf++] = hist_feature(d, i);
+        nfs[k] = nf;
+        for (size_t q = 0; q < nf; q++)
+            add_row(fbase, wtab_get(&tr->tab, feats[q]));
+        to_int_row(base, fbase);
+        for (int a = 0; a < NL; a++) {
+            uint64_t lf[2];
+            float row[NL] = {0};
+            label_features(d, i, a, 0, lf);
+            add_row(row, wtab_get(&tr->tab, lf[0]));
+            add_row(row, wtab_get(&tr->tab, lf[1]));
+            to_int_row(t1[a], row);
+        }
+        nd_vit_step(vit, (const int32_t(*)[NL])trans, (const int32_t(*)[NL])t1, base);
+    }
+    nd_vit_finish(vit, guess + w, NULL);
+    for (size_t k = 0; k < len; k++) {
+        size_t i = w + k;
+        int gold[2] = {d->toks[i].label, i > b ? d->toks[i - 1].label : 0};
+        int gs[2] = {guess[i], i > b ? guess[i - 1] : 0};
+        tr->clock++;
+        if (gold[0] == gs[0] && gold[1] == gs[1])
+            continue;
+        *errors += gold[0] != gs[0];
+        if (update_token(tr, d, i, tr->feats + k * MAX_FEATS, nfs[k], gold, gs))
+            return -1;
+    }
+    return 0;
+}
+
 static enum nd_err train_doc(struct trainer *tr, struct nd_ner_tok *toks, size_t n, size_t *errors)
 {
     struct doc d;
-    uint64_t feats[MAX_FEATS];
     enum nd_err err;
-    size_t b = 0, e = 0;
-    int p1 = 0, p2 = 0;
+    uint8_t *guess;
 
     if ((err = doc_prepare(&d, tr->kb, toks, n, NULL, tr->clusters)) != ND_OK)
         return err;
-    for (size_t i = 0; i < n; i++) {
-        float sc[NL] = {0};
-        size_t nf;
-        int gold = toks[i].label, guess;
-        if (i >= e) {
-            sent_bounds(&d, i, &b, &e);
-            p1 = p2 = 0;
+    if (!(guess = nd_scratch_alloc(n ? n : 1))) {
+        doc_free(&d);
+        return ND_ERR_NOMEM;
+    }
+    for (size_t b = 0, e = 0; b < n; b = e) {
+        sent_bounds(&d, b, &b, &e);
+        for (size_t w = b; w < e; w += ND_VIT_WINDOW) {
+            size_t len = e - w < ND_VIT_WINDOW ? e - w : ND_VIT_WINDOW;
+            if (train_window(tr, &d, b, e, w, len, guess, errors)) {
+                doc_free(&d);
+                return ND_ERR_NOMEM;
+            }
         }
-        nf = features(&d, i, b, e, feats);
-        nf += label_features(&d, i, p1, p2, 1, feats + nf);
-        for (size_t k = 0; k < nf; k++)
-            add_row(sc, wtab_get(&tr->tab, feats[k]));
-        guess = best_label(sc, p1);
-        tr->clock++;
-        if (guess != gold) {
-            (*errors)++;
-            for (size_t k = 0; k < nf; k++)
-                if (update(tr, feats[k], gold, 1.0f) || update(tr, feats[k], guess, -1.0f)) {
-                    doc_free(&d);
-                    return ND_ERR_NOMEM;
-                }
-        }
-        /* Learn from the predicted history, as tagging will see it; but a gold I- label that the
-         * history makes illegal is kept so the next token's features stay meaningful. */
-        note_history(&d, i, guess);
-        p2 = p1;
-        p1 = guess;
+        /* the history learns from the guesses, as tagging will see it */
+        for (size_t i = b; i < e; i++)
+            note_history(&d, i, guess[i]);
     }
     doc_free(&d);
     return ND_OK;
@@ -1545,7 +1612,12 @@ enum nd_err nd_tagger_train(const char *conll_path, const struct nd_kb *kb,
     }
     if ((err = nd_conll_read(data, len, 1, keep_doc, &tr, errstr, errsz)) != ND_OK)
         goto out;
-    if (wtab_init(&tr.tab, 1u << 20) || !(order = malloc((tr.ndocs + 1) * sizeof(*order)))) {
+    for (int a = 0; a < NL; a++)
+        for (int c = 0; c < NL; c++)
+            tr.allow[a] |= (uint16_t)(allowed(a, c) << c);
+    if (wtab_init(&tr.tab, 1u << 20) || !(order = malloc((tr.ndocs + 1) * sizeof(*order))) ||
+        !(tr.vit = malloc(sizeof(*tr.vit))) ||
+        !(tr.feats = malloc(ND_VIT_WINDOW * MAX_FEATS * sizeof(*tr.feats)))) {
         err = ND_ERR_NOMEM;
         snprintf(errstr, errsz, "out of memory");
         goto out;
@@ -1591,6 +1663,8 @@ out:
     free(tr.docs);
     free(tr.doclen);
     free(tr.vocab);
+    free(tr.vit);
+    free(tr.feats);
     free(order);
     free(tr.tot);
     free(tr.ts);
