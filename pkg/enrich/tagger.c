@@ -1,10 +1,12 @@
-/* Averaged-perceptron NER tagger: features, greedy decoding, training, model file, CoNLL I/O.
+/* Averaged-perceptron NER tagger: features, scoring, training, model file, CoNLL I/O.
  *
  * Features are 64-bit hashes of (template, value); the model maps each hash to 9 label weights.
- * Tagging a token is: hash ~35 features, add their weight rows, add the previous-label rows, take
- * the best label that keeps IOB2 valid. Training is the same loop with perceptron updates and
- * weight averaging (Collins 2002), learning from its own predicted history so training and tagging
- * see the same inputs.
+ * Scoring a token is: hash ~40 features, add their weight rows (the label-independent score), and
+ * the rows of the previous label alone and with the word (one 9x9 table per token); Viterbi
+ * (tagger_viterbi.c) then picks the sentence's best IOB2-valid labels. Training decodes each
+ * sentence the same way and updates where the best path leaves the gold one (the structured
+ * perceptron, with weight averaging: Collins 2002). The document's history of a word (the type it
+ * had) is noted after each sentence, from the decoded labels, in training as in tagging.
  *
  * Model file (little-endian): "NDNER2\0\0", u32 nlabels, u32 nrows, f32 scale, u32 zero, then nrows
  * of (u64 key, i16 w[nlabels]), then u32 nwords and nwords of (u16 len, bytes): the training
@@ -18,6 +20,7 @@
 #include "enrich/tagger_viterbi.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
@@ -660,13 +663,16 @@ static size_t word_feats(const unsigned char *s, size_t len, uint64_t ex, uint64
 }
 
 /* Features a word gives the token it is the neighbour of, at offset pos (V_M1, V_P1, V_M2, V_P2):
- * its lower case, and the middle (256) and fine (1024) clusters, the fine ones only next to it. */
+ * its lower case, its middle (256) and fine (1024) clusters and, next to it, its vector row. Past
+ * the sentence's edge (cl NULL) only lw, BOS or EOS. */
 static size_t nbr_feats(int pos, uint64_t lw, const uint16_t *cl, uint64_t *out)
 {
     static const enum tmpl lwt[V_N] = {[V_M1] = T_LWM1, [V_P1] = T_LWP1, [V_M2] = T_LWM2,
                                        [V_P2] = T_LWP2};
     size_t n = 0;
     out[n++] = mix(lwt[pos], lw);
+    if (!cl)
+        return n;
     out[n++] = mix(T_CLN, mix((uint64_t)pos * 8 + 1, cl[1]));
     out[n++] = mix(T_CLN, mix((uint64_t)pos * 8 + 2, cl[2]));
     if (pos == V_M1 || pos == V_P1)
@@ -727,22 +733,16 @@ static size_t features(const struct doc *d, size_t i, size_t b, size_t e, uint64
     const struct tokf *f = &d->f[i];
     size_t n = word_feats((const unsigned char *)d->toks[i].s, d->toks[i].len, f->ex, f->lw, f->sh,
                           f->ss, f->cl, out);
-    if (i > b)
-        n += nbr_feats(V_M1, d->f[i - 1].lw, d->f[i - 1].cl, out + n);
-    else
-        out[n++] = mix(T_LWM1, BOS);
-    if (i + 1 < e)
-        n += nbr_feats(V_P1, d->f[i + 1].lw, d->f[i + 1].cl, out + n);
-    else
-        out[n++] = mix(T_LWP1, EOS);
-    if (i > b + 1)
-        n += nbr_feats(V_M2, d->f[i - 2].lw, d->f[i - 2].cl, out + n);
-    else
-        out[n++] = mix(T_LWM2, BOS);
-    if (i + 2 < e)
-        n += nbr_feats(V_P2, d->f[i + 2].lw, d->f[i + 2].cl, out + n);
-    else
-        out[n++] = mix(T_LWP2, EOS);
+    static const struct {
+        int pos, off;
+    } nbrs[] = {{V_M1, -1}, {V_P1, 1}, {V_M2, -2}, {V_P2, 2}};
+    for (size_t k = 0; k < sizeof(nbrs) / sizeof(nbrs[0]); k++) {
+        size_t j = i + (size_t)(ptrdiff_t)nbrs[k].off; /* wraps below 0: then j >= e */
+        if (j >= b && j < e)
+            n += nbr_feats(nbrs[k].pos, d->f[j].lw, d->f[j].cl, out + n);
+        else
+            n += nbr_feats(nbrs[k].pos, nbrs[k].off < 0 ? BOS : EOS, NULL, out + n);
+    }
     out[n++] = mix(T_SSM1, i > b ? d->f[i - 1].ss : BOS);
     out[n++] = mix(T_SSP1, i + 1 < e ? d->f[i + 1].ss : EOS);
     return n + ctx_feats(d, i, b, e, CF_WORD | CF_SMALL, out + n);

@@ -1,9 +1,10 @@
-/* tagger: the statistical named-entity tagger. An averaged perceptron over IOB2 labels (PER, ORG,
- * LOC, MISC, as CoNLL-2003), decoded greedily left to right with the two previous labels as
- * features. Features: the word, its lower case, prefixes and suffixes, word shape, neighbouring
- * words and shapes within the sentence, knowledge-base gazetteer matches (countries, cities,
- * organisations, names), document-level case evidence, and the labels the same word got earlier in
- * the document.
+/* tagger: the statistical named-entity tagger. An averaged structured perceptron over IOB2 labels
+ * (PER, ORG, LOC, MISC, as CoNLL-2003), decoded by Viterbi over each sentence with the previous
+ * label as a feature (tagger_viterbi.h), then a document-level vote (tagger_doc.h). Features: the
+ * word, its lower case, prefixes and suffixes, word shape, neighbouring words and shapes within the
+ * sentence, word clusters of the word and its neighbours (clusters.h), knowledge-base gazetteer
+ * matches (countries, cities, organisations, names), document-level case evidence, and the type the
+ * same word got in earlier sentences of the document.
  *
  * A model is trained by nd_tagger_train (`newsd train-ner`) and saved as a compact binary file
  * (models/ner.bin). A loaded tagger is read-only: any number of threads may tag with it. */
