@@ -389,11 +389,14 @@ static const char *models_dir(void)
     return default_path("NEWSD_MODELS", "models", "/usr/share/newsd/models");
 }
 
-/* newsd train-ner [--data CONLL] [--out FILE] [--epochs N] [--clusters TSV|none]: the tagger
- * shipped in models/ner.bin, with the word clusters of models/clusters.tsv. */
+/* newsd train-ner [--data CONLL]... [--out FILE] [--epochs N] [--clusters TSV|none]: the tagger
+ * shipped in models/ner.bin (CoNLL-2003 train.txt and dev.txt), with the word clusters of
+ * models/clusters.tsv. */
 static int cmd_train_ner(int argc, char **argv)
 {
-    char data[4096], out[4096], kbpath[4096], clpath[4096], errstr[1024];
+    char defdata[2][4096], out[4096], kbpath[4096], clpath[4096], errstr[1024];
+    const char *data[ND_TRAIN_MAX_FILES];
+    size_t ndata = 0;
     int epochs = 12, opt, status = 1;
     struct nd_kb *kb = NULL;
     struct nd_clusters *clusters = NULL;
@@ -402,13 +405,20 @@ static int cmd_train_ner(int argc, char **argv)
                                              {"epochs", required_argument, NULL, 'e'},
                                              {"clusters", required_argument, NULL, 'c'},
                                              {0}};
-    snprintf(data, sizeof(data), "%s/../shared/data/conll2003/train.txt", NEWSD_SOURCE_DIR);
+    snprintf(defdata[0], sizeof(defdata[0]), "%s/../shared/data/conll2003/train.txt",
+             NEWSD_SOURCE_DIR);
+    snprintf(defdata[1], sizeof(defdata[1]), "%s/../shared/data/conll2003/dev.txt",
+             NEWSD_SOURCE_DIR);
     snprintf(out, sizeof(out), "%s/ner.bin", models_dir());
     snprintf(kbpath, sizeof(kbpath), "%s/kb.tsv", models_dir());
     snprintf(clpath, sizeof(clpath), "%s/clusters.tsv", models_dir());
     while ((opt = getopt_long(argc, argv, "d:o:e:c:", longopts, NULL)) != -1) {
-        if (opt == 'd')
-            snprintf(data, sizeof(data), "%s", optarg);
+        if (opt == 'd' && ndata < ND_TRAIN_MAX_FILES)
+            data[ndata++] = optarg;
+        else if (opt == 'd')
+            return fprintf(stderr, "newsd train-ner: at most %d --data files\n",
+                           ND_TRAIN_MAX_FILES),
+                   2;
         else if (opt == 'o')
             snprintf(out, sizeof(out), "%s", optarg);
         else if (opt == 'e')
@@ -424,7 +434,12 @@ static int cmd_train_ner(int argc, char **argv)
         fprintf(stderr, "newsd train-ner: %s\n", errstr);
         goto out;
     }
-    if (nd_tagger_train(data, kb, clusters, out, epochs, stderr, errstr, sizeof(errstr)) != ND_OK)
+    if (!ndata) {
+        data[ndata++] = defdata[0];
+        data[ndata++] = defdata[1];
+    }
+    if (nd_tagger_train(data, ndata, kb, clusters, out, epochs, stderr, errstr, sizeof(errstr)) !=
+        ND_OK)
         fprintf(stderr, "newsd train-ner: %s\n", errstr);
     else
         status = 0;
@@ -501,7 +516,7 @@ static const struct command {
     {"extract", cmd_extract, "extract [--json] PAGE  print the main text of an article page"},
     {"enrich", cmd_enrich, "enrich [FILE...]       enrich stories (JSON lines or one text file)"},
     {"tag", cmd_tag, "tag --conll            tag CoNLL tokens on stdin: token<TAB>IOB2 label"},
-    {"train-ner", cmd_train_ner, "train-ner [--data F]   train models/ner.bin on CoNLL-2003 train.txt"},
+    {"train-ner", cmd_train_ner, "train-ner [--data F]   train models/ner.bin on CoNLL-2003 train+dev"},
     {"alerts", cmd_alerts, "alerts --desk NAME     tail a desk's alerts [--brokers B] [--from-beginning]"},
     {"feeds", cmd_feeds, "feeds publish -c FILE   write the file's feeds to cluster.feeds_topic (delete -c FILE ID... removes)"},
     {"check-config", cmd_check_config, "check-config FILE      validate a config file"},

@@ -1593,25 +1593,36 @@ out:
     return err;
 }
 
-enum nd_err nd_tagger_train(const char *conll_path, const struct nd_kb *kb,
-                            const struct nd_clusters *clusters, const char *out_path, int epochs,
-                            FILE *log, char *errstr, size_t errsz)
+enum nd_err nd_tagger_train(const char *const *conll_paths, size_t npaths,
+                            const struct nd_kb *kb, const struct nd_clusters *clusters,
+                            const char *out_path, int epochs, FILE *log, char *errstr,
+                            size_t errsz)
 {
     struct trainer tr;
-    char *data = NULL;
+    char *data[ND_TRAIN_MAX_FILES] = {NULL};
     size_t len, *order = NULL, kept = 0;
     uint64_t rng = 0x2545F4914F6CDD1Dull;
-    enum nd_err err;
+    enum nd_err err = ND_ERR_INVALID;
 
     memset(&tr, 0, sizeof(tr));
     tr.kb = kb;
     tr.clusters = clusters;
-    if ((err = nd_file_read(conll_path, MODEL_MAX_BYTES, &data, &len)) != ND_OK) {
-        snprintf(errstr, errsz, "%s: %s", conll_path, nd_err_str(err));
+    if (!npaths || npaths > ND_TRAIN_MAX_FILES) {
+        snprintf(errstr, errsz, "1 to %d training files", ND_TRAIN_MAX_FILES);
         goto out;
     }
-    if ((err = nd_conll_read(data, len, 1, keep_doc, &tr, errstr, errsz)) != ND_OK)
-        goto out;
+    /* the documents' tokens point into the files' text, kept until the model is written */
+    for (size_t f = 0; f < npaths; f++) {
+        char msg[256];
+        if ((err = nd_file_read(conll_paths[f], MODEL_MAX_BYTES, &data[f], &len)) != ND_OK) {
+            snprintf(errstr, errsz, "%s: %s", conll_paths[f], nd_err_str(err));
+            goto out;
+        }
+        if ((err = nd_conll_read(data[f], len, 1, keep_doc, &tr, msg, sizeof(msg))) != ND_OK) {
+            snprintf(errstr, errsz, "%s: %s", conll_paths[f], msg);
+            goto out;
+        }
+    }
     for (int a = 0; a < NL; a++)
         for (int c = 0; c < NL; c++)
             tr.allow[a] |= (uint16_t)(allowed(a, c) << c);
@@ -1669,7 +1680,8 @@ out:
     free(tr.tot);
     free(tr.ts);
     wtab_free(&tr.tab);
-    free(data);
+    for (size_t f = 0; f < ND_TRAIN_MAX_FILES; f++)
+        free(data[f]);
     return err;
 }
 

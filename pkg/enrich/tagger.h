@@ -42,12 +42,15 @@ void nd_tagger_destroy(struct nd_tagger *tagger);
 enum nd_err nd_tagger_tag(const struct nd_tagger *tagger, const struct nd_kb *kb,
                           struct nd_ner_tok *toks, size_t n);
 
-/* Train on a CoNLL file (documents split by -DOCSTART-) and write the model to out_path, with a
- * copy of the word clusters (may be NULL: no cluster features; worse) inside it. Progress on log.
- * Returns ND_OK or an error with errstr filled. */
-enum nd_err nd_tagger_train(const char *conll_path, const struct nd_kb *kb,
-                            const struct nd_clusters *clusters, const char *out_path, int epochs,
-                            FILE *log, char *errstr, size_t errsz);
+/* Train on CoNLL files (documents split by -DOCSTART-; 1 to ND_TRAIN_MAX_FILES of them, their
+ * documents together) and write the model to out_path, with a copy of the word clusters (may be
+ * NULL: no cluster features; worse) inside it. Progress on log. Returns ND_OK or an error with
+ * errstr filled. */
+#define ND_TRAIN_MAX_FILES 8
+enum nd_err nd_tagger_train(const char *const *conll_paths, size_t npaths,
+                            const struct nd_kb *kb, const struct nd_clusters *clusters,
+                            const char *out_path, int epochs, FILE *log, char *errstr,
+                            size_t errsz);
 
 /* Read CoNLL text (first column token, blank line between sentences, -DOCSTART- lines) into
  * documents: calls fn for each document. Tokens point into `text` (modified in place). */
