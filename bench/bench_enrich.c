@@ -126,7 +126,7 @@ int main(void)
     if (!(tagger = nd_tagger_load(path, errstr, sizeof(errstr))))
         return fprintf(stderr, "bench_enrich: %s\n", errstr), 1;
     rss_tag = rss_kb();
-    if (!(enrich = nd_enrich_new(NULL, errstr, sizeof(errstr))))
+    if (!(enrich = nd_enrich_new(NEWSD_SOURCE_DIR "/models", errstr, sizeof(errstr))))
         return fprintf(stderr, "bench_enrich: %s\n", errstr), 1;
     rss1 = rss_kb();
 
