@@ -52,7 +52,7 @@ static const json_t *find(const json_t *arr, const char *uri)
 static json_t *assign(const char *text)
 {
     json_t *evs = nd_events_code(events, text, strlen(text), NULL, 0);
-    json_t *arr = nd_topics_assign(topics, text, strlen(text), evs);
+    json_t *arr = nd_topics_assign(topics, NULL, text, strlen(text), evs);
     json_decref(evs);
     return arr;
 }
@@ -111,14 +111,14 @@ static void test_sport(void **state)
     (void)state;
     assert_string_equal(json_string_value(json_object_get(json_array_get(arr, 0), "uri")),
                         URI("15000000"));
-    assert_string_equal(nd_topics_top_class(topics, text, strlen(text)), "15000000");
+    assert_string_equal(nd_topics_top_class(topics, NULL, text, strlen(text)), "15000000");
     json_decref(arr);
 }
 
 static void test_empty_and_missing(void **state)
 {
     char errstr[256] = "";
-    json_t *arr = nd_topics_assign(topics, "", 0, NULL);
+    json_t *arr = nd_topics_assign(topics, NULL, "", 0, NULL);
     (void)state;
     assert_int_equal(json_array_size(arr), 0);
     json_decref(arr);
