@@ -29,9 +29,9 @@ BBC = [("business", "04000000"), ("entertainment", "01000000"), ("politics", "11
        ("sport", "15000000"), ("tech", "13000000")]
 WORLD = "world"  # the class of foreign news: its probability is shared among the world topics
 CLASSES = [code for _, code in BBC] + [WORLD]
-# headline weight, lead weight, lead length (body words), body weight, tail start (body words),
+# headline weight, lead weight, lead length (body tokens), body weight, tail start (body tokens),
 # tail weight: written into the model, read by topics.c
-POSITION = (2.0, 1.5, 40, 1.0, 300, 0.7)
+POSITION = (2.0, 1.5, 45, 1.0, 350, 0.7)
 STOP = set("the a an and or of to in on at for with by from is are was were be been being it its this that "
            "these those he she they we you i his her their our as but not no if than then so such there here "
            "has have had do does did will would can could may might should must also said says say mr mrs ms "
@@ -115,13 +115,11 @@ def features(head, body):
         LEXICON = Lexicon()
     hw, lw, ln, bw, tn, tw = POSITION
     f, pts = collections.Counter(), collections.Counter()
-    n = 0  # the position of a word among all body words, kept or not (topics.c counts them all)
     for field, toks in ((0, tokens(head)), (1, tokens(body))):
-        for i, t in enumerate(toks):
+        for i, t in enumerate(toks):  # i: the token's place (punctuation counts), as in topics.c
             if not t[0].isalnum():
                 continue
-            pw = hw if not field else lw if n < ln else bw if n < tn else tw
-            n += field
+            pw = hw if not field else lw if i < ln else bw if i < tn else tw
             if keep(t):
                 f[t] += pw
             LEXICON.points(toks, i, pw, pts)

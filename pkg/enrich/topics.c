@@ -24,15 +24,19 @@
 #define MAX_TOKENS ND_EVLEX_MAX_TOKENS
 #define HEAD_TOKENS 128
 #define MAX_OUT 10
-#define MAX_EVIDENCE 4
-#define WORD_AHEAD 8    /* tokens between a word slot's prefetch and its lookup */
-#define TERM_MIN 1.0    /* lexicon points for a subtopic to be assigned: one clear term */
-#define TOP_MIN 0.10    /* probability for a further top-level topic to be listed */
-#define SUB_MIN 0.10    /* confidence for a subtopic to be listed */
+#define MAX_EVIDENCE 4     /* lexicon terms, events and subtopics per topic */
+#define CLASS_EVIDENCE 3   /* the classifier's words per top-level topic */
+#define EVIDENCE_WORDS 512 /* distinct words a story's evidence is chosen from */
+#define WORD_AHEAD 8       /* tokens between a word slot's prefetch and its lookup */
+#define TERM_MIN 1.0       /* lexicon points for a subtopic to be assigned: one clear term */
+#define TOP_MIN 0.10       /* probability for a further top-level topic to be listed */
+#define SUB_MIN 0.10       /* confidence for a subtopic to be listed */
 #define WORLD_PRIOR 0.3 /* the world share's weight on politics and government with no evidence */
 /* A subtopic with evidence under another main subject is a secondary subject this often (set by
  * hand: no labelled stories have subtopics) */
 #define SECONDARY 0.3
+
+static void topic_links(struct nd_topics *topics);
 
 struct nd_topics *nd_topics_new(const char *models_dir, char *errstr, size_t errsz)
 {
@@ -52,7 +56,7 @@ struct nd_topics *nd_topics_new(const char *models_dir, char *errstr, size_t err
         goto out;
     }
     topics->term_map = nd_evmap_new(1024);
-    topics->word_map = nd_evmap_new(16384);
+    topics->word_map = nd_evmap_new(32768);
     if (!topics->term_map || !topics->word_map) {
         snprintf(errstr, errsz, "topics model: out of memory");
         goto out;
@@ -65,6 +69,7 @@ struct nd_topics *nd_topics_new(const char *models_dir, char *errstr, size_t err
     topics->ev_sanction = nd_topics_index(topics, "20000642");
     topics->ev_aid = nd_topics_index(topics, "20000643");
     topics->politics = nd_topics_index(topics, "11000000");
+    topic_links(topics);
     return topics;
 out:
     nd_topics_destroy(topics);
@@ -91,7 +96,8 @@ struct evidence {
     int n;
 };
 
-/* A word the classifier knows, where it stands in the story and how much it weighs there. */
+/* A word of the story the classifier knows: its first mention, and its position weights summed
+ * over all its mentions. */
 struct hit {
     const char *s;
     uint32_t len, row;
@@ -99,47 +105,72 @@ struct hit {
 };
 
 struct scoring {
-    double score[ND_TOPICS_MAX]; /* lexicon and event points */
-    struct evidence ev[ND_TOPICS_MAX];
-    double carried[ND_TOPICS_MAX]; /* points with those of subtopics, half per level */
-    double conf[ND_TOPICS_MAX];
-    double acc[ND_TOPICS_MAX_CLASS], prob[ND_TOPICS_MAX_CLASS];
+    /* per topic (ntopics of each, in the same allocation) */
+    double *score;   /* lexicon and event points */
+    double *carried; /* points with those of subtopics, half per level */
+    double *conf;
+    struct evidence *ev;
+    float acc[ND_TOPICS_MAX_CLASS]; /* the classes' sums (float: one vector add per word) */
+    double prob[ND_TOPICS_MAX_CLASS];
     double wsum, scale; /* total position weight of known words; 1 / (sqrt(wsum) T) */
     int nintl;          /* events between two countries */
-    uint32_t nbody;     /* body words seen (their position) */
-    size_t nhits, cap;
+    size_t nhits, cap;  /* distinct known words (at most cap) */
     struct hit *hits;
-    struct nd_evtok head[HEAD_TOKENS];
+    uint32_t *slot, mask;  /* open addressing by word row: index in hits + 1, or 0 */
+    struct nd_evtok *head; /* HEAD_TOKENS of them when there is a headline */
 };
 
 /* A zeroed scoring but for the evidence strings, which are read only below each count, with room
- * for cap hits. */
-static struct scoring *scoring_new(size_t cap)
+ * for cap distinct words: one allocation sized by the model's topics. */
+static struct scoring *scoring_new(size_t ntopics, size_t cap, int with_head)
 {
-    struct scoring *sc = malloc(sizeof(*sc));
-    if (!sc)
+    size_t nslot = 64, size;
+    struct scoring *sc;
+    char *p;
+    /* a story's distinct known words for evidence: a few hundred in 4 KB; past EVIDENCE_WORDS the
+     * later ones still count, unnamed */
+    cap = cap < 1 ? 1 : cap > EVIDENCE_WORDS ? EVIDENCE_WORDS : cap;
+    while (nslot < 2 * cap)
+        nslot *= 2;
+    size = sizeof(struct scoring) + ntopics * (3 * sizeof(double) + sizeof(struct evidence)) +
+           cap * sizeof(struct hit) + (with_head ? HEAD_TOKENS * sizeof(struct nd_evtok) : 0) +
+           nslot * sizeof(uint32_t);
+    if (!(sc = malloc(size)))
         return NULL;
-    if (!(sc->hits = malloc((cap ? cap : 1) * sizeof(*sc->hits)))) {
-        free(sc);
-        return NULL;
-    }
-    memset(sc->score, 0, sizeof(sc->score));
+    p = (char *)(sc + 1);
+    sc->score = (double *)p;
+    sc->carried = sc->score + ntopics;
+    sc->conf = sc->carried + ntopics;
+    sc->ev = (struct evidence *)(sc->conf + ntopics);
+    sc->hits = (struct hit *)(sc->ev + ntopics);
+    sc->head = with_head ? (struct nd_evtok *)(sc->hits + cap) : NULL;
+    sc->slot =
+        (uint32_t *)(with_head ? (char *)(sc->head + HEAD_TOKENS) : (char *)(sc->hits + cap));
+    sc->mask = (uint32_t)nslot - 1;
+    memset(sc->slot, 0, nslot * sizeof(uint32_t));
+    memset(sc->score, 0, ntopics * sizeof(double));
     memset(sc->acc, 0, sizeof(sc->acc));
-    for (size_t t = 0; t < ND_TOPICS_MAX; t++)
+    for (size_t t = 0; t < ntopics; t++)
         sc->ev[t].n = 0;
     sc->wsum = 0;
     sc->nintl = 0;
-    sc->nbody = 0;
     sc->nhits = 0;
     sc->cap = cap;
     return sc;
 }
 
-static void scoring_free(struct scoring *sc)
+/* A mention of a known word: its weight added to the word's hit, the first mention kept. */
+static inline void note_hit(struct scoring *sc, const char *s, uint32_t len, uint32_t row, float w)
 {
-    if (sc)
-        free(sc->hits);
-    free(sc);
+    uint32_t h = (row * 2654435761u) & sc->mask;
+    while (sc->slot[h] && sc->hits[sc->slot[h] - 1].row != row)
+        h = (h + 1) & sc->mask;
+    if (sc->slot[h])
+        sc->hits[sc->slot[h] - 1].w += w;
+    else if (sc->nhits < sc->cap) {
+        sc->hits[sc->nhits] = (struct hit){.s = s, .len = len, .row = row, .w = w};
+        sc->slot[h] = (uint32_t)++sc->nhits;
+    }
 }
 
 static void add_evidence_w(struct evidence *ev, const char *s, size_t len, double w)
@@ -156,13 +187,13 @@ static void add_evidence_w(struct evidence *ev, const char *s, size_t len, doubl
     }
 }
 
-static double position_weight(const struct nd_topics *topics, struct scoring *sc, int in_head)
+/* The weight of the i-th token of the headline or the body, by where it stands. */
+static double position_weight(const struct nd_topics *topics, size_t i, int in_head)
 {
     const struct nd_topics_position *p = &topics->pos;
     if (in_head)
         return p->head;
-    uint32_t n = sc->nbody++;
-    return n < p->lead_n ? p->lead : n < p->tail_n ? p->body : p->tail;
+    return i < p->lead_n ? p->lead : i < p->tail_n ? p->body : p->tail;
 }
 
 /* The lexicon's terms starting at toks[i] (w: the word's map value), longest first. */
@@ -194,33 +225,32 @@ static void score_terms(const struct nd_topics *topics, const char *text,
 static void score_text(const struct nd_topics *topics, const char *text,
                        const struct nd_evtok *toks, size_t ntok, int in_head, struct scoring *sc)
 {
-    size_t k = (size_t)topics->nclass;
+    /* local sums of a fixed width: one vector add per known word */
+    float acc[ND_TOPICS_MAX_CLASS];
+    memcpy(acc, sc->acc, sizeof(acc));
     for (size_t i = 0; i < WORD_AHEAD && i < ntok; i++)
         nd_evmap_prefetch(topics->word_map, toks[i].hash);
     for (size_t i = 0; i < ntok; i++) {
+        uint32_t w, row;
         /* the word slot WORD_AHEAD tokens on starts loading now (the map is mostly not in cache) */
         if (i + WORD_AHEAD < ntok)
             nd_evmap_prefetch(topics->word_map, toks[i + WORD_AHEAD].hash);
-        if (!(toks[i].flags & ND_EVTOK_WORD))
+        if (!(toks[i].flags & ND_EVTOK_WORD) ||
+            !nd_evmap_get_hashed(topics->word_map, toks[i].key, toks[i].keylen, toks[i].hash, &w))
             continue;
-        double pw = position_weight(topics, sc, in_head);
-        uint32_t w, row;
-        if (!nd_evmap_get_hashed(topics->word_map, toks[i].key, toks[i].keylen, toks[i].hash, &w))
-            continue;
-        if ((row = w & 0xffffffu) && k) {
-            const float *wt = &topics->weight[(size_t)(row - 1) * k];
-            for (size_t c = 0; c < k; c++)
-                sc->acc[c] += pw * wt[c];
+        double pw = position_weight(topics, i, in_head);
+        if ((row = w & 0xffffffu) && topics->nclass) {
+            const float *wt = &topics->weight[(size_t)(row - 1) * ND_TOPICS_MAX_CLASS];
+            float fw = (float)pw;
+            for (size_t c = 0; c < ND_TOPICS_MAX_CLASS; c++)
+                acc[c] += fw * wt[c];
             sc->wsum += pw;
-            if (sc->nhits < sc->cap)
-                sc->hits[sc->nhits++] = (struct hit){.s = text + toks[i].start,
-                                                     .len = toks[i].end - toks[i].start,
-                                                     .row = row - 1,
-                                                     .w = (float)pw};
+            note_hit(sc, text + toks[i].start, toks[i].end - toks[i].start, row - 1, fw);
         }
         if (w >> 24)
             score_terms(topics, text, toks, i, ntok, w, pw, sc);
     }
+    memcpy(sc->acc, acc, sizeof(acc));
 }
 
 /* The fields of an event object read here, in one walk over its keys: a lookup by name hashes
@@ -368,18 +398,20 @@ static int top_of(const struct nd_topics *topics, int t)
     return -1;
 }
 
-static int class_of(const struct nd_topics *topics, int t)
+/* Each topic's top-level ancestor, class, and whether the world class is shared with it (the
+ * top-level topics no class stands for, and politics). */
+static void topic_links(struct nd_topics *topics)
 {
-    for (int c = 0; c < topics->nclass; c++)
-        if (topics->cls_topic[c] == t)
-            return c;
-    return -1;
-}
-
-/* Is t one of the topics the world class's probability is shared among? */
-static int world_topic(const struct nd_topics *topics, int t)
-{
-    return topics->topics[t].level == 1 && (t == topics->politics || class_of(topics, t) < 0);
+    for (size_t t = 0; t < topics->ntopics; t++) {
+        struct nd_topic *topic = &topics->topics[t];
+        topic->top = top_of(topics, (int)t);
+        topic->cls = -1;
+        for (int c = 0; c < topics->nclass; c++)
+            if (topics->cls_topic[c] == (int)t)
+                topic->cls = c;
+        topic->world_share = topics->world >= 0 && topic->level == 1 &&
+                             ((int)t == topics->politics || topic->cls < 0);
+    }
 }
 
 static double world_weight(const struct nd_topics *topics, const struct scoring *sc, int t)
@@ -396,15 +428,16 @@ static void confidences(const struct nd_topics *topics, struct scoring *sc)
         if (topics->cls_topic[c] >= 0)
             sc->conf[topics->cls_topic[c]] += sc->prob[c];
     if (topics->world >= 0) {
+        double u[ND_TOPICS_MAX];
         for (int t = 0; t < nt; t++)
-            if (world_topic(topics, t))
-                wsum += world_weight(topics, sc, t);
+            if (topics->topics[t].world_share)
+                wsum += (u[t] = world_weight(topics, sc, t));
         for (int t = 0; t < nt && wsum > 0; t++)
-            if (world_topic(topics, t))
-                sc->conf[t] += sc->prob[topics->world] * world_weight(topics, sc, t) / wsum;
+            if (topics->topics[t].world_share)
+                sc->conf[t] += sc->prob[topics->world] * u[t] / wsum;
     }
     for (int t = 0; t < nt; t++) {
-        int top = top_of(topics, t);
+        int top = topics->topics[t].top;
         if (topics->topics[t].level > 1 && top >= 0 && sc->carried[t] >= TERM_MIN)
             sc->conf[t] =
                 (sc->conf[top] + (1.0 - sc->conf[top]) * SECONDARY) * (1.0 - exp(-sc->carried[t]));
@@ -421,9 +454,9 @@ static struct scoring *score_story(const struct nd_topics *topics, const char *h
     struct scoring *sc;
     if (ntok > cap)
         ntok = cap;
-    if (!(sc = scoring_new(ntok + HEAD_TOKENS)))
+    if (!(sc = scoring_new(topics->ntopics, ntok + HEAD_TOKENS, headline && *headline)))
         return NULL;
-    if (headline && *headline) {
+    if (sc->head) {
         size_t nhead = nd_evlex_tokenize(headline, strlen(headline), sc->head, HEAD_TOKENS);
         score_text(topics, headline, sc->head, nhead, 1, sc);
     }
@@ -451,66 +484,90 @@ static void swap_evidence(struct evidence *ev, int a, int b)
     ev->s[b] = s, ev->len[b] = len, ev->w[b] = w;
 }
 
-/* The words that moved class c most: each occurrence's weight times how far the word's weight for
- * c stands above its mean over the classes, in logits (scaled, calibrated), summed per word. */
-static void class_evidence(const struct nd_topics *topics, const struct scoring *sc, int c,
+/* The words that moved each class of mask most: a word's summed position weight times its weight
+ * for the class (the model's rows are centred, so that is how far it moves the class against the
+ * others), in logits (scaled, calibrated). One pass over the story's distinct words for all. */
+static void class_evidence(const struct nd_topics *topics, const struct scoring *sc, unsigned mask,
                            struct evidence *out)
 {
-    size_t k = (size_t)topics->nclass;
-    uint32_t rows[MAX_EVIDENCE];
-    out->n = 0;
+    size_t k = (size_t)topics->nclass, nwant = 0;
+    int want[ND_TOPICS_MAX_CLASS];
+    double least[ND_TOPICS_MAX_CLASS]; /* the weakest kept, once a class has CLASS_EVIDENCE */
+    for (size_t c = 0; c < k; c++) {
+        out[c].n = 0;
+        if (mask >> c & 1)
+            least[nwant] = 0, want[nwant++] = (int)c;
+    }
     for (size_t h = 0; h < sc->nhits; h++) {
         const struct hit *hit = &sc->hits[h];
-        const float *wt = &topics->weight[(size_t)hit->row * k];
-        double mean = 0, d;
-        int j, low = 0;
-        for (size_t q = 0; q < k; q++)
-            mean += wt[q];
-        d = hit->w * (wt[c] - mean / (double)k) * sc->scale;
-        if (d <= 0)
-            continue;
-        for (j = 0; j < out->n && rows[j] != hit->row; j++)
-            low = out->w[j] < out->w[low] ? j : low;
-        if (j < out->n) {
-            out->w[j] += d;
-            continue;
+        const float *wt = &topics->weight[(size_t)hit->row * ND_TOPICS_MAX_CLASS];
+        for (size_t q = 0; q < nwant; q++) {
+            struct evidence *ev = &out[want[q]];
+            double d = (double)hit->w * wt[want[q]];
+            int low = 0;
+            if (d <= least[q])
+                continue;
+            for (int j = 1; j < ev->n; j++)
+                low = ev->w[j] < ev->w[low] ? j : low;
+            low = ev->n < CLASS_EVIDENCE ? ev->n++ : low;
+            ev->s[low] = hit->s;
+            ev->len[low] = hit->len;
+            ev->w[low] = d;
+            if (ev->n == CLASS_EVIDENCE) {
+                least[q] = ev->w[0];
+                for (int j = 1; j < ev->n; j++)
+                    least[q] = ev->w[j] < least[q] ? ev->w[j] : least[q];
+            }
         }
-        if (out->n == MAX_EVIDENCE && d <= out->w[low])
-            continue;
-        j = out->n < MAX_EVIDENCE ? out->n++ : low;
-        out->s[j] = hit->s;
-        out->len[j] = hit->len;
-        out->w[j] = d;
-        rows[j] = hit->row;
     }
-    for (int a = 1; a < out->n; a++) /* strongest first */
-        for (int b = a; b > 0 && out->w[b] > out->w[b - 1]; b--)
-            swap_evidence(out, b, b - 1);
+    for (size_t c = 0; c < k; c++) /* in logits: scaled and calibrated */
+        for (int j = 0; j < out[c].n; j++)
+            out[c].w[j] *= sc->scale;
+    for (size_t c = 0; c < k; c++)
+        for (int a = 1; a < out[c].n; a++) /* strongest first */
+            for (int b = a; b > 0 && out[c].w[b] > out[c].w[b - 1]; b--)
+                swap_evidence(&out[c], b, b - 1);
 }
 
 /* The class whose probability gave topic t most of its confidence, or -1. */
 static int main_class(const struct nd_topics *topics, const struct scoring *sc, int t)
 {
-    int c = class_of(topics, t), w = topics->world;
+    int c = topics->topics[t].cls, w = topics->world;
     double own = c >= 0 ? sc->prob[c] : 0;
-    if (w >= 0 && world_topic(topics, t) && sc->conf[t] - own > own)
+    if (w >= 0 && topics->topics[t].world_share && sc->conf[t] - own > own)
         return w;
     return c;
 }
 
+/* "term +1.25": the weight with a sign and two decimals, written without printf (a story has a
+ * few dozen of these). */
 static void append_evidence(json_t *arr, const struct evidence *ev)
 {
     for (int e = 0; e < ev->n; e++) {
         char buf[160];
-        int n = snprintf(buf, sizeof(buf), "%.*s %+.2f", (int)(ev->len[e] < 120 ? ev->len[e] : 120),
-                         ev->s[e], ev->w[e]);
-        if (n > 0)
-            json_array_append_new(
-                arr, json_stringn(buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1));
+        size_t n = ev->len[e] < 120 ? ev->len[e] : 120;
+        double x = fabs(ev->w[e]) * 100.0 + 0.5;
+        long v = x < 1e8 ? (long)x : 99999999; /* NaN or huge: not from a sane model */
+        char digits[24];
+        int nd = 0;
+        memcpy(buf, ev->s[e], n);
+        buf[n++] = ' ';
+        buf[n++] = ev->w[e] < 0 ? '-' : '+';
+        do
+            digits[nd++] = (char)('0' + v % 10);
+        while ((v /= 10) > 0 || nd < 3);
+        while (nd > 2)
+            buf[n++] = digits[--nd];
+        buf[n++] = '.';
+        buf[n++] = digits[1];
+        buf[n++] = digits[0];
+        json_array_append_new(arr, json_stringn(buf, n));
     }
 }
 
-static json_t *topic_json(const struct nd_topics *topics, const struct scoring *sc, int t)
+/* One topic's JSON; cls: the classes' evidence (class_evidence), or NULL. */
+static json_t *topic_json(const struct nd_topics *topics, const struct scoring *sc,
+                          const struct evidence *cls, int t)
 {
     static const char prefix[] = "http://cv.iptc.org/newscodes/mediatopic/";
     const struct nd_topic *topic = &topics->topics[t];
@@ -526,13 +583,10 @@ static json_t *topic_json(const struct nd_topics *topics, const struct scoring *
     memcpy(uri, prefix, sizeof(prefix) - 1);
     memcpy(uri + sizeof(prefix) - 1, topic->code, clen);
     uri[sizeof(prefix) - 1 + clen] = '\0';
-    if (topic->level == 1 && topics->nclass) {
-        struct evidence cls;
+    if (topic->level == 1 && cls) {
         int c = main_class(topics, sc, t);
-        if (c >= 0) {
-            class_evidence(topics, sc, c, &cls);
-            append_evidence(ev, &cls);
-        }
+        if (c >= 0)
+            append_evidence(ev, &cls[c]);
     }
     append_evidence(ev, &sc->ev[t]);
     json_object_set_new_nocheck(item, "uri", json_string_nocheck(uri));
@@ -586,6 +640,8 @@ json_t *nd_topics_assign_tokens(const struct nd_topics *topics, const char *head
     json_t *out = json_array();
     struct scoring *sc;
     size_t order[ND_TOPICS_MAX], nitems = 0;
+    struct evidence cls[ND_TOPICS_MAX_CLASS];
+    unsigned mask = 0;
     int best;
 
     if (!topics || !text || !len || !toks)
@@ -604,12 +660,21 @@ json_t *nd_topics_assign_tokens(const struct nd_topics *topics, const char *head
         order[k] = t;
         nitems++;
     }
-    for (size_t k = 0; k < nitems && k < MAX_OUT; k++) {
-        json_t *item = topic_json(topics, sc, (int)order[k]);
+    if (nitems > MAX_OUT)
+        nitems = MAX_OUT;
+    for (size_t k = 0; k < nitems; k++) /* the classes whose evidence the topics show */
+        if (topics->topics[order[k]].level == 1 && topics->nclass) {
+            int c = main_class(topics, sc, (int)order[k]);
+            mask |= c >= 0 ? 1u << c : 0;
+        }
+    if (mask)
+        class_evidence(topics, sc, mask, cls);
+    for (size_t k = 0; k < nitems; k++) {
+        json_t *item = topic_json(topics, sc, mask ? cls : NULL, (int)order[k]);
         if (item)
             json_array_append_new(out, item);
     }
-    scoring_free(sc);
+    free(sc);
     return out;
 }
 
@@ -628,6 +693,6 @@ const char *nd_topics_top_class(const struct nd_topics *topics, const char *head
         (best = best_top(topics, sc)) >= 0)
         code = topics->topics[best].code;
     free(toks);
-    scoring_free(sc);
+    free(sc);
     return code;
 }

@@ -16,6 +16,9 @@ struct nd_topic {
     const char *name;
     /* name is valid UTF-8 (tested once at load): the per-story JSON string skips the check */
     int name_ok;
+    /* found once at load: the top-level ancestor (itself at level 1) or -1, the classifier's
+     * class of this topic or -1, whether the world class's probability is shared with it */
+    int top, cls, world_share;
 };
 
 struct nd_topic_term {
@@ -24,7 +27,7 @@ struct nd_topic_term {
 };
 
 /* Where a word stands decides its weight (scripts/topics_corpus.py POSITION): the headline, the
- * first lead_n words of the body, the body up to tail_n words, the tail. */
+ * first lead_n tokens of the body (punctuation counts), the body up to tail_n tokens, the tail. */
 struct nd_topics_position {
     float head, lead, body, tail;
     uint32_t lead_n, tail_n;

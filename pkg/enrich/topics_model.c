@@ -137,18 +137,20 @@ static enum nd_err load_scalars(struct nd_topics *topics, char kind, char **f, i
 static enum nd_err load_word(struct nd_topics *topics, char **f, int nf, size_t *cap)
 {
     size_t k = (size_t)topics->nclass;
+    float *row;
     if (!k || nf < 2 + topics->nclass)
         return ND_ERR_INVALID;
     if (topics->nwords >= *cap) {
         size_t ncap = *cap ? *cap * 2 : 4096;
-        float *nw = realloc(topics->weight, ncap * k * sizeof(*nw));
+        float *nw = realloc(topics->weight, ncap * ND_TOPICS_MAX_CLASS * sizeof(*nw));
         if (!nw)
             return ND_ERR_NOMEM;
         topics->weight = nw;
         *cap = ncap;
     }
-    for (size_t c = 0; c < k; c++)
-        topics->weight[topics->nwords * k + c] = strtof(f[2 + c], NULL);
+    row = &topics->weight[topics->nwords * ND_TOPICS_MAX_CLASS];
+    for (size_t c = 0; c < ND_TOPICS_MAX_CLASS; c++)
+        row[c] = c < k ? strtof(f[2 + c], NULL) : 0.0f;
     uint32_t old = 0;
     nd_evmap_get(topics->word_map, f[1], strlen(f[1]), &old);
     if (nd_evmap_put(topics->word_map, f[1], strlen(f[1]),
