@@ -148,12 +148,12 @@ int main(void)
     snprintf(path, sizeof(path), "%s/models/ner.bin", src);
     if (!(tagger = nd_tagger_load(path, errstr, sizeof(errstr))))
         return fprintf(stderr, "bench_enrich: %s\n", errstr), 1;
-    if (!(enrich = nd_enrich_new(NULL, errstr, sizeof(errstr))))
+    if (!(enrich = nd_enrich_new(NEWSD_SOURCE_DIR "/models", errstr, sizeof(errstr))))
         return fprintf(stderr, "bench_enrich: %s\n", errstr), 1;
     rss1 = rss_kb();
     /* the topics stage alone, on the tokens and events the enrich stage would hand it */
-    if (!(events = nd_events_new(NULL, errstr, sizeof(errstr))) ||
-        !(topics = nd_topics_new(NULL, errstr, sizeof(errstr))))
+    if (!(events = nd_events_new(NEWSD_SOURCE_DIR "/models", errstr, sizeof(errstr))) ||
+        !(topics = nd_topics_new(NEWSD_SOURCE_DIR "/models", errstr, sizeof(errstr))))
         return fprintf(stderr, "bench_enrich: %s\n", errstr), 1;
 
     snprintf(path, sizeof(path), "%s/tests/fixtures/enrich/wire-lavrov-fidan.txt", src);

@@ -738,21 +738,28 @@ static json_t *node_json(struct loader *ld, yaml_document_t *doc, yaml_node_t *n
  * config file. Errors in it name that file. */
 static void load_desks_file(struct loader *ld, yaml_node_t *node, const char *rel)
 {
-    char path[4096], *data = NULL;
-    const char *slash = strrchr(ld->name, '/');
+    struct nd_buf pathbuf;
+    char *data = NULL;
+    const char *slash = strrchr(ld->name, '/'), *path;
     size_t len;
     yaml_parser_t parser;
     yaml_document_t doc;
     yaml_node_t *root;
-    struct loader sub = {.conf = ld->conf, .name = path, .errors = ld->errors};
+    struct loader sub = {.conf = ld->conf, .errors = ld->errors};
     enum nd_err err;
 
+    nd_buf_init(&pathbuf, ND_PATH_MAX);
     if (rel[0] == '/' || !slash)
-        snprintf(path, sizeof(path), "%s", rel);
+        err = nd_buf_append(&pathbuf, rel, strlen(rel));
     else
-        snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - ld->name), ld->name, rel);
-    if ((err = nd_file_read(path, DESKS_FILE_MAX, &data, &len)) != ND_OK) {
-        report(ld, node, "desks: cannot read %s: %s", path, nd_err_str(err));
+        err = nd_buf_appendf(&pathbuf, "%.*s/%s", (int)(slash - ld->name), ld->name, rel);
+    path = sub.name = pathbuf.data;
+    if (err == ND_OK)
+        err = nd_file_read(path, DESKS_FILE_MAX, &data, &len);
+    if (err != ND_OK) {
+        report(ld, node, "desks: cannot read %s: %s", err == ND_ERR_TOOBIG ? rel : path,
+               nd_err_str(err));
+        nd_buf_free(&pathbuf);
         return;
     }
     yaml_parser_initialize(&parser);
@@ -766,6 +773,7 @@ static void load_desks_file(struct loader *ld, yaml_node_t *node, const char *re
                     parser.problem ? parser.problem : "malformed document");
         yaml_parser_delete(&parser);
         free(data);
+        nd_buf_free(&pathbuf);
         return;
     }
     root = yaml_document_get_root_node(&doc);
@@ -790,6 +798,7 @@ static void load_desks_file(struct loader *ld, yaml_node_t *node, const char *re
     yaml_document_delete(&doc);
     yaml_parser_delete(&parser);
     free(data);
+    nd_buf_free(&pathbuf);
 }
 
 static void load_mapping(struct loader *ld, yaml_node_t *node, const char *prefix, int depth)

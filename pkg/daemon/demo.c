@@ -229,9 +229,12 @@ static void *timer_main(void *arg)
 static int load_desks(struct nd_config *conf, const char *path, const char *models_dir,
                       struct nd_desks **desks)
 {
-    char yaml[4200];
-    int nerr, n = snprintf(yaml, sizeof(yaml), "desks: \"%s\"\n", path);
-    nerr = nd_config_load_string(conf, yaml, (size_t)n, "demo", stderr);
+    struct nd_buf yaml;
+    int nerr = 1;
+    nd_buf_init(&yaml, ND_PATH_MAX + 16);
+    if (nd_buf_appendf(&yaml, "desks: \"%s\"\n", path) == ND_OK)
+        nerr = nd_config_load_string(conf, yaml.data, yaml.len, "demo", stderr);
+    nd_buf_free(&yaml);
     if (!nerr)
         *desks = nd_desks_load(conf->desks, models_dir, stderr, &nerr);
     if (nerr)

@@ -126,11 +126,27 @@ void nd_server_destroy(struct nd_server *srv)
     free(srv);
 }
 
-static size_t discard(char *data, size_t size, size_t nmemb, void *userp)
+/* The probe keeps the first bytes of the answer: /readyz says there which check fails. */
+static size_t keep_head(char *data, size_t size, size_t nmemb, void *userp)
 {
-    (void)data;
-    (void)userp;
-    return size * nmemb;
+    struct nd_buf *body = userp;
+    size_t n = size * nmemb, room = body->cap - body->len;
+    nd_buf_append(body, data, n < room ? n : room);
+    return n;
+}
+
+/* The answer's lines as one line: "kafka: failing\nstate: ok\n" -> "kafka: failing; state: ok". */
+static void one_line(struct nd_buf *line, const char *text, size_t len)
+{
+    nd_buf_init(line, len * 2 + 1);
+    for (size_t i = 0; i < len; i++) {
+        if (text[i] == '\r')
+            continue;
+        if (text[i] != '\n')
+            nd_buf_append(line, text + i, 1);
+        else if (i + 1 < len)
+            nd_buf_append(line, "; ", 2);
+    }
 }
 
 enum nd_err nd_server_probe(const char *url, int timeout_ms, char *errstr, size_t errsz)
@@ -139,7 +155,9 @@ enum nd_err nd_server_probe(const char *url, int timeout_ms, char *errstr, size_
     CURLcode code;
     long status = 0;
     enum nd_err err = ND_OK;
+    struct nd_buf body;
 
+    nd_buf_init(&body, 256);
     if (!easy) {
         snprintf(errstr, errsz, "cannot create a curl handle");
         return ND_ERR_NOMEM;
@@ -148,7 +166,8 @@ enum nd_err nd_server_probe(const char *url, int timeout_ms, char *errstr, size_
     curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
     curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, keep_head);
+    curl_easy_setopt(easy, CURLOPT_WRITEDATA, &body);
     if ((code = curl_easy_perform(easy)) != CURLE_OK) {
         snprintf(errstr, errsz, "%s: %s", url, curl_easy_strerror(code));
         err = ND_ERR_AGAIN;
@@ -156,10 +175,15 @@ enum nd_err nd_server_probe(const char *url, int timeout_ms, char *errstr, size_
     }
     curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
     if (status < 200 || status > 299) {
-        snprintf(errstr, errsz, "%s: HTTP status %ld", url, status);
+        struct nd_buf line;
+        one_line(&line, body.data, body.len);
+        snprintf(errstr, errsz, "%s: HTTP status %ld%s%s", url, status, line.len ? ": " : "",
+                 line.len ? line.data : "");
+        nd_buf_free(&line);
         err = ND_ERR_AGAIN;
     }
 out:
+    nd_buf_free(&body);
     curl_easy_cleanup(easy);
     return err;
 }

@@ -30,7 +30,8 @@ int nd_server_port(const struct nd_server *srv);
 void nd_server_destroy(struct nd_server *srv);
 
 /* The container's health probe (`newsd healthcheck`): GET url with libcurl within timeout_ms.
- * ND_OK on a 2xx answer, else an error with the reason in errstr. */
+ * ND_OK on a 2xx answer, else an error with the reason in errstr: the transfer's error, or the
+ * HTTP status and the answer's first 256 bytes on one line (what /readyz says is failing). */
 enum nd_err nd_server_probe(const char *url, int timeout_ms, char *errstr, size_t errsz);
 
 #endif
