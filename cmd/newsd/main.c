@@ -127,20 +127,31 @@ static int cmd_demo(int argc, char **argv)
 {
     const char *feeds = NULL, *desks = NULL;
     struct nd_buf feeds_found, desks_found, models;
-    int seconds = 0, opt, status = 1;
+    struct nd_demo_opts demo = {.port = 8088, .interval_s = 5};
+    int opt, status = 1;
     static const struct option longopts[] = {{"feeds", required_argument, NULL, 'f'},
                                              {"desks", required_argument, NULL, 'd'},
                                              {"seconds", required_argument, NULL, 's'},
+                                             {"port", required_argument, NULL, 'p'},
+                                             {"interval", required_argument, NULL, 'i'},
                                              {0}};
-    while ((opt = getopt_long(argc, argv, "f:d:s:", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "f:d:s:p:i:", longopts, NULL)) != -1) {
         if (opt == 'f')
             feeds = optarg;
         else if (opt == 'd')
             desks = optarg;
         else if (opt == 's')
-            seconds = atoi(optarg);
+            demo.seconds = atoi(optarg);
+        else if (opt == 'p')
+            demo.port = atoi(optarg);
+        else if (opt == 'i')
+            demo.interval_s = atoi(optarg);
         else
             return 2;
+    }
+    if (demo.port < 0 || demo.port > 65535 || demo.interval_s < 1) {
+        fprintf(stderr, "newsd demo: --port 0..65535 (0: any free port), --interval 1 or more\n");
+        return 2;
     }
     nd_buf_init(&feeds_found, 0);
     nd_buf_init(&desks_found, 0);
@@ -150,8 +161,10 @@ static int cmd_demo(int argc, char **argv)
         data_path(&models, "NEWSD_MODELS", "models"))
         goto out;
     install_signals();
-    status = nd_demo_main(feeds ? feeds : feeds_found.data, desks ? desks : desks_found.data,
-                          models.data, seconds, &stop_flag);
+    demo.feeds_dir = feeds ? feeds : feeds_found.data;
+    demo.desks_path = desks ? desks : desks_found.data;
+    demo.models_dir = models.data;
+    status = nd_demo_main(&demo, &stop_flag);
 out:
     nd_buf_free(&feeds_found);
     nd_buf_free(&desks_found);
@@ -555,7 +568,7 @@ static const struct command {
     const char *usage;
 } commands[] = {
     {"run", cmd_run, "run -c FILE            the daemon"},
-    {"demo", cmd_demo, "demo [--seconds N] [--feeds DIR] [--desks FILE]  embedded broker, sample feeds, desks, terminal view"},
+    {"demo", cmd_demo, "demo [--seconds N] [--feeds DIR] [--desks FILE] [--port N] [--interval S]  embedded broker, sample feeds, desks, terminal view, desk board"},
     {"parse", cmd_parse, "parse FILE|-           print a feed's items as story JSON, one per line"},
     {"extract", cmd_extract, "extract [--json] PAGE  print the main text of an article page"},
     {"enrich", cmd_enrich, "enrich [FILE...]       enrich stories (JSON lines or one text file; an empty file is no story)"},
