@@ -127,7 +127,7 @@ int main(void)
     const char *src = NEWSD_SOURCE_DIR;
     char path[4096], errstr[512], *conll = NULL, *fixture, *stories[NSTORIES];
     size_t len, ntok = 0, flen, nst = 0;
-    long rss0 = rss_kb(), rss1;
+    long rss0 = rss_kb(), rss1, rss_kb1, rss_tag;
     struct nd_kb *kb;
     struct nd_tagger *tagger;
     struct nd_enrich *enrich;
@@ -145,9 +145,11 @@ int main(void)
     snprintf(path, sizeof(path), "%s/models/kb.tsv", src);
     if (!(kb = nd_kb_load(path, errstr, sizeof(errstr))))
         return fprintf(stderr, "bench_enrich: %s\n", errstr), 1;
+    rss_kb1 = rss_kb();
     snprintf(path, sizeof(path), "%s/models/ner.bin", src);
     if (!(tagger = nd_tagger_load(path, errstr, sizeof(errstr))))
         return fprintf(stderr, "bench_enrich: %s\n", errstr), 1;
+    rss_tag = rss_kb();
     if (!(enrich = nd_enrich_new(NEWSD_SOURCE_DIR "/models", errstr, sizeof(errstr))))
         return fprintf(stderr, "bench_enrich: %s\n", errstr), 1;
     rss1 = rss_kb();
@@ -300,6 +302,8 @@ int main(void)
            "twice: "
            "once for the tagging run, once inside nd_enrich)\n",
            (double)rss1 / 1024, (double)rss0 / 1024);
+    printf("  memory:   tagger resident %.1f MB (RSS growth of nd_tagger_load alone)\n",
+           (double)(rss_tag - rss_kb1) / 1024);
     for (size_t i = 0; i < nst; i++)
         free(stories[i]);
     nd_topics_destroy(topics);
