@@ -3,11 +3,12 @@
  *
  * Also the coder as a filter for the evaluation scripts (scripts/eval_events.py, eval_topics.py,
  * check_seed.py): `bench_events --code [--models DIR]` reads JSON lines {"id": ..., "text": ...} on
- * stdin and writes {"id": ..., "events": [...], "subject": [...]} per line; with --features each
- * event also carries the coder's feature values (scripts/fit_event_confidence.py fits on them);
- * --roles order|parse|both (default both) says where verbs' roles come from (the ablation of
- * scripts/eval_events.py --roles): word order only, the parse only, the parse with word order for
- * what it leaves empty. Every sentence is parsed (models/syntax.bin).
+ * stdin ("headline" optional) and writes {"id": ..., "events": [...], "subject": [...]} per line;
+ * with --features each event also carries the coder's feature values
+ * (scripts/fit_event_confidence.py fits on them); --roles order|parse|both (default both) says
+ * where verbs' roles come from (the ablation of scripts/eval_events.py --ablation): word order
+ * only, the parse only, the parse with word order for what it leaves empty. Every sentence is
+ * parsed (models/syntax.bin).
  * `bench_events --loop-events N` codes the wire story N times and nothing else, for perf;
  * `bench_events --loop-enrich N` runs the whole nd_enrich_story on it N times (events then take
  * their actors from the entities stage, as in the daemon). */
@@ -85,7 +86,10 @@ static int code_mode(const char *models, int features, unsigned roles)
         }
         /* the text stage first, as in the daemon: byline, dateline and credit are no actors */
         struct nd_story *story = nd_story_new();
+        const char *headline = json_string_value(json_object_get(in, "headline"));
         nd_story_set(&story->body_text, text);
+        if (headline)
+            nd_story_set(&story->headline, headline);
         nd_enrich_text(story);
         text = story->body_text ? story->body_text : "";
         size_t len = strlen(text);
@@ -102,10 +106,11 @@ static int code_mode(const char *models, int features, unsigned roles)
             }
         out = json_object();
         json_object_set(out, "id", json_object_get(in, "id"));
-        json_object_set_new(out, "subject", nd_topics_assign(topics, text, len, &list));
+        json_object_set_new(out, "subject",
+                            nd_topics_assign(topics, story->headline, text, len, &list));
         json_object_set_new(out, "events", evs);
         nd_event_list_clear(&list);
-        const char *top = nd_topics_top_class(topics, text, len);
+        const char *top = nd_topics_top_class(topics, story->headline, text, len);
         if (top)
             json_object_set_new(out, "top_class", json_string(top));
         char *s = json_dumps(out, JSON_COMPACT);
@@ -174,7 +179,7 @@ static struct result measure(struct nd_events *events, struct nd_topics *topics,
         struct nd_event_list list = {0};
         nd_events_code_list(events, text, len, NULL, 0, &list);
         for (int i = 0; i < iters; i++)
-            json_decref(nd_topics_assign(topics, text, len, &list));
+            json_decref(nd_topics_assign(topics, NULL, text, len, &list));
         nd_event_list_clear(&list);
         double t2 = now_s();
         for (int i = 0; i < iters; i++) {

@@ -129,20 +129,31 @@ static int cmd_demo(int argc, char **argv)
 {
     const char *feeds = NULL, *desks = NULL;
     struct nd_buf feeds_found, desks_found, models;
-    int seconds = 0, opt, status = 1;
+    struct nd_demo_opts demo = {.port = 8088, .interval_s = 5};
+    int opt, status = 1;
     static const struct option longopts[] = {{"feeds", required_argument, NULL, 'f'},
                                              {"desks", required_argument, NULL, 'd'},
                                              {"seconds", required_argument, NULL, 's'},
+                                             {"port", required_argument, NULL, 'p'},
+                                             {"interval", required_argument, NULL, 'i'},
                                              {0}};
-    while ((opt = getopt_long(argc, argv, "f:d:s:", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "f:d:s:p:i:", longopts, NULL)) != -1) {
         if (opt == 'f')
             feeds = optarg;
         else if (opt == 'd')
             desks = optarg;
         else if (opt == 's')
-            seconds = atoi(optarg);
+            demo.seconds = atoi(optarg);
+        else if (opt == 'p')
+            demo.port = atoi(optarg);
+        else if (opt == 'i')
+            demo.interval_s = atoi(optarg);
         else
             return 2;
+    }
+    if (demo.port < 0 || demo.port > 65535 || demo.interval_s < 1) {
+        fprintf(stderr, "newsd demo: --port 0..65535 (0: any free port), --interval 1 or more\n");
+        return 2;
     }
     nd_buf_init(&feeds_found, 0);
     nd_buf_init(&desks_found, 0);
@@ -152,8 +163,10 @@ static int cmd_demo(int argc, char **argv)
         data_path(&models, "NEWSD_MODELS", "models"))
         goto out;
     install_signals();
-    status = nd_demo_main(feeds ? feeds : feeds_found.data, desks ? desks : desks_found.data,
-                          models.data, seconds, &stop_flag);
+    demo.feeds_dir = feeds ? feeds : feeds_found.data;
+    demo.desks_path = desks ? desks : desks_found.data;
+    demo.models_dir = models.data;
+    status = nd_demo_main(&demo, &stop_flag);
 out:
     nd_buf_free(&feeds_found);
     nd_buf_free(&desks_found);
@@ -433,53 +446,80 @@ static int cmd_version(int argc, char **argv)
     return 0;
 }
 
-/* newsd train-ner [--data CONLL] [--out FILE] [--epochs N]: the tagger shipped in models/ner.bin.
- * Without --data: CoNLL-2003 in shared/data beside the source tree the models folder belongs to
- * (models/../../shared/data; a build tree's models link to the source tree's). */
+/* newsd train-ner [--data CONLL]... [--out FILE] [--epochs N] [--clusters TSV|none]: the tagger
+ * shipped in models/ner.bin, with the word clusters of models/clusters.tsv. Without --data:
+ * CoNLL-2003 train.txt and dev.txt in shared/data beside the source tree the models folder belongs
+ * to (models/../../shared/data; a build tree's models link to the source tree's). */
 static int cmd_train_ner(int argc, char **argv)
 {
-    const char *data = NULL, *out = NULL;
-    struct nd_buf models, data_found, out_found, kbpath;
+    const char *data[ND_TRAIN_MAX_FILES], *out = NULL, *clusters_arg = NULL;
+    static const char *const defaults[] = {"../../shared/data/conll2003/train.txt",
+                                           "../../shared/data/conll2003/dev.txt"};
+    struct nd_buf models, found[2], out_found, kbpath, clpath;
     char errstr[1024];
+    size_t ndata = 0;
     int epochs = 12, opt, status = 1;
     struct nd_kb *kb = NULL;
+    struct nd_clusters *clusters = NULL;
     static const struct option longopts[] = {{"data", required_argument, NULL, 'd'},
                                              {"out", required_argument, NULL, 'o'},
                                              {"epochs", required_argument, NULL, 'e'},
+                                             {"clusters", required_argument, NULL, 'c'},
                                              {0}};
-    while ((opt = getopt_long(argc, argv, "d:o:e:", longopts, NULL)) != -1) {
-        if (opt == 'd')
-            data = optarg;
+    while ((opt = getopt_long(argc, argv, "d:o:e:c:", longopts, NULL)) != -1) {
+        if (opt == 'd' && ndata < ND_TRAIN_MAX_FILES)
+            data[ndata++] = optarg;
+        else if (opt == 'd')
+            return fprintf(stderr, "newsd train-ner: at most %d --data files\n",
+                           ND_TRAIN_MAX_FILES),
+                   2;
         else if (opt == 'o')
             out = optarg;
         else if (opt == 'e')
             epochs = atoi(optarg);
+        else if (opt == 'c')
+            clusters_arg = optarg;
         else
             return 2;
     }
     if (data_path(&models, "NEWSD_MODELS", "models"))
         return 1;
-    nd_buf_init(&data_found, 0);
+    nd_buf_init(&found[0], 0);
+    nd_buf_init(&found[1], 0);
     nd_buf_init(&out_found, 0);
     nd_buf_init(&kbpath, 0);
-    if (nd_path_join(&data_found, models.data, "../../shared/data/conll2003/train.txt") ||
+    nd_buf_init(&clpath, 0);
+    if (nd_path_join(&found[0], models.data, defaults[0]) ||
+        nd_path_join(&found[1], models.data, defaults[1]) ||
         nd_path_join(&out_found, models.data, "ner.bin") ||
-        nd_path_join(&kbpath, models.data, "kb.tsv")) {
+        nd_path_join(&kbpath, models.data, "kb.tsv") ||
+        nd_path_join(&clpath, models.data, "clusters.tsv")) {
         snprintf(errstr, sizeof(errstr), "models folder path too long");
         goto out;
     }
-    if (!(kb = nd_kb_load(kbpath.data, errstr, sizeof(errstr))))
+    if (!clusters_arg)
+        clusters_arg = clpath.data;
+    if (!(kb = nd_kb_load(kbpath.data, errstr, sizeof(errstr))) ||
+        (strcmp(clusters_arg, "none") &&
+         !(clusters = nd_clusters_load_tsv(clusters_arg, errstr, sizeof(errstr)))))
         goto out;
-    if (nd_tagger_train(data ? data : data_found.data, kb, out ? out : out_found.data, epochs, stderr,
+    if (!ndata) {
+        data[ndata++] = found[0].data;
+        data[ndata++] = found[1].data;
+    }
+    if (nd_tagger_train(data, ndata, kb, clusters, out ? out : out_found.data, epochs, stderr,
                         errstr, sizeof(errstr)) == ND_OK)
         status = 0;
 out:
     if (status)
         fprintf(stderr, "newsd train-ner: %s\n", errstr);
+    nd_clusters_destroy(clusters);
     nd_kb_destroy(kb);
+    nd_buf_free(&clpath);
     nd_buf_free(&kbpath);
     nd_buf_free(&out_found);
-    nd_buf_free(&data_found);
+    nd_buf_free(&found[1]);
+    nd_buf_free(&found[0]);
     nd_buf_free(&models);
     return status;
 }
@@ -526,14 +566,14 @@ out:
     return status;
 }
 
-/* newsd train-syntax [--train F] [--dev F] [--out F] [--epochs N] [--seed N]: models/syntax.bin from
- * UD English EWT (../shared/data/ud-english-ewt). */
+/* newsd train-syntax [--train F] [--dev F] [--out F] [--epochs N] [--seed N] [--bits N]:
+ * models/syntax.bin from UD English EWT (../shared/data/ud-english-ewt beside the repo). */
 static int cmd_train_syntax(int argc, char **argv)
 {
     const char *train = NULL, *dev = NULL, *out = NULL;
     struct nd_buf models, train_found, dev_found, out_found;
-    char errstr[1024] = "models folder path too long";
     struct nd_syntax_train_opts o = {.epochs = 0, .seed = 1};
+    char errstr[1024] = "models folder path too long";
     int opt, status = 1;
     static const struct option longopts[] = {{"train", required_argument, NULL, 't'},
                                              {"dev", required_argument, NULL, 'd'},
@@ -560,7 +600,6 @@ static int cmd_train_syntax(int argc, char **argv)
     }
     if (data_path(&models, "NEWSD_MODELS", "models"))
         return 1;
-    /* without --train/--dev: UD EWT in shared/data beside the source tree of the models folder */
     nd_buf_init(&train_found, 0);
     nd_buf_init(&dev_found, 0);
     nd_buf_init(&out_found, 0);
@@ -590,25 +629,24 @@ static int cmd_syntax(int argc, char **argv)
     struct nd_buf models, path;
     struct nd_syntax *syntax = NULL;
     struct nd_enrich *enrich = NULL;
-    const char *in = argc >= 2 ? argv[1] : "-";
     int conllu = argc >= 2 && !strcmp(argv[1], "--conllu"), status = 1;
+    const char *in = conllu ? (argc >= 3 ? argv[2] : "-") : (argc >= 2 ? argv[1] : "-");
     char *data = NULL;
     size_t len;
-    enum nd_err err;
+    enum nd_err err = ND_OK;
 
-    if (conllu)
-        in = argc >= 3 ? argv[2] : "-";
-    nd_buf_init(&path, 0);
     if (data_path(&models, "NEWSD_MODELS", "models"))
         return 1;
+    nd_buf_init(&path, 0);
     if ((err = nd_file_read(in, 1u << 30, &data, &len)) != ND_OK) {
         snprintf(errstr, sizeof(errstr), "%s: %s", in, nd_err_str(err));
         goto out;
     }
     if (conllu) {
         /* gold words: the tagger and parser alone */
-        if (nd_path_join(&path, models.data, "syntax.bin") == ND_OK &&
-            (syntax = nd_syntax_load(path.data, errstr, sizeof(errstr))))
+        if (nd_path_join(&path, models.data, "syntax.bin"))
+            goto out;
+        if ((syntax = nd_syntax_load(path.data, errstr, sizeof(errstr))))
             err = nd_syntax_conllu(syntax, data, len, stdout, errstr, sizeof(errstr));
     } else if ((enrich = nd_enrich_new(models.data, errstr, sizeof(errstr)))) {
         /* raw text: the daemon's path, tokeniser and entities included */
@@ -662,14 +700,14 @@ static const struct command {
     const char *usage;
 } commands[] = {
     {"run", cmd_run, "run -c FILE            the daemon"},
-    {"demo", cmd_demo, "demo [--seconds N] [--feeds DIR] [--desks FILE]  embedded broker, sample feeds, desks, terminal view"},
+    {"demo", cmd_demo, "demo [--seconds N] [--feeds DIR] [--desks FILE] [--port N] [--interval S]  embedded broker, sample feeds, desks, terminal view, desk board"},
     {"parse", cmd_parse, "parse FILE|-           print a feed's items as story JSON, one per line"},
     {"extract", cmd_extract, "extract [--json] PAGE  print the main text of an article page"},
     {"enrich", cmd_enrich, "enrich [FILE...]       enrich stories (JSON lines or one text file; an empty file is no story)"},
     {"tag", cmd_tag, "tag --conll            tag CoNLL tokens on stdin: token<TAB>IOB2 label"},
     {"syntax", cmd_syntax, "syntax [--conllu] [F]  tag and parse: CoNLL-U in (--conllu) or raw text, CoNLL-U out"},
     {"train-syntax", cmd_train_syntax, "train-syntax           train models/syntax.bin on UD English EWT"},
-    {"train-ner", cmd_train_ner, "train-ner [--data F] [--out F]  train models/ner.bin on CoNLL-2003 train.txt"},
+    {"train-ner", cmd_train_ner, "train-ner [--data F]... [--out F]  train models/ner.bin on CoNLL-2003 train+dev"},
     {"alerts", cmd_alerts, "alerts --desk NAME     tail a desk's alerts [--brokers B] [--from-beginning]"},
     {"feeds", cmd_feeds, "feeds publish -c FILE   write the file's feeds to cluster.feeds_topic (delete -c FILE ID... removes)"},
     {"check-config", cmd_check_config, "check-config FILE      validate a config file"},

@@ -108,11 +108,11 @@ static void keep_or_set(json_t *annotations, const char *key, json_t *value)
         json_object_set_new(annotations, key, value);
 }
 
-/* Sentences that can hold an event: those with two actor mentions (body mentions of entities with
- * a country code, or international organisations) and a word the event coder could make a trigger
+/* Sentences that can hold an event: those with mentions of two different actors (entities with a
+ * country code, or international organisations) and a word the event coder could make a trigger
  * of (nd_events_trigger_sentences; triggers NULL when it could not be made: actors alone decide).
- * Only these are parsed: a parse costs about as much per sentence as all the rest of enrichment
- * (docs/enrich.md has the figures). */
+ * Only these are parsed: a parse costs several times as much per sentence as all the rest of
+ * enrichment (docs/enrich.md). */
 struct want_arg {
     const struct nd_events_mention *mentions;
     size_t nmentions;
@@ -123,13 +123,19 @@ static int want_sentence(const struct nd_doc *doc, size_t s, void *arg)
 {
     const struct want_arg *w = arg;
     const struct nd_doc_sent *ds = &doc->sents[s];
-    int actors = 0;
+    const struct nd_events_mention *first = NULL;
     if (w->triggers && !w->triggers[s])
         return 0;
-    for (size_t i = 0; i < w->nmentions && actors < 2; i++)
-        actors += w->mentions[i].country && w->mentions[i].start >= ds->start &&
-                  w->mentions[i].start < ds->end;
-    return actors >= 2;
+    for (size_t i = 0; i < w->nmentions; i++) {
+        const struct nd_events_mention *m = &w->mentions[i];
+        if (!m->country || m->start < ds->start || m->start >= ds->end)
+            continue;
+        if (!first)
+            first = m;
+        else if (m->name != first->name) /* one canonical name string per entity */
+            return 1;
+    }
+    return 0;
 }
 
 /* The capitalised words of names (people, organisations, places) are proper nouns to the tagger:
@@ -217,8 +223,8 @@ enum nd_err nd_enrich_story(const struct nd_enrich *enrich, struct nd_story *sto
         /* events under the threshold stay in the story, marked: neither published nor alerted */
         nd_event_list_mark(&coded, enrich->min_confidence);
         keep_or_set(story->annotations, "subject",
-                    nd_topics_assign_tokens(enrich->topics, story->body_text, len, toks, ntok,
-                                            &coded));
+                    nd_topics_assign_tokens(enrich->topics, story->headline, story->body_text, len,
+                                            toks, ntok, &coded));
         if (upstream) {
             nd_event_list_clear(&coded);
         } else {

@@ -283,9 +283,15 @@ struct arc {
     const char *dep, *head, *label;
 };
 
+/* The story's earlier sentences, as the seed story has them: the entities stage learns the names
+ * from them ("Wang Yi", then "Wang"), as it does in a whole story. */
+static const char CONTEXT[] = "U.S. Secretary of State Antony Blinken met Chinese Foreign Minister "
+                              "Wang Yi on Friday.\n";
+
+/* A token of the doc's last sentence, by form. */
 static int find_tok(const struct nd_doc *doc, const char *form)
 {
-    for (size_t i = 0; i < doc->ntoks; i++) {
+    for (size_t i = doc->sents[doc->nsents - 1].first; i < doc->ntoks; i++) {
         const struct nd_doc_tok *t = &doc->toks[i];
         if (t->end - t->start == strlen(form) && !memcmp(doc->text + t->start, form, strlen(form)))
             return (int)i;
@@ -299,10 +305,12 @@ static void check_parse(const struct nd_enrich *enrich, const char *text, const 
                         size_t narcs)
 {
     struct nd_doc doc;
+    char story[1024];
     int bad = 0;
-    assert_int_equal(nd_enrich_parse(enrich, text, strlen(text), &doc), ND_OK);
-    assert_int_equal(doc.nsents, 1);
-    assert_true(doc.sents[0].parsed);
+    snprintf(story, sizeof(story), "%s%s", CONTEXT, text);
+    assert_int_equal(nd_enrich_parse(enrich, story, strlen(story), &doc), ND_OK);
+    assert_int_equal(doc.nsents, 2);
+    assert_true(doc.sents[1].parsed);
     for (size_t i = 0; i < narcs; i++) {
         int d = find_tok(&doc, arcs[i].dep), h = strcmp(arcs[i].head, "ROOT")
                                                      ? find_tok(&doc, arcs[i].head)
@@ -314,7 +322,7 @@ static void check_parse(const struct nd_enrich *enrich, const char *text, const 
             const struct nd_doc_tok *ht = t->head >= 0 ? &doc.toks[t->head] : NULL;
             fprintf(stderr, "%s: want %s -%s-> %s, got -%s-> %.*s\n", text, arcs[i].dep,
                     arcs[i].label, arcs[i].head, nd_deprel_names[t->deprel],
-                    ht ? (int)(ht->end - ht->start) : 4, ht ? text + ht->start : "ROOT");
+                    ht ? (int)(ht->end - ht->start) : 4, ht ? story + ht->start : "ROOT");
             bad++;
         }
     }
@@ -355,14 +363,14 @@ static const struct arc A_CONCERN[] = {
     {"war", "use", "nmod"},
 };
 
-/* A sentence opening with a name: the name is the subject, "to comment" the xcomp of "declined",
- * the by-phrase of the reduced passive "questioned" its obl:agent. (The parser gets "on Friday"
- * wrong here: "Friday" as a second subject, "on" as mark; UD has obl and case. Left out.) */
+/* A sentence opening with a name: the name is the subject, "on Friday" an obl, "to comment" the
+ * xcomp of "declined", the by-phrase of the reduced passive "questioned" its obl:agent. (Without
+ * the entities stage's names "Wang" is tagged RB and "on Friday" goes wrong with it.) */
 static const char S_DECLINED[] = "Wang earlier on Friday declined to comment on the Reuters report "
                                  "when questioned by a reporter at the U.N. headquarters.";
 static const struct arc A_DECLINED[] = {
-    {"Wang", "declined", "nsubj"}, {"declined", "ROOT", "root"},
-    {"comment", "declined", "xcomp"}, {"to", "comment", "mark"},
+    {"Wang", "declined", "nsubj"}, {"declined", "ROOT", "root"}, {"Friday", "declined", "obl"},
+    {"on", "Friday", "case"},      {"comment", "declined", "xcomp"}, {"to", "comment", "mark"},
     {"report", "comment", "obl"},  {"Reuters", "report", "compound"},
     {"reporter", "questioned", "obl:agent"}, {"by", "reporter", "case"},
 };
