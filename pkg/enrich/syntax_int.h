@@ -33,6 +33,10 @@ struct syn_table {
     uint32_t bits, k;
     float scale;
     uint32_t nent;
+    /* A sparse row of at least `heavy` entries (the bias, frequent words) holds instead, in the
+     * same bytes, kpad (k rounded up to 8) int16 weights, one per class: added eight at a time.
+     * Set at load; heavy is UINT32_MAX when no row is stored so. */
+    uint32_t kpad, heavy;
     uint32_t *off;
     struct syn_ent *ent; /* nent entries: class and weight side by side, one cache miss a row */
     int16_t *dense;

@@ -156,6 +156,32 @@ static void table_free(struct syn_table *t)
     memset(t, 0, sizeof(*t));
 }
 
+/* The rows of t with at least t->heavy entries rewritten in place as kpad int16 weights (see
+ * syn_table): 4 bytes an entry, 2 a weight, so a row of kpad / 2 entries or more has the room. A
+ * row whose classes repeat (no writer makes one) fails the load: its weights would not add up the
+ * same way. */
+static int densify_heavy_rows(struct syn_table *t, size_t rows)
+{
+    int16_t dense[64];
+    t->kpad = (t->k + 7) & ~7u;
+    t->heavy = t->kpad <= 64 ? t->kpad / 2 : UINT32_MAX;
+    for (size_t r = 0; r < rows && t->heavy != UINT32_MAX; r++) {
+        uint32_t lo = t->off[r], n = t->off[r + 1] - lo;
+        uint64_t seen = 0;
+        if (n < t->heavy)
+            continue;
+        memset(dense, 0, sizeof(dense));
+        for (uint32_t j = lo; j < lo + n; j++) {
+            if (seen >> t->ent[j].cls & 1)
+                return -1;
+            seen |= 1ull << t->ent[j].cls;
+            dense[t->ent[j].cls] = t->ent[j].w;
+        }
+        memcpy(&t->ent[lo], dense, t->kpad * sizeof(*dense));
+    }
+    return 0;
+}
+
 /* Read one table; checks sizes and that the offsets rise and classes are in range. */
 static int read_table(gzFile gz, struct syn_table *t, uint32_t want_k)
 {
@@ -194,7 +220,7 @@ static int read_table(gzFile gz, struct syn_table *t, uint32_t want_k)
             goto out;
         t->ent[i] = (struct syn_ent){w[i], cls[i], 0};
     }
-    rc = 0;
+    rc = densify_heavy_rows(t, rows);
 out:
     free(cls);
     free(w);

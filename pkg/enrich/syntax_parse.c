@@ -109,6 +109,28 @@ uint64_t syn_label_mask(int head)
     return head == 0 ? 1ull << ND_DEP_ROOT : all & ~(1ull << ND_DEP_ROOT);
 }
 
+/* acc[0 .. kpad) += the kpad int16 weights at row (a heavy row of a sparse table, syn_table),
+ * eight at a time. */
+static inline void add_dense_row(int32_t *acc, const void *row, uint32_t kpad)
+{
+#ifdef __SSE2__
+    for (uint32_t c = 0; c < kpad; c += 8) {
+        __m128i x = _mm_loadu_si128((const __m128i *)((const char *)row + 2 * c));
+        __m128i a = _mm_loadu_si128((const __m128i *)(acc + c));
+        __m128i b = _mm_loadu_si128((const __m128i *)(acc + c + 4));
+        a = _mm_add_epi32(a, _mm_srai_epi32(_mm_unpacklo_epi16(x, x), 16));
+        b = _mm_add_epi32(b, _mm_srai_epi32(_mm_unpackhi_epi16(x, x), 16));
+        _mm_storeu_si128((__m128i *)(acc + c), a);
+        _mm_storeu_si128((__m128i *)(acc + c + 4), b);
+    }
+#else
+    int16_t w[64];
+    memcpy(w, row, kpad * sizeof(*w));
+    for (uint32_t c = 0; c < kpad; c++)
+        acc[c] += w[c];
+#endif
+}
+
 void syn_score(const struct syn_scorer *sc, const uint64_t *f, size_t nf, float *scores)
 {
     if (sc->d) {
@@ -169,6 +191,10 @@ void syn_score(const struct syn_scorer *sc, const uint64_t *f, size_t nf, float 
         for (size_t i = 0; i < nf; i++) {
             const struct syn_ent *e = t->ent + lo[i];
             uint32_t n = hi[i] - lo[i];
+            if (n >= t->heavy) {
+                add_dense_row(acc, (const void *)e, t->kpad);
+                continue;
+            }
             for (uint32_t q = n >> 2; q; q--, e += 4) {
                 acc[e[0].cls] += e[0].w;
                 acc[e[1].cls] += e[1].w;
