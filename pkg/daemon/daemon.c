@@ -94,6 +94,7 @@ struct nd_daemon {
     struct nd_queue *fetched;  /* fetch -> enrich */
     struct nd_queue *enriched; /* enrich -> publish */
     struct nd_queue *control;  /* sources -> publish: unit open/close */
+    struct nd_membudget *budget; /* memory.limit_mb, shared by fetch, enrich, publish, consume */
     pthread_mutex_t unit_lock; /* orders unit sequence numbers with their OPEN messages */
     uint64_t next_unit;
     json_t *open_units;        /* feed id -> seq of the poll being emitted (fetch thread only) */
@@ -268,6 +269,8 @@ static void *enrich_main(void *arg)
         double t0 = mono_seconds();
         nd_enrich_story(daemon->enrich, story);
         nd_metrics_hist_observe(daemon->enrich_hist, mono_seconds() - t0);
+        /* what enrichment added; never waits: the story is on its way out */
+        nd_story_account(story, daemon->budget);
         /* blocks while publish is behind: that is the backpressure path */
         if (nd_queue_push(daemon->enriched, story, -1) != ND_OK)
             nd_story_destroy(story);
@@ -332,8 +335,11 @@ static void *consume_main(void *arg)
     int transactional = daemon->conf->kafka_transactions;
 
     while (!*daemon->stop) {
-        enum nd_err err = nd_consume_poll(daemon->consume, 200, &story, &pos, errstr, sizeof(errstr));
+        enum nd_err err;
         uint64_t seq;
+        /* over memory.limit_mb: fetch no more records (polling goes on for the group's sake) */
+        nd_consume_pause(daemon->consume, !nd_membudget_admit(daemon->budget, ND_MEM_CONSUME));
+        err = nd_consume_poll(daemon->consume, 200, &story, &pos, errstr, sizeof(errstr));
         if (err != ND_OK && err != ND_ERR_INVALID)
             continue;
         seq = unit_open_record(daemon, &pos);
@@ -346,6 +352,7 @@ static void *consume_main(void *arg)
             continue;
         }
         story->unit = seq;
+        nd_story_account(story, daemon->budget);
         while ((err = nd_queue_push(daemon->fetched, story, 200)) == ND_ERR_AGAIN && !*daemon->stop)
             ;
         if (err != ND_OK) {
@@ -974,7 +981,11 @@ struct nd_daemon *nd_daemon_new(const struct nd_daemon_opts *opts, char *errstr,
     daemon->fetched = nd_queue_new((size_t)conf->queue_capacity);
     daemon->enriched = nd_queue_new((size_t)conf->queue_capacity);
     daemon->control = nd_queue_new(CONTROL_CAPACITY);
+    daemon->budget = nd_membudget_new((size_t)conf->memory_limit_mb << 20,
+                                      ((size_t)conf->memory_limit_mb << 20) / 4 * 3);
+    nd_publish_set_budget(daemon->pub, daemon->budget);
     daemon->fetch = nd_fetch_new(conf, emit_story, daemon);
+    nd_fetch_set_budget(daemon->fetch, daemon->budget);
     nd_fetch_set_state_cb(daemon->fetch, emit_state, daemon);
     nd_fetch_set_extractor(daemon->fetch, extract_article, NULL);
     if (*conf->cluster_feeds_topic) {
@@ -1050,13 +1061,14 @@ int nd_daemon_run(struct nd_daemon *daemon, volatile sig_atomic_t *stop)
     /* Fence any previous instance first: its open transaction is aborted, so reading the state
      * topic with read_committed does not wait for it to time out. */
     if (nd_publish_start(daemon->pub, stop) != ND_OK) {
-        nd_error(MOD, "stopped before Kafka became reachable");
+        /* asked to stop while waiting (SIGTERM during start-up) is an ordinary stop: info */
+        nd_log(*stop ? ND_LOG_INFO : ND_LOG_ERROR, MOD, "stopped before Kafka became reachable");
         return *stop ? 0 : 1;
     }
     atomic_store(&daemon->kafka_up, 1);
     restored = nd_state_restore(daemon->conf, restore_one, daemon, stop, errstr, sizeof(errstr));
     if (restored < 0) {
-        nd_error(MOD, "%s", errstr);
+        nd_log(*stop ? ND_LOG_INFO : ND_LOG_ERROR, MOD, "%s", errstr);
         return *stop ? 0 : 1;
     }
     atomic_store(&daemon->state_restored, 1);
@@ -1175,6 +1187,8 @@ void nd_daemon_destroy(struct nd_daemon *daemon)
     nd_alert_destroy(daemon->alert);
     nd_desks_destroy(daemon->desks);
     nd_enrich_destroy(daemon->enrich);
+    /* last: every story and record above released its bytes into it */
+    nd_membudget_destroy(daemon->budget);
     nd_metrics_hist_destroy(daemon->enrich_hist);
     json_decref(daemon->open_units);
     free(daemon->models_dir);

@@ -48,6 +48,8 @@ struct xfer {
     CURL *easy;
     struct curl_slist *headers;
     struct nd_buf body;
+    struct nd_membudget *budget; /* the body's bytes are reserved here while it is read */
+    size_t reserved;
     int body_too_big;
     char *etag, *last_modified;
     int64_t retry_after_s, max_age_s, expires_s, date_s;
@@ -110,6 +112,7 @@ struct nd_fetch {
     size_t npool;
     atomic_int woken;
     int reloading;       /* nd_fetch_set_feeds waits for quiet: start no new polls */
+    struct nd_membudget *budget; /* memory.limit_mb: bodies and parsed stories; full: no new polls */
     uint64_t rng;
     struct nd_fetch_stats totals;
 };
@@ -421,6 +424,7 @@ static void feed_clear_pending(struct nd_fetch *fetch, struct feed *feed)
 /* Free a transfer; its host reference is the caller's business. */
 static void xfer_release(struct xfer *x)
 {
+    nd_membudget_release(x->budget, x->reserved);
     curl_slist_free_all(x->headers);
     nd_buf_free(&x->body);
     free(x->etag);
@@ -488,6 +492,11 @@ void nd_fetch_set_state_cb(struct nd_fetch *fetch, nd_fetch_state_fn fn, void *o
     fetch->state_opaque = opaque;
 }
 
+void nd_fetch_set_budget(struct nd_fetch *fetch, struct nd_membudget *budget)
+{
+    fetch->budget = budget;
+}
+
 void nd_fetch_set_extractor(struct nd_fetch *fetch, nd_fetch_extract_fn fn, void *opaque)
 {
     fetch->extract_fn = fn;
@@ -526,6 +535,10 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
     if (nd_buf_append(&x->body, data, n) != ND_OK) {
         x->body_too_big = 1;
         return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
+    }
+    if (x->body.alloc > x->reserved) {
+        nd_membudget_reserve(x->budget, x->body.alloc - x->reserved);
+        x->reserved = x->body.alloc;
     }
     return n;
 }
@@ -689,6 +702,7 @@ static struct xfer *xfer_new(struct nd_fetch *fetch, struct feed *feed, struct n
     x->feed = feed;
     x->story = story;
     x->url = expanded ? expanded : nd_strdup(url);
+    x->budget = fetch->budget;
     if (story)
         x->host = host_ref(fetch, url);
     else {
@@ -1021,6 +1035,7 @@ static int handle_body(struct nd_fetch *fetch, struct feed *feed, struct xfer *x
         nd_seen_put(feed->seen, id, content, story->version);
         story->fetched_at_ms = now;
         res.stories[k] = NULL;
+        nd_story_account(story, fetch->budget);
         if (feed->conf->fulltext && wants_fulltext(story)) {
             host_enqueue(fetch, xfer_new(fetch, feed, story, story->url, NULL));
             feed->narticles++;
@@ -1074,6 +1089,7 @@ static void article_done(struct nd_fetch *fetch, struct xfer *x, CURLcode code, 
         free(story->body_text);
         story->body_text = text;
         text = NULL;
+        nd_story_account(story, fetch->budget);
     }
     free(text);
     if (--feed->narticles == 0)
@@ -1264,7 +1280,10 @@ void nd_fetch_run(struct nd_fetch *fetch, int timeout_ms)
         /* Backpressure: stories parsed earlier go first; while any is refused, start nothing. */
         int blocked = drain_all(fetch);
         int64_t now = nd_mono_ms(), wake;
-        if (!blocked) {
+        /* Over memory.limit_mb: no new poll or article request starts until publish has drained
+         * (transfers in flight finish; their stories go on, as they must for their units to close). */
+        int paused = !nd_membudget_admit(fetch->budget, ND_MEM_FETCH);
+        if (!blocked && !paused) {
             while (!fetch->reloading && fetch->nheap && fetch->heap[0]->due_ms <= now)
                 feed_queue(fetch, heap_pop(fetch));
             start_ready(fetch);
@@ -1274,7 +1293,7 @@ void nd_fetch_run(struct nd_fetch *fetch, int timeout_ms)
         if (now >= deadline || atomic_load(&fetch->woken))
             break;
         wake = deadline;
-        if (blocked)
+        if (blocked || paused)
             wake = now + 20 < wake ? now + 20 : wake;
         else if (fetch->drain_head || (fetch->ready_head && fetch->inflight < (size_t)fetch->conf->fetch_max_parallel))
             wake = now;

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "config/config.h"
+#include "core/membudget.h"
 #include "story/story.h"
 
 struct nd_fetch;
@@ -73,6 +74,11 @@ void nd_fetch_set_state_cb(struct nd_fetch *fetch, nd_fetch_state_fn fn, void *o
 /* The article extractor of fulltext feeds. NULL restores the built-in one (nd_html_to_text of the
  * page's <body>). */
 void nd_fetch_set_extractor(struct nd_fetch *fetch, nd_fetch_extract_fn fn, void *opaque);
+
+/* The memory budget (memory.limit_mb; not owned, NULL: none). Response bodies being read and the
+ * stories parsed from them are reserved in it; while it is full no poll or article request starts
+ * (its ND_MEM_FETCH clock runs). Set before the first nd_fetch_run. */
+void nd_fetch_set_budget(struct nd_fetch *fetch, struct nd_membudget *budget);
 
 /* Run the loop for up to timeout_ms: start due requests, drive transfers, parse finished bodies,
  * emit new items. Returns after timeout_ms or soon after nd_fetch_wakeup is called. */
