@@ -12,6 +12,7 @@
 #include "consume/consume.h"
 #include "enrich/enrich.h"
 #include "fetch/fetch.h"
+#include "metrics/exposition.h"
 #include "metrics/metrics.h"
 #include "parse/parse.h"
 #include "publish/state.h"
@@ -33,11 +34,6 @@
 static const double enrich_bounds[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
                                        0.025,  0.05,    0.1,    0.25,  0.5,    1,     2.5};
 
-struct feed_snap {
-    char *id;
-    struct nd_fetch_stats stats;
-};
-
 /* The stages' counters as last copied by their own threads. fetch is single-threaded and its feed
  * list changes on reload, so a scrape asks the fetch thread for a copy (wanted, then wait for gen to
  * move) instead of reading fetch's memory from the server thread; publish copies its counters after
@@ -48,7 +44,7 @@ struct snapshot {
     _Atomic int wanted;
     uint64_t gen;
     int fetch_running;
-    struct feed_snap *feeds;
+    struct nd_expo_feed *feeds;
     size_t nfeeds, inflight, pending;
     struct nd_publish_stats pub;
     size_t backlog;
@@ -465,120 +461,23 @@ static int ready_cb(void *opaque, struct nd_buf *buf)
     return kafka && state && stages && cluster;
 }
 
-static void counter(struct nd_buf *buf, const char *name, const char *help, double value)
+/* Ask the fetch thread for a fresh copy of its counters (it answers between two rounds of its
+ * loop); after SNAPSHOT_WAIT_MS the last copy is served. Called and returns with snap->lock held. */
+static void snapshot_refresh(struct nd_daemon *daemon)
 {
-    nd_metrics_family(buf, name, ND_METRICS_COUNTER, help);
-    nd_metrics_sample(buf, name, NULL, value);
-}
+    struct snapshot *snap = &daemon->snap;
+    struct timespec deadline;
 
-static void gauge(struct nd_buf *buf, const char *name, const char *help, double value)
-{
-    nd_metrics_family(buf, name, ND_METRICS_GAUGE, help);
-    nd_metrics_sample(buf, name, NULL, value);
-}
-
-enum feed_field { FF_POLLS, FF_NOT_MODIFIED, FF_UNCHANGED, FF_ITEMS, FF_LAST_POLL, FF_LAST_STATUS };
-
-static void per_feed(struct nd_buf *buf, const struct snapshot *snap, const char *name,
-                     enum nd_metrics_type type, const char *help, enum feed_field field)
-{
-    nd_metrics_family(buf, name, type, help);
-    for (size_t i = 0; i < snap->nfeeds; i++) {
-        const struct nd_fetch_stats *st = &snap->feeds[i].stats;
-        const char *labels[] = {"feed", snap->feeds[i].id, NULL};
-        double v = 0;
-        switch (field) {
-        case FF_POLLS: v = (double)st->polls; break;
-        case FF_NOT_MODIFIED: v = (double)st->not_modified; break;
-        case FF_UNCHANGED: v = (double)st->unchanged; break;
-        case FF_ITEMS: v = (double)st->items; break;
-        case FF_LAST_POLL:
-            if (!st->last_poll_ms)
-                continue;
-            v = (double)st->last_poll_ms / 1000.0;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += SNAPSHOT_WAIT_MS / 1000;
+    if (!snap->fetch_running)
+        return;
+    uint64_t target = snap->gen + 1;
+    atomic_store(&snap->wanted, 1);
+    nd_fetch_wakeup(daemon->fetch);
+    while (snap->fetch_running && snap->gen < target)
+        if (pthread_cond_timedwait(&snap->cond, &snap->lock, &deadline) != 0)
             break;
-        case FF_LAST_STATUS:
-            if (!st->polls)
-                continue;
-            v = st->last_status;
-            break;
-        }
-        nd_metrics_sample(buf, name, labels, v);
-    }
-}
-
-static void write_fetch_metrics(struct nd_buf *buf, const struct snapshot *snap)
-{
-    gauge(buf, "newsd_feeds", "Feeds being polled.", (double)snap->nfeeds);
-    per_feed(buf, snap, "newsd_feed_polls_total", ND_METRICS_COUNTER, "Requests started per feed.",
-             FF_POLLS);
-    per_feed(buf, snap, "newsd_feed_not_modified_total", ND_METRICS_COUNTER,
-             "Polls answered 304 Not Modified.", FF_NOT_MODIFIED);
-    per_feed(buf, snap, "newsd_feed_unchanged_total", ND_METRICS_COUNTER,
-             "Polls whose body was byte-identical to the last one (not parsed again).", FF_UNCHANGED);
-    per_feed(buf, snap, "newsd_feed_items_total", ND_METRICS_COUNTER,
-             "New or changed items emitted per feed.", FF_ITEMS);
-    nd_metrics_family(buf, "newsd_feed_errors_total", ND_METRICS_COUNTER,
-                      "Polls that failed (or were flagged) per feed and reason; only reasons "
-                      "that occurred have a sample.");
-    for (size_t i = 0; i < snap->nfeeds; i++)
-        for (size_t r = 0; r < ND_FETCH_NREASONS; r++)
-            if (snap->feeds[i].stats.by_reason[r])
-                nd_metrics_sample(buf, "newsd_feed_errors_total",
-                                  (const char *[]){"feed", snap->feeds[i].id, "reason",
-                                                   nd_fetch_reason_name((enum nd_fetch_reason)r),
-                                                   NULL},
-                                  (double)snap->feeds[i].stats.by_reason[r]);
-    per_feed(buf, snap, "newsd_feed_last_poll_timestamp_seconds", ND_METRICS_GAUGE,
-             "When the feed was last polled, seconds since the epoch.", FF_LAST_POLL);
-    per_feed(buf, snap, "newsd_feed_last_status", ND_METRICS_GAUGE,
-             "HTTP status of the last poll (0: transport error or file://).", FF_LAST_STATUS);
-    gauge(buf, "newsd_fetch_inflight_requests", "HTTP requests in flight.", (double)snap->inflight);
-    gauge(buf, "newsd_fetch_pending_stories",
-          "Stories parsed and waiting for room in the enrich queue (backpressure).",
-          (double)snap->pending);
-}
-
-static void write_kafka_metrics(struct nd_buf *buf, const struct snapshot *snap)
-{
-    const struct nd_publish_stats *st = &snap->pub;
-    nd_metrics_family(buf, "newsd_kafka_records_total", ND_METRICS_COUNTER,
-                      "Records produced by kind (a batch redone after an abort is not counted twice).");
-    nd_metrics_sample(buf, "newsd_kafka_records_total", (const char *[]){"kind", "story", NULL},
-                      (double)st->stories);
-    nd_metrics_sample(buf, "newsd_kafka_records_total", (const char *[]){"kind", "event", NULL},
-                      (double)st->events);
-    nd_metrics_sample(buf, "newsd_kafka_records_total", (const char *[]){"kind", "state", NULL},
-                      (double)st->states);
-    nd_metrics_sample(buf, "newsd_kafka_records_total", (const char *[]){"kind", "deadletter", NULL},
-                      (double)st->deadletters);
-    counter(buf, "newsd_kafka_delivered_total", "Records acknowledged by the brokers.",
-            (double)st->delivered);
-    counter(buf, "newsd_kafka_delivery_errors_total", "Records whose delivery failed (then redone).",
-            (double)st->delivery_errors);
-    nd_metrics_family(buf, "newsd_kafka_transactions_total", ND_METRICS_COUNTER,
-                      "Transactions (or, with kafka.transactions off, flushed batches) by result.");
-    nd_metrics_sample(buf, "newsd_kafka_transactions_total", (const char *[]){"result", "committed", NULL},
-                      (double)st->commits);
-    nd_metrics_sample(buf, "newsd_kafka_transactions_total", (const char *[]){"result", "aborted", NULL},
-                      (double)st->aborts);
-    counter(buf, "newsd_kafka_retries_total", "Retriable errors of transactional calls.",
-            (double)st->retries);
-    counter(buf, "newsd_kafka_producer_recreates_total",
-            "Producers recreated after a fatal error (fencing, broker state).", (double)st->fatal_recreates);
-    counter(buf, "newsd_kafka_queue_full_total",
-            "Times the producer's local queue was full (publish waited).", (double)st->queue_full);
-    gauge(buf, "newsd_kafka_last_commit_seconds", "Duration of the last commit.",
-          (double)st->last_commit_latency_ms / 1000.0);
-    gauge(buf, "newsd_kafka_backlog",
-          "Records in the open transaction, stories held for the next one and open source units.",
-          (double)snap->backlog);
-}
-
-static void desk_alerts(void *opaque, const char *desk, uint64_t alerts)
-{
-    nd_metrics_sample(opaque, "newsd_alerts_total", (const char *[]){"desk", desk, NULL},
-                      (double)alerts);
 }
 
 static void write_alert_metrics(struct nd_daemon *daemon, struct nd_buf *buf)
@@ -587,127 +486,45 @@ static void write_alert_metrics(struct nd_daemon *daemon, struct nd_buf *buf)
     struct nd_webhook_stats wh = {0};
 
     nd_alert_get_stats(daemon->alert, &st);
-    nd_metrics_family(buf, "newsd_alerts_total", ND_METRICS_COUNTER,
-                      "Alerts emitted per desk (samples from a desk's first alert).");
-    nd_alert_desk_counts(daemon->alert, desk_alerts, buf);
-    nd_metrics_family(buf, "newsd_alert_stage_total", ND_METRICS_COUNTER,
-                      "The alert stage: stories seen, near-duplicates, new developments, "
-                      "escalations alerted, alerts restored at start.");
-    nd_metrics_sample(buf, "newsd_alert_stage_total", (const char *[]){"event", "stories", NULL},
-                      (double)st.stories);
-    nd_metrics_sample(buf, "newsd_alert_stage_total", (const char *[]){"event", "duplicates", NULL},
-                      (double)st.duplicates);
-    nd_metrics_sample(buf, "newsd_alert_stage_total",
-                      (const char *[]){"event", "developments", NULL}, (double)st.developments);
-    nd_metrics_sample(buf, "newsd_alert_stage_total",
-                      (const char *[]){"event", "escalations", NULL}, (double)st.escalations);
-    nd_metrics_sample(buf, "newsd_alert_stage_total", (const char *[]){"event", "restored", NULL},
-                      (double)st.restored);
-
     pthread_mutex_lock(&daemon->hook_lock);
     if (daemon->webhook)
         nd_webhook_get_stats(daemon->webhook, &wh);
     pthread_mutex_unlock(&daemon->hook_lock);
-    nd_metrics_family(buf, "newsd_webhook_posts_total", ND_METRICS_COUNTER,
-                      "Webhook POSTs by result (a digest is one POST): delivered, failed (to be "
-                      "retried), rejected (permanent 4xx).");
-    nd_metrics_sample(buf, "newsd_webhook_posts_total", (const char *[]){"result", "delivered", NULL},
-                      (double)wh.delivered);
-    nd_metrics_sample(buf, "newsd_webhook_posts_total", (const char *[]){"result", "failed", NULL},
-                      (double)wh.failed);
-    nd_metrics_sample(buf, "newsd_webhook_posts_total", (const char *[]){"result", "rejected", NULL},
-                      (double)wh.rejected);
-    counter(buf, "newsd_webhook_dropped_total",
-            "Alerts given up after a webhook refused them with a permanent 4xx "
-            "repeatedly (they stay in the alerts topic).",
-            (double)wh.dropped);
-    gauge(buf, "newsd_webhook_pending", "Alerts read from the alerts topic and not yet delivered.",
-          (double)wh.pending);
+    nd_expo_alerts(buf, &st, daemon->alert, &wh);
 }
 
+/* /metrics: the stages' counters, gathered here and written by pkg/metrics/exposition.c. */
 static void metrics_cb(void *opaque, struct nd_buf *buf)
 {
     struct nd_daemon *daemon = opaque;
     struct snapshot *snap = &daemon->snap;
-    uint64_t rss, vm;
-    struct timespec deadline;
+    const struct nd_expo_check checks[] = {
+        {"kafka", atomic_load(&daemon->kafka_up)},
+        {"state", atomic_load(&daemon->state_restored)},
+        {"stages", atomic_load(&daemon->stages_running)},
+    };
+    const struct nd_expo_queue queues[] = {
+        {"enrich", nd_queue_len(daemon->fetched), nd_queue_capacity(daemon->fetched)},
+        {"publish", nd_queue_len(daemon->enriched), nd_queue_capacity(daemon->enriched)},
+        {"control", nd_queue_len(daemon->control), nd_queue_capacity(daemon->control)},
+    };
 
-    clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += SNAPSHOT_WAIT_MS / 1000;
-    nd_metrics_family(buf, "newsd_build_info", ND_METRICS_GAUGE, "Version of the running newsd.");
-    nd_metrics_sample(buf, "newsd_build_info", (const char *[]){"version", NEWSD_VERSION, NULL}, 1);
-    nd_metrics_process_memory(&rss, &vm);
-    gauge(buf, "process_resident_memory_bytes", "Resident set size (from /proc/self/statm).",
-          (double)rss);
-    gauge(buf, "process_virtual_memory_bytes", "Virtual memory size (from /proc/self/statm).",
-          (double)vm);
-    gauge(buf, "process_start_time_seconds", "Start time of the process since the epoch.",
-          (double)daemon->started_ms / 1000.0);
-    gauge(buf, "newsd_uptime_seconds", "Seconds since the daemon started.",
-          (double)(nd_now_ms() - daemon->started_ms) / 1000.0);
-    nd_metrics_family(buf, "newsd_ready", ND_METRICS_GAUGE,
-                      "Readiness checks of /readyz: 1 passing, 0 failing.");
-    nd_metrics_sample(buf, "newsd_ready", (const char *[]){"check", "kafka", NULL},
-                      atomic_load(&daemon->kafka_up));
-    nd_metrics_sample(buf, "newsd_ready", (const char *[]){"check", "state", NULL},
-                      atomic_load(&daemon->state_restored));
-    nd_metrics_sample(buf, "newsd_ready", (const char *[]){"check", "stages", NULL},
-                      atomic_load(&daemon->stages_running));
-
+    nd_expo_process(buf, daemon->started_ms, nd_now_ms());
+    nd_expo_ready(buf, checks, sizeof(checks) / sizeof(checks[0]));
     pthread_mutex_lock(&snap->lock);
-    if (snap->fetch_running) {
-        uint64_t target = snap->gen + 1;
-        atomic_store(&snap->wanted, 1);
-        nd_fetch_wakeup(daemon->fetch);
-        while (snap->fetch_running && snap->gen < target)
-            if (pthread_cond_timedwait(&snap->cond, &snap->lock, &deadline) != 0)
-                break;
-    }
-    write_fetch_metrics(buf, snap);
-    write_kafka_metrics(buf, snap);
+    snapshot_refresh(daemon);
+    nd_expo_fetch(buf, snap->feeds, snap->nfeeds, snap->inflight, snap->pending);
+    nd_expo_kafka(buf, &snap->pub, snap->backlog);
     pthread_mutex_unlock(&snap->lock);
-
-    nd_metrics_family(buf, "newsd_queue_depth", ND_METRICS_GAUGE, "Stories waiting in a stage queue.");
-    nd_metrics_sample(buf, "newsd_queue_depth", (const char *[]){"queue", "enrich", NULL},
-                      (double)nd_queue_len(daemon->fetched));
-    nd_metrics_sample(buf, "newsd_queue_depth", (const char *[]){"queue", "publish", NULL},
-                      (double)nd_queue_len(daemon->enriched));
-    nd_metrics_sample(buf, "newsd_queue_depth", (const char *[]){"queue", "control", NULL},
-                      (double)nd_queue_len(daemon->control));
-    nd_metrics_family(buf, "newsd_queue_capacity", ND_METRICS_GAUGE, "Capacity of a stage queue.");
-    nd_metrics_sample(buf, "newsd_queue_capacity", (const char *[]){"queue", "enrich", NULL},
-                      (double)nd_queue_capacity(daemon->fetched));
-    nd_metrics_sample(buf, "newsd_queue_capacity", (const char *[]){"queue", "publish", NULL},
-                      (double)nd_queue_capacity(daemon->enriched));
-    nd_metrics_sample(buf, "newsd_queue_capacity", (const char *[]){"queue", "control", NULL},
-                      (double)nd_queue_capacity(daemon->control));
+    nd_expo_queues(buf, queues, sizeof(queues) / sizeof(queues[0]));
     nd_metrics_hist_write(buf, "newsd_enrich_duration_seconds", "Time to enrich one story.",
                           daemon->enrich_hist);
     write_alert_metrics(daemon, buf);
-    nd_metrics_family(buf, "newsd_config_reloads_total", ND_METRICS_COUNTER,
-                      "Configuration reloads (SIGHUP) by result.");
-    nd_metrics_sample(buf, "newsd_config_reloads_total", (const char *[]){"result", "applied", NULL},
-                      (double)atomic_load(&daemon->reloads_ok));
-    nd_metrics_sample(buf, "newsd_config_reloads_total", (const char *[]){"result", "rejected", NULL},
-                      (double)atomic_load(&daemon->reloads_failed));
+    nd_expo_reloads(buf, atomic_load(&daemon->reloads_ok), atomic_load(&daemon->reloads_failed));
     if (daemon->cluster) {
         struct nd_cluster_stats cs;
         nd_cluster_get_stats(daemon->cluster, &cs);
-        gauge(buf, "newsd_cluster_feeds", "Feeds the feeds group assigned to this instance.",
-              (double)cs.feeds);
-        gauge(buf, "newsd_cluster_partitions", "Partitions of cluster.feeds_topic assigned here.",
-              (double)cs.partitions);
-        counter(buf, "newsd_cluster_rebalances_total",
-                "Assignments and revocations of feeds partitions served.", (double)cs.rebalances);
-        counter(buf, "newsd_cluster_records_total", "Feed definition records read.",
-                (double)cs.records);
-        counter(buf, "newsd_cluster_invalid_records_total",
-                "Feed definition records rejected (logged; the feed keeps its last good one).",
-                (double)cs.invalid);
-        counter(buf, "newsd_cluster_dropped_batches_total",
-                "Transactions dropped because this instance was fenced (or a commit failed for "
-                "good); their feeds resumed from the committed state.",
-                (double)nd_publish_drops(daemon->pub));
+        nd_expo_cluster(buf, &cs, nd_publish_drops(daemon->pub));
     }
 }
 
