@@ -180,15 +180,16 @@ static struct nd_story *make_story(char **bodies, int nbodies, int i)
 
 static void stories(const struct nd_enrich *enrich, char **bodies, int nbodies)
 {
-    double raw[RUNS], enr[RUNS], est_raw[RUNS], est_enr[RUNS], rec[RUNS], body[RUNS];
+    double raw[RUNS], enr[RUNS], est_raw[RUNS], est_enr[RUNS], rec[RUNS], body[RUNS], per[RUNS];
 
     for (int r = 0; r < RUNS; r++) {
         long r0 = rss_kb(), r1, r2;
-        size_t e_raw = 0, e_enr = 0, rbytes = 0, bbytes = 0;
+        size_t e_raw = 0, e_enr = 0, rbytes = 0, bbytes = 0, tbytes = 0;
         for (int i = 0; i < NSTORIES; i++) {
             held[r][i] = make_story(bodies, nbodies, r * NSTORIES + i);
             e_raw += nd_story_mem(held[r][i]);
             bbytes += strlen(held[r][i]->body_text);
+            tbytes += strlen(held[r][i]->body_text) + strlen(held[r][i]->headline);
         }
         r1 = rss_kb();
         for (int i = 0; i < NSTORIES; i++) {
@@ -211,6 +212,7 @@ static void stories(const struct nd_enrich *enrich, char **bodies, int nbodies)
         est_enr[r] = (double)e_enr / NSTORIES;
         rec[r] = (double)rbytes / NSTORIES;
         body[r] = (double)bbytes / NSTORIES;
+        per[r] = (double)(e_enr - e_raw) / (double)tbytes;
     }
     printf("stories (%d BBC news articles, median of %d runs, bytes per story):\n", NSTORIES, RUNS);
     printf("  body text                   %7.0f\n", median(body, RUNS));
@@ -218,6 +220,9 @@ static void stories(const struct nd_enrich *enrich, char **bodies, int nbodies)
            median(raw, RUNS), median(est_raw, RUNS), median(est_raw, RUNS) / median(raw, RUNS));
     printf("  enriched story, resident    %7.0f  (nd_story_mem estimate %.0f, ratio %.2f)\n",
            median(enr, RUNS), median(est_enr, RUNS), median(est_enr, RUNS) / median(enr, RUNS));
+    printf("  enrichment adds %.1f estimated bytes per byte of text (headline + body), the factor "
+           "nd_story_mem_enriched reserves ahead\n",
+           median(per, RUNS));
     printf("  its records in the open transaction, JSON + 512 B overhead each: %.0f (budgeted "
            "twice: ours and librdkafka's copy)\n",
            median(rec, RUNS));

@@ -67,7 +67,8 @@ def main():
     bdir = os.path.join(tmp, "kafka")
     subprocess.run([BROKER_SH, "start", bdir], check=True, stdout=subprocess.DEVNULL)
     server = FeedServer()
-    load = FeedLoad(server, nfeeds=args.feeds)
+    # 120 items a feed: a 75 s freeze adds ~94, none scrolls off before it is polled
+    load = FeedLoad(server, nfeeds=args.feeds, keep=120)
     proc = reader = sampler = None
     frozen = False
     try:
@@ -123,7 +124,9 @@ def main():
                   f"through the freeze and catch-up: {sampler.peak_kib(freeze_at) / 1024:.1f} MiB")
         bp = metric(port, "newsd_backpressure_seconds_total")
         ab = metric(port, "newsd_kafka_transactions_aborted_total")
-        print(f"# newsd_backpressure_seconds_total: {bp}, newsd_kafka_transactions_aborted_total: {ab}")
+        peak = metric(port, "newsd_memory_buffered_peak_bytes")
+        print(f"# newsd_backpressure_seconds_total: {bp}, newsd_kafka_transactions_aborted_total: {ab}, "
+              f"newsd_memory_buffered_peak_bytes: {peak}")
         if len(medians) >= 3:
             print(f"# flatness: last minute / second minute median = {medians[-1] / medians[1]:.3f}")
     finally:

@@ -28,6 +28,8 @@
 #define KAFKA_CHECK_DOWN_MS 1000
 #define KAFKA_CHECK_UP_MS 5000
 #define KAFKA_CHECK_TIMEOUT_MS 500
+/* A commit takes milliseconds; one still trying after this means the broker does not answer. */
+#define COMMIT_STALLED_MS 10000
 /* An editor or kubelet writes a file in several steps: reload once they have settled. */
 #define WATCH_SETTLE_MS 300
 
@@ -348,7 +350,7 @@ static void *consume_main(void *arg)
             continue;
         }
         story->unit = seq;
-        nd_story_account(story, daemon->budget);
+        nd_story_account_ahead(story, daemon->budget);
         while ((err = nd_queue_push(daemon->fetched, story, 200)) == ND_ERR_AGAIN && !*daemon->stop)
             ;
         if (err != ND_OK) {
@@ -443,14 +445,34 @@ static void snapshot_set_running(struct nd_daemon *daemon, int running)
 
 /* --- /readyz and /metrics (server thread) ---------------------------------------------------- */
 
+/* A broker that hangs (stopped, partitioned away) keeps its connections open: the publish thread,
+ * which asks for metadata between its rounds, is then stuck in the commit. That is Kafka failing
+ * too. *waiting: how long the commit under way has been trying. */
+static int kafka_ready(struct nd_daemon *daemon, int64_t *waiting)
+{
+    *waiting = nd_publish_commit_waiting_ms(daemon->pub);
+    return atomic_load(&daemon->kafka_up) && *waiting < COMMIT_STALLED_MS;
+}
+
 static int ready_cb(void *opaque, struct nd_buf *buf)
 {
     struct nd_daemon *daemon = opaque;
-    int kafka = atomic_load(&daemon->kafka_up), state = atomic_load(&daemon->state_restored),
+    int64_t waiting;
+    int kafka = kafka_ready(daemon, &waiting), state = atomic_load(&daemon->state_restored),
         stages = atomic_load(&daemon->stages_running);
     int cluster = 1;
-    nd_buf_appendf(buf, "kafka: %s\nstate: %s\nstages: %s\n", kafka ? "ok" : "failing",
-                   state ? "ok" : "failing", stages ? "ok" : "failing");
+    nd_buf_appendf(buf, "kafka: %s", kafka ? "ok\n" : "failing");
+    if (!kafka && waiting >= COMMIT_STALLED_MS)
+        nd_buf_appendf(buf, " (a commit waiting for %lld s)", (long long)(waiting / 1000));
+    nd_buf_appendf(buf, "%sstate: %s\nstages: %s\n", kafka ? "" : "\n", state ? "ok" : "failing",
+                   stages ? "ok" : "failing");
+    /* Not a check: a pause is flow control, and nothing is lost while it lasts; its cause (a broker
+     * away, which the kafka line shows) is what fails readiness. Said so the body explains why
+     * nothing is being fetched. */
+    if (nd_membudget_full(daemon->budget))
+        nd_buf_appendf(buf, "memory: paused (%zu of %zu MiB buffered; sources wait for publish)\n",
+                       nd_membudget_used(daemon->budget) >> 20,
+                       nd_membudget_limit(daemon->budget) >> 20);
     if (daemon->cluster) {
         /* in the group, its partitions read and their feeds polling */
         struct nd_cluster_stats cs;
@@ -493,13 +515,25 @@ static void write_alert_metrics(struct nd_daemon *daemon, struct nd_buf *buf)
     nd_expo_alerts(buf, &st, daemon->alert, &wh);
 }
 
+static void write_memory_metrics(struct nd_daemon *daemon, struct nd_buf *buf)
+{
+    struct nd_expo_memory mem = {.buffered = nd_membudget_used(daemon->budget),
+                                 .peak = nd_membudget_peak(daemon->budget),
+                                 .limit = nd_membudget_limit(daemon->budget),
+                                 .paused = nd_membudget_full(daemon->budget)};
+    for (int i = 0; i < ND_MEM_NSTAGES; i++)
+        mem.paused_s[i] = nd_membudget_paused_seconds(daemon->budget, (enum nd_mem_stage)i);
+    nd_expo_memory(buf, &mem);
+}
+
 /* /metrics: the stages' counters, gathered here and written by pkg/metrics/exposition.c. */
 static void metrics_cb(void *opaque, struct nd_buf *buf)
 {
     struct nd_daemon *daemon = opaque;
     struct snapshot *snap = &daemon->snap;
+    int64_t waiting;
     const struct nd_expo_check checks[] = {
-        {"kafka", atomic_load(&daemon->kafka_up)},
+        {"kafka", kafka_ready(daemon, &waiting)},
         {"state", atomic_load(&daemon->state_restored)},
         {"stages", atomic_load(&daemon->stages_running)},
     };
@@ -517,6 +551,7 @@ static void metrics_cb(void *opaque, struct nd_buf *buf)
     nd_expo_kafka(buf, &snap->pub, snap->backlog);
     pthread_mutex_unlock(&snap->lock);
     nd_expo_queues(buf, queues, sizeof(queues) / sizeof(queues[0]));
+    write_memory_metrics(daemon, buf);
     nd_metrics_hist_write(buf, "newsd_enrich_duration_seconds", "Time to enrich one story.",
                           daemon->enrich_hist);
     write_alert_metrics(daemon, buf);

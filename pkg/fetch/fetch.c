@@ -1035,7 +1035,7 @@ static int handle_body(struct nd_fetch *fetch, struct feed *feed, struct xfer *x
         nd_seen_put(feed->seen, id, content, story->version);
         story->fetched_at_ms = now;
         res.stories[k] = NULL;
-        nd_story_account(story, fetch->budget);
+        nd_story_account_ahead(story, fetch->budget);
         if (feed->conf->fulltext && wants_fulltext(story)) {
             host_enqueue(fetch, xfer_new(fetch, feed, story, story->url, NULL));
             feed->narticles++;
@@ -1089,7 +1089,7 @@ static void article_done(struct nd_fetch *fetch, struct xfer *x, CURLcode code, 
         free(story->body_text);
         story->body_text = text;
         text = NULL;
-        nd_story_account(story, fetch->budget);
+        nd_story_account_ahead(story, fetch->budget);
     }
     free(text);
     if (--feed->narticles == 0)

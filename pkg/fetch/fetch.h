@@ -76,7 +76,7 @@ void nd_fetch_set_state_cb(struct nd_fetch *fetch, nd_fetch_state_fn fn, void *o
 void nd_fetch_set_extractor(struct nd_fetch *fetch, nd_fetch_extract_fn fn, void *opaque);
 
 /* The memory budget (memory.limit_mb; not owned, NULL: none). Response bodies being read and the
- * stories parsed from them are reserved in it; while it is full no poll or article request starts
+ * stories parsed from them (at their enriched size, nd_story_account_ahead) are reserved in it; while it is full no poll or article request starts
  * (its ND_MEM_FETCH clock runs). Set before the first nd_fetch_run. */
 void nd_fetch_set_budget(struct nd_fetch *fetch, struct nd_membudget *budget);
 

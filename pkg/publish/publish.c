@@ -53,7 +53,12 @@ struct nd_publish {
     int64_t txn_started_ms;
     /* the same, readable from librdkafka's threads (its log callback); 0: no transaction open */
     _Atomic int64_t txn_open_since;
+    _Atomic int64_t commit_since; /* a commit (with its retries and redos) is running since; 0 none */
     int txn_reported;   /* this transaction's failure has had its one warning */
+    /* A transaction outlived its timeout and no commit has succeeded since: the errors that
+     * follow (the redo's producer fenced when the broker aborts the old transaction, records
+     * timed out, aborts refused) are that one event. Read by librdkafka's threads too. */
+    _Atomic int away;
     int txn_counted;    /* and its count in stats.aborted */
     int txn_retry_logged; /* a retriable commit error of this transaction was logged */
     /* commit wanted: stories of units opened after `limit` wait in `deferred` */
@@ -94,14 +99,21 @@ static int txn_expired(const struct nd_publish *pub)
     return pub->transactional && since && nd_mono_ms() - since >= txn_timeout_ms(pub);
 }
 
+/* The broker was away past a transaction's timeout, and no commit has succeeded since. Any thread. */
+static int broker_was_away(const struct nd_publish *pub)
+{
+    return txn_expired(pub) || atomic_load(&pub->away);
+}
+
 /* The open transaction is given up (aborted, or abandoned with a fenced producer): counted once
- * per transaction by reason. A transaction that outlived its timeout counts as a timeout whatever
- * the error that ended it says, and gets the one warning that tells the operator what happens. */
+ * per transaction by reason. A transaction that outlived its timeout (or a redo that fails as a
+ * consequence) counts as a timeout whatever the error that ended it says, and the first of them
+ * gets the one warning that tells the operator what happens. */
 static void txn_given_up(struct nd_publish *pub, enum nd_abort_reason reason)
 {
-    if (txn_expired(pub)) {
+    if (broker_was_away(pub)) {
         reason = ND_ABORT_TIMEOUT;
-        if (!pub->txn_reported)
+        if (!atomic_exchange(&pub->away, 1))
             nd_warn(MOD, "transaction of %zu records aborted: the broker was away longer than the "
                          "transaction timeout (%d ms); %s",
                     pub->nbatch, txn_timeout_ms(pub),
@@ -133,7 +145,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opa
          * transaction that outlived its timeout are that transaction's one warning: neither is
          * worth a line each. Otherwise the first failure of a transaction is logged. */
         int quiet = msg->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
-                    msg->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT || txn_expired(pub) ||
+                    msg->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT || broker_was_away(pub) ||
                     pub->txn_reported;
         pub->stats.delivery_errors++;
         nd_log(quiet ? ND_LOG_DEBUG : ND_LOG_WARN, MOD, "delivery to %s failed: %s",
@@ -153,7 +165,7 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
         rd_kafka_fatal_error(rk, buf, sizeof(buf));
         /* fenced because the broker aborted an expired transaction: the designed path, reported
          * by txn_given_up */
-        nd_log(txn_expired(pub) ? ND_LOG_INFO : ND_LOG_ERROR, MOD,
+        nd_log(broker_was_away(pub) ? ND_LOG_INFO : ND_LOG_ERROR, MOD,
                "fatal producer error: %s (recreating the producer)", buf);
         pub->fatal = 1;
     } else if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || err == RD_KAFKA_RESP_ERR__TRANSPORT) {
@@ -169,8 +181,11 @@ static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char 
     enum nd_log_level lvl = level <= 3 ? ND_LOG_ERROR : level <= 4 ? ND_LOG_WARN : ND_LOG_DEBUG;
     /* librdkafka's own account of an expired transaction ("Fatal transaction error", "Fatal
      * error: fenced", an abort in INVALID_TXN_STATE) repeats what txn_given_up says once */
-    if (pub && lvl > ND_LOG_DEBUG && txn_expired(pub) &&
-        (!strcmp(fac, "TXNERR") || !strcmp(fac, "FATAL") || !strncmp(fac, "TXN", 3)))
+    if (pub && lvl > ND_LOG_DEBUG && broker_was_away(pub) &&
+        (!strcmp(fac, "FATAL") || !strncmp(fac, "TXN", 3)))
+        lvl = ND_LOG_DEBUG;
+    /* a connection that failed also reaches on_error, which logs it (at warn) */
+    if (lvl > ND_LOG_DEBUG && !strcmp(fac, "FAIL"))
         lvl = ND_LOG_DEBUG;
     nd_log(lvl, "kafka", "%s: %s", fac, buf);
 }
@@ -467,7 +482,7 @@ static void abort_txn(struct nd_publish *pub, enum nd_abort_reason reason)
         if ((error = rd_kafka_abort_transaction(pub->rk, op_timeout(pub)))) {
             /* after an expired transaction the broker has fenced us: INVALID_TXN_STATE or a
              * fatal error here is expected, and the producer is recreated */
-            nd_log(pub->txn_reported ? ND_LOG_DEBUG : ND_LOG_WARN, MOD, "abort_transaction: %s",
+            nd_log(broker_was_away(pub) ? ND_LOG_DEBUG : ND_LOG_WARN, MOD, "abort_transaction: %s",
                    rd_kafka_error_string(error));
             if (rd_kafka_error_is_fatal(error))
                 pub->fatal = 1;
@@ -888,7 +903,7 @@ static void mark_committed(struct nd_publish *pub)
 }
 
 /* Commit the open transaction; on failure abort/recreate and redo until it commits (or give up). */
-static enum nd_err commit(struct nd_publish *pub)
+static enum nd_err commit_loop(struct nd_publish *pub)
 {
     int64_t start = nd_mono_ms();
     for (;;) {
@@ -956,7 +971,7 @@ static enum nd_err commit(struct nd_publish *pub)
                 (rd_kafka_error_is_fatal(error) || rd_kafka_error_txn_requires_abort(error))) {
                 /* fenced (the group moved on, or the broker aborted the transaction on timeout)
                  * or otherwise broken: never redo in cluster mode */
-                if (!txn_expired(pub)) /* else drop_batch's one warning says it */
+                if (!broker_was_away(pub)) /* else drop_batch's one warning says it */
                     nd_warn(MOD, "cluster: commit of %zu records failed (%s: %s); dropping the batch, "
                              "its feeds resume from their committed state",
                         pub->nbatch, rd_kafka_err2name(rd_kafka_error_code(error)),
@@ -975,7 +990,7 @@ static enum nd_err commit(struct nd_publish *pub)
                 pub->stats.retries++;
                 /* a transaction that ends here past its timeout gets txn_given_up's one warning;
                  * a retriable error (the broker is slow or away) is worth one line a transaction */
-                if (ends ? !txn_expired(pub) : !pub->txn_retry_logged)
+                if (ends ? !broker_was_away(pub) : !pub->txn_retry_logged)
                     nd_warn(MOD, "commit of %zu records: %s%s", pub->nbatch,
                             rd_kafka_error_string(error), ends ? "" : " (retrying)");
                 else
@@ -1005,9 +1020,26 @@ static enum nd_err commit(struct nd_publish *pub)
                  (long long)(nd_mono_ms() - start));
         batch_clear(pub);
         txn_closed(pub);
+        atomic_store(&pub->away, 0);
         pub->txn_max_unit = 0;
         return ND_OK;
     }
+}
+
+/* The commit, visible to other threads while it lasts (a broker that hangs keeps it going). */
+static enum nd_err commit(struct nd_publish *pub)
+{
+    enum nd_err err;
+    atomic_store(&pub->commit_since, nd_mono_ms());
+    err = commit_loop(pub);
+    atomic_store(&pub->commit_since, 0);
+    return err;
+}
+
+int64_t nd_publish_commit_waiting_ms(const struct nd_publish *pub)
+{
+    int64_t since = atomic_load(&pub->commit_since);
+    return since ? nd_mono_ms() - since : 0;
 }
 
 /* When idle (no transaction open), nothing before the oldest open unit is uncommitted. */

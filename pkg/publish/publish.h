@@ -119,6 +119,10 @@ enum nd_err nd_publish_finish(struct nd_publish *pub, int timeout_ms);
  * so shutdown ends within kafka.flush_timeout_ms. The only call here that another thread may make. */
 void nd_publish_set_deadline(struct nd_publish *pub, int64_t deadline_ms);
 
+/* Thread-safe. How long the commit under way has been trying (its retries and redos included),
+ * 0 when none is: a broker that hangs without closing its connections shows here first. */
+int64_t nd_publish_commit_waiting_ms(const struct nd_publish *pub);
+
 /* Records in the open transaction, stories held back until the next one, open units. */
 size_t nd_publish_backlog(const struct nd_publish *pub);
 void nd_publish_get_stats(const struct nd_publish *pub, struct nd_publish_stats *stats);

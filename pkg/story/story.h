@@ -60,9 +60,14 @@ void nd_story_destroy(struct nd_story *story);
 /* Heap bytes the story holds (its strings and annotations, with the allocator's overhead): an
  * estimate calibrated against glibc's own count (bench/bench_memory.c). */
 size_t nd_story_mem(const struct nd_story *story);
-/* Account the story in budget (NULL: stop accounting it): reserves what it holds now beyond what it
- * had reserved (a story grows in enrich), releases from the old budget when it changes. */
+/* What it will hold once enriched: enrichment adds some 30 times its text in annotations. */
+size_t nd_story_mem_enriched(const struct nd_story *story);
+/* Account the story in budget (NULL: stop accounting it) at what it holds now, reserving or
+ * releasing the difference to what it had reserved; from the old budget when it changes. */
 void nd_story_account(struct nd_story *story, struct nd_membudget *budget);
+/* The same at nd_story_mem_enriched: a source reserves a story's enriched size as it takes it in,
+ * so the budget stops the sources before enrichment (which never waits) makes it true. */
+void nd_story_account_ahead(struct nd_story *story, struct nd_membudget *budget);
 
 /* Set a string field: copies `value` (NULL clears it). */
 void nd_story_set(char **field, const char *value);
