@@ -98,15 +98,18 @@ int nd_membudget_full(const struct nd_membudget *budget)
     return budget ? atomic_load(&budget->full) : 0;
 }
 
-int nd_membudget_admit(struct nd_membudget *budget, enum nd_mem_stage stage)
+int nd_membudget_admit(struct nd_membudget *budget, enum nd_mem_stage stage, size_t cost)
 {
     struct stage_clock *clock;
     int64_t since;
+    size_t used;
     if (!budget || (unsigned)stage >= ND_MEM_NSTAGES)
         return 1;
     clock = &budget->clocks[stage];
     since = atomic_load(&clock->since_ms);
-    if (atomic_load(&budget->full)) {
+    used = atomic_load(&budget->used);
+    if (atomic_load(&budget->full) ||
+        (used + cost > budget->limit && used > budget->limit / 4)) {
         if (!since) {
             /* 0 means running: a pause that begins at monotonic 0 is recorded as 1 ms */
             int64_t now = nd_mono_ms();

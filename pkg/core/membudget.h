@@ -36,10 +36,12 @@ size_t nd_membudget_limit(const struct nd_membudget *budget);
 /* 1 from the moment the total reaches the limit until it falls below the low watermark. */
 int nd_membudget_full(const struct nd_membudget *budget);
 
-/* May `stage` start new work now? 0 while the budget is full. Called by the stage's own thread
- * (one thread per stage): it also keeps that stage's backpressure clock, which runs from the first
- * call that answered 0 to the first that answers 1 again. */
-int nd_membudget_admit(struct nd_membudget *budget, enum nd_mem_stage stage);
+/* May `stage` start new work expected to bring `cost` bytes (0: unknown)? 0 while the budget is full,
+ * and while the cost does not fit under the limit, unless the budget is drained to a quarter (so a
+ * unit of work larger than the budget is still taken, alone). Called by the stage's own thread (one
+ * thread per stage): it also keeps that stage's backpressure clock, which runs from the first call
+ * that answered 0 to the first that answers 1 again. */
+int nd_membudget_admit(struct nd_membudget *budget, enum nd_mem_stage stage, size_t cost);
 /* Seconds `stage` has spent paused (the current pause included), and its number of pauses. */
 double nd_membudget_paused_seconds(const struct nd_membudget *budget, enum nd_mem_stage stage);
 uint64_t nd_membudget_pauses(const struct nd_membudget *budget, enum nd_mem_stage stage);

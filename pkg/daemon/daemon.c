@@ -70,6 +70,8 @@ struct ctl {
     char *source, *stage, *error; /* DEADLETTER */
     void *payload;
     size_t len;
+    struct nd_membudget *budget; /* the state's and payload's bytes are reserved here */
+    size_t mem;
 };
 
 struct nd_daemon {
@@ -133,6 +135,7 @@ static void ctl_free(void *p)
     free(ctl->stage);
     free(ctl->error);
     free(ctl->payload);
+    nd_membudget_release(ctl->budget, ctl->mem);
     free(ctl);
 }
 
@@ -180,6 +183,11 @@ static void unit_close(struct nd_daemon *daemon, uint64_t seq, size_t nstories, 
     ctl->seq = seq;
     ctl->state = state;
     ctl->nstories = nstories;
+    /* a feed's state with thousands of recent ids is a large tree: it counts until publish takes
+     * it (it is written to the transaction at once, and the record counts from then on) */
+    ctl->budget = daemon->budget;
+    ctl->mem = nd_story_json_mem(state);
+    nd_membudget_reserve(ctl->budget, ctl->mem);
     nd_queue_push(daemon->control, ctl, -1);
 }
 
@@ -196,6 +204,9 @@ static void control_deadletter(struct nd_daemon *daemon, uint64_t seq, const cha
         ctl->payload = nd_xmalloc(len);
         memcpy(ctl->payload, payload, len);
         ctl->len = len;
+        ctl->budget = daemon->budget;
+        ctl->mem = len;
+        nd_membudget_reserve(ctl->budget, ctl->mem);
     }
     nd_queue_push(daemon->control, ctl, -1);
 }
@@ -336,7 +347,7 @@ static void *consume_main(void *arg)
         enum nd_err err;
         uint64_t seq;
         /* over memory.limit_mb: fetch no more records (polling goes on for the group's sake) */
-        nd_consume_pause(daemon->consume, !nd_membudget_admit(daemon->budget, ND_MEM_CONSUME));
+        nd_consume_pause(daemon->consume, !nd_membudget_admit(daemon->budget, ND_MEM_CONSUME, 0));
         err = nd_consume_poll(daemon->consume, 200, &story, &pos, errstr, sizeof(errstr));
         if (err != ND_OK && err != ND_ERR_INVALID)
             continue;

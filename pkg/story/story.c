@@ -48,22 +48,24 @@ static size_t str_mem(const char *s)
 
 /* jansson 2.14's layout: a value struct per node; an object's hashtable has a bucket array and a
  * pair (with its key inline) per member; an array a table of pointers of its capacity. */
-static size_t json_mem(const json_t *v)
+size_t nd_story_json_mem(const json_t *v)
 {
     const char *key;
     json_t *child;
     size_t n = 0, i;
 
+    if (!v)
+        return 0;
     switch (json_typeof(v)) {
     case JSON_OBJECT:
         n = chunk(64) + chunk(16 * (json_object_size(v) < 8 ? 8 : 2 * json_object_size(v)));
         json_object_foreach((json_t *)v, key, child)
-            n += chunk(40 + strlen(key) + 1) + json_mem(child);
+            n += chunk(40 + strlen(key) + 1) + nd_story_json_mem(child);
         return n;
     case JSON_ARRAY:
         n = chunk(40) + chunk(8 * (json_array_size(v) < 8 ? 8 : json_array_size(v) * 3 / 2));
         json_array_foreach(v, i, child)
-            n += json_mem(child);
+            n += nd_story_json_mem(child);
         return n;
     case JSON_STRING:
         return chunk(32) + chunk(json_string_length(v) + 1);
@@ -85,7 +87,7 @@ size_t nd_story_mem(const struct nd_story *story)
     for (size_t i = 0; i < sizeof(fields) / sizeof(*fields); i++)
         n += str_mem(fields[i]);
     if (story->annotations)
-        n += json_mem(story->annotations);
+        n += nd_story_json_mem(story->annotations);
     return n;
 }
 

@@ -60,6 +60,9 @@ void nd_story_destroy(struct nd_story *story);
 /* Heap bytes the story holds (its strings and annotations, with the allocator's overhead): an
  * estimate calibrated against glibc's own count (bench/bench_memory.c). */
 size_t nd_story_mem(const struct nd_story *story);
+/* Heap bytes of a JSON value (jansson's nodes, keys and strings), as nd_story_mem counts the
+ * annotations; also for the feed state that travels with a source unit. NULL: 0. */
+size_t nd_story_json_mem(const json_t *v);
 /* What it will hold once enriched: enrichment adds some 30 times its text in annotations. */
 size_t nd_story_mem_enriched(const struct nd_story *story);
 /* Account the story in budget (NULL: stop accounting it) at what it holds now, reserving or

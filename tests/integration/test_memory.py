@@ -116,6 +116,10 @@ def test_broker_frozen_past_the_transaction_timeout(tmp_path, feed_server, run_d
             # resident memory: the budget bounds the growth over the steady state (RSS means
             # nothing under ASan's quarantine; LeakSanitizer checks memory there)
             peak_kib = rss.peak_kib(t_freeze)
+            print(f"steady {steady_kib} kB, peak through the freeze and catch-up {peak_kib} kB "
+                  f"(+{(peak_kib - steady_kib) / 1024:.1f} MiB, limit {LIMIT_MB} MiB); fetch paused "
+                  f"{paused:.1f} s; buffered peak {scrape(port)['newsd_memory_buffered_peak_bytes'] / 2**20:.1f} MiB; "
+                  f"{served} items exactly once")
             if not SANITIZED:
                 assert peak_kib - steady_kib < LIMIT_MB * 1024, \
                     f"RSS grew from {steady_kib} to {peak_kib} kB, over memory.limit_mb ({LIMIT_MB} MiB)"

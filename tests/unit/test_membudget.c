@@ -22,21 +22,35 @@ static void test_full_until_the_low_watermark(void **state)
     nd_membudget_reserve(b, 600);
     assert_int_equal(nd_membudget_used(b), 600);
     assert_false(nd_membudget_full(b));
-    assert_true(nd_membudget_admit(b, ND_MEM_FETCH));
+    assert_true(nd_membudget_admit(b, ND_MEM_FETCH, 0));
     nd_membudget_reserve(b, 400); /* reaches the limit: reserving never fails, the sources pause */
     assert_true(nd_membudget_full(b));
-    assert_false(nd_membudget_admit(b, ND_MEM_FETCH));
+    assert_false(nd_membudget_admit(b, ND_MEM_FETCH, 0));
     nd_membudget_release(b, 200); /* 800: below the limit, above the low watermark: still paused */
     assert_true(nd_membudget_full(b));
-    assert_false(nd_membudget_admit(b, ND_MEM_CONSUME));
+    assert_false(nd_membudget_admit(b, ND_MEM_CONSUME, 0));
     nd_membudget_release(b, 50); /* 750: drained to the watermark */
     assert_false(nd_membudget_full(b));
-    assert_true(nd_membudget_admit(b, ND_MEM_FETCH));
+    assert_true(nd_membudget_admit(b, ND_MEM_FETCH, 0));
     assert_int_equal(nd_membudget_peak(b), 1000);
     assert_int_equal(nd_membudget_limit(b), 1000);
     /* an over-release (a caller's bug) floors at zero instead of wrapping around */
     nd_membudget_release(b, 10000);
     assert_int_equal(nd_membudget_used(b), 0);
+    nd_membudget_destroy(b);
+}
+
+/* Work expected to bring more than what is left waits; alone (budget drained to a quarter) it goes. */
+static void test_cost_must_fit(void **state)
+{
+    struct nd_membudget *b = nd_membudget_new(1000, 750);
+    (void)state;
+    nd_membudget_reserve(b, 600);
+    assert_true(nd_membudget_admit(b, ND_MEM_FETCH, 400));
+    assert_false(nd_membudget_admit(b, ND_MEM_FETCH, 401));
+    assert_false(nd_membudget_full(b));
+    nd_membudget_release(b, 350); /* 250: a quarter */
+    assert_true(nd_membudget_admit(b, ND_MEM_FETCH, 5000));
     nd_membudget_destroy(b);
 }
 
@@ -46,14 +60,14 @@ static void test_backpressure_clock_per_stage(void **state)
     double during, after;
     (void)state;
     nd_membudget_reserve(b, 100);
-    assert_false(nd_membudget_admit(b, ND_MEM_FETCH));
+    assert_false(nd_membudget_admit(b, ND_MEM_FETCH, 0));
     sleep_ms(60);
     during = nd_membudget_paused_seconds(b, ND_MEM_FETCH);
     assert_true(during >= 0.05);
     /* the consume clock only runs once consume has asked */
     assert_true(nd_membudget_paused_seconds(b, ND_MEM_CONSUME) == 0);
     nd_membudget_release(b, 60);
-    assert_true(nd_membudget_admit(b, ND_MEM_FETCH));
+    assert_true(nd_membudget_admit(b, ND_MEM_FETCH, 0));
     after = nd_membudget_paused_seconds(b, ND_MEM_FETCH);
     sleep_ms(30);
     /* stopped: it counts no more once running again */
@@ -68,7 +82,7 @@ static void test_null_budget_admits_everything(void **state)
     (void)state;
     nd_membudget_reserve(NULL, 10);
     nd_membudget_release(NULL, 10);
-    assert_true(nd_membudget_admit(NULL, ND_MEM_FETCH));
+    assert_true(nd_membudget_admit(NULL, ND_MEM_FETCH, 0));
     assert_int_equal(nd_membudget_used(NULL), 0);
     nd_membudget_destroy(NULL);
 }
@@ -126,6 +140,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_full_until_the_low_watermark),
+        cmocka_unit_test(test_cost_must_fit),
         cmocka_unit_test(test_backpressure_clock_per_stage),
         cmocka_unit_test(test_null_budget_admits_everything),
         cmocka_unit_test(test_threads_balance),
