@@ -132,7 +132,7 @@ static const struct key_def config_keys[] = {
         "Stories held between two stages; a full queue pauses the stage before it."),
     INT("pipeline.enrich_threads", "0", C(enrich_threads), 0, 256,
         "Enrichment worker threads; 0 means one per core."),
-    INT("memory.limit_mb", "64", C(memory_limit_mb), 4, 1048576,
+    INT("memory.limit_mb", "64", C(memory_limit_mb), 8, 1048576,
         "Bytes newsd may buffer on their way to Kafka (MiB): response bodies being read, parsed and "
         "enriched stories in the stage queues, the records of the open transaction and librdkafka's "
         "copies of them. At the limit fetch starts no new poll and the Kafka source stops consuming "

@@ -127,7 +127,8 @@ static void test_story_accounting(void **state)
     before = nd_membudget_used(b);
     assert_true(before >= sizeof(*story));
     assert_int_equal(before, nd_story_mem(story));
-    story->annotations = json_pack("{s:[{s:s, s:i}]}", "entities", "name", "Geneva", "start", 0);
+    json_object_set_new(story->annotations, "entities",
+                        json_pack("[{s:s, s:i}]", "name", "Geneva", "start", 0));
     nd_story_account(story, b);
     assert_true(nd_membudget_used(b) > before);
     assert_int_equal(nd_membudget_used(b), nd_story_mem(story));
