@@ -111,7 +111,7 @@ int main(void)
     snprintf(path, sizeof(path), "%s/models/ner.bin", src);
     if (!(tagger = nd_tagger_load(path, errstr, sizeof(errstr))))
         return fprintf(stderr, "bench_enrich: %s\n", errstr), 1;
-    if (!(enrich = nd_enrich_new(NULL, errstr, sizeof(errstr))))
+    if (!(enrich = nd_enrich_new(NEWSD_SOURCE_DIR "/models", errstr, sizeof(errstr))))
         return fprintf(stderr, "bench_enrich: %s\n", errstr), 1;
     rss1 = rss_kb();
 

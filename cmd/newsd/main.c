@@ -45,15 +45,25 @@ static void install_signals(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
-static const char *default_path(const char *env, const char *in_source, const char *installed)
+/* A data file or folder of newsd ("models", "desks.yaml", "demo/feeds"): $env when set, else found
+ * beside the executable (nd_path_data: the install prefix's share/newsd, or a build tree's links),
+ * never through a compiled-in source folder. One that does not exist is given anyway: the error of
+ * whatever reads it names it. path is initialised here; free it with nd_buf_free. */
+static int data_path(struct nd_buf *path, const char *env, const char *name)
 {
-    static char buf[4096];
-    if (getenv(env))
-        return getenv(env);
-    if (access(installed, R_OK) == 0)
-        return installed;
-    snprintf(buf, sizeof(buf), "%s/%s", NEWSD_SOURCE_DIR, in_source);
-    return buf;
+    const char *set = getenv(env);
+    enum nd_err err;
+    if (set && *set) {
+        nd_buf_init(path, ND_PATH_MAX);
+        err = nd_buf_append(path, set, strlen(set));
+    } else if ((err = nd_path_data(path, name)) == ND_ERR_NOTFOUND && path->len) {
+        err = ND_OK;
+    }
+    if (err == ND_OK)
+        return 0;
+    fprintf(stderr, "newsd: cannot locate %s (%s); set %s\n", name, nd_err_str(err), env);
+    nd_buf_free(path);
+    return -1;
 }
 
 static int cmd_run(int argc, char **argv)
@@ -84,57 +94,82 @@ static int cmd_run(int argc, char **argv)
     }
     if (nd_log_level_parse(conf->log_level, &level) == 0)
         nd_log_set_level(level);
+    struct nd_buf models;
+    if (data_path(&models, "NEWSD_MODELS", "models")) {
+        nd_config_destroy(conf);
+        return 1;
+    }
     struct nd_daemon_opts opts = {.conf = conf,
                                   .config_path = path,
                                   .reload = &reload_flag,
-                                  .models_dir = default_path("NEWSD_MODELS", "models",
-                                                             "/usr/share/newsd/models")};
+                                  .models_dir = models.data};
     int nerr = 0;
+    status = 1;
     opts.desks = nd_desks_load(conf->desks, opts.models_dir, stderr, &nerr);
     if (nerr) {
         fprintf(stderr, "newsd: %s: the desks have errors; not starting\n", path);
-        nd_config_destroy(conf);
-        return 1;
+        goto out;
     }
     install_signals();
     if (!(daemon = nd_daemon_new(&opts, errstr, sizeof(errstr)))) {
         nd_error("main", "%s", errstr);
-        nd_config_destroy(conf);
-        return 1;
+        goto out;
     }
     status = nd_daemon_run(daemon, &stop_flag);
     nd_daemon_destroy(daemon);
+out:
+    nd_buf_free(&models);
     nd_config_destroy(conf);
     return status;
 }
 
 static int cmd_demo(int argc, char **argv)
 {
-    char feeds[4096], desks[4096], models[4096];
-    int seconds = 0, opt;
+    const char *feeds = NULL, *desks = NULL;
+    struct nd_buf feeds_found, desks_found, models;
+    struct nd_demo_opts demo = {.port = 8088, .interval_s = 5};
+    int opt, status = 1;
     static const struct option longopts[] = {{"feeds", required_argument, NULL, 'f'},
                                              {"desks", required_argument, NULL, 'd'},
                                              {"seconds", required_argument, NULL, 's'},
+                                             {"port", required_argument, NULL, 'p'},
+                                             {"interval", required_argument, NULL, 'i'},
                                              {0}};
-    /* default_path returns a static buffer: copy each before the next call */
-    snprintf(feeds, sizeof(feeds), "%s",
-             default_path("NEWSD_DEMO_FEEDS", "deploy/demo/feeds", "/usr/share/newsd/demo/feeds"));
-    snprintf(desks, sizeof(desks), "%s",
-             default_path("NEWSD_DEMO_DESKS", "deploy/desks.yaml", "/usr/share/newsd/desks.yaml"));
-    snprintf(models, sizeof(models), "%s",
-             default_path("NEWSD_MODELS", "models", "/usr/share/newsd/models"));
-    while ((opt = getopt_long(argc, argv, "f:d:s:", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "f:d:s:p:i:", longopts, NULL)) != -1) {
         if (opt == 'f')
-            snprintf(feeds, sizeof(feeds), "%s", optarg);
+            feeds = optarg;
         else if (opt == 'd')
-            snprintf(desks, sizeof(desks), "%s", optarg);
+            desks = optarg;
         else if (opt == 's')
-            seconds = atoi(optarg);
+            demo.seconds = atoi(optarg);
+        else if (opt == 'p')
+            demo.port = atoi(optarg);
+        else if (opt == 'i')
+            demo.interval_s = atoi(optarg);
         else
             return 2;
     }
+    if (demo.port < 0 || demo.port > 65535 || demo.interval_s < 1) {
+        fprintf(stderr, "newsd demo: --port 0..65535 (0: any free port), --interval 1 or more\n");
+        return 2;
+    }
+    nd_buf_init(&feeds_found, 0);
+    nd_buf_init(&desks_found, 0);
+    nd_buf_init(&models, 0);
+    if ((!feeds && data_path(&feeds_found, "NEWSD_DEMO_FEEDS", "demo/feeds")) ||
+        (!desks && data_path(&desks_found, "NEWSD_DEMO_DESKS", "desks.yaml")) ||
+        data_path(&models, "NEWSD_MODELS", "models"))
+        goto out;
     install_signals();
-    return nd_demo_main(feeds, desks, models, seconds, &stop_flag);
+    demo.feeds_dir = feeds ? feeds : feeds_found.data;
+    demo.desks_path = desks ? desks : desks_found.data;
+    demo.models_dir = models.data;
+    status = nd_demo_main(&demo, &stop_flag);
+out:
+    nd_buf_free(&feeds_found);
+    nd_buf_free(&desks_found);
+    nd_buf_free(&models);
+    return status;
 }
 
 static int cmd_parse(int argc, char **argv)
@@ -256,11 +291,13 @@ static int cmd_check_config(int argc, char **argv)
         return 2;
     }
     struct nd_desks *desks;
+    struct nd_buf models;
+    if (data_path(&models, "NEWSD_MODELS", "models"))
+        return 1;
     conf = nd_config_new();
     nerr = nd_config_load(conf, argv[1], stdout);
-    desks = nd_desks_load(conf->desks, default_path("NEWSD_MODELS", "models",
-                                                    "/usr/share/newsd/models"),
-                          stdout, &nerr);
+    desks = nd_desks_load(conf->desks, models.data, stdout, &nerr);
+    nd_buf_free(&models);
     if (nerr == 0 && *conf->cluster_feeds_topic)
         printf("%s: valid (cluster mode: feeds from %s; the file's %zu feeds are what `newsd feeds "
                "publish` writes there; %zu desks)\n",
@@ -275,35 +312,58 @@ static int cmd_check_config(int argc, char **argv)
     return nerr == 0 ? 0 : 1;
 }
 
-/* The container's HEALTHCHECK: the runtime image has no curl binary. With -c the port and address
- * come from the config file (and the environment), else from NEWSD_SERVER_PORT or the default. */
+/* The container's HEALTHCHECK (the runtime image has no curl binary): by default readiness, /readyz,
+ * which answers 200 only once Kafka is reachable and the feed state restored, so Compose's
+ * `service_healthy` means publishing; --live asks /healthz (the process answers) instead. With -c
+ * the port and address come from the config file (and the environment), else from
+ * NEWSD_SERVER_PORT or the default; a URL argument is probed as given. */
 static int cmd_healthcheck(int argc, char **argv)
 {
-    char url[512], errstr[1024];
-    const char *port = getenv("NEWSD_SERVER_PORT");
-    if (argc > 2 && !strcmp(argv[1], "-c")) {
+    const char *config = NULL, *page = "/readyz", *port = getenv("NEWSD_SERVER_PORT");
+    char errstr[1024];
+    struct nd_buf url;
+    int opt, status = 1;
+    static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
+                                             {"live", no_argument, NULL, 'l'},
+                                             {0}};
+    while ((opt = getopt_long(argc, argv, "c:l", longopts, NULL)) != -1) {
+        if (opt == 'c')
+            config = optarg;
+        else if (opt == 'l')
+            page = "/healthz";
+        else {
+            fprintf(stderr, "usage: newsd healthcheck [--live] [-c FILE | URL]\n");
+            return 2;
+        }
+    }
+    nd_buf_init(&url, 2048);
+    if (config) {
         struct nd_config *conf = nd_config_new();
-        int nerr = nd_config_load(conf, argv[2], stderr);
+        int nerr = nd_config_load(conf, config, stderr);
         const char *host = conf->server_bind;
         if (!strcmp(host, "0.0.0.0"))
             host = "127.0.0.1";
         else if (!strcmp(host, "::"))
             host = "::1";
-        snprintf(url, sizeof(url), strchr(host, ':') ? "http://[%s]:%d/healthz" : "http://%s:%d/healthz",
-                 host, conf->server_port);
+        nd_buf_appendf(&url, strchr(host, ':') ? "http://[%s]:%d%s" : "http://%s:%d%s", host,
+                       conf->server_port, page);
         nd_config_destroy(conf);
         if (nerr)
-            return 1;
-    } else if (argc > 1) {
-        snprintf(url, sizeof(url), "%s", argv[1]);
+            goto out;
+    } else if (optind < argc) {
+        nd_buf_append(&url, argv[optind], strlen(argv[optind]));
     } else {
-        snprintf(url, sizeof(url), "http://127.0.0.1:%s/healthz", port && *port ? port : "8080");
+        nd_buf_appendf(&url, "http://127.0.0.1:%s%s", port && *port ? port : "8080", page);
     }
-    if (nd_server_probe(url, 3000, errstr, sizeof(errstr)) != ND_OK) {
+    if (!url.len)
+        fprintf(stderr, "newsd healthcheck: URL too long\n");
+    else if (nd_server_probe(url.data, 3000, errstr, sizeof(errstr)) != ND_OK)
         fprintf(stderr, "newsd healthcheck: %s\n", errstr);
-        return 1;
-    }
-    return 0;
+    else
+        status = 0;
+out:
+    nd_buf_free(&url);
+    return status;
 }
 
 static int cmd_alerts(int argc, char **argv)
@@ -384,50 +444,62 @@ static int cmd_version(int argc, char **argv)
     return 0;
 }
 
-static const char *models_dir(void)
-{
-    return default_path("NEWSD_MODELS", "models", "/usr/share/newsd/models");
-}
-
-/* newsd train-ner [--data CONLL] [--out FILE] [--epochs N]: the tagger shipped in models/ner.bin. */
+/* newsd train-ner [--data CONLL] [--out FILE] [--epochs N]: the tagger shipped in models/ner.bin.
+ * Without --data: CoNLL-2003 in shared/data beside the source tree the models folder belongs to
+ * (models/../../shared/data; a build tree's models link to the source tree's). */
 static int cmd_train_ner(int argc, char **argv)
 {
-    char data[4096], out[4096], kbpath[4096], errstr[1024];
+    const char *data = NULL, *out = NULL;
+    struct nd_buf models, data_found, out_found, kbpath;
+    char errstr[1024];
     int epochs = 12, opt, status = 1;
-    struct nd_kb *kb;
+    struct nd_kb *kb = NULL;
     static const struct option longopts[] = {{"data", required_argument, NULL, 'd'},
                                              {"out", required_argument, NULL, 'o'},
                                              {"epochs", required_argument, NULL, 'e'},
                                              {0}};
-    snprintf(data, sizeof(data), "%s/../shared/data/conll2003/train.txt", NEWSD_SOURCE_DIR);
-    snprintf(out, sizeof(out), "%s/ner.bin", models_dir());
-    snprintf(kbpath, sizeof(kbpath), "%s/kb.tsv", models_dir());
     while ((opt = getopt_long(argc, argv, "d:o:e:", longopts, NULL)) != -1) {
         if (opt == 'd')
-            snprintf(data, sizeof(data), "%s", optarg);
+            data = optarg;
         else if (opt == 'o')
-            snprintf(out, sizeof(out), "%s", optarg);
+            out = optarg;
         else if (opt == 'e')
             epochs = atoi(optarg);
         else
             return 2;
     }
-    if (!(kb = nd_kb_load(kbpath, errstr, sizeof(errstr)))) {
-        fprintf(stderr, "newsd train-ner: %s\n", errstr);
+    if (data_path(&models, "NEWSD_MODELS", "models"))
         return 1;
+    nd_buf_init(&data_found, 0);
+    nd_buf_init(&out_found, 0);
+    nd_buf_init(&kbpath, 0);
+    if (nd_path_join(&data_found, models.data, "../../shared/data/conll2003/train.txt") ||
+        nd_path_join(&out_found, models.data, "ner.bin") ||
+        nd_path_join(&kbpath, models.data, "kb.tsv")) {
+        snprintf(errstr, sizeof(errstr), "models folder path too long");
+        goto out;
     }
-    if (nd_tagger_train(data, kb, out, epochs, stderr, errstr, sizeof(errstr)) != ND_OK)
-        fprintf(stderr, "newsd train-ner: %s\n", errstr);
-    else
+    if (!(kb = nd_kb_load(kbpath.data, errstr, sizeof(errstr))))
+        goto out;
+    if (nd_tagger_train(data ? data : data_found.data, kb, out ? out : out_found.data, epochs, stderr,
+                        errstr, sizeof(errstr)) == ND_OK)
         status = 0;
+out:
+    if (status)
+        fprintf(stderr, "newsd train-ner: %s\n", errstr);
     nd_kb_destroy(kb);
+    nd_buf_free(&kbpath);
+    nd_buf_free(&out_found);
+    nd_buf_free(&data_found);
+    nd_buf_free(&models);
     return status;
 }
 
 /* newsd tag --conll: CoNLL tokens on stdin, token<TAB>IOB2 label on stdout. */
 static int cmd_tag(int argc, char **argv)
 {
-    char path[4096], errstr[1024];
+    char errstr[1024] = "models folder path too long";
+    struct nd_buf models, path;
     struct nd_kb *kb = NULL;
     struct nd_tagger *tagger = NULL;
     char *data = NULL;
@@ -439,11 +511,14 @@ static int cmd_tag(int argc, char **argv)
         fprintf(stderr, "usage: newsd tag --conll < FILE\n");
         return 2;
     }
-    snprintf(path, sizeof(path), "%s/kb.tsv", models_dir());
-    if (!(kb = nd_kb_load(path, errstr, sizeof(errstr))))
+    if (data_path(&models, "NEWSD_MODELS", "models"))
+        return 1;
+    if (nd_path_join(&path, models.data, "kb.tsv") ||
+        !(kb = nd_kb_load(path.data, errstr, sizeof(errstr))))
         goto out;
-    snprintf(path, sizeof(path), "%s/ner.bin", models_dir());
-    if (!(tagger = nd_tagger_load(path, errstr, sizeof(errstr))))
+    nd_buf_free(&path);
+    if (nd_path_join(&path, models.data, "ner.bin") ||
+        !(tagger = nd_tagger_load(path.data, errstr, sizeof(errstr))))
         goto out;
     if ((err = nd_file_read("-", 1u << 30, &data, &len)) != ND_OK) {
         snprintf(errstr, sizeof(errstr), "stdin: %s", nd_err_str(err));
@@ -457,6 +532,8 @@ out:
     free(data);
     nd_tagger_destroy(tagger);
     nd_kb_destroy(kb);
+    nd_buf_free(&path);
+    nd_buf_free(&models);
     return status;
 }
 
@@ -464,8 +541,13 @@ out:
 static int cmd_enrich(int argc, char **argv)
 {
     char errstr[1024];
-    struct nd_enrich *enrich = nd_enrich_new(models_dir(), errstr, sizeof(errstr));
+    struct nd_buf models;
+    struct nd_enrich *enrich;
     int nerr = 0;
+    if (data_path(&models, "NEWSD_MODELS", "models"))
+        return 1;
+    enrich = nd_enrich_new(models.data, errstr, sizeof(errstr));
+    nd_buf_free(&models);
     if (!enrich) {
         fprintf(stderr, "newsd enrich: %s\n", errstr);
         return 1;
@@ -486,16 +568,16 @@ static const struct command {
     const char *usage;
 } commands[] = {
     {"run", cmd_run, "run -c FILE            the daemon"},
-    {"demo", cmd_demo, "demo [--seconds N] [--feeds DIR] [--desks FILE]  embedded broker, sample feeds, desks, terminal view"},
+    {"demo", cmd_demo, "demo [--seconds N] [--feeds DIR] [--desks FILE] [--port N] [--interval S]  embedded broker, sample feeds, desks, terminal view, desk board"},
     {"parse", cmd_parse, "parse FILE|-           print a feed's items as story JSON, one per line"},
     {"extract", cmd_extract, "extract [--json] PAGE  print the main text of an article page"},
-    {"enrich", cmd_enrich, "enrich [FILE...]       enrich stories (JSON lines or one text file)"},
+    {"enrich", cmd_enrich, "enrich [FILE...]       enrich stories (JSON lines or one text file; an empty file is no story)"},
     {"tag", cmd_tag, "tag --conll            tag CoNLL tokens on stdin: token<TAB>IOB2 label"},
-    {"train-ner", cmd_train_ner, "train-ner [--data F]   train models/ner.bin on CoNLL-2003 train.txt"},
+    {"train-ner", cmd_train_ner, "train-ner [--data F] [--out F]  train models/ner.bin on CoNLL-2003 train.txt"},
     {"alerts", cmd_alerts, "alerts --desk NAME     tail a desk's alerts [--brokers B] [--from-beginning]"},
     {"feeds", cmd_feeds, "feeds publish -c FILE   write the file's feeds to cluster.feeds_topic (delete -c FILE ID... removes)"},
     {"check-config", cmd_check_config, "check-config FILE      validate a config file"},
-    {"healthcheck", cmd_healthcheck, "healthcheck [-c FILE|URL]  exit 0 when /healthz answers (default port $NEWSD_SERVER_PORT or 8080)"},
+    {"healthcheck", cmd_healthcheck, "healthcheck [--live] [-c FILE|URL]  exit 0 when /readyz (--live: /healthz) answers 200 (default port $NEWSD_SERVER_PORT or 8080)"},
     {"config-doc", cmd_config_doc, "config-doc             print the configuration reference"},
     {"version", cmd_version, "version"},
     {"help", cmd_help, "help"},

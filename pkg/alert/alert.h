@@ -43,6 +43,9 @@ struct nd_desks *nd_desks_load(const json_t *desks, const char *models_dir, FILE
 struct nd_desks *nd_desks_ref(struct nd_desks *desks);
 void nd_desks_destroy(struct nd_desks *desks);
 size_t nd_desks_count(const struct nd_desks *desks);
+/* The name (Kafka key) and title of desk i (0 <= i < count), owned by the set; NULL past it. */
+const char *nd_desks_name(const struct nd_desks *desks, size_t i);
+const char *nd_desks_title(const struct nd_desks *desks, size_t i);
 /* 1 when some desk has a webhook. */
 int nd_desks_have_webhooks(const struct nd_desks *desks);
 

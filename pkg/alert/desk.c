@@ -524,6 +524,16 @@ size_t nd_desks_count(const struct nd_desks *desks)
     return desks ? desks->n : 0;
 }
 
+const char *nd_desks_name(const struct nd_desks *desks, size_t i)
+{
+    return desks && i < desks->n ? desks->desks[i].name : NULL;
+}
+
+const char *nd_desks_title(const struct nd_desks *desks, size_t i)
+{
+    return desks && i < desks->n ? desks->desks[i].title : NULL;
+}
+
 int nd_desks_have_webhooks(const struct nd_desks *desks)
 {
     for (size_t i = 0; desks && i < desks->n; i++)

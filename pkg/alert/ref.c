@@ -196,12 +196,16 @@ static void topic_add(struct nd_alert_topics *topics, const char *uri, const cha
 struct nd_alert_topics *nd_alert_topics_load(const char *models_dir)
 {
     struct nd_alert_topics *topics = nd_xcalloc(1, sizeof(*topics));
-    char path[4096], *data = NULL, *line, *save = NULL;
+    struct nd_buf path;
+    char *data = NULL, *line, *save = NULL;
     size_t len;
 
     if (models_dir) {
-        snprintf(path, sizeof(path), "%s/iptc_mediatopics.tsv", models_dir);
-        if (nd_file_read(path, TOPICS_FILE_MAX, &data, &len) == ND_OK) {
+        if (nd_path_join(&path, models_dir, "iptc_mediatopics.tsv") != ND_OK ||
+            nd_file_read(path.data, TOPICS_FILE_MAX, &data, &len) != ND_OK)
+            data = NULL; /* no file: the top-level topics below */
+        nd_buf_free(&path);
+        if (data) {
             /* uri<TAB>name[<TAB>...]; lines that do not start with a URI are headers or comments */
             for (line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
                 char *tab = strchr(line, '\t'), *end;

@@ -163,9 +163,27 @@ static const struct key_def config_keys[] = {
     INT("alerts.webhook_max_age_s", "3600", C(alerts_webhook_max_age_s), 60, 604800,
         "Alerts older than this are not sent to webhooks (a first start does not replay history)."),
     ADDR("server.bind", "0.0.0.0", C(server_bind),
-         "Numeric address the health/metrics server listens on (0.0.0.0, ::, 127.0.0.1)."),
+         "Numeric address the health/metrics/board server listens on (0.0.0.0, ::, 127.0.0.1)."),
     INT("server.port", "8080", C(server_port), 0, 65535,
-        "Port of /healthz, /readyz, /metrics; 0 turns the server off."),
+        "Port of /healthz, /readyz, /metrics and the desk board (/board); 0 turns the server off."),
+    BOOL("board.enabled", "true", C(board_enabled),
+         "Serve the live desk board at /board and /board/events on server.port (read-only)."),
+    STR("board.token", "", C(board_token), 0,
+        "When set, the board wants `Authorization: Bearer TOKEN` (or /board?token=TOKEN once, which "
+        "sets a cookie). Keep it out of the file: NEWSD_BOARD_TOKEN."),
+    STR("board.password", "", C(board_password), 0,
+        "When set, the board wants HTTP basic authentication with this password (any user name)."),
+    INT("board.recent_per_desk", "200", C(board_recent_per_desk), 1, 10000,
+        "Alerts per desk a newly opened board shows, read back from the alerts topic at start."),
+    INT("board.max_clients", "32", C(board_max_clients), 1, 1024,
+        "Board pages connected at once (live streams); one more is refused with 503."),
+    INT("board.client_queue", "512", C(board_client_queue), 8, 100000,
+        "Events waiting for one slow board page; past it the page is disconnected, and it "
+        "reconnects and replays what it missed from Kafka."),
+    INT("board.story_cache", "1000", C(board_story_cache), 16, 100000,
+        "Enriched stories kept in memory for the board's story view (/board/story/ID)."),
+    INT("board.replay_max", "5000", C(board_replay_max), 1, 1000000,
+        "Alerts replayed from Kafka to one reconnecting page; a longer gap gets the recent alerts."),
     BOOL("reload.watch_file", "false", C(reload_watch_file),
          "Reload when the config file changes (an edit, or a Kubernetes ConfigMap update), as on "
          "SIGHUP."),
@@ -746,21 +764,28 @@ static json_t *node_json(struct loader *ld, yaml_document_t *doc, yaml_node_t *n
  * config file. Errors in it name that file. */
 static void load_desks_file(struct loader *ld, yaml_node_t *node, const char *rel)
 {
-    char path[4096], *data = NULL;
-    const char *slash = strrchr(ld->name, '/');
+    struct nd_buf pathbuf;
+    char *data = NULL;
+    const char *slash = strrchr(ld->name, '/'), *path;
     size_t len;
     yaml_parser_t parser;
     yaml_document_t doc;
     yaml_node_t *root;
-    struct loader sub = {.conf = ld->conf, .name = path, .errors = ld->errors};
+    struct loader sub = {.conf = ld->conf, .errors = ld->errors};
     enum nd_err err;
 
+    nd_buf_init(&pathbuf, ND_PATH_MAX);
     if (rel[0] == '/' || !slash)
-        snprintf(path, sizeof(path), "%s", rel);
+        err = nd_buf_append(&pathbuf, rel, strlen(rel));
     else
-        snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - ld->name), ld->name, rel);
-    if ((err = nd_file_read(path, DESKS_FILE_MAX, &data, &len)) != ND_OK) {
-        report(ld, node, "desks: cannot read %s: %s", path, nd_err_str(err));
+        err = nd_buf_appendf(&pathbuf, "%.*s/%s", (int)(slash - ld->name), ld->name, rel);
+    path = sub.name = pathbuf.data;
+    if (err == ND_OK)
+        err = nd_file_read(path, DESKS_FILE_MAX, &data, &len);
+    if (err != ND_OK) {
+        report(ld, node, "desks: cannot read %s: %s", err == ND_ERR_TOOBIG ? rel : path,
+               nd_err_str(err));
+        nd_buf_free(&pathbuf);
         return;
     }
     yaml_parser_initialize(&parser);
@@ -774,6 +799,7 @@ static void load_desks_file(struct loader *ld, yaml_node_t *node, const char *re
                     parser.problem ? parser.problem : "malformed document");
         yaml_parser_delete(&parser);
         free(data);
+        nd_buf_free(&pathbuf);
         return;
     }
     root = yaml_document_get_root_node(&doc);
@@ -798,6 +824,7 @@ static void load_desks_file(struct loader *ld, yaml_node_t *node, const char *re
     yaml_document_delete(&doc);
     yaml_parser_delete(&parser);
     free(data);
+    nd_buf_free(&pathbuf);
 }
 
 static void load_mapping(struct loader *ld, yaml_node_t *node, const char *prefix, int depth)

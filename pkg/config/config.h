@@ -82,6 +82,15 @@ struct nd_config {
     /* server */
     char *server_bind;
     int server_port;
+    /* board: the live desk board on the server (pkg/board) */
+    int board_enabled;
+    char *board_token;
+    char *board_password;
+    int board_recent_per_desk;
+    int board_max_clients;
+    int board_client_queue;
+    int board_story_cache;
+    int board_replay_max;
     /* reload */
     int reload_watch_file;
     /* alerts */

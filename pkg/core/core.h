@@ -80,6 +80,18 @@ size_t nd_scratch_mark(void);
 void *nd_scratch_alloc(size_t n);
 void *nd_scratch_calloc(size_t n, size_t size);
 void nd_scratch_release(size_t mark);
+/* Paths (path.c), built in capped buffers: a path longer than ND_PATH_MAX is ND_ERR_TOOBIG, never a
+ * silently truncated name. Each fills a caller's struct nd_buf (initialised here; free it with
+ * nd_buf_free, also after an error). */
+#define ND_PATH_MAX 4096
+/* dir + "/" + name. */
+enum nd_err nd_path_join(struct nd_buf *path, const char *dir, const char *name);
+/* newsd's data file or folder `name` ("models", "desks.yaml", "demo/feeds"), found beside the running
+ * executable (/proc/self/exe), never through a compiled-in source folder: first the installed layout,
+ * <bindir>/<ND_DATADIR_REL>/newsd/<name> (bin/../share/newsd under any prefix or DESTDIR), then a build
+ * tree's <exe dir>/share/newsd/<name> (links CMake makes into the source tree). ND_ERR_NOTFOUND when
+ * neither exists; path then holds the installed candidate, for the error message. */
+enum nd_err nd_path_data(struct nd_buf *path, const char *name);
 /* Read a whole file with a size cap. *data is malloc'd and NUL-terminated. "-" reads stdin. */
 enum nd_err nd_file_read(const char *path, size_t cap, char **data, size_t *len);
 

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "board/board.h"
 #include "cluster/cluster.h"
 #include "consume/consume.h"
 #include "enrich/enrich.h"
@@ -114,8 +115,9 @@ struct nd_daemon {
     pthread_mutex_t progress_lock; /* publish signals progress_cond after every round */
     pthread_cond_t progress_cond;
     int exit_status;
-    /* health and metrics */
+    /* health and metrics, and the desk board on the same server */
     struct nd_server *server;
+    struct nd_board *board;
     struct nd_metrics_hist *enrich_hist;
     _Atomic int kafka_up, state_restored, stages_running;
     _Atomic uint64_t reloads_ok, reloads_failed;
@@ -572,6 +574,11 @@ static void metrics_cb(void *opaque, struct nd_buf *buf)
         nd_cluster_get_stats(daemon->cluster, &cs);
         nd_expo_cluster(buf, &cs, nd_publish_drops(daemon->pub));
     }
+    if (daemon->board) {
+        struct nd_board_stats bs;
+        nd_board_get_stats(daemon->board, &bs);
+        nd_expo_board(buf, &bs);
+    }
 }
 
 /* --- state restore and reload (fetch thread) ------------------------------------------------- */
@@ -862,9 +869,18 @@ struct nd_daemon *nd_daemon_new(const struct nd_daemon_opts *opts, char *errstr,
             goto fail;
     }
     /* Serving from the start: while newsd waits for Kafka, /healthz says alive, /readyz not ready. */
-    if (conf->server_port > 0) {
+    if (conf->server_port > 0 || opts->pick_port) {
         struct nd_server_handlers h = {.metrics = metrics_cb, .ready = ready_cb, .opaque = daemon};
-        if (!(daemon->server = nd_server_new(conf->server_bind, conf->server_port, &h, errstr, errsz)))
+        if (conf->board_enabled) {
+            daemon->board = nd_board_new(conf);
+            nd_board_set_desks(daemon->board, nd_desks_ref(daemon->desks));
+            h.route_prefix = "/board";
+            h.route = nd_board_route;
+            h.route_opaque = daemon->board;
+            h.route_connections = (unsigned)conf->board_max_clients;
+        }
+        if (!(daemon->server = nd_server_new(conf->server_bind, opts->pick_port ? 0 : conf->server_port,
+                                             &h, errstr, errsz)))
             goto fail;
     }
     if (conf->consume_topics && *conf->consume_topics &&
@@ -908,6 +924,8 @@ void nd_daemon_set_desks(struct nd_daemon *daemon, struct nd_desks *desks)
     nd_desks_destroy(daemon->desks);
     daemon->desks = desks;
     nd_alert_set_desks(daemon->alert, nd_desks_ref(desks));
+    if (daemon->board)
+        nd_board_set_desks(daemon->board, nd_desks_ref(desks));
     if (daemon->webhook)
         nd_webhook_set_desks(daemon->webhook, nd_desks_ref(desks));
     else if (daemon->publisher_started)
@@ -946,6 +964,8 @@ int nd_daemon_run(struct nd_daemon *daemon, volatile sig_atomic_t *stop)
                     daemon->conf->alerts_window_s, daemon->conf->topic_alerts);
     }
     start_webhooks(daemon);
+    if (daemon->board && nd_board_start(daemon->board, errstr, sizeof(errstr)) != ND_OK)
+        nd_error(MOD, "%s; the board shows no alerts", errstr);
 
     if (n <= 0)
         n = (int)sysconf(_SC_NPROCESSORS_ONLN);
@@ -1030,12 +1050,20 @@ int nd_daemon_run(struct nd_daemon *daemon, volatile sig_atomic_t *stop)
     return daemon->exit_status;
 }
 
+int nd_daemon_port(const struct nd_daemon *daemon)
+{
+    return daemon->server ? nd_server_port(daemon->server) : 0;
+}
+
 void nd_daemon_destroy(struct nd_daemon *daemon)
 {
     if (!daemon)
         return;
-    /* first: no scrape may reach the stages while they go */
+    /* first: no scrape may reach the stages while they go (the board's streams end first, the
+     * server waits for its connections) */
+    nd_board_shutdown(daemon->board);
     nd_server_destroy(daemon->server);
+    nd_board_destroy(daemon->board);
     nd_fetch_destroy(daemon->fetch);
     nd_cluster_destroy(daemon->cluster);
     nd_consume_destroy(daemon->consume);

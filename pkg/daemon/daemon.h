@@ -29,20 +29,30 @@ struct nd_daemon_opts {
     size_t nkafka_extra;
     const char *models_dir;
     struct nd_desks *desks; /* validated desks (alert.h) or NULL; the daemon takes the reference */
+    int pick_port;          /* serve on a free port of conf->server_bind, whatever server.port says */
 };
 
 struct nd_daemon *nd_daemon_new(const struct nd_daemon_opts *opts, char *errstr, size_t errsz);
 /* Runs until *stop becomes non-zero (set from a signal handler). Returns the process exit status. */
 int nd_daemon_run(struct nd_daemon *daemon, volatile sig_atomic_t *stop);
 void nd_daemon_destroy(struct nd_daemon *daemon);
+/* The port /healthz, /metrics and /board are served on; 0 when the server is off. */
+int nd_daemon_port(const struct nd_daemon *daemon);
 
 /* Swap the desks (a reload): takes the reference. Stories already past the alert stage keep the
  * decision they got; the next one sees the new desks. Call from the thread running the daemon. */
 void nd_daemon_set_desks(struct nd_daemon *daemon, struct nd_desks *desks);
 
-/* `newsd demo`: mock Kafka cluster, bundled feeds and desks, a terminal view of each story and alert.
- * desks_path may be NULL (no desks). Runs until *stop, or for `seconds` when > 0. */
-int nd_demo_main(const char *feeds_dir, const char *desks_path, const char *models_dir, int seconds,
-                 volatile sig_atomic_t *stop);
+/* `newsd demo`: mock Kafka cluster, bundled feeds and desks, a terminal view of each story and
+ * alert, and the desk board on 127.0.0.1. Runs until *stop, or for `seconds` when > 0. */
+struct nd_demo_opts {
+    const char *feeds_dir;
+    const char *desks_path; /* may be NULL (no desks) */
+    const char *models_dir;
+    int seconds;            /* > 0: stop after this long */
+    int port;               /* of the board (and /metrics) on 127.0.0.1; 0: any free port */
+    int interval_s;         /* poll interval of the sample feeds */
+};
+int nd_demo_main(const struct nd_demo_opts *opts, volatile sig_atomic_t *stop);
 
 #endif

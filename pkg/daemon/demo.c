@@ -5,7 +5,10 @@
 
 #include "alert/alert.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 #include <pthread.h>
@@ -225,13 +228,28 @@ static void *timer_main(void *arg)
     return NULL;
 }
 
+/* 1 when port is free on 127.0.0.1 now (the board's default port may be another program's). */
+static int port_free(int port)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ok = fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+    if (fd >= 0)
+        close(fd);
+    return ok;
+}
+
 /* The desks file through the config loader (FILE:LINE errors), then validated by pkg/alert. */
 static int load_desks(struct nd_config *conf, const char *path, const char *models_dir,
                       struct nd_desks **desks)
 {
-    char yaml[4200];
-    int nerr, n = snprintf(yaml, sizeof(yaml), "desks: \"%s\"\n", path);
-    nerr = nd_config_load_string(conf, yaml, (size_t)n, "demo", stderr);
+    struct nd_buf yaml;
+    int nerr = 1;
+    nd_buf_init(&yaml, ND_PATH_MAX + 16);
+    if (nd_buf_appendf(&yaml, "desks: \"%s\"\n", path) == ND_OK)
+        nerr = nd_config_load_string(conf, yaml.data, yaml.len, "demo", stderr);
+    nd_buf_free(&yaml);
     if (!nerr)
         *desks = nd_desks_load(conf->desks, models_dir, stderr, &nerr);
     if (nerr)
@@ -239,7 +257,7 @@ static int load_desks(struct nd_config *conf, const char *path, const char *mode
     return nerr;
 }
 
-static int add_feeds(struct nd_config *conf, const char *dir)
+static int add_feeds(struct nd_config *conf, const char *dir, int interval_s)
 {
     struct dirent **names;
     int n = scandir(dir, &names, NULL, alphasort), added = 0;
@@ -253,7 +271,7 @@ static int add_feeds(struct nd_config *conf, const char *dir)
         if (len > 4 && (!strcmp(name + len - 4, ".xml") || !strcmp(name + len - 5, ".json"))) {
             snprintf(url, sizeof(url), "file://%s/%s", dir, name);
             snprintf(id, sizeof(id), "%.*s", (int)(strrchr(name, '.') - name), name);
-            nd_config_add_feed(conf, id, url, 5);
+            nd_config_add_feed(conf, id, url, interval_s);
             added++;
         }
         free(names[i]);
@@ -262,9 +280,11 @@ static int add_feeds(struct nd_config *conf, const char *dir)
     return added;
 }
 
-int nd_demo_main(const char *feeds_dir, const char *desks_path, const char *models_dir, int seconds,
-                 volatile sig_atomic_t *stop)
+int nd_demo_main(const struct nd_demo_opts *demo, volatile sig_atomic_t *stop)
 {
+    const char *feeds_dir = demo->feeds_dir, *desks_path = demo->desks_path,
+               *models_dir = demo->models_dir;
+    int seconds = demo->seconds;
     char errstr[512], abs_dir[4096];
     rd_kafka_conf_t *kconf = rd_kafka_conf_new();
     rd_kafka_t *host = NULL;
@@ -306,25 +326,36 @@ int nd_demo_main(const char *feeds_dir, const char *desks_path, const char *mode
     conf->kafka_brokers = nd_strdup(view.brokers);
     conf->kafka_linger_ms = 5;
     conf->kafka_flush_timeout_ms = 3000;
-    /* the demo is a terminal program: no health port that could clash with a real newsd */
-    conf->server_port = 0;
-    if ((nfeeds = add_feeds(conf, abs_dir)) <= 0) {
+    /* the board (and /metrics) on loopback only, on a port of its own: never a real newsd's */
+    free(conf->server_bind);
+    conf->server_bind = nd_strdup("127.0.0.1");
+    conf->server_port = demo->port;
+    if (demo->port && !port_free(demo->port)) {
+        printf("newsd demo: port %d is taken; the board gets a free one (--port N to choose)\n",
+               demo->port);
+        conf->server_port = 0;
+    }
+    if ((nfeeds = add_feeds(conf, abs_dir, demo->interval_s > 0 ? demo->interval_s : 5)) <= 0) {
         fprintf(stderr, "newsd demo: no feeds (*.xml, *.json) in %s\n", abs_dir);
         goto out;
     }
     printf("newsd demo: embedded Kafka-protocol broker at %s\n"
            "            watch it from another terminal: kcat -b %s -C -t %s\n"
-           "            %d sample feeds from %s, polled every 5 s; Ctrl-C stops\n\n",
-           view.brokers, view.brokers, conf->topic_stories, nfeeds, abs_dir);
+           "            %d sample feeds from %s, polled every %d s; Ctrl-C stops\n",
+           view.brokers, view.brokers, conf->topic_stories, nfeeds, abs_dir,
+           demo->interval_s > 0 ? demo->interval_s : 5);
     fflush(stdout);
 
-    struct nd_daemon_opts opts = {.conf = conf, .models_dir = models_dir};
+    struct nd_daemon_opts opts = {.conf = conf, .models_dir = models_dir,
+                                  .pick_port = !conf->server_port};
     if (desks_path && load_desks(conf, desks_path, models_dir, &opts.desks) != 0)
         goto out;
     if (!(daemon = nd_daemon_new(&opts, errstr, sizeof(errstr)))) {
         fprintf(stderr, "newsd demo: %s\n", errstr);
         goto out;
     }
+    printf("            desk board: http://127.0.0.1:%d/board\n\n", nd_daemon_port(daemon));
+    fflush(stdout);
     view.topic = conf->topic_stories;
     view.alerts_topic = conf->topic_alerts;
     if (pthread_create(&view_thread, NULL, view_main, &view) == 0)

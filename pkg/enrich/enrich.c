@@ -10,17 +10,28 @@
 #include "enrich/events_lex.h"
 #include "enrich/topics.h"
 
+/* <models_dir>/<name> into path (initialised here); an error names the folder. */
+static enum nd_err model_path(struct nd_buf *path, const char *models_dir, const char *name,
+                              char *errstr, size_t errsz)
+{
+    enum nd_err err = nd_path_join(path, models_dir, name);
+    if (err != ND_OK)
+        snprintf(errstr, errsz, "models folder %.200s...: %s", models_dir, nd_err_str(err));
+    return err;
+}
+
 struct nd_enrich *nd_enrich_new(const char *models_dir, char *errstr, size_t errsz)
 {
     struct nd_enrich *enrich = nd_xcalloc(1, sizeof(*enrich)), *ret = NULL;
-    char path[4096];
+    struct nd_buf path;
 
-    enrich->models_dir = nd_strdup(models_dir ? models_dir : NEWSD_SOURCE_DIR "/models");
-    snprintf(path, sizeof(path), "%s/kb.tsv", enrich->models_dir);
-    if (!(enrich->kb = nd_kb_load(path, errstr, errsz)))
+    enrich->models_dir = nd_strdup(models_dir);
+    if (model_path(&path, models_dir, "kb.tsv", errstr, errsz) != ND_OK ||
+        !(enrich->kb = nd_kb_load(path.data, errstr, errsz)))
         goto out;
-    snprintf(path, sizeof(path), "%s/ner.bin", enrich->models_dir);
-    if (!(enrich->tagger = nd_tagger_load(path, errstr, errsz)))
+    nd_buf_free(&path);
+    if (model_path(&path, models_dir, "ner.bin", errstr, errsz) != ND_OK ||
+        !(enrich->tagger = nd_tagger_load(path.data, errstr, errsz)))
         goto out;
     if (!(enrich->events = nd_events_new(enrich->models_dir, errstr, errsz)))
         goto out;
@@ -29,6 +40,7 @@ struct nd_enrich *nd_enrich_new(const char *models_dir, char *errstr, size_t err
     ret = enrich;
     enrich = NULL;
 out:
+    nd_buf_free(&path);
     nd_enrich_destroy(enrich);
     return ret;
 }
@@ -154,7 +166,13 @@ int nd_enrich_file(const struct nd_enrich *enrich, const char *path, FILE *out, 
     }
     while (p < len && (data[p] == ' ' || data[p] == '\t' || data[p] == '\n' || data[p] == '\r'))
         p++;
-    if (p >= len || data[p] != '{') {
+    if (p >= len) {
+        /* nothing to enrich is no story, not an empty one; and not an error either */
+        fprintf(errout, "newsd enrich: %s: %s, no story in it\n", name, len ? "only whitespace" : "empty");
+        free(data);
+        return 0;
+    }
+    if (data[p] != '{') {
         /* plain text: the whole file is one story's body */
         struct nd_story *story = nd_story_new();
         if (memchr(data, '\0', len)) {

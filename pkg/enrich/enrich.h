@@ -10,7 +10,8 @@
 
 struct nd_enrich;
 
-/* models_dir: where models/ lives (NULL: the built-in default). NULL with errstr on failure. */
+/* models_dir: the folder holding kb.tsv, ner.bin, events.model, topics.model (not NULL; the
+ * caller keeps it). NULL with errstr on failure. */
 struct nd_enrich *nd_enrich_new(const char *models_dir, char *errstr, size_t errsz);
 void nd_enrich_destroy(struct nd_enrich *enrich);
 
@@ -30,7 +31,8 @@ char *nd_text_normalize(const char *s, int oneline);
 /* `newsd enrich FILE`: a file starting with '{' holds JSON story objects one per line, anything
  * else is one plain-text story; "-" reads stdin. Prints one enriched story JSON per line to out, in
  * input order; a bad line gets a message naming file and line on errout and the next lines still go
- * through. Returns the number of errors. Files over ND_ENRICH_FILE_MAX bytes are refused. */
+ * through. An empty (or all-whitespace) file gives no story and a note on errout, and is no error.
+ * Returns the number of errors. Files over ND_ENRICH_FILE_MAX bytes are refused. */
 #include <stdio.h>
 #define ND_ENRICH_FILE_MAX (256u << 20)
 int nd_enrich_file(const struct nd_enrich *enrich, const char *path, FILE *out, FILE *errout);

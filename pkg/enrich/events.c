@@ -526,20 +526,20 @@ out:
 struct nd_events *nd_events_new(const char *models_dir, char *errstr, size_t errsz)
 {
     struct nd_events *events = NULL;
-    char path[4096];
+    struct nd_buf path;
     size_t len = 0;
     enum nd_err err;
 
-    snprintf(path, sizeof(path), "%s/events.model",
-             models_dir ? models_dir : NEWSD_SOURCE_DIR "/models");
     events = calloc(1, sizeof(*events));
     if (!events) {
         snprintf(errstr, errsz, "events model: out of memory");
         return NULL;
     }
-    err = nd_file_read(path, MODEL_CAP, &events->buf, &len);
+    if ((err = nd_path_join(&path, models_dir, "events.model")) == ND_OK)
+        err = nd_file_read(path.data, MODEL_CAP, &events->buf, &len);
+    nd_buf_free(&path);
     if (err) {
-        snprintf(errstr, errsz, "events model %s: %s", path, nd_err_str(err));
+        snprintf(errstr, errsz, "events model %s/events.model: %s", models_dir, nd_err_str(err));
         goto out;
     }
     events->syn_names = nd_evmap_new(256);

@@ -186,7 +186,7 @@ out:
 
 struct nd_topics *nd_topics_new(const char *models_dir, char *errstr, size_t errsz)
 {
-    char path[4096];
+    struct nd_buf path;
     size_t len;
     enum nd_err err;
     struct nd_topics *topics = calloc(1, sizeof(*topics));
@@ -194,11 +194,11 @@ struct nd_topics *nd_topics_new(const char *models_dir, char *errstr, size_t err
         snprintf(errstr, errsz, "topics model: out of memory");
         return NULL;
     }
-    snprintf(path, sizeof(path), "%s/topics.model",
-             models_dir ? models_dir : NEWSD_SOURCE_DIR "/models");
-    err = nd_file_read(path, MODEL_CAP, &topics->buf, &len);
+    if ((err = nd_path_join(&path, models_dir, "topics.model")) == ND_OK)
+        err = nd_file_read(path.data, MODEL_CAP, &topics->buf, &len);
+    nd_buf_free(&path);
     if (err) {
-        snprintf(errstr, errsz, "topics model %s: %s", path, nd_err_str(err));
+        snprintf(errstr, errsz, "topics model %s/topics.model: %s", models_dir, nd_err_str(err));
         goto out;
     }
     topics->term_map = nd_evmap_new(1024);

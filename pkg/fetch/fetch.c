@@ -684,6 +684,12 @@ static char *expand_env(const char *in, char *missing, size_t missingsz)
             break;
         }
         nd_buf_append(&out, p, (size_t)(s - p));
+        if ((size_t)(e - s - 2) >= sizeof(name)) {
+            /* a cut name would look up another variable */
+            snprintf(missing, missingsz, "environment variable name %.32s... is too long", s + 2);
+            nd_buf_free(&out);
+            return NULL;
+        }
         snprintf(name, sizeof(name), "%.*s", (int)(e - s - 2), s + 2);
         if (!(val = getenv(name))) {
             snprintf(missing, missingsz, "environment variable %s is not set", name);

@@ -238,3 +238,23 @@ void nd_expo_cluster(struct nd_buf *buf, const struct nd_cluster_stats *cs, uint
             "good); their feeds resumed from the committed state.",
             (double)dropped);
 }
+
+void nd_expo_board(struct nd_buf *buf, const struct nd_board_stats *st)
+{
+    const char *events = "newsd_board_events_total", *drops = "newsd_board_disconnects_total";
+    gauge(buf, "newsd_board_clients", "Board pages connected (live streams at /board/events).",
+          (double)st->clients);
+    nd_metrics_family(buf, events, ND_METRICS_COUNTER,
+                      "Events written to board pages: live alerts, recent alerts sent to a page "
+                      "that opened, alerts replayed from Kafka to a page that reconnected, story "
+                      "updates (a dateline, a withdrawal).");
+    by_label(buf, events, "kind", "live", (double)st->live);
+    by_label(buf, events, "kind", "recent", (double)st->recent);
+    by_label(buf, events, "kind", "replayed", (double)st->replayed);
+    by_label(buf, events, "kind", "story", (double)st->stories);
+    nd_metrics_family(buf, drops, ND_METRICS_COUNTER,
+                      "Board pages disconnected because they read too slowly (board.client_queue), "
+                      "or refused because board.max_clients were connected.");
+    by_label(buf, drops, "reason", "slow", (double)st->slow);
+    by_label(buf, drops, "reason", "refused", (double)st->refused);
+}

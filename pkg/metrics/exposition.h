@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "alert/alert.h"
+#include "board/board.h"
 #include "cluster/cluster.h"
 #include "core/core.h"
 #include "core/membudget.h"
@@ -64,5 +65,8 @@ void nd_expo_reloads(struct nd_buf *buf, uint64_t applied, uint64_t rejected);
 
 /* Cluster mode: the feeds group's assignment; dropped: batches given up when fenced. */
 void nd_expo_cluster(struct nd_buf *buf, const struct nd_cluster_stats *cs, uint64_t dropped);
+
+/* The desk board: pages connected, events written to them, pages dropped or refused. */
+void nd_expo_board(struct nd_buf *buf, const struct nd_board_stats *st);
 
 #endif

@@ -1,9 +1,10 @@
 """The deployment files agree with the code: they parse, their ports, paths and environment names
 match the defaults newsd reports (`newsd config-doc`), deploy/newsd.yaml passes `newsd check-config`,
 and the Dockerfile has the shape the image promises (two Debian 12 stages built with
-scripts/deps.sh, non-root, HEALTHCHECK through `newsd healthcheck`). Docker itself does not run here,
-so the image's steps that can run outside it are run: the install tree, the config it ships, and the
-runtime package list covering the libraries the binary links."""
+scripts/deps.sh, non-root, HEALTHCHECK through `newsd healthcheck`). `make test` does not assume a
+Docker engine, so the image's steps that can run outside it are run: the install tree, the config it
+ships, and the runtime package list covering the libraries the binary links (the Release build and
+its installed tree are tests/install/)."""
 import os
 import re
 import shlex
@@ -185,19 +186,36 @@ def test_dockerfile_shape():
             stage += 1
         stage_of.append((stage, op, a))
     runs = {s: " && ".join(a for st, op, a in stage_of if st == s and op == "RUN") for s in (0, 1)}
-    # the same dependency script as `make deps`, build packages in one stage, runtime in the other
+    # the same dependency script as the Makefile, build packages in one stage, runtime in the other,
+    # and the apt cache cleaned in both
     assert re.search(r"scripts/deps\.sh build\b", runs[0])
     assert re.search(r"deps\.sh runtime\b", runs[1])
-    assert "cmake --install" in runs[0] and "-DNEWSD_TESTS=OFF" in runs[0]
+    for s in (0, 1):
+        assert "apt-get clean" in runs[s] and "rm -rf /var/lib/apt/lists/*" in runs[s], s
+    # the one Release build CI runs too (ctest release.build), not a copy of its steps
+    assert re.search(r"scripts/build-release\.sh /out\b", runs[0])
+    assert "cmake" not in runs[0]
+    with open(os.path.join(SRC, "scripts/build-release.sh")) as f:
+        script = f.read()
+    assert "-DCMAKE_BUILD_TYPE=Release" in script and "-DNEWSD_TESTS=OFF" in script
+    assert re.search(r"cmake --install .*--prefix \"\$prefix\" --strip", script)
     last = {op: a for st, op, a in stage_of if st == 1}
-    user = last["USER"].split(":")[0]
-    assert user not in ("root", "0")
-    assert "useradd" in runs[1] and user in runs[1]
+    uid, gid = last["USER"].split(":")
+    assert uid not in ("root", "0") and gid not in ("root", "0")
+    # the user and group the image creates are the ones USER names, as the docs and k8s say
+    assert re.search(rf"groupadd .*--gid {gid}\b", runs[1]), runs[1]
+    assert re.search(rf"useradd .*--uid {uid}\b.*--gid {gid}\b", runs[1]), runs[1]
+    pod = k8s_docs()["Deployment"]["spec"]["template"]["spec"]["securityContext"]
+    assert (pod["runAsUser"], pod["runAsGroup"]) == (int(uid), int(gid))
+    with open(os.path.join(SRC, "docs/OPERATIONS.md")) as f:
+        assert f"uid/gid {uid}" in f.read()
+    assert load(os.path.join(DEPLOY, "compose.yaml"))["services"]["newsd"]["user"] == f"{uid}:{gid}"
     assert int(last["EXPOSE"]) == int(config_doc()["server.port"][0])
     hc = last["HEALTHCHECK"]
     cmd = re.search(r"CMD (\[.*\])", hc).group(1)
     hc_args = yaml.safe_load(cmd)
-    assert hc_args[:2] == ["newsd", "healthcheck"]
+    # healthy means ready (/readyz), so Compose's service_healthy means publishing
+    assert hc_args[:2] == ["newsd", "healthcheck"] and "--live" not in hc_args
     assert yaml.safe_load(last["ENTRYPOINT"]) == ["newsd", "run", "-c", "/etc/newsd/newsd.yaml"]
     # the subcommands it names exist
     assert "healthcheck" in newsd("help").stdout
@@ -267,3 +285,45 @@ def test_check_config_reports_errors_with_lines(tmp_path):
     # the environment is checked too
     r = newsd("check-config", os.path.join(DEPLOY, "newsd.yaml"), env={"NEWSD_SERVER_PORT": "x"})
     assert r.returncode == 1 and "environment NEWSD_SERVER_PORT" in r.stdout
+
+
+def test_deps_stops_when_apt_update_fails(tmp_path):
+    """A failed `apt-get update` (no network, a bad source) stops deps.sh there with a message,
+    instead of an "Unable to locate package" later. apt-get and dpkg-query are stand-ins that log
+    their calls: the one for dpkg-query reports every package missing, apt-get update fails."""
+    calls = tmp_path / "calls"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name, body in {
+        "dpkg-query": "exit 1",
+        "apt-get": 'case " $* " in *" update "*) echo "E: Failed to fetch http://deb.example/" >&2; '
+                   "exit 100;; esac",
+        "sudo": 'exec "$@"',
+    }.items():
+        (bin_dir / name).write_text(f'#!/bin/sh\necho "{name} $*" >> {calls}\n{body}\n')
+        (bin_dir / name).chmod(0o755)
+    env = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}")
+    r = subprocess.run(["sh", os.path.join(SRC, "scripts/deps.sh"), "build"], env=env,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "deps: apt-get update failed" in r.stderr and "nothing" in r.stderr
+    log = calls.read_text()
+    assert "apt-get update -qq --error-on=any" in log  # apt's own exit 0 on a fetch warning is not trusted
+    assert "apt-get install" not in log
+
+
+def test_make_demo_installs_only_the_build_packages():
+    """`make demo` runs `deps.sh build` (compilers and -dev libraries); the test toolchain (cmocka,
+    clang, valgrind, Java, Maven, pytest) comes with `make test` only."""
+    def dry(target):
+        r = subprocess.run(["make", "-n", "-C", SRC, target], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        return r.stdout
+    demo, test = dry("demo"), dry("test")
+    assert "scripts/deps.sh build" in demo and "deps.sh test" not in demo
+    assert "--target newsd" in demo  # only the binary, not the tests and benchmarks
+    assert "scripts/deps.sh test" in test
+    build, tests = deps_packages("build"), deps_packages("test")
+    assert not build & {"libcmocka-dev", "clang", "lld", "valgrind", "maven", "openjdk-17-jre-headless",
+                        "python3-pytest", "kcat"}
+    assert {"libcmocka-dev", "clang", "maven", "python3-pytest"} <= tests

@@ -246,13 +246,20 @@ def test_feed_headers_secret_from_environment_never_logged(brokers, topics, scri
     secret = "sk-test-4f9a8c7e1d2b"
     srv.static("/api.xml", rss_bytes(1, prefix="api"))
     srv.static("/q.xml", rss_bytes(1, prefix="q"))
+    srv.static("/long.xml", rss_bytes(1, prefix="long"))
+    # a name past the 127 bytes newsd takes must not be cut to another variable that is set
+    prefix = "NEWSD_TEST_" + "P" * 116
     daemon = run_daemon(fetch_config(brokers, topics, [
         {"id": "api", "url": srv.url("/api.xml"),
          "headers": {"Authorization": "Bearer ${NEWSD_TEST_API_KEY}", "X-Desk": "foreign"}},
         {"id": "missing", "url": srv.url("/q.xml"), "headers": {"X-Key": "${NEWSD_TEST_UNSET_VAR}"}},
-    ]), env={"NEWSD_TEST_API_KEY": secret})
+        {"id": "longname", "url": srv.url("/long.xml"), "headers": {"X-Key": "${" + prefix + "XYZ}"}},
+    ]), env={"NEWSD_TEST_API_KEY": secret, prefix: "another-variable"})
     wait_for(lambda: len(srv.log("/api.xml")) >= 2, 30, "two polls of the API feed")
     wait_for(lambda: feed_errors(daemon, "missing", "config"), 30, "the unset variable reported")
+    wait_for(lambda: feed_errors(daemon, "longname", "config"), 30, "the long variable name reported")
+    assert not srv.log("/long.xml")
+    assert "is too long" in feed_errors(daemon, "longname", "config")[0]["msg"]
     h = srv.log("/api.xml")[0][1]
     assert h["Authorization"] == f"Bearer {secret}" and h["X-Desk"] == "foreign"
     # a feed whose variable is unset is not polled at all, and says which variable

@@ -6,11 +6,12 @@ import os
 import re
 import signal
 import socket
+import subprocess
 import threading
 import urllib.error
 import urllib.request
 
-from conftest import base_config, rss, wait_for
+from conftest import NEWSD_BIN, base_config, rss, wait_for
 
 
 def free_port():
@@ -120,6 +121,13 @@ class Gate:
         self.sock.close()
 
 
+def healthcheck(port, *args):
+    """`newsd healthcheck` as Docker runs it, the port from the environment."""
+    env = dict(os.environ, NEWSD_SERVER_PORT=str(port))
+    return subprocess.run([NEWSD_BIN, "healthcheck", *args], env=env, capture_output=True, text=True,
+                          timeout=30)
+
+
 def guids(records):
     return [json.loads(m.value())["provenance"]["guid"] for m in records]
 
@@ -141,10 +149,16 @@ def test_health_readiness_metrics(brokers, topics, feed_server, run_daemon, read
         status, body = http_get(port, "/readyz")
         assert status == 503 and "kafka: failing" in body, (status, body)
         assert http_get(port, "/nope")[0] == 404
+        # the image's HEALTHCHECK: unhealthy while not ready, and says why; --live is only liveness
+        r = healthcheck(port)
+        assert r.returncode == 1 and "HTTP status 503: kafka: failing" in r.stderr, r.stderr
+        assert healthcheck(port, "--live").returncode == 0
 
         gate.open()
         wait_for(lambda: http_get(port, "/readyz")[0] == 200, 90, "/readyz 200 once Kafka is reachable")
         assert http_get(port, "/readyz")[1] == "kafka: ok\nstate: ok\nstages: ok\n"
+        r = healthcheck(port)
+        assert r.returncode == 0, r.stderr
 
         r = reader(topics["stories"])
         assert sorted(guids(r.wait_count(2, 60))) == ["w-1", "w-2"]

@@ -308,6 +308,35 @@ static void test_enrich_file_lines(void **state)
     unlink(path);
 }
 
+/* An empty or all-whitespace file is no story (not one empty story), said on stderr, no error. */
+static void test_enrich_file_empty(void **state)
+{
+    static const char *const inputs[] = {"", " \n\t\r\n"};
+    static const char *const why[] = {": empty, no story in it\n", ": only whitespace, no story in it\n"};
+    (void)state;
+    for (size_t i = 0; i < 2; i++) {
+        char path[] = "/tmp/newsd-test-enrich-XXXXXX", *out = NULL, *errs = NULL;
+        size_t outlen = 0, errlen = 0;
+        int fd = mkstemp(path);
+        FILE *fp, *os, *es;
+        assert_true(fd >= 0);
+        fp = fdopen(fd, "w");
+        fputs(inputs[i], fp);
+        fclose(fp);
+        os = open_memstream(&out, &outlen);
+        es = open_memstream(&errs, &errlen);
+        assert_int_equal(nd_enrich_file(enrich, path, os, es), 0);
+        fclose(os);
+        fclose(es);
+        assert_int_equal(outlen, 0);
+        assert_non_null(strstr(errs, path));
+        assert_non_null(strstr(errs, why[i]));
+        free(out);
+        free(errs);
+        unlink(path);
+    }
+}
+
 /* `newsd tag --conll`: one output line per input line, blank lines and -DOCSTART- kept, IOB2 valid,
  * and the obvious names tagged. */
 static void test_tag_conll_layout(void **state)
@@ -367,6 +396,7 @@ int main(void)
         cmocka_unit_test(test_odd_input),
         cmocka_unit_test(test_caps),
         cmocka_unit_test(test_enrich_file_lines),
+        cmocka_unit_test(test_enrich_file_empty),
         cmocka_unit_test(test_tag_conll_layout),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
