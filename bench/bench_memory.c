@@ -7,10 +7,10 @@
  *   feeds    RSS added per feed by 1000 configured feeds, idle (just configured) and with a full
  *            table of fetch.recent_ids item ids (a long-running feed), and the feed state record
  *            each poll writes with a full table;
- *   stories  RSS added per story by 2000 parsed stories (BBC news articles, ../shared/data), then by
- *            enriching them, against nd_story_mem's estimate of the same (the ratio is the check of
- *            the estimate); and the bytes a story's records cost in the open transaction.
- * Each per-item figure is the median of 3 runs over fresh items. It prints figures; it never fails. */
+ *   stories  RSS added per story by 2000 parsed stories (BBC news articles, ../shared/data), then
+ * by enriching them, against nd_story_mem's estimate of the same (the ratio is the check of the
+ * estimate); and the bytes a story's records cost in the open transaction. Each per-item figure is
+ * the median of 3 runs over fresh items. It prints figures; it never fails. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -57,8 +57,9 @@ void nd_membudget_reserve(struct nd_membudget *budget, size_t bytes)
         ;
     if (used >= budget->limit && !atomic_exchange(&budget->full, 1)) {
         atomic_store(&budget->full_since_ms, nd_mono_ms());
-        nd_info(MOD, "memory.limit_mb reached (%zu MiB buffered): sources paused until publish "
-                     "drains below %zu MiB",
+        nd_info(MOD,
+                "memory.limit_mb reached (%zu MiB buffered): sources paused until publish "
+                "drains below %zu MiB",
                 mib(used), mib(budget->low));
     }
 }
@@ -70,7 +71,8 @@ void nd_membudget_release(struct nd_membudget *budget, size_t bytes)
         return;
     cur = atomic_load(&budget->used);
     do {
-        /* never below zero, whatever a caller's estimate did: a bug here must not wedge the sources */
+        /* never below zero, whatever a caller's estimate did: a bug here must not wedge the sources
+         */
         used = bytes > cur ? 0 : cur - bytes;
     } while (!atomic_compare_exchange_weak(&budget->used, &cur, used));
     if (used <= budget->low && atomic_load(&budget->full) && atomic_exchange(&budget->full, 0))
@@ -108,8 +110,7 @@ int nd_membudget_admit(struct nd_membudget *budget, enum nd_mem_stage stage, siz
     clock = &budget->clocks[stage];
     since = atomic_load(&clock->since_ms);
     used = atomic_load(&budget->used);
-    if (atomic_load(&budget->full) ||
-        (used + cost > budget->limit && used > budget->limit / 4)) {
+    if (atomic_load(&budget->full) || (used + cost > budget->limit && used > budget->limit / 4)) {
         if (!since) {
             /* 0 means running: a pause that begins at monotonic 0 is recorded as 1 ms */
             int64_t now = nd_mono_ms();

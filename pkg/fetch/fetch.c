@@ -119,7 +119,7 @@ struct nd_fetch {
     size_t npool;
     atomic_int woken;
     int reloading;       /* nd_fetch_set_feeds waits for quiet: start no new polls */
-    struct nd_membudget *budget; /* memory.limit_mb: bodies and parsed stories; full: no new polls */
+    struct nd_membudget *budget; /* memory.limit_mb: bodies, polls, parsed stories */
     uint64_t rng;
     struct nd_fetch_stats totals;
 };

@@ -75,9 +75,12 @@ void nd_fetch_set_state_cb(struct nd_fetch *fetch, nd_fetch_state_fn fn, void *o
  * page's <body>). */
 void nd_fetch_set_extractor(struct nd_fetch *fetch, nd_fetch_extract_fn fn, void *opaque);
 
-/* The memory budget (memory.limit_mb; not owned, NULL: none). Response bodies being read and the
- * stories parsed from them (at their enriched size, nd_story_account_ahead) are reserved in it; while it is full no poll or article request starts
- * (its ND_MEM_FETCH clock runs). Set before the first nd_fetch_run. */
+/* The memory budget (memory.limit_mb; not owned, NULL: none). Reserved in it: response bodies as
+ * they are read, each queued poll's expected cost (its last body, and its stories at the rate its
+ * items came), and the stories parsed (at their enriched size, nd_story_account_ahead). While it
+ * is full no poll is queued, and a due feed waits while its expected cost does not fit; requests
+ * already queued still start (ND_MEM_FETCH's clock runs while a feed waits). Set before the first
+ * nd_fetch_run. */
 void nd_fetch_set_budget(struct nd_fetch *fetch, struct nd_membudget *budget);
 
 /* Run the loop for up to timeout_ms: start due requests, drive transfers, parse finished bodies,

@@ -40,7 +40,8 @@ static void test_full_until_the_low_watermark(void **state)
     nd_membudget_destroy(b);
 }
 
-/* Work expected to bring more than what is left waits; alone (budget drained to a quarter) it goes. */
+/* Work expected to bring more than what is left waits; alone (budget drained to a quarter) it goes.
+ */
 static void test_cost_must_fit(void **state)
 {
     struct nd_membudget *b = nd_membudget_new(1000, 750);
@@ -122,7 +123,8 @@ static void test_story_accounting(void **state)
     struct nd_story *story = nd_story_new();
     size_t before;
     (void)state;
-    nd_story_set(&story->body_text, "GENEVA (Wire) - Ministers met on Tuesday to talk about trade.");
+    nd_story_set(&story->body_text,
+                 "GENEVA (Wire) - Ministers met on Tuesday to talk about trade.");
     nd_story_account(story, b);
     before = nd_membudget_used(b);
     assert_true(before >= sizeof(*story));
