@@ -6,8 +6,10 @@
  *               least 4 KB, cut to 4 KB, then the fixture story repeated to 4 KB for the rest),
  *               against the text stage alone as the baseline;
  *   stages      microseconds per story of the text stage, nd_entities_find, nd_entities_to_json,
- *               and freeing that JSON and the entities, timed one by one in a separate pass (the
- *               rest of `enrich` is events and topics);
+ *               and freeing that JSON and the entities, and topics (nd_topics_assign_tokens over
+ *               the story's tokens and coded events, made beforehand, and freeing its JSON),
+ *               timed one by one in a separate pass (the rest of `enrich` is events and the
+ *               tokens they share with topics);
  *   memory      resident set size before and after loading the models.
  * Each figure is the median of 5 runs, timed in thread CPU time (so a busy shared machine does not
  * count against it). It prints figures; it never fails on speed. */
@@ -18,9 +20,12 @@
 
 #include "enrich/enrich.h"
 #include "enrich/entities.h"
+#include "enrich/events.h"
+#include "enrich/events_lex.h"
 #include "enrich/kb.h"
 #include "enrich/tagger.h"
 #include "enrich/tokenize.h"
+#include "enrich/topics.h"
 #include "story/story.h"
 #include "bench_rss.h"
 #include "bench_stats.h"
@@ -87,12 +92,29 @@ static struct nd_ner_tok *text_tokens(const char *text, size_t *n)
     return toks;
 }
 
+/* Seconds of nd_topics_assign_tokens (and freeing its JSON) on a story whose text stage ran. */
+static double time_topics(const struct nd_events *events, const struct nd_topics *topics,
+                          const struct nd_story *story)
+{
+    struct nd_evtok *etoks = NULL;
+    const char *text = story->body_text ? story->body_text : "";
+    size_t len = strlen(text),
+           ntok = nd_evlex_tokenize_alloc(text, len, ND_EVLEX_MAX_TOKENS, &etoks);
+    json_t *evs = nd_events_code_tokens(events, text, etoks, ntok, NULL, 0);
+    double t0 = now(), t;
+    json_decref(nd_topics_assign_tokens(topics, story->headline, text, len, etoks, ntok, evs));
+    t = now() - t0;
+    json_decref(evs);
+    free(etoks);
+    return t;
+}
+
 int main(void)
 {
     const char *src = NEWSD_SOURCE_DIR;
     char path[4096], errstr[512], *conll = NULL, *fixture, *stories[NSTORIES];
     size_t len, ntok = 0, flen, nst = 0;
-    long rss0 = rss_kb(), rss1;
+    long rss0 = rss_kb(), rss1, rss_kb1, rss_tag;
     struct nd_kb *kb;
     struct nd_tagger *tagger;
     struct nd_enrich *enrich;
@@ -100,7 +122,9 @@ int main(void)
     double tag[RUNS], tokb[RUNS], enr[RUNS], txt[RUNS];
     /* per-stage microseconds per story: text, entities found, entities JSON built, that JSON freed
      */
-    double st_text[RUNS], st_find[RUNS], st_json[RUNS], st_free[RUNS];
+    double st_text[RUNS], st_find[RUNS], st_json[RUNS], st_free[RUNS], st_topics[RUNS];
+    struct nd_events *events;
+    struct nd_topics *topics;
     const char *tagsrc;
     char storysrc[128];
     size_t nbbc = 0;
@@ -108,12 +132,18 @@ int main(void)
     snprintf(path, sizeof(path), "%s/models/kb.tsv", src);
     if (!(kb = nd_kb_load(path, errstr, sizeof(errstr))))
         return fprintf(stderr, "bench_enrich: %s\n", errstr), 1;
+    rss_kb1 = rss_kb();
     snprintf(path, sizeof(path), "%s/models/ner.bin", src);
     if (!(tagger = nd_tagger_load(path, errstr, sizeof(errstr))))
         return fprintf(stderr, "bench_enrich: %s\n", errstr), 1;
+    rss_tag = rss_kb();
     if (!(enrich = nd_enrich_new(NEWSD_SOURCE_DIR "/models", errstr, sizeof(errstr))))
         return fprintf(stderr, "bench_enrich: %s\n", errstr), 1;
     rss1 = rss_kb();
+    /* the topics stage alone, on the tokens and events the enrich stage would hand it */
+    if (!(events = nd_events_new(NEWSD_SOURCE_DIR "/models", errstr, sizeof(errstr))) ||
+        !(topics = nd_topics_new(NEWSD_SOURCE_DIR "/models", errstr, sizeof(errstr))))
+        return fprintf(stderr, "bench_enrich: %s\n", errstr), 1;
 
     snprintf(path, sizeof(path), "%s/tests/fixtures/enrich/wire-lavrov-fidan.txt", src);
     if (!(fixture = read_all(path, &flen)))
@@ -210,7 +240,7 @@ int main(void)
             nd_story_destroy(story);
         }
         txt[r] = (double)nst / (now() - t1);
-        st_text[r] = st_find[r] = st_json[r] = st_free[r] = 0;
+        st_text[r] = st_find[r] = st_json[r] = st_free[r] = st_topics[r] = 0;
         for (size_t i = 0; i < nst; i++) {
             struct nd_story *story = nd_story_new();
             struct nd_entities ents;
@@ -231,6 +261,7 @@ int main(void)
             st_find[r] += c - b;
             st_json[r] += d - c;
             st_free[r] += e - d;
+            st_topics[r] += time_topics(events, topics, story);
             nd_story_destroy(story);
         }
     }
@@ -249,16 +280,21 @@ int main(void)
         double us = 1e6 / (double)nst, tx = median(st_text, RUNS) * us,
                fi = median(st_find, RUNS) * us, js = median(st_json, RUNS) * us,
                fr = median(st_free, RUNS) * us, whole = 1e6 / median(enr, RUNS);
+        double tp = median(st_topics, RUNS) * us;
         printf("  stages:   us/story  text %.1f  entities %.1f  entities JSON %.1f  JSON+entities "
-               "free %.1f  rest (events, topics) %.1f  whole %.1f\n",
-               tx, fi, js, fr, whole - tx - fi - js - fr, whole);
+               "free %.1f  topics %.1f  rest (events, tokens) %.1f  whole %.1f\n",
+               tx, fi, js, fr, tp, whole - tx - fi - js - fr - tp, whole);
     }
     printf("  memory:   RSS %.1f MB with models loaded (%.1f MB before loading; kb + tagger loaded "
            "twice: "
            "once for the tagging run, once inside nd_enrich)\n",
            (double)rss1 / 1024, (double)rss0 / 1024);
+    printf("  memory:   tagger resident %.1f MB (RSS growth of nd_tagger_load alone)\n",
+           (double)(rss_tag - rss_kb1) / 1024);
     for (size_t i = 0; i < nst; i++)
         free(stories[i]);
+    nd_topics_destroy(topics);
+    nd_events_destroy(events);
     free(toks);
     free(conll);
     free(fixture);

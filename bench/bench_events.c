@@ -3,7 +3,7 @@
  *
  * Also the coder as a filter for the evaluation scripts (scripts/eval_events.py, eval_topics.py,
  * check_seed.py): `bench_events --code [--models DIR]` reads JSON lines {"id": ..., "text": ...} on
- * stdin and writes {"id": ..., "events": [...], "subject": [...]} per line.
+ * stdin ("headline" optional) and writes {"id": ..., "events": [...], "subject": [...]} per line.
  * `bench_events --loop-events N` codes the wire story N times and nothing else, for perf;
  * `bench_events --loop-enrich N` runs the whole nd_enrich_story on it N times (events then take
  * their actors from the entities stage, as in the daemon). */
@@ -53,16 +53,20 @@ static int code_mode(const char *models)
         }
         /* the text stage first, as in the daemon: byline, dateline and credit are no actors */
         struct nd_story *story = nd_story_new();
+        const char *headline = json_string_value(json_object_get(in, "headline"));
         nd_story_set(&story->body_text, text);
+        if (headline)
+            nd_story_set(&story->headline, headline);
         nd_enrich_text(story);
         text = story->body_text ? story->body_text : "";
         size_t len = strlen(text);
         evs = nd_events_code(events, text, len, NULL, 0);
         out = json_object();
         json_object_set(out, "id", json_object_get(in, "id"));
-        json_object_set_new(out, "subject", nd_topics_assign(topics, text, len, evs));
+        json_object_set_new(out, "subject",
+                            nd_topics_assign(topics, story->headline, text, len, evs));
         json_object_set_new(out, "events", evs);
-        const char *top = nd_topics_top_class(topics, text, len);
+        const char *top = nd_topics_top_class(topics, story->headline, text, len);
         if (top)
             json_object_set_new(out, "top_class", json_string(top));
         char *s = json_dumps(out, JSON_COMPACT);
@@ -128,7 +132,7 @@ static struct result measure(struct nd_events *events, struct nd_topics *topics,
         double t1 = now_s();
         json_t *evs = nd_events_code(events, text, len, NULL, 0);
         for (int i = 0; i < iters; i++)
-            json_decref(nd_topics_assign(topics, text, len, evs));
+            json_decref(nd_topics_assign(topics, NULL, text, len, evs));
         json_decref(evs);
         double t2 = now_s();
         for (int i = 0; i < iters; i++) {

@@ -444,53 +444,80 @@ static int cmd_version(int argc, char **argv)
     return 0;
 }
 
-/* newsd train-ner [--data CONLL] [--out FILE] [--epochs N]: the tagger shipped in models/ner.bin.
- * Without --data: CoNLL-2003 in shared/data beside the source tree the models folder belongs to
- * (models/../../shared/data; a build tree's models link to the source tree's). */
+/* newsd train-ner [--data CONLL]... [--out FILE] [--epochs N] [--clusters TSV|none]: the tagger
+ * shipped in models/ner.bin, with the word clusters of models/clusters.tsv. Without --data:
+ * CoNLL-2003 train.txt and dev.txt in shared/data beside the source tree the models folder belongs
+ * to (models/../../shared/data; a build tree's models link to the source tree's). */
 static int cmd_train_ner(int argc, char **argv)
 {
-    const char *data = NULL, *out = NULL;
-    struct nd_buf models, data_found, out_found, kbpath;
+    const char *data[ND_TRAIN_MAX_FILES], *out = NULL, *clusters_arg = NULL;
+    static const char *const defaults[] = {"../../shared/data/conll2003/train.txt",
+                                           "../../shared/data/conll2003/dev.txt"};
+    struct nd_buf models, found[2], out_found, kbpath, clpath;
     char errstr[1024];
+    size_t ndata = 0;
     int epochs = 12, opt, status = 1;
     struct nd_kb *kb = NULL;
+    struct nd_clusters *clusters = NULL;
     static const struct option longopts[] = {{"data", required_argument, NULL, 'd'},
                                              {"out", required_argument, NULL, 'o'},
                                              {"epochs", required_argument, NULL, 'e'},
+                                             {"clusters", required_argument, NULL, 'c'},
                                              {0}};
-    while ((opt = getopt_long(argc, argv, "d:o:e:", longopts, NULL)) != -1) {
-        if (opt == 'd')
-            data = optarg;
+    while ((opt = getopt_long(argc, argv, "d:o:e:c:", longopts, NULL)) != -1) {
+        if (opt == 'd' && ndata < ND_TRAIN_MAX_FILES)
+            data[ndata++] = optarg;
+        else if (opt == 'd')
+            return fprintf(stderr, "newsd train-ner: at most %d --data files\n",
+                           ND_TRAIN_MAX_FILES),
+                   2;
         else if (opt == 'o')
             out = optarg;
         else if (opt == 'e')
             epochs = atoi(optarg);
+        else if (opt == 'c')
+            clusters_arg = optarg;
         else
             return 2;
     }
     if (data_path(&models, "NEWSD_MODELS", "models"))
         return 1;
-    nd_buf_init(&data_found, 0);
+    nd_buf_init(&found[0], 0);
+    nd_buf_init(&found[1], 0);
     nd_buf_init(&out_found, 0);
     nd_buf_init(&kbpath, 0);
-    if (nd_path_join(&data_found, models.data, "../../shared/data/conll2003/train.txt") ||
+    nd_buf_init(&clpath, 0);
+    if (nd_path_join(&found[0], models.data, defaults[0]) ||
+        nd_path_join(&found[1], models.data, defaults[1]) ||
         nd_path_join(&out_found, models.data, "ner.bin") ||
-        nd_path_join(&kbpath, models.data, "kb.tsv")) {
+        nd_path_join(&kbpath, models.data, "kb.tsv") ||
+        nd_path_join(&clpath, models.data, "clusters.tsv")) {
         snprintf(errstr, sizeof(errstr), "models folder path too long");
         goto out;
     }
-    if (!(kb = nd_kb_load(kbpath.data, errstr, sizeof(errstr))))
+    if (!clusters_arg)
+        clusters_arg = clpath.data;
+    if (!(kb = nd_kb_load(kbpath.data, errstr, sizeof(errstr))) ||
+        (strcmp(clusters_arg, "none") &&
+         !(clusters = nd_clusters_load_tsv(clusters_arg, errstr, sizeof(errstr)))))
         goto out;
-    if (nd_tagger_train(data ? data : data_found.data, kb, out ? out : out_found.data, epochs, stderr,
+    if (!ndata) {
+        data[ndata++] = found[0].data;
+        data[ndata++] = found[1].data;
+    }
+    if (nd_tagger_train(data, ndata, kb, clusters, out ? out : out_found.data, epochs, stderr,
                         errstr, sizeof(errstr)) == ND_OK)
         status = 0;
 out:
     if (status)
         fprintf(stderr, "newsd train-ner: %s\n", errstr);
+    nd_clusters_destroy(clusters);
     nd_kb_destroy(kb);
+    nd_buf_free(&clpath);
     nd_buf_free(&kbpath);
     nd_buf_free(&out_found);
-    nd_buf_free(&data_found);
+    nd_buf_free(&found[1]);
+    nd_buf_free(&found[0]);
     nd_buf_free(&models);
     return status;
 }
@@ -573,7 +600,7 @@ static const struct command {
     {"extract", cmd_extract, "extract [--json] PAGE  print the main text of an article page"},
     {"enrich", cmd_enrich, "enrich [FILE...]       enrich stories (JSON lines or one text file; an empty file is no story)"},
     {"tag", cmd_tag, "tag --conll            tag CoNLL tokens on stdin: token<TAB>IOB2 label"},
-    {"train-ner", cmd_train_ner, "train-ner [--data F] [--out F]  train models/ner.bin on CoNLL-2003 train.txt"},
+    {"train-ner", cmd_train_ner, "train-ner [--data F]... [--out F]  train models/ner.bin on CoNLL-2003 train+dev"},
     {"alerts", cmd_alerts, "alerts --desk NAME     tail a desk's alerts [--brokers B] [--from-beginning]"},
     {"feeds", cmd_feeds, "feeds publish -c FILE   write the file's feeds to cluster.feeds_topic (delete -c FILE ID... removes)"},
     {"check-config", cmd_check_config, "check-config FILE      validate a config file"},

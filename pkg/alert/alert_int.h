@@ -62,9 +62,14 @@ struct nd_cond {
     struct nd_strs feeds;         /* source feed ids, any */
     struct nd_strs keywords;      /* lower-cased words or phrases, any */
     int has_min_intensity;
-    double min_intensity; /* |intensity| of some event at least this */
+    double min_intensity;  /* |intensity| of some event at least this */
+    double min_confidence; /* a topic counts at this confidence or more (ND_TOPIC_CONFIDENCE) */
     int line;
 };
+
+/* A topic condition's default threshold: the topic is more likely than not the story's (its
+ * confidence is a calibrated probability, pkg/enrich/topics.h). */
+#define ND_TOPIC_CONFIDENCE 0.5
 
 struct nd_hook_conf {
     char *url;

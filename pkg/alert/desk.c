@@ -129,6 +129,7 @@ static void load_cond(struct loader *ld, const json_t *obj, struct nd_cond *cond
     struct nd_strs raw = {0};
 
     cond->line = line_of(obj);
+    cond->min_confidence = ND_TOPIC_CONFIDENCE;
     if (!json_is_object(obj)) {
         report(ld, cond->line, "a condition must be a mapping (countries, entities, topics, ...)");
         return;
@@ -195,13 +196,18 @@ static void load_cond(struct loader *ld, const json_t *obj, struct nd_cond *cond
         } else if (!strcmp(key, "min_intensity")) {
             if (!get_number(ld, obj, key, 0, 10, &cond->min_intensity))
                 cond->has_min_intensity = 1;
+        } else if (!strcmp(key, "min_confidence")) {
+            get_number(ld, obj, key, 0, 1, &cond->min_confidence);
         } else {
             report(ld, key_line(obj, key),
-                   "unknown condition \"%s\" (countries, countries_all, entities, topics, events, "
-                   "min_intensity, feeds, keywords)",
+                   "unknown condition \"%s\" (countries, countries_all, entities, topics, "
+                   "min_confidence, events, min_intensity, feeds, keywords)",
                    key);
         }
     }
+    if (json_object_get(obj, "min_confidence") && !json_object_get(obj, "topics"))
+        report(ld, key_line(obj, "min_confidence"),
+               "min_confidence: needs topics in the same condition");
     nd_strs_free(&raw);
 }
 
@@ -786,7 +792,10 @@ static int cond_holds(const struct nd_cond *cond, const struct nd_facts *facts, 
         json_array_foreach(facts->subject, i, e)
         {
             const char *uri = str(e, "uri");
-            if (uri && nd_strs_has(&cond->topics, uri)) {
+            /* a story without confidences (from elsewhere) has its topics for sure */
+            const json_t *conf = json_object_get(e, "confidence");
+            if (uri && nd_strs_has(&cond->topics, uri) &&
+                (!json_is_number(conf) || json_number_value(conf) >= cond->min_confidence)) {
                 note(matched, "topics", json_string(uri));
                 found = 1;
             }

@@ -121,8 +121,8 @@ enum nd_err nd_enrich_story(const struct nd_enrich *enrich, struct nd_story *sto
         events = nd_events_code_tokens(enrich->events, story->body_text, toks, ntok, mentions,
                                        nmentions);
         keep_or_set(story->annotations, "subject",
-                    nd_topics_assign_tokens(enrich->topics, story->body_text, len, toks, ntok,
-                                            events));
+                    nd_topics_assign_tokens(enrich->topics, story->headline, story->body_text, len,
+                                            toks, ntok, events));
         keep_or_set(story->annotations, "events", events);
     }
     free(mentions);

@@ -210,23 +210,29 @@ static enum nd_err tag_all(struct work *w, uint8_t **labels)
 
 /* ---- stage 2 and 3: spans, types, links --------------------------------------------------------
  */
-static const char *const loc_words[] = {"Sea",    "Ocean",   "River",   "Mountains", "Mount",
-                                        "Gulf",   "Strait",  "Lake",    "Valley",    "Peninsula",
-                                        "Desert", "Island",  "Islands", "Coast",     "Region",
-                                        "Bay",    "Channel", "Plateau"};
+/* A span named by a word that heads the KB's place names ("Senkaku Islands", "Gulf of Aden") is a
+ * place, whatever the tagger made of it: islands, seas and straits are no organisations. */
+static int geo_named(const struct work *w, size_t first, size_t count)
+{
+    const struct nd_kb *kb = w->enrich->kb;
+    if (count < 2)
+        return 0;
+    if (nd_kb_is_geo_head(kb, w->t[first + count - 1].h))
+        return 1;
+    return count >= 3 && tok_is(&w->t[first + 1], "of") && nd_kb_is_geo_head(kb, w->t[first].h);
+}
 
 static enum nd_ent_type type_of_tagger_span(const struct work *w, size_t first, size_t count,
                                             int tl)
 {
+    if (tl != 1 && geo_named(w, first, count))
+        return ND_ENT_LOC;
     switch (tl) {
     case 1:
         return ND_ENT_PERSON;
     case 2:
         return ND_ENT_ORG;
     case 3:
-        for (size_t i = first; i < first + count; i++)
-            if (tok_in(&w->t[i], loc_words, sizeof(loc_words) / sizeof(loc_words[0])))
-                return ND_ENT_LOC;
         return ND_ENT_GPE;
     default:
         return ND_ENT_NORP; /* MISC: kept only when the KB knows it as a nationality */
@@ -812,6 +818,11 @@ enum nd_err nd_entities_find(const struct nd_enrich *enrich, const struct nd_sto
                         w.t[j].field == w.t[i].field;
              j++)
             ;
+        /* a capitalised place word the tagger left out names the place the span is part of
+         * ("the Sulu Sea": tagged "Sulu") */
+        if (j < w.n && !labels[j] && w.t[j].field == w.t[i].field && w.t[j].sent == w.t[i].sent &&
+            tok_upper(&w.t[j]) && nd_kb_is_geo_head(enrich->kb, w.t[j].h))
+            j++;
         {
             /* quotes and brackets the tagger swept into a span are not part of the name */
             size_t a = i, z = j;

@@ -27,6 +27,7 @@ struct hmap {
 enum { V_PREFIX = -2 }; /* a phrase prefix, not itself an entry */
 #define F_GIVEN 1
 #define F_SURNAME 2
+#define F_GEOHEAD 4
 
 struct nd_kb {
     struct nd_kb_entry *entries;
@@ -37,7 +38,12 @@ struct nd_kb {
     struct hmap surname_ents; /* surname hash -> person entry, -3 when ambiguous */
     struct hmap countries;    /* hash of ISO code -> country entry */
     struct hmap gaz;          /* gazetteer phrase hash -> 1 + nd_ent_type, or V_PREFIX */
+    struct hmap heads;        /* loading only: word hash -> LOC entries it heads, less others */
 };
+
+/* A word heads place names when at least this many LOC entries have it as head and more place
+ * entries than others do: "Islands", "Sea", "Strait", "River" (kb.h). */
+#define GEO_HEAD_MIN 3
 
 static uint64_t fix0(uint64_t h)
 {
@@ -186,6 +192,57 @@ out:
     nd_tokens_free(&toks);
 }
 
+/* Count the head words of an entry's aliases in kb->heads: an alias's last word, or its first
+ * before "of" ("Gulf of Aden"). A LOC entry adds one per head, an organisation, person or
+ * nationality takes one off; a GPE (a city, a country "Solomon Islands") counts for neither. */
+static void count_heads(struct nd_kb *kb, const char *aliases, enum nd_ent_type type)
+{
+    uint64_t seen[16];
+    size_t nseen = 0;
+    for (const char *a = aliases; a && *a;) {
+        const char *bar = strchr(a, '|'), *end = bar ? bar : a + strlen(a), *last = end, *sp1;
+        while (last > a && last[-1] != ' ')
+            last--;
+        sp1 = memchr(a, ' ', (size_t)(end - a));
+        for (int k = 0; k < 2 && last > a; k++) {
+            uint64_t h = 0;
+            int32_t *slot;
+            size_t j;
+            if (k == 0)
+                h = nd_kb_tokhash(last, (size_t)(end - last));
+            else if (sp1 && !strncmp(sp1, " of ", 4))
+                h = nd_kb_tokhash(a, (size_t)(sp1 - a));
+            for (j = 0; h && j < nseen && seen[j] != h; j++)
+                ;
+            if (!h || j < nseen || nseen == 16 || !(slot = hmap_slot(&kb->heads, h, 1)))
+                continue;
+            seen[nseen++] = h;
+            *slot += type == ND_ENT_LOC ? 1 : type == ND_ENT_GPE ? 0 : -1;
+        }
+        a = bar ? bar + 1 : end;
+    }
+}
+
+/* The counted heads become F_GEOHEAD flags of the names table, which the tagger reads for every
+ * token anyway; the counts go. */
+static void mark_heads(struct nd_kb *kb)
+{
+    for (size_t i = 0; i <= kb->heads.mask; i++) {
+        int32_t *slot;
+        if (kb->heads.s[i].key && kb->heads.s[i].val >= GEO_HEAD_MIN &&
+            (slot = hmap_slot(&kb->names, kb->heads.s[i].key, 1)))
+            *slot |= F_GEOHEAD;
+    }
+    hmap_free(&kb->heads);
+    memset(&kb->heads, 0, sizeof(kb->heads));
+}
+
+int nd_kb_is_geo_head(const struct nd_kb *kb, uint64_t h)
+{
+    int32_t v;
+    return kb && hmap_get(&kb->names, h, &v) && (v & F_GEOHEAD);
+}
+
 static enum nd_ent_type parse_type(const char *s)
 {
     if (!strcmp(s, "PERSON"))
@@ -253,7 +310,7 @@ struct nd_kb *nd_kb_load(const char *path, char *errstr, size_t errsz)
     data = NULL;
     if (hmap_init(&kb->phrases, nphrase + 1024) || hmap_init(&kb->names, nlines + 64) ||
         hmap_init(&kb->surname_ents, nlines + 64) || hmap_init(&kb->countries, 1024) ||
-        hmap_init(&kb->gaz, ngaz + 1024)) {
+        hmap_init(&kb->gaz, ngaz + 1024) || hmap_init(&kb->heads, nlines + 64)) {
         snprintf(errstr, errsz, "%s: out of memory", path);
         goto out;
     }
@@ -303,6 +360,7 @@ struct nd_kb *nd_kb_load(const char *path, char *errstr, size_t errsz)
             e->wikidata = *f[5] ? f[5] : NULL;
             e->role = *f[6] ? f[6] : NULL;
             e->canonical = f[7];
+            count_heads(kb, f[8], e->type);
             for (char *a = f[8], *bar; a && *a; a = bar) {
                 bar = strchr(a, '|');
                 index_alias(kb, a, bar ? (size_t)(bar - a) : strlen(a), idx);
@@ -325,6 +383,7 @@ struct nd_kb *nd_kb_load(const char *path, char *errstr, size_t errsz)
             }
         }
     }
+    mark_heads(kb);
     ret = kb;
     kb = NULL;
 out:
@@ -342,6 +401,7 @@ void nd_kb_destroy(struct nd_kb *kb)
     hmap_free(&kb->surname_ents);
     hmap_free(&kb->countries);
     hmap_free(&kb->gaz);
+    hmap_free(&kb->heads);
     free(kb->entries);
     free(kb->text);
     free(kb);
@@ -449,7 +509,7 @@ unsigned nd_kb_name_flags(const struct nd_kb *kb, uint64_t h)
     int32_t v;
     if (!kb || !hmap_get(&kb->names, h, &v))
         return 0;
-    return (unsigned)v & (F_GIVEN | F_SURNAME);
+    return (unsigned)v & (F_GIVEN | F_SURNAME | F_GEOHEAD);
 }
 
 int nd_kb_is_given(const struct nd_kb *kb, uint64_t h)

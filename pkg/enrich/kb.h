@@ -53,10 +53,15 @@ int nd_kb_is_given(const struct nd_kb *kb, uint64_t h);
 /* Hint that the name and phrase tables will be asked about token hash h soon (a cache prefetch;
  * callers walking many tokens issue it a few tokens ahead). */
 void nd_kb_prefetch(const struct nd_kb *kb, uint64_t h);
-/* Both answers in one lookup: ND_KB_GIVEN | ND_KB_SURNAME. */
+/* The three answers in one lookup: ND_KB_GIVEN | ND_KB_SURNAME | ND_KB_GEOHEAD. */
 #define ND_KB_GIVEN 1u
 #define ND_KB_SURNAME 2u
+#define ND_KB_GEOHEAD 4u
 unsigned nd_kb_name_flags(const struct nd_kb *kb, uint64_t h);
 int nd_kb_is_surname(const struct nd_kb *kb, uint64_t h);
+/* Whether the word of token hash h heads names of places (seas, islands, straits, rivers) in the
+ * KB: the last word, or the first before "of", of several of its LOC entries and of few others.
+ * Learnt from the KB's kinds at load, so a new island chain or sea there teaches it. */
+int nd_kb_is_geo_head(const struct nd_kb *kb, uint64_t h);
 
 #endif

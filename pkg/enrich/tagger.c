@@ -1,18 +1,26 @@
-/* Averaged-perceptron NER tagger: features, greedy decoding, training, model file, CoNLL I/O.
+/* Averaged-perceptron NER tagger: features, scoring, training, model file, CoNLL I/O.
  *
  * Features are 64-bit hashes of (template, value); the model maps each hash to 9 label weights.
- * Tagging a token is: hash ~35 features, add their weight rows, add the previous-label rows, take
- * the best label that keeps IOB2 valid. Training is the same loop with perceptron updates and
- * weight averaging (Collins 2002), learning from its own predicted history so training and tagging
- * see the same inputs.
+ * Scoring a token is: hash ~40 features, add their weight rows (the label-independent score), and
+ * the rows of the previous label alone and with the word (one 9x9 table per token); Viterbi
+ * (tagger_viterbi.c) then picks the sentence's best IOB2-valid labels. Training decodes each
+ * sentence the same way and updates where the best path leaves the gold one (the structured
+ * perceptron, with weight averaging: Collins 2002). The document's history of a word (the type it
+ * had) is noted after each sentence, from the decoded labels, in training as in tagging.
  *
- * Model file (little-endian): "NDNER1\0\0", u32 nlabels, u32 nrows, f32 scale, u32 zero, then nrows
+ * Model file (little-endian): "NDNER2\0\0", u32 nlabels, u32 nrows, f32 scale, u32 zero, then nrows
  * of (u64 key, i16 w[nlabels]), then u32 nwords and nwords of (u16 len, bytes): the training
- * vocabulary, for which the loader pre-sums weight rows (struct vent). Weights are averaged, pruned
- * of rows too small to change a decision, and quantised to int16. */
+ * vocabulary, for which the loader pre-sums weight rows (struct vent); then the word clusters the
+ * model was trained with (clusters.h). Weights are averaged, pruned of rows too small to change a
+ * decision, and quantised to int16. */
 #include "enrich/tagger.h"
 
+#include "enrich/clusters.h"
+#include "enrich/tagger_doc.h"
+#include "enrich/tagger_viterbi.h"
+
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
@@ -205,7 +213,7 @@ struct nd_tagger {
     /* One bit per hash bucket of the features the model has: most features of running text (word
      * pairs never seen in training) are absent, and this answers that without a cache miss. */
     uint64_t *filter;
-    int32_t trans[NL][NL][NL]; /* [p2][p1][label]: T_T1 + T_T2 rows */
+    int32_t trans[NL][NL]; /* [previous label][label]: the T_T1 rows */
     struct vent *vocab;
     struct vctx *vctx; /* beside vocab, same index */
     struct vslot *vslots;
@@ -215,6 +223,7 @@ struct nd_tagger {
     int32_t cap3[27][NL];
     uint16_t allow[NL]; /* per previous label, bit l set when allowed(prev, l) */
     int32_t gaz[3][G_NBITS][NL];
+    struct nd_clusters *clusters; /* the word clusters the model was trained with; may be NULL */
 };
 
 static int rt_maybe(const struct nd_tagger *t, uint64_t key)
@@ -223,20 +232,7 @@ static int rt_maybe(const struct nd_tagger *t, uint64_t key)
     return (t->filter[b >> 6] >> (b & 63)) & 1;
 }
 
-static const int16_t *rt_get(const struct nd_tagger *t, uint64_t key)
-{
-    size_t i = (size_t)(key ^ (key >> 31)) & t->mask;
-    if (!rt_maybe(t, key))
-        return NULL;
-    for (;; i = (i + 1) & t->mask) {
-        if (t->slots[i].key == key)
-            return t->slots[i].w;
-        if (!t->slots[i].key)
-            return NULL;
-    }
-}
-
-/* rt_get for the scoring loop: an absent key gives a row of zeros, so the caller adds without
+/* A feature's weight row for the scoring loop: an absent key gives a row of zeros, so the caller adds without
  * testing (whether a feature is in the model is a coin toss the branch predictor loses a third of
  * the time). */
 static const int16_t rt_zero[NL + 3];
@@ -327,7 +323,6 @@ enum tmpl {
     T_DOC,
     T_HIST,
     T_T1,
-    T_T2,
     T_T1W,
     T_T1S,
     T_LEN,
@@ -336,6 +331,8 @@ enum tmpl {
     T_CAP3,
     T_LWSP,
     T_LMSW,
+    T_CL,
+    T_CLN,
 };
 
 #define FNV_OFF 0xcbf29ce484222325ull
@@ -415,9 +412,13 @@ static void shapes(const char *s, size_t len, uint64_t *longh, uint64_t *shorth,
 }
 
 
+/* Cluster ids of a word without any: a value no level has. */
+#define CL_NONE 0xffffu
+
 /* Per-token values computed once per document. */
 struct tokf {
     uint64_t ex, lw, sh, ss;
+    uint16_t cl[ND_CL_LEVELS]; /* training only: the word's cluster ids, CL_NONE when it has none */
     uint32_t gaz;
     uint32_t dslot; /* the word's docmap slot (the map never grows once prepared) */
     uint8_t upper, allcaps, first, doccase;
@@ -471,8 +472,11 @@ struct doc {
 
 static void doc_free(struct doc *d);
 
+/* tagger: tagging (its vocabulary entries are looked up); clusters: training (each token's cluster
+ * ids are looked up; tagging has them in the vocabulary entries). */
 static enum nd_err doc_prepare(struct doc *d, const struct nd_kb *kb, struct nd_ner_tok *toks,
-                               size_t n, const struct nd_tagger *tagger)
+                               size_t n, const struct nd_tagger *tagger,
+                               const struct nd_clusters *clusters)
 {
     uint64_t *h = NULL;
     enum nd_err err = ND_OK;
@@ -546,6 +550,11 @@ static enum nd_err doc_prepare(struct doc *d, const struct nd_kb *kb, struct nd_
                 shapes(toks[c].s, toks[c].len, &f->sh, &f->ss, &up, &all);
             }
             h[c] = f->lw;
+            if (!tagger) {
+                for (int k = 0; k < ND_CL_LEVELS; k++)
+                    f->cl[k] = CL_NONE;
+                nd_clusters_get(clusters, toks[c].s, toks[c].len, f->cl);
+            }
             f->upper = (uint8_t)up;
             f->allcaps = (uint8_t)(all && toks[c].len > 1);
             f->first = toks[c].sent_start || c == 0;
@@ -633,11 +642,13 @@ static uint64_t cap3(const struct doc *d, size_t i, size_t b, size_t e)
                       (i + 1 < e ? d->f[i + 1].upper + 1 : 0));
 }
 
-/* Features of the token's own string. */
+/* Features of the token's own string, and of its clusters (cl, ND_CL_LEVELS ids). */
 static size_t word_feats(const unsigned char *s, size_t len, uint64_t ex, uint64_t lw, uint64_t sh,
-                         uint64_t ss, uint64_t *out)
+                         uint64_t ss, const uint16_t *cl, uint64_t *out)
 {
     size_t n = 0;
+    for (uint64_t k = 0; k < ND_CL_LEVELS; k++)
+        out[n++] = mix(T_CL, mix(k, cl[k]));
     out[n++] = mix(T_BIAS, 0);
     out[n++] = mix(T_W, ex);
     out[n++] = mix(T_LW, lw);
@@ -648,6 +659,24 @@ static size_t word_feats(const unsigned char *s, size_t len, uint64_t ex, uint64
     out[n++] = mix(T_SH, sh);
     out[n++] = mix(T_SS, ss);
     out[n++] = mix(T_LEN, len > 12 ? 12 : len);
+    return n;
+}
+
+/* Features a word gives the token it is the neighbour of, at offset pos (V_M1, V_P1, V_M2, V_P2):
+ * its lower case, its middle (256) and fine (1024) clusters and, next to it, its vector row. Past
+ * the sentence's edge (cl NULL) only lw, BOS or EOS. */
+static size_t nbr_feats(int pos, uint64_t lw, const uint16_t *cl, uint64_t *out)
+{
+    static const enum tmpl lwt[V_N] = {[V_M1] = T_LWM1, [V_P1] = T_LWP1, [V_M2] = T_LWM2,
+                                       [V_P2] = T_LWP2};
+    size_t n = 0;
+    out[n++] = mix(lwt[pos], lw);
+    if (!cl)
+        return n;
+    out[n++] = mix(T_CLN, mix((uint64_t)pos * 8 + 1, cl[1]));
+    out[n++] = mix(T_CLN, mix((uint64_t)pos * 8 + 2, cl[2]));
+    if (pos == V_M1 || pos == V_P1)
+        out[n++] = mix(T_CLN, mix((uint64_t)pos * 8 + 3, cl[3]));
     return n;
 }
 
@@ -703,11 +732,17 @@ static size_t features(const struct doc *d, size_t i, size_t b, size_t e, uint64
 {
     const struct tokf *f = &d->f[i];
     size_t n = word_feats((const unsigned char *)d->toks[i].s, d->toks[i].len, f->ex, f->lw, f->sh,
-                          f->ss, out);
-    out[n++] = mix(T_LWM1, i > b ? d->f[i - 1].lw : BOS);
-    out[n++] = mix(T_LWP1, i + 1 < e ? d->f[i + 1].lw : EOS);
-    out[n++] = mix(T_LWM2, i > b + 1 ? d->f[i - 2].lw : BOS);
-    out[n++] = mix(T_LWP2, i + 2 < e ? d->f[i + 2].lw : EOS);
+                          f->ss, f->cl, out);
+    static const struct {
+        int pos, off;
+    } nbrs[] = {{V_M1, -1}, {V_P1, 1}, {V_M2, -2}, {V_P2, 2}};
+    for (size_t k = 0; k < sizeof(nbrs) / sizeof(nbrs[0]); k++) {
+        size_t j = i + (size_t)(ptrdiff_t)nbrs[k].off; /* wraps below 0: then j >= e */
+        if (j >= b && j < e)
+            n += nbr_feats(nbrs[k].pos, d->f[j].lw, d->f[j].cl, out + n);
+        else
+            n += nbr_feats(nbrs[k].pos, nbrs[k].off < 0 ? BOS : EOS, NULL, out + n);
+    }
     out[n++] = mix(T_SSM1, i > b ? d->f[i - 1].ss : BOS);
     out[n++] = mix(T_SSP1, i + 1 < e ? d->f[i + 1].ss : EOS);
     return n + ctx_feats(d, i, b, e, CF_WORD | CF_SMALL, out + n);
@@ -721,31 +756,23 @@ static void add_row(float *sc, const float *w)
         sc[c] += w[c];
 }
 
-/* Label-dependent features: the previous label with the word and shape, the document's history of
- * the word, and (with_trans) the two previous labels alone, which tagging has pre-summed in trans.
- */
-static size_t label_features(const struct doc *d, size_t i, int p1, int p2, int with_trans,
-                             uint64_t *out)
+/* The document's history of the word: the entity type it was last given in earlier sentences. */
+static uint64_t hist_feature(const struct doc *d, size_t i)
 {
-    size_t n = 0;
-    uint8_t hist = d->dm.hist[d->f[i].dslot];
-    if (with_trans) {
-        out[n++] = mix(T_T1, (uint64_t)p1);
-        out[n++] = mix(T_T2, (uint64_t)(p2 * 16 + p1));
-    }
-    out[n++] = mix(T_T1W, mix((uint64_t)p1, d->f[i].lw));
-    out[n++] = mix(T_T1S, mix((uint64_t)p1, d->f[i].ss));
-    out[n++] = mix(T_HIST, mix(hist, d->f[i].ss));
-    return n;
+    return mix(T_HIST, mix(d->dm.hist[d->f[i].dslot], d->f[i].ss));
 }
 
-static int best_label(const float *sc, int prev)
+/* Features of the previous label p1 with the word and its shape (tagging pre-sums them per
+ * vocabulary word in struct vctx), and (with_trans) of the previous label alone (pre-summed in
+ * trans). */
+static size_t label_features(const struct doc *d, size_t i, int p1, int with_trans, uint64_t *out)
 {
-    int best = -1;
-    for (int c = 0; c < NL; c++)
-        if (allowed(prev, c) && (best < 0 || sc[c] > sc[best]))
-            best = c;
-    return best;
+    size_t n = 0;
+    if (with_trans)
+        out[n++] = mix(T_T1, (uint64_t)p1);
+    out[n++] = mix(T_T1W, mix((uint64_t)p1, d->f[i].lw));
+    out[n++] = mix(T_T1S, mix((uint64_t)p1, d->f[i].ss));
+    return n;
 }
 
 static void note_history(struct doc *d, size_t i, int label)
@@ -758,7 +785,10 @@ static void compute_vent(const struct nd_tagger *t, const char *str, size_t len,
                          uint64_t lw, uint64_t sh, uint64_t ss, struct vent *v)
 {
     uint64_t f[32];
-    size_t n = word_feats((const unsigned char *)str, len, ex, lw, sh, ss, f);
+    uint16_t cl[ND_CL_LEVELS] = {CL_NONE, CL_NONE, CL_NONE, CL_NONE};
+    size_t n;
+    nd_clusters_get(t->clusters, str, len, cl);
+    n = word_feats((const unsigned char *)str, len, ex, lw, sh, ss, cl, f);
     memset(v, 0, sizeof(*v));
     v->key = ex;
     v->lw = lw;
@@ -766,10 +796,11 @@ static void compute_vent(const struct nd_tagger *t, const char *str, size_t len,
     v->ss = ss;
     for (size_t k = 0; k < n; k++)
         rt_addrow(t, v->v[V_SELF], f[k]);
-    rt_addrow(t, v->v[V_M1], mix(T_LWM1, lw));
-    rt_addrow(t, v->v[V_P1], mix(T_LWP1, lw));
-    rt_addrow(t, v->v[V_M2], mix(T_LWM2, lw));
-    rt_addrow(t, v->v[V_P2], mix(T_LWP2, lw));
+    for (int pos = V_M1; pos <= V_P2; pos++) {
+        size_t nn = nbr_feats(pos, lw, cl, f);
+        for (size_t k = 0; k < nn; k++)
+            rt_addrow(t, v->v[pos], f[k]);
+    }
     rt_addrow(t, v->v[V_SM1], mix(T_SSM1, ss));
     rt_addrow(t, v->v[V_SP1], mix(T_SSP1, ss));
 }
@@ -859,6 +890,31 @@ static const struct vent *oov_find(const struct oovcache *c, uint64_t key, size_
     return NULL;
 }
 
+/* The previous-label rows of a word outside the vocabulary: what struct vctx's t1 holds for one
+ * inside it. */
+static void oov_label_rows(const struct nd_tagger *t, const struct doc *d, size_t i,
+                           int32_t rows[NL][NL])
+{
+    for (int a = 0; a < NL; a++) {
+        uint64_t lf[2];
+        label_features(d, i, a, 0, lf);
+        memset(rows[a], 0, sizeof(rows[a]));
+        rt_addrow(t, rows[a], lf[0]);
+        rt_addrow(t, rows[a], lf[1]);
+    }
+}
+
+/* The decoded window's labels into toks[from..], its margins into margin[from..]; returns its
+ * length. */
+static size_t vit_flush(struct nd_vit *vit, struct nd_ner_tok *toks, size_t from, int32_t *margin)
+{
+    uint8_t lab[ND_VIT_WINDOW];
+    size_t len = nd_vit_finish(vit, lab, margin + from);
+    for (size_t k = 0; k < len; k++)
+        toks[from + k].label = lab[k];
+    return len;
+}
+
 enum nd_err nd_tagger_tag(const struct nd_tagger *tagger, const struct nd_kb *kb,
                           struct nd_ner_tok *toks, size_t n)
 {
@@ -866,20 +922,27 @@ enum nd_err nd_tagger_tag(const struct nd_tagger *tagger, const struct nd_kb *kb
     uint64_t fa[MAX_FEATS], fb[MAX_FEATS], *cur = fa, *next = fb;
     enum nd_err err;
     size_t b = 0, e = 0, nb = 0, ne = 0, ncur = 0, nnext = 0, ready = 0;
-    int p1 = 0, p2 = 0;
+    size_t wstart = 0; /* the first token of the decoder's window */
+    struct nd_vit *vit;
+    int32_t t1oov[NL][NL];
+    const int32_t(*t1)[NL];
     /* the word vectors of tokens i-2 .. i+2, by position mod RING; unknown words computed into oov
      */
     const struct vent *vp[RING];
     struct vent oov[RING];
     struct oovcache oc;
     const struct vctx *kcur = NULL, *knext = NULL;
+    int32_t *margin = NULL;
 
-    if ((err = doc_prepare(&d, kb, toks, n, tagger)) != ND_OK)
+    if ((err = doc_prepare(&d, kb, toks, n, tagger, NULL)) != ND_OK)
         return err;
-    if (oov_init(&oc, &d)) {
+    /* each token's margin (best score less the runner-up), how sure the vote may take it to be */
+    if (oov_init(&oc, &d) || !(margin = nd_scratch_alloc((n ? n : 1) * sizeof(*margin))) ||
+        !(vit = nd_scratch_alloc(sizeof(*vit)))) {
         doc_free(&d);
         return ND_ERR_NOMEM;
     }
+    nd_vit_start(vit, tagger->allow, 0);
     /* Context features of token i+1 are computed and their slots prefetched while token i is
      * scored: the lookups are memory-bound, and this overlaps them. */
     if (n) {
@@ -900,10 +963,12 @@ enum nd_err nd_tagger_tag(const struct nd_tagger *tagger, const struct nd_kb *kb
                 for (size_t off = 0; off < sizeof(*v); off += 64)
                     __builtin_prefetch((const char *)v + off);
             } else {
+                /* (the cluster rows are left out: a prefetch is a hint) */
+                static const uint16_t nocl[ND_CL_LEVELS] = {CL_NONE, CL_NONE, CL_NONE, CL_NONE};
                 uint64_t f[32];
                 const struct tokf *t = &d.f[i + 6];
                 size_t nf = word_feats((const unsigned char *)toks[i + 6].s, toks[i + 6].len, t->ex,
-                                       t->lw, t->sh, t->ss, f);
+                                       t->lw, t->sh, t->ss, nocl, f);
                 for (size_t k = 0; k < nf; k++)
                     rt_prefetch(tagger, f[k]);
                 rt_prefetch(tagger, mix(T_LWM1, t->lw));
@@ -948,9 +1013,7 @@ enum nd_err nd_tagger_tag(const struct nd_tagger *tagger, const struct nd_kb *kb
                 rt_prefetch(tagger, mix(T_T1W, mix(0, d.f[i + 1].lw)));
             }
         }
-        if (toks[i].sent_start || i == 0)
-            p1 = p2 = 0;
-        memcpy(sc, tagger->trans[p2][p1], sizeof(sc));
+        memset(sc, 0, sizeof(sc));
         {
             const int32_t *rows[V_N] = {
                 vp[i % RING]->v[V_SELF],
@@ -967,25 +1030,27 @@ enum nd_err nd_tagger_tag(const struct nd_tagger *tagger, const struct nd_kb *kb
         add_small_rows(tagger, &d, i, b, e, sc);
         if (kcur) {
             add_w32(sc, kcur->fd[d.f[i].first][d.f[i].doccase]);
-            add_w32(sc, kcur->t1[p1]);
             add_w32(sc, kcur->hist[d.dm.hist[d.f[i].dslot]]);
+            t1 = (const int32_t(*)[NL])kcur->t1;
         } else {
-            ncur += label_features(&d, i, p1, p2, 0, cur + ncur);
+            cur[ncur++] = hist_feature(&d, i);
+            oov_label_rows(tagger, &d, i, t1oov);
+            t1 = (const int32_t(*)[NL])t1oov;
         }
         for (size_t k = 0; k < ncur; k++)
             add_w16(sc, rt_row(tagger, cur[k]));
-        {
-            /* O is always allowed, so it starts as the best; the first of equal scores wins, as
-             * in best_label. Written as selects, not branches: the scores decide at random. */
-            int best = 0;
-            unsigned am = tagger->allow[p1];
-            for (int c = 1; c < NL; c++)
-                best = (((am >> c) & 1) & (sc[c] > sc[best])) ? c : best;
-            toks[i].label = (uint8_t)best;
+        if (vit->len == ND_VIT_WINDOW) {
+            /* a sentence longer than the window: go on from the state the window ended in */
+            wstart += vit_flush(vit, toks, wstart, margin);
+            nd_vit_start(vit, tagger->allow, toks[i - 1].label);
         }
-        note_history(&d, i, toks[i].label);
-        p2 = p1;
-        p1 = toks[i].label;
+        nd_vit_step(vit, (const int32_t(*)[NL])tagger->trans, t1, sc);
+        if (i + 1 == e) {
+            wstart += vit_flush(vit, toks, wstart, margin);
+            for (size_t k = b; k < e; k++)
+                note_history(&d, k, toks[k].label);
+            nd_vit_start(vit, tagger->allow, 0);
+        }
         if (i + 1 < n) {
             uint64_t *tmp = cur;
             cur = next;
@@ -996,8 +1061,15 @@ enum nd_err nd_tagger_tag(const struct nd_tagger *tagger, const struct nd_kb *kb
             e = ne;
         }
     }
+    {
+        /* the token hashes for the vote, in the scratch block the document releases */
+        uint64_t *lw = nd_scratch_alloc((n ? n : 1) * sizeof(*lw));
+        for (size_t i = 0; lw && i < n; i++)
+            lw[i] = d.f[i].lw;
+        err = lw ? nd_tagger_doc_vote(toks, n, lw, margin) : ND_ERR_NOMEM;
+    }
     doc_free(&d);
-    return ND_OK;
+    return err;
 }
 
 /* ---- model file
@@ -1015,7 +1087,7 @@ struct nd_tagger *nd_tagger_load(const char *path, char *errstr, size_t errsz)
         snprintf(errstr, errsz, "%s: %s", path, nd_err_str(err));
         goto out;
     }
-    if (len < 24 || memcmp(data, "NDNER1\0\0", 8)) {
+    if (len < 24 || memcmp(data, "NDNER2\0\0", 8)) {
         snprintf(errstr, errsz, "%s: not a newsd NER model", path);
         goto out;
     }
@@ -1075,6 +1147,25 @@ struct nd_tagger *nd_tagger_load(const char *path, char *errstr, size_t errsz)
         }
         while (cap < (size_t)nv * 2)
             cap <<= 1;
+        /* the clusters follow the vocabulary, and its vectors need them: read them first */
+        {
+            size_t voff = off, used;
+            for (uint32_t k = 0; k < nv; k++) {
+                uint16_t wl;
+                if (voff + 2 > len || (memcpy(&wl, data + voff, 2), voff + 2 + wl > len)) {
+                    snprintf(errstr, errsz, "%s: truncated vocabulary", path);
+                    goto out;
+                }
+                voff += 2 + wl;
+            }
+            if (!(tagger->clusters =
+                      nd_clusters_read(data + voff, len - voff, &used, errstr, errsz))) {
+                char msg[256];
+                snprintf(msg, sizeof(msg), "%s", errstr);
+                snprintf(errstr, errsz, "%s: %s", path, msg);
+                goto out;
+            }
+        }
         tagger->vocab = calloc(nv ? nv : 1, sizeof(*tagger->vocab));
         tagger->vctx = calloc(nv ? nv : 1, sizeof(*tagger->vctx));
         tagger->vslots = calloc(cap, sizeof(*tagger->vslots));
@@ -1125,17 +1216,8 @@ struct nd_tagger *nd_tagger_load(const char *path, char *errstr, size_t errsz)
         rt_addrow(tagger, tagger->gaz[1][k], mix(T_GAZM1, k));
         rt_addrow(tagger, tagger->gaz[2][k], mix(T_GAZP1, k));
     }
-    for (int p2 = 0; p2 < NL; p2++)
-        for (int p1 = 0; p1 < NL; p1++) {
-            const int16_t *rows[2] = {rt_get(tagger, mix(T_T1, (uint64_t)p1)),
-                                      rt_get(tagger, mix(T_T2, (uint64_t)(p2 * 16 + p1)))};
-            for (int c = 0; c < NL; c++) {
-                int32_t v = 0;
-                for (int k = 0; k < 2; k++)
-                    v += rows[k] ? rows[k][c] : 0;
-                tagger->trans[p2][p1][c] = v;
-            }
-        }
+    for (int p1 = 0; p1 < NL; p1++)
+        rt_addrow(tagger, tagger->trans[p1], mix(T_T1, (uint64_t)p1));
     ret = tagger;
     tagger = NULL;
 out:
@@ -1153,6 +1235,7 @@ void nd_tagger_destroy(struct nd_tagger *tagger)
     free(tagger->vocab);
     free(tagger->vctx);
     free(tagger->vslots);
+    nd_clusters_destroy(tagger->clusters);
     free(tagger);
 }
 
@@ -1233,8 +1316,12 @@ struct trainer {
     struct nd_ner_tok **docs;
     size_t *doclen, ndocs, dcap;
     const struct nd_kb *kb;
+    const struct nd_clusters *clusters;
     struct nd_ner_tok *vocab; /* distinct training words (s, len) */
     size_t nvocab;
+    struct nd_vit *vit;
+    uint64_t *feats; /* ND_VIT_WINDOW * MAX_FEATS: the features of a window's tokens */
+    uint16_t allow[NL];
 };
 
 /* Distinct words of the training documents, for the model's vocabulary section. */
@@ -1317,43 +1404,111 @@ static int update(struct trainer *tr, uint64_t key, int c, float delta)
     return 0;
 }
 
+/* The perceptron's weights are sums of +1 and -1 updates, whole numbers: as integers they decode
+ * exactly as the tagger's do. */
+static void to_int_row(int32_t *out, const float *row)
+{
+    for (int c = 0; c < NL; c++)
+        out[c] = (int32_t)lrintf(row[c]);
+}
+
+/* Perceptron update for token i of a decoded window: the gold label's features up, the guessed
+ * label's down, each with the labels before it on its own path (Collins 2002). */
+static int update_token(struct trainer *tr, const struct doc *d, size_t i, const uint64_t *feats,
+                        size_t nf, const int gold[2], const int guess[2])
+{
+    uint64_t lf[8];
+    size_t nl;
+    if (gold[0] != guess[0])
+        for (size_t k = 0; k < nf; k++)
+            if (update(tr, feats[k], gold[0], 1.0f) || update(tr, feats[k], guess[0], -1.0f))
+                return -1;
+    nl = label_features(d, i, gold[1], 1, lf);
+    for (size_t k = 0; k < nl; k++)
+        if (update(tr, lf[k], gold[0], 1.0f))
+            return -1;
+    nl = label_features(d, i, guess[1], 1, lf);
+    for (size_t k = 0; k < nl; k++)
+        if (update(tr, lf[k], guess[0], -1.0f))
+            return -1;
+    return 0;
+}
+
+/* Decode tokens [w, w + len) of sentence [b, e) (len <= ND_VIT_WINDOW) with the current weights,
+ * starting after the guessed label guess[w-1], into guess[w..]; then update where the guess
+ * differs from the gold labels. */
+static int train_window(struct trainer *tr, struct doc *d, size_t b, size_t e, size_t w,
+                        size_t len, uint8_t *guess, size_t *errors)
+{
+    int32_t trans[NL][NL];
+    struct nd_vit *vit = tr->vit;
+    size_t nfs[ND_VIT_WINDOW];
+    for (int a = 0; a < NL; a++) {
+        float row[NL] = {0};
+        add_row(row, wtab_get(&tr->tab, mix(T_T1, (uint64_t)a)));
+        to_int_row(trans[a], row);
+    }
+    nd_vit_start(vit, tr->allow, w > b ? guess[w - 1] : 0);
+    for (size_t k = 0; k < len; k++) {
+        size_t i = w + k;
+        uint64_t *feats = tr->feats + k * MAX_FEATS;
+        float fbase[NL] = {0};
+        int32_t base[NL], t1[NL][NL];
+        size_t nf = features(d, i, b, e, feats);
+        feats[nf++] = hist_feature(d, i);
+        nfs[k] = nf;
+        for (size_t q = 0; q < nf; q++)
+            add_row(fbase, wtab_get(&tr->tab, feats[q]));
+        to_int_row(base, fbase);
+        for (int a = 0; a < NL; a++) {
+            uint64_t lf[2];
+            float row[NL] = {0};
+            label_features(d, i, a, 0, lf);
+            add_row(row, wtab_get(&tr->tab, lf[0]));
+            add_row(row, wtab_get(&tr->tab, lf[1]));
+            to_int_row(t1[a], row);
+        }
+        nd_vit_step(vit, (const int32_t(*)[NL])trans, (const int32_t(*)[NL])t1, base);
+    }
+    nd_vit_finish(vit, guess + w, NULL);
+    for (size_t k = 0; k < len; k++) {
+        size_t i = w + k;
+        int gold[2] = {d->toks[i].label, i > b ? d->toks[i - 1].label : 0};
+        int gs[2] = {guess[i], i > b ? guess[i - 1] : 0};
+        tr->clock++;
+        if (gold[0] == gs[0] && gold[1] == gs[1])
+            continue;
+        *errors += gold[0] != gs[0];
+        if (update_token(tr, d, i, tr->feats + k * MAX_FEATS, nfs[k], gold, gs))
+            return -1;
+    }
+    return 0;
+}
+
 static enum nd_err train_doc(struct trainer *tr, struct nd_ner_tok *toks, size_t n, size_t *errors)
 {
     struct doc d;
-    uint64_t feats[MAX_FEATS];
     enum nd_err err;
-    size_t b = 0, e = 0;
-    int p1 = 0, p2 = 0;
+    uint8_t *guess;
 
-    if ((err = doc_prepare(&d, tr->kb, toks, n, NULL)) != ND_OK)
+    if ((err = doc_prepare(&d, tr->kb, toks, n, NULL, tr->clusters)) != ND_OK)
         return err;
-    for (size_t i = 0; i < n; i++) {
-        float sc[NL] = {0};
-        size_t nf;
-        int gold = toks[i].label, guess;
-        if (i >= e) {
-            sent_bounds(&d, i, &b, &e);
-            p1 = p2 = 0;
+    if (!(guess = nd_scratch_alloc(n ? n : 1))) {
+        doc_free(&d);
+        return ND_ERR_NOMEM;
+    }
+    for (size_t b = 0, e = 0; b < n; b = e) {
+        sent_bounds(&d, b, &b, &e);
+        for (size_t w = b; w < e; w += ND_VIT_WINDOW) {
+            size_t len = e - w < ND_VIT_WINDOW ? e - w : ND_VIT_WINDOW;
+            if (train_window(tr, &d, b, e, w, len, guess, errors)) {
+                doc_free(&d);
+                return ND_ERR_NOMEM;
+            }
         }
-        nf = features(&d, i, b, e, feats);
-        nf += label_features(&d, i, p1, p2, 1, feats + nf);
-        for (size_t k = 0; k < nf; k++)
-            add_row(sc, wtab_get(&tr->tab, feats[k]));
-        guess = best_label(sc, p1);
-        tr->clock++;
-        if (guess != gold) {
-            (*errors)++;
-            for (size_t k = 0; k < nf; k++)
-                if (update(tr, feats[k], gold, 1.0f) || update(tr, feats[k], guess, -1.0f)) {
-                    doc_free(&d);
-                    return ND_ERR_NOMEM;
-                }
-        }
-        /* Learn from the predicted history, as tagging will see it; but a gold I- label that the
-         * history makes illegal is kept so the next token's features stay meaningful. */
-        note_history(&d, i, guess);
-        p2 = p1;
-        p1 = guess;
+        /* the history learns from the guesses, as tagging will see it */
+        for (size_t i = b; i < e; i++)
+            note_history(&d, i, guess[i]);
     }
     doc_free(&d);
     return ND_OK;
@@ -1392,7 +1547,7 @@ static enum nd_err save_model(struct trainer *tr, const char *path, char *errstr
         err = ND_ERR_IO;
         goto out;
     }
-    fwrite("NDNER1\0\0", 1, 8, fp);
+    fwrite("NDNER2\0\0", 1, 8, fp);
     fwrite(&nl, 4, 1, fp);
     fwrite(&nr, 4, 1, fp);
     fwrite(&scale, 4, 1, fp);
@@ -1423,6 +1578,7 @@ static enum nd_err save_model(struct trainer *tr, const char *path, char *errstr
             fwrite(tr->vocab[k].s, 1, wl, fp);
         }
     }
+    nd_clusters_write(tr->clusters, fp);
     if (ferror(fp)) {
         snprintf(errstr, errsz, "%s: write error", path);
         err = ND_ERR_IO;
@@ -1437,24 +1593,42 @@ out:
     return err;
 }
 
-enum nd_err nd_tagger_train(const char *conll_path, const struct nd_kb *kb, const char *out_path,
-                            int epochs, FILE *log, char *errstr, size_t errsz)
+enum nd_err nd_tagger_train(const char *const *conll_paths, size_t npaths,
+                            const struct nd_kb *kb, const struct nd_clusters *clusters,
+                            const char *out_path, int epochs, FILE *log, char *errstr,
+                            size_t errsz)
 {
     struct trainer tr;
-    char *data = NULL;
+    char *data[ND_TRAIN_MAX_FILES] = {NULL};
     size_t len, *order = NULL, kept = 0;
     uint64_t rng = 0x2545F4914F6CDD1Dull;
-    enum nd_err err;
+    enum nd_err err = ND_ERR_INVALID;
 
     memset(&tr, 0, sizeof(tr));
     tr.kb = kb;
-    if ((err = nd_file_read(conll_path, MODEL_MAX_BYTES, &data, &len)) != ND_OK) {
-        snprintf(errstr, errsz, "%s: %s", conll_path, nd_err_str(err));
+    tr.clusters = clusters;
+    if (!npaths || npaths > ND_TRAIN_MAX_FILES) {
+        snprintf(errstr, errsz, "1 to %d training files", ND_TRAIN_MAX_FILES);
         goto out;
     }
-    if ((err = nd_conll_read(data, len, 1, keep_doc, &tr, errstr, errsz)) != ND_OK)
-        goto out;
-    if (wtab_init(&tr.tab, 1u << 20) || !(order = malloc((tr.ndocs + 1) * sizeof(*order)))) {
+    /* the documents' tokens point into the files' text, kept until the model is written */
+    for (size_t f = 0; f < npaths; f++) {
+        char msg[256];
+        if ((err = nd_file_read(conll_paths[f], MODEL_MAX_BYTES, &data[f], &len)) != ND_OK) {
+            snprintf(errstr, errsz, "%s: %s", conll_paths[f], nd_err_str(err));
+            goto out;
+        }
+        if ((err = nd_conll_read(data[f], len, 1, keep_doc, &tr, msg, sizeof(msg))) != ND_OK) {
+            snprintf(errstr, errsz, "%s: %s", conll_paths[f], msg);
+            goto out;
+        }
+    }
+    for (int a = 0; a < NL; a++)
+        for (int c = 0; c < NL; c++)
+            tr.allow[a] |= (uint16_t)(allowed(a, c) << c);
+    if (wtab_init(&tr.tab, 1u << 20) || !(order = malloc((tr.ndocs + 1) * sizeof(*order))) ||
+        !(tr.vit = malloc(sizeof(*tr.vit))) ||
+        !(tr.feats = malloc(ND_VIT_WINDOW * MAX_FEATS * sizeof(*tr.feats)))) {
         err = ND_ERR_NOMEM;
         snprintf(errstr, errsz, "out of memory");
         goto out;
@@ -1500,11 +1674,14 @@ out:
     free(tr.docs);
     free(tr.doclen);
     free(tr.vocab);
+    free(tr.vit);
+    free(tr.feats);
     free(order);
     free(tr.tot);
     free(tr.ts);
     wtab_free(&tr.tab);
-    free(data);
+    for (size_t f = 0; f < ND_TRAIN_MAX_FILES; f++)
+        free(data[f]);
     return err;
 }
 

@@ -1,9 +1,10 @@
-/* tagger: the statistical named-entity tagger. An averaged perceptron over IOB2 labels (PER, ORG,
- * LOC, MISC, as CoNLL-2003), decoded greedily left to right with the two previous labels as
- * features. Features: the word, its lower case, prefixes and suffixes, word shape, neighbouring
- * words and shapes within the sentence, knowledge-base gazetteer matches (countries, cities,
- * organisations, names), document-level case evidence, and the labels the same word got earlier in
- * the document.
+/* tagger: the statistical named-entity tagger. An averaged structured perceptron over IOB2 labels
+ * (PER, ORG, LOC, MISC, as CoNLL-2003), decoded by Viterbi over each sentence with the previous
+ * label as a feature (tagger_viterbi.h), then a document-level vote (tagger_doc.h). Features: the
+ * word, its lower case, prefixes and suffixes, word shape, neighbouring words and shapes within the
+ * sentence, word clusters of the word and its neighbours (clusters.h), knowledge-base gazetteer
+ * matches (countries, cities, organisations, names), document-level case evidence, and the type the
+ * same word got in earlier sentences of the document.
  *
  * A model is trained by nd_tagger_train (`newsd train-ner`) and saved as a compact binary file
  * (models/ner.bin). A loaded tagger is read-only: any number of threads may tag with it. */
@@ -14,6 +15,7 @@
 #include <stdio.h>
 
 #include "core/core.h"
+#include "enrich/clusters.h"
 #include "enrich/kb.h"
 
 #define ND_NER_NLABELS 9
@@ -40,10 +42,15 @@ void nd_tagger_destroy(struct nd_tagger *tagger);
 enum nd_err nd_tagger_tag(const struct nd_tagger *tagger, const struct nd_kb *kb,
                           struct nd_ner_tok *toks, size_t n);
 
-/* Train on a CoNLL file (documents split by -DOCSTART-) and write the model to out_path. Progress
- * on log. Returns ND_OK or an error with errstr filled. */
-enum nd_err nd_tagger_train(const char *conll_path, const struct nd_kb *kb, const char *out_path,
-                            int epochs, FILE *log, char *errstr, size_t errsz);
+/* Train on CoNLL files (documents split by -DOCSTART-; 1 to ND_TRAIN_MAX_FILES of them, their
+ * documents together) and write the model to out_path, with a copy of the word clusters (may be
+ * NULL: no cluster features; worse) inside it. Progress on log. Returns ND_OK or an error with
+ * errstr filled. */
+#define ND_TRAIN_MAX_FILES 8
+enum nd_err nd_tagger_train(const char *const *conll_paths, size_t npaths,
+                            const struct nd_kb *kb, const struct nd_clusters *clusters,
+                            const char *out_path, int epochs, FILE *log, char *errstr,
+                            size_t errsz);
 
 /* Read CoNLL text (first column token, blank line between sentences, -DOCSTART- lines) into
  * documents: calls fn for each document. Tokens point into `text` (modified in place). */

@@ -1,6 +1,15 @@
-/* Topic assignment: see topics.h. Model records (tab-separated, kind first):
- *   T code level parent name | L term code weight | B five class codes | Q five log priors
- *   W word five log-likelihoods */
+/* Topic assignment: see topics.h; the model and its loading: topics_int.h, topics_model.c.
+ *
+ * One pass over the story's word tokens (headline first) does two things. The classifier sums
+ * each known word's per-class weights, weighted by where the word stands (headline, lead, body,
+ * tail); the sums are scaled by 1/sqrt(total weight), so a headline and a long article give logits
+ * of the same size, then divided by the calibration temperature: the softmax is the probability of
+ * each class. The lexicon's terms add points to their topics (same position weights), and coded
+ * events between countries add points to international relations and its kind, and a logit to the
+ * world class. The world class's probability is shared among the world topics (politics and
+ * government by default, conflict, crime, disaster, ...) in proportion to their lexicon points. A
+ * subtopic's confidence is the chance that its top-level topic is a subject (the main one, p, or a
+ * secondary one, (1 - p) * SECONDARY) times the strength of its evidence, 1 - exp(-points). */
 #include "enrich/topics.h"
 
 #include <math.h>
@@ -10,179 +19,25 @@
 
 #include "core/core.h"
 #include "enrich/events_lex.h"
+#include "enrich/topics_int.h"
 
 #define MODEL_CAP (16u << 20)
-#define MAX_TOPICS 256
-#define MAX_TERMS 4096
-#define NCLASS 5
 #define MAX_TOKENS ND_EVLEX_MAX_TOKENS
+#define HEAD_TOKENS 128
 #define MAX_OUT 10
-#define MAX_EVIDENCE 4
-#define WORD_AHEAD 8 /* tokens between a word slot's prefetch and its lookup */
-#define THRESHOLD 1.3 /* compressed score for a topic to be assigned: one clear subtopic term */
+#define MAX_EVIDENCE 4     /* lexicon terms, events and subtopics per topic */
+#define CLASS_EVIDENCE 3   /* the classifier's words per top-level topic */
+#define EVIDENCE_WORDS 512 /* distinct words a story's evidence is chosen from */
+#define WORD_AHEAD 8       /* tokens between a word slot's prefetch and its lookup */
+#define TERM_MIN 1.0       /* lexicon points for a subtopic to be assigned: one clear term */
+#define TOP_MIN 0.10       /* probability for a further top-level topic to be listed */
+#define SUB_MIN 0.10       /* confidence for a subtopic to be listed */
+#define WORLD_PRIOR 0.3 /* the world share's weight on politics and government with no evidence */
+/* A subtopic with evidence under another main subject is a secondary subject this often (set by
+ * hand: no labelled stories have subtopics) */
+#define SECONDARY 0.3
 
-struct topic {
-    char code[9];
-    int level;
-    int parent; /* index or -1 */
-    const char *name;
-    /* name is valid UTF-8 (tested once at load): the per-story JSON string skips the check */
-    int name_ok;
-};
-
-struct term {
-    uint16_t topic;
-    float weight;
-};
-
-struct nd_topics {
-    char *buf;
-    struct topic topics[MAX_TOPICS];
-    size_t ntopics;
-    struct term *terms;
-    size_t nterms;
-    struct nd_evmap
-        *term_map;       /* term key -> first index in terms; a term may feed several topics */
-    uint32_t *term_next; /* chain of terms sharing a key */
-    struct nd_evmap
-        *word_map; /* word -> row in lik + 1 (low 24 bits) | longest term it starts << 24 */
-    float *lik;    /* NCLASS log-likelihoods per word */
-    size_t nwords;
-    float prior[NCLASS];
-    int cls_topic[NCLASS];
-    int has_nb;
-    /* the topics coded events speak for (index or -1), found once at load */
-    int ev_ir, ev_dip, ev_conflict, ev_sanction, ev_aid;
-};
-
-static int topic_index(const struct nd_topics *topics, const char *code)
-{
-    for (size_t i = 0; i < topics->ntopics; i++)
-        if (!strcmp(topics->topics[i].code, code))
-            return (int)i;
-    return -1;
-}
-
-static enum nd_err model_load(struct nd_topics *topics, char *errstr, size_t errsz)
-{
-    enum nd_err err = ND_OK;
-    size_t tcap = 0, wcap = 0, lineno = 0;
-    char *line = topics->buf, *next;
-    for (; line && *line; line = next) {
-        char *f[8];
-        int nf = 0;
-        lineno++;
-        next = strchr(line, '\n');
-        if (next)
-            *next++ = '\0';
-        if (line[0] == '#' || !line[0])
-            continue;
-        f[nf++] = line;
-        for (char *p = line; *p && nf < 8; p++)
-            if (*p == '\t') {
-                *p = '\0';
-                f[nf++] = p + 1;
-            }
-        if (line[0] == 'T' && nf >= 5 && topics->ntopics < MAX_TOPICS) {
-            struct topic *t = &topics->topics[topics->ntopics++];
-            snprintf(t->code, sizeof(t->code), "%s", f[1]);
-            t->level = atoi(f[2]);
-            t->parent = strcmp(f[3], "-") ? topic_index(topics, f[3]) : -1;
-            t->name = f[4];
-            json_t *probe = json_string(t->name);
-            t->name_ok = probe != NULL;
-            json_decref(probe);
-        } else if (line[0] == 'L' && nf >= 4) {
-            int ti = topic_index(topics, f[2]);
-            uint32_t head = UINT32_MAX;
-            if (ti < 0) {
-                err = ND_ERR_INVALID;
-                goto out;
-            }
-            if (topics->nterms >= tcap) {
-                size_t ncap = tcap ? tcap * 2 : 512;
-                struct term *nt = realloc(topics->terms, ncap * sizeof(*nt));
-                uint32_t *nn = nt ? realloc(topics->term_next, ncap * sizeof(*nn)) : NULL;
-                if (!nt) {
-                    err = ND_ERR_NOMEM;
-                    goto out;
-                }
-                topics->terms = nt;
-                if (!nn) {
-                    err = ND_ERR_NOMEM;
-                    goto out;
-                }
-                topics->term_next = nn;
-                tcap = ncap;
-            }
-            nd_evmap_get(topics->term_map, f[1], strlen(f[1]), &head);
-            {
-                const char *sp = strchr(f[1], ' ');
-                size_t flen = sp ? (size_t)(sp - f[1]) : strlen(f[1]);
-                uint32_t nw = 1, old = 0;
-                for (const char *q = f[1]; *q; q++)
-                    nw += *q == ' ';
-                nd_evmap_get(topics->word_map, f[1], flen, &old);
-                if (nw > (old >> 24) &&
-                    nd_evmap_put(topics->word_map, f[1], flen, (old & 0xffffffu) | (nw << 24))) {
-                    err = ND_ERR_NOMEM;
-                    goto out;
-                }
-            }
-            topics->terms[topics->nterms] =
-                (struct term){.topic = (uint16_t)ti, .weight = strtof(f[3], NULL)};
-            topics->term_next[topics->nterms] = head;
-            if (nd_evmap_put(topics->term_map, f[1], strlen(f[1]), (uint32_t)topics->nterms++)) {
-                err = ND_ERR_NOMEM;
-                goto out;
-            }
-        } else if (line[0] == 'B' && nf >= 1 + NCLASS) {
-            for (int c = 0; c < NCLASS; c++)
-                if ((topics->cls_topic[c] = topic_index(topics, f[1 + c])) < 0) {
-                    err = ND_ERR_INVALID;
-                    goto out;
-                }
-            topics->has_nb = 1;
-        } else if (line[0] == 'Q' && nf >= 1 + NCLASS) {
-            for (int c = 0; c < NCLASS; c++)
-                topics->prior[c] = strtof(f[1 + c], NULL);
-        } else if (line[0] == 'W' && nf >= 2 + NCLASS) {
-            if (topics->nwords >= wcap) {
-                size_t ncap = wcap ? wcap * 2 : 4096;
-                float *nl = realloc(topics->lik, ncap * NCLASS * sizeof(*nl));
-                if (!nl) {
-                    err = ND_ERR_NOMEM;
-                    goto out;
-                }
-                topics->lik = nl;
-                wcap = ncap;
-            }
-            for (int c = 0; c < NCLASS; c++)
-                topics->lik[topics->nwords * NCLASS + (size_t)c] = strtof(f[2 + c], NULL);
-            uint32_t old = 0;
-            nd_evmap_get(topics->word_map, f[1], strlen(f[1]), &old);
-            if (nd_evmap_put(topics->word_map, f[1], strlen(f[1]),
-                             (old & 0xff000000u) | (uint32_t)(++topics->nwords))) {
-                err = ND_ERR_NOMEM;
-                goto out;
-            }
-        } else {
-            err = ND_ERR_INVALID;
-            goto out;
-        }
-    }
-    if (!topics->ntopics) {
-        snprintf(errstr, errsz, "topics model: no topics");
-        return ND_ERR_INVALID;
-    }
-    return ND_OK;
-out:
-    if (err == ND_ERR_INVALID)
-        snprintf(errstr, errsz, "topics model: line %zu: malformed record", lineno);
-    else
-        snprintf(errstr, errsz, "topics model: out of memory at line %zu", lineno);
-    return err;
-}
+static void topic_links(struct nd_topics *topics);
 
 struct nd_topics *nd_topics_new(const char *models_dir, char *errstr, size_t errsz)
 {
@@ -202,18 +57,20 @@ struct nd_topics *nd_topics_new(const char *models_dir, char *errstr, size_t err
         goto out;
     }
     topics->term_map = nd_evmap_new(1024);
-    topics->word_map = nd_evmap_new(8192);
+    topics->word_map = nd_evmap_new(32768);
     if (!topics->term_map || !topics->word_map) {
         snprintf(errstr, errsz, "topics model: out of memory");
         goto out;
     }
-    if (model_load(topics, errstr, errsz) != ND_OK)
+    if (nd_topics_model_load(topics, errstr, errsz) != ND_OK)
         goto out;
-    topics->ev_ir = topic_index(topics, "20000638");
-    topics->ev_dip = topic_index(topics, "20000639");
-    topics->ev_conflict = topic_index(topics, "20000056");
-    topics->ev_sanction = topic_index(topics, "20000642");
-    topics->ev_aid = topic_index(topics, "20000643");
+    topics->ev_ir = nd_topics_index(topics, "20000638");
+    topics->ev_dip = nd_topics_index(topics, "20000639");
+    topics->ev_conflict = nd_topics_index(topics, "20000056");
+    topics->ev_sanction = nd_topics_index(topics, "20000642");
+    topics->ev_aid = nd_topics_index(topics, "20000643");
+    topics->politics = nd_topics_index(topics, "11000000");
+    topic_links(topics);
     return topics;
 out:
     nd_topics_destroy(topics);
@@ -228,7 +85,7 @@ void nd_topics_destroy(struct nd_topics *topics)
     nd_evmap_destroy(topics->word_map);
     free(topics->terms);
     free(topics->term_next);
-    free(topics->lik);
+    free(topics->weight);
     free(topics->buf);
     free(topics);
 }
@@ -236,91 +93,165 @@ void nd_topics_destroy(struct nd_topics *topics)
 struct evidence {
     const char *s[MAX_EVIDENCE];
     size_t len[MAX_EVIDENCE];
+    double w[MAX_EVIDENCE];
     int n;
 };
 
-struct scoring {
-    double score[MAX_TOPICS];
-    struct evidence ev[MAX_TOPICS];
-    double post[NCLASS];
+/* A word of the story the classifier knows: its first mention, and its position weights summed
+ * over all its mentions. */
+struct hit {
+    const char *s;
+    uint32_t len, row;
+    float w;
 };
 
-/* A zeroed scoring but for the evidence strings, which are read only below each count: 2 KB
- * cleared per story instead of 20. */
-static struct scoring *scoring_new(void)
+struct scoring {
+    /* per topic (ntopics of each, in the same allocation) */
+    double *score;   /* lexicon and event points */
+    double *carried; /* points with those of subtopics, half per level */
+    double *conf;
+    struct evidence *ev;
+    float acc[ND_TOPICS_MAX_CLASS]; /* the classes' sums (float: one vector add per word) */
+    double prob[ND_TOPICS_MAX_CLASS];
+    double wsum, scale; /* total position weight of known words; 1 / (sqrt(wsum) T) */
+    int nintl;          /* events between two countries */
+    size_t nhits, cap;  /* distinct known words (at most cap) */
+    struct hit *hits;
+    uint32_t *slot, mask;  /* open addressing by word row: index in hits + 1, or 0 */
+    struct nd_evtok *head; /* HEAD_TOKENS of them when there is a headline */
+};
+
+/* A zeroed scoring but for the evidence strings, which are read only below each count, with room
+ * for cap distinct words: one allocation sized by the model's topics. */
+static struct scoring *scoring_new(size_t ntopics, size_t cap, int with_head)
 {
-    struct scoring *sc = malloc(sizeof(*sc));
-    if (!sc)
+    size_t nslot = 64, size;
+    struct scoring *sc;
+    char *p;
+    /* a story's distinct known words for evidence: a few hundred in 4 KB; past EVIDENCE_WORDS the
+     * later ones still count, unnamed */
+    cap = cap < 1 ? 1 : cap > EVIDENCE_WORDS ? EVIDENCE_WORDS : cap;
+    while (nslot < 2 * cap)
+        nslot *= 2;
+    size = sizeof(struct scoring) + ntopics * (3 * sizeof(double) + sizeof(struct evidence)) +
+           cap * sizeof(struct hit) + (with_head ? HEAD_TOKENS * sizeof(struct nd_evtok) : 0) +
+           nslot * sizeof(uint32_t);
+    if (!(sc = malloc(size)))
         return NULL;
-    memset(sc->score, 0, sizeof(sc->score));
-    memset(sc->post, 0, sizeof(sc->post));
-    for (size_t t = 0; t < MAX_TOPICS; t++)
+    p = (char *)(sc + 1);
+    sc->score = (double *)p;
+    sc->carried = sc->score + ntopics;
+    sc->conf = sc->carried + ntopics;
+    sc->ev = (struct evidence *)(sc->conf + ntopics);
+    sc->hits = (struct hit *)(sc->ev + ntopics);
+    sc->head = with_head ? (struct nd_evtok *)(sc->hits + cap) : NULL;
+    sc->slot =
+        (uint32_t *)(with_head ? (char *)(sc->head + HEAD_TOKENS) : (char *)(sc->hits + cap));
+    sc->mask = (uint32_t)nslot - 1;
+    memset(sc->slot, 0, nslot * sizeof(uint32_t));
+    memset(sc->score, 0, ntopics * sizeof(double));
+    memset(sc->acc, 0, sizeof(sc->acc));
+    for (size_t t = 0; t < ntopics; t++)
         sc->ev[t].n = 0;
+    sc->wsum = 0;
+    sc->nintl = 0;
+    sc->nhits = 0;
+    sc->cap = cap;
     return sc;
 }
 
-static void add_evidence(struct evidence *ev, const char *s, size_t len)
+/* A mention of a known word: its weight added to the word's hit, the first mention kept. */
+static inline void note_hit(struct scoring *sc, const char *s, uint32_t len, uint32_t row, float w)
+{
+    uint32_t h = (row * 2654435761u) & sc->mask;
+    while (sc->slot[h] && sc->hits[sc->slot[h] - 1].row != row)
+        h = (h + 1) & sc->mask;
+    if (sc->slot[h])
+        sc->hits[sc->slot[h] - 1].w += w;
+    else if (sc->nhits < sc->cap) {
+        sc->hits[sc->nhits] = (struct hit){.s = s, .len = len, .row = row, .w = w};
+        sc->slot[h] = (uint32_t)++sc->nhits;
+    }
+}
+
+static void add_evidence_w(struct evidence *ev, const char *s, size_t len, double w)
 {
     for (int k = 0; k < ev->n; k++)
-        if (ev->len[k] == len && !strncasecmp(ev->s[k], s, len))
+        if (ev->len[k] == len && !strncasecmp(ev->s[k], s, len)) {
+            ev->w[k] += w;
             return;
+        }
     if (ev->n < MAX_EVIDENCE) {
         ev->s[ev->n] = s;
+        ev->w[ev->n] = w;
         ev->len[ev->n++] = len;
     }
 }
 
-/* Lexicon and classifier over the tokens. */
-static void score_text(const struct nd_topics *topics, const char *text,
-                       const struct nd_evtok *toks, size_t ntok, struct scoring *sc)
+/* The weight of the i-th token of the headline or the body, by where it stands. */
+static double position_weight(const struct nd_topics *topics, size_t i, int in_head)
 {
-    double ll[NCLASS];
+    const struct nd_topics_position *p = &topics->pos;
+    if (in_head)
+        return p->head;
+    return i < p->lead_n ? p->lead : i < p->tail_n ? p->body : p->tail;
+}
+
+/* The lexicon's terms starting at toks[i] (w: the word's map value), longest first. */
+static void score_terms(const struct nd_topics *topics, const char *text,
+                        const struct nd_evtok *toks, size_t i, size_t ntok, uint32_t w, double pw,
+                        struct scoring *sc)
+{
     char phrase[3 * (ND_EVTOK_KEYMAX + 1) + 1];
     size_t lens[sizeof(phrase)]; /* a phrase of k tokens that fits takes k - 1 bytes of spaces */
-    for (int c = 0; c < NCLASS; c++)
-        ll[c] = topics->prior[c];
+    size_t nmax = w >> 24, nfit;
+    uint32_t v;
+    if (nmax > ntok - i)
+        nmax = ntok - i;
+    nfit = nmax ? nd_evlex_join_prefixes(toks, i, nmax, phrase, sizeof(phrase), lens) : 0;
+    for (size_t n = nfit; n >= 1; n--) {
+        if (!nd_evmap_get(topics->term_map, phrase, lens[n - 1], &v))
+            continue;
+        for (uint32_t t = v; t != UINT32_MAX; t = topics->term_next[t]) {
+            const struct nd_topic_term *term = &topics->terms[t];
+            sc->score[term->topic] += term->weight * pw;
+            add_evidence_w(&sc->ev[term->topic], text + toks[i].start,
+                           toks[i + n - 1].end - toks[i].start, term->weight * pw);
+        }
+        break;
+    }
+}
+
+/* Classifier sums and lexicon points over the tokens of one field (the headline or the body). */
+static void score_text(const struct nd_topics *topics, const char *text,
+                       const struct nd_evtok *toks, size_t ntok, int in_head, struct scoring *sc)
+{
+    /* local sums of a fixed width: one vector add per known word */
+    float acc[ND_TOPICS_MAX_CLASS];
+    memcpy(acc, sc->acc, sizeof(acc));
     for (size_t i = 0; i < WORD_AHEAD && i < ntok; i++)
         nd_evmap_prefetch(topics->word_map, toks[i].hash);
     for (size_t i = 0; i < ntok; i++) {
-        uint32_t v;
+        uint32_t w, row;
         /* the word slot WORD_AHEAD tokens on starts loading now (the map is mostly not in cache) */
         if (i + WORD_AHEAD < ntok)
             nd_evmap_prefetch(topics->word_map, toks[i + WORD_AHEAD].hash);
-        if (!(toks[i].flags & ND_EVTOK_WORD))
+        if (!(toks[i].flags & ND_EVTOK_WORD) ||
+            !nd_evmap_get_hashed(topics->word_map, toks[i].key, toks[i].keylen, toks[i].hash, &w))
             continue;
-        uint32_t w;
-        if (!nd_evmap_get_hashed(topics->word_map, toks[i].key, toks[i].keylen, toks[i].hash, &w))
-            continue;
-        if (topics->has_nb && (w & 0xffffffu))
-            for (int c = 0; c < NCLASS; c++)
-                ll[c] += topics->lik[(size_t)((w & 0xffffffu) - 1) * NCLASS + (size_t)c];
-        /* the phrases of n tokens here, longest first: one join, each shorter one its prefix */
-        size_t nmax = w >> 24, nfit;
-        if (nmax > ntok - i)
-            nmax = ntok - i;
-        nfit = nmax ? nd_evlex_join_prefixes(toks, i, nmax, phrase, sizeof(phrase), lens) : 0;
-        for (size_t n = nfit; n >= 1; n--) {
-            if (!nd_evmap_get(topics->term_map, phrase, lens[n - 1], &v))
-                continue;
-            for (uint32_t t = v; t != UINT32_MAX; t = topics->term_next[t]) {
-                const struct term *term = &topics->terms[t];
-                /* repeated mentions count, with diminishing returns (see the log below) */
-                sc->score[term->topic] += term->weight;
-                add_evidence(&sc->ev[term->topic], text + toks[i].start,
-                             toks[i + n - 1].end - toks[i].start);
-            }
-            break;
+        double pw = position_weight(topics, i, in_head);
+        if ((row = w & 0xffffffu) && topics->nclass) {
+            const float *wt = &topics->weight[(size_t)(row - 1) * ND_TOPICS_MAX_CLASS];
+            float fw = (float)pw;
+            for (size_t c = 0; c < ND_TOPICS_MAX_CLASS; c++)
+                acc[c] += fw * wt[c];
+            sc->wsum += pw;
+            note_hit(sc, text + toks[i].start, toks[i].end - toks[i].start, row - 1, fw);
         }
+        if (w >> 24)
+            score_terms(topics, text, toks, i, ntok, w, pw, sc);
     }
-    if (topics->has_nb) {
-        double m = ll[0], z = 0;
-        for (int c = 1; c < NCLASS; c++)
-            m = ll[c] > m ? ll[c] : m;
-        for (int c = 0; c < NCLASS; c++)
-            z += exp(ll[c] - m);
-        for (int c = 0; c < NCLASS; c++)
-            sc->post[c] = exp(ll[c] - m) / z;
-    }
+    memcpy(sc->acc, acc, sizeof(acc));
 }
 
 /* The fields of an event object read here, in one walk over its keys: a lookup by name hashes
@@ -390,17 +321,306 @@ static void score_events(const struct nd_topics *topics, const json_t *events, s
         int international = sc_cc && tg_cc && strcmp(sc_cc, tg_cc);
         if (target >= 0 && international) {
             sc->score[target] += 0.75;
-            add_evidence(&sc->ev[target], type, strlen(type));
+            add_evidence_w(&sc->ev[target], type, strlen(type), 0.75);
         }
+        sc->nintl += international;
         if (ir >= 0 && international) {
             sc->score[ir] += 0.5;
-            add_evidence(&sc->ev[ir], "events between countries", 24);
+            add_evidence_w(&sc->ev[ir], "events between countries", 24, 0.5);
         }
     }
 }
 
-json_t *nd_topics_assign(const struct nd_topics *topics, const char *text, size_t len,
-                         const json_t *events)
+/* The classes' probabilities: the scaled sums, the lexicon's points per top-level topic (carried
+ * first), the events' logit on the world class, the temperature. */
+static void classify(const struct nd_topics *topics, struct scoring *sc)
+{
+    int k = topics->nclass;
+    double z[ND_TOPICS_MAX_CLASS], m = -INFINITY, sum = 0;
+    sc->scale = sc->wsum > 0 ? 1.0 / sqrt(sc->wsum) : 0;
+    for (int c = 0; c < k; c++)
+        z[c] = topics->bias[c] + sc->acc[c] * sc->scale;
+    for (size_t t = 0; t < topics->ntopics; t++) /* the lexicon's points, as features */
+        if (topics->topics[t].level == 1 && sc->carried[t] > 0) {
+            double x = log1p(sc->carried[t]);
+            for (int c = 0; c < k; c++)
+                z[c] += topics->lexw[t][c] * x;
+        }
+    if (topics->world >= 0)
+        z[topics->world] +=
+            topics->event_logit * (sc->nintl < topics->event_cap ? sc->nintl : topics->event_cap);
+    for (int c = 0; c < k; c++) {
+        z[c] /= topics->temperature;
+        m = z[c] > m ? z[c] : m;
+    }
+    for (int c = 0; c < k; c++)
+        sum += (sc->prob[c] = exp(z[c] - m));
+    for (int c = 0; c < k; c++)
+        sc->prob[c] /= sum;
+    sc->scale /= topics->temperature;
+}
+
+/* A topic's points also speak for its ancestors, half as loud per level. */
+static void carry_points(const struct nd_topics *topics, struct scoring *sc)
+{
+    for (size_t t = 0; t < topics->ntopics; t++)
+        sc->carried[t] = sc->score[t];
+    for (size_t t = 0; t < topics->ntopics; t++) {
+        double carry = sc->score[t] * 0.5;
+        int depth = 0;
+        for (int p = topics->topics[t].parent; carry > 0 && p >= 0 && depth < 8;
+             p = topics->topics[p].parent, depth++) {
+            sc->carried[p] += carry;
+            carry *= 0.5;
+        }
+    }
+}
+
+/* A subtopic's name as evidence of its ancestors, with the points it carried to each. */
+static void carry_evidence(const struct nd_topics *topics, struct scoring *sc)
+{
+    for (size_t t = 0; t < topics->ntopics; t++) {
+        double carry = sc->score[t] * 0.5;
+        const char *name = topics->topics[t].name;
+        int depth = 0;
+        for (int p = topics->topics[t].parent; carry > 0 && p >= 0 && depth < 8;
+             p = topics->topics[p].parent, depth++) {
+            add_evidence_w(&sc->ev[p], name, strlen(name), carry);
+            carry *= 0.5;
+        }
+    }
+}
+
+static int top_of(const struct nd_topics *topics, int t)
+{
+    for (int depth = 0; t >= 0 && depth < 8; depth++, t = topics->topics[t].parent)
+        if (topics->topics[t].level == 1)
+            return t;
+    return -1;
+}
+
+/* Each topic's top-level ancestor, class, and whether the world class is shared with it (the
+ * top-level topics no class stands for, and politics). */
+static void topic_links(struct nd_topics *topics)
+{
+    for (size_t t = 0; t < topics->ntopics; t++) {
+        struct nd_topic *topic = &topics->topics[t];
+        topic->top = top_of(topics, (int)t);
+        topic->cls = -1;
+        for (int c = 0; c < topics->nclass; c++)
+            if (topics->cls_topic[c] == (int)t)
+                topic->cls = c;
+        topic->world_share = topics->world >= 0 && topic->level == 1 &&
+                             ((int)t == topics->politics || topic->cls < 0);
+    }
+}
+
+static double world_weight(const struct nd_topics *topics, const struct scoring *sc, int t)
+{
+    return log1p(sc->carried[t]) + (t == topics->politics ? WORLD_PRIOR : 0);
+}
+
+static void confidences(const struct nd_topics *topics, struct scoring *sc)
+{
+    double wsum = 0;
+    int nt = (int)topics->ntopics;
+    memset(sc->conf, 0, topics->ntopics * sizeof(sc->conf[0]));
+    for (int c = 0; c < topics->nclass; c++)
+        if (topics->cls_topic[c] >= 0)
+            sc->conf[topics->cls_topic[c]] += sc->prob[c];
+    if (topics->world >= 0) {
+        double u[ND_TOPICS_MAX];
+        for (int t = 0; t < nt; t++)
+            if (topics->topics[t].world_share)
+                wsum += (u[t] = world_weight(topics, sc, t));
+        for (int t = 0; t < nt && wsum > 0; t++)
+            if (topics->topics[t].world_share)
+                sc->conf[t] += sc->prob[topics->world] * u[t] / wsum;
+    }
+    for (int t = 0; t < nt; t++) {
+        int top = topics->topics[t].top;
+        if (topics->topics[t].level > 1 && top >= 0 && sc->carried[t] >= TERM_MIN)
+            sc->conf[t] =
+                (sc->conf[top] + (1.0 - sc->conf[top]) * SECONDARY) * (1.0 - exp(-sc->carried[t]));
+    }
+}
+
+/* The story scored: classifier, lexicon, events, confidences. NULL when out of memory. */
+static struct scoring *score_story(const struct nd_topics *topics, const char *headline,
+                                   const char *text, size_t len, const struct nd_evtok *toks,
+                                   size_t ntok, const json_t *events)
+{
+    /* prose runs at about one token per five bytes: a denser text is scored on its first tokens */
+    size_t cap = len / 4 + 64 < MAX_TOKENS ? len / 4 + 64 : MAX_TOKENS;
+    struct scoring *sc;
+    if (ntok > cap)
+        ntok = cap;
+    if (!(sc = scoring_new(topics->ntopics, ntok + HEAD_TOKENS, headline && *headline)))
+        return NULL;
+    if (sc->head) {
+        size_t nhead = nd_evlex_tokenize(headline, strlen(headline), sc->head, HEAD_TOKENS);
+        score_text(topics, headline, sc->head, nhead, 1, sc);
+    }
+    if (toks)
+        score_text(topics, text, toks, ntok, 0, sc);
+    carry_points(topics, sc);
+    if (events)
+        score_events(topics, events, sc);
+    /* the lexicon features are the text's points (as trained); the events count by their logit */
+    if (topics->nclass)
+        classify(topics, sc);
+    if (events)
+        carry_points(topics, sc);
+    carry_evidence(topics, sc);
+    confidences(topics, sc);
+    return sc;
+}
+
+static void swap_evidence(struct evidence *ev, int a, int b)
+{
+    const char *s = ev->s[a];
+    size_t len = ev->len[a];
+    double w = ev->w[a];
+    ev->s[a] = ev->s[b], ev->len[a] = ev->len[b], ev->w[a] = ev->w[b];
+    ev->s[b] = s, ev->len[b] = len, ev->w[b] = w;
+}
+
+/* The words that moved each class of mask most: a word's summed position weight times its weight
+ * for the class (the model's rows are centred, so that is how far it moves the class against the
+ * others), in logits (scaled, calibrated). One pass over the story's distinct words for all. */
+static void class_evidence(const struct nd_topics *topics, const struct scoring *sc, unsigned mask,
+                           struct evidence *out)
+{
+    size_t k = (size_t)topics->nclass, nwant = 0;
+    int want[ND_TOPICS_MAX_CLASS];
+    double least[ND_TOPICS_MAX_CLASS]; /* the weakest kept, once a class has CLASS_EVIDENCE */
+    for (size_t c = 0; c < k; c++) {
+        out[c].n = 0;
+        if (mask >> c & 1)
+            least[nwant] = 0, want[nwant++] = (int)c;
+    }
+    for (size_t h = 0; h < sc->nhits; h++) {
+        const struct hit *hit = &sc->hits[h];
+        const float *wt = &topics->weight[(size_t)hit->row * ND_TOPICS_MAX_CLASS];
+        for (size_t q = 0; q < nwant; q++) {
+            struct evidence *ev = &out[want[q]];
+            double d = (double)hit->w * wt[want[q]];
+            int low = 0;
+            if (d <= least[q])
+                continue;
+            for (int j = 1; j < ev->n; j++)
+                low = ev->w[j] < ev->w[low] ? j : low;
+            low = ev->n < CLASS_EVIDENCE ? ev->n++ : low;
+            ev->s[low] = hit->s;
+            ev->len[low] = hit->len;
+            ev->w[low] = d;
+            if (ev->n == CLASS_EVIDENCE) {
+                least[q] = ev->w[0];
+                for (int j = 1; j < ev->n; j++)
+                    least[q] = ev->w[j] < least[q] ? ev->w[j] : least[q];
+            }
+        }
+    }
+    for (size_t c = 0; c < k; c++) /* in logits: scaled and calibrated */
+        for (int j = 0; j < out[c].n; j++)
+            out[c].w[j] *= sc->scale;
+    for (size_t c = 0; c < k; c++)
+        for (int a = 1; a < out[c].n; a++) /* strongest first */
+            for (int b = a; b > 0 && out[c].w[b] > out[c].w[b - 1]; b--)
+                swap_evidence(&out[c], b, b - 1);
+}
+
+/* The class whose probability gave topic t most of its confidence, or -1. */
+static int main_class(const struct nd_topics *topics, const struct scoring *sc, int t)
+{
+    int c = topics->topics[t].cls, w = topics->world;
+    double own = c >= 0 ? sc->prob[c] : 0;
+    if (w >= 0 && topics->topics[t].world_share && sc->conf[t] - own > own)
+        return w;
+    return c;
+}
+
+/* "term +1.25": the weight with a sign and two decimals, written without printf (a story has a
+ * few dozen of these). */
+static void append_evidence(json_t *arr, const struct evidence *ev)
+{
+    for (int e = 0; e < ev->n; e++) {
+        char buf[160];
+        size_t n = ev->len[e] < 120 ? ev->len[e] : 120;
+        double x = fabs(ev->w[e]) * 100.0 + 0.5;
+        long v = x < 1e8 ? (long)x : 99999999; /* NaN or huge: not from a sane model */
+        char digits[24];
+        int nd = 0;
+        memcpy(buf, ev->s[e], n);
+        buf[n++] = ' ';
+        buf[n++] = ev->w[e] < 0 ? '-' : '+';
+        do
+            digits[nd++] = (char)('0' + v % 10);
+        while ((v /= 10) > 0 || nd < 3);
+        while (nd > 2)
+            buf[n++] = digits[--nd];
+        buf[n++] = '.';
+        buf[n++] = digits[1];
+        buf[n++] = digits[0];
+        json_array_append_new(arr, json_stringn(buf, n));
+    }
+}
+
+/* One topic's JSON; cls: the classes' evidence (class_evidence), or NULL. */
+static json_t *topic_json(const struct nd_topics *topics, const struct scoring *sc,
+                          const struct evidence *cls, int t)
+{
+    static const char prefix[] = "http://cv.iptc.org/newscodes/mediatopic/";
+    const struct nd_topic *topic = &topics->topics[t];
+    char uri[sizeof(prefix) + sizeof(topic->code)];
+    json_t *ev = json_array(), *item = json_object();
+    /* the code is at most eight bytes (its field's size): prefix and code copied, no format */
+    size_t clen = strnlen(topic->code, sizeof(topic->code));
+    if (!item || !ev) {
+        json_decref(ev);
+        json_decref(item);
+        return NULL;
+    }
+    memcpy(uri, prefix, sizeof(prefix) - 1);
+    memcpy(uri + sizeof(prefix) - 1, topic->code, clen);
+    uri[sizeof(prefix) - 1 + clen] = '\0';
+    if (topic->level == 1 && cls) {
+        int c = main_class(topics, sc, t);
+        if (c >= 0)
+            append_evidence(ev, &cls[c]);
+    }
+    append_evidence(ev, &sc->ev[t]);
+    json_object_set_new_nocheck(item, "uri", json_string_nocheck(uri));
+    if (topic->name_ok)
+        json_object_set_new_nocheck(item, "name", json_string_nocheck(topic->name));
+    json_object_set_new_nocheck(item, "confidence",
+                                json_real(floor(sc->conf[t] * 1000.0 + 0.5) / 1000.0));
+    json_object_set_new_nocheck(item, "evidence", ev);
+    return item;
+}
+
+/* The best top-level topic (index), or -1. */
+static int best_top(const struct nd_topics *topics, const struct scoring *sc)
+{
+    int best = -1;
+    for (size_t t = 0; t < topics->ntopics; t++)
+        if (topics->topics[t].level == 1 && sc->conf[t] > 0 &&
+            (best < 0 || sc->conf[t] > sc->conf[best]))
+            best = (int)t;
+    return best;
+}
+
+static int listed(const struct nd_topics *topics, const struct scoring *sc, int t, int best)
+{
+    if (t == best)
+        return 1;
+    if (topics->topics[t].level == 1)
+        return sc->conf[t] >= TOP_MIN;
+    return sc->carried[t] >= TERM_MIN && sc->conf[t] >= SUB_MIN;
+}
+
+json_t *nd_topics_assign(const struct nd_topics *topics, const char *headline, const char *text,
+                         size_t len, const json_t *events)
 {
     struct nd_evtok *toks = NULL;
     size_t ntok;
@@ -409,125 +629,71 @@ json_t *nd_topics_assign(const struct nd_topics *topics, const char *text, size_
     if (!topics || !text || !len)
         return json_array();
     ntok = nd_evlex_tokenize_alloc(text, len, MAX_TOKENS, &toks);
-    out = nd_topics_assign_tokens(topics, text, len, toks, ntok, events);
+    out = nd_topics_assign_tokens(topics, headline, text, len, toks, ntok, events);
     free(toks);
     return out;
 }
 
-json_t *nd_topics_assign_tokens(const struct nd_topics *topics, const char *text, size_t len,
-                                const struct nd_evtok *toks, size_t ntok, const json_t *events)
+json_t *nd_topics_assign_tokens(const struct nd_topics *topics, const char *headline,
+                                const char *text, size_t len, const struct nd_evtok *toks,
+                                size_t ntok, const json_t *events)
 {
     json_t *out = json_array();
-    struct scoring *sc = NULL;
-    double total[MAX_TOPICS], conf[MAX_TOPICS];
-    size_t order[MAX_TOPICS], nitems = 0;
-    int best_top = -1;
+    struct scoring *sc;
+    size_t order[ND_TOPICS_MAX], nitems = 0;
+    struct evidence cls[ND_TOPICS_MAX_CLASS];
+    unsigned mask = 0;
+    int best;
 
     if (!topics || !text || !len || !toks)
         return out;
-    /* prose runs at about one token per five bytes: a denser text is scored on its first tokens */
-    size_t cap = len / 4 + 64 < MAX_TOKENS ? len / 4 + 64 : MAX_TOKENS;
-    if (ntok > cap)
-        ntok = cap;
-    sc = scoring_new();
-    if (!sc)
-        goto out;
-    score_text(topics, text, toks, ntok, sc);
-    if (events)
-        score_events(topics, events, sc);
-    /* lexicon sums grow with length: compress, then add the classifier's posterior */
-    for (size_t t = 0; t < topics->ntopics; t++)
-        total[t] = sc->score[t] > 0 ? 2.0 * log1p(sc->score[t]) : 0;
-    if (topics->has_nb)
-        for (int c = 0; c < NCLASS; c++)
-            total[topics->cls_topic[c]] += 3.0 * sc->post[c];
-    /* a topic's evidence also speaks for its ancestors, half as loud per level */
-    for (size_t t = topics->ntopics; t-- > 0;) {
-        double carry = total[t] * 0.5;
-        for (int p = topics->topics[t].parent; p >= 0 && carry > 0.25;
-             p = topics->topics[p].parent) {
-            total[p] += carry;
-            carry *= 0.5;
-            if (!sc->ev[p].n && sc->ev[t].n) /* evidence by way of the subtopic */
-                add_evidence(&sc->ev[p], topics->topics[t].name, strlen(topics->topics[t].name));
-        }
-    }
-    for (size_t t = 0; t < topics->ntopics; t++)
-        if (topics->topics[t].level == 1 && (best_top < 0 || total[t] > total[best_top]))
-            best_top = (int)t;
-    /* Ranked by confidence before any JSON is made, so only the topics kept get built. The
-     * insertion keeps topics of equal confidence in model order (the order a stable sort of all
-     * of them gave). */
-    for (size_t t = 0; t < topics->ntopics && nitems < MAX_TOPICS; t++) {
+    if (!(sc = score_story(topics, headline, text, len, toks, ntok, events)))
+        return out;
+    best = best_top(topics, sc);
+    /* Ranked by confidence before any JSON is made, so only the topics kept get built; topics of
+     * equal confidence stay in model order. */
+    for (size_t t = 0; t < topics->ntopics; t++) {
         size_t k;
-        if (total[t] < THRESHOLD && (int)t != best_top)
+        if (sc->conf[t] <= 0 || !listed(topics, sc, (int)t, best))
             continue;
-        if (total[t] <= 0)
-            continue;
-        conf[t] = floor((1.0 - exp(-total[t] / 3.0)) * 1000.0 + 0.5) / 1000.0;
-        for (k = nitems; k > 0 && conf[order[k - 1]] < conf[t]; k--)
+        for (k = nitems; k > 0 && sc->conf[order[k - 1]] < sc->conf[t]; k--)
             order[k] = order[k - 1];
         order[k] = t;
         nitems++;
     }
-    for (size_t k = 0; k < nitems && k < MAX_OUT; k++) {
-        size_t t = order[k];
-        static const char prefix[] = "http://cv.iptc.org/newscodes/mediatopic/";
-        char uri[sizeof(prefix) + sizeof(topics->topics[t].code)];
-        json_t *ev, *item;
-        /* the code is at most eight bytes (its field's size): prefix and code copied, no format */
-        size_t clen = strnlen(topics->topics[t].code, sizeof(topics->topics[t].code));
-        memcpy(uri, prefix, sizeof(prefix) - 1);
-        memcpy(uri + sizeof(prefix) - 1, topics->topics[t].code, clen);
-        uri[sizeof(prefix) - 1 + clen] = '\0';
-        ev = json_array();
-        for (int e = 0; e < sc->ev[t].n; e++)
-            json_array_append_new(ev, json_stringn(sc->ev[t].s[e], sc->ev[t].len[e]));
-        for (int c = 0; c < NCLASS && topics->has_nb; c++)
-            if (topics->cls_topic[c] == (int)t && sc->post[c] > 0.5)
-                json_array_append_new(ev, json_string_nocheck("classifier"));
-        item = json_object();
-        if (!item) {
-            json_decref(ev);
-            continue;
+    if (nitems > MAX_OUT)
+        nitems = MAX_OUT;
+    for (size_t k = 0; k < nitems; k++) /* the classes whose evidence the topics show */
+        if (topics->topics[order[k]].level == 1 && topics->nclass) {
+            int c = main_class(topics, sc, (int)order[k]);
+            mask |= c >= 0 ? 1u << c : 0;
         }
-        json_object_set_new_nocheck(item, "uri", json_string_nocheck(uri));
-        if (topics->topics[t].name_ok)
-            json_object_set_new_nocheck(item, "name",
-                                        json_string_nocheck(topics->topics[t].name));
-        json_object_set_new_nocheck(item, "confidence", json_real(conf[t]));
-        json_object_set_new_nocheck(item, "evidence", ev);
-        json_array_append_new(out, item);
+    if (mask)
+        class_evidence(topics, sc, mask, cls);
+    for (size_t k = 0; k < nitems; k++) {
+        json_t *item = topic_json(topics, sc, mask ? cls : NULL, (int)order[k]);
+        if (item)
+            json_array_append_new(out, item);
     }
-out:
     free(sc);
     return out;
 }
 
-const char *nd_topics_top_class(const struct nd_topics *topics, const char *text, size_t len)
+const char *nd_topics_top_class(const struct nd_topics *topics, const char *headline,
+                                const char *text, size_t len)
 {
-    struct nd_evtok *toks;
-    struct scoring *sc;
-    const char *best = NULL;
-    if (!topics || !topics->has_nb || !text)
+    struct nd_evtok *toks = NULL;
+    struct scoring *sc = NULL;
+    const char *code = NULL;
+    size_t ntok;
+    int best;
+    if (!topics || !topics->nclass || !text)
         return NULL;
-    size_t cap = len / 2 + 16 < MAX_TOKENS ? len / 2 + 16 : MAX_TOKENS;
-    toks = malloc(cap * sizeof(*toks));
-    sc = scoring_new();
-    if (toks && sc) {
-        size_t ntok = nd_evlex_tokenize(text, len, toks, cap);
-        double bestv = -1;
-        score_text(topics, text, toks, ntok, sc);
-        for (int c = 0; c < NCLASS; c++) {
-            int t = topics->cls_topic[c];
-            double v = 3.0 * sc->post[c] + (sc->score[t] > 0 ? 2.0 * log1p(sc->score[t]) : 0);
-            if (v > bestv) {
-                bestv = v;
-                best = topics->topics[t].code;
-            }
-        }
-    }
+    ntok = nd_evlex_tokenize_alloc(text, len, MAX_TOKENS, &toks);
+    if (toks && (sc = score_story(topics, headline, text, len, toks, ntok, NULL)) &&
+        (best = best_top(topics, sc)) >= 0)
+        code = topics->topics[best].code;
     free(toks);
     free(sc);
-    return best;
+    return code;
 }

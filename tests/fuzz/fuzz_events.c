@@ -44,7 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!dumped)
         abort();
     free(dumped);
-    json_t *subject = nd_topics_assign(topics, text, size, evs);
+    json_t *subject = nd_topics_assign(topics, NULL, text, size, evs);
     if (!json_is_array(subject))
         abort();
     json_decref(subject);

@@ -78,6 +78,13 @@ static void test_entities_topics_events_feeds_keywords(void **state)
                         "talks-a", NULL));
     assert_false(
         matches("desks:\n - name: d\n   match: {any: [{entities: [Q15031]}]}\n", "talks-a", NULL));
+    /* a topic counts at its confidence threshold (talks-a: politics 0.8), 0.5 by default */
+    assert_true(matches("desks:\n - name: d\n   match: {any: [{topics: [politics], "
+                        "min_confidence: 0.8}]}\n",
+                        "talks-a", NULL));
+    assert_false(matches("desks:\n - name: d\n   match: {any: [{topics: [politics], "
+                         "min_confidence: 0.81}]}\n",
+                         "talks-a", NULL));
     /* topics by name, code and URI */
     assert_true(
         matches("desks:\n - name: d\n   match: {any: [{topics: [Politics]}]}\n", "talks-a", NULL));
@@ -129,7 +136,12 @@ static void test_errors_name_file_and_line(void **state)
                        "          topics: [cooking]\n"     /* 9 */
                        "          colour: blue\n"          /* 10 */
                        "    sound: loud\n"                 /* 11 */
-                       "  - name: asia\n";                 /* 12 */
+                       "  - name: asia\n"                  /* 12 */
+                       "    match:\n"                      /* 13 */
+                       "      any:\n"                      /* 14 */
+                       "        - min_confidence: 0.5\n"   /* 15 */
+                       "        - topics: [sport]\n"       /* 16 */
+                       "          min_confidence: 2\n";    /* 17 */
     char *out = NULL;
     size_t len = 0;
     FILE *errors = open_memstream(&out, &len);
@@ -139,13 +151,16 @@ static void test_errors_name_file_and_line(void **state)
     desks = desks_from_yaml(yaml, errors, &nerr);
     fclose(errors);
     assert_null(desks);
-    assert_int_equal(nerr, 6);
+    assert_int_equal(nerr, 8);
     assert_non_null(strstr(out, "test.yaml:7: countries: \"usa\" is not an ISO 3166-1 alpha-3"));
     assert_non_null(strstr(out, "test.yaml:8: events: unknown PLOVER event type \"MEET\""));
     assert_non_null(strstr(out, "test.yaml:9: topics: \"cooking\" is not a known IPTC"));
     assert_non_null(strstr(out, "test.yaml:10: unknown condition \"colour\""));
     assert_non_null(strstr(out, "test.yaml:11: desks: unknown key \"sound\""));
     assert_non_null(strstr(out, "test.yaml:12: desks: duplicate desk name \"asia\""));
+    assert_non_null(
+        strstr(out, "test.yaml:15: min_confidence: needs topics in the same condition"));
+    assert_non_null(strstr(out, "test.yaml:17: min_confidence:"));
     free(out);
 }
 

@@ -224,6 +224,54 @@ static void test_entities_api(void **state)
     nd_story_destroy(story);
 }
 
+/* Places named by a word that heads the KB's place names are places, KB entry or not: the demo's
+ * "Senkaku Islands" (in the KB) and island chains and seas it lacks; never organisations. */
+static void test_geo_heads(void **state)
+{
+    static const char *const heads[] = {"Islands", "islands", "Sea", "Strait", "River", "Gulf"};
+    static const char *const not_heads[] = {"Bank", "Group", "Party", "City", "Ministry"};
+    static const struct {
+        const char *text, *name;
+    } cases[] = {
+        {"Four Chinese coast guard ships entered waters around the disputed Senkaku Islands on "
+         "Saturday, the foreign ministry said.",
+         "Senkaku Islands"},
+        {"Indonesia sent warships to the Natuna Islands after fishing boats were seen there, the "
+         "navy said on Monday.",
+         "Natuna Islands"},
+        {"The navy said three vessels had crossed the Sulu Sea overnight without incident.",
+         "Sulu Sea"},
+    };
+    char errstr[256];
+    struct nd_kb *kb = nd_kb_load(NEWSD_SOURCE_DIR "/models/kb.tsv", errstr, sizeof(errstr));
+    (void)state;
+    assert_non_null(kb);
+    for (size_t k = 0; k < sizeof(heads) / sizeof(heads[0]); k++)
+        assert_true(nd_kb_is_geo_head(kb, nd_kb_tokhash(heads[k], strlen(heads[k]))));
+    for (size_t k = 0; k < sizeof(not_heads) / sizeof(not_heads[0]); k++)
+        assert_false(nd_kb_is_geo_head(kb, nd_kb_tokhash(not_heads[k], strlen(not_heads[k]))));
+    assert_true(nd_kb_name_flags(kb, nd_kb_tokhash("Islands", 7)) & ND_KB_GEOHEAD);
+    nd_kb_destroy(kb);
+    for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+        struct nd_story *story = nd_story_new();
+        struct nd_entities ents;
+        const struct nd_entity *e;
+        const char *p;
+        nd_story_set(&story->body_text, cases[k].text);
+        nd_enrich_text(story);
+        assert_int_equal(nd_entities_find(enrich, story, &ents), ND_OK);
+        p = strstr(story->body_text, cases[k].name);
+        e = nd_entities_at(&ents, (uint32_t)(p - story->body_text),
+                           (uint32_t)(p - story->body_text + strlen(cases[k].name)));
+        if (!e || e->type != ND_ENT_LOC)
+            fprintf(stderr, "%s: %s\n", cases[k].name, e ? nd_ent_type_name(e->type) : "not found");
+        assert_non_null(e);
+        assert_int_equal(e->type, ND_ENT_LOC);
+        nd_entities_free(&ents);
+        nd_story_destroy(story);
+    }
+}
+
 static void enrich_text(const char *body, size_t len)
 {
     struct nd_story *story = nd_story_new();
@@ -393,6 +441,7 @@ int main(void)
         cmocka_unit_test(test_fixture_story),
         cmocka_unit_test(test_headline_weighs_more),
         cmocka_unit_test(test_entities_api),
+        cmocka_unit_test(test_geo_heads),
         cmocka_unit_test(test_odd_input),
         cmocka_unit_test(test_caps),
         cmocka_unit_test(test_enrich_file_lines),

@@ -6,7 +6,9 @@
 #include <cmocka.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <ctype.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/core.h"
 #include "enrich/events.h"
@@ -52,7 +54,7 @@ static const json_t *find(const json_t *arr, const char *uri)
 static json_t *assign(const char *text)
 {
     json_t *evs = nd_events_code(events, text, strlen(text), NULL, 0);
-    json_t *arr = nd_topics_assign(topics, text, strlen(text), evs);
+    json_t *arr = nd_topics_assign(topics, NULL, text, strlen(text), evs);
     json_decref(evs);
     return arr;
 }
@@ -111,14 +113,113 @@ static void test_sport(void **state)
     (void)state;
     assert_string_equal(json_string_value(json_object_get(json_array_get(arr, 0), "uri")),
                         URI("15000000"));
-    assert_string_equal(nd_topics_top_class(topics, text, strlen(text)), "15000000");
+    assert_string_equal(nd_topics_top_class(topics, NULL, text, strlen(text)), "15000000");
     json_decref(arr);
+}
+
+static const char *first_top(const json_t *arr)
+{
+    size_t i;
+    const json_t *t;
+    json_array_foreach(arr, i, t)
+    {
+        const char *uri = json_string_value(json_object_get(t, "uri"));
+        if (!strcmp(uri + strlen(uri) - 6, "000000"))
+            return uri;
+    }
+    return "";
+}
+
+/* Headline, then lead, weigh more than the tail: the same two sentences, swapped, swap the
+ * story's main subject; a headline outweighs the sentence at the tail. */
+static void test_headline_and_lead_weigh_more(void **state)
+{
+    /* about as strong as each other side by side (sport 0.53, economy 0.46) */
+    const char *markets = "Shares and bonds fell as investors sold stocks.";
+    const char *match = "The striker scored twice as the team won the league match and the coach "
+                        "praised the players.";
+    char body[4096];
+    json_t *arr;
+    (void)state;
+    for (int order = 0; order < 2; order++) {
+        size_t n = (size_t)snprintf(body, sizeof(body), "%s", order ? match : markets);
+        for (int i = 0; i < 320; i++) /* words the classifier does not know, only their places */
+            n += (size_t)snprintf(body + n, sizeof(body) - n, " qzx");
+        snprintf(body + n, sizeof(body) - n, " %s", order ? markets : match);
+        arr = nd_topics_assign(topics, NULL, body, strlen(body), NULL);
+        assert_string_equal(first_top(arr), order ? URI("15000000") : URI("04000000"));
+        json_decref(arr);
+    }
+    snprintf(body, sizeof(body), "qzx.");
+    for (int i = 0; i < 320; i++)
+        strcat(body, " qzx");
+    strcat(body, " ");
+    strcat(body, match);
+    arr = nd_topics_assign(topics, markets, body, strlen(body), NULL);
+    assert_string_equal(first_top(arr), URI("04000000"));
+    json_decref(arr);
+}
+
+/* Evidence is what moved the score: "term +0.42", the first top-level topic's led by the
+ * classifier's strongest word of the text; top-level confidences are one distribution (at most 1
+ * together). */
+static void test_evidence_and_probabilities(void **state)
+{
+    const char *text = "Brazil and South Africa called for immediate ceasefire talks between "
+                       "Sudan's warring parties on Saturday.";
+    json_t *arr = assign(text);
+    size_t i, k;
+    const json_t *t, *e, *first = NULL;
+    double top_sum = 0;
+    char term[128];
+    (void)state;
+    assert_string_not_equal(first_top(arr), URI("04000000"));
+    json_array_foreach(arr, i, t)
+    {
+        const char *uri = json_string_value(json_object_get(t, "uri"));
+        if (!strcmp(uri + strlen(uri) - 6, "000000")) {
+            top_sum += json_real_value(json_object_get(t, "confidence"));
+            first = first ? first : t;
+        }
+        json_array_foreach(json_object_get(t, "evidence"), k, e)
+        {
+            const char *s = json_string_value(e), *sp = strrchr(s, ' ');
+            assert_non_null(sp);
+            assert_true((sp[1] == '+' || sp[1] == '-') && isdigit((unsigned char)sp[2]));
+            assert_non_null(strchr(sp, '.'));
+            assert_int_equal(strlen(strchr(sp, '.')), 3); /* two decimals */
+        }
+    }
+    assert_true(top_sum <= 1.0 + 1e-6);
+    e = json_array_get(json_object_get(first, "evidence"), 0);
+    snprintf(term, sizeof(term), "%s", json_string_value(e));
+    *strrchr(term, ' ') = '\0';
+    assert_non_null(strstr(text, term));
+    json_decref(arr);
+}
+
+/* A model whose records are out of order or malformed is refused with the line. */
+static void test_bad_model(void **state)
+{
+    char dir[] = "/tmp/newsd-topics-XXXXXX", path[256], errstr[256] = "";
+    FILE *fp;
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/topics.model", dir);
+    fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs("T\t04000000\t1\t-\teconomy, business and finance\nW\tshares\t0.5\n", fp);
+    fclose(fp);
+    assert_null(nd_topics_new(dir, errstr, sizeof(errstr)));
+    assert_non_null(strstr(errstr, "line 2"));
+    unlink(path);
+    rmdir(dir);
 }
 
 static void test_empty_and_missing(void **state)
 {
     char errstr[256] = "";
-    json_t *arr = nd_topics_assign(topics, "", 0, NULL);
+    json_t *arr = nd_topics_assign(topics, NULL, "", 0, NULL);
     (void)state;
     assert_int_equal(json_array_size(arr), 0);
     json_decref(arr);
@@ -133,6 +234,9 @@ int main(void)
         cmocka_unit_test(test_diplomatic_story),
         cmocka_unit_test(test_subtopics),
         cmocka_unit_test(test_sport),
+        cmocka_unit_test(test_headline_and_lead_weigh_more),
+        cmocka_unit_test(test_evidence_and_probabilities),
+        cmocka_unit_test(test_bad_model),
         cmocka_unit_test(test_empty_and_missing),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,0 +1,71 @@
+/* topics: the loaded model, shared by topics_model.c (loading) and topics.c (assigning). */
+#ifndef ND_TOPICS_INT_H
+#define ND_TOPICS_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ND_TOPICS_MAX 256
+#define ND_TOPICS_MAX_CLASS 8
+
+struct nd_topic {
+    char code[9];
+    int level;
+    int parent;              /* index or -1 */
+    const char *parent_code; /* "-" for none; resolved into parent once the table is read */
+    const char *name;
+    /* name is valid UTF-8 (tested once at load): the per-story JSON string skips the check */
+    int name_ok;
+    /* found once at load: the top-level ancestor (itself at level 1) or -1, the classifier's
+     * class of this topic or -1, whether the world class's probability is shared with it */
+    int top, cls, world_share;
+};
+
+struct nd_topic_term {
+    uint16_t topic;
+    float weight;
+};
+
+/* Where a word stands decides its weight (scripts/topics_corpus.py POSITION): the headline, the
+ * first lead_n tokens of the body (punctuation counts), the body up to tail_n tokens, the tail. */
+struct nd_topics_position {
+    float head, lead, body, tail;
+    uint32_t lead_n, tail_n;
+};
+
+struct nd_topics {
+    char *buf;
+    struct nd_topic topics[ND_TOPICS_MAX];
+    size_t ntopics;
+    struct nd_topic_term *terms;
+    size_t nterms;
+    struct nd_evmap
+        *term_map;       /* term key -> first index in terms; a term may feed several topics */
+    uint32_t *term_next; /* chain of terms sharing a key */
+    struct nd_evmap
+        *word_map; /* word -> row in weight + 1 (low 24 bits) | longest term it starts << 24 */
+    float *weight; /* nclass weights per word */
+    size_t nwords;
+    /* the classifier: nclass classes, each an IPTC top-level topic (index) or the world class (-1),
+     * whose probability is shared among the world topics by their lexicon evidence */
+    int nclass;
+    int cls_topic[ND_TOPICS_MAX_CLASS];
+    int world; /* the world class, or -1 */
+    float bias[ND_TOPICS_MAX_CLASS];
+    /* per top-level topic: the weights of log(1 + its lexicon points) for each class */
+    float lexw[ND_TOPICS_MAX][ND_TOPICS_MAX_CLASS];
+    float temperature; /* logits are divided by it (calibration) */
+    float event_logit; /* added to the world class per event between two countries */
+    int event_cap;     /* counted events at most */
+    struct nd_topics_position pos;
+    /* the topics coded events speak for (index or -1), found once at load */
+    int ev_ir, ev_dip, ev_conflict, ev_sanction, ev_aid;
+    int politics; /* the world share's default topic (politics and government), or -1 */
+};
+
+/* Load the model records of buf (NUL-terminated; the strings stay in it). ND_OK or an error with
+ * errstr filled (line number). */
+enum nd_err nd_topics_model_load(struct nd_topics *topics, char *errstr, size_t errsz);
+int nd_topics_index(const struct nd_topics *topics, const char *code);
+
+#endif
