@@ -69,7 +69,7 @@ void nd_publish_story(struct nd_publish *pub, struct nd_story *story);
 
 /* The memory budget (memory.limit_mb; not owned, NULL: none): each record of the open transaction
  * holds its bytes (and librdkafka's copy's) there until the commit, and librdkafka's own buffers
- * hold a fixed share (4 MiB, at most a quarter) while publish lives. Set before the first story. */
+ * hold a fixed share (8 MiB, at most a quarter) while publish lives. Set before the first story. */
 void nd_publish_set_budget(struct nd_publish *pub, struct nd_membudget *budget);
 
 /* Called on the publish thread for each story just before it is encoded and produced, when it

@@ -103,7 +103,7 @@ def test_kubernetes_objects_agree_with_the_code():
     assert c["securityContext"]["readOnlyRootFilesystem"] is True
     assert c["securityContext"]["allowPrivilegeEscalation"] is False
     # memory request and limit present and ordered, and sized by docs/OPERATIONS.md's formula: the
-    # request covers the models (84 MiB measured by bench_memory) and the process, the limit adds
+    # request covers the models (~100 MiB measured by bench_memory) and the process, the limit adds
     # the config's memory.limit_mb of buffers on top
     req, lim = c["resources"]["requests"]["memory"], c["resources"]["limits"]["memory"]
     mi = lambda s: int(s[:-2]) * (1024 if s.endswith("Gi") else 1)
