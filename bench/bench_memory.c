@@ -2,8 +2,7 @@
  * docs/OPERATIONS.md ("Memory sizing") and the estimate memory.limit_mb accounts stories with.
  *
  *   models   resident set size added by loading each model alone: the knowledge base, the tagger,
- *            the events model, the topics model (the dependency parser has a slot here once it
- *            lands);
+ *            the events model, the topics model, the dependency parser;
  *   feeds    RSS added per feed by 1000 configured feeds, idle (just configured) and with a full
  *            table of fetch.recent_ids item ids (a long-running feed), and the feed state record
  *            each poll writes with a full table;
@@ -20,6 +19,7 @@
 #include "enrich/enrich.h"
 #include "enrich/events.h"
 #include "enrich/kb.h"
+#include "enrich/syntax.h"
 #include "enrich/tagger.h"
 #include "enrich/topics.h"
 #include "fetch/fetch.h"
@@ -37,6 +37,7 @@ static struct nd_kb *held_kb;
 static struct nd_tagger *held_tagger;
 static struct nd_events *held_events;
 static struct nd_topics *held_topics;
+static struct nd_syntax *held_syntax;
 static struct nd_fetch *held_fetch[RUNS];
 static struct nd_story *held[RUNS][NSTORIES];
 
@@ -78,7 +79,12 @@ static void models(const char *dir)
     r1 = rss_kb();
     printf("  topics model                %7.1f MiB\n", mib(r1 - r0));
     total += r1 - r0;
-    printf("  dependency parser           (not in this build: branch syntax)\n");
+    r0 = r1;
+    snprintf(path, sizeof(path), "%s/syntax.bin", dir);
+    held_syntax = nd_syntax_load(path, errstr, sizeof(errstr));
+    r1 = rss_kb();
+    printf("  dependency parser (syntax)  %7.1f MiB%s\n", mib(r1 - r0), held_syntax ? "" : " (not loaded)");
+    total += r1 - r0;
     printf("  all models                  %7.1f MiB\n", mib(total));
     /* freed only at the end: the allocator would hand these pages to what is measured next, whose
      * RSS would then not grow */
@@ -253,6 +259,7 @@ int main(void)
             nd_story_destroy(held[r][i]);
     }
     nd_topics_destroy(held_topics);
+    nd_syntax_destroy(held_syntax);
     nd_events_destroy(held_events);
     nd_tagger_destroy(held_tagger);
     nd_kb_destroy(held_kb);
