@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define ND_TOPICS_MAX 256
 #define ND_TOPICS_MAX_CLASS 8
@@ -26,6 +27,19 @@ struct nd_topic_term {
     float weight;
 };
 
+/* A word the model knows, in a table of its own (open addressing, linear probing, by the hash
+ * nd_evmap_hash gives its key, which every token carries): the story's one lookup per word token
+ * finds at once its classifier row, the lexicon term that is the word alone, and how long a term
+ * it starts, with no call and no second lookup. Empty slots have klen 0. */
+struct nd_topics_word {
+    const char *key; /* in the model's buffer, not NUL-terminated */
+    uint32_t tag;    /* the hash's high half (the slot index is from the low bits) */
+    uint32_t row;    /* row in weight + 1, or 0 */
+    uint32_t term;   /* first index in terms of the one-word term + 1, or 0 */
+    uint8_t klen;
+    uint8_t maxn; /* the longest term it starts, in words; 0 for none */
+};
+
 /* Where a word stands decides its weight (scripts/topics_corpus.py POSITION): the headline, the
  * first lead_n tokens of the body (punctuation counts), the body up to tail_n tokens, the tail. */
 struct nd_topics_position {
@@ -42,9 +56,9 @@ struct nd_topics {
     struct nd_evmap
         *term_map;       /* term key -> first index in terms; a term may feed several topics */
     uint32_t *term_next; /* chain of terms sharing a key */
-    struct nd_evmap
-        *word_map; /* word -> row in weight + 1 (low 24 bits) | longest term it starts << 24 */
-    float *weight; /* nclass weights per word */
+    struct nd_topics_word *words; /* never more than half full: a probe always ends */
+    size_t word_mask;             /* slots - 1 */
+    float *weight;                /* nclass weights per word */
     size_t nwords;
     /* the classifier: nclass classes, each an IPTC top-level topic (index) or the world class (-1),
      * whose probability is shared among the world topics by their lexicon evidence */
@@ -67,5 +81,27 @@ struct nd_topics {
  * errstr filled (line number). */
 enum nd_err nd_topics_model_load(struct nd_topics *topics, char *errstr, size_t errsz);
 int nd_topics_index(const struct nd_topics *topics, const char *code);
+
+/* The word of key[0..klen) (hash: nd_evmap_hash of it), or NULL. Inline: it runs once per word
+ * token of every story. */
+static inline const struct nd_topics_word *nd_topics_word_find(const struct nd_topics *topics,
+                                                               const char *key, size_t klen,
+                                                               uint64_t hash)
+{
+    uint32_t tag = (uint32_t)(hash >> 32);
+    for (size_t j = (size_t)hash & topics->word_mask;; j = (j + 1) & topics->word_mask) {
+        const struct nd_topics_word *word = &topics->words[j];
+        if (!word->klen)
+            return NULL;
+        if (word->tag == tag && word->klen == klen && !memcmp(word->key, key, klen))
+            return word;
+    }
+}
+
+/* Start loading the slot a word of this hash would sit in (the table is mostly out of cache). */
+static inline void nd_topics_word_prefetch(const struct nd_topics *topics, uint64_t hash)
+{
+    __builtin_prefetch(&topics->words[(size_t)hash & topics->word_mask]);
+}
 
 #endif
