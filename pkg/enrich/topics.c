@@ -82,6 +82,7 @@ void nd_topics_destroy(struct nd_topics *topics)
         return;
     nd_evmap_destroy(topics->term_map);
     free(topics->words);
+    free(topics->word_keys);
     free(topics->terms);
     free(topics->term_next);
     free(topics->weight);
@@ -237,15 +238,17 @@ static void score_text(const struct nd_topics *topics, const char *text,
     float acc[ND_TOPICS_MAX_CLASS];
     size_t edge = SIZE_MAX;
     double pw = in_head ? topics->pos.head : position_weight(&topics->pos, 0, &edge);
+    const struct nd_topics_word *words = topics->words;
+    size_t mask = topics->word_mask;
     memcpy(acc, sc->acc, sizeof(acc));
     for (size_t i = 0; i < WORD_AHEAD && i < ntok; i++)
-        nd_topics_word_prefetch(topics, toks[i].hash);
+        __builtin_prefetch(&words[toks[i].hash & mask]);
     for (size_t i = 0; i < ntok; i++) {
         const struct nd_topics_word *word;
         if (i + WORD_AHEAD < ntok)
-            nd_topics_word_prefetch(topics, toks[i + WORD_AHEAD].hash);
+            __builtin_prefetch(&words[toks[i + WORD_AHEAD].hash & mask]);
         if (!(toks[i].flags & ND_EVTOK_WORD) ||
-            !(word = nd_topics_word_find(topics, toks[i].key, toks[i].keylen, toks[i].hash)))
+            !(word = nd_topics_word_find(words, mask, toks[i].key, toks[i].keylen, toks[i].hash)))
             continue;
         if (i >= edge)
             pw = position_weight(&topics->pos, i, &edge);
@@ -549,8 +552,49 @@ static int main_class(const struct nd_topics *topics, const struct scoring *sc, 
     return c;
 }
 
+/* Whether s[0..n) is UTF-8 as json_stringn takes it (RFC 3629: no overlong form, no surrogate,
+ * nothing past U+10FFFF), so the string is made without jansson checking it again; evidence is
+ * mostly ASCII, and a text span cut at 120 bytes may end inside a character. */
+static int utf8_valid(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    for (uint64_t x; i + 8 <= n; i += 8) { /* eight ASCII bytes at a time, then byte by byte */
+        memcpy(&x, s + i, 8);
+        if (x & 0x8080808080808080ull)
+            break;
+    }
+    while (i < n) {
+        unsigned c = s[i], cp;
+        uint32_t min;
+        size_t k;
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if (c >= 0xC2 && c <= 0xDF)
+            k = 1, cp = c & 0x1F, min = 0x80;
+        else if (c >= 0xE0 && c <= 0xEF)
+            k = 2, cp = c & 0x0F, min = 0x800;
+        else if (c >= 0xF0 && c <= 0xF4)
+            k = 3, cp = c & 0x07, min = 0x10000;
+        else
+            return 0;
+        if (n - i <= k)
+            return 0;
+        for (size_t j = 1; j <= k; j++) {
+            if ((s[i + j] & 0xC0) != 0x80)
+                return 0;
+            cp = cp << 6 | (s[i + j] & 0x3Fu);
+        }
+        if (cp < min || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
+            return 0;
+        i += k + 1;
+    }
+    return 1;
+}
+
 /* "term +1.25": the weight with a sign and two decimals, written without printf (a story has a
- * few dozen of these). */
+ * few dozen of these). A term that is not UTF-8 is left out, as json_stringn would. */
 static void append_evidence(json_t *arr, const struct evidence *ev)
 {
     for (int e = 0; e < ev->n; e++) {
@@ -571,7 +615,8 @@ static void append_evidence(json_t *arr, const struct evidence *ev)
         buf[n++] = '.';
         buf[n++] = digits[1];
         buf[n++] = digits[0];
-        json_array_append_new(arr, json_stringn(buf, n));
+        if (utf8_valid((const unsigned char *)buf, n))
+            json_array_append_new(arr, json_stringn_nocheck(buf, n));
     }
 }
 

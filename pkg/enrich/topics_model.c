@@ -60,8 +60,12 @@ static struct nd_topics_word *word_slot(struct nd_topics *topics, const char *ke
             !memcmp(word->key, key, klen))
             return word;
     }
+    /* the keys' room was sized for every line of the model at its longest */
+    char *copy = topics->word_keys + topics->word_keys_used;
+    memcpy(copy, key, klen);
+    topics->word_keys_used += (klen + 7) / 8 * 8;
     topics->words[j] =
-        (struct nd_topics_word){.key = key, .tag = (uint32_t)(hash >> 32), .klen = (uint8_t)klen};
+        (struct nd_topics_word){.key = copy, .tag = (uint32_t)(hash >> 32), .klen = (uint8_t)klen};
     return &topics->words[j];
 }
 
@@ -213,7 +217,10 @@ enum nd_err nd_topics_model_load(struct nd_topics *topics, char *errstr, size_t 
         nlines++;
     while (nslot < 2 * nlines)
         nslot *= 2;
-    if (!(topics->words = calloc(nslot, sizeof(*topics->words)))) {
+    /* a word per line at most, each key at most ND_EVTOK_KEYMAX bytes padded to eight */
+    topics->words = calloc(nslot, sizeof(*topics->words));
+    topics->word_keys = calloc(nlines, (ND_EVTOK_KEYMAX + 7) / 8 * 8);
+    if (!topics->words || !topics->word_keys) {
         snprintf(errstr, errsz, "topics model: out of memory");
         return ND_ERR_NOMEM;
     }
