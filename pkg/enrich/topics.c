@@ -211,7 +211,8 @@ static void score_terms(const struct nd_topics *topics, const char *text,
         nmax = ntok - i;
     if (nmax >= 2) {
         char phrase[3 * (ND_EVTOK_KEYMAX + 1) + 1];
-        size_t lens[sizeof(phrase)]; /* a phrase of k tokens that fits takes k - 1 bytes of spaces */
+        size_t
+            lens[sizeof(phrase)]; /* a phrase of k tokens that fits takes k - 1 bytes of spaces */
         size_t nfit = nd_evlex_join_prefixes(toks, i, nmax, phrase, sizeof(phrase), lens);
         for (size_t k = nfit; k >= 2; k--)
             if (nd_evmap_get(topics->term_map, phrase, lens[k - 1], &v)) {

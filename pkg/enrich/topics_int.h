@@ -60,7 +60,7 @@ struct nd_topics {
     size_t word_mask;             /* slots - 1 */
     char *word_keys;              /* the words' keys */
     size_t word_keys_used;
-    float *weight;                /* nclass weights per word */
+    float *weight; /* nclass weights per word */
     size_t nwords;
     /* the classifier: nclass classes, each an IPTC top-level topic (index) or the world class (-1),
      * whose probability is shared among the world topics by their lexicon evidence */
