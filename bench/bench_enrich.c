@@ -27,6 +27,7 @@
 #include "enrich/tokenize.h"
 #include "enrich/topics.h"
 #include "story/story.h"
+#include "bench_rss.h"
 #include "bench_stats.h"
 
 #define RUNS 5
@@ -40,20 +41,6 @@ static double now(void)
     struct timespec ts;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static long rss_kb(void)
-{
-    char line[256];
-    long kb = -1;
-    FILE *fp = fopen("/proc/self/status", "r");
-    if (!fp)
-        return -1;
-    while (fgets(line, sizeof(line), fp))
-        if (!strncmp(line, "VmRSS:", 6))
-            kb = atol(line + 6);
-    fclose(fp);
-    return kb;
 }
 
 static char *read_all(const char *path, size_t *len)

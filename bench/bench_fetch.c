@@ -26,6 +26,7 @@
 
 #include "config/config.h"
 #include "fetch/fetch.h"
+#include "bench_rss.h"
 #include "bench_stats.h"
 
 #define NHOSTS 16
@@ -119,19 +120,6 @@ static double now_s(clockid_t clock)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static long rss_kib(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    long kib = 0;
-    while (f && fgets(line, sizeof(line), f))
-        if (!strncmp(line, "VmRSS:", 6))
-            kib = atol(line + 6);
-    if (f)
-        fclose(f);
-    return kib;
-}
-
 static size_t g_items;
 static enum nd_err emit(void *opaque, struct nd_story *story)
 {
@@ -219,7 +207,7 @@ int main(int argc, char **argv)
         snprintf(url, sizeof(url), "http://127.0.0.%zu:%d/f/%zu", 1 + i % NHOSTS, port, i);
         nd_config_add_feed(conf, id, url, 3600);
     }
-    rss0 = rss_kib();
+    rss0 = rss_kb();
     fetch = nd_fetch_new(conf, emit, NULL);
     /* warm-up: every feed fetched and parsed once, its ETag and ids remembered */
     run_round(fetch, nfeeds, &wall[0], &cpu[0]);
@@ -233,7 +221,7 @@ int main(int argc, char **argv)
         rate_cpu[r] = (double)nfeeds / cpu[r];
         base[r] = baseline_polls_per_cpu_s(port, nfeeds < 2000 ? nfeeds : 2000, *g_round);
     }
-    rss1 = rss_kib();
+    rss1 = rss_kb();
     {
         struct nd_fetch_stats st;
         nd_fetch_totals(fetch, &st);

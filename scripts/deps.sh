@@ -12,12 +12,12 @@ set -eu
 
 build_pkgs="build-essential cmake ninja-build pkg-config git ca-certificates
  librdkafka-dev libcurl4-openssl-dev libjansson-dev libxml2-dev libyaml-dev libmicrohttpd-dev
- libutf8proc-dev libxxhash-dev libmimalloc-dev"
+ libutf8proc-dev libxxhash-dev libmimalloc-dev zlib1g-dev"
 test_pkgs="libcmocka-dev clang llvm libclang-rt-14-dev lld valgrind kcat maven openjdk-17-jre-headless
  python3 python3-pytest python3-confluent-kafka python3-yaml python3-jsonschema
  chromium chromium-driver python3-selenium"
 runtime_pkgs="librdkafka1 libcurl4 libjansson4 libxml2 libyaml-0-2 libmicrohttpd12 libutf8proc2 libxxhash0
- libmimalloc2.0 ca-certificates"
+ libmimalloc2.0 zlib1g ca-certificates"
 
 case "${1:-test}" in
 runtime) want="$runtime_pkgs" ;;

@@ -11,8 +11,10 @@
 #include "config/config.h"
 #include "core/core.h"
 #include "daemon/daemon.h"
+#include "enrich/doc.h"
 #include "enrich/enrich.h"
 #include "enrich/kb.h"
+#include "enrich/syntax.h"
 #include "enrich/tagger.h"
 #include "parse/parse.h"
 #include "server/server.h"
@@ -564,6 +566,109 @@ out:
     return status;
 }
 
+/* newsd train-syntax [--train F] [--dev F] [--out F] [--epochs N] [--seed N] [--bits N]:
+ * models/syntax.bin from UD English EWT (../shared/data/ud-english-ewt beside the repo). */
+static int cmd_train_syntax(int argc, char **argv)
+{
+    const char *train = NULL, *dev = NULL, *out = NULL;
+    struct nd_buf models, train_found, dev_found, out_found;
+    struct nd_syntax_train_opts o = {.epochs = 0, .seed = 1};
+    char errstr[1024] = "models folder path too long";
+    int opt, status = 1;
+    static const struct option longopts[] = {{"train", required_argument, NULL, 't'},
+                                             {"dev", required_argument, NULL, 'd'},
+                                             {"out", required_argument, NULL, 'o'},
+                                             {"epochs", required_argument, NULL, 'e'},
+                                             {"seed", required_argument, NULL, 's'},
+                                             {"bits", required_argument, NULL, 'b'},
+                                             {0}};
+    while ((opt = getopt_long(argc, argv, "t:d:o:e:s:b:", longopts, NULL)) != -1) {
+        if (opt == 't')
+            train = optarg;
+        else if (opt == 'd')
+            dev = optarg;
+        else if (opt == 'o')
+            out = optarg;
+        else if (opt == 'e')
+            o.epochs = atoi(optarg);
+        else if (opt == 's')
+            o.seed = strtoull(optarg, NULL, 10);
+        else if (opt == 'b')
+            o.hbits = (unsigned)atoi(optarg);
+        else
+            return 2;
+    }
+    if (data_path(&models, "NEWSD_MODELS", "models"))
+        return 1;
+    nd_buf_init(&train_found, 0);
+    nd_buf_init(&dev_found, 0);
+    nd_buf_init(&out_found, 0);
+    if (nd_path_join(&train_found, models.data,
+                     "../../shared/data/ud-english-ewt/en_ewt-ud-train.conllu.gz") ||
+        nd_path_join(&dev_found, models.data,
+                     "../../shared/data/ud-english-ewt/en_ewt-ud-dev.conllu.gz") ||
+        nd_path_join(&out_found, models.data, "syntax.bin"))
+        goto out;
+    if (nd_syntax_train(train ? train : train_found.data, dev ? dev : dev_found.data,
+                        out ? out : out_found.data, &o, stderr, errstr, sizeof(errstr)) == ND_OK)
+        status = 0;
+out:
+    if (status)
+        fprintf(stderr, "newsd train-syntax: %s\n", errstr);
+    nd_buf_free(&out_found);
+    nd_buf_free(&dev_found);
+    nd_buf_free(&train_found);
+    nd_buf_free(&models);
+    return status;
+}
+
+/* newsd syntax --conllu < FILE | newsd syntax FILE.txt|-: CoNLL-U with UPOS, XPOS, HEAD, DEPREL. */
+static int cmd_syntax(int argc, char **argv)
+{
+    char errstr[1024] = "models folder path too long";
+    struct nd_buf models, path;
+    struct nd_syntax *syntax = NULL;
+    struct nd_enrich *enrich = NULL;
+    int conllu = argc >= 2 && !strcmp(argv[1], "--conllu"), status = 1;
+    const char *in = conllu ? (argc >= 3 ? argv[2] : "-") : (argc >= 2 ? argv[1] : "-");
+    char *data = NULL;
+    size_t len;
+    enum nd_err err = ND_OK;
+
+    if (data_path(&models, "NEWSD_MODELS", "models"))
+        return 1;
+    nd_buf_init(&path, 0);
+    if ((err = nd_file_read(in, 1u << 30, &data, &len)) != ND_OK) {
+        snprintf(errstr, sizeof(errstr), "%s: %s", in, nd_err_str(err));
+        goto out;
+    }
+    if (conllu) {
+        /* gold words: the tagger and parser alone */
+        if (nd_path_join(&path, models.data, "syntax.bin"))
+            goto out;
+        if ((syntax = nd_syntax_load(path.data, errstr, sizeof(errstr))))
+            err = nd_syntax_conllu(syntax, data, len, stdout, errstr, sizeof(errstr));
+    } else if ((enrich = nd_enrich_new(models.data, errstr, sizeof(errstr)))) {
+        /* raw text: the daemon's path, tokeniser and entities included */
+        struct nd_doc doc;
+        if ((err = nd_enrich_parse(enrich, data, len, &doc)) == ND_OK)
+            err = nd_syntax_write_doc(&doc, stdout);
+        snprintf(errstr, sizeof(errstr), "%s", nd_err_str(err));
+        nd_doc_free(&doc);
+    }
+    if ((syntax || enrich) && err == ND_OK)
+        status = 0;
+out:
+    if (status)
+        fprintf(stderr, "newsd syntax: %s\n", errstr);
+    free(data);
+    nd_syntax_destroy(syntax);
+    nd_enrich_destroy(enrich);
+    nd_buf_free(&path);
+    nd_buf_free(&models);
+    return status;
+}
+
 /* newsd enrich [FILE...]: enriched story JSON per line; no FILE or "-" reads stdin. */
 static int cmd_enrich(int argc, char **argv)
 {
@@ -600,6 +705,8 @@ static const struct command {
     {"extract", cmd_extract, "extract [--json] PAGE  print the main text of an article page"},
     {"enrich", cmd_enrich, "enrich [FILE...]       enrich stories (JSON lines or one text file; an empty file is no story)"},
     {"tag", cmd_tag, "tag --conll            tag CoNLL tokens on stdin: token<TAB>IOB2 label"},
+    {"syntax", cmd_syntax, "syntax [--conllu] [F]  tag and parse: CoNLL-U in (--conllu) or raw text, CoNLL-U out"},
+    {"train-syntax", cmd_train_syntax, "train-syntax           train models/syntax.bin on UD English EWT"},
     {"train-ner", cmd_train_ner, "train-ner [--data F]... [--out F]  train models/ner.bin on CoNLL-2003 train+dev"},
     {"alerts", cmd_alerts, "alerts --desk NAME     tail a desk's alerts [--brokers B] [--from-beginning]"},
     {"feeds", cmd_feeds, "feeds publish -c FILE   write the file's feeds to cluster.feeds_topic (delete -c FILE ID... removes)"},

@@ -11,6 +11,9 @@
 
 #define ND_BOARD_MAX_PARTS 256         /* partitions of the alerts topic the board follows */
 #define ND_BOARD_RECORD_MAX (1u << 20) /* an alert or story record bigger than this is skipped */
+/* What the board's consumers may fetch ahead per partition, in KiB (librdkafka's default is 64 MiB
+ * a consumer, outside memory.limit_mb): the board reads at the pace it renders, so 4 MiB is plenty. */
+#define ND_BOARD_PREFETCH_KB "4096"
 #define ND_BOARD_DESK_MAX 64           /* a desk name (the alert schema's limit) */
 
 /* --- positions (pos.c): where a page is in the alerts topic ----------------------------------- */

@@ -126,7 +126,8 @@ void nd_board_feed_run(struct nd_board *board)
     rd_kafka_t *rk = nd_kafka_consumer_new(
         conf,
         (const char *const[]){"group.id", "newsd-board", "enable.auto.commit", "false",
-                              "isolation.level", "read_committed", NULL},
+                              "isolation.level", "read_committed", "queued.max.messages.kbytes",
+                              ND_BOARD_PREFETCH_KB, NULL},
         "board", errstr, sizeof(errstr));
 
     if (!rk) {

@@ -78,7 +78,9 @@ int nd_board_replay(struct nd_board *board, const struct nd_board_pos *from,
                                (const char *const[]){"group.id", "newsd-board-replay",
                                                      "enable.auto.commit", "false",
                                                      "enable.partition.eof", "true",
-                                                     "isolation.level", "read_committed", NULL},
+                                                     "isolation.level", "read_committed",
+                                                     "queued.max.messages.kbytes",
+                                                     ND_BOARD_PREFETCH_KB, NULL},
                                "board replay", errstr, sizeof(errstr));
     if (!rk) {
         nd_warn(MOD, "%s", errstr);

@@ -132,6 +132,14 @@ static const struct key_def config_keys[] = {
         "Stories held between two stages; a full queue pauses the stage before it."),
     INT("pipeline.enrich_threads", "0", C(enrich_threads), 0, 256,
         "Enrichment worker threads; 0 means one per core."),
+    INT("memory.limit_mb", "64", C(memory_limit_mb), 8, 1048576,
+        "Bytes newsd may buffer on their way to Kafka (MiB): response bodies being read, parsed and "
+        "enriched stories in the stage queues, the records of the open transaction and librdkafka's "
+        "copies of them. At the limit fetch starts no new poll and the Kafka source stops consuming "
+        "until publish has drained below three quarters of it (backpressure: nothing is dropped). "
+        "Also sizes librdkafka's queue (queue.buffering.max.kbytes and .messages) unless "
+        "kafka.properties sets them. Resident memory is this plus the models and the feeds: "
+        "docs/OPERATIONS.md, Memory sizing."),
     INT("alerts.window_s", "86400", C(alerts_window_s), 60, 2592000,
         "A development stays open this long after its last story (s)."),
     INT("alerts.dedup_distance", "6", C(alerts_dedup_distance), 0, 15,

@@ -77,6 +77,8 @@ struct nd_config {
     /* pipeline */
     int queue_capacity;
     int enrich_threads;
+    /* memory: the budget of buffered bytes (core/membudget.h) */
+    int memory_limit_mb;
     /* server */
     char *server_bind;
     int server_port;

@@ -13,6 +13,7 @@
 
 struct nd_consume {
     rd_kafka_t *rk;
+    int paused;
     struct nd_consume_stats stats;
 };
 
@@ -63,8 +64,11 @@ struct nd_consume *nd_consume_new(const struct nd_config *conf, const struct nd_
     rd_kafka_conf_t *kconf = rd_kafka_conf_new();
     rd_kafka_topic_partition_list_t *topics = NULL;
     rd_kafka_resp_err_t err;
-    char kerr[512];
+    char kerr[512], prefetch[32];
 
+    /* records fetched ahead of the poll are memory too: an eighth of memory.limit_mb (librdkafka's
+     * default is 64 MiB); kafka.properties may set it (applied after) */
+    snprintf(prefetch, sizeof(prefetch), "%ld", (long)conf->memory_limit_mb * 1024 / 8);
     topics = topic_list(conf->consume_topics ? conf->consume_topics : "");
     if (topics->cnt == 0) {
         snprintf(errstr, errsz, "consume.topics names no topic");
@@ -78,7 +82,8 @@ struct nd_consume *nd_consume_new(const struct nd_config *conf, const struct nd_
         set_prop(kconf, "isolation.level", "read_committed", errstr, errsz) ||
         /* offsets are stored when a story is handed on, never when it is merely read */
         set_prop(kconf, "enable.auto.offset.store", "false", errstr, errsz) ||
-        set_prop(kconf, "enable.auto.commit", "true", errstr, errsz))
+        set_prop(kconf, "enable.auto.commit", "true", errstr, errsz) ||
+        set_prop(kconf, "queued.max.messages.kbytes", prefetch, errstr, errsz))
         goto out;
     for (size_t i = 0; i < conf->nkafka_props; i++)
         if (!nd_kafka_producer_only(conf->kafka_props[i].key) &&
@@ -201,6 +206,26 @@ enum nd_err nd_consume_done(struct nd_consume *consume, const struct nd_consume_
     rd_kafka_topic_partition_list_destroy(list);
     /* a partition revoked meanwhile: its new owner reads the record again (at least once) */
     return err ? ND_ERR_AGAIN : ND_OK;
+}
+
+void nd_consume_pause(struct nd_consume *consume, int pause)
+{
+    rd_kafka_topic_partition_list_t *parts = NULL;
+    rd_kafka_resp_err_t err;
+
+    if (!pause && !consume->paused)
+        return;
+    if (rd_kafka_assignment(consume->rk, &parts) != RD_KAFKA_RESP_ERR_NO_ERROR || !parts)
+        return;
+    /* again on every call while paused: partitions assigned since are paused too */
+    err = pause ? rd_kafka_pause_partitions(consume->rk, parts)
+                : rd_kafka_resume_partitions(consume->rk, parts);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR && pause != consume->paused) {
+        nd_info(MOD, "%s consuming %s", pause ? "memory.limit_mb reached: paused" : "resumed",
+                pause ? "until publish drains" : "after the memory pause");
+        consume->paused = pause;
+    }
+    rd_kafka_topic_partition_list_destroy(parts);
 }
 
 void nd_consume_get_stats(const struct nd_consume *consume, struct nd_consume_stats *stats)

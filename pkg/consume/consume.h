@@ -52,6 +52,13 @@ enum nd_err nd_consume_poll(struct nd_consume *consume, int timeout_ms, struct n
 /* The record at pos is handed on: store offset+1 for the next commit. */
 enum nd_err nd_consume_done(struct nd_consume *consume, const struct nd_consume_pos *pos);
 
+/* Backpressure (memory.limit_mb): pause (1) or resume (0) fetching of every assigned partition.
+ * Keep polling while paused (rebalances are served in the poll; a record fetched before the pause
+ * may still come and is handled as usual); call again each round while paused so partitions
+ * assigned meanwhile pause too. The consumer's position does not move while paused, so nothing is
+ * skipped on resume. */
+void nd_consume_pause(struct nd_consume *consume, int pause);
+
 void nd_consume_get_stats(const struct nd_consume *consume, struct nd_consume_stats *stats);
 /* The librdkafka consumer (for consumer-group metadata in transactions). Owned by consume. */
 rd_kafka_t *nd_consume_kafka(struct nd_consume *consume);

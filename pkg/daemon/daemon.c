@@ -29,6 +29,8 @@
 #define KAFKA_CHECK_DOWN_MS 1000
 #define KAFKA_CHECK_UP_MS 5000
 #define KAFKA_CHECK_TIMEOUT_MS 500
+/* A commit takes milliseconds; one still trying after this means the broker does not answer. */
+#define COMMIT_STALLED_MS 10000
 /* An editor or kubelet writes a file in several steps: reload once they have settled. */
 #define WATCH_SETTLE_MS 300
 
@@ -69,6 +71,8 @@ struct ctl {
     char *source, *stage, *error; /* DEADLETTER */
     void *payload;
     size_t len;
+    struct nd_membudget *budget; /* the state's and payload's bytes are reserved here */
+    size_t mem;
 };
 
 struct nd_daemon {
@@ -91,6 +95,7 @@ struct nd_daemon {
     struct nd_queue *fetched;  /* fetch -> enrich */
     struct nd_queue *enriched; /* enrich -> publish */
     struct nd_queue *control;  /* sources -> publish: unit open/close */
+    struct nd_membudget *budget; /* memory.limit_mb, shared by fetch, enrich, publish, consume */
     pthread_mutex_t unit_lock; /* orders unit sequence numbers with their OPEN messages */
     uint64_t next_unit;
     json_t *open_units;        /* feed id -> seq of the poll being emitted (fetch thread only) */
@@ -132,6 +137,7 @@ static void ctl_free(void *p)
     free(ctl->stage);
     free(ctl->error);
     free(ctl->payload);
+    nd_membudget_release(ctl->budget, ctl->mem);
     free(ctl);
 }
 
@@ -179,6 +185,11 @@ static void unit_close(struct nd_daemon *daemon, uint64_t seq, size_t nstories, 
     ctl->seq = seq;
     ctl->state = state;
     ctl->nstories = nstories;
+    /* a feed's state with thousands of recent ids is a large tree: it counts until publish takes
+     * it (it is written to the transaction at once, and the record counts from then on) */
+    ctl->budget = daemon->budget;
+    ctl->mem = nd_story_json_mem(state);
+    nd_membudget_reserve(ctl->budget, ctl->mem);
     nd_queue_push(daemon->control, ctl, -1);
 }
 
@@ -195,6 +206,9 @@ static void control_deadletter(struct nd_daemon *daemon, uint64_t seq, const cha
         ctl->payload = nd_xmalloc(len);
         memcpy(ctl->payload, payload, len);
         ctl->len = len;
+        ctl->budget = daemon->budget;
+        ctl->mem = len;
+        nd_membudget_reserve(ctl->budget, ctl->mem);
     }
     nd_queue_push(daemon->control, ctl, -1);
 }
@@ -266,6 +280,8 @@ static void *enrich_main(void *arg)
         double t0 = mono_seconds();
         nd_enrich_story(daemon->enrich, story);
         nd_metrics_hist_observe(daemon->enrich_hist, mono_seconds() - t0);
+        /* what enrichment added; never waits: the story is on its way out */
+        nd_story_account(story, daemon->budget);
         /* blocks while publish is behind: that is the backpressure path */
         if (nd_queue_push(daemon->enriched, story, -1) != ND_OK)
             nd_story_destroy(story);
@@ -330,8 +346,11 @@ static void *consume_main(void *arg)
     int transactional = daemon->conf->kafka_transactions;
 
     while (!*daemon->stop) {
-        enum nd_err err = nd_consume_poll(daemon->consume, 200, &story, &pos, errstr, sizeof(errstr));
+        enum nd_err err;
         uint64_t seq;
+        /* over memory.limit_mb: fetch no more records (polling goes on for the group's sake) */
+        nd_consume_pause(daemon->consume, !nd_membudget_admit(daemon->budget, ND_MEM_CONSUME, 0));
+        err = nd_consume_poll(daemon->consume, 200, &story, &pos, errstr, sizeof(errstr));
         if (err != ND_OK && err != ND_ERR_INVALID)
             continue;
         seq = unit_open_record(daemon, &pos);
@@ -344,6 +363,7 @@ static void *consume_main(void *arg)
             continue;
         }
         story->unit = seq;
+        nd_story_account_ahead(story, daemon->budget);
         while ((err = nd_queue_push(daemon->fetched, story, 200)) == ND_ERR_AGAIN && !*daemon->stop)
             ;
         if (err != ND_OK) {
@@ -438,14 +458,34 @@ static void snapshot_set_running(struct nd_daemon *daemon, int running)
 
 /* --- /readyz and /metrics (server thread) ---------------------------------------------------- */
 
+/* A broker that hangs (stopped, partitioned away) keeps its connections open: the publish thread,
+ * which asks for metadata between its rounds, is then stuck in the commit. That is Kafka failing
+ * too. *waiting: how long the commit under way has been trying. */
+static int kafka_ready(struct nd_daemon *daemon, int64_t *waiting)
+{
+    *waiting = nd_publish_commit_waiting_ms(daemon->pub);
+    return atomic_load(&daemon->kafka_up) && *waiting < COMMIT_STALLED_MS;
+}
+
 static int ready_cb(void *opaque, struct nd_buf *buf)
 {
     struct nd_daemon *daemon = opaque;
-    int kafka = atomic_load(&daemon->kafka_up), state = atomic_load(&daemon->state_restored),
+    int64_t waiting;
+    int kafka = kafka_ready(daemon, &waiting), state = atomic_load(&daemon->state_restored),
         stages = atomic_load(&daemon->stages_running);
     int cluster = 1;
-    nd_buf_appendf(buf, "kafka: %s\nstate: %s\nstages: %s\n", kafka ? "ok" : "failing",
-                   state ? "ok" : "failing", stages ? "ok" : "failing");
+    nd_buf_appendf(buf, "kafka: %s", kafka ? "ok\n" : "failing");
+    if (!kafka && waiting >= COMMIT_STALLED_MS)
+        nd_buf_appendf(buf, " (a commit waiting for %lld s)", (long long)(waiting / 1000));
+    nd_buf_appendf(buf, "%sstate: %s\nstages: %s\n", kafka ? "" : "\n", state ? "ok" : "failing",
+                   stages ? "ok" : "failing");
+    /* Not a check: a pause is flow control, and nothing is lost while it lasts; its cause (a broker
+     * away, which the kafka line shows) is what fails readiness. Said so the body explains why
+     * nothing is being fetched. */
+    if (nd_membudget_full(daemon->budget))
+        nd_buf_appendf(buf, "memory: paused (%zu of %zu MiB buffered; sources wait for publish)\n",
+                       nd_membudget_used(daemon->budget) >> 20,
+                       nd_membudget_limit(daemon->budget) >> 20);
     if (daemon->cluster) {
         /* in the group, its partitions read and their feeds polling */
         struct nd_cluster_stats cs;
@@ -488,13 +528,25 @@ static void write_alert_metrics(struct nd_daemon *daemon, struct nd_buf *buf)
     nd_expo_alerts(buf, &st, daemon->alert, &wh);
 }
 
+static void write_memory_metrics(struct nd_daemon *daemon, struct nd_buf *buf)
+{
+    struct nd_expo_memory mem = {.buffered = nd_membudget_used(daemon->budget),
+                                 .peak = nd_membudget_peak(daemon->budget),
+                                 .limit = nd_membudget_limit(daemon->budget),
+                                 .paused = nd_membudget_full(daemon->budget)};
+    for (int i = 0; i < ND_MEM_NSTAGES; i++)
+        mem.paused_s[i] = nd_membudget_paused_seconds(daemon->budget, (enum nd_mem_stage)i);
+    nd_expo_memory(buf, &mem);
+}
+
 /* /metrics: the stages' counters, gathered here and written by pkg/metrics/exposition.c. */
 static void metrics_cb(void *opaque, struct nd_buf *buf)
 {
     struct nd_daemon *daemon = opaque;
     struct snapshot *snap = &daemon->snap;
+    int64_t waiting;
     const struct nd_expo_check checks[] = {
-        {"kafka", atomic_load(&daemon->kafka_up)},
+        {"kafka", kafka_ready(daemon, &waiting)},
         {"state", atomic_load(&daemon->state_restored)},
         {"stages", atomic_load(&daemon->stages_running)},
     };
@@ -512,6 +564,7 @@ static void metrics_cb(void *opaque, struct nd_buf *buf)
     nd_expo_kafka(buf, &snap->pub, snap->backlog);
     pthread_mutex_unlock(&snap->lock);
     nd_expo_queues(buf, queues, sizeof(queues) / sizeof(queues[0]));
+    write_memory_metrics(daemon, buf);
     nd_metrics_hist_write(buf, "newsd_enrich_duration_seconds", "Time to enrich one story.",
                           daemon->enrich_hist);
     write_alert_metrics(daemon, buf);
@@ -798,7 +851,11 @@ struct nd_daemon *nd_daemon_new(const struct nd_daemon_opts *opts, char *errstr,
     daemon->fetched = nd_queue_new((size_t)conf->queue_capacity);
     daemon->enriched = nd_queue_new((size_t)conf->queue_capacity);
     daemon->control = nd_queue_new(CONTROL_CAPACITY);
+    daemon->budget = nd_membudget_new((size_t)conf->memory_limit_mb << 20,
+                                      ((size_t)conf->memory_limit_mb << 20) / 4 * 3);
+    nd_publish_set_budget(daemon->pub, daemon->budget);
     daemon->fetch = nd_fetch_new(conf, emit_story, daemon);
+    nd_fetch_set_budget(daemon->fetch, daemon->budget);
     nd_fetch_set_state_cb(daemon->fetch, emit_state, daemon);
     nd_fetch_set_extractor(daemon->fetch, extract_article, NULL);
     if (*conf->cluster_feeds_topic) {
@@ -885,13 +942,14 @@ int nd_daemon_run(struct nd_daemon *daemon, volatile sig_atomic_t *stop)
     /* Fence any previous instance first: its open transaction is aborted, so reading the state
      * topic with read_committed does not wait for it to time out. */
     if (nd_publish_start(daemon->pub, stop) != ND_OK) {
-        nd_error(MOD, "stopped before Kafka became reachable");
+        /* asked to stop while waiting (SIGTERM during start-up) is an ordinary stop: info */
+        nd_log(*stop ? ND_LOG_INFO : ND_LOG_ERROR, MOD, "stopped before Kafka became reachable");
         return *stop ? 0 : 1;
     }
     atomic_store(&daemon->kafka_up, 1);
     restored = nd_state_restore(daemon->conf, restore_one, daemon, stop, errstr, sizeof(errstr));
     if (restored < 0) {
-        nd_error(MOD, "%s", errstr);
+        nd_log(*stop ? ND_LOG_INFO : ND_LOG_ERROR, MOD, "%s", errstr);
         return *stop ? 0 : 1;
     }
     atomic_store(&daemon->state_restored, 1);
@@ -1020,6 +1078,8 @@ void nd_daemon_destroy(struct nd_daemon *daemon)
     nd_alert_destroy(daemon->alert);
     nd_desks_destroy(daemon->desks);
     nd_enrich_destroy(daemon->enrich);
+    /* last: every story and record above released its bytes into it */
+    nd_membudget_destroy(daemon->budget);
     nd_metrics_hist_destroy(daemon->enrich_hist);
     json_decref(daemon->open_units);
     free(daemon->models_dir);

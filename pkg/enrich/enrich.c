@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "enrich/doc.h"
 #include "enrich/enrich_int.h"
 #include "enrich/entities.h"
 #include "enrich/events.h"
@@ -37,6 +38,10 @@ struct nd_enrich *nd_enrich_new(const char *models_dir, char *errstr, size_t err
         goto out;
     if (!(enrich->topics = nd_topics_new(enrich->models_dir, errstr, errsz)))
         goto out;
+    nd_buf_free(&path);
+    if (model_path(&path, models_dir, "syntax.bin", errstr, errsz) != ND_OK ||
+        !(enrich->syntax = nd_syntax_load(path.data, errstr, errsz)))
+        goto out;
     ret = enrich;
     enrich = NULL;
 out:
@@ -53,6 +58,7 @@ void nd_enrich_destroy(struct nd_enrich *enrich)
     nd_kb_destroy(enrich->kb);
     nd_events_destroy(enrich->events);
     nd_topics_destroy(enrich->topics);
+    nd_syntax_destroy(enrich->syntax);
     free(enrich->models_dir);
     free(enrich);
 }
@@ -101,23 +107,105 @@ static void keep_or_set(json_t *annotations, const char *key, json_t *value)
         json_object_set_new(annotations, key, value);
 }
 
+/* Sentences that can hold an event: those with mentions of two different actors (entities with a
+ * country code, or international organisations) in them. Only these are parsed: a parse costs
+ * several times as much per sentence as all the rest of enrichment (docs/enrich.md). */
+struct want_arg {
+    const struct nd_events_mention *mentions;
+    size_t nmentions;
+};
+
+static int want_sentence(const struct nd_doc *doc, size_t s, void *arg)
+{
+    const struct want_arg *w = arg;
+    const struct nd_doc_sent *ds = &doc->sents[s];
+    const struct nd_events_mention *first = NULL;
+    for (size_t i = 0; i < w->nmentions; i++) {
+        const struct nd_events_mention *m = &w->mentions[i];
+        if (!m->country || m->start < ds->start || m->start >= ds->end)
+            continue;
+        if (!first)
+            first = m;
+        else if (m->name != first->name) /* one canonical name string per entity */
+            return 1;
+    }
+    return 0;
+}
+
+/* The capitalised words of names (people, organisations, places) are proper nouns to the tagger:
+ * the entities stage, with its gazetteers and document evidence, knows them better than a tagger
+ * trained on web text, where a capitalised word opening a sentence is as often an imperative. */
+static void mark_names(struct nd_doc *doc, const struct nd_entities *ents)
+{
+    for (size_t i = 0; i < ents->nentities; i++) {
+        const struct nd_entity *e = &ents->entities[i];
+        if (e->type == ND_ENT_NORP)
+            continue;
+        for (size_t m = 0; m < e->nmentions; m++) {
+            const struct nd_mention *mo = &e->mentions[m];
+            if (mo->field != ND_FIELD_BODY)
+                continue;
+            for (uint32_t k = mo->tok_first; k < mo->tok_first + mo->tok_count && k < doc->ntoks;
+                 k++)
+                doc->toks[k].name = 1;
+        }
+    }
+}
+
+enum nd_err nd_enrich_parse(const struct nd_enrich *enrich, const char *text, size_t len,
+                            struct nd_doc *doc)
+{
+    struct nd_story *story;
+    struct nd_entities ents;
+    enum nd_err err;
+
+    if ((err = nd_doc_build(doc, text, len)) != ND_OK)
+        return err;
+    story = nd_story_new();
+    story->body_text = nd_strndup(text, len);
+    err = nd_entities_find_doc(enrich, story, doc, &ents);
+    if (err == ND_OK)
+        mark_names(doc, &ents);
+    nd_entities_free(&ents);
+    nd_story_destroy(story);
+    if (err == ND_ERR_NOMEM) {
+        nd_doc_free(doc);
+        return err;
+    }
+    return nd_doc_parse(doc, enrich->syntax, NULL, NULL);
+}
+
 enum nd_err nd_enrich_story(const struct nd_enrich *enrich, struct nd_story *story)
 {
     struct nd_entities ents;
     struct nd_events_mention *mentions = NULL;
     struct nd_evtok *toks = NULL;
+    struct nd_doc doc;
     size_t nmentions = 0;
     enum nd_err err;
     json_t *events;
+    const char *body = story->body_text;
 
     nd_enrich_text(story);
-    err = nd_entities_find(enrich, story, &ents);
+    body = story->body_text;
+    /* the body's one token stream: entities and the parser read it */
+    err = nd_doc_build(&doc, body ? body : "", body ? strlen(body) : 0);
+    if (err == ND_ERR_NOMEM) {
+        memset(&ents, 0, sizeof(ents));
+        goto out;
+    }
+    err = nd_entities_find_doc(enrich, story, err == ND_OK ? &doc : NULL, &ents);
     keep_or_set(story->annotations, "entities", nd_entities_to_json(&ents, story));
     if (story->body_text) {
         size_t len = strlen(story->body_text);
         /* the event coder and topics read the same word tokens: made once */
         size_t ntok = nd_evlex_tokenize_alloc(story->body_text, len, ND_EVLEX_MAX_TOKENS, &toks);
         mentions = entity_mentions(&ents, &nmentions);
+        if (enrich->syntax) {
+            struct want_arg wa = {mentions, nmentions};
+            mark_names(&doc, &ents);
+            nd_doc_parse(&doc, enrich->syntax, want_sentence, &wa);
+        }
         events = nd_events_code_tokens(enrich->events, story->body_text, toks, ntok, mentions,
                                        nmentions);
         keep_or_set(story->annotations, "subject",
@@ -125,9 +213,11 @@ enum nd_err nd_enrich_story(const struct nd_enrich *enrich, struct nd_story *sto
                                             toks, ntok, events));
         keep_or_set(story->annotations, "events", events);
     }
+out:
     free(mentions);
     free(toks);
     nd_entities_free(&ents);
+    nd_doc_free(&doc);
     story->enriched_at_ms = nd_now_ms();
     /* odd text (too big for the tokeniser) still goes on, with no entities */
     return err == ND_ERR_NOMEM ? err : ND_OK;

@@ -19,6 +19,14 @@ void nd_enrich_destroy(struct nd_enrich *enrich);
  * still goes on, with empty annotations. */
 enum nd_err nd_enrich_story(const struct nd_enrich *enrich, struct nd_story *story);
 
+/* The parse nd_enrich_story makes, of every sentence of text[0..len) taken as a story's body
+ * (already normalised): *doc built (nd_doc_build: the caller frees it with nd_doc_free and keeps
+ * text alive), names marked from the entities stage, every sentence tagged and parsed. For
+ * `newsd syntax FILE.txt` and tests. ND_ERR_TOOBIG / ND_ERR_NOMEM leave *doc empty. */
+struct nd_doc;
+enum nd_err nd_enrich_parse(const struct nd_enrich *enrich, const char *text, size_t len,
+                            struct nd_doc *doc);
+
 /* Text stage alone: normalise headline and body_text and split off dateline, byline and credit
  * line. */
 void nd_enrich_text(struct nd_story *story);

@@ -4,6 +4,7 @@
 
 #include "enrich/enrich.h"
 #include "enrich/kb.h"
+#include "enrich/syntax.h"
 #include "enrich/tagger.h"
 
 struct nd_enrich {
@@ -12,6 +13,7 @@ struct nd_enrich {
     struct nd_tagger *tagger;   /* models/ner.bin */
     struct nd_events *events;   /* models/events.model */
     struct nd_topics *topics;   /* models/topics.model, models/iptc_mediatopics.tsv */
+    struct nd_syntax *syntax;   /* models/syntax.bin */
 };
 
 #endif

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "enrich/doc.h"
 #include "enrich/enrich_int.h"
 #include "enrich/kb.h"
 #include "enrich/tagger.h"
@@ -765,8 +766,36 @@ static void add_short_forms(struct work *w, const int *cand_at)
     }
 }
 
+/* ents->tokens: a copy of the doc's tokens when there is one, else the body tokenised here */
+static enum nd_err body_tokens(const char *body, const struct nd_doc *doc, struct nd_tokens *out)
+{
+    const struct nd_tokens *r = doc ? &doc->raw : NULL;
+    if (!r)
+        return nd_tokenize(body, strlen(body), out);
+    memset(out, 0, sizeof(*out));
+    out->tokens = malloc((r->ntokens ? r->ntokens : 1) * sizeof(*out->tokens));
+    out->sentences = malloc((r->nsentences ? r->nsentences : 1) * sizeof(*out->sentences));
+    if (!out->tokens || !out->sentences) {
+        nd_tokens_free(out);
+        return ND_ERR_NOMEM;
+    }
+    if (r->ntokens)
+        memcpy(out->tokens, r->tokens, r->ntokens * sizeof(*out->tokens));
+    if (r->nsentences)
+        memcpy(out->sentences, r->sentences, r->nsentences * sizeof(*out->sentences));
+    out->ntokens = r->ntokens;
+    out->nsentences = r->nsentences;
+    return ND_OK;
+}
+
 enum nd_err nd_entities_find(const struct nd_enrich *enrich, const struct nd_story *story,
                              struct nd_entities *ents)
+{
+    return nd_entities_find_doc(enrich, story, NULL, ents);
+}
+
+enum nd_err nd_entities_find_doc(const struct nd_enrich *enrich, const struct nd_story *story,
+                                 const struct nd_doc *doc, struct nd_entities *ents)
 {
     struct work w;
     struct nd_tokens head = {0};
@@ -782,7 +811,7 @@ enum nd_err nd_entities_find(const struct nd_enrich *enrich, const struct nd_sto
     memset(&w, 0, sizeof(w));
     w.enrich = enrich;
     w.story = story;
-    if ((err = nd_tokenize(body, strlen(body), &ents->tokens)) != ND_OK)
+    if ((err = body_tokens(body, doc, &ents->tokens)) != ND_OK)
         goto out;
     if (story->headline &&
         (err = nd_tokenize(story->headline, strlen(story->headline), &head)) != ND_OK)

@@ -79,6 +79,11 @@ struct nd_entities {
  * cap (ents is then empty and valid). */
 enum nd_err nd_entities_find(const struct nd_enrich *enrich, const struct nd_story *story,
                              struct nd_entities *ents);
+/* The same on a body already tokenised: body is the story's token stream (doc.h) over body_text;
+ * ents->tokens gets a copy of its tokens and sentences, so the body is tokenised once per story. */
+struct nd_doc;
+enum nd_err nd_entities_find_doc(const struct nd_enrich *enrich, const struct nd_story *story,
+                                 const struct nd_doc *body, struct nd_entities *ents);
 void nd_entities_free(struct nd_entities *ents);
 
 /* The entity one of whose body mentions overlaps byte range [start, end), or NULL. */

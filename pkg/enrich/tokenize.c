@@ -166,6 +166,74 @@ static int sentence_starter(const char *s, size_t n)
     return 0;
 }
 
+static int is_wordish(enum cls c)
+{
+    return c == C_ALPHA || c == C_DIGIT;
+}
+
+/* Length of an English clitic after an apostrophe at q ("s", "m", "d", "re", "ve", "ll", any case)
+ * when no letter or digit follows it, else 0: "China's", "I'm", "they're", "we'll" split there as
+ * UD EWT and CoNLL do. */
+static size_t clitic_len(const unsigned char *s, size_t n, size_t q)
+{
+    static const char *const clitics[] = {"s", "m", "d", "re", "ve", "ll"};
+    for (size_t i = 0; i < sizeof(clitics) / sizeof(clitics[0]); i++) {
+        size_t k = strlen(clitics[i]), j;
+        if (q + k > n)
+            continue;
+        for (j = 0; j < k && (s[q + j] | 0x20) == clitics[i][j]; j++)
+            ;
+        if (j == k && (q + k >= n || !is_wordish(classify(s + q + k, n - q - k).cls)))
+            return k;
+    }
+    return 0;
+}
+
+/* Length n when s[0..n) is a prefix UD EWT writes joined to its word with a hyphen, else 0. */
+static size_t prefix_len(const unsigned char *s, size_t n)
+{
+    static const char *const prefixes[] = {"e",    "co",  "pre",   "post", "non", "re",
+                                           "anti", "mid", "multi", "ex",   "semi", "pro",
+                                           "over", "sub", "inter", "un",   "bi",  "vice"};
+    for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+        size_t k = strlen(prefixes[i]), j;
+        if (k != n)
+            continue;
+        for (j = 0; j < k && (s[j] | 0x20) == prefixes[i][j]; j++)
+            ;
+        if (j == k)
+            return n;
+    }
+    return 0;
+}
+
+/* Length of a web address or e-mail address at s (http://, https://, www., or word@word.word), up to
+ * the next space and without trailing punctuation; 0 when there is none. Kept as one token, as UD
+ * EWT does. */
+static size_t web_len(const unsigned char *s, size_t n)
+{
+    size_t e = 0, at = 0;
+    int web = (n > 7 && !memcmp(s, "http://", 7)) || (n > 8 && !memcmp(s, "https://", 8)) ||
+              (n > 4 && !memcmp(s, "www.", 4));
+    while (e < n && e < ND_TOKEN_MAX_BYTES && s[e] > ' ' && s[e] < 0x7f && s[e] != '"' &&
+           s[e] != '<' && s[e] != '>' && s[e] != '(' && s[e] != ')') {
+        if (s[e] == '@' && e > 0 && !at)
+            at = e;
+        e++;
+    }
+    while (e > 0 && (s[e - 1] == '.' || s[e - 1] == ',' || s[e - 1] == ';' || s[e - 1] == ':' ||
+                     s[e - 1] == '!' || s[e - 1] == '?' || s[e - 1] == '\''))
+        e--;
+    if (!web && at) {
+        /* an e-mail address: letters after the @ and a dot among them */
+        int dot = 0;
+        for (size_t i = at + 1; i < e; i++)
+            dot |= s[i] == '.';
+        web = dot && at + 1 < e && s[at + 1] != '.';
+    }
+    return web ? e : 0;
+}
+
 struct out {
     struct nd_tokens *toks;
     size_t tcap, scap;
@@ -184,11 +252,6 @@ static enum nd_err push_token(struct out *o, uint32_t start, uint32_t end, uint3
     }
     t->tokens[t->ntokens++] = (struct nd_token){start, end, flags};
     return ND_OK;
-}
-
-static int is_wordish(enum cls c)
-{
-    return c == C_ALPHA || c == C_DIGIT;
 }
 
 /* Scan one word from p: letters, digits and the joiners that stay inside words. Returns its end. */
@@ -256,8 +319,16 @@ static size_t scan_word(const unsigned char *s, size_t n, size_t p, uint32_t *fl
                 seg_start = p;
                 continue;
             }
-            /* hyphenated names and compounds: Saint-Denis, al-Assad, 12-year-old */
-            if (b == '-' && is_wordish(next.cls)) {
+            /* hyphens in compounds split as UD EWT splits them (long|-|range, 12|-|year|-|old),
+             * but for the prefixes EWT keeps whole (e-mail, co-workers, post-war) and numbers
+             * joined by hyphens (713-853-3989). Names stay whole (Saint-Denis, al-Assad,
+             * Ki-moon: a capital on either side), as the CoNLL-2003 text the entity tagger
+             * learnt from has them; EWT would split those too. */
+            if (b == '-' && is_wordish(next.cls) &&
+                ((digits_only && next.cls == C_DIGIT) || next.upper ||
+                 (classify(s + start, n - start).upper) ||
+                 (p == seg_start + prefix_len(s + seg_start, p - seg_start) && p > seg_start &&
+                  seg_start == start))) {
                 p += 1;
                 seg_start = p;
                 continue;
@@ -273,8 +344,7 @@ static size_t scan_word(const unsigned char *s, size_t n, size_t p, uint32_t *fl
                  (clen == 3 && s[p] == 0xE2 && s[p + 1] == 0x80 && s[p + 2] == 0x99)) &&
                 next.cls == C_ALPHA && !digits_only) {
                 size_t q = p + clen;
-                int possessive = (s[q] == 's' || s[q] == 'S') &&
-                                 (q + 1 >= n || !is_wordish(classify(s + q + 1, n - q - 1).cls));
+                int possessive = clitic_len(s, n, q) > 0;
                 if ((s[q] == 't' || s[q] == 'T') && (s[p - 1] == 'n' || s[p - 1] == 'N') &&
                     p - 1 > start &&
                     (q + 1 >= n || !is_wordish(classify(s + q + 1, n - q - 1).cls))) {
@@ -342,7 +412,9 @@ enum nd_err nd_tokenize(const char *text, size_t len, struct nd_tokens *toks)
             p += (size_t)c.len;
             continue;
         }
-        if (is_wordish(c.cls)) {
+        if (is_wordish(c.cls) && (end = web_len(s + p, len - p)) > 0) {
+            end += p;
+        } else if (is_wordish(c.cls)) {
             end = scan_word(s, len, p, &flags);
             /* A trailing period: part of an abbreviation, or a sentence end. */
             if (end < len && s[end] == '.' &&
@@ -372,18 +444,23 @@ enum nd_err nd_tokenize(const char *text, size_t len, struct nd_tokens *toks)
             }
         } else if (c.cls == C_QUOTE && (s[p] == '\'' || c.len == 3) && toks->ntokens &&
                    toks->tokens[toks->ntokens - 1].end == p && p + (size_t)c.len < len &&
-                   (s[p + (size_t)c.len] == 's' || s[p + (size_t)c.len] == 'S') &&
-                   (p + (size_t)c.len + 1 >= len ||
-                    !is_wordish(classify(s + p + c.len + 1, len - p - (size_t)c.len - 1).cls)) &&
+                   clitic_len(s, len, p + (size_t)c.len) &&
                    (s[p] == '\'' || (s[p + 1] == 0x80 && s[p + 2] == 0x99))) {
-            /* the possessive clitic "'s" / "’s", split off as CoNLL does */
-            end = p + (size_t)c.len + 1;
+            /* the clitics "'s", "'m", "'re", "'ve", "'ll", "'d" (and with "’"), split off as UD
+             * EWT and CoNLL do */
+            end = p + (size_t)c.len + clitic_len(s, len, p + (size_t)c.len);
         } else if (c.cls == C_ELLIPSIS) {
             end = p + (size_t)c.len;
             flags |= ND_TOK_PUNCT;
         } else if (s[p] == '.') {
             end = p + 1;
             while (end < len && s[end] == '.' && end - start < ND_TOKEN_MAX_BYTES)
+                end++;
+            flags |= ND_TOK_PUNCT;
+        } else if (s[p] == '!' || s[p] == '?') {
+            /* "!!", "?!" are one token, as UD EWT has them */
+            end = p + 1;
+            while (end < len && (s[end] == '!' || s[end] == '?') && end - start < ND_TOKEN_MAX_BYTES)
                 end++;
             flags |= ND_TOK_PUNCT;
         } else if (c.cls == C_DASH && s[p] == '-') {

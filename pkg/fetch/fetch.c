@@ -48,6 +48,11 @@ struct xfer {
     CURL *easy;
     struct curl_slist *headers;
     struct nd_buf body;
+    struct nd_membudget *budget; /* the body's bytes are reserved here while it is read */
+    size_t reserved;
+    size_t ahead;             /* a poll: what it is expected to bring, reserved until it ends */
+    size_t cost;              /* a poll: what its new stories hold (enriched size), once parsed */
+    int64_t since_prev_ms;    /* a poll: time since the feed's previous poll started */
     int body_too_big;
     char *etag, *last_modified;
     int64_t retry_after_s, max_age_s, expires_s, date_s;
@@ -72,6 +77,10 @@ struct feed {
     enum feed_state state;
     int unstable_guids;
     int ttl_s; /* RSS <ttl> of the last parsed body: it holds while the body does not change */
+    /* memory.limit_mb: what a poll of this feed is expected to bring, from what earlier ones did */
+    double cost_per_ms;      /* enriched bytes of new stories per ms between polls (smoothed) */
+    size_t last_body;        /* bytes held by the last body read */
+    int64_t polled_mono_ms;  /* when the last poll started (monotonic), 0 never */
     /* (canonical URL, GUID) hashes of the last parsed poll, sorted by URL: GUID churn detection */
     struct pair *last;
     size_t nlast;
@@ -110,6 +119,7 @@ struct nd_fetch {
     size_t npool;
     atomic_int woken;
     int reloading;       /* nd_fetch_set_feeds waits for quiet: start no new polls */
+    struct nd_membudget *budget; /* memory.limit_mb: bodies, polls, parsed stories */
     uint64_t rng;
     struct nd_fetch_stats totals;
 };
@@ -421,6 +431,7 @@ static void feed_clear_pending(struct nd_fetch *fetch, struct feed *feed)
 /* Free a transfer; its host reference is the caller's business. */
 static void xfer_release(struct xfer *x)
 {
+    nd_membudget_release(x->budget, x->reserved + x->ahead);
     curl_slist_free_all(x->headers);
     nd_buf_free(&x->body);
     free(x->etag);
@@ -488,6 +499,11 @@ void nd_fetch_set_state_cb(struct nd_fetch *fetch, nd_fetch_state_fn fn, void *o
     fetch->state_opaque = opaque;
 }
 
+void nd_fetch_set_budget(struct nd_fetch *fetch, struct nd_membudget *budget)
+{
+    fetch->budget = budget;
+}
+
 void nd_fetch_set_extractor(struct nd_fetch *fetch, nd_fetch_extract_fn fn, void *opaque)
 {
     fetch->extract_fn = fn;
@@ -526,6 +542,10 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
     if (nd_buf_append(&x->body, data, n) != ND_OK) {
         x->body_too_big = 1;
         return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
+    }
+    if (x->body.alloc > x->reserved) {
+        nd_membudget_reserve(x->budget, x->body.alloc - x->reserved);
+        x->reserved = x->body.alloc;
     }
     return n;
 }
@@ -695,6 +715,7 @@ static struct xfer *xfer_new(struct nd_fetch *fetch, struct feed *feed, struct n
     x->feed = feed;
     x->story = story;
     x->url = expanded ? expanded : nd_strdup(url);
+    x->budget = fetch->budget;
     if (story)
         x->host = host_ref(fetch, url);
     else {
@@ -702,6 +723,33 @@ static struct xfer *xfer_new(struct nd_fetch *fetch, struct feed *feed, struct n
         x->host->refs++;
     }
     return x;
+}
+
+/* What a poll of the feed started now is expected to bring: its body, and the new stories (at their
+ * enriched size) that its items have come at, for the time since its last poll. A feed that was
+ * paused for a minute is expected to bring a minute's worth. A feed not polled yet may bring its
+ * whole backlog: a sixteenth of the budget each, so that a start with many feeds takes them a few
+ * at a time until their costs are known, instead of all at once. */
+static size_t feed_expected(const struct nd_fetch *fetch, const struct feed *feed, int64_t now_ms)
+{
+    double stories;
+    if (!feed->polled_mono_ms)
+        return nd_membudget_limit(fetch->budget) / 16;
+    stories = feed->cost_per_ms * (double)(now_ms - feed->polled_mono_ms);
+    return feed->last_body + (size_t)stories;
+}
+
+/* A poll ended: learn how much its feed's items bring per ms, smoothed over some eight polls (a
+ * feed polled every second whose items come every four gives one poll in four with stories). */
+static void feed_learn(struct feed *feed, const struct xfer *x)
+{
+    double rate;
+    if (x->body.alloc)
+        feed->last_body = x->body.alloc;
+    if (x->since_prev_ms <= 0)
+        return;
+    rate = (double)x->cost / (double)x->since_prev_ms;
+    feed->cost_per_ms = feed->cost_per_ms > 0 ? feed->cost_per_ms * 7 / 8 + rate / 8 : rate;
 }
 
 /* A due feed: build its request and queue it on its host. */
@@ -746,6 +794,9 @@ static void feed_queue(struct nd_fetch *fetch, struct feed *feed)
                              "application/json;q=0.9, application/xml;q=0.8, text/xml;q=0.8, */*;q=0.5");
     x = xfer_new(fetch, feed, NULL, NULL, url);
     x->headers = h;
+    /* held until the poll ends, when its stories hold their own: the budget sees it coming */
+    x->ahead = feed_expected(fetch, feed, nd_mono_ms());
+    nd_membudget_reserve(x->budget, x->ahead);
     feed->state = FEED_QUEUED;
     host_enqueue(fetch, x);
 }
@@ -800,6 +851,8 @@ static void start_xfer(struct nd_fetch *fetch, struct xfer *x)
         x->feed->state = FEED_ACTIVE;
         x->feed->stats.polls++;
         x->feed->stats.last_poll_ms = nd_now_ms();
+        x->since_prev_ms = x->feed->polled_mono_ms ? nd_mono_ms() - x->feed->polled_mono_ms : 0;
+        x->feed->polled_mono_ms = nd_mono_ms();
         fetch->totals.polls++;
     }
     curl_multi_add_handle(fetch->multi, easy);
@@ -1027,6 +1080,8 @@ static int handle_body(struct nd_fetch *fetch, struct feed *feed, struct xfer *x
         nd_seen_put(feed->seen, id, content, story->version);
         story->fetched_at_ms = now;
         res.stories[k] = NULL;
+        nd_story_account_ahead(story, fetch->budget);
+        x->cost += story->mem_bytes;
         if (feed->conf->fulltext && wants_fulltext(story)) {
             host_enqueue(fetch, xfer_new(fetch, feed, story, story->url, NULL));
             feed->narticles++;
@@ -1080,6 +1135,7 @@ static void article_done(struct nd_fetch *fetch, struct xfer *x, CURLcode code, 
         free(story->body_text);
         story->body_text = text;
         text = NULL;
+        nd_story_account_ahead(story, fetch->budget);
     }
     free(text);
     if (--feed->narticles == 0)
@@ -1143,6 +1199,7 @@ static void complete(struct nd_fetch *fetch, CURL *easy, CURLcode code)
                         r == ND_FETCH_BODY_TOO_BIG ? "response body over fetch.max_body_bytes"
                                                    : curl_easy_strerror(code));
         } else if (status == 304) {
+            feed_learn(feed, x);
             feed->stats.not_modified++;
             fetch->totals.not_modified++;
             if (x->etag) {
@@ -1173,6 +1230,7 @@ static void complete(struct nd_fetch *fetch, CURL *easy, CURLcode code)
                 }
             }
             ok = handle_body(fetch, feed, x);
+            feed_learn(feed, x);
         } else {
             char detail[64];
             snprintf(detail, sizeof(detail), "HTTP status %ld", status);
@@ -1270,8 +1328,15 @@ void nd_fetch_run(struct nd_fetch *fetch, int timeout_ms)
         /* Backpressure: stories parsed earlier go first; while any is refused, start nothing. */
         int blocked = drain_all(fetch);
         int64_t now = nd_mono_ms(), wake;
+        /* Over memory.limit_mb no new poll is queued until publish has drained, and a due feed
+         * waits while what it is expected to bring does not fit. Requests already queued hold
+         * their reservation and start (as do the article pages of a poll's batch): their stories
+         * go on, as they must for their units to close and the budget to drain. */
+        int paused = !nd_membudget_admit(fetch->budget, ND_MEM_FETCH, 0);
         if (!blocked) {
-            while (!fetch->reloading && fetch->nheap && fetch->heap[0]->due_ms <= now)
+            while (!paused && !fetch->reloading && fetch->nheap && fetch->heap[0]->due_ms <= now &&
+                   !(paused = !nd_membudget_admit(fetch->budget, ND_MEM_FETCH,
+                                                  feed_expected(fetch, fetch->heap[0], now))))
                 feed_queue(fetch, heap_pop(fetch));
             start_ready(fetch);
         }
@@ -1280,7 +1345,7 @@ void nd_fetch_run(struct nd_fetch *fetch, int timeout_ms)
         if (now >= deadline || atomic_load(&fetch->woken))
             break;
         wake = deadline;
-        if (blocked)
+        if (blocked || paused)
             wake = now + 20 < wake ? now + 20 : wake;
         else if (fetch->drain_head || (fetch->ready_head && fetch->inflight < (size_t)fetch->conf->fetch_max_parallel))
             wake = now;

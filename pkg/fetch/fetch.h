@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "config/config.h"
+#include "core/membudget.h"
 #include "story/story.h"
 
 struct nd_fetch;
@@ -73,6 +74,14 @@ void nd_fetch_set_state_cb(struct nd_fetch *fetch, nd_fetch_state_fn fn, void *o
 /* The article extractor of fulltext feeds. NULL restores the built-in one (nd_html_to_text of the
  * page's <body>). */
 void nd_fetch_set_extractor(struct nd_fetch *fetch, nd_fetch_extract_fn fn, void *opaque);
+
+/* The memory budget (memory.limit_mb; not owned, NULL: none). Reserved in it: response bodies as
+ * they are read, each queued poll's expected cost (its last body, and its stories at the rate its
+ * items came), and the stories parsed (at their enriched size, nd_story_account_ahead). While it
+ * is full no poll is queued, and a due feed waits while its expected cost does not fit; requests
+ * already queued still start (ND_MEM_FETCH's clock runs while a feed waits). Set before the first
+ * nd_fetch_run. */
+void nd_fetch_set_budget(struct nd_fetch *fetch, struct nd_membudget *budget);
 
 /* Run the loop for up to timeout_ms: start due requests, drive transfers, parse finished bodies,
  * emit new items. Returns after timeout_ms or soon after nd_fetch_wakeup is called. */

@@ -123,6 +123,13 @@ void nd_expo_kafka(struct nd_buf *buf, const struct nd_publish_stats *st, size_t
                       "Transactions (or, with kafka.transactions off, flushed batches) by result.");
     by_label(buf, txns, "result", "committed", (double)st->commits);
     by_label(buf, txns, "result", "aborted", (double)st->aborts);
+    nd_metrics_family(buf, "newsd_kafka_transactions_aborted_total", ND_METRICS_COUNTER,
+                      "Transactions given up, once each, by reason: timeout (the broker was away "
+                      "past the transaction timeout), fenced, error, rebalance (redone), "
+                      "discarded (cluster mode: refetched), shutdown.");
+    for (int r = 0; r < ND_ABORT_NREASONS; r++)
+        by_label(buf, "newsd_kafka_transactions_aborted_total", "reason",
+                 nd_publish_abort_reason_name((enum nd_abort_reason)r), (double)st->aborted[r]);
     counter(buf, "newsd_kafka_retries_total", "Retriable errors of transactional calls.",
             (double)st->retries);
     counter(buf, "newsd_kafka_producer_recreates_total",
@@ -135,6 +142,27 @@ void nd_expo_kafka(struct nd_buf *buf, const struct nd_publish_stats *st, size_t
     gauge(buf, "newsd_kafka_backlog",
           "Records in the open transaction, stories held for the next one and open source units.",
           (double)backlog);
+}
+
+void nd_expo_memory(struct nd_buf *buf, const struct nd_expo_memory *mem)
+{
+    const char *bp = "newsd_backpressure_seconds_total";
+
+    gauge(buf, "newsd_memory_buffered_bytes",
+          "Bytes buffered on their way to Kafka, as memory.limit_mb counts them: bodies being read, "
+          "stories in the stages, records of the open transaction and librdkafka's copies.",
+          (double)mem->buffered);
+    gauge(buf, "newsd_memory_buffered_peak_bytes", "The highest newsd_memory_buffered_bytes since start.",
+          (double)mem->peak);
+    gauge(buf, "newsd_memory_limit_bytes", "memory.limit_mb in bytes.", (double)mem->limit);
+    gauge(buf, "newsd_memory_paused",
+          "1 while the buffered bytes are over the limit and the sources are paused.",
+          (double)mem->paused);
+    nd_metrics_family(buf, bp, ND_METRICS_COUNTER,
+                      "Seconds a source spent paused because memory.limit_mb was reached "
+                      "(fetch: no new poll; consume: partitions paused).");
+    for (int i = 0; i < ND_MEM_NSTAGES; i++)
+        by_label(buf, bp, "stage", nd_mem_stage_name((enum nd_mem_stage)i), mem->paused_s[i]);
 }
 
 void nd_expo_queues(struct nd_buf *buf, const struct nd_expo_queue *queues, size_t n)

@@ -14,6 +14,7 @@
 #include "board/board.h"
 #include "cluster/cluster.h"
 #include "core/core.h"
+#include "core/membudget.h"
 #include "fetch/fetch.h"
 #include "metrics/metrics.h"
 #include "publish/publish.h"
@@ -38,6 +39,14 @@ void nd_expo_fetch(struct nd_buf *buf, const struct nd_expo_feed *feeds, size_t 
 
 /* Publish: records, deliveries and transactions; backlog as nd_publish_backlog counts it. */
 void nd_expo_kafka(struct nd_buf *buf, const struct nd_publish_stats *st, size_t backlog);
+
+/* The memory budget (core/membudget.h): buffered and limit bytes, backpressure per source. */
+struct nd_expo_memory {
+    size_t buffered, peak, limit;
+    int paused;
+    double paused_s[ND_MEM_NSTAGES];
+};
+void nd_expo_memory(struct nd_buf *buf, const struct nd_expo_memory *mem);
 
 /* The stage queues: newsd_queue_depth and newsd_queue_capacity by queue name. */
 struct nd_expo_queue {

@@ -18,7 +18,11 @@ struct record {
     size_t len;
     rd_kafka_headers_t *hdrs; /* template; each produce passes a copy */
     uint64_t unit;      /* source unit, 0 for none */
+    size_t mem;         /* bytes reserved in the budget for it and librdkafka's copy */
 };
+
+/* librdkafka's own cost of a queued message beyond its value and key (rd_kafka_msg_t, headers). */
+#define RECORD_OVERHEAD 512
 
 struct nd_publish {
     const struct nd_config *conf;
@@ -47,6 +51,16 @@ struct nd_publish {
     rd_kafka_topic_partition_list_t *offsets;
     uint64_t txn_max_unit;
     int64_t txn_started_ms;
+    /* the same, readable from librdkafka's threads (its log callback); 0: no transaction open */
+    _Atomic int64_t txn_open_since;
+    _Atomic int64_t commit_since; /* a commit (with its retries and redos) is running since; 0 none */
+    int txn_reported;   /* this transaction's failure has had its one warning */
+    int txn_counted;    /* and its count in stats.aborted */
+    int txn_retry_logged; /* a retriable commit error of this transaction was logged */
+    /* A transaction outlived its timeout and no commit has succeeded since: the errors that
+     * follow (the redo's producer fenced when the broker aborts the old transaction, records
+     * timed out, aborts refused) are that one event. Read by librdkafka's threads too. */
+    _Atomic int away;
     /* commit wanted: stories of units opened after `limit` wait in `deferred` */
     int closing;
     uint64_t limit;
@@ -57,9 +71,81 @@ struct nd_publish {
     /* at shutdown: stop retrying after this (monotonic ms; 0 none). Set by the daemon's thread
      * when stopping begins, read by the publish thread inside its retry loops. */
     _Atomic int64_t deadline_ms;
+    struct nd_membudget *budget;    /* memory.limit_mb: the batch's records are reserved here */
     nd_publish_story_hook hook;     /* the alert stage */
     void *hook_opaque;
 };
+
+static const char *const abort_reasons[ND_ABORT_NREASONS] = {"timeout", "fenced", "error",
+                                                              "rebalance", "discarded", "shutdown"};
+
+const char *nd_publish_abort_reason_name(enum nd_abort_reason reason)
+{
+    return (unsigned)reason < ND_ABORT_NREASONS ? abort_reasons[reason] : "unknown";
+}
+
+static int txn_timeout_ms(const struct nd_publish *pub)
+{
+    return *pub->conf->cluster_feeds_topic ? pub->conf->cluster_transaction_timeout_ms
+                                           : pub->conf->kafka_transaction_timeout_ms;
+}
+
+/* The open transaction has outlived transaction.timeout.ms: the broker aborts it (or has), and
+ * whatever fails next (a commit refused, the producer fenced, records timed out, an abort in the
+ * wrong state) is that one event, which the caller reports once. Any thread. */
+static int txn_expired(const struct nd_publish *pub)
+{
+    int64_t since = atomic_load(&pub->txn_open_since);
+    return pub->transactional && since && nd_mono_ms() - since >= txn_timeout_ms(pub);
+}
+
+/* The broker was away past a transaction's timeout, and no commit has succeeded since. Any thread. */
+static int broker_was_away(const struct nd_publish *pub)
+{
+    return txn_expired(pub) || atomic_load(&pub->away);
+}
+
+/* The open transaction is given up (aborted, or abandoned with a fenced producer): counted once
+ * per transaction by reason. A transaction that outlived its timeout (or a redo that fails as a
+ * consequence) counts as a timeout whatever the error that ended it says, and the first of them
+ * gets the one warning that tells the operator what happens. */
+static void txn_given_up(struct nd_publish *pub, enum nd_abort_reason reason)
+{
+    if (broker_was_away(pub)) {
+        reason = ND_ABORT_TIMEOUT;
+        if (!atomic_exchange(&pub->away, 1))
+            nd_warn(MOD, "transaction of %zu records aborted: the broker was away longer than the "
+                         "transaction timeout (%d ms); %s",
+                    pub->nbatch, txn_timeout_ms(pub),
+                    pub->fence ? "its feeds resume from their committed state"
+                               : "the batch will be redone");
+        pub->txn_reported = 1;
+    }
+    if (!pub->txn_counted)
+        pub->stats.aborted[reason]++;
+    pub->txn_counted = 1;
+}
+
+/* No transaction open any more (committed, aborted or abandoned). */
+static void txn_closed(struct nd_publish *pub)
+{
+    pub->txn_open = 0;
+    atomic_store(&pub->txn_open_since, 0);
+}
+
+/* What librdkafka holds beyond its copies of our records, reserved once: its produce requests in
+ * flight (compressed copies of batches, up to max.in.flight per broker) and their compression
+ * buffers, and a replaced producer's during a redo, and the allocator's pages freed by one thread
+ * and not yet reused by another. Measured, not modelled: through a broker freeze and its catch-up
+ * resident memory grew 4 to 7 MiB more than the count did (bench/soak_memory.py,
+ * tests/integration/test_memory.py). At most a quarter of a small budget. */
+#define KAFKA_RESERVE (8u << 20)
+
+static size_t kafka_reserve(const struct nd_membudget *budget)
+{
+    size_t quarter = nd_membudget_limit(budget) / 4;
+    return quarter < KAFKA_RESERVE ? quarter : KAFKA_RESERVE;
+}
 
 /* --- producer lifecycle ---------------------------------------------------------------------- */
 
@@ -68,10 +154,18 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opa
     struct nd_publish *pub = opaque;
     (void)rk;
     if (msg->err) {
+        /* the transaction (or batch) containing it is redone; no record is lost here. Purged
+         * records are our own doing (an abort, a producer replaced), and records timed out in a
+         * transaction that outlived its timeout are that transaction's one warning: neither is
+         * worth a line each. Otherwise the first failure of a transaction is logged. */
+        int quiet = msg->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
+                    msg->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT || broker_was_away(pub) ||
+                    pub->txn_reported;
         pub->stats.delivery_errors++;
-        /* the transaction (or batch) containing it is redone; no record is lost here */
-        nd_warn(MOD, "delivery to %s failed: %s", rd_kafka_topic_name(msg->rkt),
-                rd_kafka_err2str(msg->err));
+        nd_log(quiet ? ND_LOG_DEBUG : ND_LOG_WARN, MOD, "delivery to %s failed: %s",
+               rd_kafka_topic_name(msg->rkt), rd_kafka_err2str(msg->err));
+        if (!quiet)
+            pub->txn_reported = 1;
     } else {
         pub->stats.delivered++;
     }
@@ -83,7 +177,10 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
     if (err == RD_KAFKA_RESP_ERR__FATAL) {
         char buf[512];
         rd_kafka_fatal_error(rk, buf, sizeof(buf));
-        nd_error(MOD, "fatal producer error: %s (recreating the producer)", buf);
+        /* fenced because the broker aborted an expired transaction: the designed path, reported
+         * by txn_given_up */
+        nd_log(broker_was_away(pub) ? ND_LOG_INFO : ND_LOG_ERROR, MOD,
+               "fatal producer error: %s (recreating the producer)", buf);
         pub->fatal = 1;
     } else if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || err == RD_KAFKA_RESP_ERR__TRANSPORT) {
         nd_warn(MOD, "kafka: %s (waiting for the broker)", reason);
@@ -94,9 +191,17 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 
 static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
-    (void)rk;
-    nd_log(level <= 3 ? ND_LOG_ERROR : level <= 4 ? ND_LOG_WARN : ND_LOG_DEBUG, "kafka", "%s: %s",
-           fac, buf);
+    const struct nd_publish *pub = rd_kafka_opaque(rk);
+    enum nd_log_level lvl = level <= 3 ? ND_LOG_ERROR : level <= 4 ? ND_LOG_WARN : ND_LOG_DEBUG;
+    /* librdkafka's own account of an expired transaction ("Fatal transaction error", "Fatal
+     * error: fenced", an abort in INVALID_TXN_STATE) repeats what txn_given_up says once */
+    if (pub && lvl > ND_LOG_DEBUG && broker_was_away(pub) &&
+        (!strcmp(fac, "FATAL") || !strncmp(fac, "TXN", 3)))
+        lvl = ND_LOG_DEBUG;
+    /* a connection that failed also reaches on_error, which logs it (at warn) */
+    if (lvl > ND_LOG_DEBUG && !strcmp(fac, "FAIL"))
+        lvl = ND_LOG_DEBUG;
+    nd_log(lvl, "kafka", "%s: %s", fac, buf);
 }
 
 static int set_prop(rd_kafka_conf_t *kconf, const char *key, const char *value, char *errstr,
@@ -108,6 +213,24 @@ static int set_prop(rd_kafka_conf_t *kconf, const char *key, const char *value, 
         return -1;
     }
     return 0;
+}
+
+/* librdkafka's queue holds copies of the open transaction's records, whose bytes the budget counts
+ * twice (ours and its): give it half of memory.limit_mb, and a message count that half fills with
+ * the smallest records newsd writes (~512 bytes: an event, an alert), so the byte bound is the one
+ * that binds. kafka.properties may set either explicitly (they are applied after these). */
+static int set_queue_props(rd_kafka_conf_t *kconf, const struct nd_config *conf, char *errstr,
+                           size_t errsz)
+{
+    long kbytes = (long)conf->memory_limit_mb * 1024 / 2;
+    long messages = kbytes * 1024 / 512;
+    char num[32];
+
+    snprintf(num, sizeof(num), "%ld", kbytes);
+    if (set_prop(kconf, "queue.buffering.max.kbytes", num, errstr, errsz))
+        return -1;
+    snprintf(num, sizeof(num), "%ld", messages < 1000 ? 1000 : messages);
+    return set_prop(kconf, "queue.buffering.max.messages", num, errstr, errsz);
 }
 
 static rd_kafka_t *producer_new(struct nd_publish *pub, char *errstr, size_t errsz)
@@ -123,7 +246,7 @@ static rd_kafka_t *producer_new(struct nd_publish *pub, char *errstr, size_t err
         set_prop(kconf, "enable.idempotence", "true", errstr, errsz) ||
         set_prop(kconf, "compression.type", conf->kafka_compression, errstr, errsz) ||
         set_prop(kconf, "linger.ms", num, errstr, errsz) ||
-        set_prop(kconf, "queue.buffering.max.messages", "200000", errstr, errsz))
+        set_queue_props(kconf, conf, errstr, errsz))
         goto fail;
     if (pub->transactional) {
         /* cluster mode: a dead instance's open transaction delays the takeover of its feeds until
@@ -188,13 +311,18 @@ struct nd_publish *nd_publish_new(const struct nd_config *conf, const struct nd_
     return pub;
 }
 
+static void record_free(struct nd_publish *pub, struct record *rec)
+{
+    free(rec->key);
+    free(rec->value);
+    rd_kafka_headers_destroy(rec->hdrs);
+    nd_membudget_release(pub->budget, rec->mem);
+}
+
 static void batch_clear(struct nd_publish *pub)
 {
-    for (size_t i = 0; i < pub->nbatch; i++) {
-        free(pub->batch[i].key);
-        free(pub->batch[i].value);
-        rd_kafka_headers_destroy(pub->batch[i].hdrs);
-    }
+    for (size_t i = 0; i < pub->nbatch; i++)
+        record_free(pub, &pub->batch[i]);
     pub->nbatch = 0;
     if (pub->offsets) {
         rd_kafka_topic_partition_list_destroy(pub->offsets);
@@ -207,6 +335,7 @@ void nd_publish_destroy(struct nd_publish *pub)
     if (!pub)
         return;
     producer_destroy(pub->rk);
+    nd_membudget_release(pub->budget, kafka_reserve(pub->budget));
     batch_clear(pub);
     free(pub->batch);
     for (size_t i = 0; i < pub->ndeferred; i++)
@@ -282,7 +411,9 @@ static enum nd_err recreate(struct nd_publish *pub)
         pub->rk = NULL;
         pub->ready = 0;
         pub->fatal = 0;
-        pub->txn_open = 0;
+        if (pub->txn_open)
+            txn_given_up(pub, ND_ABORT_FENCED);
+        txn_closed(pub);
         if (!(pub->rk = producer_new(pub, errstr, sizeof(errstr)))) {
             nd_error(MOD, "cannot recreate the producer: %s", errstr);
             return ND_ERR_FATAL; /* configuration was accepted once; cannot happen */
@@ -352,16 +483,22 @@ static enum nd_err begin_txn(struct nd_publish *pub)
     }
     pub->txn_open = 1;
     pub->txn_started_ms = nd_mono_ms();
+    atomic_store(&pub->txn_open_since, pub->txn_started_ms);
+    pub->txn_reported = pub->txn_counted = pub->txn_retry_logged = 0;
     return ND_OK;
 }
 
-static void abort_txn(struct nd_publish *pub)
+static void abort_txn(struct nd_publish *pub, enum nd_abort_reason reason)
 {
     rd_kafka_error_t *error;
     pub->stats.aborts++;
+    txn_given_up(pub, reason);
     if (pub->transactional && pub->txn_open) {
         if ((error = rd_kafka_abort_transaction(pub->rk, op_timeout(pub)))) {
-            nd_warn(MOD, "abort_transaction: %s", rd_kafka_error_string(error));
+            /* after an expired transaction the broker has fenced us: INVALID_TXN_STATE or a
+             * fatal error here is expected, and the producer is recreated */
+            nd_log(broker_was_away(pub) ? ND_LOG_DEBUG : ND_LOG_WARN, MOD, "abort_transaction: %s",
+                   rd_kafka_error_string(error));
             if (rd_kafka_error_is_fatal(error))
                 pub->fatal = 1;
             rd_kafka_error_destroy(error);
@@ -369,7 +506,7 @@ static void abort_txn(struct nd_publish *pub)
     } else if (!pub->transactional) {
         rd_kafka_purge(pub->rk, RD_KAFKA_PURGE_F_QUEUE);
     }
-    pub->txn_open = 0;
+    txn_closed(pub);
 }
 
 /* Produce the whole batch again in a new transaction (after an abort or a recreated producer). */
@@ -388,7 +525,7 @@ static enum nd_err redo(struct nd_publish *pub)
         if (err == ND_ERR_FATAL)
             pub->fatal = 1;
         else
-            abort_txn(pub);
+            abort_txn(pub, ND_ABORT_ERROR);
         if (giving_up(pub))
             return ND_ERR_AGAIN;
     }
@@ -401,8 +538,10 @@ static enum nd_err redo(struct nd_publish *pub)
 static void drop_all(struct nd_publish *pub)
 {
     if (pub->txn_open && !pub->fatal)
-        abort_txn(pub);
-    pub->txn_open = 0;
+        abort_txn(pub, ND_ABORT_DISCARDED);
+    else if (pub->txn_open)
+        txn_given_up(pub, ND_ABORT_DISCARDED);
+    txn_closed(pub);
     batch_clear(pub);
     for (size_t i = 0; i < pub->ndeferred; i++)
         nd_story_destroy(pub->deferred[i]);
@@ -447,6 +586,8 @@ static void add_record(struct nd_publish *pub, const char *topic, const char *ke
     rec->len = len;
     rec->hdrs = hdrs;
     rec->unit = unit;
+    rec->mem = 2 * (len + strlen(key)) + RECORD_OVERHEAD;
+    nd_membudget_reserve(pub->budget, rec->mem);
     if (unit > pub->txn_max_unit)
         pub->txn_max_unit = unit;
 
@@ -454,7 +595,7 @@ static void add_record(struct nd_publish *pub, const char *topic, const char *ke
         if (pub->fatal || err == ND_ERR_FATAL)
             pub->fatal = 1;
         else
-            abort_txn(pub);
+            abort_txn(pub, ND_ABORT_ERROR);
         redo(pub);
     }
 }
@@ -548,6 +689,13 @@ void nd_publish_story(struct nd_publish *pub, struct nd_story *story)
         return;
     }
     produce_story(pub, story);
+}
+
+void nd_publish_set_budget(struct nd_publish *pub, struct nd_membudget *budget)
+{
+    nd_membudget_release(pub->budget, kafka_reserve(pub->budget));
+    pub->budget = budget;
+    nd_membudget_reserve(pub->budget, kafka_reserve(pub->budget));
 }
 
 void nd_publish_set_story_hook(struct nd_publish *pub, nd_publish_story_hook hook, void *opaque)
@@ -772,7 +920,7 @@ static void mark_committed(struct nd_publish *pub)
 }
 
 /* Commit the open transaction; on failure abort/recreate and redo until it commits (or give up). */
-static enum nd_err commit(struct nd_publish *pub)
+static enum nd_err commit_loop(struct nd_publish *pub)
 {
     int64_t start = nd_mono_ms();
     for (;;) {
@@ -827,7 +975,7 @@ static enum nd_err commit(struct nd_publish *pub)
                         pub->nbatch, rd_kafka_err2name(rd_kafka_error_code(error)));
                 pub->stats.retries++;
                 rd_kafka_error_destroy(error);
-                abort_txn(pub);
+                abort_txn(pub, ND_ABORT_REBALANCE);
                 /* the consumer learns the new generation from the group coordinator meanwhile */
                 rd_kafka_poll(pub->rk, 100);
                 if (redo(pub) != ND_OK)
@@ -840,7 +988,8 @@ static enum nd_err commit(struct nd_publish *pub)
                 (rd_kafka_error_is_fatal(error) || rd_kafka_error_txn_requires_abort(error))) {
                 /* fenced (the group moved on, or the broker aborted the transaction on timeout)
                  * or otherwise broken: never redo in cluster mode */
-                nd_warn(MOD, "cluster: commit of %zu records failed (%s: %s); dropping the batch, "
+                if (!broker_was_away(pub)) /* else drop_batch's one warning says it */
+                    nd_warn(MOD, "cluster: commit of %zu records failed (%s: %s); dropping the batch, "
                              "its feeds resume from their committed state",
                         pub->nbatch, rd_kafka_err2name(rd_kafka_error_code(error)),
                         rd_kafka_error_string(error));
@@ -854,12 +1003,21 @@ static enum nd_err commit(struct nd_publish *pub)
                 return ND_ERR_INVALID;
             }
             if (error) {
+                int ends = rd_kafka_error_is_fatal(error) || rd_kafka_error_txn_requires_abort(error);
                 pub->stats.retries++;
-                nd_warn(MOD, "commit of %zu records: %s", pub->nbatch, rd_kafka_error_string(error));
+                /* a transaction that ends here past its timeout gets txn_given_up's one warning;
+                 * a retriable error (the broker is slow or away) is worth one line a transaction */
+                if (ends ? !broker_was_away(pub) : !pub->txn_retry_logged)
+                    nd_warn(MOD, "commit of %zu records: %s%s", pub->nbatch,
+                            rd_kafka_error_string(error), ends ? "" : " (retrying)");
+                else
+                    nd_debug(MOD, "commit of %zu records: %s", pub->nbatch,
+                             rd_kafka_error_string(error));
+                pub->txn_retry_logged |= !ends;
                 if (rd_kafka_error_is_fatal(error)) {
                     pub->fatal = 1;
                 } else if (rd_kafka_error_txn_requires_abort(error)) {
-                    abort_txn(pub);
+                    abort_txn(pub, ND_ABORT_ERROR);
                     rd_kafka_error_destroy(error);
                     if (redo(pub) != ND_OK)
                         return ND_ERR_AGAIN;
@@ -878,10 +1036,27 @@ static enum nd_err commit(struct nd_publish *pub)
         nd_debug(MOD, "committed %zu records in %lld ms", pub->nbatch,
                  (long long)(nd_mono_ms() - start));
         batch_clear(pub);
-        pub->txn_open = 0;
+        txn_closed(pub);
+        atomic_store(&pub->away, 0);
         pub->txn_max_unit = 0;
         return ND_OK;
     }
+}
+
+/* The commit, visible to other threads while it lasts (a broker that hangs keeps it going). */
+static enum nd_err commit(struct nd_publish *pub)
+{
+    enum nd_err err;
+    atomic_store(&pub->commit_since, nd_mono_ms());
+    err = commit_loop(pub);
+    atomic_store(&pub->commit_since, 0);
+    return err;
+}
+
+int64_t nd_publish_commit_waiting_ms(const struct nd_publish *pub)
+{
+    int64_t since = atomic_load(&pub->commit_since);
+    return since ? nd_mono_ms() - since : 0;
 }
 
 /* When idle (no transaction open), nothing before the oldest open unit is uncommitted. */
@@ -946,15 +1121,12 @@ enum nd_err nd_publish_finish(struct nd_publish *pub, int timeout_ms)
      * complete ones behind them. Abort, keep only records of complete units, commit those. */
     oldest = nd_ledger_oldest(pub->ledger);
     if (pub->txn_open)
-        abort_txn(pub);
+        abort_txn(pub, ND_ABORT_SHUTDOWN);
     for (size_t i = 0; i < pub->nbatch; i++) {
-        if (pub->batch[i].unit < oldest) {
+        if (pub->batch[i].unit < oldest)
             pub->batch[keep++] = pub->batch[i];
-        } else {
-            free(pub->batch[i].key);
-            free(pub->batch[i].value);
-            rd_kafka_headers_destroy(pub->batch[i].hdrs);
-        }
+        else
+            record_free(pub, &pub->batch[i]);
     }
     pub->nbatch = keep;
     if (keep) {
@@ -962,7 +1134,7 @@ enum nd_err nd_publish_finish(struct nd_publish *pub, int timeout_ms)
             nd_info(MOD, "shutdown: committed %zu records of complete units", keep);
             return ND_OK;
         }
-        abort_txn(pub);
+        abort_txn(pub, ND_ABORT_SHUTDOWN);
         return ND_ERR_AGAIN;
     }
     nd_info(MOD, "shutdown: aborted the open transaction; %zu incomplete units will be redone from "

@@ -19,15 +19,30 @@
 #include <stdint.h>
 
 #include "config/config.h"
+#include "core/membudget.h"
 #include "publish/ledger.h"
 #include "story/story.h"
 
 struct nd_publish;
 
+/* Why a transaction was given up (aborted, or abandoned with a fenced producer):
+ *   timeout    it outlived kafka.transaction_timeout_ms (the broker was away): redone
+ *   fenced     the producer hit a fatal error (another instance took the transactional id): redone
+ *   error      an abortable error of the broker or of a record: redone
+ *   rebalance  cluster mode, a commit refused during a rebalance: redone with the new generation
+ *   discarded  cluster mode, dropped; its feeds resume from their committed state
+ *   shutdown   its units could not complete before kafka.flush_timeout_ms: fetched again at start */
+enum nd_abort_reason {
+    ND_ABORT_TIMEOUT = 0, ND_ABORT_FENCED, ND_ABORT_ERROR, ND_ABORT_REBALANCE, ND_ABORT_DISCARDED,
+    ND_ABORT_SHUTDOWN, ND_ABORT_NREASONS
+};
+const char *nd_publish_abort_reason_name(enum nd_abort_reason reason);
+
 struct nd_publish_stats {
     uint64_t stories, events, states, deadletters, alerts; /* records produced (redos not counted twice) */
     uint64_t delivered, delivery_errors;
     uint64_t commits, aborts, retries, fatal_recreates;
+    uint64_t aborted[ND_ABORT_NREASONS]; /* transactions given up, once each, by reason */
     uint64_t queue_full;
     int64_t last_commit_latency_ms;
 };
@@ -51,6 +66,11 @@ void nd_publish_unit_close(struct nd_publish *pub, uint64_t seq, size_t nstories
 
 /* Produce a story and its events in the open transaction. Takes ownership of the story. */
 void nd_publish_story(struct nd_publish *pub, struct nd_story *story);
+
+/* The memory budget (memory.limit_mb; not owned, NULL: none): each record of the open transaction
+ * holds its bytes (and librdkafka's copy's) there until the commit, and librdkafka's own buffers
+ * hold a fixed share (8 MiB, at most a quarter) while publish lives. Set before the first story. */
+void nd_publish_set_budget(struct nd_publish *pub, struct nd_membudget *budget);
 
 /* Called on the publish thread for each story just before it is encoded and produced, when it
  * enters the transaction that will carry it: the hook may add annotations to the story (the alert
@@ -99,6 +119,10 @@ enum nd_err nd_publish_finish(struct nd_publish *pub, int timeout_ms);
 /* Stopping has begun: retries (commits, a broker that is away) give up at deadline_ms (monotonic),
  * so shutdown ends within kafka.flush_timeout_ms. The only call here that another thread may make. */
 void nd_publish_set_deadline(struct nd_publish *pub, int64_t deadline_ms);
+
+/* Thread-safe. How long the commit under way has been trying (its retries and redos included),
+ * 0 when none is: a broker that hangs without closing its connections shows here first. */
+int64_t nd_publish_commit_waiting_ms(const struct nd_publish *pub);
 
 /* Records in the open transaction, stories held back until the next one, open units. */
 size_t nd_publish_backlog(const struct nd_publish *pub);

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "core/core.h"
+#include "core/membudget.h"
 
 enum nd_pubstatus { ND_PUBSTATUS_USABLE = 0, ND_PUBSTATUS_WITHHELD, ND_PUBSTATUS_CANCELED };
 
@@ -45,10 +46,31 @@ struct nd_story {
     /* enrichment: a JSON object whose members (entities, subject, events, dedup, ...) are merged into
      * the encoded story. Owned by the story (one reference). */
     json_t *annotations;
+
+    /* memory accounting (core/membudget.h): the bytes this story holds in `budget` (may be NULL),
+     * released by nd_story_destroy */
+    struct nd_membudget *budget;
+    size_t mem_bytes;
 };
 
 struct nd_story *nd_story_new(void);
+/* Releases the story's bytes from its budget. NULL is a no-op. */
 void nd_story_destroy(struct nd_story *story);
+
+/* Heap bytes the story holds (its strings and annotations, with the allocator's overhead): an
+ * estimate calibrated against glibc's own count (bench/bench_memory.c). */
+size_t nd_story_mem(const struct nd_story *story);
+/* Heap bytes of a JSON value (jansson's nodes, keys and strings), as nd_story_mem counts the
+ * annotations; also for the feed state that travels with a source unit. NULL: 0. */
+size_t nd_story_json_mem(const json_t *v);
+/* What it will hold once enriched: enrichment adds some 30 times its text in annotations. */
+size_t nd_story_mem_enriched(const struct nd_story *story);
+/* Account the story in budget (NULL: stop accounting it) at what it holds now, reserving or
+ * releasing the difference to what it had reserved; from the old budget when it changes. */
+void nd_story_account(struct nd_story *story, struct nd_membudget *budget);
+/* The same at nd_story_mem_enriched: a source reserves a story's enriched size as it takes it in,
+ * so the budget stops the sources before enrichment (which never waits) makes it true. */
+void nd_story_account_ahead(struct nd_story *story, struct nd_membudget *budget);
 
 /* Set a string field: copies `value` (NULL clears it). */
 void nd_story_set(char **field, const char *value);

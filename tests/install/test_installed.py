@@ -61,6 +61,7 @@ def run(tree, *args, timeout=60):
 def test_the_layout_is_what_the_image_copies(tree):
     share = os.path.join(tree, "usr/share/newsd")
     for name in ("models/kb.tsv", "models/ner.bin", "models/events.model", "models/topics.model",
+                 "models/syntax.bin",
                  "desks.yaml", "demo/feeds"):
         assert os.path.exists(os.path.join(share, name)), name
 

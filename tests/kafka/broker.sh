@@ -5,7 +5,8 @@
 #                         free 127.0.0.1 ports, wait until it answers metadata requests; writes
 #                         DIR/bootstrap (host:port) and DIR/pid
 #   broker.sh stop DIR    stop it (SIGTERM, then SIGKILL after 20 s) and remove its data
-#   broker.sh restart-kill DIR / broker.sh resume DIR   used by tests that take the broker away
+#   broker.sh pause DIR / broker.sh resume DIR   used by tests that take the broker away
+#   broker.sh freeze DIR / broker.sh thaw DIR    SIGSTOP / SIGCONT: a broker that hangs
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cmd=${1:?usage: broker.sh start|stop DIR}
@@ -110,6 +111,14 @@ pause)
 resume)
     launch
     ;;
+freeze)
+    # The broker stops answering but keeps its sockets open (SIGSTOP): what a stalled or partitioned
+    # broker looks like to a client, unlike pause, which closes the connections.
+    kill -STOP "$(cat "$dir/pid")"
+    ;;
+thaw)
+    kill -CONT "$(cat "$dir/pid")"
+    ;;
 stop)
     if [ -f "$dir/pid" ]; then
         pid=$(cat "$dir/pid")
@@ -122,5 +131,5 @@ stop)
     echo "broker.sh: kafka stopped"
     ;;
 *)
-    echo "usage: broker.sh start|stop|pause|resume DIR" >&2; exit 2 ;;
+    echo "usage: broker.sh start|stop|pause|resume|freeze|thaw DIR" >&2; exit 2 ;;
 esac

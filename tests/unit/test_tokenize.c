@@ -77,10 +77,21 @@ static void test_quotes_ellipses_dashes(void **state)
 static void test_hyphens_and_names(void **state)
 {
     (void)state;
-    check("Ban Ki-moon visited Saint-Denis and a 12-year-old.",
-          "Ban|Ki-moon|visited|Saint-Denis|and|a|12-year-old|.");
+    /* hyphens in compounds split as UD EWT has them; names, prefixes and numbers stay whole */
+    check("Ban Ki-moon visited Saint-Denis, al-Assad and a 12-year-old long-range pro-Kremlin.",
+          "Ban|Ki-moon|visited|Saint-Denis|,|al-Assad|and|a|12|-|year|-|old|long|-|range|"
+          "pro-Kremlin|.");
+    check("Send e-mail to co-workers post-war, call 713-853-3989.",
+          "Send|e-mail|to|co-workers|post-war|,|call|713-853-3989|.");
+    check("See http://www.example.com/a-b?x=1. Or mail jo.doe@example.org! Wow!! Really?!",
+          "See|http://www.example.com/a-b?x=1|. || Or|mail|jo.doe@example.org|! || "
+          "Wow|!! || Really|?!");
     check("O'Brien met AT&T staff.", "O'Brien|met|AT&T|staff|.");
     check("They don't know.", "They|do|n't|know|.");
+    /* UD EWT clitics: 'm 're 've 'll 'd split like 's; ca|n't, wo|n't */
+    check("I'm sure they're here; we'll see, I'd say they've gone. Can't, won't.",
+          "I|'m|sure|they|'re|here|;|we|'ll|see|,|I|'d|say|they|'ve|gone|. || Ca|n't|,|wo|n't|.");
+    check("We’re in Rock'n'roll.", "We|’re|in|Rock'n'roll|.");
 }
 
 static void test_paragraphs_split_sentences(void **state)

@@ -1,0 +1,276 @@
+/* The arc-hybrid transition system (Kuhlmann et al. 2011) and greedy tagging and parsing.
+ *
+ * Configuration: a stack whose bottom is ROOT (word 0), a buffer front b, the arcs so far.
+ *   SHIFT  push b.
+ *   LEFT   s0 <- b (b becomes the head of the stack top), pop.
+ *   RIGHT  s1 -> s0 (the word under the top becomes its head), pop.
+ * ROOT takes its one dependent last (RIGHT with s1 = ROOT only once the buffer is empty), so every
+ * parse is a single tree, and the parser always ends: SHIFT until the buffer is empty, then RIGHT.
+ * The trees it can build are exactly the projective ones. */
+#include <string.h>
+
+#include "enrich/syntax_int.h"
+
+void syn_state_init(struct syn_state *st, size_t n)
+{
+    size_t m = n + 2;
+    st->sp = 1;
+    st->stack[0] = 0;
+    st->b = 1;
+    for (size_t i = 0; i < m; i++)
+        st->head[i] = -1;
+    memset(st->label, 0, m * sizeof(st->label[0]));
+    memset(st->lc1, 0, m * sizeof(st->lc1[0]));
+    memset(st->lc2, 0, m * sizeof(st->lc2[0]));
+    memset(st->rc1, 0, m * sizeof(st->rc1[0]));
+    memset(st->rc2, 0, m * sizeof(st->rc2[0]));
+    memset(st->nl, 0, m * sizeof(st->nl[0]));
+    memset(st->nr, 0, m * sizeof(st->nr[0]));
+    memset(st->lset, 0, m * sizeof(st->lset[0]));
+    memset(st->rset, 0, m * sizeof(st->rset[0]));
+}
+
+int syn_terminal(const struct syn_state *st, size_t n)
+{
+    return st->b > (int)n && st->sp == 1;
+}
+
+unsigned syn_valid(const struct syn_state *st, size_t n)
+{
+    unsigned v = 0;
+    int buf = st->b <= (int)n;
+    if (buf)
+        v |= 1u << SYN_SHIFT;
+    if (buf && st->sp >= 2)
+        v |= 1u << SYN_LEFT; /* the top is a word, never ROOT */
+    if (st->sp >= 3 || (st->sp == 2 && !buf))
+        v |= 1u << SYN_RIGHT;
+    return v;
+}
+
+void syn_arc_of(const struct syn_state *st, int m, int *head, int *dep)
+{
+    *dep = st->stack[st->sp - 1];
+    *head = m == SYN_LEFT ? st->b : st->stack[st->sp - 2];
+}
+
+static void add_arc(struct syn_state *st, int h, int d, int label)
+{
+    st->head[d] = (int16_t)h;
+    st->label[d] = (uint8_t)label;
+    if (d < h) {
+        if (!st->lc1[h] || d < st->lc1[h]) {
+            st->lc2[h] = st->lc1[h];
+            st->lc1[h] = (int16_t)d;
+        } else if (!st->lc2[h] || d < st->lc2[h]) {
+            st->lc2[h] = (int16_t)d;
+        }
+        st->nl[h]++;
+        st->lset[h] |= 1ull << label;
+    } else {
+        if (!st->rc1[h] || d > st->rc1[h]) {
+            st->rc2[h] = st->rc1[h];
+            st->rc1[h] = (int16_t)d;
+        } else if (!st->rc2[h] || d > st->rc2[h]) {
+            st->rc2[h] = (int16_t)d;
+        }
+        st->nr[h]++;
+        st->rset[h] |= 1ull << label;
+    }
+}
+
+void syn_apply(struct syn_state *st, int m, int label)
+{
+    int h, d;
+    if (m == SYN_SHIFT) {
+        st->stack[st->sp++] = (int16_t)st->b++;
+        return;
+    }
+    syn_arc_of(st, m, &h, &d);
+    add_arc(st, h, d, label);
+    st->sp--;
+}
+
+int syn_argmax(const float *scores, uint64_t mask, int k)
+{
+    int best = -1;
+    for (int c = 0; c < k; c++)
+        if ((mask >> c & 1) && (best < 0 || scores[c] > scores[best]))
+            best = c;
+    return best;
+}
+
+uint64_t syn_label_mask(int head)
+{
+    uint64_t all = (ND_DEP_COUNT >= 64 ? ~0ull : (1ull << ND_DEP_COUNT) - 1) & ~1ull;
+    return head == 0 ? 1ull << ND_DEP_ROOT : all & ~(1ull << ND_DEP_ROOT);
+}
+
+void syn_score(const struct syn_scorer *sc, const uint64_t *f, size_t nf, float *scores)
+{
+    if (sc->d) {
+        const struct syn_dense *d = sc->d;
+        unsigned sh = 64 - d->bits, k = d->k;
+        memset(scores, 0, k * sizeof(*scores));
+        for (size_t i = 0; i < nf; i++) {
+            const float *row = d->w + (size_t)(f[i] >> sh) * k;
+            for (unsigned c = 0; c < k; c++)
+                scores[c] += row[c];
+        }
+        return;
+    }
+    if (sc->t->dense) {
+        const struct syn_table *t = sc->t;
+        unsigned sh = 64 - t->bits;
+        int32_t acc[SYN_DENSE_K] = {0};
+        for (size_t i = 0; i < nf; i++)
+            __builtin_prefetch(&t->dense[(f[i] >> sh) * SYN_DENSE_K]);
+        for (size_t i = 0; i < nf; i++) {
+            const int16_t *row = &t->dense[(f[i] >> sh) * SYN_DENSE_K];
+            for (unsigned c = 0; c < SYN_DENSE_K; c++)
+                acc[c] += row[c];
+        }
+        for (unsigned c = 0; c < t->k; c++)
+            scores[c] = (float)acc[c] * t->scale;
+        return;
+    }
+    {
+        /* three passes so the cache misses of all features overlap: prefetch the row offsets,
+         * then the rows, then add them up */
+        const struct syn_table *t = sc->t;
+        unsigned sh = 64 - t->bits;
+        int32_t acc[64] = {0};
+        uint32_t lo[SYN_MAX_FEATS], hi[SYN_MAX_FEATS];
+        for (size_t i = 0; i < nf; i++)
+            __builtin_prefetch(&t->off[f[i] >> sh]);
+        for (size_t i = 0; i < nf; i++) {
+            uint32_t r = (uint32_t)(f[i] >> sh);
+            lo[i] = t->off[r];
+            hi[i] = t->off[r + 1];
+            __builtin_prefetch(&t->ent[lo[i]]);
+        }
+        for (size_t i = 0; i < nf; i++)
+            for (uint32_t j = lo[i]; j < hi[i]; j++)
+                acc[t->ent[j].cls] += t->ent[j].w;
+        for (unsigned c = 0; c < t->k; c++)
+            scores[c] = (float)acc[c] * t->scale;
+    }
+}
+
+#define XPOS_MASK (((1ull << ND_XPOS_COUNT) - 1) & ~1ull)
+#define UPOS_MASK (((1ull << ND_UPOS_COUNT) - 1) & ~1ull)
+
+const struct syn_dict_ent *syn_dict_find(const struct syn_dict *dict, uint64_t form)
+{
+    size_t lo = 0, hi = dict ? dict->n : 0;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (dict->e[mid].form == form)
+            return &dict->e[mid];
+        if (dict->e[mid].form < form)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+void syn_tag_sent(const struct syn_scorer *xs, const struct syn_scorer *us,
+                  const struct syn_dict *dict, struct syn_sent *sent)
+{
+    uint64_t f[SYN_MAX_FEATS];
+    float sc[64];
+    uint8_t known[SYN_MAXW + 2] = {0}; /* tagged by the dictionary */
+    for (size_t i = 1; i <= sent->n; i++) {
+        const struct syn_dict_ent *d;
+        if (sent->hint[i]) {
+            sent->xpos[i] = sent->hint[i];
+            continue;
+        }
+        if ((d = syn_dict_find(dict, sent->w[i].form))) {
+            sent->xpos[i] = d->xpos;
+            sent->upos[i] = d->upos;
+            known[i] = 1;
+            continue;
+        }
+        syn_score(xs, f, syn_xpos_feats(sent, i, f), sc);
+        sent->xpos[i] = (uint8_t)syn_argmax(sc, XPOS_MASK, ND_XPOS_COUNT);
+    }
+    for (size_t i = 1; i <= sent->n; i++) {
+        if (sent->hint[i] == ND_XPOS_NNP || sent->hint[i] == ND_XPOS_NNPS) {
+            sent->upos[i] = ND_UPOS_PROPN; /* a name the caller knows */
+            continue;
+        }
+        if (known[i])
+            continue;
+        syn_score(us, f, syn_upos_feats(sent, i, f), sc);
+        sent->upos[i] = (uint8_t)syn_argmax(sc, UPOS_MASK, ND_UPOS_COUNT);
+    }
+}
+
+void syn_parse_sent(const struct syn_scorer *ms, const struct syn_scorer *ls,
+                    const struct syn_sent *sent, struct syn_state *st)
+{
+    uint64_t f[SYN_MAX_FEATS];
+    float sc[64];
+
+    syn_state_init(st, sent->n);
+    while (!syn_terminal(st, sent->n)) {
+        unsigned valid = syn_valid(st, sent->n);
+        int m, label = 0, h, d;
+        syn_score(ms, f, syn_move_feats(sent, st, f), sc);
+        m = syn_argmax(sc, valid, SYN_NMOVES);
+        if (m != SYN_SHIFT) {
+            syn_arc_of(st, m, &h, &d);
+            if (h == 0) {
+                label = ND_DEP_ROOT;
+            } else {
+                syn_score(ls, f, syn_label_feats(sent, st, h, d, f), sc);
+                label = syn_argmax(sc, syn_label_mask(h), ND_DEP_COUNT);
+            }
+        }
+        syn_apply(st, m, label);
+    }
+}
+
+/* Tag (and parse) one piece of at most SYN_MAXW words into out at offset off. */
+static void piece(const struct nd_syntax *syntax, const struct nd_syntax_word *words, size_t n,
+                  struct nd_syntax_out *out, size_t off, int parse)
+{
+    struct syn_sent sent;
+    struct syn_state st;
+    struct syn_scorer xs = {&syntax->tabs[SYN_T_XPOS], NULL};
+    struct syn_scorer us = {&syntax->tabs[SYN_T_UPOS], NULL};
+    struct syn_scorer ms = {&syntax->tabs[SYN_T_MOVE], NULL};
+    struct syn_scorer ls = {&syntax->tabs[SYN_T_LABEL], NULL};
+
+    syn_words(&sent, words, n, &syntax->lex);
+    syn_tag_sent(&xs, &us, &syntax->dict, &sent);
+    for (size_t i = 0; i < n; i++) {
+        out->upos[off + i] = sent.upos[i + 1];
+        out->xpos[off + i] = sent.xpos[i + 1];
+    }
+    if (!parse)
+        return;
+    syn_parse_sent(&ms, &ls, &sent, &st);
+    for (size_t i = 0; i < n; i++) {
+        int h = st.head[i + 1];
+        out->head[off + i] = (uint32_t)(h <= 0 ? 0 : (size_t)h + off);
+        out->deprel[off + i] = st.label[i + 1];
+    }
+}
+
+enum nd_err nd_syntax_parse(const struct nd_syntax *syntax, const struct nd_syntax_word *words,
+                            size_t n, struct nd_syntax_out *out)
+{
+    for (size_t off = 0; off < n; off += SYN_MAXW)
+        piece(syntax, words + off, n - off < SYN_MAXW ? n - off : SYN_MAXW, out, off, 1);
+    return ND_OK;
+}
+
+void nd_syntax_tag(const struct nd_syntax *syntax, const struct nd_syntax_word *words, size_t n,
+                   struct nd_syntax_out *out)
+{
+    for (size_t off = 0; off < n; off += SYN_MAXW)
+        piece(syntax, words + off, n - off < SYN_MAXW ? n - off : SYN_MAXW, out, off, 0);
+}
