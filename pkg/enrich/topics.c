@@ -57,8 +57,7 @@ struct nd_topics *nd_topics_new(const char *models_dir, char *errstr, size_t err
         goto out;
     }
     topics->term_map = nd_evmap_new(1024);
-    topics->word_map = nd_evmap_new(32768);
-    if (!topics->term_map || !topics->word_map) {
+    if (!topics->term_map) {
         snprintf(errstr, errsz, "topics model: out of memory");
         goto out;
     }
@@ -82,7 +81,8 @@ void nd_topics_destroy(struct nd_topics *topics)
     if (!topics)
         return;
     nd_evmap_destroy(topics->term_map);
-    nd_evmap_destroy(topics->word_map);
+    free(topics->words);
+    free(topics->word_keys);
     free(topics->terms);
     free(topics->term_next);
     free(topics->weight);
@@ -188,68 +188,81 @@ static void add_evidence_w(struct evidence *ev, const char *s, size_t len, doubl
     }
 }
 
-/* The weight of the i-th token of the headline or the body, by where it stands. */
-static double position_weight(const struct nd_topics *topics, size_t i, int in_head)
+/* The weight of the body's i-th token by where it stands, and the first token past i whose
+ * weight may differ: a loop over tokens asks again only there. */
+static double position_weight(const struct nd_topics_position *p, size_t i, size_t *edge)
 {
-    const struct nd_topics_position *p = &topics->pos;
-    if (in_head)
-        return p->head;
-    return i < p->lead_n ? p->lead : i < p->tail_n ? p->body : p->tail;
+    if (i < p->lead_n)
+        return *edge = p->lead_n, p->lead;
+    if (i < p->tail_n)
+        return *edge = p->tail_n, p->body;
+    return *edge = SIZE_MAX, p->tail;
 }
 
-/* The lexicon's terms starting at toks[i] (w: the word's map value), longest first. */
+/* The lexicon's terms starting at toks[i] (word: its entry), longest first: a phrase of two or
+ * more words is looked up joined, the word alone was found with the word. */
 static void score_terms(const struct nd_topics *topics, const char *text,
-                        const struct nd_evtok *toks, size_t i, size_t ntok, uint32_t w, double pw,
-                        struct scoring *sc)
+                        const struct nd_evtok *toks, size_t i, size_t ntok,
+                        const struct nd_topics_word *word, double pw, struct scoring *sc)
 {
-    char phrase[3 * (ND_EVTOK_KEYMAX + 1) + 1];
-    size_t lens[sizeof(phrase)]; /* a phrase of k tokens that fits takes k - 1 bytes of spaces */
-    size_t nmax = w >> 24, nfit;
-    uint32_t v;
+    size_t nmax = word->maxn, n = 1;
+    uint32_t v = word->term - 1; /* UINT32_MAX when the word alone is no term */
     if (nmax > ntok - i)
         nmax = ntok - i;
-    nfit = nmax ? nd_evlex_join_prefixes(toks, i, nmax, phrase, sizeof(phrase), lens) : 0;
-    for (size_t n = nfit; n >= 1; n--) {
-        if (!nd_evmap_get(topics->term_map, phrase, lens[n - 1], &v))
-            continue;
-        for (uint32_t t = v; t != UINT32_MAX; t = topics->term_next[t]) {
-            const struct nd_topic_term *term = &topics->terms[t];
-            sc->score[term->topic] += term->weight * pw;
-            add_evidence_w(&sc->ev[term->topic], text + toks[i].start,
-                           toks[i + n - 1].end - toks[i].start, term->weight * pw);
-        }
-        break;
+    if (nmax >= 2) {
+        char phrase[3 * (ND_EVTOK_KEYMAX + 1) + 1];
+        size_t
+            lens[sizeof(phrase)]; /* a phrase of k tokens that fits takes k - 1 bytes of spaces */
+        size_t nfit = nd_evlex_join_prefixes(toks, i, nmax, phrase, sizeof(phrase), lens);
+        for (size_t k = nfit; k >= 2; k--)
+            if (nd_evmap_get(topics->term_map, phrase, lens[k - 1], &v)) {
+                n = k;
+                break;
+            }
+        if (n == 1)
+            v = word->term - 1;
+    }
+    for (uint32_t t = v; t != UINT32_MAX; t = topics->term_next[t]) {
+        const struct nd_topic_term *term = &topics->terms[t];
+        sc->score[term->topic] += term->weight * pw;
+        add_evidence_w(&sc->ev[term->topic], text + toks[i].start,
+                       toks[i + n - 1].end - toks[i].start, term->weight * pw);
     }
 }
 
-/* Classifier sums and lexicon points over the tokens of one field (the headline or the body). */
+/* Classifier sums and lexicon points over the tokens of one field (the headline or the body):
+ * one lookup per word token, in a table whose slots are prefetched WORD_AHEAD tokens ahead. */
 static void score_text(const struct nd_topics *topics, const char *text,
                        const struct nd_evtok *toks, size_t ntok, int in_head, struct scoring *sc)
 {
     /* local sums of a fixed width: one vector add per known word */
     float acc[ND_TOPICS_MAX_CLASS];
+    size_t edge = SIZE_MAX;
+    double pw = in_head ? topics->pos.head : position_weight(&topics->pos, 0, &edge);
+    const struct nd_topics_word *words = topics->words;
+    size_t mask = topics->word_mask;
     memcpy(acc, sc->acc, sizeof(acc));
     for (size_t i = 0; i < WORD_AHEAD && i < ntok; i++)
-        nd_evmap_prefetch(topics->word_map, toks[i].hash);
+        __builtin_prefetch(&words[toks[i].hash & mask]);
     for (size_t i = 0; i < ntok; i++) {
-        uint32_t w, row;
-        /* the word slot WORD_AHEAD tokens on starts loading now (the map is mostly not in cache) */
+        const struct nd_topics_word *word;
         if (i + WORD_AHEAD < ntok)
-            nd_evmap_prefetch(topics->word_map, toks[i + WORD_AHEAD].hash);
+            __builtin_prefetch(&words[toks[i + WORD_AHEAD].hash & mask]);
         if (!(toks[i].flags & ND_EVTOK_WORD) ||
-            !nd_evmap_get_hashed(topics->word_map, toks[i].key, toks[i].keylen, toks[i].hash, &w))
+            !(word = nd_topics_word_find(words, mask, toks[i].key, toks[i].keylen, toks[i].hash)))
             continue;
-        double pw = position_weight(topics, i, in_head);
-        if ((row = w & 0xffffffu) && topics->nclass) {
-            const float *wt = &topics->weight[(size_t)(row - 1) * ND_TOPICS_MAX_CLASS];
+        if (i >= edge)
+            pw = position_weight(&topics->pos, i, &edge);
+        if (word->row) {
+            const float *wt = &topics->weight[(size_t)(word->row - 1) * ND_TOPICS_MAX_CLASS];
             float fw = (float)pw;
             for (size_t c = 0; c < ND_TOPICS_MAX_CLASS; c++)
                 acc[c] += fw * wt[c];
             sc->wsum += pw;
-            note_hit(sc, text + toks[i].start, toks[i].end - toks[i].start, row - 1, fw);
+            note_hit(sc, text + toks[i].start, toks[i].end - toks[i].start, word->row - 1, fw);
         }
-        if (w >> 24)
-            score_terms(topics, text, toks, i, ntok, w, pw, sc);
+        if (word->maxn)
+            score_terms(topics, text, toks, i, ntok, word, pw, sc);
     }
     memcpy(sc->acc, acc, sizeof(acc));
 }
@@ -507,8 +520,49 @@ static int main_class(const struct nd_topics *topics, const struct scoring *sc, 
     return c;
 }
 
+/* Whether s[0..n) is UTF-8 as json_stringn takes it (RFC 3629: no overlong form, no surrogate,
+ * nothing past U+10FFFF), so the string is made without jansson checking it again; evidence is
+ * mostly ASCII, and a text span cut at 120 bytes may end inside a character. */
+static int utf8_valid(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    for (uint64_t x; i + 8 <= n; i += 8) { /* eight ASCII bytes at a time, then byte by byte */
+        memcpy(&x, s + i, 8);
+        if (x & 0x8080808080808080ull)
+            break;
+    }
+    while (i < n) {
+        unsigned c = s[i], cp;
+        uint32_t min;
+        size_t k;
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if (c >= 0xC2 && c <= 0xDF)
+            k = 1, cp = c & 0x1F, min = 0x80;
+        else if (c >= 0xE0 && c <= 0xEF)
+            k = 2, cp = c & 0x0F, min = 0x800;
+        else if (c >= 0xF0 && c <= 0xF4)
+            k = 3, cp = c & 0x07, min = 0x10000;
+        else
+            return 0;
+        if (n - i <= k)
+            return 0;
+        for (size_t j = 1; j <= k; j++) {
+            if ((s[i + j] & 0xC0) != 0x80)
+                return 0;
+            cp = cp << 6 | (s[i + j] & 0x3Fu);
+        }
+        if (cp < min || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
+            return 0;
+        i += k + 1;
+    }
+    return 1;
+}
+
 /* "term +1.25": the weight with a sign and two decimals, written without printf (a story has a
- * few dozen of these). */
+ * few dozen of these). A term that is not UTF-8 is left out, as json_stringn would. */
 static void append_evidence(json_t *arr, const struct evidence *ev)
 {
     for (int e = 0; e < ev->n; e++) {
@@ -529,7 +583,8 @@ static void append_evidence(json_t *arr, const struct evidence *ev)
         buf[n++] = '.';
         buf[n++] = digits[1];
         buf[n++] = digits[0];
-        json_array_append_new(arr, json_stringn(buf, n));
+        if (utf8_valid((const unsigned char *)buf, n))
+            json_array_append_new(arr, json_stringn_nocheck(buf, n));
     }
 }
 

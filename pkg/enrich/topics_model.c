@@ -43,19 +43,43 @@ static enum nd_err load_topic(struct nd_topics *topics, char **f, int nf)
     return ND_OK;
 }
 
-/* The word map's high byte: the longest term a word starts (so a lookup knows how far to join). */
-static enum nd_err note_term_start(struct nd_topics *topics, const char *term)
+/* The slot of a word, claimed when new; NULL for a key no token has (empty, or longer than a
+ * token's key), which is then never looked up. The table has room for every line of the model
+ * twice over, so it is never more than half full. */
+static struct nd_topics_word *word_slot(struct nd_topics *topics, const char *key, size_t klen)
+{
+    uint64_t hash;
+    size_t j;
+    if (!klen || klen > ND_EVTOK_KEYMAX)
+        return NULL;
+    hash = nd_evmap_hash(key, klen);
+    for (j = (size_t)hash & topics->word_mask; topics->words[j].klen;
+         j = (j + 1) & topics->word_mask) {
+        struct nd_topics_word *word = &topics->words[j];
+        if (word->tag == (uint32_t)(hash >> 32) && word->klen == klen &&
+            !memcmp(word->key, key, klen))
+            return word;
+    }
+    /* the keys' room was sized for every line of the model at its longest */
+    char *copy = topics->word_keys + topics->word_keys_used;
+    memcpy(copy, key, klen);
+    topics->word_keys_used += (klen + 7) / 8 * 8;
+    topics->words[j] =
+        (struct nd_topics_word){.key = copy, .tag = (uint32_t)(hash >> 32), .klen = (uint8_t)klen};
+    return &topics->words[j];
+}
+
+/* The longest term a word starts (so a lookup knows how far to join). */
+static void note_term_start(struct nd_topics *topics, const char *term)
 {
     const char *sp = strchr(term, ' ');
     size_t flen = sp ? (size_t)(sp - term) : strlen(term);
-    uint32_t nw = 1, old = 0;
+    size_t nw = 1;
+    struct nd_topics_word *word = word_slot(topics, term, flen);
     for (const char *q = term; *q; q++)
         nw += *q == ' ';
-    nd_evmap_get(topics->word_map, term, flen, &old);
-    if (nw > (old >> 24) &&
-        nd_evmap_put(topics->word_map, term, flen, (old & 0xffffffu) | (nw << 24)))
-        return ND_ERR_NOMEM;
-    return ND_OK;
+    if (word && nw > word->maxn)
+        word->maxn = (uint8_t)(nw < 255 ? nw : 255);
 }
 
 static enum nd_err load_term(struct nd_topics *topics, char **f, int nf, size_t *cap)
@@ -77,8 +101,7 @@ static enum nd_err load_term(struct nd_topics *topics, char **f, int nf, size_t 
         *cap = ncap;
     }
     nd_evmap_get(topics->term_map, f[1], strlen(f[1]), &head);
-    if (note_term_start(topics, f[1]))
-        return ND_ERR_NOMEM;
+    note_term_start(topics, f[1]);
     topics->terms[topics->nterms] =
         (struct nd_topic_term){.topic = (uint16_t)ti, .weight = strtof(f[3], NULL)};
     topics->term_next[topics->nterms] = head;
@@ -151,12 +174,22 @@ static enum nd_err load_word(struct nd_topics *topics, char **f, int nf, size_t 
     row = &topics->weight[topics->nwords * ND_TOPICS_MAX_CLASS];
     for (size_t c = 0; c < ND_TOPICS_MAX_CLASS; c++)
         row[c] = c < k ? strtof(f[2 + c], NULL) : 0.0f;
-    uint32_t old = 0;
-    nd_evmap_get(topics->word_map, f[1], strlen(f[1]), &old);
-    if (nd_evmap_put(topics->word_map, f[1], strlen(f[1]),
-                     (old & 0xff000000u) | (uint32_t)(++topics->nwords)))
-        return ND_ERR_NOMEM;
+    struct nd_topics_word *word = word_slot(topics, f[1], strlen(f[1]));
+    topics->nwords++;
+    if (word)
+        word->row = (uint32_t)topics->nwords;
     return ND_OK;
+}
+
+/* Each word's term of that one word, found once so that scoring needs no second lookup. */
+static void one_word_terms(struct nd_topics *topics)
+{
+    for (size_t j = 0; j <= topics->word_mask; j++) {
+        struct nd_topics_word *word = &topics->words[j];
+        uint32_t v;
+        if (word->klen && nd_evmap_get(topics->term_map, word->key, word->klen, &v))
+            word->term = v + 1;
+    }
 }
 
 /* Splits a line at tabs in place; returns the field count. */
@@ -177,8 +210,21 @@ enum nd_err nd_topics_model_load(struct nd_topics *topics, char *errstr, size_t 
     enum nd_err err = ND_OK;
     size_t tcap = 0, wcap = 0, lineno = 0;
     char *next;
+    size_t nslot = 64, nlines = 1;
     topics->temperature = 1.0f;
     topics->pos = (struct nd_topics_position){1, 1, 1, 1, 0, 0};
+    for (const char *p = topics->buf; (p = strchr(p, '\n')); p++)
+        nlines++;
+    while (nslot < 2 * nlines)
+        nslot *= 2;
+    /* a word per line at most, each key at most ND_EVTOK_KEYMAX bytes padded to eight */
+    topics->words = calloc(nslot, sizeof(*topics->words));
+    topics->word_keys = calloc(nlines, (ND_EVTOK_KEYMAX + 7) / 8 * 8);
+    if (!topics->words || !topics->word_keys) {
+        snprintf(errstr, errsz, "topics model: out of memory");
+        return ND_ERR_NOMEM;
+    }
+    topics->word_mask = nslot - 1;
     for (char *line = topics->buf; line && *line && !err; line = next) {
         char *f[MAX_FIELDS];
         lineno++;
@@ -211,6 +257,7 @@ enum nd_err nd_topics_model_load(struct nd_topics *topics, char *errstr, size_t 
             err = ND_ERR_INVALID;
         }
     }
+    one_word_terms(topics);
     /* a parent may come after its subtopic in the table */
     for (size_t t = 0; t < topics->ntopics; t++)
         if (strcmp(topics->topics[t].parent_code, "-"))

@@ -201,19 +201,73 @@ static void test_evidence_and_probabilities(void **state)
 }
 
 /* A model whose records are out of order or malformed is refused with the line. */
+/* records written as dir/topics.model (dir: a mkdtemp template, filled in; path: the file's) */
+static void write_model(char *dir, char *path, size_t pathsz, const char *records)
+{
+    FILE *fp;
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, pathsz, "%s/topics.model", dir);
+    fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs(records, fp);
+    fclose(fp);
+}
+
 static void test_bad_model(void **state)
 {
     char dir[] = "/tmp/newsd-topics-XXXXXX", path[256], errstr[256] = "";
-    FILE *fp;
     (void)state;
-    assert_non_null(mkdtemp(dir));
-    snprintf(path, sizeof(path), "%s/topics.model", dir);
-    fp = fopen(path, "w");
-    assert_non_null(fp);
-    fputs("T\t04000000\t1\t-\teconomy, business and finance\nW\tshares\t0.5\n", fp);
-    fclose(fp);
+    write_model(dir, path, sizeof(path),
+                "T\t04000000\t1\t-\teconomy, business and finance\nW\tshares\t0.5\n");
     assert_null(nd_topics_new(dir, errstr, sizeof(errstr)));
     assert_non_null(strstr(errstr, "line 2"));
+    unlink(path);
+    rmdir(dir);
+}
+
+/* A small model: the longest term wins over the word alone ("box office", not "box"), a one-word
+ * term scores beside the word's weights, a word longer than any token's key loads and never
+ * matches, and evidence that is not UTF-8 (a word with a stray byte) is left out while its
+ * neighbours stay. */
+static void test_terms_and_evidence_bytes(void **state)
+{
+    char dir[] = "/tmp/newsd-topics-XXXXXX", path[256], errstr[256] = "";
+    const char *text =
+        "The box office takings of the film rose at the caf\xff and the caf\xc3\xa9.";
+    struct nd_topics *small;
+    json_t *arr;
+    const json_t *t, *e;
+    size_t i, k;
+    int office = 0, cafe = 0, film = 0;
+    (void)state;
+    write_model(dir, path, sizeof(path),
+                "T\t01000000\t1\t-\tarts\nT\t04000000\t1\t-\teconomy\n"
+                "L\tbox office\t01000000\t1.0\nL\tbox\t04000000\t1.0\nL\tfilm\t01000000\t0.5\n"
+                "C\t01000000\t04000000\nG\t0\t0\nW\tfilm\t1.0\t-1.0\nW\tcaf\xff\t1.0\t-1.0\n"
+                "W\tcaf\xc3\xa9\t1.0\t-1.0\n"
+                "W\tabcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz\t-5\t5\n");
+    small = nd_topics_new(dir, errstr, sizeof(errstr));
+    assert_non_null(small);
+    arr = nd_topics_assign(small, NULL, text, strlen(text), NULL);
+    assert_string_equal(first_top(arr), URI("01000000"));
+    json_array_foreach(arr, i, t)
+    {
+        json_array_foreach(json_object_get(t, "evidence"), k, e)
+        {
+            const char *s = json_string_value(e);
+            assert_non_null(s);
+            assert_null(strchr(s, '\xff'));
+            assert_false(!strncmp(s, "box +", 5));
+            office += !strncmp(s, "box office +1.", 14);
+            cafe += !strncmp(s, "caf\xc3\xa9 +", 6);
+            film += !strcmp(s, "film +0.50");
+        }
+    }
+    assert_int_equal(office, 1);
+    assert_int_equal(cafe, 1);
+    assert_int_equal(film, 1);
+    json_decref(arr);
+    nd_topics_destroy(small);
     unlink(path);
     rmdir(dir);
 }
@@ -239,6 +293,7 @@ int main(void)
         cmocka_unit_test(test_headline_and_lead_weigh_more),
         cmocka_unit_test(test_evidence_and_probabilities),
         cmocka_unit_test(test_bad_model),
+        cmocka_unit_test(test_terms_and_evidence_bytes),
         cmocka_unit_test(test_empty_and_missing),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
