@@ -131,6 +131,21 @@ static inline void add_dense_row(int32_t *acc, const void *row, uint32_t kpad)
 #endif
 }
 
+/* scores[c] = acc[c] * scale for c < k, four at a time (the same conversion and product as one
+ * at a time: the figures are identical). */
+static inline void scale_scores(const int32_t *acc, unsigned k, float scale, float *scores)
+{
+    unsigned c = 0;
+#ifdef __SSE2__
+    __m128 s4 = _mm_set1_ps(scale);
+    for (; c + 4 <= k; c += 4)
+        _mm_storeu_ps(scores + c,
+                      _mm_mul_ps(_mm_cvtepi32_ps(_mm_loadu_si128((const __m128i *)(acc + c))), s4));
+#endif
+    for (; c < k; c++)
+        scores[c] = (float)acc[c] * scale;
+}
+
 void syn_score(const struct syn_scorer *sc, const uint64_t *f, size_t nf, float *scores)
 {
     if (sc->d) {
@@ -204,8 +219,7 @@ void syn_score(const struct syn_scorer *sc, const uint64_t *f, size_t nf, float 
             for (n &= 3; n; n--, e++)
                 acc[e->cls] += e->w;
         }
-        for (unsigned c = 0; c < t->k; c++)
-            scores[c] = (float)acc[c] * t->scale;
+        scale_scores(acc, t->k, t->scale, scores);
     }
 }
 
