@@ -100,11 +100,14 @@ static double time_topics(const struct nd_events *events, const struct nd_topics
     const char *text = story->body_text ? story->body_text : "";
     size_t len = strlen(text),
            ntok = nd_evlex_tokenize_alloc(text, len, ND_EVLEX_MAX_TOKENS, &etoks);
-    json_t *evs = nd_events_code_tokens(events, text, etoks, ntok, NULL, 0);
-    double t0 = now(), t;
-    json_decref(nd_topics_assign_tokens(topics, story->headline, text, len, etoks, ntok, evs));
+    struct nd_event_list evs = {0};
+    double t0, t;
+    if (ntok)
+        nd_events_code_tokens(events, text, etoks, ntok, NULL, NULL, 0, &evs);
+    t0 = now();
+    json_decref(nd_topics_assign_tokens(topics, story->headline, text, len, etoks, ntok, &evs));
     t = now() - t0;
-    json_decref(evs);
+    nd_event_list_clear(&evs);
     free(etoks);
     return t;
 }

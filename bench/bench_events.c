@@ -3,7 +3,12 @@
  *
  * Also the coder as a filter for the evaluation scripts (scripts/eval_events.py, eval_topics.py,
  * check_seed.py): `bench_events --code [--models DIR]` reads JSON lines {"id": ..., "text": ...} on
- * stdin ("headline" optional) and writes {"id": ..., "events": [...], "subject": [...]} per line.
+ * stdin ("headline" optional) and writes {"id": ..., "events": [...], "subject": [...]} per line;
+ * with --features each event also carries the coder's feature values
+ * (scripts/fit_event_confidence.py fits on them); --roles order|parse|both (default both) says
+ * where verbs' roles come from (the ablation of scripts/eval_events.py --ablation): word order
+ * only, the parse only, the parse with word order for what it leaves empty. Every sentence is
+ * parsed (models/syntax.bin).
  * `bench_events --loop-events N` codes the wire story N times and nothing else, for perf;
  * `bench_events --loop-enrich N` runs the whole nd_enrich_story on it N times (events then take
  * their actors from the entities stage, as in the daemon). */
@@ -14,8 +19,11 @@
 #include <time.h>
 
 #include "core/core.h"
+#include "enrich/doc.h"
 #include "enrich/enrich.h"
 #include "enrich/events.h"
+#include "enrich/events_lex.h"
+#include "enrich/syntax.h"
 #include "enrich/topics.h"
 #include "story/story.h"
 #include "bench_stats.h"
@@ -31,17 +39,42 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int code_mode(const char *models)
+/* The events of text: the coder over its tokens and, unless roles is word order only, the
+ * text's parse (every sentence parsed). */
+static void code_text(const struct nd_events *events, const struct nd_syntax *syntax,
+                      const char *text, size_t len, struct nd_event_list *list)
 {
-    char errstr[512];
+    struct nd_evtok *toks = NULL;
+    struct nd_doc doc;
+    size_t ntok = nd_evlex_tokenize_alloc(text, len, ND_EVLEX_MAX_TOKENS, &toks);
+    int have_doc = syntax && nd_doc_build(&doc, text, len) == ND_OK;
+    if (have_doc)
+        nd_doc_parse(&doc, syntax, NULL, NULL);
+    list->set = 1;
+    if (ntok)
+        nd_events_code_tokens(events, text, toks, ntok, have_doc ? &doc : NULL, NULL, 0, list);
+    if (have_doc)
+        nd_doc_free(&doc);
+    free(toks);
+}
+
+static int code_mode(const char *models, int features, unsigned roles)
+{
+    char errstr[512], path[4096];
     struct nd_events *events = nd_events_new(models, errstr, sizeof(errstr));
     struct nd_topics *topics = events ? nd_topics_new(models, errstr, sizeof(errstr)) : NULL;
+    struct nd_syntax *syntax = NULL;
     char *line = malloc(LINE_CAP);
     int rc = 1;
+    snprintf(path, sizeof(path), "%s/syntax.bin", models);
+    if (topics && (roles & ND_EVENTS_ROLES_PARSE) &&
+        !(syntax = nd_syntax_load(path, errstr, sizeof(errstr))))
+        topics = NULL; /* the message is in errstr */
     if (!events || !topics || !line) {
         fprintf(stderr, "bench_events: %s\n", errstr);
         goto out;
     }
+    nd_events_set_roles(events, roles);
     while (fgets(line, LINE_CAP, stdin)) {
         json_error_t jerr;
         json_t *in = json_loads(line, 0, &jerr), *out, *evs;
@@ -60,12 +93,23 @@ static int code_mode(const char *models)
         nd_enrich_text(story);
         text = story->body_text ? story->body_text : "";
         size_t len = strlen(text);
-        evs = nd_events_code(events, text, len, NULL, 0);
+        struct nd_event_list list = {0};
+        code_text(events, syntax, text, len, &list);
+        nd_event_list_mark(&list, ND_EVENTS_MIN_CONFIDENCE);
+        evs = nd_event_list_to_json(&list);
+        if (features) /* the coder's evidence per event, for scripts/fit_event_confidence.py */
+            for (size_t k = 0; k < list.n; k++) {
+                json_t *f = json_array();
+                for (int j = 0; j < ND_EVENT_FEATURES; j++)
+                    json_array_append_new(f, json_real(list.v[k].features[j]));
+                json_object_set_new(json_array_get(evs, k), "features", f);
+            }
         out = json_object();
         json_object_set(out, "id", json_object_get(in, "id"));
         json_object_set_new(out, "subject",
-                            nd_topics_assign(topics, story->headline, text, len, evs));
+                            nd_topics_assign(topics, story->headline, text, len, &list));
         json_object_set_new(out, "events", evs);
+        nd_event_list_clear(&list);
         const char *top = nd_topics_top_class(topics, story->headline, text, len);
         if (top)
             json_object_set_new(out, "top_class", json_string(top));
@@ -82,6 +126,7 @@ out:
     free(line);
     nd_topics_destroy(topics);
     nd_events_destroy(events);
+    nd_syntax_destroy(syntax);
     return rc;
 }
 
@@ -125,15 +170,17 @@ static struct result measure(struct nd_events *events, struct nd_topics *topics,
     for (int r = 0; r < RUNS; r++) {
         double t0 = now_s();
         for (int i = 0; i < iters; i++) {
-            json_t *evs = nd_events_code(events, text, len, NULL, 0);
-            res.nev = json_array_size(evs);
-            json_decref(evs);
+            struct nd_event_list list = {0};
+            nd_events_code_list(events, text, len, NULL, 0, &list);
+            res.nev = list.n;
+            nd_event_list_clear(&list);
         }
         double t1 = now_s();
-        json_t *evs = nd_events_code(events, text, len, NULL, 0);
+        struct nd_event_list list = {0};
+        nd_events_code_list(events, text, len, NULL, 0, &list);
         for (int i = 0; i < iters; i++)
-            json_decref(nd_topics_assign(topics, NULL, text, len, evs));
-        json_decref(evs);
+            json_decref(nd_topics_assign(topics, NULL, text, len, &list));
+        nd_event_list_clear(&list);
         double t2 = now_s();
         for (int i = 0; i < iters; i++) {
             struct nd_story *story = nd_story_new();
@@ -181,12 +228,20 @@ int main(int argc, char **argv)
 {
     const char *models = NEWSD_SOURCE_DIR "/models";
     char errstr[512];
-    int code = 0;
+    int code = 0, features = 0;
+    unsigned roles = ND_EVENTS_ROLES_PARSE | ND_EVENTS_ROLES_FALLBACK;
     long loop = 0, loop_enrich = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--code"))
             code = 1;
-        else if (!strcmp(argv[i], "--loop-events") && i + 1 < argc)
+        else if (!strcmp(argv[i], "--features"))
+            features = 1;
+        else if (!strcmp(argv[i], "--roles") && i + 1 < argc) {
+            const char *r = argv[++i];
+            roles = !strcmp(r, "order")   ? ND_EVENTS_ROLES_FALLBACK
+                    : !strcmp(r, "parse") ? ND_EVENTS_ROLES_PARSE
+                                          : ND_EVENTS_ROLES_PARSE | ND_EVENTS_ROLES_FALLBACK;
+        } else if (!strcmp(argv[i], "--loop-events") && i + 1 < argc)
             loop = strtol(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "--loop-enrich") && i + 1 < argc)
             loop_enrich = strtol(argv[++i], NULL, 10);
@@ -194,7 +249,7 @@ int main(int argc, char **argv)
             models = argv[++i];
     }
     if (code)
-        return code_mode(models);
+        return code_mode(models, features, roles);
     if (loop_enrich > 0) {
         struct nd_enrich *enrich = nd_enrich_new(models, errstr, sizeof(errstr));
         char *wire = make_story(NEWSD_SOURCE_DIR "/tests/fixtures/events/wire.txt");

@@ -10,6 +10,7 @@ Sources (read-only, never copied whole into the repo):
   <data>/plover/CAMEO2PLOVER-2021.txt            CAMEO code -> PLOVER type
   <data>/world-leaders-2026/world_leaders.csv    current heads of state and government
   models/src/events_extra.tsv                    our own nominal triggers and title aliases
+  models/src/events_words.tsv                    the coder's word lists (prepositions, negators, ...)
 
 Output: models/events.model, one record per line, tab-separated, first field the record kind
 (see pkg/enrich/events.c, model_load). Deterministic: sorted, no timestamps.
@@ -387,6 +388,13 @@ def main():
     for code in sorted(plover):
         g = GOLDSTEIN_FINE.get(code[:3], GOLDSTEIN.get(code[:2], 0.0))
         out.append("M\t%s\t%s\t%.1f" % (code, plover[code], g))
+    # the word lists come before the patterns and verbs that are read with them
+    with open(os.path.join(ROOT, "models", "src", "events_words.tsv"), encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("#") or not line.strip():
+                continue
+            name, words = line.rstrip("\n").split("\t")
+            out.append("W\t%s\t%s" % (name, words))
     for name in sorted(synsets):
         if synsets[name]:
             out.append("S\t%s\t%s" % (name, "|".join(sorted(synsets[name]))))

@@ -21,8 +21,19 @@ events model's own dictionaries. "daemon": `newsd enrich` on each sentence as a 
 nd_enrich_story, where the coder takes its actors from the entities stage's mentions, as the daemon
 does. The daemon row is the figure the daemon gives.
 
+Precision first (issue 15): every emitted event is matched against the gold events of its sentence
+(the same sentence text may carry several gold records). An event matches a gold one when its
+type, a source code and (for a gold record with a target) a target code agree. Printed per split:
+"prec all" (matched emitted events over all emitted), "prec pub" (the same over the events
+published, i.e. not below_threshold), "recall" (gold events with a matching emitted event, of all
+gold events), "recall pub" (the same with published events only), and "ev/sent" (emitted events per
+sentence, published ones in brackets) beside the gold's.
+
 Usage: python3 scripts/eval_events.py [--bin build/bench/bench_events] [--newsd build/newsd]
-                                      [--data ../shared/data] [-v] [--daemon-v]
+                                      [--data ../shared/data] [-v] [--daemon-v] [--ablation]
+--ablation adds the dictionary path with verbs' roles from word order only (the coder without a
+parse) and from the parse only (no word-order fallback), beside the default (parse, then word
+order for a role the parse leaves empty).
 -v prints the dictionary path's dev errors, --daemon-v the daemon path's.
 Skips (exit 0) when the reference data is absent; skips the daemon row when newsd is not built.
 """
@@ -61,9 +72,10 @@ def codes(actors):
     return out
 
 
-def run_dictionary(binary, gold):
+def run_dictionary(binary, gold, roles="both"):
     inp = "".join(json.dumps({"id": i, "text": r["text"]}) + "\n" for i, r in enumerate(gold))
-    res = subprocess.run([binary, "--code"], input=inp, capture_output=True, text=True, check=True)
+    res = subprocess.run([binary, "--code", "--roles", roles], input=inp, capture_output=True, text=True,
+                         check=True)
     pred = {}
     for line in res.stdout.splitlines():
         d = json.loads(line)
@@ -82,6 +94,65 @@ def run_daemon(newsd, gold):
         d = json.loads(line)
         pred[int(d["provenance"]["guid"].rsplit(":", 1)[1])] = d.get("events") or []
     return pred
+
+
+def gold_event(r):
+    return (LABEL.get(r["event"], r["event"]), codes(r.get("source")), codes(r.get("target")))
+
+
+def event_matches(e, g):
+    """Emitted event e against gold (type, source codes, target codes)."""
+    gtype, gsrc, gtgt = g
+    return (e["type"] == gtype and bool(codes(e["source"]) & gsrc)
+            and (not gtgt or bool(codes(e["target"]) & gtgt)))
+
+
+def split_of(i):
+    return "dev" if i % 2 == 0 else "held-out"
+
+
+def precision(gold, pred):
+    """Per split: emitted, matched emitted, gold events, found gold, sentences; for all events and
+    for the published ones."""
+    by_text = collections.defaultdict(list)
+    for r in gold:
+        by_text[r["text"]].append(gold_event(r))
+    stats = {name: collections.Counter() for name in ("dev", "held-out", "all")}
+    for i, r in enumerate(gold):
+        evs = pred.get(i, [])
+        golds = by_text[r["text"]]
+        mine = gold_event(r)
+        for name in (split_of(i), "all"):
+            s = stats[name]
+            s["sent"] += 1
+            s["gold"] += 1
+            s["found"] += any(event_matches(e, mine) for e in evs)
+            s["found_pub"] += any(event_matches(e, mine) for e in evs if not e.get("below_threshold"))
+            # a sentence's events count once, with its first record (a repeated text has several)
+            if next(k for k, q in enumerate(gold) if q["text"] == r["text"]) != i:
+                continue
+            for e in evs:
+                ok = any(event_matches(e, g) for g in golds)
+                pub = not e.get("below_threshold")
+                s["emitted"] += 1
+                s["matched"] += ok
+                s["emitted_pub"] += pub
+                s["matched_pub"] += ok and pub
+            s["uniq"] += 1
+            s["gold_uniq"] += len(golds)
+    return stats
+
+
+def print_precision(stats):
+    print("%-9s %9s %9s %8s %10s %16s %8s" % ("split", "prec all", "prec pub", "recall", "recall pub",
+                                            "ev/sent (pub)", "gold"))
+    for name in ("dev", "held-out", "all"):
+        s = stats[name]
+        print("%-9s %8.1f%% %8.1f%% %7.1f%% %9.1f%% %9.2f (%.2f) %8.2f" % (
+            name, 100 * s["matched"] / max(1, s["emitted"]), 100 * s["matched_pub"] / max(1, s["emitted_pub"]),
+            100 * s["found"] / max(1, s["gold"]), 100 * s["found_pub"] / max(1, s["gold"]),
+            s["emitted"] / max(1, s["uniq"]), s["emitted_pub"] / max(1, s["uniq"]),
+            s["gold_uniq"] / max(1, s["uniq"])))
 
 
 def score(gold, pred, verbose):
@@ -139,6 +210,8 @@ def main():
     ap.add_argument("--newsd", default=os.path.join(ROOT, "build", "newsd"))
     ap.add_argument("--data", default=os.path.join(ROOT, "..", "shared", "data"))
     ap.add_argument("-v", action="store_true", help="print dev-set errors of the dictionary path")
+    ap.add_argument("--ablation", action="store_true",
+                    help="also score the dictionary path with roles from word order only and from the parse only")
     ap.add_argument("--daemon-v", action="store_true", help="print dev-set errors of the daemon path")
     args = ap.parse_args()
     path = os.path.join(args.data, "plover", "PLOVER_GSR_CAMEO.txt")
@@ -147,12 +220,22 @@ def main():
         return 0
     gold = [r for r in json.load(open(path, encoding="utf-8")) if r.get("event") != "DOCUMENT" and r.get("text")]
     print("PLOVER gold records: %d sentences (%s)" % (len(gold), os.path.relpath(path, ROOT)))
-    stats, per_type = score(gold, run_dictionary(args.bin, gold), args.v)
+    pred = run_dictionary(args.bin, gold)
+    stats, per_type = score(gold, pred, args.v)
     print_table("dictionary path (bench_events --code: the coder's own actor dictionaries)", stats, per_type)
+    print_precision(precision(gold, pred))
+    for roles, title in (("order", "word order only (no parse: the old coder)"),
+                         ("parse", "parse only (no word-order fallback)")) if args.ablation else ():
+        pred = run_dictionary(args.bin, gold, roles)
+        stats, per_type = score(gold, pred, False)
+        print_table("ablation, dictionary path, roles from %s" % title, stats, per_type)
+        print_precision(precision(gold, pred))
     if os.path.exists(args.newsd):
-        stats, per_type = score(gold, run_daemon(args.newsd, gold), args.daemon_v)
+        pred = run_daemon(args.newsd, gold)
+        stats, per_type = score(gold, pred, args.daemon_v)
         print_table("daemon path (newsd enrich: nd_enrich_story, actors from the entities stage)",
                     stats, per_type)
+        print_precision(precision(gold, pred))
     else:
         print("daemon path skipped: no %s" % args.newsd)
     return 0

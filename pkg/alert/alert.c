@@ -132,32 +132,22 @@ static const char *str(const json_t *obj, const char *key)
     return json_string_value(json_object_get(obj, key));
 }
 
-static const char *actor_name(const json_t *event, const char *side)
+/* The principal event: the most confident (the most intense among equals) of the story's published
+ * events, or of those the desk matched when it matched on events (their indexes in `matched`). */
+static const struct nd_event *principal(const struct nd_facts *facts, const json_t *matched)
 {
-    const json_t *actor = json_array_get(json_object_get(event, side), 0);
-    const char *code = str(actor, "code");
-    char c[4];
-    if (code && strlen(code) >= 3) {
-        memcpy(c, code, 3);
-        c[3] = '\0';
-        if (nd_country_known(c))
-            return nd_country_name(c);
-    }
-    return str(actor, "name");
-}
-
-/* The principal event: the most confident (the most intense among equals). */
-static const json_t *principal(const json_t *events)
-{
-    const json_t *best = NULL, *e;
+    const struct nd_event *best = NULL;
+    const json_t *idx = json_object_get(matched, "event_index");
     double best_score = -1;
-    size_t i;
-    json_array_foreach(events, i, e)
-    {
-        double conf = json_is_number(json_object_get(e, "confidence"))
-                          ? json_number_value(json_object_get(e, "confidence"))
-                          : 0.5;
-        double score = conf * 100 + fabs(json_number_value(json_object_get(e, "intensity")));
+    size_t i, n = idx ? json_array_size(idx) : facts->nevents;
+    for (i = 0; i < n; i++) {
+        size_t k = idx ? (size_t)json_integer_value(json_array_get(idx, i)) : i;
+        const struct nd_event *e;
+        double score;
+        if (k >= facts->nevents)
+            continue;
+        e = facts->events[k];
+        score = e->confidence * 100 + fabs(e->intensity);
         if (score > best_score) {
             best_score = score;
             best = e;
@@ -166,26 +156,9 @@ static const json_t *principal(const json_t *events)
     return best;
 }
 
-static void event_phrase(struct nd_buf *out, const json_t *event)
-{
-    const char *type = str(event, "type"), *a = actor_name(event, "source"),
-               *b = actor_name(event, "target");
-    int symmetric;
-    const char *verb = nd_plover_verb(type, &symmetric);
-    if (a && b && strcmp(a, b)) {
-        if (symmetric)
-            nd_buf_appendf(out, "%s and %s %s", a, b, verb);
-        else
-            nd_buf_appendf(out, "%s %s %s", a, verb, b);
-    } else {
-        nd_buf_appendf(out, "%s %s", a ? a : b ? b : "someone", symmetric ? verb : "acted");
-    }
-    nd_buf_appendf(out, " (%s)", type ? type : "event");
-}
-
 static char *why_sentence(const char *title, const struct nd_dev *dev, const json_t *story,
-                          const json_t *event, const json_t *escalation, const json_t *matched,
-                          const json_t *matched_events)
+                          const struct nd_event *event, const json_t *escalation,
+                          const json_t *matched, const struct nd_facts *facts)
 {
     struct nd_buf out;
     json_t *v;
@@ -196,7 +169,7 @@ static char *why_sentence(const char *title, const struct nd_dev *dev, const jso
     nd_buf_init(&out, 4096);
     nd_buf_appendf(&out, "%s: %s — ", title, escalation ? "escalation" : "new development");
     if (event) {
-        event_phrase(&out, event);
+        nd_event_sentence(&out, event, str(story, "body_text"));
     } else {
         const char *headline = str(story, "headline") ? str(story, "headline") : "untitled story";
         size_t n = strlen(headline);
@@ -238,12 +211,15 @@ static char *why_sentence(const char *title, const struct nd_dev *dev, const jso
             nd_buf_appendf(&out, "%s\"%s\"", sep, json_string_value(v));
             sep = ", ";
         }
-        json_array_foreach(matched_events, i, v)
+        json_array_foreach(json_object_get(matched, "event_index"), i, v)
         {
+            size_t k = (size_t)json_integer_value(v);
             if (i >= 3)
                 break;
-            nd_buf_appendf(&out, "%s%s %.1f", sep, str(v, "type") ? str(v, "type") : "event",
-                           json_number_value(json_object_get(v, "intensity")));
+            if (k >= facts->nevents)
+                continue;
+            nd_buf_appendf(&out, "%s%s %.1f", sep, facts->events[k]->type,
+                           facts->events[k]->intensity);
             sep = ", ";
         }
         json_array_foreach(json_object_get(matched, "feeds"), i, v)
@@ -279,6 +255,15 @@ static json_t *capped(const json_t *arr, size_t max)
     return out;
 }
 
+/* The story's published events as JSON, at most max. */
+static json_t *published_events(const struct nd_facts *facts, size_t max)
+{
+    json_t *out = json_array();
+    for (size_t i = 0; i < facts->nevents && i < max; i++)
+        json_array_append_new(out, nd_event_to_json(facts->events[i]));
+    return out;
+}
+
 /* The entities worth quoting when no entity rule matched: leaders, foreign ministers and the
  * countries the desk matched on. */
 static json_t *notable_entities(const struct nd_facts *facts, const json_t *matched)
@@ -304,7 +289,7 @@ static json_t *build_alert(const struct nd_desk *desk, const struct nd_dev *dev,
 {
     json_t *doc = json_object(), *events, *entities, *link;
     char id[40], hex[17], ts[40], *why;
-    const json_t *event;
+    const struct nd_event *event;
     uint64_t h;
 
     h = nd_hash64(desk->name, strlen(desk->name), nd_hash64(dev->id, strlen(dev->id), 0));
@@ -313,16 +298,15 @@ static json_t *build_alert(const struct nd_desk *desk, const struct nd_dev *dev,
     snprintf(id, sizeof(id), "alert-%s", hex);
     nd_time_rfc3339(now_ms / 1000, ts, sizeof(ts));
 
-    events = json_object_get(matched, "events")
-                 ? capped(json_object_get(matched, "events"), LIST_MAX)
-                 : capped(facts->events, LIST_MAX);
+    events = json_object_get(matched, "events") ? capped(json_object_get(matched, "events"), LIST_MAX)
+                                                : published_events(facts, LIST_MAX);
     entities = json_object_get(matched, "entities")
                    ? capped(json_object_get(matched, "entities"), LIST_MAX)
                    : notable_entities(facts, matched);
-    event = principal(events);
-    why = why_sentence(desk->title, dev, facts->doc, event, escalation, matched,
-                       json_object_get(matched, "events"));
+    event = principal(facts, matched);
+    why = why_sentence(desk->title, dev, facts->doc, event, escalation, matched, facts);
     json_object_del(matched, "events");
+    json_object_del(matched, "event_index");
     json_object_del(matched, "entities");
 
     json_object_set_new(doc, "id", json_string(id));
@@ -387,7 +371,7 @@ json_t *nd_alert_story(struct nd_alert *alert, struct nd_story *story, int64_t n
     const char **named = NULL;
     size_t nnamed = 0;
 
-    nd_facts_init(&facts, doc);
+    nd_facts_init(&facts, doc, &story->events);
     nd_buf_init(&text, 64u << 10);
     if (story->headline)
         nd_buf_append(&text, story->headline, strnlen(story->headline, 4096));

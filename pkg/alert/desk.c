@@ -611,9 +611,9 @@ int nd_entity_is_leader(const json_t *entity)
     return role_has(role, roles);
 }
 
-void nd_facts_init(struct nd_facts *facts, const json_t *doc)
+void nd_facts_init(struct nd_facts *facts, const json_t *doc, const struct nd_event_list *events)
 {
-    json_t *e, *actor;
+    json_t *e;
     size_t i, j;
     struct nd_buf text;
     const char *headline = str(doc, "headline"), *body = str(doc, "body_text");
@@ -622,7 +622,12 @@ void nd_facts_init(struct nd_facts *facts, const json_t *doc)
     memset(facts, 0, sizeof(*facts));
     facts->doc = doc;
     facts->entities = json_object_get(doc, "entities");
-    facts->events = json_object_get(doc, "events");
+    if (events && events->n) {
+        facts->events = nd_xcalloc(events->n, sizeof(*facts->events));
+        for (i = 0; i < events->n; i++)
+            if (!events->v[i].below_threshold)
+                facts->events[facts->nevents++] = &events->v[i];
+    }
     facts->subject = json_object_get(doc, "subject");
     facts->feed = str(json_object_get(doc, "provenance"), "feed");
     json_array_foreach(facts->entities, i, e)
@@ -636,20 +641,19 @@ void nd_facts_init(struct nd_facts *facts, const json_t *doc)
         if (nd_entity_is_foreign_minister(e))
             facts->foreign_ministers = 1;
     }
-    json_array_foreach(facts->events, i, e)
-    {
-        double intensity = json_number_value(json_object_get(e, "intensity"));
+    for (i = 0; i < facts->nevents; i++) {
+        const struct nd_event *ev = facts->events[i];
         /* only known types: the set lives on in developments, so it must stay small */
-        if (nd_plover_known(str(e, "type")))
-            nd_strs_add_unique(&facts->types, str(e, "type"));
-        if (fabs(intensity) > facts->max_mag) {
-            facts->max_mag = fabs(intensity);
-            facts->max_intensity = intensity;
+        if (nd_plover_known(ev->type))
+            nd_strs_add_unique(&facts->types, ev->type);
+        if (fabs(ev->intensity) > facts->max_mag) {
+            facts->max_mag = fabs(ev->intensity);
+            facts->max_intensity = ev->intensity;
         }
         for (int side = 0; side < 2; side++) {
-            json_array_foreach(json_object_get(e, side ? "target" : "source"), j, actor)
-            {
-                if (actor_country(str(actor, "code"), code)) {
+            const struct nd_event_actor *actors = side ? ev->target : ev->source;
+            for (j = 0; j < (size_t)(side ? ev->ntarget : ev->nsource); j++) {
+                if (actor_country(actors[j].code, code)) {
                     nd_strs_add_unique(&facts->countries, code);
                     nd_strs_add_unique(&facts->event_countries, code);
                 }
@@ -672,6 +676,7 @@ void nd_facts_init(struct nd_facts *facts, const json_t *doc)
 
 void nd_facts_free(struct nd_facts *facts)
 {
+    free(facts->events);
     nd_strs_free(&facts->countries);
     nd_strs_free(&facts->event_countries);
     nd_strs_free(&facts->types);
@@ -739,12 +744,12 @@ json_t *nd_entity_brief(const json_t *entity)
     return out;
 }
 
-static int event_type_matches(const struct nd_cond *cond, const json_t *event)
+static int event_type_matches(const struct nd_cond *cond, const struct nd_event *event)
 {
-    const char *type = str(event, "type"), *cameo = str(event, "cameo");
-    if (type && nd_strs_has(&cond->plover, type))
+    const char *type = event->type, *cameo = event->cameo;
+    if (nd_strs_has(&cond->plover, type))
         return 1;
-    for (size_t i = 0; cameo && i < cond->cameo.n; i++)
+    for (size_t i = 0; i < cond->cameo.n; i++)
         if (!strncmp(cameo, cond->cameo.v[i], strlen(cond->cameo.v[i])))
             return 1;
     return 0;
@@ -805,14 +810,14 @@ static int cond_holds(const struct nd_cond *cond, const struct nd_facts *facts, 
     }
     if (cond->plover.n || cond->cameo.n || cond->has_min_intensity) {
         found = 0;
-        json_array_foreach(facts->events, i, e)
-        {
-            if ((cond->plover.n || cond->cameo.n) && !event_type_matches(cond, e))
+        for (i = 0; i < facts->nevents; i++) {
+            const struct nd_event *ev = facts->events[i];
+            if ((cond->plover.n || cond->cameo.n) && !event_type_matches(cond, ev))
                 continue;
-            if (cond->has_min_intensity &&
-                fabs(json_number_value(json_object_get(e, "intensity"))) < cond->min_intensity)
+            if (cond->has_min_intensity && fabs(ev->intensity) < cond->min_intensity)
                 continue;
-            note(matched, "events", json_deep_copy(e));
+            note(matched, "events", nd_event_to_json(ev));
+            note(matched, "event_index", json_integer((json_int_t)i));
             found = 1;
         }
         if (!found)

@@ -177,38 +177,29 @@ static int cmp_str(const void *a, const void *b)
 
 char *nd_dev_key(const struct nd_facts *facts)
 {
-    const json_t *best = NULL, *e, *actor;
+    const struct nd_event *best = NULL;
     double best_conf = -1;
-    size_t i, j;
     char *codes[2] = {NULL, NULL}, buf[256];
     int ncodes = 0;
 
-    json_array_foreach(facts->events, i, e)
-    {
-        double conf = json_is_number(json_object_get(e, "confidence"))
-                          ? json_number_value(json_object_get(e, "confidence"))
-                          : 0.5;
-        if (conf > best_conf) {
-            best_conf = conf;
-            best = e;
+    for (size_t i = 0; i < facts->nevents; i++) {
+        if (facts->events[i]->confidence > best_conf) {
+            best_conf = facts->events[i]->confidence;
+            best = facts->events[i];
         }
     }
     if (!best)
         return NULL;
     for (int side = 0; side < 2 && ncodes < 2; side++) {
-        json_array_foreach(json_object_get(best, side ? "target" : "source"), j, actor)
-        {
-            const char *code = json_string_value(json_object_get(actor, "code"));
-            char c[4];
-            if (!code || strlen(code) < 3)
+        const struct nd_event_actor *actors = side ? best->target : best->source;
+        int n = side ? best->ntarget : best->nsource;
+        for (int j = 0; j < n; j++) {
+            const char *code = actors[j].code;
+            if (strlen(code) < 3 || !nd_country_known(code))
                 continue;
-            memcpy(c, code, 3);
-            c[3] = '\0';
-            if (!nd_country_known(c))
+            if (ncodes == 1 && !strcmp(codes[0], code))
                 continue;
-            if (ncodes == 1 && !strcmp(codes[0], c))
-                continue;
-            codes[ncodes++] = nd_strdup(c);
+            codes[ncodes++] = nd_strdup(code);
             break; /* the first actor of each side is the principal one */
         }
     }
@@ -217,7 +208,7 @@ char *nd_dev_key(const struct nd_facts *facts)
     if (ncodes == 2)
         qsort(codes, 2, sizeof(*codes), cmp_str);
     snprintf(buf, sizeof(buf), "%s|%s%s%s",
-             nd_plover_kind(json_string_value(json_object_get(best, "type"))), codes[0],
+             nd_plover_kind(best->type), codes[0],
              ncodes == 2 ? "|" : "", ncodes == 2 ? codes[1] : "");
     free(codes[0]);
     free(codes[1]);

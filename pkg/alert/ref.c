@@ -93,27 +93,26 @@ int nd_country_known(const char *code)
 /* --- PLOVER ----------------------------------------------------------------------------------- */
 
 static const struct plover {
-    const char *type, *kind, *verb;
-    int symmetric;
+    const char *type, *kind;
 } plover[] = {
-    {"AGREE", "talks", "reached an agreement", 1},
-    {"CONSULT", "talks", "met", 1},
-    {"SUPPORT", "talks", "backed", 0},
-    {"CONCEDE", "talks", "made concessions to", 0},
-    {"COOPERATE", "talks", "cooperated", 1},
-    {"AID", "talks", "gave aid to", 0},
-    {"RETREAT", "talks", "pulled back from", 0},
-    {"REQUEST", "talks", "made a request of", 0},
-    {"DEMAND", "talks", "made demands of", 0},
-    {"ACCUSE", "talks", "accused", 0},
-    {"DISAPPROVE", "talks", "criticised", 0},
-    {"REJECT", "talks", "rejected", 0},
-    {"THREATEN", "talks", "threatened", 0},
-    {"SANCTION", "talks", "imposed sanctions on", 0},
-    {"PROTEST", "protest", "protested against", 0},
-    {"MOBILIZE", "force", "mobilised against", 0},
-    {"COERCE", "force", "coerced", 0},
-    {"ASSAULT", "force", "attacked", 0},
+    {"AGREE", "talks"},
+    {"CONSULT", "talks"},
+    {"SUPPORT", "talks"},
+    {"CONCEDE", "talks"},
+    {"COOPERATE", "talks"},
+    {"AID", "talks"},
+    {"RETREAT", "talks"},
+    {"REQUEST", "talks"},
+    {"DEMAND", "talks"},
+    {"ACCUSE", "talks"},
+    {"DISAPPROVE", "talks"},
+    {"REJECT", "talks"},
+    {"THREATEN", "talks"},
+    {"SANCTION", "talks"},
+    {"PROTEST", "protest"},
+    {"MOBILIZE", "force"},
+    {"COERCE", "force"},
+    {"ASSAULT", "force"},
 };
 
 static const struct plover *plover_find(const char *type)
@@ -137,11 +136,25 @@ const char *nd_plover_kind(const char *type)
     return p ? p->kind : "other";
 }
 
-const char *nd_plover_verb(const char *type, int *symmetric)
+static int cameo_cmp(const void *key, const void *elem)
 {
-    const struct plover *p = plover_find(type);
-    *symmetric = p ? p->symmetric : 1;
-    return p ? p->verb : "were involved in an event";
+    return strcmp(key, ((const struct nd_cameo_phrase *)elem)->code);
+}
+
+const struct nd_cameo_phrase *nd_cameo_phrase(const char *cameo)
+{
+    char code[6];
+    size_t n = cameo ? strnlen(cameo, sizeof(code) - 1) : 0;
+    memcpy(code, cameo ? cameo : "", n);
+    code[n] = '\0';
+    /* a code the table lacks (a fifth digit, a custom one) takes its parent's phrase */
+    for (; n >= 3; code[--n] = '\0') {
+        const struct nd_cameo_phrase *p =
+            bsearch(code, nd_cameo_phrases, nd_ncameo_phrases, sizeof(*nd_cameo_phrases), cameo_cmp);
+        if (p)
+            return p;
+    }
+    return NULL;
 }
 
 /* --- IPTC Media Topics ------------------------------------------------------------------------ */

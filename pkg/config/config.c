@@ -19,6 +19,7 @@ enum key_type {
     KT_INT,   /* int in [min, max] */
     KT_LONG,  /* long in [min, max] */
     KT_BOOL,  /* true/false, yes/no, on/off, 1/0 */
+    KT_PROB,  /* double in [0, 1]: a probability or a confidence */
     KT_ENUM,  /* string, one of `choices` ("a|b|c") */
     KT_URL,   /* string, a URL whose scheme is one of `choices` */
     KT_ADDR,  /* string, a numeric IPv4 or IPv6 address */
@@ -43,6 +44,7 @@ struct key_def {
 #define INT(name, def, off, lo, hi, doc) {name, KT_INT, def, off, lo, hi, NULL, 0, doc}
 #define LONG(name, def, off, lo, hi, doc) {name, KT_LONG, def, off, lo, hi, NULL, 0, doc}
 #define BOOL(name, def, off, doc) {name, KT_BOOL, def, off, 0, 0, NULL, 0, doc}
+#define PROB(name, def, off, doc) {name, KT_PROB, def, off, 0, 1, NULL, 0, doc}
 #define ENUM(name, def, off, choices, doc) {name, KT_ENUM, def, off, 0, 0, choices, 0, doc}
 #define URL(name, def, off, schemes, doc) {name, KT_URL, def, off, 0, 0, schemes, 0, doc}
 #define ADDR(name, def, off, doc) {name, KT_ADDR, def, off, 0, 0, NULL, 0, doc}
@@ -140,6 +142,11 @@ static const struct key_def config_keys[] = {
         "Also sizes librdkafka's queue (queue.buffering.max.kbytes and .messages) unless "
         "kafka.properties sets them. Resident memory is this plus the models and the feeds: "
         "docs/OPERATIONS.md, Memory sizing."),
+    PROB("events.min_confidence", "0.5", C(events_min_confidence),
+         "Calibrated confidence an event needs to be published to the events topic and alerted on "
+         "(scripts/fit_event_confidence.py fits the calibration: 0.5 means an even chance the "
+         "event is right). Events below it stay in the story with \"below_threshold\": true; a "
+         "story whose events are all below it alerts no desk on events."),
     INT("alerts.window_s", "86400", C(alerts_window_s), 60, 2592000,
         "A development stays open this long after its last story (s)."),
     INT("alerts.dedup_distance", "6", C(alerts_dedup_distance), 0, 15,
@@ -328,6 +335,17 @@ static int set_value(void *base, const struct key_def *k, const char *value, cha
         }
         snprintf(err, errsz, "expected a boolean (true/false), got \"%s\"", value);
         return -1;
+    case KT_PROB: {
+        double v;
+        errno = 0;
+        v = strtod(value, &end);
+        if (errno == ERANGE || end == value || *end || !(v >= 0.0 && v <= 1.0)) {
+            snprintf(err, errsz, "expected a number in [0, 1], got \"%s\"", value);
+            return -1;
+        }
+        *(double *)field = v;
+        return 0;
+    }
     case KT_INT:
     case KT_LONG: {
         long v;
@@ -1186,6 +1204,8 @@ static int field_differs(const void *a, const void *b, const struct key_def *k)
     }
     if (k->type == KT_LONG)
         return *(const long *)fa != *(const long *)fb;
+    if (k->type == KT_PROB)
+        return *(const double *)fa != *(const double *)fb;
     return *(const int *)fa != *(const int *)fb;
 }
 
@@ -1268,6 +1288,7 @@ static const char *type_name(const struct key_def *k)
     case KT_INT:
     case KT_LONG: return "integer";
     case KT_BOOL: return "boolean";
+    case KT_PROB: return "number";
     case KT_ENUM: return "enum";
     case KT_URL: return "URL";
     case KT_ADDR: return "address";
@@ -1299,6 +1320,8 @@ static void doc_table(FILE *out, const struct key_def *keys, size_t n, int with_
         fprintf(out, " %s", k->doc);
         if (k->type == KT_INT || k->type == KT_LONG)
             fprintf(out, " Range %ld..%ld.", k->min, k->max);
+        if (k->type == KT_PROB)
+            fprintf(out, " Range 0..1.");
         if (k->type == KT_ENUM || k->type == KT_URL) {
             /* '|' would end the Markdown table cell */
             fprintf(out, k->type == KT_ENUM ? " One of: " : " Schemes: ");

@@ -93,6 +93,8 @@ struct nd_config {
     int board_replay_max;
     /* reload */
     int reload_watch_file;
+    /* events */
+    double events_min_confidence;
     /* alerts */
     int alerts_window_s;
     int alerts_dedup_distance;

@@ -841,6 +841,7 @@ struct nd_daemon *nd_daemon_new(const struct nd_daemon_opts *opts, char *errstr,
     daemon->models_dir = nd_strdup(opts->models_dir);
     if (!(daemon->enrich = nd_enrich_new(opts->models_dir, errstr, errsz)))
         goto fail;
+    nd_enrich_set_min_confidence(daemon->enrich, conf->events_min_confidence);
     if (!(daemon->pub = nd_publish_new(conf, opts->kafka_extra, opts->nkafka_extra, errstr, errsz)))
         goto fail;
     nd_alert_opts_from_config(&alert_opts, conf);

@@ -27,6 +27,7 @@ struct nd_enrich *nd_enrich_new(const char *models_dir, char *errstr, size_t err
     struct nd_buf path;
 
     enrich->models_dir = nd_strdup(models_dir);
+    enrich->min_confidence = ND_EVENTS_MIN_CONFIDENCE;
     if (model_path(&path, models_dir, "kb.tsv", errstr, errsz) != ND_OK ||
         !(enrich->kb = nd_kb_load(path.data, errstr, errsz)))
         goto out;
@@ -183,7 +184,6 @@ enum nd_err nd_enrich_story(const struct nd_enrich *enrich, struct nd_story *sto
     struct nd_doc doc;
     size_t nmentions = 0;
     enum nd_err err;
-    json_t *events;
     const char *body = story->body_text;
 
     nd_enrich_text(story);
@@ -200,18 +200,28 @@ enum nd_err nd_enrich_story(const struct nd_enrich *enrich, struct nd_story *sto
         size_t len = strlen(story->body_text);
         /* the event coder and topics read the same word tokens: made once */
         size_t ntok = nd_evlex_tokenize_alloc(story->body_text, len, ND_EVLEX_MAX_TOKENS, &toks);
+        /* a story that came with events keeps them (see keep_or_set) */
+        int upstream = story->events.set;
+        struct nd_event_list coded = {0};
         mentions = entity_mentions(&ents, &nmentions);
         if (enrich->syntax) {
             struct want_arg wa = {mentions, nmentions};
             mark_names(&doc, &ents);
             nd_doc_parse(&doc, enrich->syntax, want_sentence, &wa);
         }
-        events = nd_events_code_tokens(enrich->events, story->body_text, toks, ntok, mentions,
-                                       nmentions);
+        nd_events_code_tokens(enrich->events, story->body_text, toks, ntok,
+                              doc.ntoks ? &doc : NULL, mentions, nmentions, &coded);
+        /* events under the threshold stay in the story, marked: neither published nor alerted */
+        nd_event_list_mark(&coded, enrich->min_confidence);
         keep_or_set(story->annotations, "subject",
                     nd_topics_assign_tokens(enrich->topics, story->headline, story->body_text, len,
-                                            toks, ntok, events));
-        keep_or_set(story->annotations, "events", events);
+                                            toks, ntok, &coded));
+        if (upstream) {
+            nd_event_list_clear(&coded);
+        } else {
+            nd_event_list_clear(&story->events);
+            story->events = coded;
+        }
     }
 out:
     free(mentions);
@@ -221,6 +231,11 @@ out:
     story->enriched_at_ms = nd_now_ms();
     /* odd text (too big for the tokeniser) still goes on, with no entities */
     return err == ND_ERR_NOMEM ? err : ND_OK;
+}
+
+void nd_enrich_set_min_confidence(struct nd_enrich *enrich, double min_confidence)
+{
+    enrich->min_confidence = min_confidence;
 }
 
 static int emit(const struct nd_enrich *enrich, struct nd_story *story, FILE *out)

@@ -15,6 +15,12 @@ struct nd_enrich;
 struct nd_enrich *nd_enrich_new(const char *models_dir, char *errstr, size_t errsz);
 void nd_enrich_destroy(struct nd_enrich *enrich);
 
+/* Events whose calibrated confidence is below this are kept in the story with below_threshold
+ * set and are neither published to the events topic nor alerted on (config events.min_confidence;
+ * this default when unset). Call before the worker threads start. */
+#define ND_EVENTS_MIN_CONFIDENCE 0.5
+void nd_enrich_set_min_confidence(struct nd_enrich *enrich, double min_confidence);
+
 /* Enrich one story in place. Thread-safe. Never fails on odd text: a story that yields nothing
  * still goes on, with empty annotations. */
 enum nd_err nd_enrich_story(const struct nd_enrich *enrich, struct nd_story *story);

@@ -13,6 +13,7 @@ struct nd_enrich {
     struct nd_tagger *tagger;   /* models/ner.bin */
     struct nd_events *events;   /* models/events.model */
     struct nd_topics *topics;   /* models/topics.model, models/iptc_mediatopics.tsv */
+    double min_confidence;      /* events.min_confidence */
     struct nd_syntax *syntax;   /* models/syntax.bin */
 };
 

@@ -18,6 +18,8 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "story/event.h"
+
 struct nd_events;
 
 /* Load <models_dir>/events.model. NULL with errstr filled when it is missing or malformed. */
@@ -38,19 +40,36 @@ struct nd_events_mention {
     const char *role;    /* sector such as "GOV", "MIL", may be NULL */
 };
 
-/* Code the events of text[0..len) (UTF-8). mentions may be NULL. Returns a new JSON array (never
- * NULL) of event objects: type, cameo, source[], target[], sentence {start,end}, trigger, quote,
- * status, intensity, confidence. Offsets in the JSON are Unicode code points. Thread-safe. */
+/* Code the events of text[0..len) (UTF-8) into out (appended; out->set is set). mentions may be
+ * NULL. Offsets in the events are Unicode code points. Thread-safe. */
+void nd_events_code_list(const struct nd_events *events, const char *text, size_t len,
+                         const struct nd_events_mention *mentions, size_t nmentions,
+                         struct nd_event_list *out);
+
+/* As nd_events_code_list, returning the events as a new JSON array (never NULL): for tools and
+ * tests, which print or compare the JSON. */
 json_t *nd_events_code(const struct nd_events *events, const char *text, size_t len,
                        const struct nd_events_mention *mentions, size_t nmentions);
 
-/* As nd_events_code, over the text's tokens from nd_evlex_tokenize_alloc (events_lex.h), so the
- * caller can share one tokenization with topics; the coder fills the tokens' word-class bits
- * (cls) and reads nothing else of them but what the tokenizer wrote. */
+/* As nd_events_code_list, over the text's tokens from nd_evlex_tokenize_alloc (events_lex.h), so
+ * the caller can share one tokenization with topics; the coder fills the tokens' word-class bits
+ * (cls) and reads nothing else of them but what the tokenizer wrote. doc: the same text's token
+ * stream with the sentences nd_doc_parse parsed (borrowed, may be NULL): the roles of verbs in
+ * parsed sentences come from the parse. */
 struct nd_evtok;
-json_t *nd_events_code_tokens(const struct nd_events *events, const char *text,
-                              struct nd_evtok *toks, size_t ntok,
-                              const struct nd_events_mention *mentions, size_t nmentions);
+struct nd_doc;
+void nd_events_code_tokens(const struct nd_events *events, const char *text,
+                           struct nd_evtok *toks, size_t ntok, const struct nd_doc *doc,
+                           const struct nd_events_mention *mentions, size_t nmentions,
+                           struct nd_event_list *out);
+
+/* Where the roles of a verb come from (a bit set; the default is both): the dependency parse of the
+ * story (nd_events_code_tokens' doc), and word order (the coder without a parse) for a role the
+ * parse leaves empty, or for every role where there is no parse. For the evaluation's ablation;
+ * set once, before coding. */
+#define ND_EVENTS_ROLES_PARSE 1u
+#define ND_EVENTS_ROLES_FALLBACK 2u
+void nd_events_set_roles(struct nd_events *events, unsigned roles);
 
 /* Count of dictionary entries, for logs and tests. */
 size_t nd_events_model_size(const struct nd_events *events);

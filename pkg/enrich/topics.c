@@ -267,36 +267,6 @@ static void score_text(const struct nd_topics *topics, const char *text,
     memcpy(sc->acc, acc, sizeof(acc));
 }
 
-/* The fields of an event object read here, in one walk over its keys: a lookup by name hashes
- * the name each time, and an event has about ten keys. */
-static void event_fields(const json_t *ev, const char **type, const char **cameo,
-                         const json_t **src, const json_t **tgt)
-{
-    /* the coder sets these four first: the walk ends when it has them, not after the ten keys */
-    for (void *it = json_object_iter((json_t *)ev); it && !(*type && *cameo && *src && *tgt);
-         it = json_object_iter_next((json_t *)ev, it)) {
-        const char *key = json_object_iter_key(it);
-        if (key[0] == 't' && !strcmp(key, "type"))
-            *type = json_string_value(json_object_iter_value(it));
-        else if (key[0] == 'c' && !strcmp(key, "cameo"))
-            *cameo = json_string_value(json_object_iter_value(it));
-        else if (key[0] == 's' && !strcmp(key, "source"))
-            *src = json_object_iter_value(it);
-        else if (key[0] == 't' && !strcmp(key, "target"))
-            *tgt = json_object_iter_value(it);
-    }
-}
-
-/* An actor object's "code", by the same walk. */
-static const char *actor_code(const json_t *actor)
-{
-    for (void *it = json_object_iter((json_t *)actor); it;
-         it = json_object_iter_next((json_t *)actor, it))
-        if (!strcmp(json_object_iter_key(it), "code"))
-            return json_string_value(json_object_iter_value(it));
-    return NULL;
-}
-
 /* An event type against a name: the first letters, which tell most names apart, before strcmp. */
 static inline int type_is(const char *type, const char *name)
 {
@@ -304,28 +274,25 @@ static inline int type_is(const char *type, const char *name)
 }
 
 /* Coded events are entity evidence: two countries meeting is international relations. */
-static void score_events(const struct nd_topics *topics, const json_t *events, struct scoring *sc)
+static void score_events(const struct nd_topics *topics, const struct nd_event_list *events,
+                         struct scoring *sc)
 {
-    size_t i;
-    const json_t *ev;
     int ir = topics->ev_ir, dip = topics->ev_dip, conflict = topics->ev_conflict,
         sanction = topics->ev_sanction, aid = topics->ev_aid;
-    json_array_foreach(events, i, ev)
-    {
-        const char *type = NULL, *cameo = NULL;
-        const json_t *src = NULL, *tgt = NULL;
-        event_fields(ev, &type, &cameo, &src, &tgt);
-        const char *sc_cc = actor_code(json_array_get(src, 0));
-        const char *tg_cc = actor_code(json_array_get(tgt, 0));
+    for (size_t i = 0; i < events->n; i++) {
+        const struct nd_event *ev = &events->v[i];
+        const char *type = ev->type, *cameo = ev->cameo;
+        const char *sc_cc = ev->nsource ? ev->source[0].code : NULL;
+        const char *tg_cc = ev->ntarget ? ev->target[0].code : NULL;
         int target;
-        if (!type)
+        if (!type[0])
             continue;
         if (type_is(type, "CONSULT") || type_is(type, "AGREE") || type_is(type, "SUPPORT") ||
             type_is(type, "REJECT") || type_is(type, "ACCUSE") || type_is(type, "REQUEST"))
             target = dip;
         else if (type_is(type, "ASSAULT") || type_is(type, "MOBILIZE"))
             target = conflict;
-        else if (type_is(type, "SANCTION") || (cameo && !strncmp(cameo, "163", 3)))
+        else if (type_is(type, "SANCTION") || !strncmp(cameo, "163", 3))
             target = sanction;
         else if (type_is(type, "AID"))
             target = aid;
@@ -461,7 +428,7 @@ static void confidences(const struct nd_topics *topics, struct scoring *sc)
 /* The story scored: classifier, lexicon, events, confidences. NULL when out of memory. */
 static struct scoring *score_story(const struct nd_topics *topics, const char *headline,
                                    const char *text, size_t len, const struct nd_evtok *toks,
-                                   size_t ntok, const json_t *events)
+                                   size_t ntok, const struct nd_event_list *events)
 {
     /* prose runs at about one token per five bytes: a denser text is scored on its first tokens */
     size_t cap = len / 4 + 64 < MAX_TOKENS ? len / 4 + 64 : MAX_TOKENS;
@@ -675,7 +642,7 @@ static int listed(const struct nd_topics *topics, const struct scoring *sc, int 
 }
 
 json_t *nd_topics_assign(const struct nd_topics *topics, const char *headline, const char *text,
-                         size_t len, const json_t *events)
+                         size_t len, const struct nd_event_list *events)
 {
     struct nd_evtok *toks = NULL;
     size_t ntok;
@@ -691,7 +658,7 @@ json_t *nd_topics_assign(const struct nd_topics *topics, const char *headline, c
 
 json_t *nd_topics_assign_tokens(const struct nd_topics *topics, const char *headline,
                                 const char *text, size_t len, const struct nd_evtok *toks,
-                                size_t ntok, const json_t *events)
+                                size_t ntok, const struct nd_event_list *events)
 {
     json_t *out = json_array();
     struct scoring *sc;

@@ -18,6 +18,8 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "story/event.h"
+
 struct nd_topics;
 
 /* Load <models_dir>/topics.model. NULL with errstr filled when it is missing or malformed. */
@@ -25,17 +27,17 @@ struct nd_topics *nd_topics_new(const char *models_dir, char *errstr, size_t err
 void nd_topics_destroy(struct nd_topics *topics);
 
 /* Topics of a story: headline (NUL-terminated, may be NULL) and body text[0..len). events: the
- * array nd_events_code returned for the same text (borrowed, may be NULL). Returns a new JSON
+ * events nd_events_code_list coded for the same text (borrowed, may be NULL). Returns a new JSON
  * array (never NULL) of {uri, name, confidence, evidence[]}, most confident first. Thread-safe. */
 json_t *nd_topics_assign(const struct nd_topics *topics, const char *headline, const char *text,
-                         size_t len, const json_t *events);
+                         size_t len, const struct nd_event_list *events);
 
 /* As nd_topics_assign, over the text's tokens from nd_evlex_tokenize_alloc (events_lex.h): the
  * enrich stage tokenizes once for the event coder and topics. */
 struct nd_evtok;
 json_t *nd_topics_assign_tokens(const struct nd_topics *topics, const char *headline,
                                 const char *text, size_t len, const struct nd_evtok *toks,
-                                size_t ntok, const json_t *events);
+                                size_t ntok, const struct nd_event_list *events);
 
 /* The most probable top-level topic (an IPTC code such as "04000000") of a story without events,
  * or NULL when the model has no classifier: the number scripts/eval_topics.py checks against BBC

@@ -114,11 +114,8 @@ static void keep_enrichment(struct nd_story *story, const json_t *item)
         int ok = json_is_array(v) && json_array_size(v) <= ENRICHMENT_MAX_ITEMS;
         json_array_foreach(v, k, e)
             ok &= json_is_object(e);
-        if (!ok)
-            continue;
-        if (!story->annotations)
-            story->annotations = json_object();
-        json_object_set_new(story->annotations, keys[i], json_deep_copy(v));
+        if (ok)
+            nd_story_keep_annotation(story, keys[i], v);
     }
 }
 

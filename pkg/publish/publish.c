@@ -628,7 +628,7 @@ static char *dump(const json_t *doc, size_t *len)
 
 static void produce_story(struct nd_publish *pub, struct nd_story *story)
 {
-    json_t *doc, *events, *ev, *dedup;
+    json_t *doc, *dedup;
     char ce_id[64], source[512], *value;
     size_t len, i;
     const char *dev_id = NULL;
@@ -648,10 +648,14 @@ static void produce_story(struct nd_publish *pub, struct nd_story *story)
     /* one record per diplomatic event, keyed by development (story id until developments exist) */
     if (json_is_object(dedup) && json_is_string(json_object_get(dedup, "development_id")))
         dev_id = json_string_value(json_object_get(dedup, "development_id"));
-    events = json_object_get(doc, "events");
-    json_array_foreach(events, i, ev) {
-        json_t *rec = json_deep_copy(ev);
+    /* events under the confidence threshold stay in the story only */
+    for (i = 0; i < story->events.n; i++) {
+        const struct nd_event *ev = &story->events.v[i];
+        json_t *rec;
         char evid[96];
+        if (ev->below_threshold)
+            continue;
+        rec = nd_event_to_json(ev);
         json_object_set_new(rec, "story_id", json_string(story->id));
         json_object_set_new(rec, "story_version", json_integer(story->version));
         if (json_is_string(json_object_get(doc, "headline")))

@@ -30,6 +30,7 @@ void nd_story_destroy(struct nd_story *story)
     free(story->feed_id);
     free(story->feed_url);
     json_decref(story->annotations);
+    nd_event_list_clear(&story->events);
     nd_membudget_release(story->budget, story->mem_bytes);
     free(story);
 }
@@ -287,6 +288,8 @@ json_t *nd_story_to_json(const struct nd_story *story)
     json_object_foreach(story->annotations, key, value) {
         json_object_set(obj, key, value);
     }
+    if (story->events.set)
+        json_object_set_new(obj, "events", nd_event_list_to_json(&story->events));
 
     set_str(prov, "feed", story->feed_id);
     set_str(prov, "feed_url", story->feed_url);
@@ -305,6 +308,17 @@ json_t *nd_story_to_json(const struct nd_story *story)
     json_object_set_new(prov, "newsd_version", json_string(NEWSD_VERSION));
     json_object_set_new(obj, "provenance", prov);
     return obj;
+}
+
+void nd_story_keep_annotation(struct nd_story *story, const char *key, const json_t *value)
+{
+    if (!strcmp(key, "events")) {
+        nd_event_list_from_json(&story->events, value);
+        return;
+    }
+    if (!story->annotations)
+        story->annotations = json_object();
+    json_object_set_new(story->annotations, key, json_deep_copy(value));
 }
 
 static const char *get_str(const json_t *obj, const char *key)

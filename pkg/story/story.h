@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "core/core.h"
+#include "story/event.h"
 #include "core/membudget.h"
 
 enum nd_pubstatus { ND_PUBSTATUS_USABLE = 0, ND_PUBSTATUS_WITHHELD, ND_PUBSTATUS_CANCELED };
@@ -46,6 +47,9 @@ struct nd_story {
     /* enrichment: a JSON object whose members (entities, subject, events, dedup, ...) are merged into
      * the encoded story. Owned by the story (one reference). */
     json_t *annotations;
+    /* the coded events (enrich's event coder, or an upstream story's "events" read back), typed;
+     * nd_story_to_json writes them as "events" after the annotations. Owned by the story. */
+    struct nd_event_list events;
 
     /* memory accounting (core/membudget.h): the bytes this story holds in `budget` (may be NULL),
      * released by nd_story_destroy */
@@ -83,6 +87,11 @@ uint64_t nd_story_content_hash(const struct nd_story *story);
 
 /* The URL without tracking parameters (utm_*, fbclid, gclid, ...) and fragment. Caller frees. */
 char *nd_url_canonical(const char *url);
+
+/* Take an upstream story's enrichment member (key "entities", "subject", "events", ...): "events"
+ * is read into story->events (typed), anything else is kept in annotations. value is borrowed
+ * (copied). */
+void nd_story_keep_annotation(struct nd_story *story, const char *key, const json_t *value);
 
 /* Encode as the news.stories.v1 value. Returns a new reference. */
 json_t *nd_story_to_json(const struct nd_story *story);

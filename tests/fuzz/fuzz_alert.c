@@ -58,7 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         nd_story_set(&story->feed_id, "fuzz");
         for (int k = 0; keys[k]; k++)
             if (json_object_get(doc, keys[k]))
-                json_object_set(story->annotations, keys[k], json_object_get(doc, keys[k]));
+                nd_story_keep_annotation(story, keys[k], json_object_get(doc, keys[k]));
         for (int round = 0; round < 2; round++) {
             alerts = nd_alert_story(stage(), story, now += 1000);
             json_array_foreach(alerts, i, a)

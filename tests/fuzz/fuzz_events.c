@@ -35,20 +35,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!text)
         return 0;
     memcpy(text, data, size);
-    json_t *evs = nd_events_code(events, text, size, NULL, 0);
-    if (!json_is_array(evs))
+    struct nd_event_list list = {0};
+    nd_events_code_list(events, text, size, NULL, 0, &list);
+    json_t *evs = nd_event_list_to_json(&list);
+    if (!json_is_array(evs) || json_array_size(evs) != list.n)
         abort();
-    /* text slices skip jansson's UTF-8 check when the story is valid UTF-8: the output must still
-     * encode (json_dumps refuses invalid UTF-8) */
+    /* the encoded events must dump (json_dumps refuses invalid UTF-8) */
     char *dumped = json_dumps(evs, JSON_COMPACT);
     if (!dumped)
         abort();
     free(dumped);
-    json_t *subject = nd_topics_assign(topics, NULL, text, size, evs);
+    json_t *subject = nd_topics_assign(topics, NULL, text, size, &list);
     if (!json_is_array(subject))
         abort();
     json_decref(subject);
     json_decref(evs);
+    nd_event_list_clear(&list);
     free(text);
     return 0;
 }

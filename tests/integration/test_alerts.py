@@ -228,9 +228,9 @@ def test_desks_get_each_development_once(brokers, topics, feed_server, run_daemo
         assert doc["story_id"] in story_ids
         assert doc["why"].startswith(doc["desk_title"] + ": ")
     asia = sorted(got["asia-pacific"], key=lambda a: a["time_ms"])
-    assert "United States and China met (CONSULT)" in asia[0]["why"]
+    assert "United States consulted with China (CONSULT, CAMEO 040): \"Secretary of State" in asia[0]["why"]
     assert "corroborated by 3 sources" in asia[1]["why"]
-    assert "China accused United States (ACCUSE)" in asia[2]["why"]
+    assert "China accused United States (ACCUSE, CAMEO 112)" in asia[2]["why"]
     assert "heads of state now involved" in asia[2]["why"]
     assert all(a["development"]["id"] == dev for a in asia)
     assert got["europe"][0]["development"]["id"] != dev

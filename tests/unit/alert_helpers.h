@@ -29,11 +29,9 @@ static inline struct nd_story *fixture_story(const char *name)
     story = nd_story_from_json(doc, errstr, sizeof(errstr));
     if (!story)
         abort();
-    if (!story->annotations)
-        story->annotations = json_object();
     for (int i = 0; keys[i]; i++)
         if (json_object_get(doc, keys[i]))
-            json_object_set(story->annotations, keys[i], json_object_get(doc, keys[i]));
+            nd_story_keep_annotation(story, keys[i], json_object_get(doc, keys[i]));
     json_decref(doc);
     return story;
 }

@@ -16,7 +16,7 @@ static int matches(const char *yaml, const char *fixture, json_t **evidence)
     struct nd_facts facts;
     assert_non_null(desks);
     assert_int_equal(nd_desks_count(desks), 1);
-    nd_facts_init(&facts, doc);
+    nd_facts_init(&facts, doc, &story->events);
     hit = nd_desk_match(&desks->desks[0], &facts, &matched);
     if (evidence)
         *evidence = matched;
@@ -27,6 +27,82 @@ static int matches(const char *yaml, const char *fixture, json_t **evidence)
     nd_story_destroy(story);
     nd_desks_destroy(desks);
     return hit;
+}
+
+/* A story whose events are all below the confidence threshold matches no desk on events, and its
+ * events give it no countries of their own. */
+static void test_events_below_threshold_match_nothing(void **state)
+{
+    static const char *const yaml = "desks:\n - name: d\n   match: {any: [{events: [CONSULT]}]}\n";
+    int nerr = 0;
+    struct nd_desks *desks = desks_from_yaml(yaml, stderr, &nerr);
+    struct nd_story *story = fixture_story("talks-a");
+    json_t *doc = nd_story_to_json(story), *matched = NULL;
+    struct nd_facts facts;
+    (void)state;
+    assert_non_null(desks);
+    assert_true(story->events.n > 0);
+    nd_facts_init(&facts, doc, &story->events);
+    assert_true(nd_desk_match(&desks->desks[0], &facts, &matched));
+    json_decref(matched);
+    nd_facts_free(&facts);
+    for (size_t i = 0; i < story->events.n; i++)
+        story->events.v[i].below_threshold = 1;
+    nd_facts_init(&facts, doc, &story->events);
+    assert_int_equal(facts.nevents, 0);
+    assert_int_equal(facts.event_countries.n, 0);
+    assert_false(nd_desk_match(&desks->desks[0], &facts, &matched));
+    assert_null(nd_dev_key(&facts));
+    nd_facts_free(&facts);
+    json_decref(doc);
+    nd_story_destroy(story);
+    nd_desks_destroy(desks);
+}
+
+/* The alert sentence: the CAMEO code's own phrase, every source and target, no unnamed target,
+ * the story sentence quoted by its code point span. */
+static void test_event_sentence(void **state)
+{
+    const char *body = "Intro. Brazil and South Africa called for talks on Sudan. Más.";
+    struct nd_event ev;
+    struct nd_buf out;
+    (void)state;
+    memset(&ev, 0, sizeof(ev));
+    snprintf(ev.type, sizeof(ev.type), "AGREE");
+    snprintf(ev.cameo, sizeof(ev.cameo), "036");
+    memcpy(ev.source[0].code, "BRA", 4);
+    memcpy(ev.source[1].code, "ZAF", 4);
+    memcpy(ev.target[0].code, "SDN", 4);
+    ev.nsource = 2;
+    ev.ntarget = 1;
+    ev.sent_start = 7;
+    ev.sent_end = 57;
+    nd_buf_init(&out, 4096);
+    nd_event_sentence(&out, &ev, body);
+    assert_string_equal(out.data,
+                        "Brazil and South Africa expressed intent to meet or negotiate with "
+                        "Sudan (AGREE, CAMEO 036): \"Brazil and South Africa called for "
+                        "talks on Sudan.\"");
+    nd_buf_free(&out);
+    /* a target slot in the phrase; an implied (unnamed) target is not said */
+    snprintf(ev.type, sizeof(ev.type), "THREATEN");
+    snprintf(ev.cameo, sizeof(ev.cameo), "1384");
+    ev.nsource = 1;
+    ev.target[0].implied = 1;
+    nd_buf_init(&out, 4096);
+    nd_event_sentence(&out, &ev, NULL);
+    assert_string_equal(out.data, "Brazil threatened conventional attack (THREATEN, CAMEO 1384)");
+    nd_buf_free(&out);
+    snprintf(ev.cameo, sizeof(ev.cameo), "138");
+    ev.target[0].implied = 0;
+    nd_buf_init(&out, 4096);
+    nd_event_sentence(&out, &ev, NULL);
+    assert_string_equal(out.data,
+                        "Brazil threatened Sudan with military force (THREATEN, CAMEO 138)");
+    nd_buf_free(&out);
+    /* no PLOVER bucket phrase anywhere in the table */
+    for (size_t i = 0; i < nd_ncameo_phrases; i++)
+        assert_null(strstr(nd_cameo_phrases[i].phrase, "reached an agreement"));
 }
 
 static void test_countries_any_all_none(void **state)
@@ -181,12 +257,14 @@ static void test_topic_table_from_models(void **state)
                         "http://cv.iptc.org/newscodes/mediatopic/20000638");
     assert_non_null(nd_alert_topics_resolve(topics, "politics")); /* top level still known */
     /* with the table, a URI it does not list is unknown */
-    assert_null(nd_alert_topics_resolve(topics, "http://cv.iptc.org/newscodes/mediatopic/99999999"));
+    assert_null(
+        nd_alert_topics_resolve(topics, "http://cv.iptc.org/newscodes/mediatopic/99999999"));
     nd_alert_topics_destroy(topics);
     unlink(path);
     rmdir(dir);
     topics = nd_alert_topics_load(dir);
-    assert_non_null(nd_alert_topics_resolve(topics, "http://cv.iptc.org/newscodes/mediatopic/99999999"));
+    assert_non_null(
+        nd_alert_topics_resolve(topics, "http://cv.iptc.org/newscodes/mediatopic/99999999"));
     assert_null(nd_alert_topics_resolve(topics, "http://example.org/topic/1"));
     nd_alert_topics_destroy(topics);
 }
@@ -252,6 +330,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_countries_any_all_none),
+        cmocka_unit_test(test_events_below_threshold_match_nothing),
+        cmocka_unit_test(test_event_sentence),
         cmocka_unit_test(test_entities_topics_events_feeds_keywords),
         cmocka_unit_test(test_errors_name_file_and_line),
         cmocka_unit_test(test_topic_table_from_models),

@@ -173,7 +173,7 @@ static void test_desks_match_only_topics_stories_have(void **state)
     for (size_t i = 0; i < demo.n; i++) {
         json_t *doc = nd_story_to_json(demo.stories[i]);
         struct nd_facts facts;
-        nd_facts_init(&facts, doc);
+        nd_facts_init(&facts, doc, &demo.stories[i]->events);
         for (size_t d = 0; d < nd_desks_count(desks); d++) {
             json_t *matched = NULL, *uri;
             size_t k;

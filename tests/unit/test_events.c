@@ -86,7 +86,7 @@ static void test_fixture_story(void **state)
     assert_non_null(expected);
     nd_story_set(&story->body_text, text);
     assert_int_equal(nd_enrich_story(enrich, story), ND_OK);
-    got = json_object_get(story->annotations, "events");
+    got = nd_event_list_to_json(&story->events);
     assert_true(json_array_size(got) > 0);
     json_array_foreach(expected, i, exp)
     {
@@ -131,6 +131,7 @@ static void test_fixture_story(void **state)
     assert_true(json_array_size(json_object_get(published, "events")) > 0);
     assert_true(json_array_size(json_object_get(published, "subject")) > 0);
     json_decref(published);
+    json_decref(got);
     json_decref(expected);
     free(text);
     free(want);

@@ -37,7 +37,7 @@ static void test_id_is_stable_and_scoped(void **state)
     nd_story_assign_id(b);
     nd_story_assign_id(c);
     assert_int_equal(strlen(a->id), 16);
-    assert_string_equal(a->id, b->id);  /* tracking parameters do not change identity */
+    assert_string_equal(a->id, b->id);     /* tracking parameters do not change identity */
     assert_string_not_equal(a->id, c->id); /* the source is part of identity */
     /* a GUID wins over the URL */
     nd_story_set(&b->guid, "guid-1");
@@ -64,7 +64,8 @@ static void test_json_round_trip(void **state)
     doc = nd_story_to_json(story);
     assert_string_equal(json_string_value(json_object_get(doc, "headline")), "Ministers meet");
     assert_string_equal(json_string_value(json_object_get(doc, "pubstatus")), "usable");
-    assert_string_equal(json_string_value(json_object_get(doc, "firstcreated")), "2026-11-28T21:06:40Z");
+    assert_string_equal(json_string_value(json_object_get(doc, "firstcreated")),
+                        "2026-11-28T21:06:40Z");
     assert_int_equal(json_integer_value(json_object_get(doc, "version")), 1);
     back = nd_story_from_json(doc, err, sizeof(err));
     assert_non_null(back);
@@ -105,12 +106,48 @@ static void test_wire_structure_split(void **state)
     nd_story_destroy(story);
 }
 
+/* Typed events: JSON out and back gives the same events; below_threshold survives. */
+static void test_event_json_round_trip(void **state)
+{
+    struct nd_event_list list = {0}, back = {0};
+    struct nd_event *ev = nd_event_list_add(&list);
+    json_t *arr, *again;
+    (void)state;
+    snprintf(ev->type, sizeof(ev->type), "COERCE");
+    snprintf(ev->cameo, sizeof(ev->cameo), "163");
+    memcpy(ev->source[0].code, "IGO", 4);
+    ev->source[0].name = strdup("European Union");
+    ev->source[0].text = strdup("European Union");
+    ev->source[0].end = 14;
+    memcpy(ev->target[0].code, "RUS", 4);
+    ev->target[0].implied = 1;
+    ev->nsource = ev->ntarget = 1;
+    ev->trigger = strdup("sanctions against");
+    ev->intensity = -4;
+    ev->confidence = 0.42;
+    nd_event_list_mark(&list, 0.5);
+    assert_true(ev->below_threshold);
+    assert_int_equal(nd_event_list_count_published(&list), 0);
+    arr = nd_event_list_to_json(&list);
+    assert_true(json_is_true(json_object_get(json_array_get(arr, 0), "below_threshold")));
+    assert_int_equal(nd_event_list_from_json(&back, arr), 1);
+    assert_string_equal(back.v[0].source[0].name, "European Union");
+    assert_true(back.v[0].target[0].implied);
+    again = nd_event_list_to_json(&back);
+    assert_true(json_equal(arr, again));
+    json_decref(arr);
+    json_decref(again);
+    nd_event_list_clear(&list);
+    nd_event_list_clear(&back);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_canonical_url_drops_tracking),
         cmocka_unit_test(test_id_is_stable_and_scoped),
         cmocka_unit_test(test_json_round_trip),
+        cmocka_unit_test(test_event_json_round_trip),
         cmocka_unit_test(test_wire_structure_split),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

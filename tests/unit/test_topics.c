@@ -53,9 +53,11 @@ static const json_t *find(const json_t *arr, const char *uri)
 
 static json_t *assign(const char *text)
 {
-    json_t *evs = nd_events_code(events, text, strlen(text), NULL, 0);
-    json_t *arr = nd_topics_assign(topics, NULL, text, strlen(text), evs);
-    json_decref(evs);
+    struct nd_event_list evs = {0};
+    json_t *arr;
+    nd_events_code_list(events, text, strlen(text), NULL, 0, &evs);
+    arr = nd_topics_assign(topics, NULL, text, strlen(text), &evs);
+    nd_event_list_clear(&evs);
     return arr;
 }
 
