@@ -285,7 +285,8 @@ static void score_events(const struct nd_topics *topics, const struct nd_event_l
         const char *sc_cc = ev->nsource ? ev->source[0].code : NULL;
         const char *tg_cc = ev->ntarget ? ev->target[0].code : NULL;
         int target;
-        if (!type[0])
+        /* an event under events.min_confidence is no evidence of what the story is about */
+        if (!type[0] || ev->below_threshold)
             continue;
         if (type_is(type, "CONSULT") || type_is(type, "AGREE") || type_is(type, "SUPPORT") ||
             type_is(type, "REJECT") || type_is(type, "ACCUSE") || type_is(type, "REQUEST"))

@@ -89,6 +89,35 @@ static void test_diplomatic_story(void **state)
     free(text);
 }
 
+/* Events under the threshold are left out of the topics: the story scores as if it had none. */
+static void test_below_threshold_events_ignored(void **state)
+{
+    char *text = NULL, *with, *without;
+    size_t len;
+    struct nd_event_list evs = {0}, none = {0};
+    json_t *a, *b;
+    (void)state;
+    assert_int_equal(nd_file_read(NEWSD_FIXTURES "/events/story.txt", 1 << 20, &text, &len), ND_OK);
+    nd_events_code_list(events, text, len, NULL, 0, &evs);
+    assert_true(evs.n > 0);
+    a = nd_topics_assign(topics, NULL, text, len, &evs);
+    b = nd_topics_assign(topics, NULL, text, len, &none);
+    with = json_dumps(a, JSON_SORT_KEYS), without = json_dumps(b, JSON_SORT_KEYS);
+    assert_string_not_equal(with, without); /* the events count while they are above it */
+    free(with);
+    json_decref(a);
+    nd_event_list_mark(&evs, 1.01); /* every event below the threshold */
+    a = nd_topics_assign(topics, NULL, text, len, &evs);
+    with = json_dumps(a, JSON_SORT_KEYS);
+    assert_string_equal(with, without);
+    free(with);
+    free(without);
+    json_decref(a);
+    json_decref(b);
+    nd_event_list_clear(&evs);
+    free(text);
+}
+
 static void test_subtopics(void **state)
 {
     json_t *arr =
@@ -288,6 +317,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_diplomatic_story),
+        cmocka_unit_test(test_below_threshold_events_ignored),
         cmocka_unit_test(test_subtopics),
         cmocka_unit_test(test_sport),
         cmocka_unit_test(test_headline_and_lead_weigh_more),
