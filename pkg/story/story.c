@@ -78,6 +78,21 @@ size_t nd_story_json_mem(const json_t *v)
     }
 }
 
+/* The typed events: the array at its capacity, and each event's strings. */
+static size_t events_mem(const struct nd_event_list *list)
+{
+    size_t n = list->cap ? chunk(list->cap * sizeof(*list->v)) : 0;
+    for (size_t i = 0; i < list->n; i++) {
+        const struct nd_event *ev = &list->v[i];
+        n += str_mem(ev->trigger) + str_mem(ev->quote);
+        for (int k = 0; k < ev->nsource && k < ND_EVENT_ACTORS; k++)
+            n += str_mem(ev->source[k].name) + str_mem(ev->source[k].text);
+        for (int k = 0; k < ev->ntarget && k < ND_EVENT_ACTORS; k++)
+            n += str_mem(ev->target[k].name) + str_mem(ev->target[k].text);
+    }
+    return n;
+}
+
 size_t nd_story_mem(const struct nd_story *story)
 {
     size_t n = chunk(sizeof(*story));
@@ -89,7 +104,7 @@ size_t nd_story_mem(const struct nd_story *story)
         n += str_mem(fields[i]);
     if (story->annotations)
         n += nd_story_json_mem(story->annotations);
-    return n;
+    return n + events_mem(&story->events);
 }
 
 /* Annotations an enriched story holds per byte of its text, as nd_story_mem counts them: 34 for
