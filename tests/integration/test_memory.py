@@ -18,7 +18,7 @@ from loadgen import FeedLoad, RssSampler
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BROKER_SH = os.path.join(HERE, "..", "kafka", "broker.sh")
-LIMIT_MB = 32
+LIMIT_MB = 24
 TXN_TIMEOUT_S = 10
 FREEZE_S = 25  # past the transaction timeout and past /readyz's 10 s for a stalled commit
 
