@@ -57,7 +57,7 @@ static void word_of(struct syn_word *w, const char *form, size_t len)
             w->flags |= SYN_W_DIGIT;
         if (c == '-')
             w->flags |= SYN_W_HYPHEN;
-        /* a run of one character class keeps at most two of it: "Washington" is one capital, two small */
+        /* a run of one character class keeps two of it ("Washington": a capital, two small) */
         if (ns < sizeof(shape) &&
             !(ns >= 2 && shape[ns - 1] == s && shape[ns - 2] == s))
             shape[ns++] = s;
