@@ -146,25 +146,14 @@ static inline void scale_scores(const int32_t *acc, unsigned k, float scale, flo
         scores[c] = (float)acc[c] * scale;
 }
 
-void syn_score(const struct syn_scorer *sc, const uint64_t *f, size_t nf, float *scores)
+/* acc[c] = the integer sum of class c's weights over the features (k of them; kpad for a sparse
+ * table), before the table's scale. */
+static void table_acc(const struct syn_table *t, const uint64_t *f, size_t nf, int32_t *acc)
 {
-    if (sc->d) {
-        const struct syn_dense *d = sc->d;
-        unsigned sh = 64 - d->bits, k = d->k;
-        memset(scores, 0, k * sizeof(*scores));
-        for (size_t i = 0; i < nf; i++) {
-            const float *row = d->w + (size_t)(f[i] >> sh) * k;
-            for (unsigned c = 0; c < k; c++)
-                scores[c] += row[c];
-        }
-        return;
-    }
-    if (sc->t->dense) {
-        const struct syn_table *t = sc->t;
-        unsigned sh = 64 - t->bits;
+    unsigned sh = 64 - t->bits;
+    if (t->dense) {
         /* a row is four int16, sign-extended and added as one vector of four int32 (SSE2:
          * unpack, shift, add); integer sums, so the order of the additions does not change them */
-        int32_t acc[SYN_DENSE_K];
         for (size_t i = 0; i < nf; i++)
             __builtin_prefetch(&t->dense[(f[i] >> sh) * SYN_DENSE_K]);
 #ifdef __SSE2__
@@ -175,24 +164,20 @@ void syn_score(const struct syn_scorer *sc, const uint64_t *f, size_t nf, float 
         }
         _mm_storeu_si128((__m128i *)acc, v);
 #else
-        memset(acc, 0, sizeof(acc));
+        memset(acc, 0, SYN_DENSE_K * sizeof(*acc));
         for (size_t i = 0; i < nf; i++) {
             const int16_t *row = &t->dense[(f[i] >> sh) * SYN_DENSE_K];
             for (unsigned c = 0; c < SYN_DENSE_K; c++)
                 acc[c] += row[c];
         }
 #endif
-        for (unsigned c = 0; c < t->k; c++)
-            scores[c] = (float)acc[c] * t->scale;
         return;
     }
     {
         /* three passes so the cache misses of all features overlap: prefetch the row offsets,
          * then the rows, then add them up */
-        const struct syn_table *t = sc->t;
-        unsigned sh = 64 - t->bits;
-        int32_t acc[64] = {0};
         uint32_t lo[SYN_MAX_FEATS], hi[SYN_MAX_FEATS];
+        memset(acc, 0, t->kpad * sizeof(*acc));
         for (size_t i = 0; i < nf; i++)
             __builtin_prefetch(&t->off[f[i] >> sh]);
         for (size_t i = 0; i < nf; i++) {
@@ -219,7 +204,49 @@ void syn_score(const struct syn_scorer *sc, const uint64_t *f, size_t nf, float 
             for (n &= 3; n; n--, e++)
                 acc[e->cls] += e->w;
         }
-        scale_scores(acc, t->k, t->scale, scores);
+    }
+}
+
+void syn_score(const struct syn_scorer *sc, const uint64_t *f, size_t nf, float *scores)
+{
+    if (sc->d) {
+        const struct syn_dense *d = sc->d;
+        unsigned sh = 64 - d->bits, k = d->k;
+        memset(scores, 0, k * sizeof(*scores));
+        for (size_t i = 0; i < nf; i++) {
+            const float *row = d->w + (size_t)(f[i] >> sh) * k;
+            for (unsigned c = 0; c < k; c++)
+                scores[c] += row[c];
+        }
+        return;
+    }
+    {
+        int32_t acc[64];
+        table_acc(sc->t, f, nf, acc);
+        scale_scores(acc, sc->t->k, sc->t->scale, scores);
+    }
+}
+
+int syn_best(const struct syn_scorer *sc, const uint64_t *f, size_t nf, uint64_t mask)
+{
+    if (sc->d) {
+        float scores[64];
+        syn_score(sc, f, nf, scores);
+        return syn_argmax(scores, mask, (int)sc->d->k);
+    }
+    {
+        /* the scale is positive, so the best class of the integer sums is the best class: no
+         * conversion to float; the classes outside mask are set below every sum first */
+        int32_t acc[64];
+        int k = (int)sc->t->k, best = 0;
+        uint64_t out = ~mask & (k >= 64 ? ~0ull : (1ull << k) - 1);
+        table_acc(sc->t, f, nf, acc);
+        for (; out; out &= out - 1)
+            acc[__builtin_ctzll(out)] = INT32_MIN;
+        for (int c = 1; c < k; c++)
+            if (acc[c] > acc[best])
+                best = c;
+        return best;
     }
 }
 
@@ -245,7 +272,6 @@ void syn_tag_sent(const struct syn_scorer *xs, const struct syn_scorer *us,
                   const struct syn_dict *dict, struct syn_sent *sent)
 {
     uint64_t f[SYN_MAX_FEATS];
-    float sc[64];
     uint8_t known[SYN_MAXW + 2] = {0}; /* tagged by the dictionary */
     for (size_t i = 1; i <= sent->n; i++) {
         const struct syn_dict_ent *d;
@@ -259,8 +285,7 @@ void syn_tag_sent(const struct syn_scorer *xs, const struct syn_scorer *us,
             known[i] = 1;
             continue;
         }
-        syn_score(xs, f, syn_xpos_feats(sent, i, f), sc);
-        sent->xpos[i] = (uint8_t)syn_argmax(sc, XPOS_MASK, ND_XPOS_COUNT);
+        sent->xpos[i] = (uint8_t)syn_best(xs, f, syn_xpos_feats(sent, i, f), XPOS_MASK);
     }
     for (size_t i = 1; i <= sent->n; i++) {
         if (sent->hint[i] == ND_XPOS_NNP || sent->hint[i] == ND_XPOS_NNPS) {
@@ -269,31 +294,31 @@ void syn_tag_sent(const struct syn_scorer *xs, const struct syn_scorer *us,
         }
         if (known[i])
             continue;
-        syn_score(us, f, syn_upos_feats(sent, i, f), sc);
-        sent->upos[i] = (uint8_t)syn_argmax(sc, UPOS_MASK, ND_UPOS_COUNT);
+        sent->upos[i] = (uint8_t)syn_best(us, f, syn_upos_feats(sent, i, f), UPOS_MASK);
     }
 }
 
 void syn_parse_sent(const struct syn_scorer *ms, const struct syn_scorer *ls,
-                    const struct syn_sent *sent, struct syn_state *st)
+                    const struct syn_fixed *fixed, const struct syn_sent *sent,
+                    struct syn_state *st)
 {
     uint64_t f[SYN_MAX_FEATS];
-    float sc[64];
 
     syn_state_init(st, sent->n);
     while (!syn_terminal(st, sent->n)) {
         unsigned valid = syn_valid(st, sent->n);
         int m, label = 0, h, d;
-        syn_score(ms, f, syn_move_feats(sent, st, f), sc);
-        m = syn_argmax(sc, valid, SYN_NMOVES);
+        if (valid & (valid - 1)) {
+            m = syn_best(ms, f, syn_move_feats(sent, st, f), valid);
+        } else { /* one move possible (the first SHIFT, the RIGHTs once the buffer is empty) */
+            m = __builtin_ctz(valid);
+        }
         if (m != SYN_SHIFT) {
             syn_arc_of(st, m, &h, &d);
-            if (h == 0) {
+            if (h == 0)
                 label = ND_DEP_ROOT;
-            } else {
-                syn_score(ls, f, syn_label_feats(sent, st, h, d, f), sc);
-                label = syn_argmax(sc, syn_label_mask(h), ND_DEP_COUNT);
-            }
+            else if (!(label = syn_fixed_label(fixed, sent, h, d)))
+                label = syn_best(ls, f, syn_label_feats(sent, st, h, d, f), syn_label_mask(h));
         }
         syn_apply(st, m, label);
     }
@@ -309,8 +334,9 @@ static void piece(const struct nd_syntax *syntax, const struct nd_syntax_word *w
     struct syn_scorer us = {&syntax->tabs[SYN_T_UPOS], NULL};
     struct syn_scorer ms = {&syntax->tabs[SYN_T_MOVE], NULL};
     struct syn_scorer ls = {&syntax->tabs[SYN_T_LABEL], NULL};
+    struct syn_lookup look = {&syntax->lex, syntax->clusters};
 
-    syn_words(&sent, words, n, &syntax->lex);
+    syn_words(&sent, words, n, &look);
     syn_tag_sent(&xs, &us, &syntax->dict, &sent);
     for (size_t i = 0; i < n; i++) {
         out->upos[off + i] = sent.upos[i + 1];
@@ -318,7 +344,8 @@ static void piece(const struct nd_syntax *syntax, const struct nd_syntax_word *w
     }
     if (!parse)
         return;
-    syn_parse_sent(&ms, &ls, &sent, &st);
+    syn_prep(&sent);
+    syn_parse_sent(&ms, &ls, &syntax->fixed, &sent, &st);
     for (size_t i = 0; i < n; i++) {
         int h = st.head[i + 1];
         out->head[off + i] = (uint32_t)(h <= 0 ? 0 : (size_t)h + off);
