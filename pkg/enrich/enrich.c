@@ -199,7 +199,10 @@ enum nd_err nd_enrich_story(const struct nd_enrich *enrich, struct nd_story *sto
         memset(&ents, 0, sizeof(ents));
         goto out;
     }
-    err = nd_entities_find_doc(enrich, story, err == ND_OK ? &doc : NULL, &ents);
+    if (err == ND_OK)
+        err = nd_entities_find_doc(enrich, story, &doc, &ents);
+    else
+        memset(&ents, 0, sizeof(ents));
     keep_or_set(story->annotations, "entities", nd_entities_to_json(&ents, story));
     if (story->body_text) {
         size_t len = strlen(story->body_text);
