@@ -176,14 +176,6 @@ size_t syn_xpos_feats(const struct syn_sent *sent, size_t i, uint64_t *f)
     f[k++] = F2(26, w[i].lw, w[i + 1].suf3);
     f[k++] = F3(27, w[i].flags & SYN_W_NAMEISH, i == 1, w[i + 1].flags & SYN_W_NAMEISH);
     f[k++] = F3(28, w[i].flags & SYN_W_NAMEISH, p1, w[i].suf3);
-    /* word clusters: what the word is like where train never saw it */
-    f[k++] = F1(29, w[i].cl[2]);
-    f[k++] = F1(30, w[i].cl[3]);
-    f[k++] = F2(31, p1, w[i].cl[1]);
-    f[k++] = F1(32, w[i - 1].cl[1]);
-    f[k++] = F1(33, w[i + 1].cl[1]);
-    f[k++] = F2(34, w[i].cl[1], w[i + 1].cl[0]);
-    f[k++] = F2(35, w[i].cl[2], w[i].flags & (SYN_W_UPPER | SYN_W_NAMEISH));
     return k;
 }
 
@@ -207,8 +199,6 @@ size_t syn_upos_feats(const struct syn_sent *sent, size_t i, uint64_t *f)
     f[k++] = F3(12, p[i], w[i].lw, w[i + 1].lw);
     f[k++] = F3(13, p[i], w[i - 1].lw, w[i].lw);
     f[k++] = F3(14, p[i], w[i].flags & SYN_W_NAMEISH, i == 1);
-    f[k++] = F2(15, p[i], w[i].cl[2]);
-    f[k++] = F2(16, p[i], w[i].cl[3]);
     return k;
 }
 
@@ -220,12 +210,14 @@ void syn_prep(struct syn_sent *s)
 {
     s->vw[0] = NONE_W;
     s->vp[0] = SYN_TAG_NONE;
+    s->vu[0] = ND_UPOS_COUNT;
     s->vwp[0] = NONE_W * 131 + SYN_TAG_NONE;
     for (int lv = 0; lv < 3; lv++)
         s->vcl[lv][0] = SYN_CL_NONE + 7;
     for (size_t x = 0; x <= s->n + 1; x++) {
         s->vw[x + 1] = s->w[x].lw;
         s->vp[x + 1] = s->xpos[x];
+        s->vu[x + 1] = x == 0 ? ND_UPOS_COUNT + 1 : s->upos[x];
         s->vwp[x + 1] = s->w[x].lw * 131 + s->xpos[x];
         for (int lv = 0; lv < 3; lv++)
             s->vcl[lv][x + 1] = s->w[x].cl[lv];
@@ -244,6 +236,10 @@ static inline uint64_t P(const struct syn_sent *s, int x)
 static inline uint64_t WP(const struct syn_sent *s, int x)
 {
     return s->vwp[x + 1];
+}
+static inline uint64_t U(const struct syn_sent *s, int x)
+{
+    return s->vu[x + 1];
 }
 /* cluster at level lv (0: 64, 1: 256, 2: 1024 clusters) */
 static inline uint64_t C(const struct syn_sent *s, int x, int lv)
@@ -386,6 +382,11 @@ size_t syn_move_feats(const struct syn_sent *s, const struct syn_state *st, uint
     /* coordination: b0 after a conjunction, like s0 or s1 */
     f[k++] = F3(96, C(s, s0, 1), C(s, b0, 1), L(st, b0l));
     f[k++] = F3(97, s1p, b0p, L(st, b0l));
+    /* UPOS tells auxiliaries and copulas (AUX) from main verbs, which XPOS does not */
+    f[k++] = F2(98, U(s, s0), U(s, b0));
+    f[k++] = F3(99, U(s, s1), U(s, s0), U(s, b0));
+    f[k++] = F2(100, U(s, s0), b0w);
+    f[k++] = F2(101, s0w, U(s, b0));
     return k;
 }
 

@@ -133,7 +133,7 @@ struct syn_sent {
     /* What the parser's features read of word x, at [x + 1]; [0] is "no such word" (syn_prep) */
     uint64_t vw[SYN_MAXW + 3], vwp[SYN_MAXW + 3]; /* lw; lw and XPOS */
     uint32_t vcl[3][SYN_MAXW + 3];                /* clusters 64, 256, 1024 */
-    uint8_t vp[SYN_MAXW + 3];                     /* XPOS */
+    uint8_t vp[SYN_MAXW + 3], vu[SYN_MAXW + 3];   /* XPOS, UPOS */
 };
 
 /* Arc-hybrid configuration: stack of word indexes (bottom is ROOT), buffer front b (n+1 when
