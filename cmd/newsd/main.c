@@ -11,7 +11,6 @@
 #include "config/config.h"
 #include "core/core.h"
 #include "daemon/daemon.h"
-#include "enrich/clusters.h"
 #include "enrich/doc.h"
 #include "enrich/enrich.h"
 #include "enrich/kb.h"
@@ -567,15 +566,13 @@ out:
     return status;
 }
 
-/* newsd train-syntax [--train F] [--dev F] [--out F] [--epochs N] [--seed N] [--bits N]
- * [--clusters TSV|none]: models/syntax.bin from UD English EWT (../shared/data/ud-english-ewt
- * beside the repo), with the word clusters of models/clusters.tsv. */
+/* newsd train-syntax [--train F] [--dev F] [--out F] [--epochs N] [--seed N] [--bits N]:
+ * models/syntax.bin from UD English EWT (../shared/data/ud-english-ewt beside the repo). */
 static int cmd_train_syntax(int argc, char **argv)
 {
-    const char *train = NULL, *dev = NULL, *out = NULL, *clusters_arg = NULL;
-    struct nd_buf models, train_found, dev_found, out_found, clpath;
-    struct nd_syntax_train_opts o = {.epochs = 0, .seed = 0};
-    struct nd_clusters *clusters = NULL;
+    const char *train = NULL, *dev = NULL, *out = NULL;
+    struct nd_buf models, train_found, dev_found, out_found;
+    struct nd_syntax_train_opts o = {.epochs = 0, .seed = 1};
     char errstr[1024] = "models folder path too long";
     int opt, status = 1;
     static const struct option longopts[] = {{"train", required_argument, NULL, 't'},
@@ -584,9 +581,8 @@ static int cmd_train_syntax(int argc, char **argv)
                                              {"epochs", required_argument, NULL, 'e'},
                                              {"seed", required_argument, NULL, 's'},
                                              {"bits", required_argument, NULL, 'b'},
-                                             {"clusters", required_argument, NULL, 'c'},
                                              {0}};
-    while ((opt = getopt_long(argc, argv, "t:d:o:e:s:b:c:", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "t:d:o:e:s:b:", longopts, NULL)) != -1) {
         if (opt == 't')
             train = optarg;
         else if (opt == 'd')
@@ -599,8 +595,6 @@ static int cmd_train_syntax(int argc, char **argv)
             o.seed = strtoull(optarg, NULL, 10);
         else if (opt == 'b')
             o.hbits = (unsigned)atoi(optarg);
-        else if (opt == 'c')
-            clusters_arg = optarg;
         else
             return 2;
     }
@@ -609,28 +603,18 @@ static int cmd_train_syntax(int argc, char **argv)
     nd_buf_init(&train_found, 0);
     nd_buf_init(&dev_found, 0);
     nd_buf_init(&out_found, 0);
-    nd_buf_init(&clpath, 0);
     if (nd_path_join(&train_found, models.data,
                      "../../shared/data/ud-english-ewt/en_ewt-ud-train.conllu.gz") ||
         nd_path_join(&dev_found, models.data,
                      "../../shared/data/ud-english-ewt/en_ewt-ud-dev.conllu.gz") ||
-        nd_path_join(&out_found, models.data, "syntax.bin") ||
-        nd_path_join(&clpath, models.data, "clusters.tsv"))
+        nd_path_join(&out_found, models.data, "syntax.bin"))
         goto out;
-    if (!clusters_arg)
-        clusters_arg = clpath.data;
-    if (strcmp(clusters_arg, "none") &&
-        !(clusters = nd_clusters_load_tsv(clusters_arg, errstr, sizeof(errstr))))
-        goto out;
-    o.clusters = clusters;
     if (nd_syntax_train(train ? train : train_found.data, dev ? dev : dev_found.data,
                         out ? out : out_found.data, &o, stderr, errstr, sizeof(errstr)) == ND_OK)
         status = 0;
 out:
     if (status)
         fprintf(stderr, "newsd train-syntax: %s\n", errstr);
-    nd_clusters_destroy(clusters);
-    nd_buf_free(&clpath);
     nd_buf_free(&out_found);
     nd_buf_free(&dev_found);
     nd_buf_free(&train_found);

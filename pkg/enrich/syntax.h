@@ -6,9 +6,7 @@
  * perceptron. Parser: greedy arc-hybrid transitions (SHIFT, LEFT-ARC, RIGHT-ARC) trained with a
  * dynamic oracle (Goldberg and Nivre 2012) and Zhang and Nivre (2011)-style features over the
  * stack, the buffer and the arcs built so far; the label of an arc is chosen with the transition
- * (score of the move plus score of the label given the head, the dependent and their context), or,
- * where train's tags settle it (a period after its verb is punct), looked up. Both taggers and
- * the parser also read word clusters (clusters.h, Koo et al. 2008), which the model carries.
+ * (score of the move plus score of the label given the head, the dependent and their context).
  * Weights are hashed into fixed tables, so the model is compact and scoring is a few cache lines
  * per feature. Non-projective training trees: see syntax_train.c (only the transitions the dynamic
  * oracle allows are learnt; the tree the parser outputs is always projective).
@@ -117,15 +115,10 @@ void nd_syntax_tag(const struct nd_syntax *syntax, const struct nd_syntax_word *
 /* Train on CoNLL-U train_path (gzip-compressed or plain), report accuracy on dev_path after each
  * epoch and keep the epoch that scores best on dev (LAS), write the model to out_path. Deterministic
  * for a seed. Progress on log. */
-/* The shipped model's seed (models/README.md says how it was chosen). */
-#define ND_SYNTAX_SEED 1
-struct nd_clusters;
 struct nd_syntax_train_opts {
     int epochs;      /* passes over train (0: default) */
-    uint64_t seed;   /* shuffling and oracle exploration (0: ND_SYNTAX_SEED) */
+    uint64_t seed;   /* shuffling and oracle exploration */
     unsigned hbits;  /* log2 of the parser's weight rows (0: default) */
-    /* word clusters (clusters.h) for the features, borrowed; written into the model. NULL: none */
-    const struct nd_clusters *clusters;
 };
 enum nd_err nd_syntax_train(const char *train_path, const char *dev_path, const char *out_path,
                             const struct nd_syntax_train_opts *opts, FILE *log, char *errstr,

@@ -8,15 +8,14 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
-/* Hash of template t over up to three values. A row is picked by the top bits of the hash: one
- * product with an odd constant per value (independent, not a chain of rounds), their xor folded
- * and multiplied once more, so that values differing only in their high bits (label sets) and
- * the xor's linearity do not make rows collide. */
+/* Hash of template t over up to three values: three multiply-xorshift rounds. Rows are picked by
+ * the top bits, which the last multiply mixes from every input. */
 static inline uint64_t F3(uint64_t t, uint64_t a, uint64_t b, uint64_t c)
 {
-    uint64_t h = ((a + t * 0xD6E8FEB86659FD93ull) * 0x9E3779B97F4A7C15ull) ^
-                 (b * 0xBF58476D1CE4E5B9ull) ^ (c * 0x94D049BB133111EBull);
-    return (h ^ (h >> 29)) * 0xD6E8FEB86659FD93ull;
+    uint64_t h = (a ^ (t * 0xD6E8FEB86659FD93ull)) * 0x9E3779B97F4A7C15ull;
+    h = (h ^ (h >> 29) ^ b) * 0xBF58476D1CE4E5B9ull;
+    h = (h ^ (h >> 32) ^ c) * 0x94D049BB133111EBull;
+    return h ^ (h >> 31);
 }
 #define F1(t, a) F3(t, a, 0, 0)
 #define F2(t, a, b) F3(t, a, b, 0)
@@ -104,33 +103,19 @@ uint64_t syn_form_hash(const char *form, size_t len)
     return bytes_hash(form, len, 8);
 }
 
-static void clusters_of(struct syn_word *w, const struct nd_clusters *cl, const char *form,
-                        size_t len)
-{
-    uint16_t ids[ND_CL_LEVELS];
-    int found = nd_clusters_get(cl, form, len, ids);
-    for (int k = 0; k < ND_CL_LEVELS; k++)
-        w->cl[k] = found ? ids[k] : SYN_CL_NONE;
-}
-
 void syn_words(struct syn_sent *sent, const struct nd_syntax_word *words, size_t n,
-               const struct syn_lookup *look)
+               const struct syn_lex *lex)
 {
     sent->n = n;
     word_of(&sent->w[0], "<ROOT>", 6);
-    for (int k = 0; k < ND_CL_LEVELS; k++)
-        sent->w[0].cl[k] = SYN_CL_ROOT;
     for (size_t i = 0; i < n; i++) {
         struct syn_word *w = &sent->w[i + 1];
         word_of(w, words[i].form, words[i].len);
-        clusters_of(w, look->clusters, words[i].form, words[i].len);
         sent->hint[i + 1] = words[i].xpos_hint < ND_XPOS_COUNT ? words[i].xpos_hint : 0;
-        if ((w->flags & SYN_W_UPPER) && !lex_has(look->lex, w->lw))
+        if ((w->flags & SYN_W_UPPER) && !lex_has(lex, w->lw))
             w->flags |= SYN_W_NAMEISH;
     }
     word_of(&sent->w[n + 1], "<END>", 5);
-    for (int k = 0; k < ND_CL_LEVELS; k++)
-        sent->w[n + 1].cl[k] = SYN_CL_END;
     sent->xpos[0] = SYN_TAG_ROOT;
     sent->xpos[n + 1] = SYN_TAG_NONE;
     sent->upos[0] = sent->upos[n + 1] = 0;
@@ -210,21 +195,15 @@ void syn_prep(struct syn_sent *s)
 {
     s->vw[0] = NONE_W;
     s->vp[0] = SYN_TAG_NONE;
-    s->vu[0] = ND_UPOS_COUNT;
     s->vwp[0] = NONE_W * 131 + SYN_TAG_NONE;
-    for (int lv = 0; lv < 3; lv++)
-        s->vcl[lv][0] = SYN_CL_NONE + 7;
     for (size_t x = 0; x <= s->n + 1; x++) {
         s->vw[x + 1] = s->w[x].lw;
         s->vp[x + 1] = s->xpos[x];
-        s->vu[x + 1] = x == 0 ? ND_UPOS_COUNT + 1 : s->upos[x];
         s->vwp[x + 1] = s->w[x].lw * 131 + s->xpos[x];
-        for (int lv = 0; lv < 3; lv++)
-            s->vcl[lv][x + 1] = s->w[x].cl[lv];
     }
 }
 
-/* word x (-1: none) as the parser's features see it (syn_prep) */
+/* word x (-1: none) as the parser's features see it (syn_prep): no branch for a missing word */
 static inline uint64_t W(const struct syn_sent *s, int x)
 {
     return s->vw[x + 1];
@@ -236,15 +215,6 @@ static inline uint64_t P(const struct syn_sent *s, int x)
 static inline uint64_t WP(const struct syn_sent *s, int x)
 {
     return s->vwp[x + 1];
-}
-static inline uint64_t U(const struct syn_sent *s, int x)
-{
-    return s->vu[x + 1];
-}
-/* cluster at level lv (0: 64, 1: 256, 2: 1024 clusters) */
-static inline uint64_t C(const struct syn_sent *s, int x, int lv)
-{
-    return s->vcl[lv][x + 1];
 }
 static inline uint64_t L(const struct syn_state *st, int x)
 {
@@ -359,34 +329,6 @@ size_t syn_move_feats(const struct syn_sent *s, const struct syn_state *st, uint
     f[k++] = F3(77, s1p, s1 >= 0 ? st->rset[s1] : 0, s0p);
     /* punctuation and sentence end ahead */
     f[k++] = F3(78, s0p, b0p, b0 < 0 ? 0 : (uint64_t)(n - b0 < 4 ? n - b0 : 4));
-    /* word clusters (Koo et al. 2008): fine ones with the tag, coarse ones in pairs */
-    f[k++] = F2(79, C(s, s0, 2), s0p);
-    f[k++] = F2(80, C(s, b0, 2), b0p);
-    f[k++] = F2(81, C(s, s1, 2), s1p);
-    f[k++] = F2(82, C(s, b1, 2), P(s, b1));
-    f[k++] = F2(83, C(s, s0, 1), C(s, b0, 1));
-    f[k++] = F3(84, C(s, s0, 0), C(s, b0, 0), d);
-    f[k++] = F3(85, C(s, s0, 1), s0p, b0p);
-    f[k++] = F3(86, s0p, C(s, b0, 1), b0p);
-    f[k++] = F2(87, C(s, s1, 1), C(s, s0, 1));
-    f[k++] = F3(88, C(s, s1, 0), C(s, s0, 0), C(s, b0, 0));
-    f[k++] = F2(89, C(s, s0l, 1), s0p);
-    f[k++] = F2(90, C(s, s0r, 1), s0p);
-    f[k++] = F2(91, C(s, b0l, 1), b0p);
-    /* attachment of a prepositional phrase: its noun is b0, the preposition b0's leftmost child
-     * (UD's case); the candidate heads s0 and s1 */
-    f[k++] = F2(92, s0w, W(s, b0l));
-    f[k++] = F2(93, s1w, W(s, b0l));
-    f[k++] = F3(94, s1p, s0p, W(s, b0l));
-    f[k++] = F3(95, s0p, W(s, b0l), b0w);
-    /* coordination: b0 after a conjunction, like s0 or s1 */
-    f[k++] = F3(96, C(s, s0, 1), C(s, b0, 1), L(st, b0l));
-    f[k++] = F3(97, s1p, b0p, L(st, b0l));
-    /* UPOS tells auxiliaries and copulas (AUX) from main verbs, which XPOS does not */
-    f[k++] = F2(98, U(s, s0), U(s, b0));
-    f[k++] = F3(99, U(s, s1), U(s, s0), U(s, b0));
-    f[k++] = F2(100, U(s, s0), b0w);
-    f[k++] = F2(101, s0w, U(s, b0));
     return k;
 }
 
@@ -425,8 +367,5 @@ size_t syn_label_feats(const struct syn_sent *s, const struct syn_state *st, int
     f[k++] = F3(22, dp, s->upos[d], s->upos[h]);
     f[k++] = F3(23, hw, W(s, dl), dir);
     f[k++] = F3(24, dp, hp, (uint64_t)st->nl[h] * 16 + st->nr[h]);
-    f[k++] = F3(25, C(s, h, 1), C(s, d, 1), dir);
-    f[k++] = F3(26, C(s, d, 2), hp, dir);
-    f[k++] = F3(27, C(s, h, 2), dp, dir);
     return k;
 }

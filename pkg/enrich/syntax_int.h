@@ -9,11 +9,10 @@
 
 #include <stdint.h>
 
-#include "enrich/clusters.h"
 #include "enrich/syntax.h"
 
 #define SYN_MAXW ND_SYNTAX_MAX_WORDS
-#define SYN_MAX_FEATS 112
+#define SYN_MAX_FEATS 96
 /* tag ids beyond the real XPOS: ROOT and "no such position" */
 #define SYN_TAG_ROOT ND_XPOS_COUNT
 #define SYN_TAG_NONE (ND_XPOS_COUNT + 1)
@@ -77,30 +76,10 @@ struct syn_dict {
     size_t n;
 };
 
-/* Arcs whose label the tags settle: for (dependent's XPOS, head's XPOS, dependent before the head)
- * seen at least SYN_FIXED_MIN times in train (with the jackknifed tags the parser learns on) with
- * one label 99.5% of the time, that label; 0 elsewhere, where the label scorer decides. A period
- * after its verb is punct, PRP$ before a noun nmod:poss: about an eighth of all arcs are labelled
- * so, most of them punctuation. */
-#define SYN_NTAGS (ND_XPOS_COUNT + 2)
-#define SYN_FIXED_MIN 50
-struct syn_fixed {
-    uint8_t label[SYN_NTAGS][SYN_NTAGS][2];
-};
-
 struct nd_syntax {
     struct syn_table tabs[SYN_NTABS];
     struct syn_lex lex;
     struct syn_dict dict;
-    struct syn_fixed fixed;
-    struct nd_clusters *clusters; /* the word clusters it was trained with; may be NULL */
-};
-
-/* What syn_words looks words up in: the lower-case lexicon and the word clusters (either may be
- * empty or NULL). */
-struct syn_lookup {
-    const struct syn_lex *lex;
-    const struct nd_clusters *clusters;
 };
 
 /* What the features know of one word. */
@@ -109,15 +88,8 @@ struct syn_word {
     uint64_t shape;    /* Xxxx-dd shape, runs collapsed */
     uint64_t suf2, suf3, suf4, pre1, pre3;
     uint64_t form;     /* the form as written (the tag dictionary's key) */
-    /* word clusters (clusters.h: 64, 256 and 1024 k-means clusters and the vector row), or
-     * SYN_CL_NONE where the word has none; ROOT and the end have ids of their own, outside the
-     * 16 bits of a cluster id */
-    uint32_t cl[ND_CL_LEVELS];
     uint8_t flags;     /* SYN_W_* */
 };
-#define SYN_CL_NONE 0x10000u
-#define SYN_CL_ROOT 0x10001u
-#define SYN_CL_END 0x10002u
 #define SYN_W_UPPER 0x01
 #define SYN_W_DIGIT 0x02
 #define SYN_W_HYPHEN 0x04
@@ -132,8 +104,7 @@ struct syn_sent {
     uint8_t hint[SYN_MAXW + 2]; /* XPOS given by the caller, 0 where none */
     /* What the parser's features read of word x, at [x + 1]; [0] is "no such word" (syn_prep) */
     uint64_t vw[SYN_MAXW + 3], vwp[SYN_MAXW + 3]; /* lw; lw and XPOS */
-    uint32_t vcl[3][SYN_MAXW + 3];                /* clusters 64, 256, 1024 */
-    uint8_t vp[SYN_MAXW + 3], vu[SYN_MAXW + 3];   /* XPOS, UPOS */
+    uint8_t vp[SYN_MAXW + 3];                     /* XPOS */
 };
 
 /* Arc-hybrid configuration: stack of word indexes (bottom is ROOT), buffer front b (n+1 when
@@ -151,7 +122,7 @@ struct syn_state {
 
 /* syntax_feat.c */
 void syn_words(struct syn_sent *sent, const struct nd_syntax_word *words, size_t n,
-               const struct syn_lookup *look);
+               const struct syn_lex *lex);
 /* The lw hash syn_words gives a form (lower case, digits as 0), and its form hash. */
 uint64_t syn_lower_hash(const char *form, size_t len);
 uint64_t syn_form_hash(const char *form, size_t len);
@@ -184,16 +155,9 @@ void syn_tag_sent(const struct syn_scorer *xs, const struct syn_scorer *us,
                   const struct syn_dict *dict, struct syn_sent *sent);
 /* The dictionary entry of a form hash, or NULL. */
 const struct syn_dict_ent *syn_dict_find(const struct syn_dict *dict, uint64_t form);
-/* Parse sent into st greedily; fixed may be NULL. */
+/* Parse sent into st greedily. */
 void syn_parse_sent(const struct syn_scorer *ms, const struct syn_scorer *ls,
-                    const struct syn_fixed *fixed, const struct syn_sent *sent,
-                    struct syn_state *st);
-/* The label fixed gives the arc h -> d (h > 0), or 0. */
-static inline int syn_fixed_label(const struct syn_fixed *fixed, const struct syn_sent *sent,
-                                  int h, int d)
-{
-    return fixed ? fixed->label[sent->xpos[d]][sent->xpos[h]][d < h] : 0;
-}
+                    const struct syn_sent *sent, struct syn_state *st);
 
 /* syntax_oracle.c: gh[1..n] gold heads (0 = ROOT). Fills cost[SYN_NMOVES] of the valid moves and
  * returns the mask of the cheapest valid ones. */
@@ -205,14 +169,8 @@ int syn_projective(const int16_t *gh, size_t n);
 void syn_oracle_parse(const int16_t *gh, const uint8_t *glabel, size_t n, struct syn_state *st);
 
 /* syntax_model.c */
-struct syn_model_parts {
-    const struct syn_dense *tabs; /* SYN_NTABS averaged tables */
-    const struct syn_lex *lex;
-    const struct syn_dict *dict;
-    const struct syn_fixed *fixed;
-    const struct nd_clusters *clusters; /* may be NULL */
-};
-enum nd_err syn_model_save(const struct syn_model_parts *parts, const char *path, char *errstr,
+enum nd_err syn_model_save(const struct syn_dense *tabs, const struct syn_lex *lex,
+                           const struct syn_dict *dict, const char *path, char *errstr,
                            size_t errsz);
 
 #endif

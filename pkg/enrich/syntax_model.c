@@ -6,10 +6,7 @@
  * an entry adding w * scale to class cls. The writer keeps only the entries whose averaged weight
  * survives int16 quantisation, which is what keeps the file small. Last, u32 nlex and u64
  * lex[nlex]: the lower-case lexicon (syntax_int.h), sorted; then u32 ndict and ndict of (u64
- * form, u8 xpos, u8 upos): the tag dictionary, sorted by form; then the word clusters the model was
- * trained with, as clusters.h writes them (u32 count, count of (u64 key, u16 ids[4])); last, u32
- * SYN_NTAGS and the fixed labels (struct syn_fixed: u8 label[dependent tag][head tag][dependent
- * first], 0 where the label scorer decides). */
+ * form, u8 xpos, u8 upos): the tag dictionary, sorted by form. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,9 +16,7 @@
 
 #include "enrich/syntax_int.h"
 
-#define MAGIC "NDSYN5\0\0"
-#define CL_REC (8 + 2 * ND_CL_LEVELS)
-#define CL_MAX_WORDS (4u << 20)
+#define MAGIC "NDSYN4\0\0"
 #define MAX_BITS 24
 #define MAX_ENT (64u << 20)
 
@@ -97,26 +92,10 @@ out:
     return rc;
 }
 
-/* The clusters section: nd_clusters_write's bytes, through a memory stream. */
-static int write_clusters(gzFile gz, const struct nd_clusters *clusters)
-{
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *fp = open_memstream(&buf, &len);
-    int rc;
-    if (!fp)
-        return -1;
-    nd_clusters_write(clusters, fp);
-    rc = fclose(fp) ? -1 : gz_put(gz, buf, len);
-    free(buf);
-    return rc;
-}
-
-enum nd_err syn_model_save(const struct syn_model_parts *parts, const char *path, char *errstr,
+enum nd_err syn_model_save(const struct syn_dense *tabs, const struct syn_lex *lex,
+                           const struct syn_dict *dict, const char *path, char *errstr,
                            size_t errsz)
 {
-    const struct syn_lex *lex = parts->lex;
-    const struct syn_dict *dict = parts->dict;
     /* written beside the target and renamed over it: a reader never sees half a model */
     char tmp[4096];
     gzFile gz;
@@ -130,7 +109,7 @@ enum nd_err syn_model_save(const struct syn_model_parts *parts, const char *path
     }
     bad = gz_put(gz, MAGIC, 8) || gz_put(gz, &n, sizeof(n));
     for (int t = 0; t < SYN_NTABS && !bad; t++)
-        bad = write_table(gz, &parts->tabs[t]);
+        bad = write_table(gz, &tabs[t]);
     if (!bad) {
         uint32_t nlex = (uint32_t)lex->n;
         bad = gz_put(gz, &nlex, sizeof(nlex)) || gz_put(gz, lex->h, lex->n * sizeof(*lex->h));
@@ -141,12 +120,6 @@ enum nd_err syn_model_save(const struct syn_model_parts *parts, const char *path
         for (size_t i = 0; i < dict->n && !bad; i++)
             bad = gz_put(gz, &dict->e[i].form, 8) || gz_put(gz, &dict->e[i].xpos, 1) ||
                   gz_put(gz, &dict->e[i].upos, 1);
-    }
-    if (!bad)
-        bad = write_clusters(gz, parts->clusters);
-    if (!bad) {
-        uint32_t nt = SYN_NTAGS;
-        bad = gz_put(gz, &nt, sizeof(nt)) || gz_put(gz, parts->fixed, sizeof(*parts->fixed));
     }
     if (gzclose(gz) != Z_OK || bad || rename(tmp, path)) {
         snprintf(errstr, errsz, "%s: write failed", path);
@@ -271,35 +244,6 @@ static int read_dict(gzFile gz, struct syn_dict *dict)
     return 0;
 }
 
-static int read_clusters(gzFile gz, struct nd_clusters **clusters)
-{
-    uint32_t n;
-    char *buf, err[128];
-    size_t len, used;
-    if (gz_get(gz, &n, sizeof(n)) || n > CL_MAX_WORDS)
-        return -1;
-    len = 4 + (size_t)n * CL_REC;
-    if (!(buf = malloc(len)))
-        return -1;
-    memcpy(buf, &n, 4);
-    if (!gz_get(gz, buf + 4, len - 4))
-        *clusters = nd_clusters_read(buf, len, &used, err, sizeof(err));
-    free(buf);
-    return *clusters ? 0 : -1;
-}
-
-static int read_fixed(gzFile gz, struct syn_fixed *fixed)
-{
-    uint32_t nt;
-    const uint8_t *l = &fixed->label[0][0][0];
-    if (gz_get(gz, &nt, sizeof(nt)) || nt != SYN_NTAGS || gz_get(gz, fixed, sizeof(*fixed)))
-        return -1;
-    for (size_t i = 0; i < sizeof(*fixed); i++)
-        if (l[i] >= ND_DEP_COUNT || l[i] == ND_DEP_ROOT)
-            return -1;
-    return 0;
-}
-
 struct nd_syntax *nd_syntax_load(const char *path, char *errstr, size_t errsz)
 {
     static const uint32_t ks[SYN_NTABS] = {ND_XPOS_COUNT, ND_UPOS_COUNT, SYN_NMOVES,
@@ -328,8 +272,7 @@ struct nd_syntax *nd_syntax_load(const char *path, char *errstr, size_t errsz)
     for (size_t i = 1; i < nlex; i++)
         if (syntax->lex.h[i - 1] >= syntax->lex.h[i])
             goto out;
-    if (read_dict(gz, &syntax->dict) || read_clusters(gz, &syntax->clusters) ||
-        read_fixed(gz, &syntax->fixed))
+    if (read_dict(gz, &syntax->dict))
         goto out;
     ret = syntax;
     syntax = NULL;
@@ -349,6 +292,5 @@ void nd_syntax_destroy(struct nd_syntax *syntax)
         table_free(&syntax->tabs[t]);
     free(syntax->lex.h);
     free(syntax->dict.e);
-    nd_clusters_destroy(syntax->clusters);
     free(syntax);
 }

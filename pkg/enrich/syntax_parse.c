@@ -299,8 +299,7 @@ void syn_tag_sent(const struct syn_scorer *xs, const struct syn_scorer *us,
 }
 
 void syn_parse_sent(const struct syn_scorer *ms, const struct syn_scorer *ls,
-                    const struct syn_fixed *fixed, const struct syn_sent *sent,
-                    struct syn_state *st)
+                    const struct syn_sent *sent, struct syn_state *st)
 {
     uint64_t f[SYN_MAX_FEATS];
 
@@ -317,7 +316,7 @@ void syn_parse_sent(const struct syn_scorer *ms, const struct syn_scorer *ls,
             syn_arc_of(st, m, &h, &d);
             if (h == 0)
                 label = ND_DEP_ROOT;
-            else if (!(label = syn_fixed_label(fixed, sent, h, d)))
+            else
                 label = syn_best(ls, f, syn_label_feats(sent, st, h, d, f), syn_label_mask(h));
         }
         syn_apply(st, m, label);
@@ -334,9 +333,8 @@ static void piece(const struct nd_syntax *syntax, const struct nd_syntax_word *w
     struct syn_scorer us = {&syntax->tabs[SYN_T_UPOS], NULL};
     struct syn_scorer ms = {&syntax->tabs[SYN_T_MOVE], NULL};
     struct syn_scorer ls = {&syntax->tabs[SYN_T_LABEL], NULL};
-    struct syn_lookup look = {&syntax->lex, syntax->clusters};
 
-    syn_words(&sent, words, n, &look);
+    syn_words(&sent, words, n, &syntax->lex);
     syn_tag_sent(&xs, &us, &syntax->dict, &sent);
     for (size_t i = 0; i < n; i++) {
         out->upos[off + i] = sent.upos[i + 1];
@@ -345,7 +343,7 @@ static void piece(const struct nd_syntax *syntax, const struct nd_syntax_word *w
     if (!parse)
         return;
     syn_prep(&sent);
-    syn_parse_sent(&ms, &ls, &syntax->fixed, &sent, &st);
+    syn_parse_sent(&ms, &ls, &sent, &st);
     for (size_t i = 0; i < n; i++) {
         int h = st.head[i + 1];
         out->head[off + i] = (uint32_t)(h <= 0 ? 0 : (size_t)h + off);

@@ -8,8 +8,7 @@
  *    parser; at each configuration the dynamic oracle (syntax_oracle.c) names the cheapest moves;
  *    a wrong prediction updates the move weights towards the best-scoring cheapest move. From the
  *    second epoch on, a wrong move is followed with probability 0.9 (error exploration). When the
- *    move followed makes a gold arc, the label perceptron learns that arc's label, unless the tags
- *    settle it (struct syn_fixed, counted on train's jackknifed tags before the parser's epochs).
+ *    move followed makes a gold arc, the label perceptron learns that arc's label.
  *    Non-projective trees (about 2% of EWT train sentences) are trained on as they are: the oracle
  *    counts the arcs each move loses, and the cheapest path builds the nearest projective tree.
  *    Sentences longer than ND_SYNTAX_MAX_WORDS are skipped.
@@ -45,8 +44,6 @@ struct trainer {
     double c; /* updates so far (the averaging clock) */
     struct syn_lex lex;
     struct syn_dict dict;
-    struct syn_fixed fixed;
-    struct syn_lookup look; /* lex and the caller's clusters */
     uint64_t rng;
 };
 
@@ -209,54 +206,6 @@ static void build_dict(struct syn_dict *dict, const struct corpus *c)
     free(all);
 }
 
-/* The class that SYN_FIXED_MIN or more counts cnt[1..k) agree on 99.5% of the time, or 0; *all
- * gets the total. */
-static int settled(const uint32_t *cnt, int k, uint32_t *all)
-{
-    uint32_t best = 0;
-    int bc = 0;
-    *all = 0;
-    for (int c = 1; c < k; c++) {
-        *all += cnt[c];
-        if (cnt[c] > best) {
-            best = cnt[c];
-            bc = c;
-        }
-    }
-    return *all >= SYN_FIXED_MIN && (uint64_t)best * 1000 >= (uint64_t)*all * 995 ? bc : 0;
-}
-
-/* The fixed labels (syntax_int.h) of train's arcs, with its jackknifed tags. */
-static void build_fixed_labels(struct syn_fixed *fixed, const struct corpus *c, FILE *log)
-{
-    uint32_t(*n)[SYN_NTAGS][2][ND_DEP_COUNT] = nd_xcalloc(SYN_NTAGS, sizeof(*n));
-    size_t pairs = 0, arcs = 0, fixed_arcs = 0;
-    for (size_t k = 0; k < c->n; k++) {
-        const struct tsent *t = &c->s[k];
-        for (size_t d = 1; d <= t->n; d++) {
-            int h = t->head[d];
-            if (h > 0)
-                n[t->pxpos[d]][t->pxpos[h]][(int)d < h][t->label[d]]++;
-        }
-    }
-    for (int a = 0; a < SYN_NTAGS; a++)
-        for (int b = 0; b < SYN_NTAGS; b++)
-            for (int dir = 0; dir < 2; dir++) {
-                uint32_t all;
-                int l = settled(n[a][b][dir], ND_DEP_COUNT, &all);
-                arcs += all;
-                if (l && l != ND_DEP_ROOT) {
-                    fixed->label[a][b][dir] = (uint8_t)l;
-                    pairs++;
-                    fixed_arcs += all;
-                }
-            }
-    free(n);
-    if (log)
-        fprintf(log, "train-syntax: %zu fixed labels (tag pairs), %.1f%% of train's arcs\n", pairs,
-                100.0 * (double)fixed_arcs / (double)(arcs ? arcs : 1));
-}
-
 /* ---- weights ---------------------------------------------------------------------------------- */
 
 static int dense_init(struct syn_dense *d, unsigned bits, unsigned k)
@@ -319,7 +268,7 @@ static void tag_epoch(struct trainer *tr, struct corpus *c, const size_t *idx, s
         abort();
     for (size_t k = 0; k < n; k++) {
         struct tsent *t = &c->s[idx[k]];
-        syn_words(sent, t->words, t->n, &tr->look);
+        syn_words(sent, t->words, t->n, &tr->lex);
         for (size_t i = 1; i <= t->n; i++) {
             const struct syn_dict_ent *d = syn_dict_find(&tr->dict, sent->w[i].form);
             size_t nf;
@@ -360,7 +309,7 @@ static void tag_with(struct trainer *tr, struct corpus *c, const size_t *idx, si
         abort();
     for (size_t k = 0; k < n; k++) {
         struct tsent *t = &c->s[idx[k]];
-        syn_words(sent, t->words, t->n, &tr->look);
+        syn_words(sent, t->words, t->n, &tr->lex);
         syn_tag_sent(&xs, &us, &tr->dict, sent);
         memcpy(t->pxpos, sent->xpos, t->n + 2);
         memcpy(t->pupos, sent->upos, t->n + 2);
@@ -425,9 +374,9 @@ static void tag_corpora(struct trainer *tr, struct corpus *train, struct corpus 
 
 /* ---- parser ----------------------------------------------------------------------------------- */
 
-static void fill_sent(struct syn_sent *sent, const struct tsent *t, const struct syn_lookup *look)
+static void fill_sent(struct syn_sent *sent, const struct tsent *t, const struct syn_lex *lex)
 {
-    syn_words(sent, t->words, t->n, look);
+    syn_words(sent, t->words, t->n, lex);
     memcpy(sent->xpos + 1, t->pxpos + 1, t->n);
     memcpy(sent->upos + 1, t->pupos + 1, t->n);
     syn_prep(sent);
@@ -444,8 +393,6 @@ static int learn_label(struct trainer *tr, const struct syn_sent *sent, const st
     int p;
     if (h == 0)
         return ND_DEP_ROOT;
-    if ((p = syn_fixed_label(&tr->fixed, sent, h, d)))
-        return p; /* the tags settle it, here as when parsing */
     nf = syn_label_feats(sent, st, h, d, f);
     syn_score(&ls, f, nf, sc);
     p = syn_argmax(sc, syn_label_mask(h), ND_DEP_COUNT);
@@ -481,7 +428,7 @@ static void parse_train_sent(struct trainer *tr, struct syn_sent *sent, struct s
 {
     int cost[SYN_NMOVES];
 
-    fill_sent(sent, t, &tr->look);
+    fill_sent(sent, t, &tr->lex);
     syn_state_init(st, t->n);
     while (!syn_terminal(st, t->n)) {
         unsigned valid = syn_valid(st, t->n), zero = syn_costs(st, t->n, t->head, valid, cost);
@@ -514,8 +461,8 @@ static void evaluate(struct trainer *tr, const struct corpus *c, struct scores *
     memset(s, 0, sizeof(*s));
     for (size_t k = 0; k < c->n; k++) {
         const struct tsent *t = &c->s[k];
-        fill_sent(sent, t, &tr->look);
-        syn_parse_sent(&ms, &ls, &tr->fixed, sent, st);
+        fill_sent(sent, t, &tr->lex);
+        syn_parse_sent(&ms, &ls, sent, st);
         for (size_t i = 1; i <= t->n; i++) {
             s->words++;
             s->upos += t->pupos[i] == t->upos[i];
@@ -543,9 +490,7 @@ static int trainer_init(struct trainer *tr, const struct nd_syntax_train_opts *o
     static const unsigned ks[SYN_NTABS] = {ND_XPOS_COUNT, ND_UPOS_COUNT, SYN_NMOVES, ND_DEP_COUNT};
     unsigned mb = o->hbits ? o->hbits : 21, bits[SYN_NTABS] = {18, 16, mb, mb - 2};
     memset(tr, 0, sizeof(*tr));
-    tr->rng = o->seed ? o->seed : ND_SYNTAX_SEED;
-    tr->look.lex = &tr->lex;
-    tr->look.clusters = o->clusters;
+    tr->rng = o->seed ? o->seed : 1;
     for (int t = 0; t < SYN_NTABS; t++)
         if (dense_init(&tr->tab[t], bits[t], ks[t]) || dense_init(&tr->avg[t], bits[t], ks[t]))
             return -1;
@@ -588,9 +533,8 @@ static enum nd_err train_parser(struct trainer *tr, struct corpus *train, struct
         log_scores(log, what, &s);
         if (s.las > best) {
             best = s.las;
-            struct syn_model_parts parts = {tr->avg, &tr->lex, &tr->dict, &tr->fixed,
-                                            tr->look.clusters};
-            if ((err = syn_model_save(&parts, out_path, errstr, errsz)) != ND_OK)
+            if ((err = syn_model_save(tr->avg, &tr->lex, &tr->dict, out_path, errstr,
+                                      errsz)) != ND_OK)
                 break;
             if (log)
                 fprintf(log, "train-syntax: saved %s\n", out_path);
@@ -631,7 +575,6 @@ enum nd_err nd_syntax_train(const char *train_path, const char *dev_path, const 
         fprintf(log, "train-syntax: lower-case lexicon %zu words, tag dictionary %zu words\n",
                 tr.lex.n, tr.dict.n);
     tag_corpora(&tr, &train, &dev, log);
-    build_fixed_labels(&tr.fixed, &train, log);
     err = train_parser(&tr, &train, &dev, epochs, out_path, log, errstr, errsz);
 out:
     corpus_free(&train);
