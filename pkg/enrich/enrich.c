@@ -183,6 +183,12 @@ enum nd_err nd_enrich_parse(const struct nd_enrich *enrich, const char *text, si
 
 enum nd_err nd_enrich_story(const struct nd_enrich *enrich, struct nd_story *story)
 {
+    return nd_enrich_story_stats(enrich, story, NULL);
+}
+
+enum nd_err nd_enrich_story_stats(const struct nd_enrich *enrich, struct nd_story *story,
+                                  struct nd_enrich_stats *stats)
+{
     struct nd_entities ents;
     struct nd_events_mention *mentions = NULL;
     struct nd_evtok *toks = NULL;
@@ -220,6 +226,8 @@ enum nd_err nd_enrich_story(const struct nd_enrich *enrich, struct nd_story *sto
             mark_names(&doc, &ents);
             nd_doc_parse(&doc, enrich->syntax, want_sentence, &wa);
             free(triggers);
+            for (size_t i = 0; stats && i < doc.nsents; i++)
+                stats->parsed += doc.sents[i].parsed;
         }
         nd_events_code_tokens(enrich->events, &doc, toks, ntok, mentions, nmentions, &coded);
         /* events under the threshold stay in the story, marked: neither published nor alerted */
@@ -235,6 +243,8 @@ enum nd_err nd_enrich_story(const struct nd_enrich *enrich, struct nd_story *sto
         }
     }
 out:
+    if (stats)
+        stats->sentences += doc.nsents;
     free(mentions);
     free(toks);
     nd_entities_free(&ents);
