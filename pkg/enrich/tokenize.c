@@ -360,13 +360,13 @@ static size_t scan_word(const unsigned char *s, size_t n, size_t p, uint32_t *fl
             b0 != '/' && b0 != 0xE2)
             break;
         {
-            struct cp next = classify(s + p + 1, n - p - 1);
+            struct cp next;
             unsigned char b = s[p];
             size_t clen = (size_t)c.len;
-            if (clen > 1)
-                next = classify(s + p + clen, n - p - clen);
+            /* nothing after the joiner (a curly quote ending the text): no byte to classify */
             if (p + clen >= n)
                 break;
+            next = classify(s + p + clen, n - p - clen);
             /* 3.5, 1,200, 10:30, 11/28/2000 between digits */
             if ((b == '.' || b == ',' || b == ':' || b == '/') && digits_only && p > start &&
                 next.cls == C_DIGIT) {

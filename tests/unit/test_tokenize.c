@@ -155,6 +155,17 @@ static void test_odd_input(void **state)
     for (size_t i = 0; i < toks.ntokens; i++)
         assert_true(toks.tokens[i].end <= 9);
     nd_tokens_free(&toks);
+    /* a joiner ending the text right after a word (a curly quote's three bytes): nothing read past
+     * the end (an exact-size heap copy, so ASan sees any overread) */
+    {
+        static const char tail[] = "planned\xE2\x80\x9C";
+        char *exact = malloc(sizeof(tail) - 1);
+        memcpy(exact, tail, sizeof(tail) - 1);
+        assert_int_equal(nd_tokenize(exact, sizeof(tail) - 1, &toks), ND_OK);
+        assert_int_equal(toks.ntokens, 2);
+        nd_tokens_free(&toks);
+        free(exact);
+    }
     /* one huge token is cut into capped pieces */
     big = malloc(n + 1);
     memset(big, 'a', n);
