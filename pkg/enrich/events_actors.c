@@ -520,16 +520,13 @@ int nd_ev_object_after(const struct nd_evtok *toks, const struct span *spans, si
             continue;
         if (meeting && sp->prep_place)
             continue;
-        if (sp->b > from && (key_is(&toks[sp->b - 1], "its") || key_is(&toks[sp->b - 1], "their") ||
-                             key_is(&toks[sp->b - 1], "his") || key_is(&toks[sp->b - 1], "her") ||
-                             key_is(&toks[sp->b - 1], "our")))
+        if (sp->b > from && has_class(&toks[sp->b - 1], WL_POSSESSIVES))
             continue; /* "withdraw its troops": the actor's own, not a target */
         if (sp->prep && !strcmp(sp->prep, "of") && sp->b >= 2) {
             size_t p = sp->b - 1;
             while (p > from && !key_is(&toks[p], "of"))
                 p--;
-            if (p >= 1 && (key_is(&toks[p - 1], "sidelines") || key_is(&toks[p - 1], "margins") ||
-                           key_is(&toks[p - 1], "side")))
+            if (p >= 1 && has_class(&toks[p - 1], WL_SIDELINES))
                 continue;
         }
         return (int)k;

@@ -98,8 +98,22 @@ enum word_list {
     WL_PLACES,         /* prepositions of place: a place is no target */
     WL_OBLIQUE_PLACES, /* the same for the parse's obliques, with time */
     WL_SPEECH,         /* verb lemmas of speech */
+    WL_DAYS,           /* names of days */
+    WL_TIME_WORDS,     /* today, yesterday */
+    WL_PARTICIPLES,    /* irregular past participles */
+    WL_COMMITMENTS,    /* "offered", "pledged": commitments, events themselves */
+    WL_REFUSALS,       /* "declined", "refused" (to) */
+    WL_OBLIGATIONS,    /* "must", "should" */
+    WL_HAVE_FORMS,     /* "has", "have" (to) */
+    WL_CONDITIONALS,   /* "if", "unless" */
+    WL_READINESS,      /* "prepared", "ready" (to attack) */
+    WL_EXERCISES,      /* "drills", "war games" */
+    WL_POSSESSIVES,    /* possessive determiners */
+    WL_SIDELINES,      /* "on the sidelines of" */
+    WL_COMMANDS,       /* verb lemmas of command: "ordered strikes" */
     WL_COUNT
 };
+_Static_assert(WL_COUNT <= 30, "word lists share nd_evtok.cls with the two pattern bits");
 
 struct nd_events {
     char *buf; /* the model file, fields NUL-terminated in place */

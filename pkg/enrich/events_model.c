@@ -191,7 +191,10 @@ static uint32_t sector_index(struct nd_events *events, size_t *cap, const char *
 static const char *const list_names[WL_COUNT] = {
     "preps",       "dets",          "quantities", "collectives",    "pronouns",
     "be_forms",    "negators",      "modals",     "plan_words",     "clause_stops",
-    "auxiliaries", "meeting_nouns", "places",     "oblique_places", "speech_lemmas"};
+    "auxiliaries", "meeting_nouns", "places",     "oblique_places", "speech_lemmas",
+    "days",        "time_words",    "participles", "commitments",   "refusals",
+    "obligations", "have_forms",    "conditionals", "readiness",    "exercises",
+    "possessives", "sidelines",     "commands"};
 
 int nd_ev_in_list(const struct nd_events *events, enum word_list wl, const char *word)
 {

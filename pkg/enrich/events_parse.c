@@ -77,6 +77,19 @@ static int has_word_child(const struct nd_doc *doc, int32_t d, enum nd_deprel r,
     return 0;
 }
 
+/* A child of d under relation r whose key is in the model's word list wl. */
+static int has_listed_child(const struct story_state *st, int32_t d, enum nd_deprel r,
+                            enum word_list wl)
+{
+    const struct nd_doc *doc = st->doc;
+    const struct nd_doc_sent *s = &doc->sents[doc->toks[d].sent];
+    for (uint32_t k = s->first; k < s->first + s->count; k++)
+        if (doc->toks[k].head == d && doc->toks[k].deprel == r &&
+            nd_ev_in_list(st->events, wl, doc->toks[k].key))
+            return 1;
+    return 0;
+}
+
 /* The actor chunk of the noun phrase headed by d: d's own chunk, else one inside it reached
  * through compound, flat, possessor, appos, nominal modifier or conjunct relations (not through
  * clauses). Returns the span index, or -1. */
@@ -282,9 +295,7 @@ int nd_ev_parse_negated(const struct story_state *st, size_t tok)
     const struct nd_doc *doc = st->doc;
     int32_t v = nd_ev_parse_verb(st, tok);
     for (int depth = 0; v >= 0 && depth < 3; depth++) {
-        if (has_word_child(doc, v, ND_DEP_ADVMOD, "not") ||
-            has_word_child(doc, v, ND_DEP_ADVMOD, "never") ||
-            has_word_child(doc, v, ND_DEP_ADVMOD, "n't"))
+        if (has_listed_child(st, v, ND_DEP_ADVMOD, WL_NEGATORS))
             return 1;
         /* "did not agree to meet": the negation of the verb that governs the infinitive */
         if (rel(doc, v) != ND_DEP_XCOMP)
@@ -299,8 +310,7 @@ int nd_ev_parse_conditional(const struct story_state *st, size_t tok)
     const struct nd_doc *doc = st->doc;
     int32_t v = nd_ev_parse_verb(st, tok);
     for (int depth = 0; v >= 0 && depth < 4; depth++) {
-        if (rel(doc, v) == ND_DEP_ADVCL && (has_word_child(doc, v, ND_DEP_MARK, "if") ||
-                                            has_word_child(doc, v, ND_DEP_MARK, "unless")))
+        if (rel(doc, v) == ND_DEP_ADVCL && has_listed_child(st, v, ND_DEP_MARK, WL_CONDITIONALS))
             return 1;
         if (rel(doc, v) != ND_DEP_CONJ && rel(doc, v) != ND_DEP_XCOMP)
             break;

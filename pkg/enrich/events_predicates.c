@@ -39,9 +39,7 @@ size_t nd_ev_clause_end(const struct nd_evtok *toks, size_t i, size_t s1)
 
 static int is_time_word(const struct nd_evtok *tok)
 {
-    return key_is(tok, "monday") || key_is(tok, "tuesday") || key_is(tok, "wednesday") ||
-           key_is(tok, "thursday") || key_is(tok, "friday") || key_is(tok, "saturday") ||
-           key_is(tok, "sunday") || key_is(tok, "today") || key_is(tok, "yesterday");
+    return has_class(tok, WL_DAYS) || has_class(tok, WL_TIME_WORDS);
 }
 
 /* Most specific pattern of a verb in the tokens after it: returns its code, or NULL. */
@@ -172,9 +170,7 @@ int nd_ev_negated(const struct nd_evtok *toks, size_t s0, size_t i, int lexical_
         if (!lexical_only &&
             (has_class(&toks[p], WL_NEGATORS) || (len > 3 && !strcmp(key + len - 3, "n't"))))
             return 1;
-        if ((key_is(&toks[p], "to") && p > s0 &&
-             (!strncmp(toks[p - 1].key, "declin", 6) || !strncmp(toks[p - 1].key, "refus", 5) ||
-              !strncmp(toks[p - 1].key, "fail", 4))))
+        if (key_is(&toks[p], "to") && p > s0 && has_class(&toks[p - 1], WL_REFUSALS))
             return 1;
         if (has_class(&toks[p], WL_CLAUSE_STOPS) || key_is(&toks[p], ","))
             break;
@@ -202,25 +198,12 @@ int nd_ev_is_planned(const struct nd_evtok *toks, size_t s0, size_t s1, size_t i
     return 0;
 }
 
-/* Past participles not ending in -ed or -en. */
-static int irregular_participle(const char *k)
-{
-    static const char *const forms[] = {
-        "met",     "held", "hit",    "shot",  "struck", "put",  "sent", "kept",   "caught",
-        "brought", "told", "sought", "led",   "set",    "cut",  "hurt", "fought", "bought",
-        "won",     "lost", "left",   "found", "made",   "paid", NULL};
-    for (size_t i = 0; forms[i]; i++)
-        if (k[0] == forms[i][0] && !strcmp(k, forms[i]))
-            return 1;
-    return 0;
-}
-
 int nd_ev_is_passive(const struct nd_evtok *toks, size_t s0, size_t s1, size_t i)
 {
     const char *k = toks[i].key;
     size_t len = toks[i].keylen;
-    if (len < 3 ||
-        !(!strcmp(k + len - 2, "ed") || !strcmp(k + len - 2, "en") || irregular_participle(k)))
+    if (len < 3 || !(!strcmp(k + len - 2, "ed") || !strcmp(k + len - 2, "en") ||
+                     has_class(&toks[i], WL_PARTICIPLES)))
         return 0;
     /* a participle right before its agent: "the meeting chaired by Wang" */
     if (i + 1 < s1 && key_is(&toks[i + 1], "by"))
@@ -277,18 +260,14 @@ static int verb_position(const struct nd_events *events, const struct nd_evtok *
                              &(uint32_t){0}))
         return 1;
     /* "On Friday pressed", "this week said": a time phrase before the verb */
-    if (nd_ev_cap_word(prev) &&
-        (key_is(prev, "monday") || key_is(prev, "tuesday") || key_is(prev, "wednesday") ||
-         key_is(prev, "thursday") || key_is(prev, "friday") || key_is(prev, "saturday") ||
-         key_is(prev, "sunday")))
+    if (nd_ev_cap_word(prev) && has_class(prev, WL_DAYS))
         return 1;
     return 0;
 }
 /* Modal words that are events themselves: a promise or an offer is an agreement (CAMEO 03). */
 static int is_commitment(const struct nd_evtok *tok)
 {
-    return key_is(tok, "offered") || key_is(tok, "pledged") || key_is(tok, "promised") ||
-           key_is(tok, "vowed") || key_is(tok, "proposed");
+    return has_class(tok, WL_COMMITMENTS);
 }
 
 /* The triggers of one sentence being found. */
@@ -456,9 +435,7 @@ int nd_ev_peacekeepers_before(const struct nd_evtok *toks, size_t cb, size_t b)
 int nd_ev_exercise_near(const struct nd_evtok *toks, size_t from, size_t ce)
 {
     for (size_t p = from; p < ce && p < from + 8; p++)
-        if (key_is(&toks[p], "exercise") || key_is(&toks[p], "exercises") ||
-            key_is(&toks[p], "drills") || key_is(&toks[p], "games") ||
-            key_is(&toks[p], "maneuvers") || key_is(&toks[p], "manoeuvres"))
+        if (has_class(&toks[p], WL_EXERCISES))
             return 1;
     return 0;
 }

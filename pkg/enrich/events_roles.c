@@ -446,7 +446,7 @@ static const char *planned_code(struct sentence *s, const char *code)
     const char *ic = nd_ev_intent_code(code);
     int conditional = 0;
     for (size_t p = s->s0; p < s->s1; p++)
-        conditional |= key_is(&s->toks[p], "unless") || key_is(&s->toks[p], "if");
+        conditional |= has_class(&s->toks[p], WL_CONDITIONALS);
     if (strncmp(code, "14", 2) >= 0 || (conditional && strncmp(code, "08", 2) >= 0))
         return !strncmp(code, "18", 2) || !strncmp(code, "19", 2) || !strncmp(code, "20", 2) ? "138"
                : !strncmp(code, "16", 2)                                                     ? "131"
@@ -465,9 +465,8 @@ static void apply_modality(struct sentence *s, struct role *r)
     const char *harm;
     int obliged = 0;
     for (size_t p = tr->b, n = 0; p-- > s->s0 && n < 3; n++)
-        obliged |= key_is(&toks[p], "must") || key_is(&toks[p], "should") ||
-                   (key_is(&toks[p], "to") && p > s->s0 &&
-                    (key_is(&toks[p - 1], "has") || key_is(&toks[p - 1], "have")));
+        obliged |= has_class(&toks[p], WL_OBLIGATIONS) ||
+                   (key_is(&toks[p], "to") && p > s->s0 && has_class(&toks[p - 1], WL_HAVE_FORMS));
     if (obliged && s->speaker.n && s->speech_at < tr->b && !nd_ev_same_group(&s->speaker, r->src)) {
         r->tgt = *r->src;
         *r->src = s->speaker;
@@ -478,8 +477,7 @@ static void apply_modality(struct sentence *s, struct role *r)
     } else if (!tr->nominal && (!strncmp(r->code, "03", 2) || !strcmp(r->code, "110")) &&
                (harm = nd_ev_harmful_complement(toks, s->trig, s->ntrig, r->t, r->ce))) {
         r->code = harm;
-        if (!strcmp(harm, "138") &&
-            (!strncmp(toks[tr->b].key, "prepar", 6) || !strncmp(toks[tr->b].key, "read", 4)))
+        if (!strcmp(harm, "138") && has_class(&toks[tr->b], WL_READINESS))
             r->code = "154";
     } else if (r->planned) {
         r->code = planned_code(s, r->code);
@@ -548,7 +546,7 @@ static void code_trigger(struct sentence *s, size_t t)
     /* "will boycott the elections unless the president agrees to step down": what an "if" or
      * "unless" clause names is a condition, not something that happened */
     r.parsed = !tr->nominal && nd_ev_parse_verb(s->st, tr->b) >= 0;
-    if (r.cb > s->s0 && (key_is(&toks[r.cb - 1], "if") || key_is(&toks[r.cb - 1], "unless")))
+    if (r.cb > s->s0 && has_class(&toks[r.cb - 1], WL_CONDITIONALS))
         return;
     if (r.parsed && (nd_ev_parse_conditional(s->st, tr->b) || nd_ev_parse_asked(s->st, tr->b)))
         return;
