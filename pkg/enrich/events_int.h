@@ -111,6 +111,7 @@ enum word_list {
     WL_POSSESSIVES,    /* possessive determiners */
     WL_SIDELINES,      /* "on the sidelines of" */
     WL_COMMANDS,       /* verb lemmas of command: "ordered strikes" */
+    WL_PLAN_LEMMAS,    /* verb lemmas that mark a plan ("was being planned"), no events */
     WL_COUNT
 };
 _Static_assert(WL_COUNT <= 30, "word lists share nd_evtok.cls with the two pattern bits");
@@ -160,7 +161,7 @@ enum ev_feature {
     EVF_TGT_IMPLIED,  /* the target is the source's own country, not named */
     EVF_PATTERN,      /* words of the CAMEO pattern matched, over 3 (capped at 1) */
     EVF_TARGET,       /* a target was found */
-    EVF_ORDER,        /* events before it in its sentence (capped at 3) */
+    EVF_ORDER,        /* events before it in its sentence with a source of its own (capped at 3) */
     EVF_NOMINAL,      /* the trigger is a noun ("talks", "dismissal of") */
     EVF_PLANNED,      /* intent or plan */
     EVF_PASSIVE,      /* a passive verb */
@@ -172,6 +173,7 @@ enum ev_feature {
     EVF_ROOT,         /* the parsed verb is its sentence's main predicate (root, or its conj) */
     EVF_DEPTH,        /* clauses between it and the root (ccomp, xcomp, advcl, acl ...), over 3 */
     EVF_THING, /* the parse's subject is a noun that is no actor ("the measures would hit") */
+    EVF_ORDER_OTHER, /* events before it in its sentence by other sources (capped at 3) */
     EVF_COUNT
 };
 _Static_assert(EVF_COUNT == ND_EVENT_FEATURES, "one feature per slot");
@@ -268,6 +270,9 @@ struct trigger {
      * support or action against someone, and its complement is never the subject's own act */
     int appeal;
     int appealed; /* the complement of an appeal: what someone else is asked to do */
+    int command;  /* a verb of command ("ordered"): with an event noun as its object, that event
+                   * is the act, the verb none */
+    int light;    /* not emitted: the event is its object noun's, whose source is this verb's */
 };
 
 /* What a token can start: for each dictionary (actors, agents, nominal triggers, verbs) a mask of
@@ -375,6 +380,10 @@ int nd_ev_parse_roles(const struct story_state *st, const struct span *spans, si
                       size_t tok, const struct group_ref *pron, struct group_ref *src,
                       struct group_ref *tgt, int *passive, int *has_object, int *thing_subject);
 
+/* The mention at tokens [b, e) heads (through modifiers, compounds and flat names) the subject of
+ * a verb other than the verb at token verb. */
+int nd_ev_parse_subject_elsewhere(const struct story_state *st, size_t verb, size_t b, size_t e);
+
 /* The possessor of the noun at tok ("Russia's overnight missile strikes") into src; 1 when found.
  */
 int nd_ev_parse_possessor(const struct story_state *st, const struct span *spans, size_t nspans,
@@ -387,6 +396,9 @@ int nd_ev_parse_depth(const struct story_state *st, size_t tok);
 /* The verb at tok is the infinitive of an appeal or a demand ("pressing Iran ... to stop providing
  * weapons", "urged Beijing to stop"): what someone is asked to do, not something done. */
 int nd_ev_parse_asked(const struct story_state *st, size_t tok);
+/* The verb at tok is a to-infinitive modifying a common noun that is no plan: a purpose or an
+ * attempt ("an effort to gather", "talks to ease frictions"), nothing done yet. */
+int nd_ev_parse_purpose(const struct story_state *st, size_t tok);
 /* The verb at tok is planned or intended in the parse: a modal auxiliary ("will meet"), or the
  * infinitive of a verb of intent or plan ("plans to visit", "expected to meet"). */
 int nd_ev_parse_planned(const struct story_state *st, size_t tok);

@@ -290,6 +290,27 @@ int nd_ev_parse_roles(const struct story_state *st, const struct span *spans, si
     return 1;
 }
 
+int nd_ev_parse_subject_elsewhere(const struct story_state *st, size_t verb, size_t b, size_t e)
+{
+    const struct nd_doc *doc = st->doc;
+    int32_t v = nd_ev_parse_verb(st, verb);
+    if (v < 0)
+        return 0;
+    for (size_t t = b; t < e && t < st->ntok; t++) {
+        int32_t d = st->dtok[t];
+        for (int depth = 0; d >= 0 && depth < 4; depth++) {
+            enum nd_deprel r = nd_deprel_base(rel(doc, d));
+            if (r == ND_DEP_NSUBJ || rel(doc, d) == ND_DEP_NSUBJ_PASS)
+                return head(doc, d) != v;
+            if (r != ND_DEP_AMOD && r != ND_DEP_COMPOUND && r != ND_DEP_FLAT &&
+                rel(doc, d) != ND_DEP_NMOD_DESC)
+                break;
+            d = head(doc, d);
+        }
+    }
+    return 0;
+}
+
 int nd_ev_parse_negated(const struct story_state *st, size_t tok)
 {
     const struct nd_doc *doc = st->doc;
@@ -363,6 +384,30 @@ int nd_ev_parse_asked(const struct story_state *st, size_t tok)
            !strncmp(st->events->verbs[idx].code, "10", 2);
 }
 
+/* A to-infinitive modifying a common noun (acl marked "to"): "an effort to gather", "talks to ease
+ * frictions". Returns the noun's doc token, or -1. */
+static int32_t infinitive_of_noun(const struct nd_doc *doc, int32_t v)
+{
+    int32_t h;
+    if (v < 0 || nd_deprel_base(rel(doc, v)) != ND_DEP_ACL || (h = head(doc, v)) < 0 ||
+        doc->toks[h].upos != ND_UPOS_NOUN || !has_word_child(doc, v, ND_DEP_MARK, "to"))
+        return -1;
+    return h;
+}
+
+/* A noun of plan or intent ("plans", "offer", "readiness") before an infinitive. */
+static int plan_noun(const struct story_state *st, int32_t d)
+{
+    const char *k = st->doc->toks[d].key;
+    return nd_ev_in_list(st->events, WL_PLAN_WORDS, k) || nd_ev_in_list(st->events, WL_MODALS, k);
+}
+
+int nd_ev_parse_purpose(const struct story_state *st, size_t tok)
+{
+    int32_t h = infinitive_of_noun(st->doc, nd_ev_parse_verb(st, tok));
+    return h >= 0 && !plan_noun(st, h);
+}
+
 int nd_ev_parse_depth(const struct story_state *st, size_t tok)
 {
     const struct nd_doc *doc = st->doc;
@@ -384,7 +429,10 @@ int nd_ev_parse_depth(const struct story_state *st, size_t tok)
 int nd_ev_parse_planned(const struct story_state *st, size_t tok)
 {
     const struct nd_doc *doc = st->doc;
-    int32_t v = nd_ev_parse_verb(st, tok);
+    int32_t v = nd_ev_parse_verb(st, tok), h;
+    /* "plans to visit China": the infinitive of a noun of plan */
+    if ((h = infinitive_of_noun(doc, v)) >= 0 && plan_noun(st, h))
+        return 1;
     for (int depth = 0; v >= 0 && depth < 3; depth++) {
         const struct nd_doc_sent *s = &doc->sents[doc->toks[v].sent];
         /* "will meet", "would visit": a modal auxiliary of the verb */

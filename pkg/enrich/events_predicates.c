@@ -352,7 +352,7 @@ static size_t verb_trigger(struct finder *f, size_t i)
         return 0;
     verb = &events->verbs[v];
     if (!verb_position(events, toks, f->spans, f->nspans, f->s0, i, verb->lemma)) {
-        if (!verb->speech && strcmp(verb->lemma, "plan") && strcmp(verb->lemma, "schedule") &&
+        if (!verb->speech && !nd_ev_in_list(events, WL_PLAN_LEMMAS, verb->lemma) &&
             !has_class(&toks[i], WL_MODALS))
             new_trigger(f, i, i + len)->weak = verb;
         return len;
@@ -374,7 +374,7 @@ static size_t verb_trigger(struct finder *f, size_t i)
         return len;
     }
     /* "was being planned", "are expected to meet": markers of what follows, no events */
-    if (!strcmp(verb->lemma, "plan") || !strcmp(verb->lemma, "schedule") ||
+    if (nd_ev_in_list(events, WL_PLAN_LEMMAS, verb->lemma) ||
         (has_class(&toks[i], WL_MODALS) && !is_commitment(&toks[i])))
         return len;
     if (strcmp(code, "---") && strncmp(code, "01", 2)) {
@@ -382,6 +382,7 @@ static size_t verb_trigger(struct finder *f, size_t i)
         copy_code(tr->code, code, sizeof(tr->code));
         tr->pattern = (int)nm;
         tr->appeal = !strncmp(code, "02", 2);
+        tr->command = nd_ev_in_list(events, WL_COMMANDS, verb->lemma);
     }
     return len;
 }

@@ -146,15 +146,26 @@ static int resolve_appeal(struct sentence *s, struct role *r)
 
 /* "agreed a new package of sanctions against Russia": a verb of agreement whose object is an
  * event noun says that the noun's event was decided; the noun codes it (as "sanctions against",
- * CAMEO 163), the verb is no agreement with its target. Returns 0 for such a verb. */
+ * CAMEO 163), the verb is no agreement with its target. "Putin ordered missile strikes on Kyiv":
+ * a verb of command whose object is an event noun is that event, carried out on the one's order
+ * who gave it, not a demand (CAMEO 10) of anyone. Returns 0 for such a verb, whose source the
+ * noun takes (find_barrier, assign_source). */
 static int not_light_verb(struct sentence *s, struct role *r)
 {
-    if (!r->parsed || strncmp(r->code, "03", 2))
+    if (!r->parsed || (strncmp(r->code, "03", 2) && !r->tr->command))
         return 1;
     for (size_t u = 0; u < s->ntrig; u++)
         if (u != r->t && s->trig[u].nominal && !s->trig[u].weak &&
-            nd_ev_parse_object_names(s->st, r->tr->b, s->trig[u].b))
+            nd_ev_parse_object_names(s->st, r->tr->b, s->trig[u].b)) {
+            struct group_ref tgt;
+            int passive = 0, has_object = 0, thing = 0;
+            nd_ev_parse_roles(s->st, s->spans, s->nspans, r->tr->b, r->pron, r->src, &tgt,
+                              &passive, &has_object, &thing);
+            if (passive)
+                r->src->n = 0;
+            r->tr->light = 1;
             return 0;
+        }
     return 1;
 }
 
@@ -197,9 +208,9 @@ static void find_barrier(struct sentence *s, struct role *r)
     r->prev_verb = -1;
     for (size_t q = 0; q < r->t; q++)
         if (!s->trig[q].nominal && s->trig[q].e <= tr->b && s->trig[q].e >= r->cb &&
-            (!s->trig[q].dropped || s->trig[q].governed)) {
+            (!s->trig[q].dropped || s->trig[q].governed || s->trig[q].light)) {
             r->barrier = s->trig[q].e;
-            if (!s->trig[q].dropped)
+            if (!s->trig[q].dropped || (s->trig[q].light && s->srcs[q].n))
                 r->prev_verb = (int)q;
         }
 }
@@ -306,6 +317,10 @@ static void assign_parsed(struct sentence *s, struct role *r)
     int has_object = 0;
     nd_ev_parse_roles(s->st, s->spans, s->nspans, r->tr->b, r->pron, r->src, &r->tgt, &r->passive,
                       &has_object, &r->thing_subject);
+    /* "U.S. national security adviser Jake Sullivan met ...": a complement that is the subject's
+     * own chunk (a misparsed title) names no one acted upon; word order may find the object */
+    if (nd_ev_same_group(r->src, &r->tgt))
+        r->tgt.n = 0;
     if (!(roles & ND_EVENTS_ROLES_FALLBACK) || (r->src->n && r->tgt.n))
         return;
     if (r->passive) {
@@ -326,8 +341,12 @@ static void assign_parsed(struct sentence *s, struct role *r)
     if (!r->tgt.n) {
         assign_target(s, r);
         tgt_word = r->tgt;
-        /* a word-order object that is the parse's source is no target */
-        if (nd_ev_same_group(&tgt_word, r->src))
+        /* a word-order object that is the parse's source is no target, nor one the parse makes
+         * another verb's subject ("Chile and Argentina held talks ..., the Chilean foreign
+         * ministry said") */
+        if (nd_ev_same_group(&tgt_word, r->src) ||
+            (tgt_word.n && nd_ev_parse_subject_elsewhere(s->st, r->tr->b, tgt_word.a[0].b,
+                                                         tgt_word.a[0].e)))
             r->tgt.n = 0;
     }
 }
@@ -367,6 +386,26 @@ static void source_fallbacks(struct sentence *s, struct role *r)
     }
 }
 
+/* "Chile and Argentina held talks ... with Chilean officials": the act of several countries
+ * together names one of them again ("Chilean", a nationality word, a ministry); that member is
+ * no counterpart of the act, and is dropped from the target. */
+static void drop_joint_sources(struct role *r)
+{
+    int n = 0, joint = 0;
+    for (int k = 1; k < r->src->n; k++)
+        joint |= strcmp(r->src->a[k].cc, r->src->a[0].cc) != 0;
+    if (!joint)
+        return;
+    for (int k = 0; k < r->tgt.n; k++) {
+        int own = 0;
+        for (int q = 0; q < r->src->n && !own; q++)
+            own = r->tgt.a[k].cc[0] && !strcmp(r->tgt.a[k].cc, r->src->a[q].cc);
+        if (!own)
+            r->tgt.a[n++] = r->tgt.a[k];
+    }
+    r->tgt.n = n;
+}
+
 /* Move all but the first source to the target: the members of one compound subject. */
 static void split_compound_source(struct role *r)
 {
@@ -382,6 +421,7 @@ static void reconcile_roles(struct sentence *s, struct role *r)
 {
     if (nd_ev_same_group(r->src, &r->tgt))
         r->tgt.n = 0;
+    drop_joint_sources(r);
     if (!r->tgt.n && !r->passive && r->src->n >= 2 && !strncmp(r->code, "04", 2))
         split_compound_source(r);
     if (!strncmp(r->code, "15", 2) && !r->passive && r->src->n >= 2 &&
@@ -534,7 +574,7 @@ static void code_trigger(struct sentence *s, size_t t)
     struct role r = {.t = t, .tr = tr, .src = &s->srcs[t], .code = tr->code};
 
     tr->dropped = 1;
-    tr->governed = 0;
+    tr->governed = tr->light = 0;
     r.src->n = 0;
     s->tgts[t].n = 0;
     if (!prepare_weak(s, &r))
@@ -548,7 +588,8 @@ static void code_trigger(struct sentence *s, size_t t)
     r.parsed = !tr->nominal && nd_ev_parse_verb(s->st, tr->b) >= 0;
     if (r.cb > s->s0 && has_class(&toks[r.cb - 1], WL_CONDITIONALS))
         return;
-    if (r.parsed && (nd_ev_parse_conditional(s->st, tr->b) || nd_ev_parse_asked(s->st, tr->b)))
+    if (r.parsed && (nd_ev_parse_conditional(s->st, tr->b) || nd_ev_parse_asked(s->st, tr->b) ||
+                     nd_ev_parse_purpose(s->st, tr->b)))
         return;
     if (!resolve_appeal(s, &r))
         return;
