@@ -131,6 +131,8 @@ static void set_order(const struct nd_event *first, struct nd_event *ev)
 {
     size_t same = 0, other = 0;
     for (const struct nd_event *q = first; q < ev; q++) {
+        if (!q->nsource) /* no one's act: no development of its own either */
+            continue;
         if (share_source(q, ev))
             same++;
         else

@@ -164,7 +164,7 @@ enum ev_feature {
     EVF_ORDER,        /* events before it in its sentence with a source of its own (capped at 3) */
     EVF_NOMINAL,      /* the trigger is a noun ("talks", "dismissal of") */
     EVF_PLANNED,      /* intent or plan */
-    EVF_PASSIVE,      /* a passive verb */
+    EVF_PASSIVE,      /* a passive verb without its agent named ("was arrested in Lebanon") */
     EVF_SENT_EVENTS,  /* events of its sentence (capped at 4) */
     EVF_DEFAULT_CODE, /* a verb's bare default code: no pattern */
     EVF_SRC_SECTOR,   /* the source is an official body or title (GOV, MIL, ...) */
@@ -273,6 +273,7 @@ struct trigger {
     int command;  /* a verb of command ("ordered"): with an event noun as its object, that event
                    * is the act, the verb none */
     int light;    /* not emitted: the event is its object noun's, whose source is this verb's */
+    int agent_noun; /* a meeting noun with a participle's agent ("the meeting chaired by X") */
 };
 
 /* What a token can start: for each dictionary (actors, agents, nominal triggers, verbs) a mask of
@@ -380,9 +381,16 @@ int nd_ev_parse_roles(const struct story_state *st, const struct span *spans, si
                       size_t tok, const struct group_ref *pron, struct group_ref *src,
                       struct group_ref *tgt, int *passive, int *has_object, int *thing_subject);
 
-/* The mention at tokens [b, e) heads (through modifiers, compounds and flat names) the subject of
- * a verb other than the verb at token verb. */
-int nd_ev_parse_subject_elsewhere(const struct story_state *st, size_t verb, size_t b, size_t e);
+/* The verb (its token) whose subject or object the mention at tokens [b, e) heads, through
+ * modifiers, compounds and flat names; *subject set when it is the subject. SIZE_MAX when it is no
+ * verb's subject or object in the parse. */
+size_t nd_ev_parse_argument_of(const struct story_state *st, size_t b, size_t e, int *subject);
+
+/* The agent of a participle modifying the noun at tok ("the meeting chaired by Wang and Amorim")
+ * into src (when not NULL, a pronoun member taking pron's actors): 1 when there is such an agent
+ * holding an actor, 0 when not, -1 when the sentence was not parsed. */
+int nd_ev_parse_noun_agent(const struct story_state *st, const struct span *spans, size_t nspans,
+                           size_t tok, const struct group_ref *pron, struct group_ref *src);
 
 /* The possessor of the noun at tok ("Russia's overnight missile strikes") into src; 1 when found.
  */
@@ -420,7 +428,8 @@ struct ev_found {
     const char *code;
     const struct group_ref *src, *tgt;
     size_t qb, qe; /* its quote, when qe > qb */
-    int planned, src_fallback, relaxed, tgt_implied, passive, parsed;
+    int planned, src_fallback, relaxed, tgt_implied, parsed;
+    int passive; /* a passive without its agent named */
     int clause_depth;  /* parsed: clauses between the verb and the root (0: main predicate) */
     int thing_subject; /* parsed: the subject is a noun that is no actor */
 };

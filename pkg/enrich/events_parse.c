@@ -290,25 +290,25 @@ int nd_ev_parse_roles(const struct story_state *st, const struct span *spans, si
     return 1;
 }
 
-int nd_ev_parse_subject_elsewhere(const struct story_state *st, size_t verb, size_t b, size_t e)
+size_t nd_ev_parse_argument_of(const struct story_state *st, size_t b, size_t e, int *subject)
 {
     const struct nd_doc *doc = st->doc;
-    int32_t v = nd_ev_parse_verb(st, verb);
-    if (v < 0)
-        return 0;
     for (size_t t = b; t < e && t < st->ntok; t++) {
         int32_t d = st->dtok[t];
         for (int depth = 0; d >= 0 && depth < 4; depth++) {
             enum nd_deprel r = nd_deprel_base(rel(doc, d));
-            if (r == ND_DEP_NSUBJ || rel(doc, d) == ND_DEP_NSUBJ_PASS)
-                return head(doc, d) != v;
+            int32_t h = head(doc, d);
+            if ((r == ND_DEP_NSUBJ || r == ND_DEP_OBJ || r == ND_DEP_IOBJ) && h >= 0) {
+                *subject = r == ND_DEP_NSUBJ;
+                return st->etok[h] == UINT32_MAX ? SIZE_MAX : st->etok[h];
+            }
             if (r != ND_DEP_AMOD && r != ND_DEP_COMPOUND && r != ND_DEP_FLAT &&
                 rel(doc, d) != ND_DEP_NMOD_DESC)
                 break;
-            d = head(doc, d);
+            d = h;
         }
     }
-    return 0;
+    return SIZE_MAX;
 }
 
 int nd_ev_parse_negated(const struct story_state *st, size_t tok)
@@ -336,6 +336,28 @@ int nd_ev_parse_conditional(const struct story_state *st, size_t tok)
         if (rel(doc, v) != ND_DEP_CONJ && rel(doc, v) != ND_DEP_XCOMP)
             break;
         v = head(doc, v);
+    }
+    return 0;
+}
+
+int nd_ev_parse_noun_agent(const struct story_state *st, const struct span *spans, size_t nspans,
+                           size_t tok, const struct group_ref *pron, struct group_ref *src)
+{
+    const struct nd_doc *doc = st->doc;
+    int32_t d = nd_ev_parse_verb(st, tok);
+    if (d < 0)
+        return -1;
+    const struct nd_doc_sent *s = &doc->sents[doc->toks[d].sent];
+    for (uint32_t k = s->first; k < s->first + s->count; k++) {
+        int32_t a;
+        int sp;
+        if (doc->toks[k].head != d || nd_deprel_base(rel(doc, (int32_t)k)) != ND_DEP_ACL ||
+            doc->toks[k].xpos != ND_XPOS_VBN || (a = agent_of(doc, (int32_t)k)) < 0 ||
+            (sp = np_span(st, spans, nspans, a, 0)) < 0)
+            continue;
+        if (src)
+            nd_ev_group_of(spans, nspans, (size_t)sp, pron, src);
+        return 1;
     }
     return 0;
 }

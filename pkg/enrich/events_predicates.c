@@ -225,8 +225,11 @@ static int verb_position(const struct nd_events *events, const struct nd_evtok *
                          const struct span *spans, size_t nspans, size_t s0, size_t i,
                          const char *lemma)
 {
-    const struct nd_evtok *prev;
+    const struct nd_evtok *prev, *word = &toks[i];
     size_t len = toks[i].keylen;
+    /* a quote mark stands outside the grammar: in 'was "pressing Iran' the verb follows "was" */
+    while (i > s0 + 1 && (toks[i - 1].flags & ND_EVTOK_QUOTE))
+        i--;
     if (i == s0)
         return 0;
     prev = &toks[i - 1];
@@ -234,9 +237,9 @@ static int verb_position(const struct nd_events *events, const struct nd_evtok *
         return 0;
     if (key_is(prev, "and")) {
         /* "urged X and denounced Y", not "ties and arms" */
-        return (len > 3 && !strcmp(toks[i].key + len - 2, "ed")) ||
-               (strcmp(toks[i].key, lemma) && toks[i].key[len - 1] != 's' &&
-                !(len > 4 && !strcmp(toks[i].key + len - 3, "ing")));
+        return (len > 3 && !strcmp(word->key + len - 2, "ed")) ||
+               (strcmp(word->key, lemma) && word->key[len - 1] != 's' &&
+                !(len > 4 && !strcmp(word->key + len - 3, "ing")));
     }
     int k = nd_ev_span_at(spans, nspans, i - 1);
     if (k >= 0 && spans[k].b > s0 && has_class(&toks[spans[k].b - 1], WL_DETS) &&
@@ -245,16 +248,16 @@ static int verb_position(const struct nd_events *events, const struct nd_evtok *
                    * "a Syrian newspaper called") */
     /* "sanctions against Russia targeting firms": a participle after the object of a
      * preposition describes the noun phrase; it is no act of that object */
-    if (k >= 0 && spans[k].prep && len > 4 && !strcmp(toks[i].key + len - 3, "ing"))
+    if (k >= 0 && spans[k].prep && len > 4 && !strcmp(word->key + len - 3, "ing"))
         return 0;
     if (k >= 0 || has_class(prev, WL_AUXILIARIES) || (nd_ev_cap_word(prev) && i - 1 > s0))
         return 1;
     if (prev->keylen > 3 && !strcmp(prev->key + prev->keylen - 2, "ly"))
         return 1;
-    if (len > 3 && !strcmp(toks[i].key + len - 2, "ed"))
+    if (len > 3 && !strcmp(word->key + len - 2, "ed"))
         return 1;
     /* "a declaration demanding that": a participle after a noun */
-    if (len > 4 && !strcmp(toks[i].key + len - 3, "ing") && (prev->flags & ND_EVTOK_WORD) &&
+    if (len > 4 && !strcmp(word->key + len - 3, "ing") && (prev->flags & ND_EVTOK_WORD) &&
         !nd_ev_cap_word(prev) &&
         !nd_evmap_get_hashed(events->verb_forms, prev->key, prev->keylen, prev->hash,
                              &(uint32_t){0}))
@@ -317,6 +320,30 @@ static int pair_trigger(struct finder *f, size_t i)
         return 1;
     }
     return 0;
+}
+
+/* "the meeting chaired by Wang and Amorim": a meeting noun whose participle names its agent (the
+ * parse) is the agent's meeting, coded as "<noun> with" is; the agent is its source
+ * (nd_ev_parse_noun_agent). Returns 1 when it made a trigger at token i. */
+static int agent_meeting_trigger(struct finder *f, size_t i)
+{
+    const struct nd_events *events = f->st->events;
+    const struct nd_evtok *toks = f->st->toks;
+    char key[ND_EVTOK_KEYMAX + 16];
+    size_t n = toks[i].keylen;
+    uint32_t v;
+    if (nd_ev_parse_noun_agent(f->st, f->spans, f->nspans, i, NULL, NULL) <= 0)
+        return 0;
+    memcpy(key, toks[i].key, n);
+    memcpy(key + n, " with", 5);
+    n += 5;
+    if (!nd_evmap_get(events->nominal_map, key, n, &v))
+        return 0;
+    struct trigger *tr = new_trigger(f, i, i + 1);
+    copy_code(tr->code, events->nominals[v].code, sizeof(tr->code));
+    tr->nominal = 'o';
+    tr->agent_noun = 1;
+    return 1;
 }
 
 /* A speech verb at [i, i + len): its subject (or the name after it) is the sentence's speaker. */
@@ -412,7 +439,8 @@ size_t nd_ev_find_triggers(struct story_state *st, size_t s0, size_t s1, const s
             i += len;
             continue;
         }
-        if (has_class(&toks[i], WL_MEETING_NOUNS) && pair_trigger(&f, i)) {
+        if (has_class(&toks[i], WL_MEETING_NOUNS) &&
+            (pair_trigger(&f, i) || agent_meeting_trigger(&f, i))) {
             i++;
             continue;
         }
