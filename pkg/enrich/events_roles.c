@@ -201,9 +201,15 @@ static int not_governed(struct sentence *s, struct role *r)
     int governed = 0;
     if (tr->nominal || tr->b <= s->s0 || !key_is(&s->toks[tr->b - 1], "to"))
         return 1;
+    /* "agreed to keep channels open and to hold talks": an infinitive coordinated with the
+     * infinitive a verb governs is governed by it too */
+    int coordinated = tr->b >= s->s0 + 2 && (key_is(&s->toks[tr->b - 2], "and") ||
+                                             key_is(&s->toks[tr->b - 2], "or"));
     for (size_t q = 0; q < r->t && !governed; q++)
         governed = !s->trig[q].weak && s->trig[q].e <= tr->b && s->trig[q].b >= r->cb &&
-                   (s->trig[q].e + 5 >= tr->b || object_between(s, s->trig[q].e, tr->b - 1));
+                   (s->trig[q].e + 5 >= tr->b || object_between(s, s->trig[q].e, tr->b - 1) ||
+                    (coordinated && s->trig[q].e + 16 >= tr->b && s->trig[q].e < s->s1 &&
+                     key_is(&s->toks[s->trig[q].e], "to")));
     if (governed)
         tr->governed = 1;
     return !governed;
