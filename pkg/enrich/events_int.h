@@ -112,6 +112,7 @@ enum word_list {
     WL_SIDELINES,      /* "on the sidelines of" */
     WL_COMMANDS,       /* verb lemmas of command: "ordered strikes" */
     WL_PLAN_LEMMAS,    /* verb lemmas that mark a plan ("was being planned"), no events */
+    WL_REGIONS,        /* Phoenix codes of regions, lowercase ("mea") */
     WL_COUNT
 };
 _Static_assert(WL_COUNT <= 30, "word lists share nd_evtok.cls with the two pattern bits");
@@ -195,6 +196,7 @@ struct span {
     const char *prep; /* the preposition before it, or NULL */
     char prep_place;  /* ... a preposition of place ("in", "at") */
     uint16_t group;   /* coordinated chunks share a group id */
+    char inherited;   /* an agent without a country of its own, given the sentence's */
 };
 
 struct memo {
@@ -214,6 +216,7 @@ struct actor_ref {
     uint32_t name_b, name_e;
     uint32_t b, e; /* token range of the mention */
     int implied;   /* not named in the sentence: the source's own country (a domestic act) */
+    int inherited; /* an agent given the sentence's country ("army reservists"), not named */
 };
 
 struct group_ref {

@@ -194,7 +194,7 @@ static const char *const list_names[WL_COUNT] = {
     "auxiliaries", "meeting_nouns", "places",     "oblique_places", "speech_lemmas",
     "days",        "time_words",    "participles", "commitments",   "refusals",
     "obligations", "have_forms",    "conditionals", "readiness",    "exercises",
-    "possessives", "sidelines",     "commands",   "plan_lemmas"};
+    "possessives", "sidelines",     "commands",   "plan_lemmas", "regions"};
 
 int nd_ev_in_list(const struct nd_events *events, enum word_list wl, const char *word)
 {

@@ -63,8 +63,10 @@ static void assign_agent_countries(struct sentence *s)
                 cc = s->spans[q].cc;
         if (!cc && s->st->last_subject.n)
             cc = s->st->last_subject.a[0].cc;
-        if (cc)
+        if (cc) {
             memcpy(sp->cc, cc, sizeof(sp->cc));
+            sp->inherited = 1;
+        }
     }
 }
 
@@ -310,14 +312,36 @@ static void assign_source(struct sentence *s, struct role *r)
         *r->src = s->srcs[r->prev_verb];
 }
 
+/* g's members are all the source's own people by the sentence's country only ("Britain mobilized
+ * army reservists", "the United States suspended part of a military aid program"): agents that
+ * name no country of their own, of a country of the source's. */
+static int own_agents(const struct group_ref *g, const struct group_ref *src)
+{
+    for (int k = 0; k < g->n; k++) {
+        int own = 0;
+        for (int q = 0; q < src->n && !own; q++)
+            own = g->a[k].inherited && !strcmp(g->a[k].cc, src->a[q].cc);
+        if (!own)
+            return 0;
+    }
+    return g->n > 0;
+}
+
 /* The target: the first group after the trigger in its clause (near it, for a noun), past a news
- * agency for a noun ("concerned by a Reuters report that Russia ..."). */
+ * agency for a noun ("concerned by a Reuters report that Russia ..."), and past the source's own
+ * agents ("mobilized army reservists for a possible war against Iraq"). */
 static void assign_target(struct sentence *s, struct role *r)
 {
     const struct trigger *tr = r->tr;
-    size_t limit = tr->nominal ? tr->e + 4 : r->tgt_from + 12;
-    int k = nd_ev_object_after(s->toks, s->spans, s->nspans, r->tgt_from,
-                               r->ce < limit ? r->ce : limit, r->meeting);
+    size_t limit = tr->nominal ? tr->e + 4 : r->tgt_from + 12, end = r->ce < limit ? r->ce : limit;
+    int k = nd_ev_object_after(s->toks, s->spans, s->nspans, r->tgt_from, end, r->meeting);
+    for (int tries = 0; k >= 0 && tries < 3; tries++) {
+        struct group_ref g;
+        nd_ev_group_of(s->spans, s->nspans, (size_t)k, r->pron, &g);
+        if (!own_agents(&g, r->src))
+            break;
+        k = nd_ev_object_after(s->toks, s->spans, s->nspans, s->spans[k].e, end, r->meeting);
+    }
     if (k < 0 && tr->nominal) {
         for (size_t q = 0; q < s->nspans; q++)
             if (s->spans[q].blocked && s->spans[q].b >= tr->e && s->spans[q].b < limit)
@@ -454,7 +478,7 @@ static void split_compound_source(struct role *r)
  * cooperation (CAMEO 062), not a show of force. */
 static void reconcile_roles(struct sentence *s, struct role *r)
 {
-    if (nd_ev_same_group(r->src, &r->tgt))
+    if (nd_ev_same_group(r->src, &r->tgt) || own_agents(&r->tgt, r->src))
         r->tgt.n = 0;
     drop_joint_sources(r);
     /* (the co-chairs of a meeting, "chaired by Wang and Amorim", meet others than each other) */
