@@ -294,30 +294,40 @@ static struct trigger *new_trigger(struct finder *f, size_t b, size_t e)
     return tr;
 }
 
-/* "a call was being planned soon between Xi and Biden": a meeting noun and its "between" apart.
- * Returns 1 when it made a trigger at token i. */
-static int pair_trigger(struct finder *f, size_t i)
+/* The meeting noun at token i as the nominal trigger "<noun><prep>" codes it (prep with its
+ * leading space, " between"), role 'p' or 'o'; NULL when the model has no such trigger. */
+static struct trigger *noun_trigger(struct finder *f, size_t i, const char *prep, char role)
 {
     const struct nd_events *events = f->st->events;
     const struct nd_evtok *toks = f->st->toks;
     char key[ND_EVTOK_KEYMAX + 16];
+    size_t n = toks[i].keylen, pl = strlen(prep);
     uint32_t v;
+    memcpy(key, toks[i].key, n);
+    memcpy(key + n, prep, pl);
+    n += pl;
+    if (!nd_evmap_get(events->nominal_map, key, n, &v))
+        return NULL;
+    struct trigger *tr = new_trigger(f, i, i + 1);
+    copy_code(tr->code, events->nominals[v].code, sizeof(tr->code));
+    tr->nominal = role;
+    return tr;
+}
+
+/* "a call was being planned soon between Xi and Biden": a meeting noun and its "between" apart.
+ * Returns 1 when it made a trigger at token i. */
+static int pair_trigger(struct finder *f, size_t i)
+{
+    const struct nd_evtok *toks = f->st->toks;
     for (size_t p = i + 1; p < f->s1 && p < i + 7; p++) {
-        size_t n = toks[i].keylen;
         if (has_class(&toks[p], WL_CLAUSE_STOPS) || key_is(&toks[p], ","))
             return 0;
         if (!key_is(&toks[p], "between"))
             continue;
-        memcpy(key, toks[i].key, n);
-        memcpy(key + n, " between", 8);
-        n += 8;
-        if (!nd_evmap_get(events->nominal_map, key, n, &v))
-            return 0;
-        struct trigger *tr = new_trigger(f, i, i + 1);
-        tr->pair_at = p + 1;
-        copy_code(tr->code, events->nominals[v].code, sizeof(tr->code));
-        tr->nominal = 'p';
-        return 1;
+        struct trigger *tr = noun_trigger(f, i, " between", 'p');
+        if (tr)
+            tr->pair_at = p + 1;
+        return tr != NULL;
     }
     return 0;
 }
@@ -327,21 +337,10 @@ static int pair_trigger(struct finder *f, size_t i)
  * (nd_ev_parse_noun_agent). Returns 1 when it made a trigger at token i. */
 static int agent_meeting_trigger(struct finder *f, size_t i)
 {
-    const struct nd_events *events = f->st->events;
-    const struct nd_evtok *toks = f->st->toks;
-    char key[ND_EVTOK_KEYMAX + 16];
-    size_t n = toks[i].keylen;
-    uint32_t v;
-    if (nd_ev_parse_noun_agent(f->st, f->spans, f->nspans, i, NULL, NULL) <= 0)
+    struct trigger *tr;
+    if (nd_ev_parse_noun_agent(f->st, f->spans, f->nspans, i, NULL, NULL) <= 0 ||
+        !(tr = noun_trigger(f, i, " with", 'o')))
         return 0;
-    memcpy(key, toks[i].key, n);
-    memcpy(key + n, " with", 5);
-    n += 5;
-    if (!nd_evmap_get(events->nominal_map, key, n, &v))
-        return 0;
-    struct trigger *tr = new_trigger(f, i, i + 1);
-    copy_code(tr->code, events->nominals[v].code, sizeof(tr->code));
-    tr->nominal = 'o';
     tr->agent_noun = 1;
     return 1;
 }
