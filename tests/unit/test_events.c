@@ -31,10 +31,13 @@ static int setup(void **state)
     return events ? 0 : -1;
 }
 
+static struct nd_enrich *enrich_models;
+
 static int teardown(void **state)
 {
     (void)state;
     nd_events_destroy(events);
+    nd_enrich_destroy(enrich_models);
     return 0;
 }
 
@@ -71,6 +74,63 @@ static const json_t *find(const json_t *arr, const char *type, const char *src, 
         return ev;
     }
     return NULL;
+}
+
+/* The events nd_enrich_story codes for text (the daemon's path: the text parsed, actors from the
+ * entities stage), marked at the default events.min_confidence; the caller frees the array. */
+static json_t *enriched(const char *text)
+{
+    char errstr[256];
+    struct nd_story *story = nd_story_new();
+    json_t *arr;
+    if (!enrich_models)
+        enrich_models = nd_enrich_new(MODELS, errstr, sizeof(errstr));
+    assert_non_null(enrich_models);
+    nd_story_set(&story->body_text, text);
+    assert_int_equal(nd_enrich_story(enrich_models, story), ND_OK);
+    arr = nd_event_list_to_json(&story->events);
+    nd_story_destroy(story);
+    return arr;
+}
+
+/* The first published event (not below_threshold) of type with source src (and target tgt unless
+ * NULL), or NULL. */
+static const json_t *find_published(const json_t *arr, const char *type, const char *src,
+                                    const char *tgt)
+{
+    size_t i;
+    const json_t *ev;
+    json_array_foreach(arr, i, ev)
+    {
+        if (json_is_true(json_object_get(ev, "below_threshold")))
+            continue;
+        if (strcmp(json_string_value(json_object_get(ev, "type")), type))
+            continue;
+        if (src && !has_code(json_object_get(ev, "source"), src))
+            continue;
+        if (tgt && !has_code(json_object_get(ev, "target"), tgt))
+            continue;
+        return ev;
+    }
+    return NULL;
+}
+
+/* Any event (published or not) whose target holds an actor of country cc that is not implied (a
+ * named one). */
+static int named_target(const json_t *arr, const char *cc)
+{
+    size_t i, k;
+    const json_t *ev, *a;
+    json_array_foreach(arr, i, ev)
+    {
+        json_array_foreach(json_object_get(ev, "target"), k, a)
+        {
+            if (!strcmp(json_string_value(json_object_get(a, "code")), cc) &&
+                !json_is_true(json_object_get(a, "implied")))
+                return 1;
+        }
+    }
+    return 0;
 }
 
 static void test_fixture_story(void **state)
@@ -531,6 +591,108 @@ static void test_trigger_gate(void **state)
     nd_syntax_destroy(syntax);
 }
 
+/* An order of an event noun is that event, carried out on the orderer's word; no demand
+ * (REQUEST) of anyone. A command with an infinitive ("ordered the station to close") is still
+ * coded by its pattern (test_deployment_exercise_and_orders). */
+static void test_order_of_strikes_is_the_strikes(void **state)
+{
+    (void)state;
+    json_t *arr = enriched("MOSCOW (Test Wire) - Russian President Vladimir Putin ordered missile "
+                           "strikes on Kyiv on Sunday, and Russian forces shelled Ukrainian "
+                           "positions near Kharkiv, the defence ministry said.");
+    const json_t *ev = find_published(arr, "ASSAULT", "RUS", "UKR");
+    assert_non_null(ev);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(ev, "trigger"), "text")),
+                        "strikes on");
+    assert_null(find(arr, "REQUEST", NULL, NULL));
+    json_decref(arr);
+}
+
+/* A joint act of two countries does not name one of them again as its target: "the Chilean
+ * foreign ministry" is the speaker, and no counterpart of the talks. */
+static void test_nationality_word_is_no_extra_actor(void **state)
+{
+    (void)state;
+    json_t *arr = enriched("SANTIAGO (Test Wire) - Chile and Argentina held talks on Thursday on "
+                           "coordinating lithium exports, the Chilean foreign ministry said.");
+    const json_t *ev = find_published(arr, "CONSULT", "CHL", "ARG");
+    assert_non_null(ev);
+    assert_int_equal(json_array_size(json_object_get(ev, "source")), 1);
+    assert_int_equal(json_array_size(json_object_get(ev, "target")), 1);
+    assert_false(has_code(json_object_get(ev, "target"), "CHL"));
+    json_decref(arr);
+}
+
+/* "talks to ease frictions": a to-infinitive of a noun is a purpose, nothing done; the meeting is
+ * the event, and the title the parse misreads as the verb's complement is the subject's own. */
+static void test_purpose_is_no_event(void **state)
+{
+    (void)state;
+    json_t *arr = enriched("U.S. national security adviser Jake Sullivan met Chinese President Xi "
+                           "Jinping in Beijing last month at the end of talks to ease frictions "
+                           "ahead of November's U.S. election.");
+    assert_non_null(find_published(arr, "CONSULT", "USA", "CHN"));
+    assert_null(find(arr, "COOPERATE", NULL, NULL));
+    json_decref(arr);
+}
+
+/* The meeting a participle's agent names is the agent's: both co-chairs are its source. */
+static void test_meeting_chaired_by(void **state)
+{
+    (void)state;
+    json_t *arr = enriched("Chinese Foreign Minister Wang Yi spoke on Friday. Seventeen countries "
+                           "attended the meeting chaired by Wang and Brazilian foreign policy "
+                           "adviser Celso Amorim.");
+    const json_t *ev = find_published(arr, "CONSULT", "CHN", NULL);
+    assert_non_null(ev);
+    assert_true(has_code(json_object_get(ev, "source"), "BRA"));
+    json_decref(arr);
+}
+
+/* What someone is pressed to do, past the object's list and a quote mark, is not done; nor is
+ * an infinitive coordinated with the one an agreement governs. */
+static void test_asked_and_agreed_infinitives(void **state)
+{
+    (void)state;
+    json_t *arr = enriched("Blinken said that crucial to achieving a lasting peace in Ukraine was "
+                           "\u201cpressing Iran, North Korea and China \u2026 to stop providing "
+                           "weapons\u201d to Russia.");
+    assert_null(find(arr, "RETREAT", NULL, NULL));
+    json_decref(arr);
+    arr = enriched("The two sides agreed to keep military communication channels open and to hold "
+                   "further talks on trade early next year.");
+    assert_null(find(arr, "CONSULT", NULL, NULL));
+    json_decref(arr);
+}
+
+/* The source's own agents, with no country but the sentence's, are no target ("army
+ * reservists"); a group of a region takes the country its first word names. */
+static void test_own_agents_and_national_groups(void **state)
+{
+    (void)state;
+    json_t *arr = enriched("Britain mobilized army reservists for a possible war against Iraq on "
+                           "Tuesday.");
+    assert_non_null(find_published(arr, "MOBILIZE", "GBR", NULL));
+    assert_false(named_target(arr, "GBR"));
+    json_decref(arr);
+    arr = enriched("Palestinian Islamic Jihad rejected the proposal on Monday.");
+    assert_non_null(find_published(arr, "REJECT", "PSE", NULL));
+    json_decref(arr);
+}
+
+/* Another actor's act in the sentence ("despite Zelenskiy's dismissal of the initiative") is
+ * published when the sentence's other verb is a purpose ("an effort to gather"), not an act. */
+static void test_dismissal_despite_effort(void **state)
+{
+    (void)state;
+    json_t *arr = enriched("China and Brazil on Friday pressed ahead with an effort to gather "
+                           "developing countries behind a Ukraine peace plan, despite Ukrainian "
+                           "President Volodymyr Zelenskiy\u2019s dismissal of the initiative as "
+                           "serving Moscow\u2019s interests.");
+    assert_non_null(find_published(arr, "REJECT", "UKR", NULL));
+    json_decref(arr);
+}
+
 static void test_bad_input(void **state)
 {
     char junk[4096];
@@ -588,6 +750,13 @@ int main(void)
         cmocka_unit_test(test_ethnic_groups_and_led_forces),
         cmocka_unit_test(test_mentions_and_dictionary),
         cmocka_unit_test(test_trigger_gate),
+        cmocka_unit_test(test_order_of_strikes_is_the_strikes),
+        cmocka_unit_test(test_nationality_word_is_no_extra_actor),
+        cmocka_unit_test(test_purpose_is_no_event),
+        cmocka_unit_test(test_meeting_chaired_by),
+        cmocka_unit_test(test_asked_and_agreed_infinitives),
+        cmocka_unit_test(test_own_agents_and_national_groups),
+        cmocka_unit_test(test_dismissal_despite_effort),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_missing_model),
     };
