@@ -558,8 +558,10 @@ static const char *planned_code(struct sentence *s, const char *code)
 
 /* Obligation, negation, commitments to harm and plans change the code: "Russia said Sudan must
  * return the helicopter" is the speaker's demand of the subject (100); a refused cooperation a
- * rejection (120); "vowed to fight" a threat (13x), "prepared to attack" a force posture (154). */
-static void apply_modality(struct sentence *s, struct role *r)
+ * rejection (120); "vowed to fight" a threat (13x), "prepared to attack" a force posture (154).
+ * What someone must do, with no speaker to demand it, is no event: nothing was done. Returns 0 for
+ * no event. */
+static int apply_modality(struct sentence *s, struct role *r)
 {
     const struct nd_evtok *toks = s->toks;
     const struct trigger *tr = r->tr;
@@ -573,6 +575,8 @@ static void apply_modality(struct sentence *s, struct role *r)
         *r->src = s->speaker;
         r->code = "100";
         r->src_fallback = 0;
+    } else if (obliged) {
+        return 0;
     } else if (r->neg) {
         r->code = "120";
     } else if (!tr->nominal && (!strncmp(r->code, "03", 2) || !strcmp(r->code, "110")) &&
@@ -583,6 +587,7 @@ static void apply_modality(struct sentence *s, struct role *r)
     } else if (r->planned) {
         r->code = planned_code(s, r->code);
     }
+    return 1;
 }
 
 /* The quote around the trigger, else the speaker's own quoted words in this sentence. */
@@ -683,7 +688,8 @@ static void code_trigger(struct sentence *s, size_t t)
     if (!worth_coding(s, &r))
         return;
     assign_implied_target(s, &r);
-    apply_modality(s, &r);
+    if (!apply_modality(s, &r))
+        return;
     attach_quote(s, &r);
     emit_unique(s, &r);
 }
