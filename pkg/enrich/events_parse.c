@@ -274,7 +274,7 @@ size_t nd_ev_parse_argument_of(const struct story_state *st, size_t b, size_t e,
 {
     const struct nd_doc *doc = st->doc;
     for (size_t t = b; t < e && t < st->ntok; t++) {
-        int32_t d = st->dtok[t];
+        int32_t d = nd_ev_parse_verb(st, t);
         for (int depth = 0; d >= 0 && depth < 4; depth++) {
             enum nd_deprel r = nd_deprel_base(rel(doc, d));
             int32_t h = head(doc, d);
