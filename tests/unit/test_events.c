@@ -694,6 +694,23 @@ static void test_dismissal_despite_effort(void **state)
     json_decref(arr);
 }
 
+/* What someone must do is the demand of whoever says so; with no one saying it, nothing was done,
+ * and no event is coded. */
+static void test_obligation_needs_a_speaker(void **state)
+{
+    (void)state;
+    json_t *arr = enriched("Russia said Sudan must return the helicopter.");
+    assert_non_null(find(arr, "REQUEST", "RUS", "SDN"));
+    json_decref(arr);
+    arr = enriched("The United States and other developed nations must allocate greater financial "
+                   "resources to Africa.");
+    assert_int_equal(json_array_size(arr), 0);
+    json_decref(arr);
+    arr = enriched("Israel must not build new settlements in the West Bank.");
+    assert_int_equal(json_array_size(arr), 0);
+    json_decref(arr);
+}
+
 static void test_bad_input(void **state)
 {
     char junk[4096];
@@ -758,6 +775,7 @@ int main(void)
         cmocka_unit_test(test_asked_and_agreed_infinitives),
         cmocka_unit_test(test_own_agents_and_national_groups),
         cmocka_unit_test(test_dismissal_despite_effort),
+        cmocka_unit_test(test_obligation_needs_a_speaker),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_missing_model),
     };
