@@ -120,7 +120,7 @@ static int32_t subject_of(const struct nd_doc *doc, int32_t v, int *passive, int
     if (s < 0 && (s = child(doc, v, ND_DEP_NSUBJ_PASS)) >= 0)
         *passive = 1;
     if (s >= 0 && is_relative_pronoun(doc, s) && h >= 0 &&
-        (rel(doc, v) == ND_DEP_ACL_RELCL || rel(doc, v) == ND_DEP_CONJ))
+        (nd_deprel_base(rel(doc, v)) == ND_DEP_ACL || rel(doc, v) == ND_DEP_CONJ))
         return h; /* "Russia, which has been attacking": the noun the clause is about */
     if (s >= 0 || h < 0 || depth > 4)
         return s;
