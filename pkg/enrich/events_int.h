@@ -32,6 +32,8 @@ struct verb {
     const char *lemma;
     char code[6];
     uint8_t speech;
+    uint8_t command; /* its lemma is in the commands list */
+    uint8_t plan;    /* its lemma is in the plan_lemmas list */
 };
 
 struct pattern {

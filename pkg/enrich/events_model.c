@@ -290,8 +290,9 @@ static enum nd_err load_verb(struct loader *ld, char **f, int nf)
     verb = &events->verbs[events->nverbs];
     verb->lemma = f[1];
     copy_code(verb->code, f[2], sizeof(verb->code));
-    verb->speech = 0;
     verb->speech = (uint8_t)nd_ev_in_list(events, WL_SPEECH, f[1]);
+    verb->command = (uint8_t)nd_ev_in_list(events, WL_COMMANDS, f[1]);
+    verb->plan = (uint8_t)nd_ev_in_list(events, WL_PLAN_LEMMAS, f[1]);
     if (nd_evmap_put(events->verb_lemmas, f[1], strlen(f[1]), (uint32_t)events->nverbs++))
         return ND_ERR_NOMEM;
     return ND_OK;

@@ -24,6 +24,12 @@ static enum nd_deprel rel(const struct nd_doc *doc, int32_t d)
     return (enum nd_deprel)doc->toks[d].deprel;
 }
 
+/* A clause modifying a noun: a participle or infinitive (acl), a relative clause (acl:relcl). */
+static int is_acl(enum nd_deprel r)
+{
+    return r == ND_DEP_ACL || r == ND_DEP_ACL_RELCL;
+}
+
 static int32_t head(const struct nd_doc *doc, int32_t d)
 {
     int32_t h = doc->toks[d].head;
@@ -55,15 +61,16 @@ static int has_word_child(const struct nd_doc *doc, int32_t d, enum nd_deprel r,
     return 0;
 }
 
-/* A child of d under relation r whose key is in the model's word list wl. */
+/* A child of d under relation r whose word is in the model's word list wl (the class bits of the
+ * coder's token holding it). */
 static int has_listed_child(const struct story_state *st, int32_t d, enum nd_deprel r,
                             enum word_list wl)
 {
     const struct nd_doc *doc = st->doc;
     const struct nd_doc_sent *s = &doc->sents[doc->toks[d].sent];
     for (uint32_t k = s->first; k < s->first + s->count; k++)
-        if (doc->toks[k].head == d && doc->toks[k].deprel == r &&
-            nd_ev_in_list(st->events, wl, doc->toks[k].key))
+        if (doc->toks[k].head == d && doc->toks[k].deprel == r && st->etok[k] != UINT32_MAX &&
+            has_class(&st->toks[st->etok[k]], wl))
             return 1;
     return 0;
 }
@@ -120,7 +127,7 @@ static int32_t subject_of(const struct nd_doc *doc, int32_t v, int *passive, int
     if (s < 0 && (s = child(doc, v, ND_DEP_NSUBJ_PASS)) >= 0)
         *passive = 1;
     if (s >= 0 && is_relative_pronoun(doc, s) && h >= 0 &&
-        (nd_deprel_base(rel(doc, v)) == ND_DEP_ACL || rel(doc, v) == ND_DEP_CONJ))
+        (is_acl(rel(doc, v)) || rel(doc, v) == ND_DEP_CONJ))
         return h; /* "Russia, which has been attacking": the noun the clause is about */
     if (s >= 0 || h < 0 || depth > 4)
         return s;
@@ -276,14 +283,16 @@ size_t nd_ev_parse_argument_of(const struct story_state *st, size_t b, size_t e,
     for (size_t t = b; t < e && t < st->ntok; t++) {
         int32_t d = nd_ev_parse_verb(st, t);
         for (int depth = 0; d >= 0 && depth < 4; depth++) {
-            enum nd_deprel r = nd_deprel_base(rel(doc, d));
+            enum nd_deprel r = rel(doc, d);
             int32_t h = head(doc, d);
-            if ((r == ND_DEP_NSUBJ || r == ND_DEP_OBJ || r == ND_DEP_IOBJ) && h >= 0) {
-                *subject = r == ND_DEP_NSUBJ;
+            if ((r == ND_DEP_NSUBJ || r == ND_DEP_NSUBJ_PASS || r == ND_DEP_OBJ ||
+                 r == ND_DEP_IOBJ) &&
+                h >= 0) {
+                *subject = r == ND_DEP_NSUBJ || r == ND_DEP_NSUBJ_PASS;
                 return st->etok[h] == UINT32_MAX ? SIZE_MAX : st->etok[h];
             }
             if (r != ND_DEP_AMOD && r != ND_DEP_COMPOUND && r != ND_DEP_FLAT &&
-                rel(doc, d) != ND_DEP_NMOD_DESC)
+                r != ND_DEP_NMOD_DESC)
                 break;
             d = h;
         }
@@ -328,11 +337,12 @@ int nd_ev_parse_noun_agent(const struct story_state *st, const struct span *span
     if (d < 0)
         return -1;
     const struct nd_doc_sent *s = &doc->sents[doc->toks[d].sent];
-    for (uint32_t k = s->first; k < s->first + s->count; k++) {
+    /* the participle follows its noun */
+    for (uint32_t k = (uint32_t)d + 1; k < s->first + s->count; k++) {
         int32_t a;
         int sp;
-        if (doc->toks[k].head != d || nd_deprel_base(rel(doc, (int32_t)k)) != ND_DEP_ACL ||
-            doc->toks[k].xpos != ND_XPOS_VBN || (a = agent_of(doc, (int32_t)k)) < 0 ||
+        if (doc->toks[k].head != d || doc->toks[k].xpos != ND_XPOS_VBN ||
+            !is_acl(rel(doc, (int32_t)k)) || (a = agent_of(doc, (int32_t)k)) < 0 ||
             (sp = np_span(st, spans, nspans, a, 0)) < 0)
             continue;
         if (src)
@@ -391,7 +401,7 @@ int nd_ev_parse_asked(const struct story_state *st, size_t tok)
 static int32_t infinitive_of_noun(const struct nd_doc *doc, int32_t v)
 {
     int32_t h;
-    if (v < 0 || nd_deprel_base(rel(doc, v)) != ND_DEP_ACL || (h = head(doc, v)) < 0 ||
+    if (v < 0 || rel(doc, v) != ND_DEP_ACL || (h = head(doc, v)) < 0 ||
         doc->toks[h].upos != ND_UPOS_NOUN || !has_word_child(doc, v, ND_DEP_MARK, "to"))
         return -1;
     return h;

@@ -378,7 +378,7 @@ static size_t verb_trigger(struct finder *f, size_t i)
         return 0;
     verb = &events->verbs[v];
     if (!verb_position(events, toks, f->spans, f->nspans, f->s0, i, verb->lemma)) {
-        if (!verb->speech && !nd_ev_in_list(events, WL_PLAN_LEMMAS, verb->lemma) &&
+        if (!verb->speech && !verb->plan &&
             !has_class(&toks[i], WL_MODALS))
             new_trigger(f, i, i + len)->weak = verb;
         return len;
@@ -400,7 +400,7 @@ static size_t verb_trigger(struct finder *f, size_t i)
         return len;
     }
     /* "was being planned", "are expected to meet": markers of what follows, no events */
-    if (nd_ev_in_list(events, WL_PLAN_LEMMAS, verb->lemma) ||
+    if (verb->plan ||
         (has_class(&toks[i], WL_MODALS) && !is_commitment(&toks[i])))
         return len;
     if (strcmp(code, "---") && strncmp(code, "01", 2)) {
@@ -408,7 +408,7 @@ static size_t verb_trigger(struct finder *f, size_t i)
         copy_code(tr->code, code, sizeof(tr->code));
         tr->pattern = (int)nm;
         tr->appeal = !strncmp(code, "02", 2);
-        tr->command = nd_ev_in_list(events, WL_COMMANDS, verb->lemma);
+        tr->command = verb->command;
     }
     return len;
 }
