@@ -672,6 +672,8 @@ static void test_asked_and_agreed_infinitives(void **state)
     json_decref(arr);
 }
 
+static json_t *coded_parsed(const char *text);
+
 /* The source's own agents, with no country but the sentence's, are no target ("army
  * reservists"); a group of a region takes the country its first word names. */
 static void test_own_agents_and_national_groups(void **state)
@@ -684,6 +686,11 @@ static void test_own_agents_and_national_groups(void **state)
     json_decref(arr);
     arr = enriched("Palestinian Islamic Jihad rejected the proposal on Monday.");
     assert_non_null(find_published(arr, "REJECT", "PSE", NULL));
+    json_decref(arr);
+    /* the coder's own dictionary (Phoenix spells it "Peoples'" only) */
+    arr = coded_parsed("Japan condemned the Democratic People's Republic of Korea on Monday.");
+    assert_non_null(find_published(arr, "ACCUSE", "JPN", "PRK"));
+    assert_null(find(arr, "ACCUSE", NULL, "KOR"));
     json_decref(arr);
 }
 
