@@ -377,8 +377,9 @@ static void assign_parsed(struct sentence *s, struct role *r)
     nd_ev_parse_roles(s->st, s->spans, s->nspans, r->tr->b, r->pron, r->src, &r->tgt, &r->passive,
                       &has_object, &r->thing_subject);
     /* "U.S. national security adviser Jake Sullivan met ...": a complement that is the subject's
-     * own chunk (a misparsed title) names no one acted upon; word order may find the object */
-    if (nd_ev_same_group(r->src, &r->tgt))
+     * own chunk (a misparsed title), or its own agents ("providing ... military intelligence to
+     * Macedonia"), names no one acted upon; word order may find the object */
+    if (nd_ev_same_group(r->src, &r->tgt) || own_agents(&r->tgt, r->src))
         r->tgt.n = 0;
     r->agent = r->passive && r->src->n; /* a passive's parsed source is its agent */
     if (!(roles & ND_EVENTS_ROLES_FALLBACK) || (r->src->n && r->tgt.n))
