@@ -144,9 +144,12 @@ static int32_t subject_of(const struct nd_doc *doc, int32_t v, int *passive, int
     case ND_DEP_ACL_RELCL: /* "the sanctions targeting banks", "the officials who met" */
         /* "The Azerbaijani parliament threatened on Monday to ...": a greedy parse often reads
          * wire copy's main verb after its subject as a participle of a root noun; a sentence
-         * whose root is that noun has no other verb to be its predicate, so the verb is active */
+         * whose root is that noun has no other verb to be its predicate, so the verb is active.
+         * So for a noun heading the clause a reporting verb takes ("Thousands of Iraqi Kurds
+         * demonstrated ..., witnesses said"): a clause has a predicate */
         *passive = doc->toks[v].xpos == ND_XPOS_VBN &&
-                   !(doc->toks[h].head == ND_DOC_HEAD_ROOT && child(doc, v, ND_DEP_AUX) < 0);
+                   !((doc->toks[h].head == ND_DOC_HEAD_ROOT || rel(doc, h) == ND_DEP_CCOMP) &&
+                     child(doc, v, ND_DEP_AUX) < 0);
         return h;
     default:
         return -1;

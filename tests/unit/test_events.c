@@ -657,6 +657,10 @@ static const struct parse_case parse_cases[] = {
      "behind a Ukraine peace plan, despite Ukrainian President Volodymyr Zelenskiy\u2019s "
      "dismissal of the initiative as serving Moscow\u2019s interests.",
      "REJECT", "UKR", NULL, NULL, "CONSULT", "CHN", NULL, 0},
+    {"a lead's main verb the parse reads as a participle of the reported clause's noun is active",
+     "Thousands of Iraqi Kurds marched in the northern city of Kirkuk on Sunday calling for "
+     "independence from Iraq, witnesses said.",
+     "PROTEST", "IRQ", NULL, NULL, NULL, NULL, NULL, 0},
     {"what someone must do is the demand of whoever says so",
      "Russia said Sudan must return the helicopter.", "REQUEST", "RUS", "SDN", NULL, NULL, NULL,
      NULL, 0},
