@@ -82,8 +82,8 @@ struct plover {
     float goldstein;
 };
 
-/* The word lists of models/src/events_words.tsv (W records), in this order, are the bits of
- * nd_evtok.cls. */
+/* The word lists of models/src/events_words.tsv (W records); the first WL_TOKEN_LISTS, in this
+ * order, are the bits of nd_evtok.cls. */
 enum word_list {
     WL_PREPS,
     WL_DETS,
@@ -99,7 +99,6 @@ enum word_list {
     WL_MEETING_NOUNS,
     WL_PLACES,         /* prepositions of place: a place is no target */
     WL_OBLIQUE_PLACES, /* the same for the parse's obliques, with time */
-    WL_SPEECH,         /* verb lemmas of speech */
     WL_DAYS,           /* names of days */
     WL_TIME_WORDS,     /* today, yesterday */
     WL_PARTICIPLES,    /* irregular past participles */
@@ -112,12 +111,16 @@ enum word_list {
     WL_EXERCISES,      /* "drills", "war games" */
     WL_POSSESSIVES,    /* possessive determiners */
     WL_SIDELINES,      /* "on the sidelines of" */
+    WL_ASPECTUALS,     /* "resume", "continue" (to ... doing) */
+    WL_TOKEN_LISTS,    /* the lists above are token classes (a bit of nd_evtok.cls each); those
+                        * below are looked up by nd_ev_in_list only, on lemmas and codes */
+    WL_SPEECH = WL_TOKEN_LISTS, /* verb lemmas of speech */
     WL_COMMANDS,       /* verb lemmas of command: "ordered strikes" */
     WL_PLAN_LEMMAS,    /* verb lemmas that mark a plan ("was being planned"), no events */
     WL_REGIONS,        /* Phoenix codes of regions, lowercase ("mea") */
     WL_COUNT
 };
-_Static_assert(WL_COUNT <= 30, "word lists share nd_evtok.cls with the two pattern bits");
+_Static_assert(WL_TOKEN_LISTS <= 30, "token classes share nd_evtok.cls with the two pattern bits");
 
 struct nd_events {
     char *buf; /* the model file, fields NUL-terminated in place */

@@ -252,6 +252,9 @@ static int verb_position(const struct nd_events *events, const struct nd_evtok *
         return 0;
     if (k >= 0 || has_class(prev, WL_AUXILIARIES) || (nd_ev_cap_word(prev) && i - 1 > s0))
         return 1;
+    /* "resume shelling", "continue fighting": the act an aspectual verb goes on with */
+    if (has_class(prev, WL_ASPECTUALS) && len > 4 && !strcmp(word->key + len - 3, "ing"))
+        return 1;
     if (prev->keylen > 3 && !strcmp(prev->key + prev->keylen - 2, "ly"))
         return 1;
     if (len > 3 && !strcmp(word->key + len - 2, "ed"))
@@ -477,7 +480,11 @@ const char *nd_ev_harmful_complement(const struct nd_evtok *toks, const struct t
         const struct trigger *c = &trig[u];
         if (c->b >= ce || c->b > trig[t].e + 5)
             break;
-        if (c->nominal || c->weak || !key_is(&toks[c->b - 1], "to"))
+        /* "to fight", and through an aspectual verb "to resume shelling" */
+        size_t to = c->b - 1;
+        if (to > trig[t].e && has_class(&toks[to], WL_ASPECTUALS))
+            to--;
+        if (c->nominal || c->weak || !key_is(&toks[to], "to"))
             continue;
         if (!strncmp(c->code, "18", 2) || !strncmp(c->code, "19", 2) || !strncmp(c->code, "20", 2))
             return "138";

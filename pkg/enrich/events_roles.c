@@ -201,15 +201,21 @@ static int not_governed(struct sentence *s, struct role *r)
 {
     struct trigger *tr = r->tr;
     int governed = 0;
-    if (tr->nominal || tr->b <= s->s0 || !key_is(&s->toks[tr->b - 1], "to"))
+    size_t to; /* its "to", before an aspectual verb: "prepared to resume shelling" */
+    if (tr->nominal || tr->b <= s->s0)
+        return 1;
+    to = tr->b - 1;
+    if (to > s->s0 && has_class(&s->toks[to], WL_ASPECTUALS))
+        to--;
+    if (!key_is(&s->toks[to], "to"))
         return 1;
     /* "agreed to keep channels open and to hold talks": an infinitive coordinated with the
      * infinitive a verb governs is governed by it too */
-    int coordinated = tr->b >= s->s0 + 2 && (key_is(&s->toks[tr->b - 2], "and") ||
-                                             key_is(&s->toks[tr->b - 2], "or"));
+    int coordinated = to >= s->s0 + 1 && (key_is(&s->toks[to - 1], "and") ||
+                                          key_is(&s->toks[to - 1], "or"));
     for (size_t q = 0; q < r->t && !governed; q++)
         governed = !s->trig[q].weak && s->trig[q].e <= tr->b && s->trig[q].b >= r->cb &&
-                   (s->trig[q].e + 5 >= tr->b || object_between(s, s->trig[q].e, tr->b - 1) ||
+                   (s->trig[q].e + 5 >= tr->b || object_between(s, s->trig[q].e, to) ||
                     (coordinated && s->trig[q].e + 16 >= tr->b && s->trig[q].e < s->s1 &&
                      key_is(&s->toks[s->trig[q].e], "to")));
     if (governed)

@@ -661,6 +661,9 @@ static const struct parse_case parse_cases[] = {
      "Thousands of Iraqi Kurds marched in the northern city of Kirkuk on Sunday calling for "
      "independence from Iraq, witnesses said.",
      "PROTEST", "IRQ", NULL, NULL, NULL, NULL, NULL, 0},
+    {"readiness to go on with an attack is a force posture (154), not an agreement, nor the attack",
+     "Syrian troops prepared to resume shelling rebel positions near Aleppo on Monday.",
+     "MOBILIZE", "SYR", NULL, NULL, "ASSAULT", NULL, NULL, 0},
     {"what someone must do is the demand of whoever says so",
      "Russia said Sudan must return the helicopter.", "REQUEST", "RUS", "SDN", NULL, NULL, NULL,
      NULL, 0},
