@@ -368,7 +368,7 @@ static int settle_country(struct story_state *st, size_t s0, size_t i, struct ch
             sp->name_e = m->name_e;
         }
     }
-    if (i > s0 && key_is(&toks[i - 1], "ethnic") && sp->cc[0] && !c->person && !sp->name_e &&
+    if (i > s0 && has_class(&toks[i - 1], WL_ETHNIC) && sp->cc[0] && !c->person && !sp->name_e &&
         !c->agent) {
         sp->cc[0] = '\0';
         memcpy(sp->sector, "ETH", 4);

@@ -112,6 +112,8 @@ enum word_list {
     WL_POSSESSIVES,    /* possessive determiners */
     WL_SIDELINES,      /* "on the sidelines of" */
     WL_ASPECTUALS,     /* "resume", "continue" (to ... doing) */
+    WL_PEACEKEEPING,   /* "peacekeeping", "peacekeepers" */
+    WL_ETHNIC,         /* "ethnic" */
     WL_TOKEN_LISTS,    /* the lists above are token classes (a bit of nd_evtok.cls each); those
                         * below are looked up by nd_ev_in_list only, on lemmas and codes */
     WL_SPEECH = WL_TOKEN_LISTS, /* verb lemmas of speech */

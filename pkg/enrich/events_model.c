@@ -194,8 +194,8 @@ static const char *const list_names[WL_COUNT] = {
     "auxiliaries", "meeting_nouns", "places",     "oblique_places", "days",
     "time_words",  "participles",   "commitments", "refusals",      "obligations",
     "have_forms",  "conditionals",  "readiness",  "exercises",      "possessives",
-    "sidelines",   "aspectuals",    "speech_lemmas", "commands",    "plan_lemmas",
-    "regions"};
+    "sidelines",   "aspectuals",    "peacekeeping", "ethnic_words", "speech_lemmas",
+    "commands",    "plan_lemmas",   "regions"};
 
 int nd_ev_in_list(const struct nd_events *events, enum word_list wl, const char *word)
 {

@@ -457,7 +457,7 @@ size_t nd_ev_find_triggers(struct story_state *st, size_t s0, size_t s1, const s
 int nd_ev_peacekeepers_before(const struct nd_evtok *toks, size_t cb, size_t b)
 {
     for (size_t p = b > cb + 6 ? b - 6 : cb; p < b; p++)
-        if (toks[p].keylen >= 9 && !memcmp(toks[p].key, "peacekeep", 9))
+        if (has_class(&toks[p], WL_PEACEKEEPING))
             return 1;
     return 0;
 }
