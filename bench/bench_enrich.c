@@ -10,6 +10,7 @@
  *               the story's tokens and coded events, made beforehand, and freeing its JSON),
  *               timed one by one in a separate pass (the rest of `enrich` is events and the
  *               tokens they share with topics);
+ *   parse       sentences of the enrich stories that the parse gate sends to the parser;
  *   memory      resident set size before and after loading the models.
  * Each figure is the median of 5 runs, timed in thread CPU time (so a busy shared machine does not
  * count against it). It prints figures; it never fails on speed. */
@@ -134,6 +135,7 @@ int main(void)
     struct nd_topics *topics;
     const char *tagsrc;
     char storysrc[128];
+    struct nd_enrich_stats gate = {0, 0};
     size_t nbbc = 0;
 
     snprintf(path, sizeof(path), "%s/models/kb.tsv", src);
@@ -235,7 +237,7 @@ int main(void)
         for (size_t i = 0; i < nst; i++) {
             struct nd_story *story = nd_story_new();
             nd_story_set(&story->body_text, stories[i]);
-            nd_enrich_story(enrich, story);
+            nd_enrich_story_stats(enrich, story, r ? NULL : &gate);
             nd_story_destroy(story);
         }
         t1 = now();
@@ -292,6 +294,8 @@ int main(void)
                "free %.1f  topics %.1f  rest (events, tokens) %.1f  whole %.1f\n",
                tx, fi, js, fr, tp, whole - tx - fi - js - fr - tp, whole);
     }
+    printf("  parse:    %zu of %zu sentences (%.1f%%) through the parse gate\n", gate.parsed,
+           gate.sentences, gate.sentences ? 100.0 * (double)gate.parsed / (double)gate.sentences : 0);
     printf("  memory:   RSS %.1f MB with models loaded (%.1f MB before loading; kb + tagger loaded "
            "twice: "
            "once for the tagging run, once inside nd_enrich)\n",

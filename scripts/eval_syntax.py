@@ -11,7 +11,9 @@ lines between paragraphs (`# newpar`/`# newdoc`), goes through `newsd syntax -` 
 tokeniser and sentence splitter). Gold and system words are aligned by character offsets in the
 text with whitespace removed, as the CoNLL 2018 evaluation script (conll18_ud_eval.py) does; words
 inside a multiword token get the spans of their forms within the token. Scores are F1 over aligned
-words: Words, UPOS, UAS, LAS.
+words: Words, UPOS, UAS, LAS; and, as CoNLL 2018 has them, Tokens (surface tokens: a multiword token
+such as "don't" is one, so a system that writes no multiword-token lines loses those) and
+Sentences (a sentence is right when its span is).
 
 usage: scripts/eval_syntax.py [NEWSD_BIN] [DATA_DIR]
 Defaults: build/newsd and ../shared/data/ud-english-ewt. Skips (exit 0) when the data is absent.
@@ -126,6 +128,39 @@ def spans(sents):
     return out
 
 
+def token_spans(sents):
+    """Surface tokens (a multiword token is one) as (start, end) in the whitespace-free stream."""
+    out, pos = [], 0
+    for s in sents:
+        i, words = 0, s["words"]
+        while i < len(words):
+            if i + 1 in s["mwts"]:
+                last, form = s["mwts"][i + 1]
+                i = last
+            else:
+                form = words[i][0]
+                i += 1
+            n = len("".join(form.split()))
+            out.append((pos, pos + n))
+            pos += n
+    return out
+
+
+def sentence_spans(sents):
+    """Each sentence's (start, end) in the whitespace-free stream."""
+    out, pos = [], 0
+    for s in sents:
+        n = sum(b - a for a, b in token_spans([s]))
+        out.append((pos, pos + n))
+        pos += n
+    return out
+
+
+def f1(gold, system):
+    g, s = set(gold), set(system)
+    return 2 * len(g & s) / (len(g) + len(s)) if g or s else 1.0
+
+
 def raw(gold_text, name):
     gold = read_conllu(gold_text)
     text = raw_text(gold)
@@ -153,6 +188,8 @@ def raw(gold_text, name):
     ng, np_ = len(gs), len(ps)
     for what, v in (("Words", words), ("UPOS", upos), ("UAS", uas), ("LAS", las)):
         print("eval_syntax: %s raw-text %s F1 %.4f" % (name, what, 2 * v / (ng + np_)))
+    print("eval_syntax: %s raw-text Tokens F1 %.4f" % (name, f1(token_spans(gold), token_spans(pred))))
+    print("eval_syntax: %s raw-text Sentences F1 %.4f" % (name, f1(sentence_spans(gold), sentence_spans(pred))))
     print("eval_syntax: %s raw-text sentences gold %d system %d" % (name, len(gold), len(pred)))
 
 

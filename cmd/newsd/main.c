@@ -14,6 +14,7 @@
 #include "enrich/doc.h"
 #include "enrich/enrich.h"
 #include "enrich/kb.h"
+#include "enrich/sentsplit.h"
 #include "enrich/syntax.h"
 #include "enrich/tagger.h"
 #include "parse/parse.h"
@@ -566,15 +567,17 @@ out:
     return status;
 }
 
-/* newsd train-syntax [--train F] [--dev F] [--out F] [--epochs N] [--seed N] [--bits N]:
- * models/syntax.bin from UD English EWT (../shared/data/ud-english-ewt beside the repo). */
-static int cmd_train_syntax(int argc, char **argv)
+/* A trainer's options on UD English EWT: --train F --dev F --out F --epochs N --bits N --seed N
+ * (each left as the caller set it when absent). Nonzero on an unknown option. */
+struct train_args {
+    const char *train, *dev, *out;
+    int epochs;
+    unsigned bits;
+    unsigned long long seed;
+};
+
+static int train_args(int argc, char **argv, struct train_args *a)
 {
-    const char *train = NULL, *dev = NULL, *out = NULL;
-    struct nd_buf models, train_found, dev_found, out_found;
-    struct nd_syntax_train_opts o = {.epochs = 0, .seed = 1};
-    char errstr[1024] = "models folder path too long";
-    int opt, status = 1;
     static const struct option longopts[] = {{"train", required_argument, NULL, 't'},
                                              {"dev", required_argument, NULL, 'd'},
                                              {"out", required_argument, NULL, 'o'},
@@ -582,39 +585,93 @@ static int cmd_train_syntax(int argc, char **argv)
                                              {"seed", required_argument, NULL, 's'},
                                              {"bits", required_argument, NULL, 'b'},
                                              {0}};
+    int opt;
     while ((opt = getopt_long(argc, argv, "t:d:o:e:s:b:", longopts, NULL)) != -1) {
         if (opt == 't')
-            train = optarg;
+            a->train = optarg;
         else if (opt == 'd')
-            dev = optarg;
+            a->dev = optarg;
         else if (opt == 'o')
-            out = optarg;
+            a->out = optarg;
         else if (opt == 'e')
-            o.epochs = atoi(optarg);
+            a->epochs = atoi(optarg);
         else if (opt == 's')
-            o.seed = strtoull(optarg, NULL, 10);
+            a->seed = strtoull(optarg, NULL, 10);
         else if (opt == 'b')
-            o.hbits = (unsigned)atoi(optarg);
+            a->bits = (unsigned)atoi(optarg);
         else
-            return 2;
+            return 1;
     }
-    if (data_path(&models, "NEWSD_MODELS", "models"))
-        return 1;
-    nd_buf_init(&train_found, 0);
-    nd_buf_init(&dev_found, 0);
-    nd_buf_init(&out_found, 0);
-    if (nd_path_join(&train_found, models.data,
-                     "../../shared/data/ud-english-ewt/en_ewt-ud-train.conllu.gz") ||
-        nd_path_join(&dev_found, models.data,
-                     "../../shared/data/ud-english-ewt/en_ewt-ud-dev.conllu.gz") ||
-        nd_path_join(&out_found, models.data, "syntax.bin"))
+    return 0;
+}
+
+/* The default files of a trainer on UD English EWT: the models folder, EWT train and dev beside the
+ * repository (../shared/data/ud-english-ewt) and models/<outname>. Each buffer is initialised
+ * here (free them all whatever happens); nonzero when a path does not fit. */
+static int ewt_paths(struct nd_buf *models, struct nd_buf *train, struct nd_buf *dev,
+                     struct nd_buf *out, const char *outname)
+{
+    nd_buf_init(models, 0);
+    nd_buf_init(train, 0);
+    nd_buf_init(dev, 0);
+    nd_buf_init(out, 0);
+    return data_path(models, "NEWSD_MODELS", "models") ||
+           nd_path_join(train, models->data,
+                        "../../shared/data/ud-english-ewt/en_ewt-ud-train.conllu.gz") ||
+           nd_path_join(dev, models->data,
+                        "../../shared/data/ud-english-ewt/en_ewt-ud-dev.conllu.gz") ||
+           nd_path_join(out, models->data, outname);
+}
+
+/* newsd train-syntax [--train F] [--dev F] [--out F] [--epochs N] [--seed N] [--bits N]:
+ * models/syntax.bin from UD English EWT (../shared/data/ud-english-ewt beside the repo). */
+static int cmd_train_syntax(int argc, char **argv)
+{
+    struct train_args a = {NULL, NULL, NULL, 0, 0, 1};
+    struct nd_buf models, train_found, dev_found, out_found;
+    struct nd_syntax_train_opts o = {.epochs = 0, .seed = 1};
+    char errstr[1024] = "models folder or EWT path not found or too long";
+    int status = 1;
+    if (train_args(argc, argv, &a))
+        return 2;
+    o.epochs = a.epochs;
+    o.seed = a.seed;
+    o.hbits = a.bits;
+    if (ewt_paths(&models, &train_found, &dev_found, &out_found, "syntax.bin"))
         goto out;
-    if (nd_syntax_train(train ? train : train_found.data, dev ? dev : dev_found.data,
-                        out ? out : out_found.data, &o, stderr, errstr, sizeof(errstr)) == ND_OK)
+    if (nd_syntax_train(a.train ? a.train : train_found.data, a.dev ? a.dev : dev_found.data,
+                        a.out ? a.out : out_found.data, &o, stderr, errstr, sizeof(errstr)) == ND_OK)
         status = 0;
 out:
     if (status)
         fprintf(stderr, "newsd train-syntax: %s\n", errstr);
+    nd_buf_free(&out_found);
+    nd_buf_free(&dev_found);
+    nd_buf_free(&train_found);
+    nd_buf_free(&models);
+    return status;
+}
+
+/* newsd train-split [--train F] [--dev F] [--out F] [--epochs N] [--bits N]: models/sentsplit.bin,
+ * the tokeniser's sentence boundary classifier, from UD English EWT train (epoch chosen on dev).
+ * The build compiles the model into the binary: rebuild after training. */
+static int cmd_train_split(int argc, char **argv)
+{
+    struct train_args a = {NULL, NULL, NULL, 10, 16, 0};
+    struct nd_buf models, train_found, dev_found, out_found;
+    char errstr[1024] = "models folder or EWT path not found or too long";
+    int status = 1;
+    if (train_args(argc, argv, &a))
+        return 2;
+    if (ewt_paths(&models, &train_found, &dev_found, &out_found, "sentsplit.bin"))
+        goto out;
+    if (nd_sentsplit_train(a.train ? a.train : train_found.data, a.dev ? a.dev : dev_found.data,
+                           a.out ? a.out : out_found.data, a.epochs, a.bits, stderr, errstr,
+                           sizeof(errstr)) == ND_OK)
+        status = 0;
+out:
+    if (status)
+        fprintf(stderr, "newsd train-split: %s\n", errstr);
     nd_buf_free(&out_found);
     nd_buf_free(&dev_found);
     nd_buf_free(&train_found);
@@ -707,6 +764,7 @@ static const struct command {
     {"tag", cmd_tag, "tag --conll            tag CoNLL tokens on stdin: token<TAB>IOB2 label"},
     {"syntax", cmd_syntax, "syntax [--conllu] [F]  tag and parse: CoNLL-U in (--conllu) or raw text, CoNLL-U out"},
     {"train-syntax", cmd_train_syntax, "train-syntax           train models/syntax.bin on UD English EWT"},
+    {"train-split", cmd_train_split, "train-split            train models/sentsplit.bin (sentence boundaries) on UD English EWT"},
     {"train-ner", cmd_train_ner, "train-ner [--data F]... [--out F]  train models/ner.bin on CoNLL-2003 train+dev"},
     {"alerts", cmd_alerts, "alerts --desk NAME     tail a desk's alerts [--brokers B] [--from-beginning]"},
     {"feeds", cmd_feeds, "feeds publish -c FILE   write the file's feeds to cluster.feeds_topic (delete -c FILE ID... removes)"},

@@ -108,11 +108,14 @@ static void keep_or_set(json_t *annotations, const char *key, json_t *value)
         json_object_set_new(annotations, key, value);
 }
 
-/* Sentences that can hold an event: those with mentions of two different actors (entities with a
- * country code, or international organisations) and a word the event coder could make a trigger
- * of (nd_events_trigger_sentences; triggers NULL when it could not be made: actors alone decide).
- * Only these are parsed: a parse costs several times as much per sentence as all the rest of
- * enrichment (docs/enrich.md). */
+/* Sentences that can hold an event: those with a mention of an actor (an entity with a country
+ * code, or an international organisation) and a word the event coder could make a trigger of
+ * (nd_events_trigger_sentences; triggers NULL when it could not be made: the actor alone decides).
+ * The coder reads the parse only for triggers, so a sentence without one gains nothing from it;
+ * and a sentence with one actor holds events too, its other role a pronoun, a title the coder
+ * reads itself ("the foreign minister") or the source's own country. Only these are parsed: a
+ * parse costs several times as much per sentence as all the rest of enrichment
+ * (docs/enrich.md). */
 struct want_arg {
     const struct nd_events_mention *mentions;
     size_t nmentions;
@@ -123,16 +126,11 @@ static int want_sentence(const struct nd_doc *doc, size_t s, void *arg)
 {
     const struct want_arg *w = arg;
     const struct nd_doc_sent *ds = &doc->sents[s];
-    const struct nd_events_mention *first = NULL;
     if (w->triggers && !w->triggers[s])
         return 0;
     for (size_t i = 0; i < w->nmentions; i++) {
         const struct nd_events_mention *m = &w->mentions[i];
-        if (!m->country || m->start < ds->start || m->start >= ds->end)
-            continue;
-        if (!first)
-            first = m;
-        else if (m->name != first->name) /* one canonical name string per entity */
+        if (m->country && m->start >= ds->start && m->start < ds->end)
             return 1;
     }
     return 0;
@@ -183,6 +181,12 @@ enum nd_err nd_enrich_parse(const struct nd_enrich *enrich, const char *text, si
 
 enum nd_err nd_enrich_story(const struct nd_enrich *enrich, struct nd_story *story)
 {
+    return nd_enrich_story_stats(enrich, story, NULL);
+}
+
+enum nd_err nd_enrich_story_stats(const struct nd_enrich *enrich, struct nd_story *story,
+                                  struct nd_enrich_stats *stats)
+{
     struct nd_entities ents;
     struct nd_events_mention *mentions = NULL;
     struct nd_evtok *toks = NULL;
@@ -220,6 +224,8 @@ enum nd_err nd_enrich_story(const struct nd_enrich *enrich, struct nd_story *sto
             mark_names(&doc, &ents);
             nd_doc_parse(&doc, enrich->syntax, want_sentence, &wa);
             free(triggers);
+            for (size_t i = 0; stats && i < doc.nsents; i++)
+                stats->parsed += doc.sents[i].parsed;
         }
         nd_events_code_tokens(enrich->events, &doc, toks, ntok, mentions, nmentions, &coded);
         /* events under the threshold stay in the story, marked: neither published nor alerted */
@@ -235,6 +241,8 @@ enum nd_err nd_enrich_story(const struct nd_enrich *enrich, struct nd_story *sto
         }
     }
 out:
+    if (stats)
+        stats->sentences += doc.nsents;
     free(mentions);
     free(toks);
     nd_entities_free(&ents);

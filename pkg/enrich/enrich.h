@@ -25,6 +25,15 @@ void nd_enrich_set_min_confidence(struct nd_enrich *enrich, double min_confidenc
  * still goes on, with empty annotations. */
 enum nd_err nd_enrich_story(const struct nd_enrich *enrich, struct nd_story *story);
 
+/* What one nd_enrich_story did, for benchmarks and metrics: the body's sentences and how many of
+ * them the parse gate let through to the parser. */
+struct nd_enrich_stats {
+    size_t sentences, parsed;
+};
+/* nd_enrich_story, adding its counts to *stats (NULL: none). */
+enum nd_err nd_enrich_story_stats(const struct nd_enrich *enrich, struct nd_story *story,
+                                  struct nd_enrich_stats *stats);
+
 /* The parse nd_enrich_story makes, of every sentence of text[0..len) taken as a story's body
  * (already normalised): *doc built (nd_doc_build: the caller frees it with nd_doc_free and keeps
  * text alive), names marked from the entities stage, every sentence tagged and parsed. For

@@ -95,23 +95,23 @@ static struct nd_evtok view_token(const struct nd_doc *doc, size_t d, size_t e, 
 
 size_t nd_evlex_tokens(const struct nd_doc *doc, size_t max, struct nd_evtok **out)
 {
-    size_t n = 0, ncomp = 0, d, e, c = 0;
+    size_t n = doc->ntoks < max ? doc->ntoks : max, k = 0, c = 0;
+    /* a compound is one view token of three doc tokens or more: room for a key per compound */
+    size_t nkeys = doc->ntoks / 3 + 1 < n ? doc->ntoks / 3 + 1 : n;
     struct nd_evtok *toks;
     char *keys;
 
     *out = NULL;
-    for (d = 0; d < doc->ntoks && n < max; d = e, n++)
-        ncomp += (e = compound_end(doc, d)) > d + 1;
-    if (!n || !(toks = malloc(n * sizeof(*toks) + ncomp * ND_EVTOK_KEYMAX)))
+    if (!n || !(toks = malloc(n * sizeof(*toks) + nkeys * ND_EVTOK_KEYMAX)))
         return 0;
     keys = (char *)(toks + n);
-    for (size_t i = d = 0; i < n; i++, d = e) {
+    for (size_t d = 0, e; d < doc->ntoks && k < n; d = e) {
         e = compound_end(doc, d);
-        toks[i] = view_token(doc, d, e, keys + c * ND_EVTOK_KEYMAX);
+        toks[k++] = view_token(doc, d, e, keys + c * ND_EVTOK_KEYMAX);
         c += e > d + 1;
     }
     *out = toks;
-    return n;
+    return k;
 }
 
 size_t nd_evlex_join_prefixes(const struct nd_evtok *toks, size_t i, size_t n, char *buf,

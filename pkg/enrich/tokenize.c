@@ -10,6 +10,7 @@
  * sentence (capital letter, digit, opening quote) and the period was not a title's ("Mr. Smith").
  */
 #include "enrich/tokenize.h"
+#include "enrich/sentsplit.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -359,13 +360,13 @@ static size_t scan_word(const unsigned char *s, size_t n, size_t p, uint32_t *fl
             b0 != '/' && b0 != 0xE2)
             break;
         {
-            struct cp next = classify(s + p + 1, n - p - 1);
+            struct cp next;
             unsigned char b = s[p];
             size_t clen = (size_t)c.len;
-            if (clen > 1)
-                next = classify(s + p + clen, n - p - clen);
+            /* nothing after the joiner (a curly quote ending the text): no byte to classify */
             if (p + clen >= n)
                 break;
+            next = classify(s + p + clen, n - p - clen);
             /* 3.5, 1,200, 10:30, 11/28/2000 between digits */
             if ((b == '.' || b == ',' || b == ':' || b == '/') && digits_only && p > start &&
                 next.cls == C_DIGIT) {
@@ -502,7 +503,7 @@ enum nd_err nd_tokenize(const char *text, size_t len, struct nd_tokens *toks)
                 !(end + 2 < len && s[end + 1] == '.' && s[end + 2] == '.')) {
                 int kind = abbrev_kind(text + start, end - start);
                 if (kind) {
-                    flags |= ND_TOK_ABBREV;
+                    flags |= ND_TOK_ABBREV | (kind == 2 ? ND_TOK_TITLE : 0);
                     end++;
                     if (kind == 1) {
                         /* "in the U.S. The talks": the period also ends the sentence when a common
@@ -582,6 +583,11 @@ enum nd_err nd_tokenize(const char *text, size_t len, struct nd_tokens *toks)
         p = end;
     }
 
+    /* The rules' boundaries are the classifier's evidence; it decides the start flags. */
+    for (size_t i = 0; i < toks->ntokens; i++)
+        if (toks->tokens[i].flags & ND_TOK_SENT_START)
+            toks->tokens[i].flags |= ND_TOK_RULE_START;
+    nd_sentsplit_apply(&nd_sentsplit_builtin, text, toks->tokens, toks->ntokens);
     /* Sentences from the start flags. */
     for (size_t i = 0; i < toks->ntokens; i++) {
         struct nd_token *t = &toks->tokens[i];

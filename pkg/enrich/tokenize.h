@@ -22,6 +22,10 @@
 #define ND_TOK_UPPER 0x20u      /* first letter upper case */
 #define ND_TOK_ALLCAPS 0x40u    /* all letters upper case (at least two letters) */
 #define ND_TOK_NEWLINE 0x80u    /* a line break precedes this token (paragraph boundary) */
+#define ND_TOK_TITLE 0x100u     /* an abbreviation that never ends a sentence: Mr., Gov., J. */
+/* the splitter's rules would start a sentence here; ND_TOK_SENT_START is the learned classifier's
+ * decision, which weighs this among its evidence (sentsplit.h) */
+#define ND_TOK_RULE_START 0x200u
 
 struct nd_token {
     uint32_t start, end; /* byte offsets into the text: [start, end) */
