@@ -42,6 +42,7 @@ struct nd_publish_stats {
     uint64_t stories, events, states, deadletters, alerts; /* records produced (redos not counted twice) */
     uint64_t delivered, delivery_errors;
     uint64_t commits, aborts, retries, fatal_recreates;
+    uint64_t stalls; /* commits that stalled after the broker came back: settled by a read-back */
     uint64_t aborted[ND_ABORT_NREASONS]; /* transactions given up, once each, by reason */
     uint64_t queue_full;
     int64_t last_commit_latency_ms;
