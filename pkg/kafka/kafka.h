@@ -1,6 +1,7 @@
 /* kafka: librdkafka clients made from newsd's configuration, so every consumer newsd opens (state
  * restore, alert restore, webhook dispatcher, the Kafka source) sees the same brokers, client id
- * and `kafka.properties.*` (security settings above all). */
+ * and `kafka.properties.*` (security settings above all), and every client logs through newsd's
+ * logger. */
 #ifndef ND_KAFKA_H
 #define ND_KAFKA_H
 

@@ -23,11 +23,14 @@ def keys(reader):
     return [m.key().decode() for m in reader.records]
 
 
-# A known defect, open in issue 18's note: in about one run in three here, the commit that was in
-# flight when the broker froze never resolves after SIGCONT (librdkafka 2.0.2 retries it, the
-# coordinator has aborted the transaction, no error comes back), or the budget fills too slowly on
-# a loaded machine. Each attempt has its own broker, feeds and daemon; every failed attempt is
-# printed, and the test fails only when all of them fail.
+class Underloaded(AssertionError):
+    """The budget did not fill within the freeze: the load generator (this process, on a machine
+    shared with other work) served too little. Says nothing about newsd."""
+
+
+# Only an underloaded attempt is tried again (each attempt has its own broker, feeds and daemon,
+# and is printed); any other failure (a commit that never resolves, a lost or duplicated item,
+# resident memory over the budget) fails the test at once.
 ATTEMPTS = 3
 
 
@@ -39,9 +42,9 @@ def test_broker_frozen_past_the_transaction_timeout(tmp_path, feed_server, run_d
         try:
             frozen_scenario(where, feed_server, run_daemon, f"m{attempt}x")
             return
-        except AssertionError as e:
+        except Underloaded as e:
             failures.append(f"attempt {attempt + 1}: {e}")
-            print(f"test_memory attempt {attempt + 1} of {ATTEMPTS} failed: {e}")
+            print(f"test_memory attempt {attempt + 1} of {ATTEMPTS} underloaded: {e}")
     raise AssertionError("; ".join(failures))
 
 
@@ -73,8 +76,11 @@ def frozen_scenario(tmp_path, feed_server, run_daemon, prefix):
             subprocess.run([BROKER_SH, "freeze", bdir], check=True)
             t_freeze = time.monotonic()
             # the buffered bytes reach the budget and fetch pauses (nothing drains while frozen)
-            wait_for(lambda: metric(port, "newsd_memory_paused") == 1, FREEZE_S,
-                     "fetch paused by the memory budget")
+            try:
+                wait_for(lambda: metric(port, "newsd_memory_paused") == 1, FREEZE_S,
+                         "fetch paused by the memory budget")
+            except AssertionError as e:
+                raise Underloaded(f"{e} ({load.served_count()} items served)") from None
             # /readyz is honest: a commit that cannot finish means Kafka is failing
             wait_for(lambda: http_get(port, "/readyz")[0] == 503, 20, "/readyz 503 while the broker hangs")
             status, body = http_get(port, "/readyz")
@@ -84,9 +90,14 @@ def frozen_scenario(tmp_path, feed_server, run_daemon, prefix):
                 time.sleep(0.5)
             subprocess.run([BROKER_SH, "thaw", bdir], check=True)
 
-            # the expired transaction is redone, fetch resumes: new items keep being committed
-            wait_for(lambda: (metric(port, "newsd_kafka_transactions_aborted_total", reason="timeout") or 0) >= 1,
-                     60, "the expired transaction counted as aborted (timeout)")
+            # the expired transaction is redone (or, when the commit in flight had reached the
+            # broker and then stalled, read back as committed), fetch resumes: new items keep
+            # being committed
+            def settled():
+                return ((metric(port, "newsd_kafka_transactions_aborted_total", reason="timeout") or 0) +
+                        (metric(port, "newsd_kafka_commit_stalls_total") or 0))
+            wait_for(lambda: settled() >= 1, 60,
+                     "the expired transaction counted as aborted (timeout), or a stalled commit settled")
             wait_for(lambda: metric(port, "newsd_memory_paused") == 0, 60, "the sources resumed")
             paused = paused_s() - paused_before
             load.stop()
@@ -115,8 +126,13 @@ def frozen_scenario(tmp_path, feed_server, run_daemon, prefix):
         assert d.stop() == 0
         logs = d.log_lines()
         aborted = [l for l in logs if "the broker was away longer than the transaction timeout" in l.get("msg", "")]
-        assert aborted and all(l["level"] == "warn" for l in aborted), aborted
-        assert "records aborted" in aborted[0]["msg"] and "redone" in aborted[0]["msg"]
+        committed = [l for l in logs if "stalled in librdkafka" in l.get("msg", "")]
+        assert aborted or committed, "neither an aborted transaction nor a stalled commit reported"
+        assert all(l["level"] == "warn" for l in aborted + committed), aborted + committed
+        if aborted:
+            assert "records aborted" in aborted[0]["msg"] and "redone" in aborted[0]["msg"]
+        else:
+            assert "records stalled" in committed[0]["msg"] and "had committed" in committed[0]["msg"]
         noisy = [l for l in logs if "Purged in queue" in l.get("msg", "") and l.get("level") != "debug"]
         assert not noisy, f"{len(noisy)} purge lines, e.g. {noisy[0]}"
         errors = [l for l in logs if l.get("level") == "error"]
