@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "enrich/doc.h"
 #include "enrich/enrich.h"
 #include "enrich/entities.h"
 #include "enrich/events.h"
@@ -97,18 +98,21 @@ static double time_topics(const struct nd_events *events, const struct nd_topics
                           const struct nd_story *story)
 {
     struct nd_evtok *etoks = NULL;
+    struct nd_doc doc;
     const char *text = story->body_text ? story->body_text : "";
-    size_t len = strlen(text),
-           ntok = nd_evlex_tokenize_alloc(text, len, ND_EVLEX_MAX_TOKENS, &etoks);
+    size_t len = strlen(text), ntok = 0;
     struct nd_event_list evs = {0};
     double t0, t;
+    if (nd_doc_build(&doc, text, len) == ND_OK)
+        ntok = nd_evlex_tokens(&doc, ND_EVLEX_MAX_TOKENS, &etoks);
     if (ntok)
-        nd_events_code_tokens(events, text, etoks, ntok, NULL, NULL, 0, &evs);
+        nd_events_code_tokens(events, &doc, etoks, ntok, NULL, 0, &evs);
     t0 = now();
     json_decref(nd_topics_assign_tokens(topics, story->headline, text, len, etoks, ntok, &evs));
     t = now() - t0;
     nd_event_list_clear(&evs);
     free(etoks);
+    nd_doc_free(&doc);
     return t;
 }
 

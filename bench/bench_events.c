@@ -46,15 +46,16 @@ static void code_text(const struct nd_events *events, const struct nd_syntax *sy
 {
     struct nd_evtok *toks = NULL;
     struct nd_doc doc;
-    size_t ntok = nd_evlex_tokenize_alloc(text, len, ND_EVLEX_MAX_TOKENS, &toks);
-    int have_doc = syntax && nd_doc_build(&doc, text, len) == ND_OK;
-    if (have_doc)
-        nd_doc_parse(&doc, syntax, NULL, NULL);
+    size_t ntok;
     list->set = 1;
+    if (nd_doc_build(&doc, text, len) != ND_OK)
+        return;
+    if (syntax)
+        nd_doc_parse(&doc, syntax, NULL, NULL);
+    ntok = nd_evlex_tokens(&doc, ND_EVLEX_MAX_TOKENS, &toks);
     if (ntok)
-        nd_events_code_tokens(events, text, toks, ntok, have_doc ? &doc : NULL, NULL, 0, list);
-    if (have_doc)
-        nd_doc_free(&doc);
+        nd_events_code_tokens(events, &doc, toks, ntok, NULL, 0, list);
+    nd_doc_free(&doc);
     free(toks);
 }
 

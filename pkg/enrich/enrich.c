@@ -193,18 +193,21 @@ enum nd_err nd_enrich_story(const struct nd_enrich *enrich, struct nd_story *sto
 
     nd_enrich_text(story);
     body = story->body_text;
-    /* the body's one token stream: entities and the parser read it */
+    /* the body's one token stream: entities, the parser, the event coder and topics read it */
     err = nd_doc_build(&doc, body ? body : "", body ? strlen(body) : 0);
     if (err == ND_ERR_NOMEM) {
         memset(&ents, 0, sizeof(ents));
         goto out;
     }
-    err = nd_entities_find_doc(enrich, story, err == ND_OK ? &doc : NULL, &ents);
+    if (err == ND_OK)
+        err = nd_entities_find_doc(enrich, story, &doc, &ents);
+    else
+        memset(&ents, 0, sizeof(ents));
     keep_or_set(story->annotations, "entities", nd_entities_to_json(&ents, story));
     if (story->body_text) {
         size_t len = strlen(story->body_text);
-        /* the event coder and topics read the same word tokens: made once */
-        size_t ntok = nd_evlex_tokenize_alloc(story->body_text, len, ND_EVLEX_MAX_TOKENS, &toks);
+        /* the event coder and topics read the doc's tokens too, through one lexical view */
+        size_t ntok = nd_evlex_tokens(&doc, ND_EVLEX_MAX_TOKENS, &toks);
         /* a story that came with events keeps them (see keep_or_set) */
         int upstream = story->events.set;
         struct nd_event_list coded = {0};
@@ -218,8 +221,7 @@ enum nd_err nd_enrich_story(const struct nd_enrich *enrich, struct nd_story *sto
             nd_doc_parse(&doc, enrich->syntax, want_sentence, &wa);
             free(triggers);
         }
-        nd_events_code_tokens(enrich->events, story->body_text, toks, ntok,
-                              doc.ntoks ? &doc : NULL, mentions, nmentions, &coded);
+        nd_events_code_tokens(enrich->events, &doc, toks, ntok, mentions, nmentions, &coded);
         /* events under the threshold stay in the story, marked: neither published nor alerted */
         nd_event_list_mark(&coded, enrich->min_confidence);
         keep_or_set(story->annotations, "subject",

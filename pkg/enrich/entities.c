@@ -43,9 +43,10 @@ const char *nd_ent_type_name(enum nd_ent_type type)
 struct wtok {
     const char *text; /* the field's text */
     uint32_t start, end;
+    uint32_t cstart, cend; /* the doc token's character offsets */
     uint32_t flags;
     uint8_t field;   /* ND_FIELD_BODY or ND_FIELD_HEADLINE */
-    uint32_t bodyix; /* index in ents->tokens for body tokens */
+    uint32_t bodyix; /* index in ents->doc for body tokens */
     uint32_t sent;   /* sentence index (body) */
     uint64_t h;      /* nd_kb_tokhash */
 };
@@ -165,19 +166,22 @@ static int tok_upper(const struct wtok *t)
 /* ---- stage 1: tokens and tags ------------------------------------------------------------------
  */
 /* Appends the field's tokens to w->t, which the caller sized (cap) for every field. */
-static enum nd_err add_field(struct work *w, const char *text, const struct nd_tokens *toks,
-                             int field, size_t cap)
+static enum nd_err add_field(struct work *w, const struct nd_doc *doc, int field, size_t cap)
 {
-    for (size_t i = 0; i < toks->ntokens; i++) {
+    for (size_t i = 0; i < doc->ntoks; i++) {
+        const struct nd_doc_tok *t = &doc->toks[i];
         if (w->n >= cap)
             return ND_ERR_INVALID;
-        w->t[w->n] = (struct wtok){.text = text,
-                                   .start = toks->tokens[i].start,
-                                   .end = toks->tokens[i].end,
-                                   .flags = toks->tokens[i].flags,
+        w->t[w->n] = (struct wtok){.text = doc->text,
+                                   .start = t->start,
+                                   .end = t->end,
+                                   .cstart = t->cstart,
+                                   .cend = t->cend,
+                                   .flags = t->flags,
                                    .field = (uint8_t)field,
-                                   .bodyix = (uint32_t)i};
-        w->t[w->n].h = nd_kb_tokhash(text + w->t[w->n].start, w->t[w->n].end - w->t[w->n].start);
+                                   .bodyix = (uint32_t)i,
+                                   .sent = field == ND_FIELD_BODY ? t->sent : 0};
+        w->t[w->n].h = nd_kb_tokhash(doc->text + w->t[w->n].start, w->t[w->n].end - w->t[w->n].start);
         w->n++;
     }
     return ND_OK;
@@ -498,8 +502,7 @@ static enum nd_err build_entities(struct work *w, struct nd_entities *ents)
     int found;
     size_t ne = 0;
     enum nd_err err = ND_OK;
-    size_t nbody_sent = 0, cbyte = 0, cchars = 0;
-    int cfield = -1;
+    size_t nbody_sent = 0;
 
     size_t person_toks = 0;
     for (size_t ci = 0; ci < w->nc; ci++)
@@ -616,20 +619,12 @@ static enum nd_err build_entities(struct work *w, struct nd_entities *ents)
         }
         m = &e->mentions[e->nmentions++];
         z = &w->t[c->first + c->count - 1];
-        /* character offsets: candidates come in text order, so count forward from the last one */
-        if (a->field != cfield || a->start < cbyte) {
-            cfield = a->field;
-            cbyte = 0;
-            cchars = 0;
-        }
-        cchars += nd_utf8_chars(a->text + cbyte, a->start - cbyte);
-        cbyte = a->start;
         memset(m, 0, sizeof(*m));
         m->field = a->field;
         m->start = a->start;
         m->end = z->end;
-        m->cstart = (uint32_t)cchars;
-        m->cend = m->cstart + (uint32_t)nd_utf8_chars(a->text + a->start, z->end - a->start);
+        m->cstart = a->cstart;
+        m->cend = z->cend;
         m->sentence = a->sent;
         m->tok_first = a->bodyix;
         m->tok_count = (uint32_t)c->count;
@@ -766,70 +761,57 @@ static void add_short_forms(struct work *w, const int *cand_at)
     }
 }
 
-/* ents->tokens: a copy of the doc's tokens when there is one, else the body tokenised here */
-static enum nd_err body_tokens(const char *body, const struct nd_doc *doc, struct nd_tokens *out)
-{
-    const struct nd_tokens *r = doc ? &doc->raw : NULL;
-    if (!r)
-        return nd_tokenize(body, strlen(body), out);
-    memset(out, 0, sizeof(*out));
-    out->tokens = malloc((r->ntokens ? r->ntokens : 1) * sizeof(*out->tokens));
-    out->sentences = malloc((r->nsentences ? r->nsentences : 1) * sizeof(*out->sentences));
-    if (!out->tokens || !out->sentences) {
-        nd_tokens_free(out);
-        return ND_ERR_NOMEM;
-    }
-    if (r->ntokens)
-        memcpy(out->tokens, r->tokens, r->ntokens * sizeof(*out->tokens));
-    if (r->nsentences)
-        memcpy(out->sentences, r->sentences, r->nsentences * sizeof(*out->sentences));
-    out->ntokens = r->ntokens;
-    out->nsentences = r->nsentences;
-    return ND_OK;
-}
-
 enum nd_err nd_entities_find(const struct nd_enrich *enrich, const struct nd_story *story,
                              struct nd_entities *ents)
 {
-    return nd_entities_find_doc(enrich, story, NULL, ents);
+    const char *body = story->body_text ? story->body_text : "";
+    struct nd_doc *doc = nd_xcalloc(1, sizeof(*doc));
+    enum nd_err err = nd_doc_build(doc, body, strlen(body));
+    if (err != ND_OK) {
+        free(doc);
+        memset(ents, 0, sizeof(*ents));
+        return err;
+    }
+    err = nd_entities_find_doc(enrich, story, doc, ents);
+    ents->own_doc = doc; /* nd_entities_find_doc zeroed ents first */
+    return err;
 }
 
 enum nd_err nd_entities_find_doc(const struct nd_enrich *enrich, const struct nd_story *story,
                                  const struct nd_doc *doc, struct nd_entities *ents)
 {
     struct work w;
-    struct nd_tokens head = {0};
+    struct nd_doc head = {0};
     uint8_t *labels = NULL;
     int *owner = NULL;
     struct imap known = {0};
     int *cand_at = NULL;
     size_t tcap = 0, mark = nd_scratch_mark();
     enum nd_err err;
-    const char *body = story->body_text ? story->body_text : "";
 
     memset(ents, 0, sizeof(*ents));
     memset(&w, 0, sizeof(w));
     w.enrich = enrich;
     w.story = story;
-    if ((err = body_tokens(body, doc, &ents->tokens)) != ND_OK)
+    ents->doc = doc;
+    if (!doc) {
+        err = ND_ERR_INVALID;
         goto out;
+    }
     if (story->headline &&
-        (err = nd_tokenize(story->headline, strlen(story->headline), &head)) != ND_OK)
+        (err = nd_doc_build(&head, story->headline, strlen(story->headline))) != ND_OK)
         goto out;
     /* sized once for both fields */
-    tcap = head.ntokens + ents->tokens.ntokens;
+    tcap = head.ntoks + doc->ntoks;
     if (tcap && !(w.t = nd_scratch_alloc(tcap * sizeof(*w.t)))) {
         err = ND_ERR_NOMEM;
         goto out;
     }
-    if ((err = add_field(&w, story->headline, &head, ND_FIELD_HEADLINE, tcap)) != ND_OK)
+    if ((err = add_field(&w, &head, ND_FIELD_HEADLINE, tcap)) != ND_OK)
         goto out;
     w.nhead = w.n;
-    if ((err = add_field(&w, body, &ents->tokens, ND_FIELD_BODY, tcap)) != ND_OK)
+    if ((err = add_field(&w, doc, ND_FIELD_BODY, tcap)) != ND_OK)
         goto out;
-    for (size_t s = 0; s < ents->tokens.nsentences; s++)
-        for (uint32_t k = 0; k < ents->tokens.sentences[s].count; k++)
-            w.t[w.nhead + ents->tokens.sentences[s].first + k].sent = (uint32_t)s;
     if (!w.n || !enrich || !enrich->tagger)
         goto out;
     if ((err = tag_all(&w, &labels)) != ND_OK)
@@ -947,7 +929,7 @@ enum nd_err nd_entities_find_doc(const struct nd_enrich *enrich, const struct nd
 out:
     nd_scratch_release(mark);
     free(w.c);
-    nd_tokens_free(&head);
+    nd_doc_free(&head);
     if (err != ND_OK) {
         nd_entities_free(ents);
         if (err == ND_ERR_NOMEM || err == ND_ERR_TOOBIG)
@@ -969,7 +951,8 @@ void nd_entities_free(struct nd_entities *ents)
         free(e->mentions);
     }
     free(ents->entities);
-    nd_tokens_free(&ents->tokens);
+    nd_doc_free(ents->own_doc);
+    free(ents->own_doc);
     memset(ents, 0, sizeof(*ents));
 }
 

@@ -68,10 +68,14 @@ struct nd_entity {
 #define ND_ENT_MAX_MENTIONS 1000
 #define ND_ENT_MAX_ENTITIES 2000
 
+struct nd_doc;
 struct nd_entities {
     struct nd_entity *entities; /* ordered by first mention, headline first */
     size_t nentities;
-    struct nd_tokens tokens; /* the body's tokens and sentences that mention offsets refer to */
+    /* the body's token stream that mentions (tok_first, sentence) refer to: the caller's
+     * (nd_entities_find_doc, borrowed) or own_doc (nd_entities_find) */
+    const struct nd_doc *doc;
+    struct nd_doc *own_doc;
 };
 
 /* Find, link and score the entities of a story whose text stage has run. *ents is zeroed first;
@@ -79,9 +83,9 @@ struct nd_entities {
  * cap (ents is then empty and valid). */
 enum nd_err nd_entities_find(const struct nd_enrich *enrich, const struct nd_story *story,
                              struct nd_entities *ents);
-/* The same on a body already tokenised: body is the story's token stream (doc.h) over body_text;
- * ents->tokens gets a copy of its tokens and sentences, so the body is tokenised once per story. */
-struct nd_doc;
+/* The same on a body already tokenised: body is the story's token stream (doc.h) over body_text,
+ * borrowed by ents (ents->doc) and kept alive by the caller while ents is used; mentions take
+ * their character offsets from it. */
 enum nd_err nd_entities_find_doc(const struct nd_enrich *enrich, const struct nd_story *story,
                                  const struct nd_doc *body, struct nd_entities *ents);
 void nd_entities_free(struct nd_entities *ents);

@@ -1,5 +1,5 @@
-/* Event coder, per story: tokens, code point offsets and sentences, then each sentence coded
- * (events_roles.c). See events.h for the method and events_int.h for the files. */
+/* Event coder, per story: the doc's tokens and sentences, each sentence coded (events_roles.c).
+ * See events.h for the method and events_int.h for the files. */
 
 #include "enrich/events_int.h"
 #include "enrich/doc.h"
@@ -8,27 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Positions of the UTF-8 continuation bytes (10xxxxxx) in p[0..len) into pos; SIZE_MAX when there
- * are more than cap. Eight ASCII bytes are skipped at once. */
-static size_t continuation_positions(const unsigned char *p, size_t len, uint32_t *pos, size_t cap)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < len;) {
-        uint64_t w;
-        if (len - i >= 8 && (memcpy(&w, p + i, 8), !(w & 0x8080808080808080ull))) {
-            i += 8;
-            continue;
-        }
-        if ((p[i] & 0xC0) == 0x80) {
-            if (n == cap)
-                return SIZE_MAX;
-            pos[n++] = (uint32_t)i;
-        }
-        i++;
-    }
-    return n;
-}
 
 static int by_start(const void *a, const void *b)
 {
@@ -64,14 +43,16 @@ void nd_events_code_list(const struct nd_events *events, const char *text, size_
                          struct nd_event_list *out)
 {
     struct nd_evtok *toks = NULL;
+    struct nd_doc doc;
     size_t ntok;
 
     out->set = 1;
-    if (!events || !text || !len)
+    if (!events || !text || !len || nd_doc_build(&doc, text, len) != ND_OK)
         return;
-    ntok = nd_evlex_tokenize_alloc(text, len, MAX_TOKENS, &toks);
-    nd_events_code_tokens(events, text, toks, ntok, NULL, mentions, nmentions, out);
+    ntok = nd_evlex_tokens(&doc, MAX_TOKENS, &toks);
+    nd_events_code_tokens(events, &doc, toks, ntok, mentions, nmentions, out);
     free(toks);
+    nd_doc_free(&doc);
 }
 
 void nd_events_set_roles(struct nd_events *events, unsigned roles)
@@ -90,19 +71,11 @@ json_t *nd_events_code(const struct nd_events *events, const char *text, size_t 
     return arr;
 }
 
-/* Each token's dictionary masks and word classes (one lookup), its first entity mention, and its
- * code point offsets. starts (ntok + 1 entries) is scratch here: it holds the positions of the
- * UTF-8 continuation bytes. */
-static void prepare_tokens(struct story_state *st, uint32_t *starts)
+/* Each token's dictionary masks and word classes (one lookup), and its first entity mention. */
+static void prepare_tokens(struct story_state *st)
 {
     const struct nd_events *events = st->events;
-    const char *text = st->text;
-    /* a code point offset is the byte offset less the UTF-8 continuation bytes before it; their
-     * positions are listed once (in the sentence-starts array, free until the sentences are
-     * split), or, in a text with more of them than tokens, counted byte by byte */
-    size_t ncont =
-        continuation_positions((const unsigned char *)text, st->text_len, starts, st->ntok + 1);
-    size_t at = 0, cp = 0, q = 0, mk = 0;
+    size_t mk = 0;
     for (size_t i = 0; i < FIRST_AHEAD && i < st->ntok; i++)
         nd_evmap_prefetch(events->first_len, st->toks[i].hash);
     for (size_t i = 0; i < st->ntok; i++) {
@@ -123,35 +96,47 @@ static void prepare_tokens(struct story_state *st, uint32_t *starts)
             st->fidx[i] = idx;
             tok->cls = events->finfo[idx].cls;
         }
-        if (ncont != SIZE_MAX) {
-            while (q < ncont && starts[q] < tok->start)
-                q++;
-            st->cps[2 * i] = tok->start - (uint32_t)q;
-            while (q < ncont && starts[q] < tok->end)
-                q++;
-            st->cps[2 * i + 1] = tok->end - (uint32_t)q;
-            continue;
-        }
-        for (; at < tok->start; at++)
-            cp += ((unsigned char)text[at] & 0xC0) != 0x80;
-        st->cps[2 * i] = (uint32_t)cp;
-        for (; at < tok->end; at++)
-            cp += ((unsigned char)text[at] & 0xC0) != 0x80;
-        st->cps[2 * i + 1] = (uint32_t)cp;
     }
 }
 
-void nd_events_code_tokens(const struct nd_events *events, const char *text, struct nd_evtok *toks,
-                           size_t ntok, const struct nd_doc *doc,
+/* Cap on tokens coded as one sentence: the coder's per-sentence work is quadratic in places, and a
+ * "sentence" of thousands of tokens is a table or a broken page, not prose; a longer doc sentence
+ * is coded in pieces of this many. */
+#define SENTENCE_MAX_TOKENS 160
+
+/* st->etok: each doc token's coder token. */
+static void map_doc_tokens(struct story_state *st)
+{
+    for (size_t d = 0; d < st->doc->ntoks; d++)
+        st->etok[d] = UINT32_MAX;
+    for (size_t i = 0; i < st->ntok; i++)
+        for (uint32_t k = 0; k < st->toks[i].dn; k++)
+            st->etok[st->toks[i].dtok + k] = (uint32_t)i;
+}
+
+/* Each of the doc's sentences coded, over the coder tokens whose first doc token lies in it (in
+ * pieces of at most SENTENCE_MAX_TOKENS). */
+static void code_sentences(struct story_state *st)
+{
+    const struct nd_doc *doc = st->doc;
+    for (size_t i = 0; i < st->ntok;) {
+        size_t s = doc->toks[st->toks[i].dtok].sent, s0 = i;
+        while (i < st->ntok && doc->toks[st->toks[i].dtok].sent == s &&
+               i - s0 < SENTENCE_MAX_TOKENS)
+            i++;
+        nd_ev_code_sentence(st, s0, i);
+    }
+}
+
+void nd_events_code_tokens(const struct nd_events *events, const struct nd_doc *doc,
+                           struct nd_evtok *toks, size_t ntok,
                            const struct nd_events_mention *mentions, size_t nmentions,
                            struct nd_event_list *out)
 {
     struct story_state *st = NULL;
-    uint32_t *starts = NULL;
-    size_t nsent;
 
     out->set = 1;
-    if (!events || !text || !toks || !ntok)
+    if (!events || !doc || !toks || !ntok)
         return;
     st = malloc(sizeof(*st));
     if (!st)
@@ -160,7 +145,9 @@ void nd_events_code_tokens(const struct nd_events *events, const char *text, str
     st->toks = toks;
     st->ntok = ntok;
     st->events = events;
-    st->text = text;
+    st->doc = doc;
+    st->parse = (events->roles & ND_EVENTS_ROLES_PARSE) != 0;
+    st->text = doc->text;
     /* every slice an event keeps lies within the tokens: the last one ends the text we read */
     st->text_len = toks[ntok - 1].end;
     if (mentions && nmentions) {
@@ -174,35 +161,23 @@ void nd_events_code_tokens(const struct nd_events *events, const char *text, str
     }
     st->out = out;
     st->first_event = out->n;
-    /* one block per story for the per-token arrays: phrase masks, code points, sentence starts */
-    st->firsts = malloc((st->ntok + 1) * 6 * sizeof(*st->firsts));
+    /* one block per story for the per-token arrays: phrase masks, first_info, mentions */
+    st->firsts = malloc((st->ntok + 1) * 3 * sizeof(*st->firsts));
     if (!st->firsts)
         goto out;
     st->fidx = st->firsts + st->ntok + 1;
-    st->cps = st->fidx + st->ntok + 1;
-    starts = st->cps + 2 * (st->ntok + 1);
-    st->mfirst = starts + st->ntok + 1;
-    prepare_tokens(st, starts);
-    if (doc && doc->ntoks && (events->roles & ND_EVENTS_ROLES_PARSE)) {
-        st->dtok = malloc(st->ntok * sizeof(*st->dtok) + doc->ntoks * sizeof(*st->etok));
-        if (st->dtok) {
-            st->doc = doc;
-            st->etok = (uint32_t *)(st->dtok + st->ntok);
-            nd_ev_align(st);
-        }
-    }
-    nsent = nd_evlex_sentences(text, st->toks, st->ntok, starts, st->ntok + 1);
-    for (size_t s = 0; s < nsent; s++) {
-        size_t s0 = starts[s], s1 = s + 1 < nsent ? starts[s + 1] : st->ntok;
-        if (s1 > s0)
-            nd_ev_code_sentence(st, s0, s1);
-    }
+    st->mfirst = st->fidx + st->ntok + 1;
+    prepare_tokens(st);
+    if (!(st->etok = malloc(doc->ntoks * sizeof(*st->etok))))
+        goto out;
+    map_doc_tokens(st);
+    code_sentences(st);
     nd_ev_finish(st);
 out:
     if (st) {
         free(st->sorted);
         free(st->firsts);
-        free(st->dtok);
+        free(st->etok);
     }
     free(st);
 }

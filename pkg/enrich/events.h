@@ -52,23 +52,23 @@ void nd_events_code_list(const struct nd_events *events, const char *text, size_
 json_t *nd_events_code(const struct nd_events *events, const char *text, size_t len,
                        const struct nd_events_mention *mentions, size_t nmentions);
 
-/* As nd_events_code_list, over the text's tokens from nd_evlex_tokenize_alloc (events_lex.h), so
- * the caller can share one tokenization with topics; the coder fills the tokens' word-class bits
- * (cls) and reads nothing else of them but what the tokenizer wrote. doc: the same text's token
- * stream with the sentences nd_doc_parse parsed (borrowed, may be NULL): the roles of verbs in
- * parsed sentences come from the parse. */
+/* As nd_events_code_list, over the story's token stream: doc (nd_doc_build of the text, borrowed;
+ * the sentences nd_doc_parse parsed give the roles of their verbs) and toks, its first ntok tokens
+ * from nd_evlex_tokens (events_lex.h), shared with topics; the coder fills the tokens' word-class
+ * bits (cls) and reads nothing else of them but what nd_evlex_tokens wrote. Sentences and character
+ * offsets are the doc's. */
 struct nd_evtok;
 struct nd_doc;
-void nd_events_code_tokens(const struct nd_events *events, const char *text,
-                           struct nd_evtok *toks, size_t ntok, const struct nd_doc *doc,
+void nd_events_code_tokens(const struct nd_events *events, const struct nd_doc *doc,
+                           struct nd_evtok *toks, size_t ntok,
                            const struct nd_events_mention *mentions, size_t nmentions,
                            struct nd_event_list *out);
 
-/* The sentences of doc that can hold an event, for the caller to parse only those: want[s] (doc->nsents
- * entries, caller's) is set when sentence s holds the start of a coder token (toks, ntok: the same
- * text's nd_evlex_tokenize_alloc tokens) that begins a verb or noun trigger of the model's
- * dictionaries, else cleared. A sentence left out holds nothing the coder reads the parse for.
- * events NULL: no sentence. Thread-safe. */
+/* The sentences of doc that can hold an event, for the caller to parse only those: want[s]
+ * (doc->nsents entries, caller's) is set when sentence s holds a token of toks (ntok of them, as
+ * for nd_events_code_tokens) that begins a verb or noun trigger of the model's dictionaries, else
+ * cleared. A sentence left out holds nothing the coder reads the parse for. events NULL: no
+ * sentence. Thread-safe. */
 void nd_events_trigger_sentences(const struct nd_events *events, const struct nd_evtok *toks,
                                  size_t ntok, const struct nd_doc *doc, uint8_t *want);
 

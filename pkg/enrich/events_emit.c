@@ -1,6 +1,7 @@
 /* events_emit: an event's typed record (struct nd_event, story/event.h) from the coder's trigger,
  * code and actor groups, with its confidence. The JSON is made by the story's encoder. */
 #include "enrich/events_int.h"
+#include "enrich/doc.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -37,8 +38,8 @@ static void fill_actor(const struct story_state *st, struct nd_event_actor *out,
     out->implied = a->implied;
     if (a->e > a->b) {
         out->text = tokens_text(st, a->b, a->e);
-        out->start = st->cps[2 * a->b];
-        out->end = st->cps[2 * (a->e - 1) + 1];
+        out->start = tok_cstart(st, a->b);
+        out->end = tok_cend(st, a->e - 1);
     }
 }
 
@@ -95,11 +96,11 @@ void nd_ev_emit(struct story_state *st, size_t s0, size_t s1, const struct ev_fo
     copy_code(ev->cameo, found->code, sizeof(ev->cameo));
     ev->nsource = fill_group(st, ev->source, src);
     ev->ntarget = fill_group(st, ev->target, tgt);
-    ev->sent_start = st->cps[2 * s0];
-    ev->sent_end = st->cps[2 * (s1 - 1) + 1];
+    ev->sent_start = tok_cstart(st, s0);
+    ev->sent_end = tok_cend(st, s1 - 1);
     ev->trigger = tokens_text(st, (uint32_t)tr->b, (uint32_t)tr->e);
-    ev->trig_start = st->cps[2 * tr->b];
-    ev->trig_end = st->cps[2 * (tr->e - 1) + 1];
+    ev->trig_start = tok_cstart(st, tr->b);
+    ev->trig_end = tok_cend(st, tr->e - 1);
     if (found->qe > found->qb)
         ev->quote = tokens_text(st, (uint32_t)found->qb, (uint32_t)found->qe);
     ev->status = found->planned ? ND_EVENT_PLANNED : ND_EVENT_REPORTED;

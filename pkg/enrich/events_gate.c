@@ -52,17 +52,12 @@ static int may_trigger(const struct nd_events *events, const struct nd_evtok *to
 void nd_events_trigger_sentences(const struct nd_events *events, const struct nd_evtok *toks,
                                  size_t ntok, const struct nd_doc *doc, uint8_t *want)
 {
-    size_t i = 0;
     memset(want, 0, doc->nsents);
     if (!events)
         return;
-    /* tokens and sentences both go by start: one merge. A coder token belongs to the sentence of
-     * the doc token its start lies in (nd_ev_align); one past a sentence's end is in none. */
-    for (size_t s = 0; s < doc->nsents; s++) {
-        const struct nd_doc_sent *ds = &doc->sents[s];
-        while (i < ntok && toks[i].start < ds->start)
-            i++;
-        for (; i < ntok && toks[i].start < ds->end && !want[s]; i++)
+    for (size_t i = 0; i < ntok; i++) {
+        size_t s = doc->toks[toks[i].dtok].sent;
+        if (!want[s])
             want[s] = (uint8_t)may_trigger(events, toks, i, ntok);
     }
 }

@@ -6,7 +6,7 @@
  *   events_predicates.c  triggers (verbs, eventive nouns), CAMEO patterns, negation, plans
  *   events_roles.c       per trigger: source, target and the final code
  *   events_emit.c        an event's typed record (struct nd_event) and its confidence
- *   events.c             the per-story driver (tokens, offsets, sentences) */
+ *   events.c             the per-story driver (the doc's tokens and sentences) */
 #ifndef ND_EVENTS_INT_H
 #define ND_EVENTS_INT_H
 
@@ -209,20 +209,19 @@ struct story_state {
     const struct nd_events *events;
     const char *text;
     size_t text_len;
-    struct nd_evtok *toks;
+    struct nd_evtok *toks; /* the view of doc's tokens (events_lex.h) */
     size_t ntok;
     uint32_t *firsts; /* per token: packed longest phrase per dictionary (see note_first) */
     uint32_t *fidx;   /* per token: its first_info (valid where firsts is not 0) */
-    uint32_t *cps;    /* per token: code point offsets of start and end */
     uint32_t *mfirst; /* per token: the first sorted mention starting with it, or UINT32_MAX */
     const struct nd_events_mention **sorted; /* the caller's mentions by start offset */
     size_t nmentions;
     size_t nmemo;
     struct group_ref last_subject; /* the previous sentence's subject, for pronouns */
     struct group_ref last_speaker;
-    const struct nd_doc *doc;  /* the story's parsed token stream, or NULL (word order only) */
-    int32_t *dtok;             /* per token: its doc token in a parsed sentence, or -1 */
-    uint32_t *etok;            /* per doc token: the token holding its start, or UINT32_MAX */
+    const struct nd_doc *doc;  /* the story's token stream: sentences, character offsets, parse */
+    int parse;                 /* roles from the parse of the sentences nd_doc_parse parsed */
+    uint32_t *etok;            /* per doc token: the token holding it, or UINT32_MAX */
     struct nd_event_list *out; /* the caller's: events are appended */
     size_t first_event;        /* out->n when this story began */
     size_t nevents;
@@ -231,6 +230,10 @@ struct story_state {
      * so a new state zeroes the fields above and not the memo. */
     struct memo memo[MAX_MEMO];
 };
+
+/* Character (code point) offsets of token i's start and end: the doc's. */
+#define tok_cstart(st, i) ((st)->doc->toks[(st)->toks[i].dtok].cstart)
+#define tok_cend(st, i) ((st)->doc->toks[(st)->toks[i].dtok + (st)->toks[i].dn - 1].cend)
 
 /* Token key equals a string literal (length first: most tokens differ there). */
 #define key_is(tok, lit)                                                                           \
@@ -351,9 +354,8 @@ const char *nd_ev_harmful_complement(const struct nd_evtok *toks, const struct t
 
 /* ---------- the parse (events_parse.c) ---------- */
 
-/* Fill st->dtok and st->etok from st->doc. */
-void nd_ev_align(struct story_state *st);
-/* The doc token of token tok when its sentence was parsed, else -1. */
+/* The doc token of token tok (a compound's last) when its sentence was parsed and roles come from
+ * the parse, else -1. */
 int32_t nd_ev_parse_verb(const struct story_state *st, size_t tok);
 /* Source and target of the verb at token tok from the parse (groups of spans; a pronoun member
  * takes pron's actors), *passive when it is a passive. 0 when the sentence was not parsed. */

@@ -1,11 +1,12 @@
-/* Tokenizer, sentence splitter and string map for the topic and event coders. The tokenizer's keys
- * must equal the ones scripts/build_events_model.py writes, or dictionary phrases stop matching. */
+/* The topic and event coders' view of the doc's tokens, and their string map. The doc's keys must
+ * equal the ones scripts/build_events_model.py writes, or dictionary phrases stop matching. */
 #include "enrich/events_lex.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/core.h"
+#include "enrich/doc.h"
 
 /* xxHash3 compiled in: map keys are short, and the library call's dispatch costs as much as the
  * hash. Same algorithm and seed as nd_hash64. */
@@ -17,251 +18,100 @@ static uint64_t key_hash(const char *key, size_t klen)
     return XXH3_64bits_withSeed(key, klen, 0);
 }
 
-static int is_ascii_alnum(unsigned char c)
+_Static_assert(ND_EVTOK_KEYMAX == ND_DOC_KEYMAX, "an nd_evtok key is its doc token's");
+
+static int doc_word(const struct nd_doc_tok *t)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    return !(t->flags & ND_TOK_PUNCT) && t->key[0] != '\'';
 }
 
-/* Length of a UTF-8 punctuation sequence at p (quotes, dashes, ellipsis, no-break space), else 0.
- * Other non-ASCII bytes count as letters, so names like "Zelenskiy" in any script stay whole. */
-static size_t utf8_punct(const unsigned char *p, const unsigned char *end)
+/* ND_EVTOK_* of a doc token. A word is any token but punctuation and the clitics ("'s": the coder
+ * reads that by key); a quote is a double one (straight or curly: the doc's key folds them to
+ * '"'). */
+static uint16_t evtok_flags(const struct nd_doc_tok *t)
 {
-    if (end - p >= 3 && p[0] == 0xE2 && p[1] == 0x80 &&
-        ((p[2] >= 0x90 && p[2] <= 0x9F) || p[2] == 0xA6 || p[2] == 0xB9 || p[2] == 0xBA))
-        return 3;
-    if (end - p >= 2 && p[0] == 0xC2 && (p[1] == 0xA0 || p[1] == 0xAB || p[1] == 0xBB))
-        return 2;
-    return 0;
+    uint16_t f = 0;
+    if (doc_word(t))
+        f |= ND_EVTOK_WORD;
+    if (t->flags & ND_TOK_UPPER)
+        f |= ND_EVTOK_CAP;
+    if (t->flags & ND_TOK_ALLCAPS)
+        f |= ND_EVTOK_ALLCAP;
+    if (t->flags & ND_TOK_NEWLINE)
+        f |= ND_EVTOK_NL;
+    if ((t->flags & ND_TOK_QUOTE) && t->keylen == 1 && t->key[0] == '"')
+        f |= ND_EVTOK_QUOTE;
+    return f;
 }
 
-static int is_word_byte(const unsigned char *p, const unsigned char *end)
+/* Past the hyphenated compound starting at doc token d: words joined by single "-" with no space
+ * between them, within a sentence ("free-trade", "12-year-old", "U.S.-led"); d + 1 when none. */
+static size_t compound_end(const struct nd_doc *doc, size_t d)
 {
-    if (p >= end)
-        return 0;
-    if (*p < 0x80)
-        return is_ascii_alnum(*p);
-    return utf8_punct(p, end) == 0;
-}
-
-/* An apostrophe at p: "'" or "’". Returns its length or 0. */
-static size_t apostrophe(const unsigned char *p, const unsigned char *end)
-{
-    if (p < end && *p == '\'')
-        return 1;
-    if (end - p >= 3 && p[0] == 0xE2 && p[1] == 0x80 && p[2] == 0x99)
-        return 3;
-    return 0;
-}
-
-size_t nd_evlex_tokenize(const char *text, size_t len, struct nd_evtok *toks, size_t max)
-{
-    const unsigned char *base = (const unsigned char *)text, *p = base, *end = base + len;
-    size_t n = 0;
-    int nl = 0;
-
-    while (p < end && n < max) {
-        struct nd_evtok *tok;
-        size_t pl;
-        /* one test for the usual byte (a letter), the six spaces only below it */
-        if (*p <= ' ' &&
-            (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n' || *p == '\f' || *p == '\v')) {
-            if (*p == '\n')
-                nl = 1;
-            p++;
-            continue;
-        }
-        if (end - p >= 2 && p[0] == 0xC2 && p[1] == 0xA0) {
-            p += 2;
-            continue;
-        }
-        tok = &toks[n];
-        memset(tok, 0, sizeof(*tok));
-        tok->start = (uint32_t)(p - base);
-        if (nl)
-            tok->flags |= ND_EVTOK_NL;
-        nl = 0;
-        if (*p < 0x80 ? is_ascii_alnum(*p) : is_word_byte(p, end)) {
-            int internal_dot = 0, letters = 0, uppers = 0;
-            /* the key is written as the word is read (capitals lowered, periods dropped, apostrophes
-             * folded to "'", at most ND_EVTOK_KEYMAX - 1 bytes), not by a second pass over it */
-            size_t kn = 0;
-            tok->flags |= ND_EVTOK_WORD;
-            if (*p >= 'A' && *p <= 'Z')
-                tok->flags |= ND_EVTOK_CAP;
-            for (;;) {
-                /* the run of word bytes (is_word_byte, with ASCII decided inline: this loop reads
-                 * every byte of the story) */
-                while (p < end) {
-                    unsigned char c = *p;
-                    if (c >= 'a' && c <= 'z')
-                        letters++;
-                    else if (c >= 'A' && c <= 'Z')
-                        uppers++, letters++, c += 32;
-                    else if (c < 0x80 ? !is_ascii_alnum(c) : utf8_punct(p, end) != 0)
-                        break;
-                    if (kn < ND_EVTOK_KEYMAX - 1)
-                        tok->key[kn++] = (char)c;
-                    p++;
-                }
-                if (p < end && (*p == '.' || *p == '-') && is_word_byte(p + 1, end)) {
-                    if (*p == '.')
-                        internal_dot = 1;
-                    else if (kn < ND_EVTOK_KEYMAX - 1)
-                        tok->key[kn++] = '-';
-                    p++;
-                    continue;
-                }
-                size_t a = apostrophe(p, end);
-                if (a && is_word_byte(p + a, end)) {
-                    /* possessive 's ends the word; "doesn't", "O'Brien" go on */
-                    if ((p[a] == 's' || p[a] == 'S') && !is_word_byte(p + a + 1, end))
-                        break;
-                    if (kn < ND_EVTOK_KEYMAX - 1)
-                        tok->key[kn++] = '\'';
-                    p += a;
-                    continue;
-                }
-                break;
-            }
-            if (p < end && *p == '.' &&
-                (internal_dot || (p - base - tok->start == 1 && uppers == 1)))
-                p++; /* "U.S." and initials keep their period */
-            tok->end = (uint32_t)(p - base);
-            if (letters >= 2 && letters == uppers)
-                tok->flags |= ND_EVTOK_ALLCAP;
-            tok->key[kn] = '\0';
-            tok->keylen = (uint8_t)kn;
-            tok->hash = key_hash(tok->key, tok->keylen);
-            n++;
-            continue;
-        }
-        pl = apostrophe(p, end);
-        if (pl && p + pl < end && (p[pl] == 's' || p[pl] == 'S') &&
-            !is_word_byte(p + pl + 1, end) && n > 0 && toks[n - 1].end == tok->start) {
-            tok->end = (uint32_t)(p + pl + 1 - base);
-            memcpy(tok->key, "'s", 3);
-            tok->keylen = 2;
-            tok->hash = key_hash(tok->key, tok->keylen);
-            p += pl + 1;
-            n++;
-            continue;
-        }
-        pl = utf8_punct(p, end);
-        if (!pl)
-            pl = 1;
-        if (*p == '"' || (pl == 3 && (p[2] == 0x9C || p[2] == 0x9D))) {
-            tok->flags |= ND_EVTOK_QUOTE;
-            memcpy(tok->key, "\"", 2);
-            tok->keylen = 1;
-        } else if (pl == 3 && (p[2] == 0x98 || p[2] == 0x99)) {
-            memcpy(tok->key, "'", 2);
-            tok->keylen = 1;
-        } else if (pl == 3 && p[2] >= 0x90 && p[2] <= 0x95) {
-            memcpy(tok->key, "-", 2);
-            tok->keylen = 1;
-        } else if (pl == 3 && p[2] == 0xA6) {
-            memcpy(tok->key, "...", 4);
-            tok->keylen = 3;
-        } else {
-            tok->key[0] = (char)(pl == 1 ? *p : '?');
-            tok->key[1] = '\0';
-            tok->keylen = 1;
-        }
-        p += pl;
-        tok->end = (uint32_t)(p - base);
-        tok->hash = key_hash(tok->key, tok->keylen);
-        n++;
+    size_t e = d + 1;
+    if (!doc_word(&doc->toks[d]))
+        return e;
+    while (e + 1 < doc->ntoks) {
+        const struct nd_doc_tok *h = &doc->toks[e], *w = &doc->toks[e + 1];
+        if (h->end - h->start != 1 || doc->text[h->start] != '-' ||
+            h->start != doc->toks[e - 1].end || w->start != h->end || !doc_word(w) ||
+            w->sent != h->sent || doc->toks[e - 1].sent != h->sent)
+            break;
+        e += 2;
     }
-    return n;
+    return e;
 }
 
-size_t nd_evlex_tokenize_alloc(const char *text, size_t len, size_t max, struct nd_evtok **out)
+/* The evtok of doc tokens [d, e): one token, or a compound with its joined key written to kbuf. */
+static struct nd_evtok view_token(const struct nd_doc *doc, size_t d, size_t e, char *kbuf)
 {
-    size_t cap = len / 4 + 64 < max ? len / 4 + 64 : max, n;
-    struct nd_evtok *toks = malloc(cap * sizeof(*toks));
+    const struct nd_doc_tok *t = &doc->toks[d];
+    struct nd_evtok v = {.start = t->start,
+                         .end = doc->toks[e - 1].end,
+                         .flags = evtok_flags(t),
+                         .keylen = t->keylen,
+                         .dn = (uint8_t)(e - d),
+                         .dtok = (uint32_t)d,
+                         .key = t->key,
+                         .hash = t->hash};
+    size_t k = 0;
+    if (e == d + 1)
+        return v;
+    /* the key as the dictionaries spell a compound: the pieces' keys joined by "-", cut to fit */
+    for (size_t i = d; i < e; i++) {
+        const struct nd_doc_tok *p = &doc->toks[i];
+        size_t n = p->keylen < ND_EVTOK_KEYMAX - 1 - k ? p->keylen : ND_EVTOK_KEYMAX - 1 - k;
+        memcpy(kbuf + k, p->key, n);
+        k += n;
+        if (doc_word(p) && !(p->flags & (ND_TOK_ALLCAPS | ND_TOK_NUMBER)))
+            v.flags &= (uint16_t)~ND_EVTOK_ALLCAP; /* "US-led" is no all-capitals word */
+    }
+    memset(kbuf + k, 0, ND_EVTOK_KEYMAX - k);
+    v.key = kbuf;
+    v.keylen = (uint8_t)k;
+    v.hash = nd_evmap_hash(kbuf, k);
+    return v;
+}
+
+size_t nd_evlex_tokens(const struct nd_doc *doc, size_t max, struct nd_evtok **out)
+{
+    size_t n = 0, ncomp = 0, d, e, c = 0;
+    struct nd_evtok *toks;
+    char *keys;
 
     *out = NULL;
-    if (!toks)
+    for (d = 0; d < doc->ntoks && n < max; d = e, n++)
+        ncomp += (e = compound_end(doc, d)) > d + 1;
+    if (!n || !(toks = malloc(n * sizeof(*toks) + ncomp * ND_EVTOK_KEYMAX)))
         return 0;
-    n = nd_evlex_tokenize(text, len, toks, cap);
-    if (n == cap && cap < max) {
-        size_t ncap = len + 16 < max ? len + 16 : max;
-        struct nd_evtok *nt = realloc(toks, ncap * sizeof(*nt));
-        if (!nt) {
-            free(toks);
-            return 0;
-        }
-        toks = nt;
-        n = nd_evlex_tokenize(text, len, toks, ncap);
+    keys = (char *)(toks + n);
+    for (size_t i = d = 0; i < n; i++, d = e) {
+        e = compound_end(doc, d);
+        toks[i] = view_token(doc, d, e, keys + c * ND_EVTOK_KEYMAX);
+        c += e > d + 1;
     }
     *out = toks;
     return n;
-}
-
-static const char *const abbrevs[] = {
-    "mr",   "mrs", "ms",  "dr",   "gen", "sen", "rep",  "gov", "lt",  "col",  "st",  "prof", "sgt",
-    "capt", "maj", "adm", "jr",   "sr",  "inc", "corp", "co",  "ltd", "no",   "vs",  "jan",  "feb",
-    "mar",  "apr", "aug", "sept", "sep", "oct", "nov",  "dec", "rev", "pres", "amb", "cmdr", NULL,
-};
-
-static int is_abbrev(const struct nd_evtok *tok)
-{
-    for (size_t i = 0; abbrevs[i]; i++)
-        if (!strcmp(tok->key, abbrevs[i]))
-            return 1;
-    return 0;
-}
-
-/* Cap on tokens per sentence: the coder's per-sentence work is quadratic in places, and a
- * "sentence" of thousands of tokens is a table or a broken page, not prose. */
-#define SENTENCE_MAX_TOKENS 160
-
-size_t nd_evlex_sentences(const char *text, const struct nd_evtok *toks, size_t ntok,
-                          uint32_t *starts, size_t max)
-{
-    size_t n = 0, begin = 0;
-    (void)text;
-    if (!ntok || !max)
-        return 0;
-    starts[n++] = 0;
-    for (size_t i = 1; i < ntok && n < max; i++) {
-        const struct nd_evtok *prev = &toks[i - 1], *cur = &toks[i];
-        int split = 0;
-        if (cur->flags & ND_EVTOK_NL)
-            split = 1;
-        else if (i - begin >= SENTENCE_MAX_TOKENS)
-            split = 1;
-        else if (!(prev->flags & ND_EVTOK_WORD) &&
-                 (prev->key[0] == '.' || prev->key[0] == '!' || prev->key[0] == '?')) {
-            int abbrev = prev->key[0] == '.' && i >= 2 && toks[i - 2].end == prev->start &&
-                         is_abbrev(&toks[i - 2]);
-            if (!abbrev && (cur->flags & (ND_EVTOK_CAP | ND_EVTOK_QUOTE) ||
-                            (cur->key[0] >= '0' && cur->key[0] <= '9')))
-                split = 1;
-            /* a closing quote right after the stop belongs to this sentence */
-            if (split && (cur->flags & ND_EVTOK_QUOTE) && cur->start == prev->end)
-                split = 0;
-        } else if ((prev->flags & ND_EVTOK_QUOTE) && i >= 2 &&
-                   !(toks[i - 2].flags & ND_EVTOK_WORD) &&
-                   (toks[i - 2].key[0] == '.' || toks[i - 2].key[0] == '!' ||
-                    toks[i - 2].key[0] == '?') &&
-                   prev->start == toks[i - 2].end && (cur->flags & ND_EVTOK_CAP))
-            split = 1;
-        if (split) {
-            starts[n++] = (uint32_t)i;
-            begin = i;
-        }
-    }
-    return n;
-}
-
-size_t nd_evlex_cp_offset(const char *text, size_t byte_off)
-{
-    size_t cp = 0;
-    for (size_t i = 0; i < byte_off; i++)
-        if (((unsigned char)text[i] & 0xC0) != 0x80)
-            cp++;
-    return cp;
 }
 
 size_t nd_evlex_join_prefixes(const struct nd_evtok *toks, size_t i, size_t n, char *buf,

@@ -1,9 +1,11 @@
 /* events_lex: the small lexical layer shared by topics.c and events.c (internal to pkg/enrich).
  *
- * A word tokenizer whose keys match scripts/build_events_model.py (lowercase ASCII, periods
- * dropped, "’" folded to "'", possessive "'s" split off), a sentence splitter for wire copy, and a
- * string map used for every dictionary. When the entities module's tokenizer lands, these stay as
- * the fallback the event coder uses on its own (fuzzing, tools). */
+ * The event coder's and topics' view of the story's one token stream (struct nd_doc, doc.h): the
+ * doc's tokens with their key (whose form matches scripts/build_events_model.py: lowercase ASCII,
+ * periods dropped, "’" folded to "'") and hash, the flags the coder tests and the word classes it
+ * fills. The dictionaries hold hyphenated compounds whole ("free-trade", "counter-attack"), where
+ * the doc has UD EWT's tokens (free - trade): the view makes one token of such a run of doc tokens,
+ * so it tokenises nothing itself. And the string map used for every dictionary. */
 #ifndef ND_EVENTS_LEX_H
 #define ND_EVENTS_LEX_H
 
@@ -22,33 +24,24 @@ enum {
     ND_EVTOK_ALLCAP = 1 << 4, /* two or more letters, all upper-case */
 };
 
+/* A view token is doc->toks[dtok .. dtok + dn): one doc token, or a hyphenated compound's. */
 struct nd_evtok {
     uint32_t start, end; /* byte offsets in the text */
-    uint16_t flags;
+    uint16_t flags;      /* ND_EVTOK_* */
     uint8_t keylen;
-    uint32_t cls;              /* word-class bits, filled by the event coder */
-    char key[ND_EVTOK_KEYMAX]; /* lowercase, periods dropped; truncated to fit */
-    uint64_t hash;             /* nd_evmap_hash of key: every map lookup of one token reuses it */
+    uint8_t dn;      /* doc tokens it spans (1 but for a compound) */
+    uint32_t dtok;   /* its first doc token */
+    uint32_t cls;    /* word-class bits, filled by the event coder */
+    const char *key; /* ND_EVTOK_KEYMAX bytes readable: the doc token's, or the compound's (in the
+                        view's own block) */
+    uint64_t hash;   /* nd_evmap_hash of key: every map lookup of one token reuses it */
 };
 
-/* Tokenize text[0..len) into toks (at most max). Returns the count; tokens past max are dropped
- * (the caller's cap on work per story). */
-size_t nd_evlex_tokenize(const char *text, size_t len, struct nd_evtok *toks, size_t max);
-
-/* Tokenize text[0..len) into a new array (*out, caller frees) of at most max tokens. The array is
- * sized for prose (about one token per four bytes) and a denser text is tokenized again, bigger.
- * A shorter cap taken later is a prefix of the same tokens (a token depends only on the text before
- * it), so the event coder and topics share one array. Returns the count; 0 and *out NULL when out
- * of memory. */
-size_t nd_evlex_tokenize_alloc(const char *text, size_t len, size_t max, struct nd_evtok **out);
-
-/* Sentence boundaries over tokens: fills starts[] with the index of each sentence's first token and
- * returns the number of sentences (at most max). */
-size_t nd_evlex_sentences(const char *text, const struct nd_evtok *toks, size_t ntok,
-                          uint32_t *starts, size_t max);
-
-/* Byte offset -> Unicode code point offset, for the character offsets the JSON carries. */
-size_t nd_evlex_cp_offset(const char *text, size_t byte_off);
+/* The view of doc's tokens, at most max of them, as a new block (*out, caller frees with free();
+ * it borrows the doc's keys, so it lives no longer than the doc). Returns the count; 0 and *out
+ * NULL when the doc has no tokens or memory ran out. max is the caller's cap on work per story. */
+struct nd_doc;
+size_t nd_evlex_tokens(const struct nd_doc *doc, size_t max, struct nd_evtok **out);
 
 /* String map: key bytes -> uint32 value. Keys are copied into the map's own arena. Not thread-safe
  * for writes; concurrent reads are fine once built. */

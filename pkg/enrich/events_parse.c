@@ -1,7 +1,7 @@
 /* events_parse: roles from the dependency parse (story's nd_doc, UD relations).
  *
- * The coder's tokens (events_lex) and the doc's UD tokens are aligned by byte offset once per story
- * (nd_ev_align). For a verb trigger the parse gives:
+ * The coder's tokens (events_lex) are the doc's UD tokens, a hyphenated compound's joined (st->etok
+ * maps a doc token to the coder's). For a verb trigger the parse gives:
  *   - the source: its nsubj, or the agent of a passive (obl:agent, an obl with "by"); a verb
  *     without a subject of its own takes it from the verb it is coordinated with (conj), from its
  *     controller (xcomp: the object of "urged X to", else the subject of "agreed to"), or, in a
@@ -18,28 +18,6 @@
 
 #include "enrich/doc.h"
 #include "enrich/syntax.h"
-
-void nd_ev_align(struct story_state *st)
-{
-    const struct nd_doc *doc = st->doc;
-    size_t j = 0;
-    for (size_t i = 0; i < st->ntok; i++) {
-        const struct nd_evtok *tok = &st->toks[i];
-        st->dtok[i] = -1;
-        while (j < doc->ntoks && doc->toks[j].end <= tok->start)
-            j++;
-        if (j < doc->ntoks && doc->toks[j].start <= tok->start &&
-            doc->sents[doc->toks[j].sent].parsed)
-            st->dtok[i] = (int32_t)j;
-    }
-    j = 0;
-    for (size_t d = 0; d < doc->ntoks; d++) {
-        while (j < st->ntok && st->toks[j].end <= doc->toks[d].start)
-            j++;
-        st->etok[d] =
-            j < st->ntok && st->toks[j].start <= doc->toks[d].start ? (uint32_t)j : UINT32_MAX;
-    }
-}
 
 static enum nd_deprel rel(const struct nd_doc *doc, int32_t d)
 {
@@ -234,9 +212,11 @@ static int32_t agent_of(const struct nd_doc *doc, int32_t v)
 
 int32_t nd_ev_parse_verb(const struct story_state *st, size_t tok)
 {
-    if (!st->doc || tok >= st->ntok)
+    uint32_t d;
+    if (!st->parse || tok >= st->ntok)
         return -1;
-    return st->dtok[tok];
+    d = st->toks[tok].dtok + st->toks[tok].dn - 1u;
+    return st->doc->sents[st->doc->toks[d].sent].parsed ? (int32_t)d : -1;
 }
 
 int nd_ev_parse_roles(const struct story_state *st, const struct span *spans, size_t nspans,

@@ -142,8 +142,9 @@ static int abbrev_kind(const char *s, size_t n)
     /* A single capital letter is an initial: "John F. Kennedy". */
     if (n == 1 && s[0] >= 'A' && s[0] <= 'Z')
         return 2;
-    /* Dotted acronyms "U.S", "U.N", "e.g" (the scan already took the inner periods). */
-    if (n >= 3 && memchr(s, '.', n) && !(s[0] >= '0' && s[0] <= '9'))
+    /* Dotted acronyms "U.S", "U.N", "e.g" (the scan already took the inner periods); not a host
+     * or file name ("Example.com"), whose last part is longer. */
+    if (n >= 3 && s[n - 2] == '.' && !(s[0] >= '0' && s[0] <= '9'))
         return 1;
     return 0;
 }
@@ -189,22 +190,28 @@ static size_t clitic_len(const unsigned char *s, size_t n, size_t q)
     return 0;
 }
 
+/* The index in words[0..nwords) of the one s[0..n) equals, ASCII case ignored, or -1. */
+static int word_index(const unsigned char *s, size_t n, const char *const *words, size_t nwords)
+{
+    for (size_t i = 0; i < nwords; i++) {
+        size_t k = strlen(words[i]), j;
+        if (k != n)
+            continue;
+        for (j = 0; j < k && (s[j] | 0x20) == words[i][j]; j++)
+            ;
+        if (j == k)
+            return (int)i;
+    }
+    return -1;
+}
+
 /* Length n when s[0..n) is a prefix UD EWT writes joined to its word with a hyphen, else 0. */
 static size_t prefix_len(const unsigned char *s, size_t n)
 {
     static const char *const prefixes[] = {"e",    "co",  "pre",   "post", "non", "re",
                                            "anti", "mid", "multi", "ex",   "semi", "pro",
                                            "over", "sub", "inter", "un",   "bi",  "vice"};
-    for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
-        size_t k = strlen(prefixes[i]), j;
-        if (k != n)
-            continue;
-        for (j = 0; j < k && (s[j] | 0x20) == prefixes[i][j]; j++)
-            ;
-        if (j == k)
-            return n;
-    }
-    return 0;
+    return word_index(s, n, prefixes, sizeof(prefixes) / sizeof(prefixes[0])) >= 0 ? n : 0;
 }
 
 /* Length of a web address or e-mail address at s (http://, https://, www., or word@word.word), up to
@@ -234,6 +241,37 @@ static size_t web_len(const unsigned char *s, size_t n)
     return web ? e : 0;
 }
 
+/* Past a run of two or more of one symbol at p ("***", "====", "$$$", "<<"), one token in UD EWT;
+ * p when there is none. */
+static size_t symbol_run(const unsigned char *s, size_t n, size_t p)
+{
+    size_t e = p + 1;
+    if (!memchr("*=_+~#$<>^|", s[p], 11) || e >= n || s[e] != s[p])
+        return p;
+    while (e < n && s[e] == s[p] && e - p < ND_TOKEN_MAX_BYTES)
+        e++;
+    return e;
+}
+
+/* Past an emoticon at p (":)", ":-(", ";)", ":D", ":P") that no letter or digit follows; p when
+ * there is none. */
+static size_t emoticon(const unsigned char *s, size_t n, size_t p)
+{
+    size_t e = p + 1;
+    if (s[p] != ':' && s[p] != ';')
+        return p;
+    if (e < n && s[e] == '-')
+        e++;
+    if (e >= n || !memchr(")(DP", s[e], 4))
+        return p;
+    e++;
+    if (e < n && ((s[e] | 0x20) >= 'a' && (s[e] | 0x20) <= 'z'))
+        return p;
+    if (e < n && s[e] >= '0' && s[e] <= '9')
+        return p;
+    return e;
+}
+
 struct out {
     struct nd_tokens *toks;
     size_t tcap, scap;
@@ -252,6 +290,34 @@ static enum nd_err push_token(struct out *o, uint32_t start, uint32_t end, uint3
     }
     t->tokens[t->ntokens++] = (struct nd_token){start, end, flags};
     return ND_OK;
+}
+
+/* Length of the lower-case ASCII words joined by single periods at q ("com", "animals.cat") when
+ * no letter or digit follows (a period may: it ends the sentence), else 0. */
+static size_t lower_run(const unsigned char *s, size_t n, size_t q)
+{
+    size_t e = q;
+    for (;;) {
+        while (e < n && s[e] >= 'a' && s[e] <= 'z')
+            e++;
+        if (e + 1 < n && e > q && s[e] == '.' && s[e + 1] >= 'a' && s[e + 1] <= 'z') {
+            e++;
+            continue;
+        }
+        break;
+    }
+    if (e < n && ((s[e] >= '0' && s[e] <= '9') || (s[e] >= 'A' && s[e] <= 'Z') || s[e] >= 0x80))
+        return 0;
+    return e - q;
+}
+
+/* Words UD EWT writes as two: cannot -> can|not, gonna -> gon|na, wanna -> wan|na,
+ * gotta -> got|ta. The length of the first part (3 for each) when s[0..n) is one, any case;
+ * else 0. */
+static size_t fused_len(const unsigned char *s, size_t n)
+{
+    static const char *const fused[] = {"cannot", "gonna", "wanna", "gotta"};
+    return word_index(s, n, fused, sizeof(fused) / sizeof(fused[0])) >= 0 ? 3 : 0; /* all 3 */
 }
 
 /* Scan one word from p: letters, digits and the joiners that stay inside words. Returns its end. */
@@ -290,7 +356,7 @@ static size_t scan_word(const unsigned char *s, size_t n, size_t p, uint32_t *fl
         /* only these join what follows to the word: anything else (mostly a space) ends it
          * without classifying the next character */
         if (b0 != '.' && b0 != ',' && b0 != ':' && b0 != '-' && b0 != '&' && b0 != '\'' &&
-            b0 != 0xE2)
+            b0 != '/' && b0 != 0xE2)
             break;
         {
             struct cp next = classify(s + p + 1, n - p - 1);
@@ -300,10 +366,23 @@ static size_t scan_word(const unsigned char *s, size_t n, size_t p, uint32_t *fl
                 next = classify(s + p + clen, n - p - clen);
             if (p + clen >= n)
                 break;
-            /* 3.5, 1,200, 10:30 between digits */
-            if ((b == '.' || b == ',' || b == ':') && digits_only && p > start &&
+            /* 3.5, 1,200, 10:30, 11/28/2000 between digits */
+            if ((b == '.' || b == ',' || b == ':' || b == '/') && digits_only && p > start &&
                 next.cls == C_DIGIT) {
                 p += 1;
+                continue;
+            }
+            /* b/c, w/o, I/C: one letter and a slash stay one word, as UD EWT has them (and/or,
+             * he/she split) */
+            if (b == '/' && p == start + 1 && !digits_only && next.cls == C_ALPHA) {
+                p += 1;
+                continue;
+            }
+            /* file and host names: a word, a period and a lower-case word of two or more letters
+             * with no space (enron.xls, whitehouse.gov), one token in UD EWT */
+            if (b == '.' && !digits_only && p - seg_start >= 2 && lower_run(s, n, p + 1) >= 2) {
+                p += 1 + lower_run(s, n, p + 1);
+                seg_start = p;
                 continue;
             }
             /* U.S. / U.N. / e.g.: one letter, a period, one more letter followed by a period */
@@ -362,6 +441,8 @@ static size_t scan_word(const unsigned char *s, size_t n, size_t p, uint32_t *fl
     /* percent sign sticks to its number */
     if (p < n && s[p] == '%' && digits_only && p > start)
         p++;
+    if (p - start >= 5 && p - start <= 6 && fused_len(s + start, p - start))
+        p = start + fused_len(s + start, p - start);
     if (digits_only && p > start) {
         *flags |= ND_TOK_NUMBER;
     } else if (p > start) {
@@ -462,6 +543,8 @@ enum nd_err nd_tokenize(const char *text, size_t len, struct nd_tokens *toks)
             end = p + 1;
             while (end < len && (s[end] == '!' || s[end] == '?') && end - start < ND_TOKEN_MAX_BYTES)
                 end++;
+            flags |= ND_TOK_PUNCT;
+        } else if ((end = symbol_run(s, len, p)) > p || (end = emoticon(s, len, p)) > p) {
             flags |= ND_TOK_PUNCT;
         } else if (c.cls == C_DASH && s[p] == '-') {
             end = p + 1;

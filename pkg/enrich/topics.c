@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "core/core.h"
+#include "enrich/doc.h"
 #include "enrich/events_lex.h"
 #include "enrich/topics_int.h"
 
@@ -117,13 +118,12 @@ struct scoring {
     int nintl;          /* events between two countries */
     size_t nhits, cap;  /* distinct known words (at most cap) */
     struct hit *hits;
-    uint32_t *slot, mask;  /* open addressing by word row: index in hits + 1, or 0 */
-    struct nd_evtok *head; /* HEAD_TOKENS of them when there is a headline */
+    uint32_t *slot, mask; /* open addressing by word row: index in hits + 1, or 0 */
 };
 
 /* A zeroed scoring but for the evidence strings, which are read only below each count, with room
  * for cap distinct words: one allocation sized by the model's topics. */
-static struct scoring *scoring_new(size_t ntopics, size_t cap, int with_head)
+static struct scoring *scoring_new(size_t ntopics, size_t cap)
 {
     size_t nslot = 64, size;
     struct scoring *sc;
@@ -134,8 +134,7 @@ static struct scoring *scoring_new(size_t ntopics, size_t cap, int with_head)
     while (nslot < 2 * cap)
         nslot *= 2;
     size = sizeof(struct scoring) + ntopics * (3 * sizeof(double) + sizeof(struct evidence)) +
-           cap * sizeof(struct hit) + (with_head ? HEAD_TOKENS * sizeof(struct nd_evtok) : 0) +
-           nslot * sizeof(uint32_t);
+           cap * sizeof(struct hit) + nslot * sizeof(uint32_t);
     if (!(sc = malloc(size)))
         return NULL;
     p = (char *)(sc + 1);
@@ -144,9 +143,7 @@ static struct scoring *scoring_new(size_t ntopics, size_t cap, int with_head)
     sc->conf = sc->carried + ntopics;
     sc->ev = (struct evidence *)(sc->conf + ntopics);
     sc->hits = (struct hit *)(sc->ev + ntopics);
-    sc->head = with_head ? (struct nd_evtok *)(sc->hits + cap) : NULL;
-    sc->slot =
-        (uint32_t *)(with_head ? (char *)(sc->head + HEAD_TOKENS) : (char *)(sc->hits + cap));
+    sc->slot = (uint32_t *)(sc->hits + cap);
     sc->mask = (uint32_t)nslot - 1;
     memset(sc->slot, 0, nslot * sizeof(uint32_t));
     memset(sc->score, 0, ntopics * sizeof(double));
@@ -426,6 +423,17 @@ static void confidences(const struct nd_topics *topics, struct scoring *sc)
     }
 }
 
+/* text[0..len)'s token stream into *doc (nd_doc_free it whatever happens) and its first max tokens
+ * as the lexical view *toks (caller frees; NULL when there are none). Returns their count. */
+static size_t text_tokens(const char *text, size_t len, size_t max, struct nd_doc *doc,
+                          struct nd_evtok **toks)
+{
+    *toks = NULL;
+    if (nd_doc_build(doc, text, len) != ND_OK)
+        return 0;
+    return nd_evlex_tokens(doc, max, toks);
+}
+
 /* The story scored: classifier, lexicon, events, confidences. NULL when out of memory. */
 static struct scoring *score_story(const struct nd_topics *topics, const char *headline,
                                    const char *text, size_t len, const struct nd_evtok *toks,
@@ -436,11 +444,15 @@ static struct scoring *score_story(const struct nd_topics *topics, const char *h
     struct scoring *sc;
     if (ntok > cap)
         ntok = cap;
-    if (!(sc = scoring_new(topics->ntopics, ntok + HEAD_TOKENS, headline && *headline)))
+    if (!(sc = scoring_new(topics->ntopics, ntok + HEAD_TOKENS)))
         return NULL;
-    if (sc->head) {
-        size_t nhead = nd_evlex_tokenize(headline, strlen(headline), sc->head, HEAD_TOKENS);
-        score_text(topics, headline, sc->head, nhead, 1, sc);
+    if (headline && *headline) {
+        struct nd_doc head;
+        struct nd_evtok *htoks = NULL;
+        size_t nhead = text_tokens(headline, strlen(headline), HEAD_TOKENS, &head, &htoks);
+        score_text(topics, headline, htoks, nhead, 1, sc);
+        free(htoks);
+        nd_doc_free(&head);
     }
     if (toks)
         score_text(topics, text, toks, ntok, 0, sc);
@@ -646,14 +658,16 @@ json_t *nd_topics_assign(const struct nd_topics *topics, const char *headline, c
                          size_t len, const struct nd_event_list *events)
 {
     struct nd_evtok *toks = NULL;
+    struct nd_doc doc;
     size_t ntok;
     json_t *out;
 
     if (!topics || !text || !len)
         return json_array();
-    ntok = nd_evlex_tokenize_alloc(text, len, MAX_TOKENS, &toks);
+    ntok = text_tokens(text, len, MAX_TOKENS, &doc, &toks);
     out = nd_topics_assign_tokens(topics, headline, text, len, toks, ntok, events);
     free(toks);
+    nd_doc_free(&doc);
     return out;
 }
 
@@ -706,17 +720,19 @@ const char *nd_topics_top_class(const struct nd_topics *topics, const char *head
                                 const char *text, size_t len)
 {
     struct nd_evtok *toks = NULL;
+    struct nd_doc doc;
     struct scoring *sc = NULL;
     const char *code = NULL;
     size_t ntok;
     int best;
     if (!topics || !topics->nclass || !text)
         return NULL;
-    ntok = nd_evlex_tokenize_alloc(text, len, MAX_TOKENS, &toks);
+    ntok = text_tokens(text, len, MAX_TOKENS, &doc, &toks);
     if (toks && (sc = score_story(topics, headline, text, len, toks, ntok, NULL)) &&
         (best = best_top(topics, sc)) >= 0)
         code = topics->topics[best].code;
     free(toks);
+    nd_doc_free(&doc);
     free(sc);
     return code;
 }

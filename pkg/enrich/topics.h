@@ -32,8 +32,8 @@ void nd_topics_destroy(struct nd_topics *topics);
 json_t *nd_topics_assign(const struct nd_topics *topics, const char *headline, const char *text,
                          size_t len, const struct nd_event_list *events);
 
-/* As nd_topics_assign, over the text's tokens from nd_evlex_tokenize_alloc (events_lex.h): the
- * enrich stage tokenizes once for the event coder and topics. */
+/* As nd_topics_assign, over the text's tokens from nd_evlex_tokens (events_lex.h): the enrich
+ * stage's view of the story's one token stream, shared with the event coder. */
 struct nd_evtok;
 json_t *nd_topics_assign_tokens(const struct nd_topics *topics, const char *headline,
                                 const char *text, size_t len, const struct nd_evtok *toks,

@@ -466,18 +466,19 @@ static char *code_parsed(const struct nd_syntax *syntax, const char *text, int g
     struct nd_doc doc;
     struct nd_evtok *toks = NULL;
     struct nd_event_list list = {0};
-    size_t len = strlen(text), ntok = nd_evlex_tokenize_alloc(text, len, ND_EVLEX_MAX_TOKENS, &toks);
+    size_t len = strlen(text), ntok;
     uint8_t *want;
     json_t *arr;
     char *out;
     assert_int_equal(nd_doc_build(&doc, text, len), ND_OK);
+    ntok = nd_evlex_tokens(&doc, ND_EVLEX_MAX_TOKENS, &toks);
     want = calloc(doc.nsents + 1, 1);
     nd_events_trigger_sentences(events, toks, ntok, &doc, want);
     *nwant = 0;
     for (size_t s = 0; s < doc.nsents; s++)
         *nwant += want[s];
     nd_doc_parse(&doc, syntax, gated ? want_gate : want_all, want);
-    nd_events_code_tokens(events, text, toks, ntok, &doc, NULL, 0, &list);
+    nd_events_code_tokens(events, &doc, toks, ntok, NULL, 0, &list);
     arr = nd_event_list_to_json(&list);
     out = json_dumps(arr, JSON_SORT_KEYS);
     json_decref(arr);
@@ -505,8 +506,8 @@ static void test_trigger_gate(void **state)
     size_t ntok, nwant;
     (void)state;
     assert_non_null(syntax);
-    ntok = nd_evlex_tokenize_alloc(plain, strlen(plain), ND_EVLEX_MAX_TOKENS, &toks);
     assert_int_equal(nd_doc_build(&doc, plain, strlen(plain)), ND_OK);
+    ntok = nd_evlex_tokens(&doc, ND_EVLEX_MAX_TOKENS, &toks);
     assert_int_equal(doc.nsents, 3);
     nd_events_trigger_sentences(events, toks, ntok, &doc, want);
     assert_int_equal(want[0], 1);

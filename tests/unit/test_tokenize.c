@@ -92,6 +92,20 @@ static void test_hyphens_and_names(void **state)
     check("I'm sure they're here; we'll see, I'd say they've gone. Can't, won't.",
           "I|'m|sure|they|'re|here|;|we|'ll|see|,|I|'d|say|they|'ve|gone|. || Ca|n't|,|wo|n't|.");
     check("We’re in Rock'n'roll.", "We|’re|in|Rock'n'roll|.");
+    /* UD EWT's two-word forms */
+    check("I cannot go, we're gonna stay.", "I|can|not|go|,|we|'re|gon|na|stay|.");
+}
+
+/* Web-text tokens UD EWT keeps whole: dates and one-letter abbreviations with slashes, file and
+ * host names, runs of one symbol, emoticons; and/or still splits. */
+static void test_web_tokens(void **state)
+{
+    (void)state;
+    check("On 11/28/2000 b/c of rain and/or snow", "On|11/28/2000|b/c|of|rain|and|/|or|snow");
+    check("Open enron.xls at alt.animals.cat or Example.com.",
+          "Open|enron.xls|at|alt.animals.cat|or|Example.com|.");
+    check("Great food *** ==== $$$ :) ok :-( fine", "Great|food|***|====|$$$|:)|ok|:-(|fine");
+    check("Time: 10:30 Note:Do it", "Time|:|10:30|Note|:|Do|it");
 }
 
 static void test_paragraphs_split_sentences(void **state)
@@ -202,6 +216,7 @@ int main(void)
         cmocka_unit_test(test_numbers),
         cmocka_unit_test(test_quotes_ellipses_dashes),
         cmocka_unit_test(test_hyphens_and_names),
+        cmocka_unit_test(test_web_tokens),
         cmocka_unit_test(test_paragraphs_split_sentences),
         cmocka_unit_test(test_odd_input),
         cmocka_unit_test(test_normalize),
