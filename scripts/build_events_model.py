@@ -288,6 +288,18 @@ def norm_date(d):
     return d or "0"
 
 
+def possessive_variants(k):
+    """The spellings of a plural possessive the dictionaries write one way only: "peoples '" (the
+    Phoenix form of "Peoples'"), "peoples" and "people 's" name the same thing."""
+    words = k.split()
+    out = []
+    for i, w in enumerate(words[:-1]):
+        if len(w) > 3 and w.endswith("s") and words[i + 1] == "'":
+            for form in ([w[:-1], "'s"], [w]):
+                out.append(" ".join(words[:i] + form + words[i + 2:]))
+    return out
+
+
 def add_actor(actors, phrase, code, name, kind):
     k = key(phrase.rstrip("_"))
     if not k or len(k) < 2:
@@ -369,6 +381,10 @@ def main():
     for k, (code, name, kind) in list(actors.items()):
         if kind == "C" and " " not in k and len(code) == 3 and k.endswith(("an", "i")):
             actors.setdefault(k + "s", (code, name, kind))
+    # "Democratic People's Republic of Korea": Phoenix spells it "Peoples'" only
+    for k, value in list(actors.items()):
+        for v in possessive_variants(k) if "'" in k else ():
+            actors.setdefault(v, value)
     agents = parse_agents(os.path.join(pet, "Phoenix.agents.txt"))
     agents.update(agents_extra)
     plover = parse_plover(os.path.join(args.data, "plover", "CAMEO2PLOVER-2021.txt"))

@@ -34,7 +34,7 @@ UNUSED = {"sent_events"}
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FEATURES = ["bias", "source", "src_fallback", "relaxed", "tgt_implied", "pattern", "target", "order",
             "nominal", "planned", "passive", "sent_events", "default", "src_gov", "quoted", "parse",
-            "root", "depth", "thing_subject"]
+            "root", "depth", "thing_subject", "order_other"]
 
 
 def dev_events(binary, models, gold):

@@ -160,6 +160,24 @@ static enum step chunk_mention(struct story_state *st, size_t s1, struct chunk *
     return STEP_NEXT;
 }
 
+/* A region's or transnational group's code ("Palestinian Islamic Jihad": MEA) gives way to the
+ * country its first word names alone ("Palestinian": PSE). */
+static void national_prefix(struct story_state *st, size_t j, struct chunk *c)
+{
+    const struct nd_events *events = st->events;
+    char low[4];
+    uint32_t v;
+    for (int k = 0; k < 3; k++)
+        low[k] = (char)(c->sp.cc[k] >= 'A' && c->sp.cc[k] <= 'Z' ? c->sp.cc[k] - 'A' + 'a' : c->sp.cc[k]);
+    low[3] = '\0';
+    if (!nd_ev_in_list(events, WL_REGIONS, low) ||
+        match_phrase(st, events->actor_map, 'A', j, j + 1, &v) != 1 ||
+        events->actors[v].kind != 'C' || !events->actors[v].cc[0] ||
+        nd_ev_is_body_code(events->actors[v].cc))
+        return;
+    memcpy(c->sp.cc, events->actors[v].cc, sizeof(c->sp.cc));
+}
+
 /* An actor of the dictionary at c->j (dlen, v when chunk_mention matched it already). A non-actor
  * ("Reuters") blocks the chunk; a named person or body is remembered by its words. */
 static enum step chunk_actor(struct story_state *st, size_t s1, struct chunk *c, size_t dlen,
@@ -183,6 +201,8 @@ static enum step chunk_actor(struct story_state *st, size_t s1, struct chunk *c,
     }
     if (!c->sp.cc[0])
         memcpy(c->sp.cc, a->cc, sizeof(c->sp.cc));
+    if (len >= 2)
+        national_prefix(st, j, c);
     if (a->sector[0] && !c->sp.sector[0])
         memcpy(c->sp.sector, a->sector, sizeof(c->sp.sector));
     if (a->kind == 'P' || (len >= 2 && a->sector[0])) {
@@ -348,7 +368,7 @@ static int settle_country(struct story_state *st, size_t s0, size_t i, struct ch
             sp->name_e = m->name_e;
         }
     }
-    if (i > s0 && key_is(&toks[i - 1], "ethnic") && sp->cc[0] && !c->person && !sp->name_e &&
+    if (i > s0 && has_class(&toks[i - 1], WL_ETHNIC) && sp->cc[0] && !c->person && !sp->name_e &&
         !c->agent) {
         sp->cc[0] = '\0';
         memcpy(sp->sector, "ETH", 4);
@@ -473,6 +493,7 @@ void nd_ev_group_of(const struct span *spans, size_t nspans, size_t k, const str
         a->b = sp->b;
         a->e = sp->e;
         a->implied = 0;
+        a->inherited = sp->inherited;
     }
 }
 
@@ -520,16 +541,13 @@ int nd_ev_object_after(const struct nd_evtok *toks, const struct span *spans, si
             continue;
         if (meeting && sp->prep_place)
             continue;
-        if (sp->b > from && (key_is(&toks[sp->b - 1], "its") || key_is(&toks[sp->b - 1], "their") ||
-                             key_is(&toks[sp->b - 1], "his") || key_is(&toks[sp->b - 1], "her") ||
-                             key_is(&toks[sp->b - 1], "our")))
+        if (sp->b > from && has_class(&toks[sp->b - 1], WL_POSSESSIVES))
             continue; /* "withdraw its troops": the actor's own, not a target */
         if (sp->prep && !strcmp(sp->prep, "of") && sp->b >= 2) {
             size_t p = sp->b - 1;
             while (p > from && !key_is(&toks[p], "of"))
                 p--;
-            if (p >= 1 && (key_is(&toks[p - 1], "sidelines") || key_is(&toks[p - 1], "margins") ||
-                           key_is(&toks[p - 1], "side")))
+            if (p >= 1 && has_class(&toks[p - 1], WL_SIDELINES))
                 continue;
         }
         return (int)k;

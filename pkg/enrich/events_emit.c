@@ -55,7 +55,7 @@ static int fill_group(const struct story_state *st, struct nd_event_actor *out,
 const char *const nd_ev_feature_names[EVF_COUNT] = {
     "bias",   "source",  "src_fallback", "relaxed", "tgt_implied",  "pattern", "target",
     "order",  "nominal", "planned",      "passive", "sent_events",  "default", "src_gov",
-    "quoted", "parse",   "root",         "depth",   "thing_subject"};
+    "quoted", "parse",   "root",         "depth",   "thing_subject", "order_other"};
 
 static void set_features(float *f, const struct ev_found *found, size_t order)
 {
@@ -115,6 +115,34 @@ void nd_ev_emit(struct story_state *st, size_t s0, size_t s1, const struct ev_fo
     st->sentence_events++;
 }
 
+/* Do two events share a source country? */
+static int share_source(const struct nd_event *a, const struct nd_event *b)
+{
+    for (int p = 0; p < a->nsource; p++)
+        for (int q = 0; q < b->nsource; q++)
+            if (a->source[p].code[0] && !strcmp(a->source[p].code, b->source[q].code))
+                return 1;
+    return 0;
+}
+
+/* The events before ev in its sentence [first, ev): by a source of its own (a second act of one
+ * actor is mostly a detail or purpose of the first: "met Xi ... to ease frictions") and by other
+ * sources (another actor's act, a development of its own: "despite Zelenskiy's dismissal"). */
+static void set_order(const struct nd_event *first, struct nd_event *ev)
+{
+    size_t same = 0, other = 0;
+    for (const struct nd_event *q = first; q < ev; q++) {
+        if (!q->nsource) /* no one's act: no development of its own either */
+            continue;
+        if (share_source(q, ev))
+            same++;
+        else
+            other++;
+    }
+    ev->features[EVF_ORDER] = same >= 3 ? 3.0f : (float)same;
+    ev->features[EVF_ORDER_OTHER] = other >= 3 ? 3.0f : (float)other;
+}
+
 void nd_ev_finish(struct story_state *st)
 {
     struct nd_event_list *out = st->out;
@@ -126,6 +154,7 @@ void nd_ev_finish(struct story_state *st)
             struct nd_event *ev = &out->v[k];
             double z = 0;
             ev->features[EVF_SENT_EVENTS] = j - i >= 4 ? 4.0f : (float)(j - i);
+            set_order(&out->v[i], ev);
             if (!st->events->has_calib)
                 continue;
             if (!ev->features[EVF_SOURCE]) {

@@ -32,6 +32,8 @@ struct verb {
     const char *lemma;
     char code[6];
     uint8_t speech;
+    uint8_t command; /* its lemma is in the commands list */
+    uint8_t plan;    /* its lemma is in the plan_lemmas list */
 };
 
 struct pattern {
@@ -80,8 +82,8 @@ struct plover {
     float goldstein;
 };
 
-/* The word lists of models/src/events_words.tsv (W records), in this order, are the bits of
- * nd_evtok.cls. */
+/* The word lists of models/src/events_words.tsv (W records); the first WL_TOKEN_LISTS, in this
+ * order, are the bits of nd_evtok.cls. */
 enum word_list {
     WL_PREPS,
     WL_DETS,
@@ -97,9 +99,30 @@ enum word_list {
     WL_MEETING_NOUNS,
     WL_PLACES,         /* prepositions of place: a place is no target */
     WL_OBLIQUE_PLACES, /* the same for the parse's obliques, with time */
-    WL_SPEECH,         /* verb lemmas of speech */
+    WL_DAYS,           /* names of days */
+    WL_TIME_WORDS,     /* today, yesterday */
+    WL_PARTICIPLES,    /* irregular past participles */
+    WL_COMMITMENTS,    /* "offered", "pledged": commitments, events themselves */
+    WL_REFUSALS,       /* "declined", "refused" (to) */
+    WL_OBLIGATIONS,    /* "must", "should" */
+    WL_HAVE_FORMS,     /* "has", "have" (to) */
+    WL_CONDITIONALS,   /* "if", "unless" */
+    WL_READINESS,      /* "prepared", "ready" (to attack) */
+    WL_EXERCISES,      /* "drills", "war games" */
+    WL_POSSESSIVES,    /* possessive determiners */
+    WL_SIDELINES,      /* "on the sidelines of" */
+    WL_ASPECTUALS,     /* "resume", "continue" (to ... doing) */
+    WL_PEACEKEEPING,   /* "peacekeeping", "peacekeepers" */
+    WL_ETHNIC,         /* "ethnic" */
+    WL_TOKEN_LISTS,    /* the lists above are token classes (a bit of nd_evtok.cls each); those
+                        * below are looked up by nd_ev_in_list only, on lemmas and codes */
+    WL_SPEECH = WL_TOKEN_LISTS, /* verb lemmas of speech */
+    WL_COMMANDS,       /* verb lemmas of command: "ordered strikes" */
+    WL_PLAN_LEMMAS,    /* verb lemmas that mark a plan ("was being planned"), no events */
+    WL_REGIONS,        /* Phoenix codes of regions, lowercase ("mea") */
     WL_COUNT
 };
+_Static_assert(WL_TOKEN_LISTS <= 30, "token classes share nd_evtok.cls with the two pattern bits");
 
 struct nd_events {
     char *buf; /* the model file, fields NUL-terminated in place */
@@ -146,10 +169,10 @@ enum ev_feature {
     EVF_TGT_IMPLIED,  /* the target is the source's own country, not named */
     EVF_PATTERN,      /* words of the CAMEO pattern matched, over 3 (capped at 1) */
     EVF_TARGET,       /* a target was found */
-    EVF_ORDER,        /* events before it in its sentence (capped at 3) */
+    EVF_ORDER,        /* events before it in its sentence with a source of its own (capped at 3) */
     EVF_NOMINAL,      /* the trigger is a noun ("talks", "dismissal of") */
     EVF_PLANNED,      /* intent or plan */
-    EVF_PASSIVE,      /* a passive verb */
+    EVF_PASSIVE,      /* a passive verb without its agent named ("was arrested in Lebanon") */
     EVF_SENT_EVENTS,  /* events of its sentence (capped at 4) */
     EVF_DEFAULT_CODE, /* a verb's bare default code: no pattern */
     EVF_SRC_SECTOR,   /* the source is an official body or title (GOV, MIL, ...) */
@@ -158,6 +181,7 @@ enum ev_feature {
     EVF_ROOT,         /* the parsed verb is its sentence's main predicate (root, or its conj) */
     EVF_DEPTH,        /* clauses between it and the root (ccomp, xcomp, advcl, acl ...), over 3 */
     EVF_THING, /* the parse's subject is a noun that is no actor ("the measures would hit") */
+    EVF_ORDER_OTHER, /* events before it in its sentence by other sources (capped at 3) */
     EVF_COUNT
 };
 _Static_assert(EVF_COUNT == ND_EVENT_FEATURES, "one feature per slot");
@@ -179,6 +203,7 @@ struct span {
     const char *prep; /* the preposition before it, or NULL */
     char prep_place;  /* ... a preposition of place ("in", "at") */
     uint16_t group;   /* coordinated chunks share a group id */
+    char inherited;   /* an agent without a country of its own, given the sentence's */
 };
 
 struct memo {
@@ -198,6 +223,7 @@ struct actor_ref {
     uint32_t name_b, name_e;
     uint32_t b, e; /* token range of the mention */
     int implied;   /* not named in the sentence: the source's own country (a domestic act) */
+    int inherited; /* an agent given the sentence's country ("army reservists"), not named */
 };
 
 struct group_ref {
@@ -257,6 +283,10 @@ struct trigger {
      * support or action against someone, and its complement is never the subject's own act */
     int appeal;
     int appealed; /* the complement of an appeal: what someone else is asked to do */
+    int command;  /* a verb of command ("ordered"): with an event noun as its object, that event
+                   * is the act, the verb none */
+    int light;    /* not emitted: the event is its object noun's, whose source is this verb's */
+    int agent_noun; /* a meeting noun with a participle's agent ("the meeting chaired by X") */
 };
 
 /* What a token can start: for each dictionary (actors, agents, nominal triggers, verbs) a mask of
@@ -363,6 +393,17 @@ int nd_ev_parse_roles(const struct story_state *st, const struct span *spans, si
                       size_t tok, const struct group_ref *pron, struct group_ref *src,
                       struct group_ref *tgt, int *passive, int *has_object, int *thing_subject);
 
+/* The verb (its token) whose subject or object the mention at tokens [b, e) heads, through
+ * modifiers, compounds and flat names; *subject set when it is the subject. SIZE_MAX when it is no
+ * verb's subject or object in the parse. */
+size_t nd_ev_parse_argument_of(const struct story_state *st, size_t b, size_t e, int *subject);
+
+/* The agent of a participle modifying the noun at tok ("the meeting chaired by Wang and Amorim")
+ * into src (when not NULL, a pronoun member taking pron's actors): 1 when there is such an agent
+ * holding an actor, 0 when not, -1 when the sentence was not parsed. */
+int nd_ev_parse_noun_agent(const struct story_state *st, const struct span *spans, size_t nspans,
+                           size_t tok, const struct group_ref *pron, struct group_ref *src);
+
 /* The possessor of the noun at tok ("Russia's overnight missile strikes") into src; 1 when found.
  */
 int nd_ev_parse_possessor(const struct story_state *st, const struct span *spans, size_t nspans,
@@ -375,6 +416,9 @@ int nd_ev_parse_depth(const struct story_state *st, size_t tok);
 /* The verb at tok is the infinitive of an appeal or a demand ("pressing Iran ... to stop providing
  * weapons", "urged Beijing to stop"): what someone is asked to do, not something done. */
 int nd_ev_parse_asked(const struct story_state *st, size_t tok);
+/* The verb at tok is a to-infinitive modifying a common noun that is no plan: a purpose or an
+ * attempt ("an effort to gather", "talks to ease frictions"), nothing done yet. */
+int nd_ev_parse_purpose(const struct story_state *st, size_t tok);
 /* The verb at tok is planned or intended in the parse: a modal auxiliary ("will meet"), or the
  * infinitive of a verb of intent or plan ("plans to visit", "expected to meet"). */
 int nd_ev_parse_planned(const struct story_state *st, size_t tok);
@@ -396,7 +440,8 @@ struct ev_found {
     const char *code;
     const struct group_ref *src, *tgt;
     size_t qb, qe; /* its quote, when qe > qb */
-    int planned, src_fallback, relaxed, tgt_implied, passive, parsed;
+    int planned, src_fallback, relaxed, tgt_implied, parsed;
+    int passive; /* a passive without its agent named */
     int clause_depth;  /* parsed: clauses between the verb and the root (0: main predicate) */
     int thing_subject; /* parsed: the subject is a noun that is no actor */
 };

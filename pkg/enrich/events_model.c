@@ -191,7 +191,11 @@ static uint32_t sector_index(struct nd_events *events, size_t *cap, const char *
 static const char *const list_names[WL_COUNT] = {
     "preps",       "dets",          "quantities", "collectives",    "pronouns",
     "be_forms",    "negators",      "modals",     "plan_words",     "clause_stops",
-    "auxiliaries", "meeting_nouns", "places",     "oblique_places", "speech_lemmas"};
+    "auxiliaries", "meeting_nouns", "places",     "oblique_places", "days",
+    "time_words",  "participles",   "commitments", "refusals",      "obligations",
+    "have_forms",  "conditionals",  "readiness",  "exercises",      "possessives",
+    "sidelines",   "aspectuals",    "peacekeeping", "ethnic_words", "speech_lemmas",
+    "commands",    "plan_lemmas",   "regions"};
 
 int nd_ev_in_list(const struct nd_events *events, enum word_list wl, const char *word)
 {
@@ -287,8 +291,9 @@ static enum nd_err load_verb(struct loader *ld, char **f, int nf)
     verb = &events->verbs[events->nverbs];
     verb->lemma = f[1];
     copy_code(verb->code, f[2], sizeof(verb->code));
-    verb->speech = 0;
     verb->speech = (uint8_t)nd_ev_in_list(events, WL_SPEECH, f[1]);
+    verb->command = (uint8_t)nd_ev_in_list(events, WL_COMMANDS, f[1]);
+    verb->plan = (uint8_t)nd_ev_in_list(events, WL_PLAN_LEMMAS, f[1]);
     if (nd_evmap_put(events->verb_lemmas, f[1], strlen(f[1]), (uint32_t)events->nverbs++))
         return ND_ERR_NOMEM;
     return ND_OK;
@@ -518,7 +523,7 @@ struct nd_events *nd_events_new(const char *models_dir, char *errstr, size_t err
         goto out;
     }
     /* function-word classes share the per-token lookup with the phrase lengths */
-    for (uint32_t k = 0; k < WL_COUNT; k++)
+    for (uint32_t k = 0; k < WL_TOKEN_LISTS; k++)
         for (size_t w = 0; w < events->nlists[k]; w++) {
             const char *word = events->lists[k][w];
             struct first_info *fi = first_info_of(events, word, strlen(word));

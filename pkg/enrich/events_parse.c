@@ -24,6 +24,12 @@ static enum nd_deprel rel(const struct nd_doc *doc, int32_t d)
     return (enum nd_deprel)doc->toks[d].deprel;
 }
 
+/* A clause modifying a noun: a participle or infinitive (acl), a relative clause (acl:relcl). */
+static int is_acl(enum nd_deprel r)
+{
+    return r == ND_DEP_ACL || r == ND_DEP_ACL_RELCL;
+}
+
 static int32_t head(const struct nd_doc *doc, int32_t d)
 {
     int32_t h = doc->toks[d].head;
@@ -51,6 +57,20 @@ static int has_word_child(const struct nd_doc *doc, int32_t d, enum nd_deprel r,
     const struct nd_doc_sent *s = &doc->sents[doc->toks[d].sent];
     for (uint32_t k = s->first; k < s->first + s->count; k++)
         if (doc->toks[k].head == d && doc->toks[k].deprel == r && key_eq(doc, (int32_t)k, w))
+            return 1;
+    return 0;
+}
+
+/* A child of d under relation r whose word is in the model's word list wl (the class bits of the
+ * coder's token holding it). */
+static int has_listed_child(const struct story_state *st, int32_t d, enum nd_deprel r,
+                            enum word_list wl)
+{
+    const struct nd_doc *doc = st->doc;
+    const struct nd_doc_sent *s = &doc->sents[doc->toks[d].sent];
+    for (uint32_t k = s->first; k < s->first + s->count; k++)
+        if (doc->toks[k].head == d && doc->toks[k].deprel == r && st->etok[k] != UINT32_MAX &&
+            has_class(&st->toks[st->etok[k]], wl))
             return 1;
     return 0;
 }
@@ -107,7 +127,7 @@ static int32_t subject_of(const struct nd_doc *doc, int32_t v, int *passive, int
     if (s < 0 && (s = child(doc, v, ND_DEP_NSUBJ_PASS)) >= 0)
         *passive = 1;
     if (s >= 0 && is_relative_pronoun(doc, s) && h >= 0 &&
-        (rel(doc, v) == ND_DEP_ACL_RELCL || rel(doc, v) == ND_DEP_CONJ))
+        (is_acl(rel(doc, v)) || rel(doc, v) == ND_DEP_CONJ))
         return h; /* "Russia, which has been attacking": the noun the clause is about */
     if (s >= 0 || h < 0 || depth > 4)
         return s;
@@ -124,9 +144,12 @@ static int32_t subject_of(const struct nd_doc *doc, int32_t v, int *passive, int
     case ND_DEP_ACL_RELCL: /* "the sanctions targeting banks", "the officials who met" */
         /* "The Azerbaijani parliament threatened on Monday to ...": a greedy parse often reads
          * wire copy's main verb after its subject as a participle of a root noun; a sentence
-         * whose root is that noun has no other verb to be its predicate, so the verb is active */
+         * whose root is that noun has no other verb to be its predicate, so the verb is active.
+         * So for a noun heading the clause a reporting verb takes ("Thousands of Iraqi Kurds
+         * demonstrated ..., witnesses said"): a clause has a predicate */
         *passive = doc->toks[v].xpos == ND_XPOS_VBN &&
-                   !(doc->toks[h].head == ND_DOC_HEAD_ROOT && child(doc, v, ND_DEP_AUX) < 0);
+                   !((doc->toks[h].head == ND_DOC_HEAD_ROOT || rel(doc, h) == ND_DEP_CCOMP) &&
+                     child(doc, v, ND_DEP_AUX) < 0);
         return h;
     default:
         return -1;
@@ -257,14 +280,35 @@ int nd_ev_parse_roles(const struct story_state *st, const struct span *spans, si
     return 1;
 }
 
+size_t nd_ev_parse_argument_of(const struct story_state *st, size_t b, size_t e, int *subject)
+{
+    const struct nd_doc *doc = st->doc;
+    for (size_t t = b; t < e && t < st->ntok; t++) {
+        int32_t d = nd_ev_parse_verb(st, t);
+        for (int depth = 0; d >= 0 && depth < 4; depth++) {
+            enum nd_deprel r = rel(doc, d);
+            int32_t h = head(doc, d);
+            if ((r == ND_DEP_NSUBJ || r == ND_DEP_NSUBJ_PASS || r == ND_DEP_OBJ ||
+                 r == ND_DEP_IOBJ) &&
+                h >= 0) {
+                *subject = r == ND_DEP_NSUBJ || r == ND_DEP_NSUBJ_PASS;
+                return st->etok[h] == UINT32_MAX ? SIZE_MAX : st->etok[h];
+            }
+            if (r != ND_DEP_AMOD && r != ND_DEP_COMPOUND && r != ND_DEP_FLAT &&
+                r != ND_DEP_NMOD_DESC)
+                break;
+            d = h;
+        }
+    }
+    return SIZE_MAX;
+}
+
 int nd_ev_parse_negated(const struct story_state *st, size_t tok)
 {
     const struct nd_doc *doc = st->doc;
     int32_t v = nd_ev_parse_verb(st, tok);
     for (int depth = 0; v >= 0 && depth < 3; depth++) {
-        if (has_word_child(doc, v, ND_DEP_ADVMOD, "not") ||
-            has_word_child(doc, v, ND_DEP_ADVMOD, "never") ||
-            has_word_child(doc, v, ND_DEP_ADVMOD, "n't"))
+        if (has_listed_child(st, v, ND_DEP_ADVMOD, WL_NEGATORS))
             return 1;
         /* "did not agree to meet": the negation of the verb that governs the infinitive */
         if (rel(doc, v) != ND_DEP_XCOMP)
@@ -279,12 +323,34 @@ int nd_ev_parse_conditional(const struct story_state *st, size_t tok)
     const struct nd_doc *doc = st->doc;
     int32_t v = nd_ev_parse_verb(st, tok);
     for (int depth = 0; v >= 0 && depth < 4; depth++) {
-        if (rel(doc, v) == ND_DEP_ADVCL && (has_word_child(doc, v, ND_DEP_MARK, "if") ||
-                                            has_word_child(doc, v, ND_DEP_MARK, "unless")))
+        if (rel(doc, v) == ND_DEP_ADVCL && has_listed_child(st, v, ND_DEP_MARK, WL_CONDITIONALS))
             return 1;
         if (rel(doc, v) != ND_DEP_CONJ && rel(doc, v) != ND_DEP_XCOMP)
             break;
         v = head(doc, v);
+    }
+    return 0;
+}
+
+int nd_ev_parse_noun_agent(const struct story_state *st, const struct span *spans, size_t nspans,
+                           size_t tok, const struct group_ref *pron, struct group_ref *src)
+{
+    const struct nd_doc *doc = st->doc;
+    int32_t d = nd_ev_parse_verb(st, tok);
+    if (d < 0)
+        return -1;
+    const struct nd_doc_sent *s = &doc->sents[doc->toks[d].sent];
+    /* the participle follows its noun */
+    for (uint32_t k = (uint32_t)d + 1; k < s->first + s->count; k++) {
+        int32_t a;
+        int sp;
+        if (doc->toks[k].head != d || doc->toks[k].xpos != ND_XPOS_VBN ||
+            !is_acl(rel(doc, (int32_t)k)) || (a = agent_of(doc, (int32_t)k)) < 0 ||
+            (sp = np_span(st, spans, nspans, a, 0)) < 0)
+            continue;
+        if (src)
+            nd_ev_group_of(spans, nspans, (size_t)sp, pron, src);
+        return 1;
     }
     return 0;
 }
@@ -333,6 +399,30 @@ int nd_ev_parse_asked(const struct story_state *st, size_t tok)
            !strncmp(st->events->verbs[idx].code, "10", 2);
 }
 
+/* A to-infinitive modifying a common noun (acl marked "to"): "an effort to gather", "talks to ease
+ * frictions". Returns the noun's doc token, or -1. */
+static int32_t infinitive_of_noun(const struct nd_doc *doc, int32_t v)
+{
+    int32_t h;
+    if (v < 0 || rel(doc, v) != ND_DEP_ACL || (h = head(doc, v)) < 0 ||
+        doc->toks[h].upos != ND_UPOS_NOUN || !has_word_child(doc, v, ND_DEP_MARK, "to"))
+        return -1;
+    return h;
+}
+
+/* A noun of plan or intent ("plans", "offer", "readiness") before an infinitive. */
+static int plan_noun(const struct story_state *st, int32_t d)
+{
+    const char *k = st->doc->toks[d].key;
+    return nd_ev_in_list(st->events, WL_PLAN_WORDS, k) || nd_ev_in_list(st->events, WL_MODALS, k);
+}
+
+int nd_ev_parse_purpose(const struct story_state *st, size_t tok)
+{
+    int32_t h = infinitive_of_noun(st->doc, nd_ev_parse_verb(st, tok));
+    return h >= 0 && !plan_noun(st, h);
+}
+
 int nd_ev_parse_depth(const struct story_state *st, size_t tok)
 {
     const struct nd_doc *doc = st->doc;
@@ -354,7 +444,10 @@ int nd_ev_parse_depth(const struct story_state *st, size_t tok)
 int nd_ev_parse_planned(const struct story_state *st, size_t tok)
 {
     const struct nd_doc *doc = st->doc;
-    int32_t v = nd_ev_parse_verb(st, tok);
+    int32_t v = nd_ev_parse_verb(st, tok), h;
+    /* "plans to visit China": the infinitive of a noun of plan */
+    if ((h = infinitive_of_noun(doc, v)) >= 0 && plan_noun(st, h))
+        return 1;
     for (int depth = 0; v >= 0 && depth < 3; depth++) {
         const struct nd_doc_sent *s = &doc->sents[doc->toks[v].sent];
         /* "will meet", "would visit": a modal auxiliary of the verb */

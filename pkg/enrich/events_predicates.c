@@ -39,9 +39,7 @@ size_t nd_ev_clause_end(const struct nd_evtok *toks, size_t i, size_t s1)
 
 static int is_time_word(const struct nd_evtok *tok)
 {
-    return key_is(tok, "monday") || key_is(tok, "tuesday") || key_is(tok, "wednesday") ||
-           key_is(tok, "thursday") || key_is(tok, "friday") || key_is(tok, "saturday") ||
-           key_is(tok, "sunday") || key_is(tok, "today") || key_is(tok, "yesterday");
+    return has_class(tok, WL_DAYS) || has_class(tok, WL_TIME_WORDS);
 }
 
 /* Most specific pattern of a verb in the tokens after it: returns its code, or NULL. */
@@ -172,9 +170,7 @@ int nd_ev_negated(const struct nd_evtok *toks, size_t s0, size_t i, int lexical_
         if (!lexical_only &&
             (has_class(&toks[p], WL_NEGATORS) || (len > 3 && !strcmp(key + len - 3, "n't"))))
             return 1;
-        if ((key_is(&toks[p], "to") && p > s0 &&
-             (!strncmp(toks[p - 1].key, "declin", 6) || !strncmp(toks[p - 1].key, "refus", 5) ||
-              !strncmp(toks[p - 1].key, "fail", 4))))
+        if (key_is(&toks[p], "to") && p > s0 && has_class(&toks[p - 1], WL_REFUSALS))
             return 1;
         if (has_class(&toks[p], WL_CLAUSE_STOPS) || key_is(&toks[p], ","))
             break;
@@ -202,25 +198,12 @@ int nd_ev_is_planned(const struct nd_evtok *toks, size_t s0, size_t s1, size_t i
     return 0;
 }
 
-/* Past participles not ending in -ed or -en. */
-static int irregular_participle(const char *k)
-{
-    static const char *const forms[] = {
-        "met",     "held", "hit",    "shot",  "struck", "put",  "sent", "kept",   "caught",
-        "brought", "told", "sought", "led",   "set",    "cut",  "hurt", "fought", "bought",
-        "won",     "lost", "left",   "found", "made",   "paid", NULL};
-    for (size_t i = 0; forms[i]; i++)
-        if (k[0] == forms[i][0] && !strcmp(k, forms[i]))
-            return 1;
-    return 0;
-}
-
 int nd_ev_is_passive(const struct nd_evtok *toks, size_t s0, size_t s1, size_t i)
 {
     const char *k = toks[i].key;
     size_t len = toks[i].keylen;
-    if (len < 3 ||
-        !(!strcmp(k + len - 2, "ed") || !strcmp(k + len - 2, "en") || irregular_participle(k)))
+    if (len < 3 || !(!strcmp(k + len - 2, "ed") || !strcmp(k + len - 2, "en") ||
+                     has_class(&toks[i], WL_PARTICIPLES)))
         return 0;
     /* a participle right before its agent: "the meeting chaired by Wang" */
     if (i + 1 < s1 && key_is(&toks[i + 1], "by"))
@@ -242,8 +225,11 @@ static int verb_position(const struct nd_events *events, const struct nd_evtok *
                          const struct span *spans, size_t nspans, size_t s0, size_t i,
                          const char *lemma)
 {
-    const struct nd_evtok *prev;
+    const struct nd_evtok *prev, *word = &toks[i];
     size_t len = toks[i].keylen;
+    /* a quote mark stands outside the grammar: in 'was "pressing Iran' the verb follows "was" */
+    while (i > s0 + 1 && (toks[i - 1].flags & ND_EVTOK_QUOTE))
+        i--;
     if (i == s0)
         return 0;
     prev = &toks[i - 1];
@@ -251,9 +237,9 @@ static int verb_position(const struct nd_events *events, const struct nd_evtok *
         return 0;
     if (key_is(prev, "and")) {
         /* "urged X and denounced Y", not "ties and arms" */
-        return (len > 3 && !strcmp(toks[i].key + len - 2, "ed")) ||
-               (strcmp(toks[i].key, lemma) && toks[i].key[len - 1] != 's' &&
-                !(len > 4 && !strcmp(toks[i].key + len - 3, "ing")));
+        return (len > 3 && !strcmp(word->key + len - 2, "ed")) ||
+               (strcmp(word->key, lemma) && word->key[len - 1] != 's' &&
+                !(len > 4 && !strcmp(word->key + len - 3, "ing")));
     }
     int k = nd_ev_span_at(spans, nspans, i - 1);
     if (k >= 0 && spans[k].b > s0 && has_class(&toks[spans[k].b - 1], WL_DETS) &&
@@ -262,33 +248,32 @@ static int verb_position(const struct nd_events *events, const struct nd_evtok *
                    * "a Syrian newspaper called") */
     /* "sanctions against Russia targeting firms": a participle after the object of a
      * preposition describes the noun phrase; it is no act of that object */
-    if (k >= 0 && spans[k].prep && len > 4 && !strcmp(toks[i].key + len - 3, "ing"))
+    if (k >= 0 && spans[k].prep && len > 4 && !strcmp(word->key + len - 3, "ing"))
         return 0;
     if (k >= 0 || has_class(prev, WL_AUXILIARIES) || (nd_ev_cap_word(prev) && i - 1 > s0))
         return 1;
+    /* "resume shelling", "continue fighting": the act an aspectual verb goes on with */
+    if (has_class(prev, WL_ASPECTUALS) && len > 4 && !strcmp(word->key + len - 3, "ing"))
+        return 1;
     if (prev->keylen > 3 && !strcmp(prev->key + prev->keylen - 2, "ly"))
         return 1;
-    if (len > 3 && !strcmp(toks[i].key + len - 2, "ed"))
+    if (len > 3 && !strcmp(word->key + len - 2, "ed"))
         return 1;
     /* "a declaration demanding that": a participle after a noun */
-    if (len > 4 && !strcmp(toks[i].key + len - 3, "ing") && (prev->flags & ND_EVTOK_WORD) &&
+    if (len > 4 && !strcmp(word->key + len - 3, "ing") && (prev->flags & ND_EVTOK_WORD) &&
         !nd_ev_cap_word(prev) &&
         !nd_evmap_get_hashed(events->verb_forms, prev->key, prev->keylen, prev->hash,
                              &(uint32_t){0}))
         return 1;
     /* "On Friday pressed", "this week said": a time phrase before the verb */
-    if (nd_ev_cap_word(prev) &&
-        (key_is(prev, "monday") || key_is(prev, "tuesday") || key_is(prev, "wednesday") ||
-         key_is(prev, "thursday") || key_is(prev, "friday") || key_is(prev, "saturday") ||
-         key_is(prev, "sunday")))
+    if (nd_ev_cap_word(prev) && has_class(prev, WL_DAYS))
         return 1;
     return 0;
 }
 /* Modal words that are events themselves: a promise or an offer is an agreement (CAMEO 03). */
 static int is_commitment(const struct nd_evtok *tok)
 {
-    return key_is(tok, "offered") || key_is(tok, "pledged") || key_is(tok, "promised") ||
-           key_is(tok, "vowed") || key_is(tok, "proposed");
+    return has_class(tok, WL_COMMITMENTS);
 }
 
 /* The triggers of one sentence being found. */
@@ -312,32 +297,55 @@ static struct trigger *new_trigger(struct finder *f, size_t b, size_t e)
     return tr;
 }
 
-/* "a call was being planned soon between Xi and Biden": a meeting noun and its "between" apart.
- * Returns 1 when it made a trigger at token i. */
-static int pair_trigger(struct finder *f, size_t i)
+/* The meeting noun at token i as the nominal trigger "<noun><prep>" codes it (prep with its
+ * leading space, " between"), role 'p' or 'o'; NULL when the model has no such trigger. */
+static struct trigger *noun_trigger(struct finder *f, size_t i, const char *prep, char role)
 {
     const struct nd_events *events = f->st->events;
     const struct nd_evtok *toks = f->st->toks;
     char key[ND_EVTOK_KEYMAX + 16];
+    size_t n = toks[i].keylen, pl = strlen(prep);
     uint32_t v;
+    memcpy(key, toks[i].key, n);
+    memcpy(key + n, prep, pl);
+    n += pl;
+    if (!nd_evmap_get(events->nominal_map, key, n, &v))
+        return NULL;
+    struct trigger *tr = new_trigger(f, i, i + 1);
+    copy_code(tr->code, events->nominals[v].code, sizeof(tr->code));
+    tr->nominal = role;
+    return tr;
+}
+
+/* "a call was being planned soon between Xi and Biden": a meeting noun and its "between" apart.
+ * Returns 1 when it made a trigger at token i. */
+static int pair_trigger(struct finder *f, size_t i)
+{
+    const struct nd_evtok *toks = f->st->toks;
     for (size_t p = i + 1; p < f->s1 && p < i + 7; p++) {
-        size_t n = toks[i].keylen;
         if (has_class(&toks[p], WL_CLAUSE_STOPS) || key_is(&toks[p], ","))
             return 0;
         if (!key_is(&toks[p], "between"))
             continue;
-        memcpy(key, toks[i].key, n);
-        memcpy(key + n, " between", 8);
-        n += 8;
-        if (!nd_evmap_get(events->nominal_map, key, n, &v))
-            return 0;
-        struct trigger *tr = new_trigger(f, i, i + 1);
-        tr->pair_at = p + 1;
-        copy_code(tr->code, events->nominals[v].code, sizeof(tr->code));
-        tr->nominal = 'p';
-        return 1;
+        struct trigger *tr = noun_trigger(f, i, " between", 'p');
+        if (tr)
+            tr->pair_at = p + 1;
+        return tr != NULL;
     }
     return 0;
+}
+
+/* "the meeting chaired by Wang and Amorim": a meeting noun whose participle names its agent (the
+ * parse) is the agent's meeting, coded as "<noun> with" is; the agent is its source
+ * (nd_ev_parse_noun_agent). Returns 1 when it made a trigger at token i. */
+static int agent_meeting_trigger(struct finder *f, size_t i)
+{
+    struct trigger *tr;
+    if (nd_ev_parse_noun_agent(f->st, f->spans, f->nspans, i, NULL, NULL) <= 0 ||
+        !(tr = noun_trigger(f, i, " with", 'o')))
+        return 0;
+    tr->agent_noun = 1;
+    return 1;
 }
 
 /* A speech verb at [i, i + len): its subject (or the name after it) is the sentence's speaker. */
@@ -373,7 +381,7 @@ static size_t verb_trigger(struct finder *f, size_t i)
         return 0;
     verb = &events->verbs[v];
     if (!verb_position(events, toks, f->spans, f->nspans, f->s0, i, verb->lemma)) {
-        if (!verb->speech && strcmp(verb->lemma, "plan") && strcmp(verb->lemma, "schedule") &&
+        if (!verb->speech && !verb->plan &&
             !has_class(&toks[i], WL_MODALS))
             new_trigger(f, i, i + len)->weak = verb;
         return len;
@@ -395,7 +403,7 @@ static size_t verb_trigger(struct finder *f, size_t i)
         return len;
     }
     /* "was being planned", "are expected to meet": markers of what follows, no events */
-    if (!strcmp(verb->lemma, "plan") || !strcmp(verb->lemma, "schedule") ||
+    if (verb->plan ||
         (has_class(&toks[i], WL_MODALS) && !is_commitment(&toks[i])))
         return len;
     if (strcmp(code, "---") && strncmp(code, "01", 2)) {
@@ -403,6 +411,7 @@ static size_t verb_trigger(struct finder *f, size_t i)
         copy_code(tr->code, code, sizeof(tr->code));
         tr->pattern = (int)nm;
         tr->appeal = !strncmp(code, "02", 2);
+        tr->command = verb->command;
     }
     return len;
 }
@@ -432,7 +441,8 @@ size_t nd_ev_find_triggers(struct story_state *st, size_t s0, size_t s1, const s
             i += len;
             continue;
         }
-        if (has_class(&toks[i], WL_MEETING_NOUNS) && pair_trigger(&f, i)) {
+        if (has_class(&toks[i], WL_MEETING_NOUNS) &&
+            (pair_trigger(&f, i) || agent_meeting_trigger(&f, i))) {
             i++;
             continue;
         }
@@ -447,7 +457,7 @@ size_t nd_ev_find_triggers(struct story_state *st, size_t s0, size_t s1, const s
 int nd_ev_peacekeepers_before(const struct nd_evtok *toks, size_t cb, size_t b)
 {
     for (size_t p = b > cb + 6 ? b - 6 : cb; p < b; p++)
-        if (toks[p].keylen >= 9 && !memcmp(toks[p].key, "peacekeep", 9))
+        if (has_class(&toks[p], WL_PEACEKEEPING))
             return 1;
     return 0;
 }
@@ -456,9 +466,7 @@ int nd_ev_peacekeepers_before(const struct nd_evtok *toks, size_t cb, size_t b)
 int nd_ev_exercise_near(const struct nd_evtok *toks, size_t from, size_t ce)
 {
     for (size_t p = from; p < ce && p < from + 8; p++)
-        if (key_is(&toks[p], "exercise") || key_is(&toks[p], "exercises") ||
-            key_is(&toks[p], "drills") || key_is(&toks[p], "games") ||
-            key_is(&toks[p], "maneuvers") || key_is(&toks[p], "manoeuvres"))
+        if (has_class(&toks[p], WL_EXERCISES))
             return 1;
     return 0;
 }
@@ -472,7 +480,11 @@ const char *nd_ev_harmful_complement(const struct nd_evtok *toks, const struct t
         const struct trigger *c = &trig[u];
         if (c->b >= ce || c->b > trig[t].e + 5)
             break;
-        if (c->nominal || c->weak || !key_is(&toks[c->b - 1], "to"))
+        /* "to fight", and through an aspectual verb "to resume shelling" */
+        size_t to = c->b - 1;
+        if (to > trig[t].e && has_class(&toks[to], WL_ASPECTUALS))
+            to--;
+        if (c->nominal || c->weak || !key_is(&toks[to], "to"))
             continue;
         if (!strncmp(c->code, "18", 2) || !strncmp(c->code, "19", 2) || !strncmp(c->code, "20", 2))
             return "138";

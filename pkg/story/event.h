@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #define ND_EVENT_ACTORS 4    /* actors kept per side */
-#define ND_EVENT_FEATURES 19 /* the coder's evidence values per event */
+#define ND_EVENT_FEATURES 20 /* the coder's evidence values per event */
 
 struct nd_event_actor {
     char code[4];        /* ISO 3166 alpha-3, "IGO", "NGO"...; "" when unknown */

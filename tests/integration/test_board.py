@@ -311,3 +311,25 @@ def test_withdrawn_story_shows_withdrawn(board):
                .replace("arguments[0]", json.dumps(ITEMS["L3"][0])))
     assert cards and all(cards)
     b.driver.save_screenshot(os.path.join(ARTIFACTS, "board-test.png"))
+
+
+def test_story_view_sets_below_threshold_events_apart(board):
+    """The story view lists the events publish and the desks use; an event under
+    events.min_confidence is listed apart, marked, and not marked in the text. E2's second
+    clause ("Russian forces shelled Ukrainian positions") codes an event under the threshold."""
+    b = board
+    b.write(["L0", "L1", "L2", "L3", "E2"])
+    wait_for(lambda: ITEMS["E2"][0] in card_headlines(b), 60, "the Kyiv strikes story's alert")
+    js(b, "[...document.querySelectorAll('.card .headline .open')].find(e => e.textContent === arguments[0]).click()"
+       .replace("arguments[0]", json.dumps(ITEMS["E2"][0])))
+    wait_for(lambda: js(b, "const h = document.getElementById('story-headline'); return h && h.textContent"),
+             20, "the story view")
+    rows = js(b, "return [...document.querySelectorAll('#story-events tr')].map(r => r.textContent)")
+    below = js(b, "return [...document.querySelectorAll('#story .below-events tr.below')].map(r => r.textContent)")
+    assert rows and all("below threshold" not in r for r in rows), rows
+    assert any("ASSAULT" in r and "strikes on" in r for r in rows), rows
+    assert below and all("below threshold" in r for r in below), below
+    assert any("shelled" in r for r in below), below
+    triggers = js(b, "return [...document.querySelectorAll('#story strong.trigger')].map(t => t.textContent)")
+    assert "shelled" not in triggers and "strikes on" in triggers, triggers
+    js(b, "document.getElementById('story-close').click()")

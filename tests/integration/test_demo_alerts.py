@@ -31,6 +31,8 @@ TRUE = {
     "Marco Rubio (United States) consulted with Wang Yi (China) (CONSULT, CAMEO 040)": "Rubio",
     # "European Union foreign ministers on Saturday agreed a new package of sanctions against Russia"
     "European Union imposed embargo, boycott, or sanctions on Russia (COERCE, CAMEO 163)": "sanctions",
+    # "Hungary dropped its objections after talks overnight" (to the sanctions package): it yielded
+    "Hungary yielded (CONCEDE, CAMEO 080)": "sanctions",
     # "Brazil and South Africa ... called for immediate ceasefire talks between Sudan's warring
     # parties and offered to host a meeting": an intent to negotiate, not an agreement
     "Brazil and South Africa expressed intent to meet or negotiate with Sudan (AGREE, CAMEO 036)":

@@ -31,10 +31,15 @@ static int setup(void **state)
     return events ? 0 : -1;
 }
 
+static struct nd_enrich *enrich_models;
+static struct nd_syntax *syntax_model;
+
 static int teardown(void **state)
 {
     (void)state;
     nd_events_destroy(events);
+    nd_enrich_destroy(enrich_models);
+    nd_syntax_destroy(syntax_model);
     return 0;
 }
 
@@ -55,13 +60,17 @@ static int has_code(const json_t *actors, const char *cc)
     return 0;
 }
 
-/* The first event of `type` with source `src` (and target `tgt` unless NULL), or NULL. */
-static const json_t *find(const json_t *arr, const char *type, const char *src, const char *tgt)
+/* The first event of `type` with source `src` (and target `tgt` unless NULL), or NULL;
+ * published_only: among the events not below_threshold. */
+static const json_t *find_event(const json_t *arr, const char *type, const char *src,
+                                const char *tgt, int published_only)
 {
     size_t i;
     const json_t *ev;
     json_array_foreach(arr, i, ev)
     {
+        if (published_only && json_is_true(json_object_get(ev, "below_threshold")))
+            continue;
         if (strcmp(json_string_value(json_object_get(ev, "type")), type))
             continue;
         if (src && !has_code(json_object_get(ev, "source"), src))
@@ -71,6 +80,44 @@ static const json_t *find(const json_t *arr, const char *type, const char *src, 
         return ev;
     }
     return NULL;
+}
+
+#define find(arr, type, src, tgt) find_event(arr, type, src, tgt, 0)
+#define find_published(arr, type, src, tgt) find_event(arr, type, src, tgt, 1)
+
+/* The events nd_enrich_story codes for text (the daemon's path: the text parsed, actors from the
+ * entities stage), marked at the default events.min_confidence; the caller frees the array. */
+static json_t *enriched(const char *text)
+{
+    char errstr[256];
+    struct nd_story *story = nd_story_new();
+    json_t *arr;
+    if (!enrich_models)
+        enrich_models = nd_enrich_new(MODELS, errstr, sizeof(errstr));
+    assert_non_null(enrich_models);
+    nd_story_set(&story->body_text, text);
+    assert_int_equal(nd_enrich_story(enrich_models, story), ND_OK);
+    arr = nd_event_list_to_json(&story->events);
+    nd_story_destroy(story);
+    return arr;
+}
+
+/* Any event (published or not) whose target holds an actor of country cc that is not implied (a
+ * named one). */
+static int named_target(const json_t *arr, const char *cc)
+{
+    size_t i, k;
+    const json_t *ev, *a;
+    json_array_foreach(arr, i, ev)
+    {
+        json_array_foreach(json_object_get(ev, "target"), k, a)
+        {
+            if (!strcmp(json_string_value(json_object_get(a, "code")), cc) &&
+                !json_is_true(json_object_get(a, "implied")))
+                return 1;
+        }
+    }
+    return 0;
 }
 
 static void test_fixture_story(void **state)
@@ -532,6 +579,141 @@ static void test_trigger_gate(void **state)
     nd_syntax_destroy(syntax);
 }
 
+/* The events the coder alone codes for text with every sentence parsed (the dictionary path of
+ * scripts/eval_events.py, actors from the coder's own dictionaries), marked at the default
+ * events.min_confidence; the caller frees the array. */
+static json_t *coded_parsed(const char *text)
+{
+    char errstr[256];
+    struct nd_doc doc;
+    struct nd_evtok *toks = NULL;
+    struct nd_event_list list = {0};
+    json_t *arr;
+    size_t ntok;
+    if (!syntax_model)
+        syntax_model = nd_syntax_load(MODELS "/syntax.bin", errstr, sizeof(errstr));
+    assert_non_null(syntax_model);
+    assert_int_equal(nd_doc_build(&doc, text, strlen(text)), ND_OK);
+    ntok = nd_evlex_tokens(&doc, ND_EVLEX_MAX_TOKENS, &toks);
+    nd_doc_parse(&doc, syntax_model, want_all, NULL);
+    nd_events_code_tokens(events, &doc, toks, ntok, NULL, 0, &list);
+    nd_event_list_mark(&list, ND_EVENTS_MIN_CONFIDENCE);
+    arr = nd_event_list_to_json(&list);
+    nd_event_list_clear(&list);
+    nd_doc_free(&doc);
+    free(toks);
+    return arr;
+}
+
+/* Rules read from the parse, one real sentence (or short story) each: the event that must be
+ * published (type, a source and, unless NULL, a target code; also_src: a second source code it
+ * must hold), and the event that must not be coded at all (absent_type with a source and a
+ * target code unless NULL; absent_type NULL: nothing to check). dictionary: the coder alone
+ * (coded_parsed), else the daemon's path (enriched). */
+struct parse_case {
+    const char *why, *text;
+    const char *type, *src, *tgt, *also_src;
+    const char *absent_type, *absent_src, *absent_tgt;
+    int dictionary;
+};
+
+static const struct parse_case parse_cases[] = {
+    {"an order of an event noun is that event, by the one who gave it, not a demand (REQUEST)",
+     "MOSCOW (Test Wire) - Russian President Vladimir Putin ordered missile strikes on Kyiv on "
+     "Sunday, and Russian forces shelled Ukrainian positions near Kharkiv, the defence ministry "
+     "said.",
+     "ASSAULT", "RUS", "UKR", NULL, "REQUEST", NULL, NULL, 0},
+    {"a joint act of two countries does not name one of them again as its target",
+     "SANTIAGO (Test Wire) - Chile and Argentina held talks on Thursday on coordinating lithium "
+     "exports, the Chilean foreign ministry said.",
+     "CONSULT", "CHL", "ARG", NULL, "CONSULT", NULL, "CHL", 0},
+    {"a to-infinitive of a noun is a purpose; a title misread as the object is the subject's own",
+     "U.S. national security adviser Jake Sullivan met Chinese President Xi Jinping in Beijing "
+     "last month at the end of talks to ease frictions ahead of November's U.S. election.",
+     "CONSULT", "USA", "CHN", NULL, "COOPERATE", NULL, NULL, 0},
+    {"the meeting a participle's agent names is the agent's, both co-chairs its source",
+     "Chinese Foreign Minister Wang Yi spoke on Friday. Seventeen countries attended the meeting "
+     "chaired by Wang and Brazilian foreign policy adviser Celso Amorim.",
+     "CONSULT", "CHN", NULL, "BRA", NULL, NULL, NULL, 0},
+    {"what someone is pressed to do, past the object's list and a quote mark, is not done",
+     "Blinken said that crucial to achieving a lasting peace in Ukraine was \u201cpressing Iran, "
+     "North Korea and China \u2026 to stop providing weapons\u201d to Russia.",
+     NULL, NULL, NULL, NULL, "RETREAT", NULL, NULL, 0},
+    {"an infinitive coordinated with the one an agreement governs is not done",
+     "U.S. Secretary of State Marco Rubio met Chinese Foreign Minister Wang Yi in Geneva on "
+     "Saturday.\nWang told Rubio that Taiwan was a red line and urged Washington to stop arms "
+     "sales to the island, China's foreign ministry said.\nThe two sides agreed to keep military "
+     "communication channels open and to hold further talks on trade and export controls early "
+     "next year.",
+     "CONSULT", "USA", "CHN", NULL, "CONSULT", "CHN", NULL, 0},
+    {"a group of a region takes the country its first word names",
+     "Palestinian Islamic Jihad rejected the proposal on Monday.", "REJECT", "PSE", NULL, NULL,
+     "REJECT", "MEA", NULL, 0},
+    {"Phoenix spells it \"Peoples'\" only: the Democratic People's Republic of Korea is PRK",
+     "Japan condemned the Democratic People's Republic of Korea on Monday.", "ACCUSE", "JPN",
+     "PRK", NULL, "ACCUSE", NULL, "KOR", 1},
+    {"another actor's act is published when the sentence's other verb is a purpose, not an act",
+     "China and Brazil on Friday pressed ahead with an effort to gather developing countries "
+     "behind a Ukraine peace plan, despite Ukrainian President Volodymyr Zelenskiy\u2019s "
+     "dismissal of the initiative as serving Moscow\u2019s interests.",
+     "REJECT", "UKR", NULL, NULL, "CONSULT", "CHN", NULL, 0},
+    {"a lead's main verb the parse reads as a participle of the reported clause's noun is active",
+     "Thousands of Iraqi Kurds marched in the northern city of Kirkuk on Sunday calling for "
+     "independence from Iraq, witnesses said.",
+     "PROTEST", "IRQ", NULL, NULL, NULL, NULL, NULL, 0},
+    {"readiness to go on with an attack is a force posture (154), not an agreement, nor the attack",
+     "Syrian troops prepared to resume shelling rebel positions near Aleppo on Monday.",
+     "MOBILIZE", "SYR", NULL, NULL, "ASSAULT", NULL, NULL, 0},
+    {"what someone must do is the demand of whoever says so",
+     "Russia said Sudan must return the helicopter.", "REQUEST", "RUS", "SDN", NULL, NULL, NULL,
+     NULL, 0},
+    {"with no one saying it, what someone must do is no event",
+     "The United States and other developed nations must allocate greater financial resources to "
+     "Africa.",
+     NULL, NULL, NULL, NULL, "COOPERATE", NULL, NULL, 0},
+    {"a thing the parse names as the subject (\"actions that are helping Putin\") is no act of "
+     "the quote's speaker",
+     "U.S. Secretary of State Antony Blinken said that about 70 percent of the machine tools "
+     "Russia is importing come from China, and that this was materially helping Moscow produce "
+     "the missiles.\n\u201cSo when Beijing says that, on the one hand, it wants peace, it wants "
+     "to see an end to the conflict, but on the other hand, is allowing its companies to take "
+     "actions that are actually helping Putin continue the aggression, that doesn\u2019t add "
+     "up.\u201d",
+     NULL, NULL, NULL, NULL, "AID", "USA", NULL, 1},
+};
+
+static void test_parse_rules(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(parse_cases) / sizeof(parse_cases[0]); i++) {
+        const struct parse_case *c = &parse_cases[i];
+        json_t *arr = c->dictionary ? coded_parsed(c->text) : enriched(c->text);
+        const json_t *ev = c->type ? find_published(arr, c->type, c->src, c->tgt) : NULL;
+        if ((c->type && (!ev || (c->also_src && !has_code(json_object_get(ev, "source"),
+                                                            c->also_src)))) ||
+            (c->absent_type && find(arr, c->absent_type, c->absent_src, c->absent_tgt))) {
+            char *dump = json_dumps(arr, JSON_INDENT(1));
+            fail_msg("%s\n%s\ncoded: %s", c->why, c->text, dump ? dump : "?");
+        }
+        json_decref(arr);
+    }
+}
+
+/* The source's own agents, with no country but the sentence's, are no named target ("army
+ * reservists"). */
+static void test_own_agents_are_no_target(void **state)
+{
+    (void)state;
+    json_t *arr = enriched("Britain mobilized army reservists for a possible war against Iraq on "
+                           "Tuesday.");
+    assert_non_null(find_published(arr, "MOBILIZE", "GBR", NULL));
+    assert_false(named_target(arr, "GBR"));
+    json_decref(arr);
+    arr = enriched("Israel must not build new settlements in the West Bank.");
+    assert_int_equal(json_array_size(arr), 0); /* no speaker: no demand, no rejection */
+    json_decref(arr);
+}
+
 static void test_bad_input(void **state)
 {
     char junk[4096];
@@ -589,6 +771,8 @@ int main(void)
         cmocka_unit_test(test_ethnic_groups_and_led_forces),
         cmocka_unit_test(test_mentions_and_dictionary),
         cmocka_unit_test(test_trigger_gate),
+        cmocka_unit_test(test_parse_rules),
+        cmocka_unit_test(test_own_agents_are_no_target),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_missing_model),
     };

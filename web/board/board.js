@@ -251,7 +251,8 @@ function highlighted(text, record, alert) {
     for (const m of e.mentions || [])
       if (!m.field) spans.push({ start: m.start, end: m.end, cls: "ent", title: `${e.name} (${e.type})` });
   const main = principalEvent(alert && alert.events);
-  for (const ev of record.events || []) {
+  // an event under events.min_confidence is no statement the story makes: not marked in the text
+  for (const ev of published(record.events)) {
     if (ev.sentence) {
       const own = main && main.sentence && main.sentence.start === ev.sentence.start;
       spans.push({ start: ev.sentence.start, end: ev.sentence.end, cls: own ? "ev own" : "ev", title: ev.type });
@@ -270,6 +271,20 @@ function highlighted(text, record, alert) {
     out.append(node);
   }
   return out;
+}
+
+// Events at or above events.min_confidence (what publish and the desks use), and the rest.
+function published(events) { return (events || []).filter((e) => !e.below_threshold); }
+function belowThreshold(events) { return (events || []).filter((e) => e.below_threshold); }
+
+function eventRows(events, below) {
+  return events.map((e) =>
+    el("tr", below ? { class: "below", title: "below events.min_confidence: not published, no alert" } : {},
+      el("td", {}, `${e.type} ${e.cameo || ""}`), el("td", {}, `${actors(e.source)} → ${actors(e.target)}`),
+      el("td", {}, (e.trigger || {}).text || ""), el("td", {}, typeof e.intensity === "number" ? e.intensity.toFixed(1) : ""),
+      el("td", {}, e.status || ""),
+      el("td", {}, typeof e.confidence === "number" ? `${Math.round(e.confidence * 100)}%` : ""),
+      el("td", {}, below ? "below threshold" : "")));
 }
 
 function actors(list) {
@@ -300,10 +315,10 @@ function storyView(record, alert) {
     el("ul", { class: "topics" }, (record.subject || []).map((t) =>
       el("li", {}, t.name || t.uri, typeof t.confidence === "number" ? ` ${Math.round(t.confidence * 100)}%` : ""))),
     el("h3", {}, "Events"),
-    el("table", {}, el("tbody", {}, (record.events || []).map((e) =>
-      el("tr", {}, el("td", {}, `${e.type} ${e.cameo || ""}`), el("td", {}, `${actors(e.source)} → ${actors(e.target)}`),
-        el("td", {}, (e.trigger || {}).text || ""), el("td", {}, typeof e.intensity === "number" ? e.intensity.toFixed(1) : ""),
-        el("td", {}, e.status || ""))))),
+    el("table", { id: "story-events" }, el("tbody", {}, eventRows(published(record.events), false))),
+    belowThreshold(record.events).length > 0 && el("details", { class: "below-events" },
+      el("summary", {}, `${belowThreshold(record.events).length} below the confidence threshold (not published, no alert)`),
+      el("table", {}, el("tbody", {}, eventRows(belowThreshold(record.events), true)))),
   ];
 }
 
