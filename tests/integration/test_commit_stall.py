@@ -221,33 +221,34 @@ class EndTxnGate:
             return self.mode
 
     def _requests(self, client, broker, held):
-        try:
-            for head, body in frames(client):
-                mode = self._lose(body)
-                if mode == "request":
-                    continue
-                if mode == "answer":
-                    held.add(struct.unpack(">i", body[4:8])[0])
-                broker.sendall(head + body)
-        except OSError:
-            pass
-        finally:
-            client.close()
-            broker.close()
+        def keep(body):
+            mode = self._lose(body)
+            if mode == "answer":
+                held.add(struct.unpack(">i", body[4:8])[0])
+            return mode != "request"
+        self._relay(client, broker, keep)
 
     def _answers(self, broker, client, held):
+        def keep(body):
+            corr = struct.unpack(">i", body[:4])[0]
+            if corr in held:
+                held.discard(corr)
+                return False
+            return True
+        self._relay(broker, client, keep)
+
+    @staticmethod
+    def _relay(src, dst, keep):
+        """Frames from src to dst, but those keep(body) refuses, until either side closes."""
         try:
-            for head, body in frames(broker):
-                corr = struct.unpack(">i", body[:4])[0]
-                if corr in held:
-                    held.discard(corr)
-                    continue
-                client.sendall(head + body)
+            for head, body in frames(src):
+                if keep(body):
+                    dst.sendall(head + body)
         except OSError:
             pass
         finally:
-            client.close()
-            broker.close()
+            src.close()
+            dst.close()
 
     def close(self):
         self.listener.close()
