@@ -17,40 +17,17 @@ minute's (the first minute holds start-up and the first polls of every feed's ba
 import argparse
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
-from conftest import FeedServer, TopicReader, base_config  # noqa: E402
+from conftest import (BROKER_SH, FeedServer, TopicReader, free_port, load_config, metric_sum,  # noqa: E402
+                      start_broker, stop_broker, topic_names)
 from loadgen import FeedLoad, RssSampler  # noqa: E402
-
-BROKER_SH = os.path.join(ROOT, "tests", "kafka", "broker.sh")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def metric(port, name):
-    try:
-        text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=3).read().decode()
-    except OSError:
-        return None
-    total = None
-    for line in text.splitlines():
-        if line.startswith(name + " ") or line.startswith(name + "{"):
-            total = (total or 0) + float(line.rsplit(" ", 1)[1])
-    return total
 
 
 def main():
@@ -65,22 +42,17 @@ def main():
 
     tmp = tempfile.mkdtemp(prefix="newsd-soak-")
     bdir = os.path.join(tmp, "kafka")
-    subprocess.run([BROKER_SH, "start", bdir], check=True, stdout=subprocess.DEVNULL)
+    brokers = start_broker(bdir)
     server = FeedServer()
     # 120 items a feed: a 75 s freeze adds ~94, none scrolls off before it is polled
     load = FeedLoad(server, nfeeds=args.feeds, keep=120)
     proc = reader = sampler = None
     frozen = False
     try:
-        brokers = open(os.path.join(bdir, "bootstrap")).read().strip()
-        topics = {k: f"soak.{v}" for k, v in {
-            "stories": "news.stories.v1", "events": "news.events.v1", "alerts": "news.alerts.v1",
-            "deadletter": "news.deadletter.v1", "state": "newsd.state.v1"}.items()}
+        topics = topic_names("soak")
         port = free_port()
-        cfg = base_config(brokers, topics, load.feeds()).replace("log_level: debug", "log_level: info")
-        cfg = cfg.replace("  port: 0", f"  port: {port}")
-        if args.limit_mb:
-            cfg += f"memory:\n  limit_mb: {args.limit_mb}\n"
+        cfg = load_config(brokers, topics, load.feeds(), port,
+                          extra=f"memory:\n  limit_mb: {args.limit_mb}\n" if args.limit_mb else "")
         path = os.path.join(tmp, "newsd.yaml")
         with open(path, "w") as f:
             f.write(cfg)
@@ -122,15 +94,15 @@ def main():
             print(f"# peak before the freeze: "
                   f"{max((k for t, k in sampler.samples if t < freeze_at), default=0) / 1024:.1f} MiB; "
                   f"through the freeze and catch-up: {sampler.peak_kib(freeze_at) / 1024:.1f} MiB")
-        bp = metric(port, "newsd_backpressure_seconds_total")
-        ab = metric(port, "newsd_kafka_transactions_aborted_total")
-        peak = metric(port, "newsd_memory_buffered_peak_bytes")
+        bp = metric_sum(port, "newsd_backpressure_seconds_total")
+        ab = metric_sum(port, "newsd_kafka_transactions_aborted_total")
+        peak = metric_sum(port, "newsd_memory_buffered_peak_bytes")
         print(f"# newsd_backpressure_seconds_total: {bp}, newsd_kafka_transactions_aborted_total: {ab}, "
               f"newsd_memory_buffered_peak_bytes: {peak}")
         if len(medians) >= 3:
             print(f"# flatness: last minute / second minute median = {medians[-1] / medians[1]:.3f}")
     finally:
-        if frozen:
+        if frozen:  # before newsd stops, so that its last commit can go through
             subprocess.run([BROKER_SH, "thaw", bdir], check=False)
         load.stop()
         if proc and proc.poll() is None:
@@ -145,7 +117,7 @@ def main():
         if reader:
             reader.close()
         server.close()
-        subprocess.run([BROKER_SH, "stop", bdir], check=False, stdout=subprocess.DEVNULL)
+        stop_broker(bdir)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "kafka/kafka.h"
+
 #define DIGEST_LINES 20 /* a Slack digest lists this many alerts, then counts the rest */
 
 static const char *str(const json_t *obj, const char *key)
@@ -169,6 +171,7 @@ int nd_alert_view_main(int argc, char **argv, volatile sig_atomic_t *stop)
         fprintf(stderr, "newsd alerts: %s\n", kerr);
         goto out;
     }
+    nd_kafka_conf_set_logger(kconf);
     if (!(rk = rd_kafka_new(RD_KAFKA_CONSUMER, kconf, kerr, sizeof(kerr)))) {
         fprintf(stderr, "newsd alerts: %s\n", kerr);
         goto out;

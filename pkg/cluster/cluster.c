@@ -395,6 +395,7 @@ int nd_cluster_publish_feeds(const struct nd_config *conf, int partitions,
         snprintf(errstr, errsz, "%s", kerr);
         goto out;
     }
+    nd_kafka_conf_set_logger(kconf);
     for (size_t i = 0; i < conf->nkafka_props; i++)
         if (rd_kafka_conf_set(kconf, conf->kafka_props[i].key, conf->kafka_props[i].value, kerr,
                               sizeof(kerr))) {

@@ -17,13 +17,6 @@ struct nd_consume {
     struct nd_consume_stats stats;
 };
 
-static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
-{
-    (void)rk;
-    nd_log(level <= 3 ? ND_LOG_ERROR : level <= 4 ? ND_LOG_WARN : ND_LOG_DEBUG, "kafka", "%s: %s", fac,
-           buf);
-}
-
 static int set_prop(rd_kafka_conf_t *kconf, const char *key, const char *value, char *errstr,
                     size_t errsz)
 {
@@ -92,7 +85,7 @@ struct nd_consume *nd_consume_new(const struct nd_config *conf, const struct nd_
     for (size_t i = 0; i < nextra; i++)
         if (set_prop(kconf, extra[i].key, extra[i].value, errstr, errsz))
             goto out;
-    rd_kafka_conf_set_log_cb(kconf, on_log);
+    nd_kafka_conf_set_logger(kconf);
     consume = nd_xcalloc(1, sizeof(*consume));
     consume->rk = rd_kafka_new(RD_KAFKA_CONSUMER, kconf, kerr, sizeof(kerr));
     if (!consume->rk) {

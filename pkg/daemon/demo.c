@@ -4,6 +4,7 @@
 #include "daemon/daemon.h"
 
 #include "alert/alert.h"
+#include "kafka/kafka.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -181,6 +182,7 @@ static void *view_main(void *arg)
     rd_kafka_conf_set(kconf, "group.id", "newsd-demo-view", errstr, sizeof(errstr));
     rd_kafka_conf_set(kconf, "enable.auto.commit", "false", errstr, sizeof(errstr));
     rd_kafka_conf_set(kconf, "log_level", "3", errstr, sizeof(errstr));
+    nd_kafka_conf_set_logger(kconf);
     rk = rd_kafka_new(RD_KAFKA_CONSUMER, kconf, errstr, sizeof(errstr));
     if (!rk) {
         rd_kafka_conf_destroy(kconf);
@@ -303,6 +305,7 @@ int nd_demo_main(const struct nd_demo_opts *demo, volatile sig_atomic_t *stop)
     }
     /* The mock cluster lives inside a client handle; this one does nothing else. */
     rd_kafka_conf_set(kconf, "log_level", "3", errstr, sizeof(errstr));
+    nd_kafka_conf_set_logger(kconf);
     host = rd_kafka_new(RD_KAFKA_PRODUCER, kconf, errstr, sizeof(errstr));
     if (!host) {
         rd_kafka_conf_destroy(kconf);

@@ -5,6 +5,33 @@
 #include <stdio.h>
 #include <string.h>
 
+enum nd_log_level nd_kafka_log_level(int level, const char *fac)
+{
+    enum nd_log_level lvl = level <= 3   ? ND_LOG_ERROR
+                            : level == 4 ? ND_LOG_WARN
+                            : level == 5 ? ND_LOG_INFO
+                                         : ND_LOG_DEBUG;
+    if (lvl > ND_LOG_WARN && fac && (!strcmp(fac, "FAIL") || !strcmp(fac, "ERROR")))
+        lvl = ND_LOG_WARN;
+    return lvl;
+}
+
+void nd_kafka_log(enum nd_log_level level, const char *fac, const char *buf)
+{
+    nd_log(level, "kafka", "%s: %s", fac ? fac : "-", buf ? buf : "");
+}
+
+static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    (void)rk;
+    nd_kafka_log(nd_kafka_log_level(level, fac), fac, buf);
+}
+
+void nd_kafka_conf_set_logger(rd_kafka_conf_t *kconf)
+{
+    rd_kafka_conf_set_log_cb(kconf, on_log);
+}
+
 int nd_kafka_producer_only(const char *key)
 {
     static const char *const keys[] = {"acks",
@@ -33,6 +60,7 @@ rd_kafka_conf_t *nd_kafka_consumer_conf(const struct nd_config *conf, const char
         rd_kafka_conf_set(kconf, "client.id", conf->kafka_client_id, kerr, sizeof(kerr)) ||
         rd_kafka_conf_set(kconf, "log_level", "3", kerr, sizeof(kerr)))
         goto fail;
+    nd_kafka_conf_set_logger(kconf);
     for (; props && props[0] && props[1]; props += 2)
         if (rd_kafka_conf_set(kconf, props[0], props[1], kerr, sizeof(kerr)))
             goto fail;
@@ -132,4 +160,55 @@ int nd_kafka_topic_partitions(rd_kafka_t *rk, const char *topic, const char *wha
         rd_kafka_metadata_destroy(md);
     rd_kafka_topic_destroy(rkt);
     return ret;
+}
+
+/* One message or event of the read-back: 1 committed, 0 aborted, -1 not decided yet. */
+static int readback_verdict(const rd_kafka_message_t *msg, int64_t offset)
+{
+    if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
+        return msg->offset > offset ? 0 : -1; /* the stable end: past the record, or not yet */
+    if (msg->err)
+        return -1;
+    return msg->offset == offset ? 1 : msg->offset > offset ? 0 : -1;
+}
+
+int nd_kafka_record_committed(const struct nd_config *conf, const char *topic, int32_t partition,
+                              int64_t offset, int timeout_ms, char *errstr, size_t errsz)
+{
+    rd_kafka_t *rk = nd_kafka_consumer_new(
+        conf,
+        (const char *const[]){"group.id", "newsd-txn-check", "enable.auto.commit", "false",
+                              "enable.partition.eof", "true", "isolation.level", "read_committed",
+                              NULL},
+        "transaction check", errstr, errsz);
+    rd_kafka_topic_partition_list_t *parts;
+    int64_t deadline = nd_mono_ms() + timeout_ms;
+    int verdict = -1;
+    char last[256] = "nothing read";
+
+    if (!rk)
+        return -1;
+    parts = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(parts, topic, partition)->offset = offset;
+    rd_kafka_assign(rk, parts);
+    rd_kafka_topic_partition_list_destroy(parts);
+    while (verdict < 0 && nd_mono_ms() < deadline) {
+        rd_kafka_message_t *msg = rd_kafka_consumer_poll(rk, 200);
+        if (!msg)
+            continue;
+        verdict = readback_verdict(msg, offset);
+        if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
+            snprintf(last, sizeof(last), "the stable end at offset %lld", (long long)msg->offset);
+        else if (msg->err)
+            snprintf(last, sizeof(last), "%s", rd_kafka_message_errstr(msg));
+        else
+            snprintf(last, sizeof(last), "a record at offset %lld", (long long)msg->offset);
+        rd_kafka_message_destroy(msg);
+    }
+    if (verdict < 0)
+        snprintf(errstr, errsz, "%s [%d] offset %lld undecided after %d ms: %s", topic,
+                 (int)partition, (long long)offset, timeout_ms, last);
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+    return verdict;
 }

@@ -1,6 +1,7 @@
 /* kafka: librdkafka clients made from newsd's configuration, so every consumer newsd opens (state
  * restore, alert restore, webhook dispatcher, the Kafka source) sees the same brokers, client id
- * and `kafka.properties.*` (security settings above all). */
+ * and `kafka.properties.*` (security settings above all), and every client logs through newsd's
+ * logger. */
 #ifndef ND_KAFKA_H
 #define ND_KAFKA_H
 
@@ -8,6 +9,18 @@
 #include <signal.h>
 
 #include "config/config.h"
+#include "core/core.h"
+
+/* librdkafka's log lines (syslog levels 0-7) in newsd's log, module "kafka": 0-3 error, 4 warn,
+ * 5 (notice) info, 6-7 debug. A broker that cannot be reached (facilities FAIL and ERROR: a
+ * connection refused or lost, all brokers down) is at most a warning: newsd retries, and its
+ * readiness check says so. The one mapping of every client newsd creates. */
+enum nd_log_level nd_kafka_log_level(int level, const char *fac);
+/* One librdkafka line at `level` (newsd's), as "FAC: text". Any thread. */
+void nd_kafka_log(enum nd_log_level level, const char *fac, const char *buf);
+/* Route a client's log lines through nd_kafka_log with nd_kafka_log_level (instead of librdkafka's
+ * own "%3|..." lines on stderr). Every rd_kafka_conf_t newsd makes passes here. */
+void nd_kafka_conf_set_logger(rd_kafka_conf_t *kconf);
 
 /* 1 for librdkafka properties that only a producer understands (a consumer would warn about them).
  */
@@ -34,5 +47,13 @@ int nd_kafka_topic_partitions(rd_kafka_t *rk, const char *topic, const char *wha
 /* Create `topic` compacted with `partitions` partitions (-1: the broker's default) when it does not
  * exist; an existing one is left as it is. Problems are logged as module `what`. rk: any handle. */
 void nd_kafka_ensure_compacted(rd_kafka_t *rk, const char *topic, int partitions, const char *what);
+
+/* Was the record that a transactional producer wrote at topic/partition/offset committed? Read
+ * back with read_committed, once the transaction has ended (a newer producer with the same
+ * transactional.id has been initialised): 1 committed (the record is there), 0 aborted (the
+ * consumer skips it: the first record or the end it reaches lies past the offset), -1 not known
+ * within timeout_ms (errstr). */
+int nd_kafka_record_committed(const struct nd_config *conf, const char *topic, int32_t partition,
+                              int64_t offset, int timeout_ms, char *errstr, size_t errsz);
 
 #endif

@@ -133,8 +133,12 @@ void nd_expo_kafka(struct nd_buf *buf, const struct nd_publish_stats *st, size_t
     counter(buf, "newsd_kafka_retries_total", "Retriable errors of transactional calls.",
             (double)st->retries);
     counter(buf, "newsd_kafka_producer_recreates_total",
-            "Producers recreated after a fatal error (fencing, broker state).",
+            "Producers recreated after a fatal error (fencing, broker state) or a stalled commit.",
             (double)st->fatal_recreates);
+    counter(buf, "newsd_kafka_commit_stalls_total",
+            "Commits that never finished after the broker came back: the producer was replaced and "
+            "the transaction read back (committed, or aborted and redone).",
+            (double)st->stalls);
     counter(buf, "newsd_kafka_queue_full_total",
             "Times the producer's local queue was full (publish waited).", (double)st->queue_full);
     gauge(buf, "newsd_kafka_last_commit_seconds", "Duration of the last commit.",

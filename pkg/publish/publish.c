@@ -2,10 +2,13 @@
 
 #include <librdkafka/rdkafka.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "kafka/kafka.h"
 
 #define MOD "publish"
 #define DEADLETTER_MAX (1u << 20)
@@ -57,6 +60,14 @@ struct nd_publish {
     int txn_reported;   /* this transaction's failure has had its one warning */
     int txn_counted;    /* and its count in stats.aborted */
     int txn_retry_logged; /* a retriable commit error of this transaction was logged */
+    uint64_t txn_gen;   /* transactions begun; every record's opaque, so that a late delivery
+                         * report of an earlier transaction is not taken for this one's */
+    /* A record of the open transaction that the broker acknowledged (one of a topic that is not
+     * compacted preferred), offset -1: none yet. A commit that stalls is settled by reading it
+     * back (settle_stalled). */
+    char probe_topic[256];
+    int32_t probe_partition;
+    int64_t probe_offset;
     /* A transaction outlived its timeout and no commit has succeeded since: the errors that
      * follow (the redo's producer fenced when the broker aborts the old transaction, records
      * timed out, aborts refused) are that one event. Read by librdkafka's threads too. */
@@ -141,6 +152,11 @@ static void txn_closed(struct nd_publish *pub)
  * tests/integration/test_memory.py). At most a quarter of a small budget. */
 #define KAFKA_RESERVE (8u << 20)
 
+/* A stalled commit: how long the broker may take to answer that it is there, and how long one
+ * read-back of the transaction's record may take. */
+#define KAFKA_PROBE_TIMEOUT_MS 2000
+#define READBACK_TIMEOUT_MS 15000
+
 static size_t kafka_reserve(const struct nd_membudget *budget)
 {
     size_t quarter = nd_membudget_limit(budget) / 4;
@@ -149,10 +165,24 @@ static size_t kafka_reserve(const struct nd_membudget *budget)
 
 /* --- producer lifecycle ---------------------------------------------------------------------- */
 
+/* An acknowledged record of the open transaction: the first one, or the first outside the (compacted)
+ * state topic, is the one a stalled commit reads back. */
+static void note_probe(struct nd_publish *pub, const rd_kafka_message_t *msg)
+{
+    const char *topic = rd_kafka_topic_name(msg->rkt);
+    int state = !strcmp(topic, pub->conf->topic_state);
+    if (pub->probe_offset >= 0 && (state || strcmp(pub->probe_topic, pub->conf->topic_state)))
+        return;
+    if (strlen(topic) >= sizeof(pub->probe_topic))
+        return;
+    strcpy(pub->probe_topic, topic);
+    pub->probe_partition = msg->partition;
+    pub->probe_offset = msg->offset;
+}
+
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
 {
     struct nd_publish *pub = opaque;
-    (void)rk;
     if (msg->err) {
         /* the transaction (or batch) containing it is redone; no record is lost here. Purged
          * records are our own doing (an abort, a producer replaced), and records timed out in a
@@ -168,12 +198,18 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opa
             pub->txn_reported = 1;
     } else {
         pub->stats.delivered++;
+        /* delivery reports are served on the publish thread (rd_kafka_poll, flush, commit) */
+        if (rk == pub->rk && (uintptr_t)msg->_private == (uintptr_t)pub->txn_gen &&
+            msg->offset >= 0)
+            note_probe(pub, msg);
     }
 }
 
 static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
     struct nd_publish *pub = opaque;
+    if (rk != pub->rk)
+        return; /* a producer being replaced: what it says now is about its own end */
     if (err == RD_KAFKA_RESP_ERR__FATAL) {
         char buf[512];
         rd_kafka_fatal_error(rk, buf, sizeof(buf));
@@ -192,7 +228,7 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
     const struct nd_publish *pub = rd_kafka_opaque(rk);
-    enum nd_log_level lvl = level <= 3 ? ND_LOG_ERROR : level <= 4 ? ND_LOG_WARN : ND_LOG_DEBUG;
+    enum nd_log_level lvl = nd_kafka_log_level(level, fac);
     /* librdkafka's own account of an expired transaction ("Fatal transaction error", "Fatal
      * error: fenced", an abort in INVALID_TXN_STATE) repeats what txn_given_up says once */
     if (pub && lvl > ND_LOG_DEBUG && broker_was_away(pub) &&
@@ -201,7 +237,7 @@ static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char 
     /* a connection that failed also reaches on_error, which logs it (at warn) */
     if (lvl > ND_LOG_DEBUG && !strcmp(fac, "FAIL"))
         lvl = ND_LOG_DEBUG;
-    nd_log(lvl, "kafka", "%s: %s", fac, buf);
+    nd_kafka_log(lvl, fac, buf);
 }
 
 static int set_prop(rd_kafka_conf_t *kconf, const char *key, const char *value, char *errstr,
@@ -400,20 +436,20 @@ static enum nd_err init_txn(struct nd_publish *pub)
     }
 }
 
-/* Replace a producer that hit a fatal error. The new one fences the old transactional id; the batch
- * in memory is then produced again in a fresh transaction. */
-static enum nd_err recreate(struct nd_publish *pub)
+/* A new producer in place of the current one, initialised: with the same transactional id it
+ * fences the old one, and once init_transactions has succeeded the broker has ended the old
+ * producer's transaction (committed, if its commit had reached the coordinator, else aborted).
+ * The open transaction's bookkeeping is left to the caller. */
+static enum nd_err replace_producer(struct nd_publish *pub)
 {
     char errstr[512];
     for (;;) {
+        rd_kafka_t *old = pub->rk;
         pub->stats.fatal_recreates++;
-        producer_destroy(pub->rk);
-        pub->rk = NULL;
+        pub->rk = NULL; /* its callbacks while it goes are told apart (on_error, on_delivery) */
+        producer_destroy(old);
         pub->ready = 0;
         pub->fatal = 0;
-        if (pub->txn_open)
-            txn_given_up(pub, ND_ABORT_FENCED);
-        txn_closed(pub);
         if (!(pub->rk = producer_new(pub, errstr, sizeof(errstr)))) {
             nd_error(MOD, "cannot recreate the producer: %s", errstr);
             return ND_ERR_FATAL; /* configuration was accepted once; cannot happen */
@@ -425,6 +461,16 @@ static enum nd_err recreate(struct nd_publish *pub)
             return ND_ERR_AGAIN;
         sleep(1);
     }
+}
+
+/* Replace a producer that hit a fatal error. The new one fences the old transactional id; the batch
+ * in memory is then produced again in a fresh transaction. */
+static enum nd_err recreate(struct nd_publish *pub)
+{
+    if (pub->txn_open)
+        txn_given_up(pub, ND_ABORT_FENCED);
+    txn_closed(pub);
+    return replace_producer(pub);
 }
 
 enum nd_err nd_publish_start(struct nd_publish *pub, volatile sig_atomic_t *give_up)
@@ -448,7 +494,8 @@ static enum nd_err produce_record(struct nd_publish *pub, const struct record *r
         rd_kafka_resp_err_t err = rd_kafka_producev(
             pub->rk, RD_KAFKA_V_TOPIC(rec->topic), RD_KAFKA_V_KEY(rec->key, strlen(rec->key)),
             RD_KAFKA_V_VALUE(rec->value, rec->len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-            RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
+            RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE((void *)(uintptr_t)pub->txn_gen),
+            RD_KAFKA_V_END);
         if (!err)
             return ND_OK;
         rd_kafka_headers_destroy(hdrs);
@@ -482,6 +529,8 @@ static enum nd_err begin_txn(struct nd_publish *pub)
         }
     }
     pub->txn_open = 1;
+    pub->txn_gen++;
+    pub->probe_offset = -1;
     pub->txn_started_ms = nd_mono_ms();
     atomic_store(&pub->txn_open_since, pub->txn_started_ms);
     pub->txn_reported = pub->txn_counted = pub->txn_retry_logged = 0;
@@ -923,6 +972,85 @@ static void mark_committed(struct nd_publish *pub)
         atomic_store(&pub->committed, upto);
 }
 
+/* The open transaction is committed: its records and units are done with. */
+static void commit_done(struct nd_publish *pub, int64_t start)
+{
+    pub->stats.commits++;
+    pub->stats.last_commit_latency_ms = nd_mono_ms() - pub->txn_started_ms;
+    mark_committed(pub);
+    nd_debug(MOD, "committed %zu records in %lld ms", pub->nbatch,
+             (long long)(nd_mono_ms() - start));
+    batch_clear(pub);
+    txn_closed(pub);
+    atomic_store(&pub->away, 0);
+    pub->txn_max_unit = 0;
+}
+
+/* A commit that only ever times out, for longer than the transaction timeout, while the broker
+ * answers: the broker has long since either committed the transaction (its EndTxn arrived) or
+ * aborted it on timeout, and librdkafka (2.0.2 after a broker frozen with the EndTxn in flight)
+ * may never tell which, retrying forever. */
+static int commit_stalled(struct nd_publish *pub, int64_t start)
+{
+    return nd_mono_ms() - start >= txn_timeout_ms(pub) &&
+           nd_publish_broker_reachable(pub, KAFKA_PROBE_TIMEOUT_MS);
+}
+
+/* End a stalled commit without knowing its outcome, and learn it: a new producer ends the old
+ * one's transaction, then the transaction's acknowledged record (probe) is read back with
+ * read_committed. *committed: 1 it had committed (the batch is done), 0 it was aborted (the batch
+ * is redone: nothing of it is visible). With no record acknowledged EndTxn was never sent (librdkafka
+ * sends it after every record is delivered), so it was aborted, or it held consumed offsets only,
+ * which committing again cannot duplicate. Cluster mode drops the batch instead (ND_ERR_INVALID):
+ * its feeds resume from their committed state, whichever way it went. ND_ERR_AGAIN: stopping first
+ * (the batch is then dropped, never redone: the next start resumes from the committed state). */
+static enum nd_err settle_stalled(struct nd_publish *pub, int *committed)
+{
+    char errstr[512];
+    int verdict = 0, warned = 0;
+
+    pub->stats.stalls++;
+    nd_info(MOD, "commit of %zu records stalled for %lld s with the broker answering; replacing the "
+                 "producer to end its transaction",
+            pub->nbatch, (long long)((nd_mono_ms() - atomic_load(&pub->commit_since)) / 1000));
+    if (pub->fence) {
+        pub->fatal = 1; /* the old producer's transaction is left to the new one to end */
+        drop_batch(pub);
+        recreate(pub);
+        return ND_ERR_INVALID;
+    }
+    if (replace_producer(pub) != ND_OK) {
+        batch_clear(pub);
+        txn_closed(pub);
+        return ND_ERR_AGAIN;
+    }
+    while (pub->probe_offset >= 0 &&
+           (verdict = nd_kafka_record_committed(pub->conf, pub->probe_topic, pub->probe_partition,
+                                                pub->probe_offset, READBACK_TIMEOUT_MS, errstr,
+                                                sizeof(errstr))) < 0) {
+        if (!warned++)
+            nd_warn(MOD, "reading back the stalled transaction of %zu records: %s (retrying)",
+                    pub->nbatch, errstr);
+        if (giving_up(pub)) {
+            batch_clear(pub);
+            txn_closed(pub);
+            return ND_ERR_AGAIN;
+        }
+    }
+    *committed = verdict == 1;
+    if (*committed) {
+        nd_warn(MOD, "commit of %zu records stalled in librdkafka after the broker was away; the "
+                     "transaction had committed (read back at %s [%d] offset %lld), the producer "
+                     "was replaced",
+                pub->nbatch, pub->probe_topic, (int)pub->probe_partition,
+                (long long)pub->probe_offset);
+        return ND_OK;
+    }
+    txn_given_up(pub, ND_ABORT_TIMEOUT); /* the one warning: aborted, will be redone */
+    txn_closed(pub);
+    return ND_OK;
+}
+
 /* Commit the open transaction; on failure abort/recreate and redo until it commits (or give up). */
 static enum nd_err commit_loop(struct nd_publish *pub)
 {
@@ -1027,24 +1155,28 @@ static enum nd_err commit_loop(struct nd_publish *pub)
                         return ND_ERR_AGAIN;
                     continue;
                 }
-                /* retriable: the same commit again */
+                /* retriable: the same commit again, unless it has stalled */
                 rd_kafka_error_destroy(error);
                 if (giving_up(pub))
                     return ND_ERR_AGAIN;
+                if (!pub->fatal && commit_stalled(pub, start)) {
+                    int committed = 0;
+                    enum nd_err err = settle_stalled(pub, &committed);
+                    if (err != ND_OK)
+                        return err;
+                    if (committed)
+                        break;
+                    if (redo(pub) != ND_OK)
+                        return ND_ERR_AGAIN;
+                    start = nd_mono_ms();
+                }
                 continue;
             }
         }
-        pub->stats.commits++;
-        pub->stats.last_commit_latency_ms = nd_mono_ms() - pub->txn_started_ms;
-        mark_committed(pub);
-        nd_debug(MOD, "committed %zu records in %lld ms", pub->nbatch,
-                 (long long)(nd_mono_ms() - start));
-        batch_clear(pub);
-        txn_closed(pub);
-        atomic_store(&pub->away, 0);
-        pub->txn_max_unit = 0;
-        return ND_OK;
+        break;
     }
+    commit_done(pub, start);
+    return ND_OK;
 }
 
 /* The commit, visible to other threads while it lasts (a broker that hangs keeps it going). */

@@ -4,9 +4,12 @@
  * one transaction; a transaction commits only when every source unit in it is complete (ledger.h),
  * so for read_committed consumers each story appears exactly once across crashes, broker restarts
  * and producer fencing. Errors are handled the way librdkafka documents them: retriable -> retry,
- * abortable -> abort and redo the batch, fatal -> recreate the producer and redo the batch. The
- * batch of records of the open transaction stays in memory until its commit succeeds, so nothing is
- * lost whichever way a commit fails.
+ * abortable -> abort and redo the batch, fatal -> recreate the producer and redo the batch. A commit
+ * that only times out past the transaction timeout while the broker answers (librdkafka may never
+ * finish one the broker froze under) is settled: a new producer ends the transaction, a record of
+ * it is read back, and the batch is redone only if it was aborted. The batch of records of the open
+ * transaction stays in memory until its commit succeeds, so nothing is lost whichever way a commit
+ * fails.
  *
  * With kafka.transactions off the producer is idempotent and the same batches are flushed instead of
  * committed: at-least-once, with ce_id (story id + version) for consumers to drop duplicates.
@@ -42,6 +45,7 @@ struct nd_publish_stats {
     uint64_t stories, events, states, deadletters, alerts; /* records produced (redos not counted twice) */
     uint64_t delivered, delivery_errors;
     uint64_t commits, aborts, retries, fatal_recreates;
+    uint64_t stalls; /* commits that stalled after the broker came back: settled by a read-back */
     uint64_t aborted[ND_ABORT_NREASONS]; /* transactions given up, once each, by reason */
     uint64_t queue_full;
     int64_t last_commit_latency_ms;

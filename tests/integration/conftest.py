@@ -5,11 +5,14 @@ Tests wait on conditions (records consumed, log lines seen), never on fixed slee
 import http.server
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import threading
 import time
+import urllib.error
+import urllib.request
 import uuid
 
 import pytest
@@ -17,6 +20,7 @@ from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 NEWSD_BIN = os.environ.get("NEWSD_BIN", os.path.join(os.path.dirname(__file__), "../../build/newsd"))
+BROKER_SH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "kafka", "broker.sh")
 BROKER_DIR = os.environ.get("NEWSD_BROKER_DIR", "")
 SANITIZED = os.environ.get("NEWSD_SANITIZED") == "1"
 # Sanitized builds run slower; deadlines stretch, assertions do not.
@@ -34,6 +38,85 @@ def wait_for(cond, timeout, what, interval=0.05):
     raise AssertionError(f"timed out after {timeout * SLOW:.0f}s waiting for {what}")
 
 
+def free_port():
+    """A loopback port free at the moment (for the daemon's server.port)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def with_server(cfg, port):
+    """base_config's text with the health/metrics server on 127.0.0.1:port."""
+    assert "server:\n  port: 0" in cfg
+    return cfg.replace("server:\n  port: 0", f"server:\n  bind: 127.0.0.1\n  port: {port}")
+
+
+def http_get(port, path, timeout=10):
+    """(status, body) of GET http://127.0.0.1:port/path; (None, reason) when nothing answered."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=timeout) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+    except (urllib.error.URLError, ConnectionError, socket.timeout) as e:
+        return None, str(e)
+
+
+SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$')
+LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def parse_metrics(text):
+    """Prometheus text format 0.0.4: returns ({family: type}, [(name, labels, value)]), checking that
+    every sample belongs to a family declared before it."""
+    types, samples = {}, []
+    for line in text.splitlines():
+        if line.startswith("# TYPE "):
+            _, _, name, typ = line.split(" ", 3)
+            assert name not in types, f"family {name} declared twice"
+            types[name] = typ
+            continue
+        if not line or line.startswith("#"):
+            continue
+        m = SAMPLE.match(line)
+        assert m, f"bad sample line: {line!r}"
+        name, labels = m.group(1), dict(LABEL.findall(m.group(3) or ""))
+        family = name
+        for suffix in ("_bucket", "_sum", "_count"):
+            if name.endswith(suffix) and types.get(name[: -len(suffix)]) == "histogram":
+                family = name[: -len(suffix)]
+        assert family in types, f"sample {name} before its # TYPE"
+        samples.append((name, labels, float(m.group(4))))
+    return types, samples
+
+
+def value(samples, name, **labels):
+    """The first of parse_metrics' samples named `name` with these labels, None when there is none."""
+    for n, l, v in samples:
+        if n == name and all(l.get(k) == want for k, want in labels.items()):
+            return v
+    return None
+
+
+def scrape(port):
+    """The daemon's /metrics samples, [] when it does not answer."""
+    status, text = http_get(port, "/metrics", timeout=5)
+    return parse_metrics(text)[1] if status == 200 else []
+
+
+def metric(port, name, **labels):
+    """One sample of a fresh scrape (None when absent or the daemon does not answer)."""
+    return value(scrape(port), name, **labels)
+
+
+def metric_sum(port, name):
+    """The sum of every sample named `name` (all its labels) in a fresh scrape, None when absent."""
+    found = [v for n, _, v in scrape(port) if n == name]
+    return sum(found) if found else None
+
+
 @pytest.fixture(scope="session")
 def brokers():
     path = os.path.join(BROKER_DIR, "bootstrap")
@@ -43,13 +126,41 @@ def brokers():
         return f.read().strip()
 
 
+def start_broker(bdir, env=None):
+    """A broker of the test's own in bdir (tests/kafka/broker.sh), for a test that takes it away or
+    freezes it without disturbing the tests beside it. Returns its bootstrap address."""
+    subprocess.run([BROKER_SH, "start", str(bdir)], check=True, stdout=subprocess.DEVNULL, env=env)
+    with open(os.path.join(bdir, "bootstrap")) as f:
+        return f.read().strip()
+
+
+def stop_broker(bdir):
+    """Stop start_broker's broker, frozen or not."""
+    subprocess.run([BROKER_SH, "thaw", str(bdir)], check=False, stderr=subprocess.DEVNULL)
+    subprocess.run([BROKER_SH, "stop", str(bdir)], check=False, stdout=subprocess.DEVNULL)
+
+
+def topic_names(prefix):
+    """newsd's five topics, named under prefix."""
+    return {k: f"{prefix}.{v}" for k, v in {
+        "stories": "news.stories.v1", "events": "news.events.v1", "alerts": "news.alerts.v1",
+        "deadletter": "news.deadletter.v1", "state": "newsd.state.v1"}.items()}
+
+
+def load_config(brokers, topics, feeds, port=0, transaction_timeout_s=None, extra=""):
+    """base_config for the load and outage tests: log_level info, the server on port (0: any),
+    kafka.transaction_timeout_ms when given."""
+    cfg = base_config(brokers, topics, feeds, extra).replace("log_level: debug", "log_level: info")
+    cfg = cfg.replace("  port: 0", f"  port: {port}")
+    if transaction_timeout_s:
+        cfg = cfg.replace("kafka:\n", f"kafka:\n  transaction_timeout_ms: {transaction_timeout_s * 1000}\n", 1)
+    return cfg
+
+
 @pytest.fixture
 def topics(brokers):
     """Fresh topic names per test so tests never see each other's records."""
-    suffix = uuid.uuid4().hex[:8]
-    names = {k: f"t{suffix}.{v}" for k, v in {
-        "stories": "news.stories.v1", "events": "news.events.v1", "alerts": "news.alerts.v1",
-        "deadletter": "news.deadletter.v1", "state": "newsd.state.v1"}.items()}
+    names = topic_names(f"t{uuid.uuid4().hex[:8]}")
     admin = AdminClient({"bootstrap.servers": brokers})
     new = [NewTopic(n, num_partitions=3, replication_factor=1,
                     config={"cleanup.policy": "compact"} if k == "state" else {})
@@ -426,10 +537,3 @@ def rss_bytes(n, prefix="g", title="Item"):
     return rss([{"guid": f"{prefix}{i}", "title": f"{title} {i}", "link": f"http://example.org/{prefix}{i}",
                  "description": f"BERLIN (Wire) - {title} number {i} happened today."} for i in range(n)]).encode()
 
-
-def pid_rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0

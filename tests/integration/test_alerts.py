@@ -311,7 +311,7 @@ def test_desks_get_each_development_once(brokers, topics, feed_server, run_daemo
 def test_webhook_gives_up_on_a_permanent_refusal(brokers, topics, feed_server, run_daemon, reader):
     """A receiver that answers 422 to one alert must not hold back the alerts after it: the refused
     alert is tried a few times, given up with an error and a metric, and the next one arrives."""
-    from test_ops import free_port, http_get, parse_metrics, value, with_server
+    from conftest import free_port, http_get, parse_metrics, value, with_server
 
     hook = Hook()
     hook.set_mode("picky")

@@ -10,8 +10,7 @@ import socket
 import pytest
 from confluent_kafka import Producer
 
-from conftest import SLOW, base_config, wait_for
-from test_ops import free_port, http_get, parse_metrics
+from conftest import SLOW, base_config, free_port, http_get, metric, wait_for
 
 TOKEN = "s3cret-token"
 PASSWORD = "pa55word"
@@ -125,14 +124,6 @@ def board(brokers, topics, run_daemon, tmp_path):
     b = type("B", (), {})()
     b.port, b.produce, b.daemon = port, produce, d
     yield b
-
-
-def metric(port, name, **labels):
-    status, text = http_get(port, "/metrics")
-    for n, l, v in parse_metrics(text)[1]:
-        if n == name and all(l.get(k) == v2 for k, v2 in labels.items()):
-            return v
-    return None
 
 
 def test_board_guarded_and_read_only(board):

@@ -4,17 +4,14 @@ A read_committed consumer must see every story exactly once, whatever happens to
 broker in between: stories, events and the feed state are written in one Kafka transaction, and
 newsd resumes from the committed state."""
 import json
-import os
 import random
 import signal
 import subprocess
 import time
 
-from conftest import SANITIZED, SLOW, TopicReader, base_config, rss, wait_for
+from conftest import (BROKER_SH, SANITIZED, SLOW, TopicReader, base_config, load_config, rss, start_broker,
+                      stop_broker, topic_names, wait_for)
 from loadgen import FeedLoad, RssSampler
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-BROKER_SH = os.path.join(HERE, "..", "kafka", "broker.sh")
 
 
 def make_feeds(server, nfeeds, per_feed, prefix="f"):
@@ -90,25 +87,20 @@ def test_sigterm_in_flight_then_resume(brokers, topics, feed_server, run_daemon,
 def test_broker_away_for_30_seconds(tmp_path, feed_server, run_daemon):
     """Its own broker, so taking it away does not disturb the tests running beside it."""
     bdir = str(tmp_path / "kafka")
-    subprocess.run([BROKER_SH, "start", bdir], check=True, stdout=subprocess.DEVNULL)
+    own = start_broker(bdir)
     try:
-        with open(os.path.join(bdir, "bootstrap")) as f:
-            own = f.read().strip()
         _broker_away(own, bdir, feed_server, run_daemon)
     finally:
-        subprocess.run([BROKER_SH, "stop", bdir], check=False, stdout=subprocess.DEVNULL)
+        stop_broker(bdir)
 
 
 def _broker_away(brokers, bdir, feed_server, run_daemon):
     """Realistic items (20 feeds, 5 items of a few KB every 4 s): the memory budget, not the size of
     the items, is what bounds the growth while the broker is away."""
-    topics = {k: f"away.{v}" for k, v in {
-        "stories": "news.stories.v1", "events": "news.events.v1", "alerts": "news.alerts.v1",
-        "deadletter": "news.deadletter.v1", "state": "newsd.state.v1"}.items()}
+    topics = topic_names("away")
     limit_mb = 32
     load = FeedLoad(feed_server, nfeeds=20, per_tick=5, tick_s=4.0, keep=100, prefix="b")
-    cfg = base_config(brokers, topics, load.feeds()).replace("log_level: debug", "log_level: info")
-    cfg += f"memory:\n  limit_mb: {limit_mb}\n"
+    cfg = load_config(brokers, topics, load.feeds(), extra=f"memory:\n  limit_mb: {limit_mb}\n")
     load.start()
     d = run_daemon(cfg)
     r = TopicReader(brokers, topics["stories"], wait_topic=60)
@@ -172,15 +164,11 @@ def test_sigterm_with_the_broker_gone(tmp_path, feed_server, run_daemon):
     """SIGTERM while the broker is gone for good: the open transaction is given up at
     kafka.flush_timeout_ms and the daemon exits 0, instead of retrying the commit forever."""
     bdir = str(tmp_path / "kafka")
-    subprocess.run([BROKER_SH, "start", bdir], check=True, stdout=subprocess.DEVNULL)
+    own = start_broker(bdir)
     try:
-        with open(os.path.join(bdir, "bootstrap")) as f:
-            own = f.read().strip()
-        topics = {k: f"gone.{v}" for k, v in {
-            "stories": "news.stories.v1", "events": "news.events.v1", "alerts": "news.alerts.v1",
-            "deadletter": "news.deadletter.v1", "state": "newsd.state.v1"}.items()}
+        topics = topic_names("gone")
         feeds = make_feeds(feed_server, 2, 50, prefix="g")
-        cfg = base_config(own, topics, feeds).replace("log_level: debug", "log_level: info")
+        cfg = load_config(own, topics, feeds)
         cfg = cfg.replace("kafka:\n", "kafka:\n  flush_timeout_ms: 3000\n", 1)
         d = run_daemon(cfg)
         r = TopicReader(own, topics["stories"], wait_topic=60)
@@ -195,4 +183,4 @@ def test_sigterm_with_the_broker_gone(tmp_path, feed_server, run_daemon):
         assert d.stop(signal.SIGTERM, timeout=60) == 0
         assert time.monotonic() - start < 40 * SLOW, "shutdown is bounded by the flush timeout"
     finally:
-        subprocess.run([BROKER_SH, "stop", bdir], check=False, stdout=subprocess.DEVNULL)
+        stop_broker(bdir)

@@ -16,8 +16,9 @@ import time
 
 import pytest
 
-from conftest import (SANITIZED, ScriptServer, feed_errors, fetch_config, pid_rss_kib, rss, rss_bytes,
+from conftest import (SANITIZED, ScriptServer, feed_errors, fetch_config, free_port, rss, rss_bytes,
                       wait_for)
+from loadgen import vmrss_kib
 
 SLACK = 0.45
 REPEATS = 5
@@ -32,14 +33,6 @@ def make_cert(tmp_path, name="localhost"):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(str(crt), str(key))
     return ctx, crt
-
-
-def closed_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class FullBacklog:
@@ -145,7 +138,8 @@ HTML_ERROR = (b"<!DOCTYPE html><html><head><title>Service unavailable</title></h
 def case_setup(name, script_server, tmp_path, cleanup):
     """(hostile url, extra fetch keys, expected reason) for a case."""
     if name == "refused":
-        return f"http://127.0.0.1:{closed_port()}/feed.xml", {}, "connect"
+        # a port that was free a moment ago: nothing listens there
+        return f"http://127.0.0.1:{free_port()}/feed.xml", {}, "connect"
     if name == "dns":
         return "http://feed.newsd-test.invalid/feed.xml", {}, "dns"
     if name == "tls_plain_server":
@@ -208,11 +202,11 @@ def test_hostile_server_contained(case, brokers, topics, script_server, run_daem
         ], fetch))
         wait_for(lambda: len(feed_errors(daemon, "hostile")) >= 2, 60, f"two {reason} errors")
         start_t = time.monotonic()
-        rss_2 = pid_rss_kib(daemon.proc.pid)
+        rss_2 = vmrss_kib(daemon.proc.pid)
         wait_for(lambda: len(feed_errors(daemon, "hostile")) >= REPEATS or daemon.proc.poll() is not None,
                  90, f"{REPEATS} {reason} errors")
         assert daemon.proc.poll() is None, "newsd died"
-        rss_n = pid_rss_kib(daemon.proc.pid)
+        rss_n = vmrss_kib(daemon.proc.pid)
         errs = feed_errors(daemon, "hostile")
         # the feed is named, the reason is the right one, and its counter counts
         assert {e["reason"] for e in errs} == {reason}, errs

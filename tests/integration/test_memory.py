@@ -6,47 +6,17 @@ SIGSTOP for longer than the transaction timeout. The buffered bytes reach the bu
 and is redone after SIGCONT, and then fetch resumes. Resident memory grows by less than the budget
 over the steady state before the freeze, and a read_committed consumer sees every item served
 exactly once. Its own broker, so freezing it does not disturb the tests running beside it."""
-import os
-import socket
 import subprocess
 import time
-import urllib.error
-import urllib.request
 
-from conftest import SANITIZED, TopicReader, base_config, wait_for
+from conftest import (BROKER_SH, SANITIZED, TopicReader, free_port, http_get, load_config, metric,
+                      start_broker, stop_broker, topic_names, wait_for)
 from loadgen import FeedLoad, RssSampler
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-BROKER_SH = os.path.join(HERE, "..", "kafka", "broker.sh")
 LIMIT_MB = 24
 TXN_TIMEOUT_S = 10
+STEADY_S = 8
 FREEZE_S = 25  # past the transaction timeout and past /readyz's 10 s for a stalled commit
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def scrape(port):
-    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
-    out = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            name, value = line.rsplit(" ", 1)
-            out[name] = float(value)
-    return out
-
-
-def readyz(port):
-    try:
-        r = urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5)
-        return r.status, r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
 
 
 def keys(reader):
@@ -54,11 +24,14 @@ def keys(reader):
     return [m.key().decode() for m in reader.records]
 
 
-# A known defect, open in issue 18's note: in about one run in three here, the commit that was in
-# flight when the broker froze never resolves after SIGCONT (librdkafka 2.0.2 retries it, the
-# coordinator has aborted the transaction, no error comes back), or the budget fills too slowly on
-# a loaded machine. Each attempt has its own broker, feeds and daemon; every failed attempt is
-# printed, and the test fails only when all of them fail.
+class Underloaded(AssertionError):
+    """The budget did not fill within the freeze: the load generator (this process, on a machine
+    shared with other work) served too little. Says nothing about newsd."""
+
+
+# Only an underloaded attempt is tried again (each attempt has its own broker, feeds and daemon,
+# and is printed); any other failure (a commit that never resolves, a lost or duplicated item,
+# resident memory over the budget) fails the test at once.
 ATTEMPTS = 3
 
 
@@ -70,29 +43,22 @@ def test_broker_frozen_past_the_transaction_timeout(tmp_path, feed_server, run_d
         try:
             frozen_scenario(where, feed_server, run_daemon, f"m{attempt}x")
             return
-        except AssertionError as e:
+        except Underloaded as e:
             failures.append(f"attempt {attempt + 1}: {e}")
-            print(f"test_memory attempt {attempt + 1} of {ATTEMPTS} failed: {e}")
+            print(f"test_memory attempt {attempt + 1} of {ATTEMPTS} underloaded: {e}")
     raise AssertionError("; ".join(failures))
 
 
 def frozen_scenario(tmp_path, feed_server, run_daemon, prefix):
     bdir = str(tmp_path / "kafka")
-    subprocess.run([BROKER_SH, "start", bdir], check=True, stdout=subprocess.DEVNULL)
-    frozen = False
+    brokers = start_broker(bdir)
     d = None
     load = FeedLoad(feed_server, nfeeds=20, per_tick=5, tick_s=4.0, keep=100, prefix=prefix)
     try:
-        with open(os.path.join(bdir, "bootstrap")) as f:
-            brokers = f.read().strip()
-        topics = {k: f"mem.{v}" for k, v in {
-            "stories": "news.stories.v1", "events": "news.events.v1", "alerts": "news.alerts.v1",
-            "deadletter": "news.deadletter.v1", "state": "newsd.state.v1"}.items()}
+        topics = topic_names("mem")
         port = free_port()
-        cfg = base_config(brokers, topics, load.feeds()).replace("log_level: debug", "log_level: info")
-        cfg = cfg.replace("  port: 0", f"  port: {port}")
-        cfg = cfg.replace("kafka:\n", f"kafka:\n  transaction_timeout_ms: {TXN_TIMEOUT_S * 1000}\n", 1)
-        cfg += f"memory:\n  limit_mb: {LIMIT_MB}\n"
+        cfg = load_config(brokers, topics, load.feeds(), port, TXN_TIMEOUT_S,
+                          f"memory:\n  limit_mb: {LIMIT_MB}\n")
         load.start()
         d = run_daemon(cfg)
         r = TopicReader(brokers, topics["stories"], wait_topic=60)
@@ -100,34 +66,44 @@ def frozen_scenario(tmp_path, feed_server, run_daemon, prefix):
         try:
             # steady state: the first backlog committed, then a few seconds of the ongoing load
             wait_for(lambda: len(set(keys(r))) >= 400, 120, "the first 400 stories")
-            time.sleep(3)
-            steady_kib = max(kb for t, kb in rss.samples[-12:])
-            m = scrape(port)
-            assert m["newsd_memory_limit_bytes"] == LIMIT_MB << 20
-            bp = 'newsd_backpressure_seconds_total{stage="fetch"}'
-            paused_before = m[bp]  # the first polls of a start may already have waited a little
+            # its high point over 8 s, buffers in flight included: over 3 s the baseline could
+            # land on a low (169.8 against 171.6 to 172.8 MB), and the growth read 27.8 MiB once
+            t_steady = time.monotonic()
+            time.sleep(STEADY_S)
+            steady_kib = rss.peak_kib(t_steady)
+            assert metric(port, "newsd_memory_limit_bytes") == LIMIT_MB << 20
+
+            def paused_s():
+                return metric(port, "newsd_backpressure_seconds_total", stage="fetch")
+            paused_before = paused_s()  # the first polls of a start may already have waited a little
 
             subprocess.run([BROKER_SH, "freeze", bdir], check=True)
-            frozen = True
             t_freeze = time.monotonic()
             # the buffered bytes reach the budget and fetch pauses (nothing drains while frozen)
-            wait_for(lambda: scrape(port)["newsd_memory_paused"] == 1, FREEZE_S,
-                     "fetch paused by the memory budget")
+            try:
+                wait_for(lambda: metric(port, "newsd_memory_paused") == 1, FREEZE_S,
+                         "fetch paused by the memory budget")
+            except AssertionError as e:
+                raise Underloaded(f"{e} ({load.served_count()} items served)") from None
             # /readyz is honest: a commit that cannot finish means Kafka is failing
-            wait_for(lambda: readyz(port)[0] == 503, 20, "/readyz 503 while the broker hangs")
-            status, body = readyz(port)
+            wait_for(lambda: http_get(port, "/readyz")[0] == 503, 20, "/readyz 503 while the broker hangs")
+            status, body = http_get(port, "/readyz")
             assert "kafka: failing" in body and "memory: paused" in body, body
             while time.monotonic() < t_freeze + FREEZE_S:
                 assert d.proc.poll() is None, "newsd must keep running while the broker hangs"
                 time.sleep(0.5)
             subprocess.run([BROKER_SH, "thaw", bdir], check=True)
-            frozen = False
 
-            # the expired transaction is redone, fetch resumes: new items keep being committed
-            wait_for(lambda: scrape(port)['newsd_kafka_transactions_aborted_total{reason="timeout"}'] >= 1,
-                     60, "the expired transaction counted as aborted (timeout)")
-            wait_for(lambda: scrape(port)["newsd_memory_paused"] == 0, 60, "the sources resumed")
-            paused = scrape(port)[bp] - paused_before
+            # the expired transaction is redone (or, when the commit in flight had reached the
+            # broker and then stalled, read back as committed), fetch resumes: new items keep
+            # being committed
+            def settled():
+                return ((metric(port, "newsd_kafka_transactions_aborted_total", reason="timeout") or 0) +
+                        (metric(port, "newsd_kafka_commit_stalls_total") or 0))
+            wait_for(lambda: settled() >= 1, 60,
+                     "the expired transaction counted as aborted (timeout), or a stalled commit settled")
+            wait_for(lambda: metric(port, "newsd_memory_paused") == 0, 60, "the sources resumed")
+            paused = paused_s() - paused_before
             load.stop()
             served = load.served_count()
             wait_for(lambda: len(set(keys(r))) >= served, 180, f"all {served} items committed")
@@ -136,14 +112,14 @@ def frozen_scenario(tmp_path, feed_server, run_daemon, prefix):
             assert len(set(k)) == served, f"{len(set(k))} distinct stories, {served} served"
             assert len(k) == len(set(k)), f"{len(k) - len(set(k))} duplicates"
             assert paused >= 3, f"fetch paused for {paused} s only"
-            assert wait_for(lambda: readyz(port)[0] == 200, 30, "/readyz 200 again")
+            assert wait_for(lambda: http_get(port, "/readyz")[0] == 200, 30, "/readyz 200 again")
 
             # resident memory: the budget bounds the growth over the steady state (RSS means
             # nothing under ASan's quarantine; LeakSanitizer checks memory there)
             peak_kib = rss.peak_kib(t_freeze)
             print(f"steady {steady_kib} kB, peak through the freeze and catch-up {peak_kib} kB "
                   f"(+{(peak_kib - steady_kib) / 1024:.1f} MiB, limit {LIMIT_MB} MiB); fetch paused "
-                  f"{paused:.1f} s; buffered peak {scrape(port)['newsd_memory_buffered_peak_bytes'] / 2**20:.1f} MiB; "
+                  f"{paused:.1f} s; buffered peak {metric(port, 'newsd_memory_buffered_peak_bytes') / 2**20:.1f} MiB; "
                   f"{served} items exactly once")
             if not SANITIZED:
                 assert peak_kib - steady_kib < LIMIT_MB * 1024, \
@@ -154,8 +130,13 @@ def frozen_scenario(tmp_path, feed_server, run_daemon, prefix):
         assert d.stop() == 0
         logs = d.log_lines()
         aborted = [l for l in logs if "the broker was away longer than the transaction timeout" in l.get("msg", "")]
-        assert aborted and all(l["level"] == "warn" for l in aborted), aborted
-        assert "records aborted" in aborted[0]["msg"] and "redone" in aborted[0]["msg"]
+        committed = [l for l in logs if "stalled in librdkafka" in l.get("msg", "")]
+        assert aborted or committed, "neither an aborted transaction nor a stalled commit reported"
+        assert all(l["level"] == "warn" for l in aborted + committed), aborted + committed
+        if aborted:
+            assert "records aborted" in aborted[0]["msg"] and "redone" in aborted[0]["msg"]
+        else:
+            assert "records stalled" in committed[0]["msg"] and "had committed" in committed[0]["msg"]
         noisy = [l for l in logs if "Purged in queue" in l.get("msg", "") and l.get("level") != "debug"]
         assert not noisy, f"{len(noisy)} purge lines, e.g. {noisy[0]}"
         errors = [l for l in logs if l.get("level") == "error"]
@@ -165,6 +146,4 @@ def frozen_scenario(tmp_path, feed_server, run_daemon, prefix):
         if d is not None and d.proc.poll() is None:
             d.proc.kill()  # a failed attempt's daemon; the next attempt starts its own
             d.proc.wait()
-        if frozen:
-            subprocess.run([BROKER_SH, "thaw", bdir], check=False)
-        subprocess.run([BROKER_SH, "stop", bdir], check=False, stdout=subprocess.DEVNULL)
+        stop_broker(bdir)

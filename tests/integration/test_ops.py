@@ -8,68 +8,8 @@ import signal
 import socket
 import subprocess
 import threading
-import urllib.error
-import urllib.request
 
-from conftest import NEWSD_BIN, base_config, rss, wait_for
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def with_server(cfg, port):
-    assert "server:\n  port: 0" in cfg
-    return cfg.replace("server:\n  port: 0", f"server:\n  bind: 127.0.0.1\n  port: {port}")
-
-
-def http_get(port, path):
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as r:
-            return r.status, r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
-    except (urllib.error.URLError, ConnectionError, socket.timeout) as e:
-        return None, str(e)
-
-
-SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$')
-LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
-
-
-def parse_metrics(text):
-    """Prometheus text format 0.0.4: returns ({family: type}, [(name, labels, value)]), checking that
-    every sample belongs to a family declared before it."""
-    types, samples = {}, []
-    for line in text.splitlines():
-        if line.startswith("# TYPE "):
-            _, _, name, typ = line.split(" ", 3)
-            assert name not in types, f"family {name} declared twice"
-            types[name] = typ
-            continue
-        if not line or line.startswith("#"):
-            continue
-        m = SAMPLE.match(line)
-        assert m, f"bad sample line: {line!r}"
-        name, labels = m.group(1), dict(LABEL.findall(m.group(3) or ""))
-        family = name
-        for suffix in ("_bucket", "_sum", "_count"):
-            if name.endswith(suffix) and types.get(name[: -len(suffix)]) == "histogram":
-                family = name[: -len(suffix)]
-        assert family in types, f"sample {name} before its # TYPE"
-        samples.append((name, labels, float(m.group(4))))
-    return types, samples
-
-
-def value(samples, name, **labels):
-    for n, l, v in samples:
-        if n == name and all(l.get(k) == want for k, want in labels.items()):
-            return v
-    return None
+from conftest import NEWSD_BIN, base_config, free_port, http_get, parse_metrics, rss, value, wait_for, with_server
 
 
 class Gate:

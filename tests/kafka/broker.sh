@@ -7,6 +7,8 @@
 #   broker.sh stop DIR    stop it (SIGTERM, then SIGKILL after 20 s) and remove its data
 #   broker.sh pause DIR / broker.sh resume DIR   used by tests that take the broker away
 #   broker.sh freeze DIR / broker.sh thaw DIR    SIGSTOP / SIGCONT: a broker that hangs
+#   BROKER_ADVERTISED_PORT=P broker.sh start DIR  clients are told to reach the broker at 127.0.0.1:P
+#                         (a test's proxy in front of it); DIR/bootstrap still names the broker itself
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cmd=${1:?usage: broker.sh start|stop DIR}
@@ -74,7 +76,7 @@ process.roles=broker,controller
 node.id=1
 controller.quorum.bootstrap.servers=127.0.0.1:$cport
 listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
-advertised.listeners=PLAINTEXT://127.0.0.1:$port
+advertised.listeners=PLAINTEXT://127.0.0.1:${BROKER_ADVERTISED_PORT:-$port}
 controller.listener.names=CONTROLLER
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
 inter.broker.listener.name=PLAINTEXT
