@@ -122,7 +122,7 @@ int main(void)
     const char *src = NEWSD_SOURCE_DIR;
     char path[4096], errstr[512], *conll = NULL, *fixture, *stories[NSTORIES];
     size_t len, ntok = 0, flen, nst = 0;
-    long rss0 = rss_kb(), rss1, rss_kb1, rss_tag;
+    long rss0, rss1, rss_kb1, rss_tag;
     struct nd_kb *kb;
     struct nd_tagger *tagger;
     struct nd_enrich *enrich;
@@ -138,6 +138,8 @@ int main(void)
     struct nd_enrich_stats gate = {0, 0};
     size_t nbbc = 0;
 
+    nd_alloc_tune(); /* the daemon's allocator settings (newsd run), so the figures are its own */
+    rss0 = rss_kb();
     snprintf(path, sizeof(path), "%s/models/kb.tsv", src);
     if (!(kb = nd_kb_load(path, errstr, sizeof(errstr))))
         return fprintf(stderr, "bench_enrich: %s\n", errstr), 1;

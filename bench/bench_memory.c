@@ -240,8 +240,10 @@ int main(void)
     char dir[4096], errstr[512], *bodies[NBODIES];
     struct nd_enrich *enrich;
     int nbodies;
-    long base = rss_kb();
+    long base;
 
+    nd_alloc_tune(); /* the daemon's allocator settings (newsd run), so the figures are its own */
+    base = rss_kb();
     nd_log_set_level(ND_LOG_ERROR);
     snprintf(dir, sizeof(dir), "%s/models", src);
     printf("bench_memory: process before anything is loaded: %.1f MiB resident\n", mib(base));

@@ -89,6 +89,7 @@ static int cmd_run(int argc, char **argv)
         fprintf(stderr, "usage: newsd run -c FILE\n");
         return 2;
     }
+    nd_alloc_tune();
     conf = nd_config_new();
     if (nd_config_load(conf, path, stderr) != 0) {
         fprintf(stderr, "newsd: %s has errors; not starting\n", path);

@@ -73,6 +73,9 @@ char *nd_strdup(const char *s);                    /* NULL-safe; aborts on OOM *
 char *nd_strndup(const char *s, size_t n);
 void *nd_xmalloc(size_t n);                        /* abort on OOM: only for small fixed-size objects */
 void *nd_xcalloc(size_t n, size_t size);
+/* The process allocator tuned for the daemon (alloc.c): freed pages go back to the OS when freed.
+ * Call once at start-up, before the threads start. */
+void nd_alloc_tune(void);
 /* Per-thread scratch memory for a call's temporary arrays (scratch.c): take a mark, allocate,
  * release back to the mark before returning; nothing allocated after a mark may be used after the
  * release. Blocks are 16-byte aligned; NULL when out of memory. Thread-safe by being per thread. */
