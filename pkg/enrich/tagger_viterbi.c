@@ -2,6 +2,9 @@
 #include "enrich/tagger_viterbi.h"
 
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #define NL ND_VIT_NL
 /* below any real path, and far enough above INT32_MIN that adding a token's scores cannot wrap */
@@ -10,6 +13,12 @@
 void nd_vit_start(struct nd_vit *v, const uint16_t allow[NL], int a)
 {
     memcpy(v->allow, allow, sizeof(v->allow));
+    for (int p = 0; p < NL; p++)
+        for (int c = 0; c < 8; c++) {
+            int ok = (allow[p] >> c) & 1;
+            v->amask[p][c] = ok ? -1 : 0;
+            v->afill[p][c] = ok ? 0 : NEG;
+        }
     v->len = 0;
     v->a0 = (uint8_t)a;
 }
@@ -25,6 +34,49 @@ int nd_vit_step(struct nd_vit *v, const int32_t trans[NL][NL], const int32_t t1[
     bp = v->bp[pos];
     for (int a = 0; a < NL; a++)
         prev[a] = pos ? v->fwd[pos - 1][a] : a == v->a0 ? 0 : NEG;
+#ifdef __SSE2__
+    /* labels 0-7 in two vectors of four, label 8 alone: per previous label a, the candidate
+     * scores of all labels at once, a lane taking a when it beats the best so far (strictly, so
+     * the lowest a wins a tie, as in the scalar loop) */
+    {
+        const __m128i neg = _mm_set1_epi32(NEG);
+        __m128i m0 = neg, m1 = neg, b0 = _mm_setzero_si128(), b1 = _mm_setzero_si128();
+        int32_t m8 = NEG;
+        uint8_t b8 = 0;
+        for (int a = 0; a < NL; a++) {
+            __m128i p, s0, s1, g0, g1, av;
+            if (prev[a] <= NEG)
+                continue;
+            p = _mm_set1_epi32(prev[a]);
+            av = _mm_set1_epi32(a);
+            s0 = _mm_add_epi32(_mm_add_epi32(p, _mm_loadu_si128((const __m128i *)&trans[a][0])),
+                               _mm_loadu_si128((const __m128i *)&t1[a][0]));
+            s1 = _mm_add_epi32(_mm_add_epi32(p, _mm_loadu_si128((const __m128i *)&trans[a][4])),
+                               _mm_loadu_si128((const __m128i *)&t1[a][4]));
+            s0 = _mm_or_si128(_mm_and_si128(s0, _mm_loadu_si128((const __m128i *)&v->amask[a][0])),
+                              _mm_loadu_si128((const __m128i *)&v->afill[a][0]));
+            s1 = _mm_or_si128(_mm_and_si128(s1, _mm_loadu_si128((const __m128i *)&v->amask[a][4])),
+                              _mm_loadu_si128((const __m128i *)&v->afill[a][4]));
+            g0 = _mm_cmpgt_epi32(s0, m0);
+            g1 = _mm_cmpgt_epi32(s1, m1);
+            m0 = _mm_or_si128(_mm_and_si128(g0, s0), _mm_andnot_si128(g0, m0));
+            m1 = _mm_or_si128(_mm_and_si128(g1, s1), _mm_andnot_si128(g1, m1));
+            b0 = _mm_or_si128(_mm_and_si128(g0, av), _mm_andnot_si128(g0, b0));
+            b1 = _mm_or_si128(_mm_and_si128(g1, av), _mm_andnot_si128(g1, b1));
+            {
+                int32_t s = ((v->allow[a] >> 8) & 1) ? prev[a] + trans[a][8] + t1[a][8] : NEG;
+                int better = s > m8;
+                m8 = better ? s : m8;
+                b8 = better ? (uint8_t)a : b8;
+            }
+        }
+        _mm_storeu_si128((__m128i *)&m[0], m0);
+        _mm_storeu_si128((__m128i *)&m[4], m1);
+        m[8] = m8;
+        _mm_storel_epi64((__m128i *)bp, _mm_packus_epi16(_mm_packs_epi32(b0, b1), b0));
+        bp[8] = b8;
+    }
+#else
     for (int c = 0; c < NL; c++) {
         m[c] = NEG;
         bp[c] = 0;
@@ -40,6 +92,7 @@ int nd_vit_step(struct nd_vit *v, const int32_t trans[NL][NL], const int32_t t1[
             bp[c] = better ? (uint8_t)a : bp[c];
         }
     }
+#endif
     for (int c = 0; c < NL; c++) {
         m[c] = m[c] > NEG ? m[c] + base[c] : NEG;
         best = m[c] > best ? m[c] : best;
