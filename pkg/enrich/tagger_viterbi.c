@@ -23,24 +23,43 @@ void nd_vit_start(struct nd_vit *v, const uint16_t allow[NL], int a)
     v->a0 = (uint8_t)a;
 }
 
+#ifdef __SSE2__
+/* max of a and b per lane (SSE2 has no signed 32-bit max) */
+static __m128i max_epi32(__m128i a, __m128i b)
+{
+    __m128i g = _mm_cmpgt_epi32(a, b);
+    return _mm_or_si128(_mm_and_si128(g, a), _mm_andnot_si128(g, b));
+}
+
+/* x where keep is all ones, else y */
+static __m128i select_epi32(__m128i keep, __m128i x, __m128i y)
+{
+    return _mm_or_si128(_mm_and_si128(keep, x), _mm_andnot_si128(keep, y));
+}
+#endif
+
 int nd_vit_step(struct nd_vit *v, const int32_t trans[NL][NL], const int32_t t1[NL][NL],
                 const int32_t base[NL])
 {
     size_t pos = v->len;
-    int32_t prev[NL], m[NL], best = NEG;
+    int32_t start[NL], best = NEG;
+    const int32_t *prev = start;
     uint8_t *bp;
     if (pos == ND_VIT_WINDOW)
         return 0;
     bp = v->bp[pos];
-    for (int a = 0; a < NL; a++)
-        prev[a] = pos ? v->fwd[pos - 1][a] : a == v->a0 ? 0 : NEG;
+    if (pos)
+        prev = v->fwd[pos - 1];
+    else
+        for (int a = 0; a < NL; a++)
+            start[a] = a == v->a0 ? 0 : NEG;
 #ifdef __SSE2__
     /* labels 0-7 in two vectors of four, label 8 alone: per previous label a, the candidate
      * scores of all labels at once, a lane taking a when it beats the best so far (strictly, so
-     * the lowest a wins a tie, as in the scalar loop) */
+     * the lowest a wins a tie, as in the scalar loop below) */
     {
         const __m128i neg = _mm_set1_epi32(NEG);
-        __m128i m0 = neg, m1 = neg, b0 = _mm_setzero_si128(), b1 = _mm_setzero_si128();
+        __m128i m0 = neg, m1 = neg, b0 = _mm_setzero_si128(), b1 = _mm_setzero_si128(), bv;
         int32_t m8 = NEG;
         uint8_t b8 = 0;
         for (int a = 0; a < NL; a++) {
@@ -59,10 +78,10 @@ int nd_vit_step(struct nd_vit *v, const int32_t trans[NL][NL], const int32_t t1[
                               _mm_loadu_si128((const __m128i *)&v->afill[a][4]));
             g0 = _mm_cmpgt_epi32(s0, m0);
             g1 = _mm_cmpgt_epi32(s1, m1);
-            m0 = _mm_or_si128(_mm_and_si128(g0, s0), _mm_andnot_si128(g0, m0));
-            m1 = _mm_or_si128(_mm_and_si128(g1, s1), _mm_andnot_si128(g1, m1));
-            b0 = _mm_or_si128(_mm_and_si128(g0, av), _mm_andnot_si128(g0, b0));
-            b1 = _mm_or_si128(_mm_and_si128(g1, av), _mm_andnot_si128(g1, b1));
+            m0 = select_epi32(g0, s0, m0);
+            m1 = select_epi32(g1, s1, m1);
+            b0 = select_epi32(g0, av, b0);
+            b1 = select_epi32(g1, av, b1);
             {
                 int32_t s = ((v->allow[a] >> 8) & 1) ? prev[a] + trans[a][8] + t1[a][8] : NEG;
                 int better = s > m8;
@@ -70,13 +89,26 @@ int nd_vit_step(struct nd_vit *v, const int32_t trans[NL][NL], const int32_t t1[
                 b8 = better ? (uint8_t)a : b8;
             }
         }
-        _mm_storeu_si128((__m128i *)&m[0], m0);
-        _mm_storeu_si128((__m128i *)&m[4], m1);
-        m[8] = m8;
         _mm_storel_epi64((__m128i *)bp, _mm_packus_epi16(_mm_packs_epi32(b0, b1), b0));
         bp[8] = b8;
+        /* add the token's scores to the reached labels; keep the best path at 0 */
+        m0 = select_epi32(_mm_cmpgt_epi32(m0, neg),
+                          _mm_add_epi32(m0, _mm_loadu_si128((const __m128i *)&base[0])), neg);
+        m1 = select_epi32(_mm_cmpgt_epi32(m1, neg),
+                          _mm_add_epi32(m1, _mm_loadu_si128((const __m128i *)&base[4])), neg);
+        m8 = m8 > NEG ? m8 + base[8] : NEG;
+        bv = max_epi32(max_epi32(m0, m1), _mm_set1_epi32(m8));
+        bv = max_epi32(bv, _mm_shuffle_epi32(bv, _MM_SHUFFLE(1, 0, 3, 2)));
+        bv = max_epi32(bv, _mm_shuffle_epi32(bv, _MM_SHUFFLE(2, 3, 0, 1)));
+        best = _mm_cvtsi128_si32(bv); /* >= NEG: every lane is */
+        _mm_storeu_si128((__m128i *)&v->fwd[pos][0],
+                         select_epi32(_mm_cmpgt_epi32(m0, neg), _mm_sub_epi32(m0, bv), neg));
+        _mm_storeu_si128((__m128i *)&v->fwd[pos][4],
+                         select_epi32(_mm_cmpgt_epi32(m1, neg), _mm_sub_epi32(m1, bv), neg));
+        v->fwd[pos][8] = m8 > NEG ? m8 - best : NEG;
     }
 #else
+    int32_t m[NL];
     for (int c = 0; c < NL; c++) {
         m[c] = NEG;
         bp[c] = 0;
@@ -92,7 +124,6 @@ int nd_vit_step(struct nd_vit *v, const int32_t trans[NL][NL], const int32_t t1[
             bp[c] = better ? (uint8_t)a : bp[c];
         }
     }
-#endif
     for (int c = 0; c < NL; c++) {
         m[c] = m[c] > NEG ? m[c] + base[c] : NEG;
         best = m[c] > best ? m[c] : best;
@@ -100,6 +131,7 @@ int nd_vit_step(struct nd_vit *v, const int32_t trans[NL][NL], const int32_t t1[
     /* keep the best path at 0: scores stay small however long the window */
     for (int c = 0; c < NL; c++)
         v->fwd[pos][c] = m[c] > NEG ? m[c] - best : NEG;
+#endif
     v->len++;
     return 1;
 }
