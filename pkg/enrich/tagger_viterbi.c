@@ -10,19 +10,6 @@
 /* below any real path, and far enough above INT32_MIN that adding a token's scores cannot wrap */
 #define NEG (INT32_MIN / 4)
 
-void nd_vit_start(struct nd_vit *v, const uint16_t allow[NL], int a)
-{
-    memcpy(v->allow, allow, sizeof(v->allow));
-    for (int p = 0; p < NL; p++)
-        for (int c = 0; c < 8; c++) {
-            int ok = (allow[p] >> c) & 1;
-            v->amask[p][c] = ok ? -1 : 0;
-            v->afill[p][c] = ok ? 0 : NEG;
-        }
-    v->len = 0;
-    v->a0 = (uint8_t)a;
-}
-
 #ifdef __SSE2__
 /* max of a and b per lane (SSE2 has no signed 32-bit max) */
 static __m128i max_epi32(__m128i a, __m128i b)
@@ -37,6 +24,28 @@ static __m128i select_epi32(__m128i keep, __m128i x, __m128i y)
     return _mm_or_si128(_mm_and_si128(keep, x), _mm_andnot_si128(keep, y));
 }
 #endif
+
+void nd_vit_start(struct nd_vit *v, const uint16_t allow[NL], int a)
+{
+    memcpy(v->allow, allow, sizeof(v->allow));
+#ifdef __SSE2__
+    {
+        const __m128i bits0 = _mm_setr_epi32(1, 2, 4, 8), bits1 = _mm_setr_epi32(16, 32, 64, 128);
+        const __m128i neg = _mm_set1_epi32(NEG);
+        for (int p = 0; p < NL; p++) {
+            __m128i al = _mm_set1_epi32(allow[p]);
+            __m128i k0 = _mm_cmpeq_epi32(_mm_and_si128(al, bits0), bits0);
+            __m128i k1 = _mm_cmpeq_epi32(_mm_and_si128(al, bits1), bits1);
+            _mm_storeu_si128((__m128i *)&v->amask[p][0], k0);
+            _mm_storeu_si128((__m128i *)&v->amask[p][4], k1);
+            _mm_storeu_si128((__m128i *)&v->afill[p][0], _mm_andnot_si128(k0, neg));
+            _mm_storeu_si128((__m128i *)&v->afill[p][4], _mm_andnot_si128(k1, neg));
+        }
+    }
+#endif
+    v->len = 0;
+    v->a0 = (uint8_t)a;
+}
 
 int nd_vit_step(struct nd_vit *v, const int32_t trans[NL][NL], const int32_t t1[NL][NL],
                 const int32_t base[NL])
@@ -149,10 +158,24 @@ size_t nd_vit_finish(struct nd_vit *v, uint8_t *labels, int32_t *margin)
         c = v->bp[pos][c];
     }
     for (size_t pos = 0; margin && pos < v->len; pos++) {
-        int32_t own = v->fwd[pos][labels[pos]], other = NEG;
+        const int32_t *f = v->fwd[pos];
+        int32_t own = f[labels[pos]], other = NEG;
+#ifdef __SSE2__
+        /* the best of the other labels: the label's own lane set to NEG, then the max of all */
+        const __m128i neg = _mm_set1_epi32(NEG), lab = _mm_set1_epi32(labels[pos]);
+        __m128i x0 = _mm_loadu_si128((const __m128i *)&f[0]);
+        __m128i x1 = _mm_loadu_si128((const __m128i *)&f[4]), o;
+        x0 = select_epi32(_mm_cmpeq_epi32(lab, _mm_setr_epi32(0, 1, 2, 3)), neg, x0);
+        x1 = select_epi32(_mm_cmpeq_epi32(lab, _mm_setr_epi32(4, 5, 6, 7)), neg, x1);
+        o = max_epi32(max_epi32(x0, x1), _mm_set1_epi32(labels[pos] == 8 ? NEG : f[8]));
+        o = max_epi32(o, _mm_shuffle_epi32(o, _MM_SHUFFLE(1, 0, 3, 2)));
+        o = max_epi32(o, _mm_shuffle_epi32(o, _MM_SHUFFLE(2, 3, 0, 1)));
+        other = _mm_cvtsi128_si32(o);
+#else
         for (int x = 0; x < NL; x++)
-            if (x != labels[pos] && v->fwd[pos][x] > other)
-                other = v->fwd[pos][x];
+            if (x != labels[pos] && f[x] > other)
+                other = f[x];
+#endif
         margin[pos] = other <= NEG ? 1 << 20 : own > other ? own - other : 0;
     }
     return v->len;
