@@ -106,6 +106,21 @@ static int32_t path_score(int a0, size_t len, const uint8_t *lab, const int32_t 
     return s;
 }
 
+/* random weights in [-range, range] for a window of len tokens */
+static void fill(int32_t trans[NL][NL], int32_t (*t1)[NL][NL], int32_t (*base)[NL], size_t len,
+                 int32_t range)
+{
+    for (int a = 0; a < NL; a++)
+        for (int c = 0; c < NL; c++)
+            trans[a][c] = rnd(range);
+    for (size_t p = 0; p < len; p++)
+        for (int a = 0; a < NL; a++) {
+            base[p][a] = rnd(range);
+            for (int c = 0; c < NL; c++)
+                t1[p][a][c] = rnd(range);
+        }
+}
+
 /* random windows, small weights (many ties) and large ones: the same as the scalar recurrence */
 static void test_same_as_scalar(void **state)
 {
@@ -121,15 +136,7 @@ static void test_same_as_scalar(void **state)
         int a0 = round % 3 ? 0 : (int)((unsigned)round % NL);
         uint8_t lab[64], rlab[64];
         int32_t margin[64], rmargin[64];
-        for (int a = 0; a < NL; a++)
-            for (int c = 0; c < NL; c++)
-                trans[a][c] = rnd(range);
-        for (size_t p = 0; p < len; p++)
-            for (int a = 0; a < NL; a++) {
-                base[p][a] = rnd(range);
-                for (int c = 0; c < NL; c++)
-                    t1[p][a][c] = rnd(range);
-            }
+        fill(trans, t1, base, len, range);
         nd_vit_start(&v, allow_iob2, a0);
         for (size_t p = 0; p < len; p++)
             assert_int_equal(nd_vit_step(&v, (const int32_t(*)[NL])trans,
@@ -159,15 +166,7 @@ static void test_best_sequence(void **state)
         uint8_t lab[3], seq[3];
         int32_t best = INT32_MIN, got;
         int ok;
-        for (int a = 0; a < NL; a++)
-            for (int c = 0; c < NL; c++)
-                trans[a][c] = rnd(1000);
-        for (size_t p = 0; p < 3; p++)
-            for (int a = 0; a < NL; a++) {
-                base[p][a] = rnd(1000);
-                for (int c = 0; c < NL; c++)
-                    t1[p][a][c] = rnd(1000);
-            }
+        fill(trans, t1, base, 3, 1000);
         nd_vit_start(&v, allow_iob2, 0);
         for (size_t p = 0; p < 3; p++)
             nd_vit_step(&v, (const int32_t(*)[NL])trans, (const int32_t(*)[NL])t1[p], base[p]);
