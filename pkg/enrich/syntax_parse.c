@@ -243,6 +243,32 @@ int syn_best(const struct syn_scorer *sc, const uint64_t *f, size_t nf, uint64_t
         table_acc(sc->t, f, nf, acc);
         for (; out; out &= out - 1)
             acc[__builtin_ctzll(out)] = INT32_MIN;
+#ifdef __SSE2__
+        if (k >= 8) {
+            /* the highest sum four lanes at a time (lanes past k below every sum), then the
+             * first class that has it: the class the scan below picks */
+            int kk = (k + 3) & ~3, c;
+            __m128i mx = _mm_set1_epi32(INT32_MIN);
+            for (c = k; c < kk; c++)
+                acc[c] = INT32_MIN;
+            for (c = 0; c < kk; c += 4) {
+                __m128i x = _mm_loadu_si128((const __m128i *)(acc + c)), g = _mm_cmpgt_epi32(x, mx);
+                mx = _mm_or_si128(_mm_and_si128(g, x), _mm_andnot_si128(g, mx));
+            }
+            for (int sh = 0; sh < 2; sh++) {
+                __m128i y = sh ? _mm_shuffle_epi32(mx, _MM_SHUFFLE(2, 3, 0, 1))
+                               : _mm_shuffle_epi32(mx, _MM_SHUFFLE(1, 0, 3, 2));
+                __m128i g = _mm_cmpgt_epi32(y, mx);
+                mx = _mm_or_si128(_mm_and_si128(g, y), _mm_andnot_si128(g, mx));
+            }
+            for (c = 0;; c += 4) {
+                int eq = _mm_movemask_ps(
+                    _mm_castsi128_ps(_mm_cmpeq_epi32(_mm_loadu_si128((const __m128i *)(acc + c)), mx)));
+                if (eq)
+                    return c + __builtin_ctz((unsigned)eq);
+            }
+        }
+#endif
         for (int c = 1; c < k; c++)
             if (acc[c] > acc[best])
                 best = c;

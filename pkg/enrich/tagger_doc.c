@@ -100,16 +100,21 @@ enum nd_err nd_tagger_doc_vote(struct nd_ner_tok *toks, size_t n, const uint64_t
 
     if (!n)
         return ND_OK;
-    while (cap < n * 2)
-        cap <<= 1;
-    mask = cap - 1;
-    sp = nd_scratch_alloc(n * sizeof(*sp));
-    tab = nd_scratch_calloc(cap, sizeof(*tab));
-    if (!sp || !tab) {
+    if (!(sp = nd_scratch_alloc(n * sizeof(*sp)))) {
         nd_scratch_release(mark);
         return ND_ERR_NOMEM;
     }
     ns = collect_spans(toks, n, lw, sp);
+    /* at most two keys a span (its own, a person's surname): the table at most half full, sized
+     * by the spans rather than the tokens (a story has a few names in hundreds of words, and
+     * zeroing a table for every token cost more than the vote) */
+    while (cap < ns * 4)
+        cap <<= 1;
+    mask = cap - 1;
+    if (!(tab = nd_scratch_calloc(cap, sizeof(*tab)))) {
+        nd_scratch_release(mark);
+        return ND_ERR_NOMEM;
+    }
     for (size_t k = 0; k < ns; k++) {
         struct tally *t;
         if (!sp[k].prose)

@@ -21,6 +21,9 @@ struct nd_vit {
     int32_t fwd[ND_VIT_WINDOW][ND_VIT_NL]; /* [pos][c]: best score of a path ending in c there */
     uint8_t bp[ND_VIT_WINDOW][ND_VIT_NL];  /* [pos][c]: the label before c on that path */
     uint16_t allow[ND_VIT_NL];             /* per a, bit c set when c may follow a */
+    /* allow's bits for labels 0-7 as lanes: all ones where allowed (amask), else the score a
+     * forbidden step takes (afill) */
+    int32_t amask[ND_VIT_NL][8], afill[ND_VIT_NL][8];
     size_t len;                            /* tokens in the window */
     uint8_t a0;                            /* the label before the window */
 };

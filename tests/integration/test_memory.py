@@ -17,6 +17,12 @@ LIMIT_MB = 24
 TXN_TIMEOUT_S = 10
 STEADY_S = 8
 FREEZE_S = 25  # past the transaction timeout and past /readyz's 10 s for a stalled commit
+# The broker stays frozen until the budget has filled (fetch paused), at most this long: on a
+# machine busy with other work the load generator and the daemon go slower, and a fixed 25 s
+# freeze ended before the budget filled (three attempts of a whole `make test` beside helpers'
+# builds). The assertions do not change; only the outage lasts as long as the fill takes.
+FILL_MAX_S = 90
+HOLD_S = 5  # frozen this long at least after the pause, so the paused stage is observed
 
 
 def keys(reader):
@@ -25,7 +31,7 @@ def keys(reader):
 
 
 class Underloaded(AssertionError):
-    """The budget did not fill within the freeze: the load generator (this process, on a machine
+    """The budget did not fill within FILL_MAX_S of freezing: the load generator (this process, on a machine
     shared with other work) served too little. Says nothing about newsd."""
 
 
@@ -81,7 +87,7 @@ def frozen_scenario(tmp_path, feed_server, run_daemon, prefix):
             t_freeze = time.monotonic()
             # the buffered bytes reach the budget and fetch pauses (nothing drains while frozen)
             try:
-                wait_for(lambda: metric(port, "newsd_memory_paused") == 1, FREEZE_S,
+                wait_for(lambda: metric(port, "newsd_memory_paused") == 1, FILL_MAX_S,
                          "fetch paused by the memory budget")
             except AssertionError as e:
                 raise Underloaded(f"{e} ({load.served_count()} items served)") from None
@@ -89,7 +95,8 @@ def frozen_scenario(tmp_path, feed_server, run_daemon, prefix):
             wait_for(lambda: http_get(port, "/readyz")[0] == 503, 20, "/readyz 503 while the broker hangs")
             status, body = http_get(port, "/readyz")
             assert "kafka: failing" in body and "memory: paused" in body, body
-            while time.monotonic() < t_freeze + FREEZE_S:
+            t_thaw = max(t_freeze + FREEZE_S, time.monotonic() + HOLD_S)
+            while time.monotonic() < t_thaw:
                 assert d.proc.poll() is None, "newsd must keep running while the broker hangs"
                 time.sleep(0.5)
             subprocess.run([BROKER_SH, "thaw", bdir], check=True)
