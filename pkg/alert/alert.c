@@ -132,8 +132,11 @@ static const char *str(const json_t *obj, const char *key)
     return json_string_value(json_object_get(obj, key));
 }
 
-/* The principal event: the most confident (the most intense among equals) of the story's published
- * events, or of those the desk matched when it matched on events (their indexes in `matched`). */
+/* The principal event: of the story's published events, or of those the desk matched when it
+ * matched on events (their indexes in `matched`), one of the earliest sentence (wire copy states
+ * its development first: "EU ministers agreed new sanctions on Russia ..." before "Hungary dropped
+ * its objections"), the most confident of it (the most intense among equals). Every published event
+ * is above events.min_confidence, so the lead's is as safe to state as a later one. */
 static const struct nd_event *principal(const struct nd_facts *facts, const json_t *matched)
 {
     const struct nd_event *best = NULL;
@@ -148,7 +151,8 @@ static const struct nd_event *principal(const struct nd_facts *facts, const json
             continue;
         e = facts->events[k];
         score = e->confidence * 100 + fabs(e->intensity);
-        if (score > best_score) {
+        if (!best || e->sent_start < best->sent_start ||
+            (e->sent_start == best->sent_start && score > best_score)) {
             best_score = score;
             best = e;
         }
