@@ -132,30 +132,6 @@ static const char *str(const json_t *obj, const char *key)
     return json_string_value(json_object_get(obj, key));
 }
 
-/* The principal event: the most confident (the most intense among equals) of the story's published
- * events, or of those the desk matched when it matched on events (their indexes in `matched`). */
-static const struct nd_event *principal(const struct nd_facts *facts, const json_t *matched)
-{
-    const struct nd_event *best = NULL;
-    const json_t *idx = json_object_get(matched, "event_index");
-    double best_score = -1;
-    size_t i, n = idx ? json_array_size(idx) : facts->nevents;
-    for (i = 0; i < n; i++) {
-        size_t k = idx ? (size_t)json_integer_value(json_array_get(idx, i)) : i;
-        const struct nd_event *e;
-        double score;
-        if (k >= facts->nevents)
-            continue;
-        e = facts->events[k];
-        score = e->confidence * 100 + fabs(e->intensity);
-        if (score > best_score) {
-            best_score = score;
-            best = e;
-        }
-    }
-    return best;
-}
-
 static char *why_sentence(const char *title, const struct nd_dev *dev, const json_t *story,
                           const struct nd_event *event, const json_t *escalation,
                           const json_t *matched, const struct nd_facts *facts)
@@ -303,7 +279,7 @@ static json_t *build_alert(const struct nd_desk *desk, const struct nd_dev *dev,
     entities = json_object_get(matched, "entities")
                    ? capped(json_object_get(matched, "entities"), LIST_MAX)
                    : notable_entities(facts, matched);
-    event = principal(facts, matched);
+    event = nd_facts_principal(facts, matched);
     why = why_sentence(desk->title, dev, facts->doc, event, escalation, matched, facts);
     json_object_del(matched, "events");
     json_object_del(matched, "event_index");

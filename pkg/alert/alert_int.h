@@ -207,7 +207,11 @@ struct nd_dev *nd_devs_create_id(struct nd_devs *devs, const char *id, const cha
                                  int64_t now_ms);
 size_t nd_devs_count(const struct nd_devs *devs);
 
-/* The development key of a story: kind|ACTOR|ACTOR of its principal event (highest confidence),
+/* The principal event of a story's published events (facts), or of those a desk matched on events
+ * (`matched`'s "event_index"; NULL: all): one of the earliest sentence that has one, the most
+ * confident of it (the most intense among equals). NULL when there is none. */
+const struct nd_event *nd_facts_principal(const struct nd_facts *facts, const json_t *matched);
+/* The development key of a story: kind|ACTOR|ACTOR of its principal event (nd_facts_principal),
  * or NULL when it has no event with a country-coded actor. Caller frees. */
 char *nd_dev_key(const struct nd_facts *facts);
 /* Fold a story's facts into the development. duplicate: only its source counts. */

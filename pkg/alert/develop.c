@@ -175,19 +175,40 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-char *nd_dev_key(const struct nd_facts *facts)
+/* The principal event: of the story's published events, or of those the desk matched when it
+ * matched on events (their indexes in `matched`), one of the earliest sentence (wire copy states
+ * its development first: "EU ministers agreed new sanctions on Russia ..." before "Hungary dropped
+ * its objections"), the most confident of it (the most intense among equals). Every published event
+ * is above events.min_confidence, so the lead's is as safe to state as a later one. */
+const struct nd_event *nd_facts_principal(const struct nd_facts *facts, const json_t *matched)
 {
     const struct nd_event *best = NULL;
-    double best_conf = -1;
+    const json_t *idx = json_object_get(matched, "event_index");
+    double best_score = -1;
+    size_t i, n = idx ? json_array_size(idx) : facts->nevents;
+    for (i = 0; i < n; i++) {
+        size_t k = idx ? (size_t)json_integer_value(json_array_get(idx, i)) : i;
+        const struct nd_event *e;
+        double score;
+        if (k >= facts->nevents)
+            continue;
+        e = facts->events[k];
+        score = e->confidence * 100 + fabs(e->intensity);
+        if (!best || e->sent_start < best->sent_start ||
+            (e->sent_start == best->sent_start && score > best_score)) {
+            best_score = score;
+            best = e;
+        }
+    }
+    return best;
+}
+
+char *nd_dev_key(const struct nd_facts *facts)
+{
+    const struct nd_event *best = nd_facts_principal(facts, NULL);
     char *codes[2] = {NULL, NULL}, buf[256];
     int ncodes = 0;
 
-    for (size_t i = 0; i < facts->nevents; i++) {
-        if (facts->events[i]->confidence > best_conf) {
-            best_conf = facts->events[i]->confidence;
-            best = facts->events[i];
-        }
-    }
     if (!best)
         return NULL;
     for (int side = 0; side < 2 && ncodes < 2; side++) {

@@ -135,12 +135,21 @@ static void show_story(struct view *view, const rd_kafka_message_t *msg)
                 printf("   %s(%zu more events)%s\n", d, json_array_size(arr) - i, r);
                 break;
             }
+            char conf[48] = "";
+            const json_t *cf = json_object_get(it, "confidence");
+            /* an event under events.min_confidence stays in the story but is neither published
+             * nor alerted on: the view says so */
+            int below = json_is_true(json_object_get(it, "below_threshold"));
             actors(json_object_get(it, "source"), src, sizeof(src));
             actors(json_object_get(it, "target"), tgt, sizeof(tgt));
-            printf("   %sevent:%s %-9s %s %s -> %s%s%s\n", b, r, str(it, "type") ? str(it, "type") : "?",
-                   str(it, "cameo") ? str(it, "cameo") : "", src, tgt,
+            if (json_is_number(cf))
+                snprintf(conf, sizeof(conf), below ? "  %.2f, below threshold: not published" : "  %.2f",
+                         json_number_value(cf));
+            printf("   %sevent:%s %s%-9s %s %s -> %s%s%s%s\n", b, r, below ? d : "",
+                   str(it, "type") ? str(it, "type") : "?", str(it, "cameo") ? str(it, "cameo") : "",
+                   src, tgt,
                    str(it, "status") && !strcmp(str(it, "status"), "planned") ? " (planned)" : "",
-                   "");
+                   conf, below ? r : "");
         }
     }
     if (str(doc, "creditline"))

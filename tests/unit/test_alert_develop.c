@@ -281,6 +281,37 @@ static void test_development_eviction_is_bounded(void **state)
     nd_devs_destroy(devs);
 }
 
+/* The alert states the story's lead development: an event of its first sentence, even when a later
+ * sentence holds a more confident one (both published). */
+static void test_alert_states_the_lead_event(void **state)
+{
+    struct nd_alert *alert = stage();
+    struct nd_story *story = fixture_story("talks-a");
+    struct nd_event *later;
+    json_t *alerts;
+    const char *why;
+    (void)state;
+    assert_int_equal(story->events.n, 1); /* CONSULT USA -> CHN, sentence 1, confidence 0.8 */
+    later = nd_event_list_add(&story->events);
+    assert_non_null(later);
+    snprintf(later->type, sizeof(later->type), "ACCUSE");
+    snprintf(later->cameo, sizeof(later->cameo), "111");
+    memcpy(later->source[0].code, "USA", 4);
+    memcpy(later->target[0].code, "CHN", 4);
+    later->nsource = later->ntarget = 1;
+    later->sent_start = 260; /* "Blinken pressed Beijing over its support ..." */
+    later->sent_end = 300;
+    later->intensity = -2;
+    later->confidence = 0.95;
+    alerts = nd_alert_story(alert, story, T0);
+    why = sget(for_desk(alerts, "asia-pacific"), "why");
+    assert_non_null(strstr(why, "consulted with China (CONSULT, CAMEO 040)"));
+    assert_null(strstr(why, "ACCUSE"));
+    json_decref(alerts);
+    nd_story_destroy(story);
+    nd_alert_destroy(alert);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -288,6 +319,7 @@ int main(void)
         cmocka_unit_test(test_desk_swap_and_no_desks),
         cmocka_unit_test(test_withheld_story_never_alerts),
         cmocka_unit_test(test_story_without_events),
+        cmocka_unit_test(test_alert_states_the_lead_event),
         cmocka_unit_test(test_development_eviction_is_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
