@@ -523,7 +523,9 @@ static enum nd_err begin_txn(struct nd_publish *pub)
     if (pub->transactional) {
         if ((error = rd_kafka_begin_transaction(pub->rk))) {
             int fatal = rd_kafka_error_is_fatal(error);
-            nd_error(MOD, "begin_transaction: %s", rd_kafka_error_string(error));
+            /* after an outage this is the recovery path (redo replaces the producer): a warning */
+            nd_log(broker_was_away(pub) ? ND_LOG_WARN : ND_LOG_ERROR, MOD, "begin_transaction: %s",
+                   rd_kafka_error_string(error));
             rd_kafka_error_destroy(error);
             return fatal ? ND_ERR_FATAL : ND_ERR_INVALID;
         }
@@ -542,17 +544,26 @@ static void abort_txn(struct nd_publish *pub, enum nd_abort_reason reason)
     rd_kafka_error_t *error;
     pub->stats.aborts++;
     txn_given_up(pub, reason);
-    if (pub->transactional && pub->txn_open) {
-        if ((error = rd_kafka_abort_transaction(pub->rk, op_timeout(pub)))) {
-            /* after an expired transaction the broker has fenced us: INVALID_TXN_STATE or a
-             * fatal error here is expected, and the producer is recreated */
-            nd_log(broker_was_away(pub) ? ND_LOG_DEBUG : ND_LOG_WARN, MOD, "abort_transaction: %s",
-                   rd_kafka_error_string(error));
-            if (rd_kafka_error_is_fatal(error))
-                pub->fatal = 1;
-            rd_kafka_error_destroy(error);
-        }
-    } else if (!pub->transactional) {
+    /* An abort that timed out is still in progress in librdkafka: it must be called again until
+     * it completes (no other transactional call is taken meanwhile), so it is, while we are not
+     * stopping. */
+    for (int tries = 0; pub->transactional && pub->txn_open; tries++) {
+        int retriable;
+        if (!(error = rd_kafka_abort_transaction(pub->rk, op_timeout(pub))))
+            break;
+        /* after an expired transaction the broker has fenced us: INVALID_TXN_STATE or a
+         * fatal error here is expected, and the producer is recreated */
+        if (!tries)
+            nd_log(broker_was_away(pub) ? ND_LOG_DEBUG : ND_LOG_WARN, MOD,
+                   "abort_transaction: %s", rd_kafka_error_string(error));
+        retriable = rd_kafka_error_is_retriable(error);
+        if (rd_kafka_error_is_fatal(error))
+            pub->fatal = 1;
+        rd_kafka_error_destroy(error);
+        if (!retriable || pub->fatal || giving_up(pub))
+            break;
+    }
+    if (!pub->transactional) {
         rd_kafka_purge(pub->rk, RD_KAFKA_PURGE_F_QUEUE);
     }
     txn_closed(pub);
@@ -573,8 +584,13 @@ static enum nd_err redo(struct nd_publish *pub)
         }
         if (err == ND_ERR_FATAL)
             pub->fatal = 1;
-        else
+        else if (pub->txn_open)
             abort_txn(pub, ND_ABORT_ERROR);
+        else
+            /* begin_transaction refused (an abort librdkafka still holds open, a state it will
+             * not leave): a new producer ends whatever the old one had open, and the batch is
+             * produced again there; retrying the same call would only spin */
+            pub->fatal = 1;
         if (giving_up(pub))
             return ND_ERR_AGAIN;
     }
