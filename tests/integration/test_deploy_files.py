@@ -7,7 +7,6 @@ ships, and the runtime package list covering the libraries the binary links (the
 its installed tree are tests/install/)."""
 import os
 import re
-import shlex
 import subprocess
 
 import yaml

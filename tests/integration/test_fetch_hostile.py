@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from conftest import (SANITIZED, ScriptServer, feed_errors, fetch_config, free_port, rss, rss_bytes,
+from conftest import (SANITIZED, feed_errors, fetch_config, free_port, rss, rss_bytes,
                       wait_for)
 from loadgen import vmrss_kib
 
